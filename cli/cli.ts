@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { LabError } from '../lab/errors.js'
+import { packageRoot } from '../lab/paths.js'
+import { ScenarioSchema } from '../lab/scenario/schema.js'
+import { ENDPOINTS_HELP, FAULT_HELP, JOURNAL_HELP, SCENARIO_HELP, VALIDATE_HELP, endpoints, fault, journal, scenario, validate } from './commands.js'
+import { UP_HELP, up } from './up.js'
+
+const HELP = `cx700-lab — test-double network servers for the Polycom CX700. TEST LAB ONLY.
+
+Usage: cx700-lab COMMAND [options]
+
+Commands:
+  up [SCENARIO]        start the lab (default: the embedded default scenario, loopback, no root)
+  validate FILE…       check scenario files, print every problem with file:line:col
+  journal              print or follow what every server saw and answered
+  fault add|list|remove|clear   inject faults into the running lab
+  endpoints            the running lab's port map
+  scenario load FILE   swap the running lab's scenario
+  schema               print the scenario JSON Schema
+
+Every command takes --help. Exit codes: 0 ok, 1 failed, 2 bad usage.
+`
+
+const HELPS: Record<string, string> = {
+  up: UP_HELP,
+  validate: VALIDATE_HELP,
+  journal: JOURNAL_HELP,
+  fault: FAULT_HELP,
+  endpoints: ENDPOINTS_HELP,
+  scenario: SCENARIO_HELP,
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  try {
+    switch (command) {
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write((rest[0] !== undefined ? HELPS[rest[0]] : undefined) ?? HELP)
+        return command === undefined ? 2 : 0
+      case '--version':
+      case 'version': {
+        const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }
+        process.stdout.write(`${pkg.version}\n`)
+        return 0
+      }
+      case 'up':
+        return await up(rest)
+      case 'validate':
+        return validate(rest)
+      case 'journal':
+        return await journal(rest)
+      case 'fault':
+        return await fault(rest)
+      case 'endpoints':
+        return await endpoints(rest)
+      case 'scenario':
+        return await scenario(rest)
+      case 'schema':
+        process.stdout.write(JSON.stringify(ScenarioSchema, null, 2) + '\n')
+        return 0
+      default:
+        process.stderr.write(`cx700-lab: unknown command "${command}".\n\n${HELP}`)
+        return 2
+    }
+  } catch (err) {
+    if (err instanceof LabError) {
+      process.stderr.write(`cx700-lab: ${err.message}\n`)
+      return err.code === 'LAB_ERR_CLI_USAGE' ? 2 : 1
+    }
+    throw err
+  }
+}

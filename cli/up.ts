@@ -1,0 +1,147 @@
+import { watch, writeFileSync, rmSync, mkdirSync, type FSWatcher } from 'node:fs'
+import { dirname } from 'node:path'
+import { startAdmin, type AdminServer } from '../lab/admin/server.js'
+import { ScenarioError } from '../lab/errors.js'
+import { createLogger, type Logger } from '../lab/logger.js'
+import { defaultScenarioPath, defaultStateDir } from '../lab/paths.js'
+import { Lab, type Endpoint, type PortPolicy } from '../lab/runtime.js'
+import { loadScenario } from '../lab/scenario/load.js'
+import { NETWORK_MODES, type NetworkMode } from '../lab/scenario/schema.js'
+import { hostPort, parse, table, usage } from './args.js'
+import { DEFAULT_ADMIN, currentFile } from './discover.js'
+
+export const UP_HELP = `Usage: cx700-lab up [SCENARIO] [options]
+
+Starts the lab on SCENARIO (default: the embedded scenarios/default.yaml) and serves until SIGINT/SIGTERM.
+
+Options:
+  --mode MODE        loopback (default; 127.0.0.1, unprivileged ports), netns, interface
+  --admin HOST:PORT  admin API address (default 127.0.0.1:8700; a non-loopback address needs a bearer token)
+  --token TOKEN      the bearer token to require (default: generated and printed once)
+  --state DIR        state directory (default $XDG_STATE_HOME/cx700-lab)
+  --ports POLICY     scenario (default) or ephemeral (every port 0: run several labs at once)
+  --watch            reload the scenario file when it changes (a bad edit keeps the old scenario)
+  --json             print one JSON line {"event":"ready",…} on stdout instead of the table; logs as JSON
+  -h, --help         this text
+`
+
+function endpointTable(endpoints: readonly Endpoint[], adminUrl: string): string {
+  const rows = [['SERVICE', 'TRANSPORT', 'ADDRESS', 'PORT', 'STANDS FOR']]
+  for (const e of endpoints) rows.push([e.name, e.transport, e.address, String(e.port), `${e.hosts.join(', ') || '-'} (:${e.standardPort})`])
+  rows.push(['admin', 'tcp', ...adminUrl.replace('http://', '').split(/:(?=\d+$)/), 'the admin API'])
+  return table(rows)
+}
+
+export async function up(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    mode: { type: 'string' },
+    admin: { type: 'string' },
+    token: { type: 'string' },
+    state: { type: 'string' },
+    ports: { type: 'string' },
+    watch: { type: 'boolean' },
+    json: { type: 'boolean' },
+  })
+  if (values.help) {
+    process.stdout.write(UP_HELP)
+    return 0
+  }
+  if (positionals.length > 1) throw usage('up takes one scenario file.')
+  const mode = values.mode as NetworkMode | undefined
+  if (mode !== undefined && !NETWORK_MODES.includes(mode)) throw usage(`--mode is one of ${NETWORK_MODES.join(', ')}, not "${mode}".`)
+  const ports = (values.ports ?? 'scenario') as PortPolicy
+  if (ports !== 'scenario' && ports !== 'ephemeral') throw usage(`--ports is scenario or ephemeral, not "${String(values.ports)}".`)
+  const admin = values.admin !== undefined ? hostPort(values.admin) : DEFAULT_ADMIN
+  const json = values.json === true || !process.stdout.isTTY
+  const logger: Logger = createLogger({ pretty: !json && process.stderr.isTTY, level: process.env.LAB_LOG_LEVEL ?? 'info' })
+  const file = positionals[0] ?? defaultScenarioPath()
+  const stateDir = values.state ?? defaultStateDir()
+
+  // Every scenario problem is reported here, before any socket binds.
+  let scenario
+  try {
+    scenario = loadScenario(file)
+  } catch (err) {
+    if (err instanceof ScenarioError) {
+      process.stderr.write(err.message + '\n')
+      return 1
+    }
+    throw err
+  }
+
+  const lab = new Lab({ scenario, logger, stateDir, ports, ...(mode ? { mode } : {}) })
+  let adminServer: AdminServer | undefined
+  try {
+    await lab.start()
+    adminServer = await startAdmin(lab, { ...admin, ...(values.token !== undefined ? { token: values.token } : {}) })
+  } catch (err) {
+    await lab.stop()
+    process.stderr.write(`${(err as Error).message}\n`)
+    return 1
+  }
+  const adminUrl = adminServer.url
+  const info = { adminUrl, scenario: scenario.name, endpoints: lab.endpoints(), ...(adminServer.token ? { token: adminServer.token } : {}) }
+  lab.writeRunInfo(info)
+  const current = currentFile(stateDir)
+  mkdirSync(dirname(current), { recursive: true })
+  writeFileSync(current, JSON.stringify({ pid: process.pid, runDir: lab.runDir, ...info }) + '\n', { mode: 0o600 })
+
+  if (json) {
+    process.stdout.write(JSON.stringify({ event: 'ready', pid: process.pid, runDir: lab.runDir, journal: `${lab.runDir}/journal.jsonl`, ...info }) + '\n')
+  } else {
+    process.stdout.write(
+      `\n  cx700-lab — TEST LAB ONLY. Scenario "${scenario.name}" (${lab.network.mode}).\n\n` +
+        endpointTable(lab.endpoints(), adminUrl)
+          .split('\n')
+          .map((l) => `  ${l}`)
+          .join('\n') +
+        `\n\n  Admin API: ${adminUrl}${adminServer.token ? `  (bearer token: ${adminServer.token})` : ''}\n  Journal:   ${lab.runDir}/journal.jsonl\n\n`,
+    )
+  }
+
+  let watchers: FSWatcher[] = []
+  if (values.watch) {
+    let timer: NodeJS.Timeout | undefined
+    const reload = async (): Promise<void> => {
+      try {
+        const next = loadScenario(file)
+        await lab.reload(next)
+        restartWatch(next.files)
+        logger.info({ scenario: next.name }, 'scenario file changed: reloaded')
+      } catch (err) {
+        logger.error(
+          { problems: err instanceof ScenarioError ? err.problems.length : undefined },
+          `reload refused, the old scenario keeps serving: ${(err as Error).message}`,
+        )
+      }
+    }
+    const restartWatch = (files: readonly string[]): void => {
+      for (const w of watchers) w.close()
+      watchers = files.map((f) =>
+        watch(f, () => {
+          clearTimeout(timer)
+          timer = setTimeout(() => void reload(), 150)
+        }),
+      )
+    }
+    restartWatch(scenario.files)
+  }
+
+  return await new Promise<number>((resolve) => {
+    let stopping = false
+    const stop = (signal: string): void => {
+      if (stopping) return
+      stopping = true
+      logger.info({ signal }, 'stopping')
+      for (const w of watchers) w.close()
+      void (async () => {
+        await adminServer?.close()
+        await lab.stop()
+        rmSync(current, { force: true })
+        resolve(0)
+      })()
+    }
+    process.once('SIGINT', () => stop('SIGINT'))
+    process.once('SIGTERM', () => stop('SIGTERM'))
+  })
+}

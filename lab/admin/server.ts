@@ -1,0 +1,179 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { dirname } from 'node:path'
+import { PassThrough } from 'node:stream'
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
+import { LabError, ScenarioError } from '../errors.js'
+import { FaultRuleSchema, type FaultRule } from '../faults/types.js'
+import { matchesFilter, type JournalFilter } from '../journal/journal.js'
+import type { Lab } from '../runtime.js'
+import { loadScenario, schemaProblems } from '../scenario/load.js'
+import { bindError } from '../net/udp.js'
+
+export interface AdminOptions {
+  readonly host: string
+  readonly port: number
+  /** Required when host is not loopback; generated if not given. */
+  readonly token?: string
+}
+
+export interface AdminServer extends AsyncDisposable {
+  readonly url: string
+  /** The bearer token, when one is required. */
+  readonly token: string | undefined
+  readonly app: FastifyInstance
+  close(): Promise<void>
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host)
+}
+
+function journalFilter(q: Record<string, string | undefined>): JournalFilter {
+  const f: { -readonly [K in keyof JournalFilter]: JournalFilter[K] } = {}
+  if (q.device) f.device = q.device
+  if (q.server) f.server = q.server
+  if (q.kind) f.kind = q.kind
+  if (q.afterSeq && /^\d+$/.test(q.afterSeq)) f.afterSeq = Number(q.afterSeq)
+  if (q.since) f.since = /^\d+$/.test(q.since) ? Number(q.since) : q.since
+  if (q.until) f.until = /^\d+$/.test(q.until) ? Number(q.until) : q.until
+  return f
+}
+
+function badRequest(reply: FastifyReply, error: string, problems: unknown[] = []): FastifyReply {
+  return reply.code(400).send({ error, problems })
+}
+
+/**
+ * The admin API: one control plane for every protocol. Loopback by default; on any other address every
+ * route but /health needs `Authorization: Bearer <token>`.
+ */
+export async function startAdmin(lab: Lab, options: AdminOptions): Promise<AdminServer> {
+  const needsToken = !isLoopback(options.host)
+  const token = needsToken ? (options.token ?? randomBytes(18).toString('base64url')) : undefined
+  const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 1024 * 1024 })
+  app.addContentTypeParser(
+    ['text/yaml', 'application/yaml', 'application/x-yaml', 'text/plain'],
+    { parseAs: 'string' },
+    (_req, body, done) => done(null, body),
+  )
+
+  if (token !== undefined) {
+    const expected = Buffer.from(`Bearer ${token}`)
+    app.addHook('onRequest', async (req, reply) => {
+      if (req.url === '/health') return
+      const given = Buffer.from(req.headers.authorization ?? '')
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'a bearer token is required (printed when the lab started)' })
+      }
+    })
+  }
+
+  app.get('/health', async (_req, reply) => {
+    const h = lab.health()
+    return reply.code(h.ok ? 200 : 503).send(h)
+  })
+
+  app.get('/endpoints', async () => ({ scenario: lab.scenario.name, mode: lab.network.mode, endpoints: lab.endpoints() }))
+
+  app.get('/devices', async () => ({ devices: lab.journal.devices.list() }))
+
+  app.get('/scenario', async () => ({ name: lab.scenario.name, file: lab.scenario.file, scenario: lab.scenario }))
+
+  app.post('/scenario', async (req, reply) => {
+    const body = req.body
+    let text: string | undefined
+    let path: string | undefined
+    if (typeof body === 'string') text = body
+    else if (typeof body === 'object' && body !== null) {
+      const b = body as { yaml?: unknown; path?: unknown }
+      if (typeof b.yaml === 'string') text = b.yaml
+      else if (typeof b.path === 'string') path = b.path
+    }
+    if (text === undefined && path === undefined) {
+      return badRequest(reply, 'send the scenario as YAML text (Content-Type: text/yaml), or JSON {"yaml": "..."} or {"path": "file.yaml"}')
+    }
+    let next
+    try {
+      next =
+        path !== undefined
+          ? loadScenario(path, undefined, dirname(lab.scenario.file))
+          : loadScenario('<admin>', text, dirname(lab.scenario.file))
+    } catch (err) {
+      if (err instanceof ScenarioError) return badRequest(reply, err.message, [...err.problems])
+      throw err
+    }
+    try {
+      await lab.reload(next)
+    } catch (err) {
+      return reply.code(409).send({ error: (err as Error).message, problems: [] })
+    }
+    return { name: next.name, file: next.file, endpoints: lab.endpoints() }
+  })
+
+  app.get('/faults', async () => ({ faults: lab.faults.list() }))
+
+  app.post('/faults', async (req, reply) => {
+    const rule = structuredClone(req.body) as unknown
+    const problems = schemaProblems(FaultRuleSchema, rule)
+    if (problems.length > 0) return badRequest(reply, 'Failed to add fault: the rule is invalid.', problems)
+    try {
+      return await reply.code(201).send(lab.faults.add(rule as FaultRule))
+    } catch (err) {
+      if (err instanceof LabError && err.code === 'LAB_ERR_FAULT_INVALID') {
+        return badRequest(reply, err.message, (err as LabError & { problems?: unknown[] }).problems ?? [])
+      }
+      throw err
+    }
+  })
+
+  app.delete('/faults', async () => ({ cleared: lab.faults.clear() }))
+
+  app.delete<{ Params: { id: string } }>('/faults/:id', async (req, reply) => {
+    try {
+      lab.faults.remove(req.params.id)
+      return await reply.code(204).send()
+    } catch (err) {
+      if (err instanceof LabError && err.code === 'LAB_ERR_FAULT_NOT_FOUND') return reply.code(404).send({ error: err.message })
+      throw err
+    }
+  })
+
+  app.get<{ Querystring: Record<string, string | undefined> }>('/journal', async (req, reply) => {
+    const q = req.query
+    const filter = journalFilter(q)
+    const limit = q.limit && /^\d+$/.test(q.limit) ? Math.min(Number(q.limit), 100_000) : 1000
+    if (q.follow !== '1' && q.follow !== 'true') {
+      return { lastSeq: lab.journal.lastSeq, events: lab.journal.query(filter, limit) }
+    }
+    const stream = new PassThrough()
+    const backlog = lab.journal.query(filter, limit)
+    for (const e of backlog) stream.write(JSON.stringify(e) + '\n')
+    const unsubscribe = lab.journal.subscribe((e) => {
+      if (matchesFilter(e, filter)) stream.write(JSON.stringify(e) + '\n')
+    })
+    req.raw.on('close', () => {
+      unsubscribe()
+      stream.end()
+    })
+    return reply.type('application/x-ndjson').send(stream)
+  })
+
+  app.post('/journal/clear', async (_req, reply) => {
+    lab.journal.clear()
+    return reply.code(204).send()
+  })
+
+  try {
+    await app.listen({ host: options.host, port: options.port })
+  } catch (cause) {
+    await app.close()
+    throw bindError('the admin API', 'tcp', options.host, options.port, cause)
+  }
+  const addr = app.server.address()
+  const port = typeof addr === 'object' && addr ? addr.port : options.port
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host
+  const close = async (): Promise<void> => {
+    await app.close()
+  }
+  return { url: `http://${host}:${port}`, token, app, close, [Symbol.asyncDispose]: close }
+}

@@ -1,0 +1,170 @@
+import type { ScenarioProblem } from '../errors.js'
+import { LabError } from '../errors.js'
+import type { RuleStatus } from '../faults/engine.js'
+import type { FaultRule } from '../faults/types.js'
+import type { DeviceRef } from '../journal/devices.js'
+import type { JournalEvent, JournalFilter } from '../journal/journal.js'
+import type { Endpoint, Health } from '../runtime.js'
+
+export type { Endpoint, Health, JournalEvent, JournalFilter, FaultRule, RuleStatus, DeviceRef }
+
+export interface EndpointsAnswer {
+  readonly scenario: string
+  readonly mode: string
+  readonly endpoints: readonly Endpoint[]
+}
+
+export interface ScenarioAnswer {
+  readonly name: string
+  readonly file: string
+  readonly endpoints: readonly Endpoint[]
+}
+
+/** An error the admin API answered with; `problems` lists each scenario or rule problem. */
+export class AdminRequestError extends LabError {
+  readonly status: number
+  readonly problems: readonly (ScenarioProblem | { path: string; message: string })[]
+  constructor(status: number, message: string, problems: AdminRequestError['problems']) {
+    super('LAB_ERR_ADMIN_REQUEST', message)
+    this.status = status
+    this.problems = problems
+  }
+}
+
+function query(filter: JournalFilter & { limit?: number; follow?: boolean }): string {
+  const p = new URLSearchParams()
+  for (const [k, v] of Object.entries(filter)) if (v !== undefined) p.set(k, String(v === true ? 1 : v))
+  const s = p.toString()
+  return s ? `?${s}` : ''
+}
+
+/** The typed client of the admin API, used by the CLI, the tests and users' scripts. */
+export class LabClient {
+  readonly baseUrl: string
+  readonly #token: string | undefined
+
+  constructor(baseUrl: string, token?: string) {
+    this.baseUrl = baseUrl.replace(/\/$/, '')
+    this.#token = token
+  }
+
+  async #request<T>(method: string, path: string, body?: { json?: unknown; yaml?: string }): Promise<T> {
+    const headers: Record<string, string> = {}
+    if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`
+    let payload: string | undefined
+    if (body?.json !== undefined) {
+      headers['content-type'] = 'application/json'
+      payload = JSON.stringify(body.json)
+    } else if (body?.yaml !== undefined) {
+      headers['content-type'] = 'text/yaml'
+      payload = body.yaml
+    }
+    let res: Response
+    try {
+      res = await fetch(this.baseUrl + path, { method, headers, ...(payload !== undefined ? { body: payload } : {}) })
+    } catch (cause) {
+      throw new LabError(
+        'LAB_ERR_ADMIN_REQUEST',
+        `Failed to reach the lab at ${this.baseUrl}: ${(cause as Error).message}. Is it running? (cx700-lab up, or --admin URL)`,
+        { cause },
+      )
+    }
+    if (res.status === 204) return undefined as T
+    const text = await res.text()
+    let data: unknown
+    try {
+      data = text ? JSON.parse(text) : undefined
+    } catch {
+      data = { error: text }
+    }
+    if (!res.ok) {
+      const d = (data ?? {}) as { error?: string; problems?: AdminRequestError['problems'] }
+      throw new AdminRequestError(res.status, d.error ?? `HTTP ${res.status}`, d.problems ?? [])
+    }
+    return data as T
+  }
+
+  /** Resolves with the health answer whether or not the lab is healthy (503 is an answer too). */
+  async health(): Promise<Health> {
+    try {
+      return await this.#request<Health>('GET', '/health')
+    } catch (err) {
+      if (err instanceof AdminRequestError && err.status === 503) {
+        return { ok: false, scenario: '', servers: [] }
+      }
+      throw err
+    }
+  }
+
+  endpoints(): Promise<EndpointsAnswer> {
+    return this.#request('GET', '/endpoints')
+  }
+
+  async journal(filter: JournalFilter & { limit?: number } = {}): Promise<JournalEvent[]> {
+    return (await this.#request<{ events: JournalEvent[] }>('GET', `/journal${query(filter)}`)).events
+  }
+
+  clearJournal(): Promise<void> {
+    return this.#request('POST', '/journal/clear')
+  }
+
+  /**
+   * Streams journal events (the backlog that matches, then new ones) until `signal` aborts.
+   * Resolves when the stream ends.
+   */
+  async followJournal(filter: JournalFilter, onEvent: (e: JournalEvent) => void, signal: AbortSignal): Promise<void> {
+    const headers: Record<string, string> = this.#token !== undefined ? { authorization: `Bearer ${this.#token}` } : {}
+    let res: Response
+    try {
+      res = await fetch(`${this.baseUrl}/journal${query({ ...filter, follow: true })}`, { headers, signal })
+    } catch (err) {
+      if (signal.aborted) return
+      throw err
+    }
+    if (!res.ok || !res.body) throw new AdminRequestError(res.status, `HTTP ${res.status}`, [])
+    const decoder = new TextDecoder()
+    let buffer = ''
+    try {
+      for await (const chunk of res.body) {
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true })
+        let nl
+        while ((nl = buffer.indexOf('\n')) >= 0) {
+          const line = buffer.slice(0, nl)
+          buffer = buffer.slice(nl + 1)
+          if (line) onEvent(JSON.parse(line) as JournalEvent)
+        }
+      }
+    } catch (err) {
+      if (!signal.aborted) throw err
+    }
+  }
+
+  faults(): Promise<RuleStatus[]> {
+    return this.#request<{ faults: RuleStatus[] }>('GET', '/faults').then((r) => r.faults)
+  }
+
+  addFault(rule: FaultRule): Promise<RuleStatus> {
+    return this.#request('POST', '/faults', { json: rule })
+  }
+
+  removeFault(id: string): Promise<void> {
+    return this.#request('DELETE', `/faults/${encodeURIComponent(id)}`)
+  }
+
+  clearFaults(): Promise<{ cleared: number }> {
+    return this.#request('DELETE', '/faults')
+  }
+
+  /** Validates and swaps the scenario; on error the running one stays and every problem is listed. */
+  loadScenario(yaml: string): Promise<ScenarioAnswer> {
+    return this.#request('POST', '/scenario', { yaml })
+  }
+
+  loadScenarioFile(path: string): Promise<ScenarioAnswer> {
+    return this.#request('POST', '/scenario', { json: { path } })
+  }
+
+  devices(): Promise<DeviceRef[]> {
+    return this.#request<{ devices: DeviceRef[] }>('GET', '/devices').then((r) => r.devices)
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Coded errors. Every error the lab raises on purpose is a LabError with a LAB_ERR_<AREA>_<WHAT> code and a
+ * "Failed to X: reason. Hint." message; causes are chained with `{ cause }`.
+ */
+export type LabErrorCode =
+  | 'LAB_ERR_SCENARIO_INVALID'
+  | 'LAB_ERR_SCENARIO_READ'
+  | 'LAB_ERR_SERVER_BIND'
+  | 'LAB_ERR_SERVER_ALREADY_STARTED'
+  | 'LAB_ERR_SERVER_NOT_LISTENING'
+  | 'LAB_ERR_LAB_STATE'
+  | 'LAB_ERR_FAULT_INVALID'
+  | 'LAB_ERR_FAULT_NOT_FOUND'
+  | 'LAB_ERR_JOURNAL_TIMEOUT'
+  | 'LAB_ERR_JOURNAL_WRITE'
+  | 'LAB_ERR_ADMIN_REQUEST'
+  | 'LAB_ERR_ADMIN_UNAUTHORIZED'
+  | 'LAB_ERR_CLI_USAGE'
+  | 'LAB_ERR_NTP_DECODE'
+
+export class LabError extends Error {
+  readonly code: LabErrorCode
+  constructor(code: LabErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.code = code
+    this.name = new.target.name
+  }
+}
+
+/** Thrown by pure codecs only. `offset` is where in the input decoding gave up. */
+export class LabDecodeError extends LabError {
+  readonly offset: number
+  constructor(code: LabErrorCode, message: string, offset: number, options?: ErrorOptions) {
+    super(code, message, options)
+    this.offset = offset
+  }
+}
+
+/** One problem found in a scenario: where it is and what is wrong. */
+export interface ScenarioProblem {
+  readonly file: string
+  readonly line: number
+  readonly col: number
+  /** JSON pointer into the scenario, e.g. /servers/ntp/offset */
+  readonly path: string
+  readonly message: string
+}
+
+export function formatProblem(p: ScenarioProblem): string {
+  return `${p.file}:${p.line}:${p.col}  ${p.path || '/'}  ${p.message}`
+}
+
+export class ScenarioError extends LabError {
+  readonly problems: readonly ScenarioProblem[]
+  constructor(problems: readonly ScenarioProblem[]) {
+    const n = problems.length
+    super(
+      'LAB_ERR_SCENARIO_INVALID',
+      `Failed to load scenario: ${n} problem${n === 1 ? '' : 's'}.\n` + problems.map(formatProblem).join('\n'),
+    )
+    this.problems = problems
+  }
+}
+
+export function invariant(condition: unknown, code: LabErrorCode, message: string): asserts condition {
+  if (!condition) throw new LabError(code, message)
+}

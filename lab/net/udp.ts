@@ -1,0 +1,58 @@
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
+import { LabError } from '../errors.js'
+
+export function bindError(server: string, transport: string, address: string, port: number, cause: unknown): LabError {
+  const code = (cause as NodeJS.ErrnoException).code
+  const reason =
+    code === 'EADDRINUSE'
+      ? `port ${port}/${transport} on ${address} is already in use`
+      : code === 'EACCES'
+        ? `port ${port}/${transport} needs root or CAP_NET_BIND_SERVICE`
+        : code === 'EADDRNOTAVAIL'
+          ? `address ${address} is not on this host`
+          : `${(cause as Error).message}`
+  const hint =
+    code === 'EADDRINUSE'
+      ? ' Stop what holds it, or run with --ports ephemeral.'
+      : code === 'EACCES'
+        ? ' Use loopback mode (unprivileged ports) or run as root.'
+        : ''
+  return new LabError('LAB_ERR_SERVER_BIND', `Failed to start ${server}: ${reason}.${hint}`, { cause })
+}
+
+/**
+ * Binds a UDP socket and resolves once it listens. Socket errors after the bind are logged by `onError`,
+ * never thrown: a bad datagram must not take the lab down.
+ */
+export function bindUdp(
+  server: string,
+  address: string,
+  port: number,
+  onMessage: (msg: Buffer, rinfo: RemoteInfo) => void,
+  onError: (err: Error) => void,
+): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket({ type: 'udp4', reuseAddr: false })
+    const failBind = (err: Error): void => {
+      socket.close()
+      reject(bindError(server, 'udp', address, port, err))
+    }
+    socket.once('error', failBind)
+    socket.bind(port, address, () => {
+      socket.off('error', failBind)
+      socket.on('error', onError)
+      socket.on('message', onMessage)
+      resolve(socket)
+    })
+  })
+}
+
+export function closeUdp(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      socket.close(() => resolve())
+    } catch {
+      resolve()
+    }
+  })
+}

@@ -1,0 +1,285 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { systemClock, type Clock } from './clock.js'
+import { LabError } from './errors.js'
+import { FaultEngine } from './faults/engine.js'
+import { Journal } from './journal/journal.js'
+import type { Logger } from './logger.js'
+import { defaultStateDir } from './paths.js'
+import { seededRandom, type Random } from './random.js'
+import type { Network, Scenario, ServerName, ServersConfig } from './scenario/model.js'
+import type { NetworkMode } from './scenario/schema.js'
+import type { BoundPort, LabDeps, LabServer, ListenRequest } from './server.js'
+import { SERVER_DEFINITIONS, SERVER_FAULTS, SERVER_NAMES } from '../servers/index.js'
+
+/** `scenario`: ports as the network mode says; `ephemeral`: every port 0 (tests, several labs at once). */
+export type PortPolicy = 'scenario' | 'ephemeral'
+
+export interface LabOptions {
+  readonly scenario: Scenario
+  readonly logger: Logger
+  /** Overrides the scenario's network mode (the CLI's --mode). */
+  readonly mode?: NetworkMode
+  readonly ports?: PortPolicy
+  readonly stateDir?: string
+  /** Where journal.jsonl goes; defaults to a new folder under <state>/runs/. */
+  readonly runDir?: string
+  readonly clock?: Clock
+}
+
+/** One line of the port map: where a service of a lab host really listens. */
+export interface Endpoint extends BoundPort {
+  /** The scenario hosts this socket stands in for. */
+  readonly hosts: readonly string[]
+}
+
+export interface ServerHealth {
+  readonly name: string
+  readonly state: string
+  readonly ports: readonly BoundPort[]
+}
+
+export interface Health {
+  readonly ok: boolean
+  readonly scenario: string
+  readonly servers: readonly ServerHealth[]
+}
+
+type AnyServer = LabServer<ServersConfig[ServerName]>
+
+/** Where each socket of a server is bound, from the network mode, the block's `listen` and the port policy. */
+export function planListen<K extends ServerName>(name: K, servers: ServersConfig, network: Network, ports: PortPolicy): ListenRequest[] {
+  const block = servers[name]
+  return SERVER_DEFINITIONS[name].sockets.map((s) => ({
+    ...s,
+    address: block.listen?.address ?? network.address,
+    port:
+      ports === 'ephemeral'
+        ? 0
+        : (block.listen?.port ?? (network.mode === 'loopback' ? network.portBase + s.standardPort : s.standardPort)),
+  }))
+}
+
+function sameListen(a: readonly ListenRequest[], b: readonly ListenRequest[]): boolean {
+  return JSON.stringify(a) === JSON.stringify(b)
+}
+
+function withMode(scenario: Scenario, mode: NetworkMode | undefined): Network {
+  if (mode === undefined || mode === scenario.network.mode) return scenario.network
+  return { ...scenario.network, mode, address: mode === 'loopback' ? '127.0.0.1' : '0.0.0.0' }
+}
+
+function runStamp(clock: Clock): string {
+  return new Date(clock.now()).toISOString().replace(/[:.]/g, '-')
+}
+
+/**
+ * The lab runtime: builds the servers a scenario enables, starts all or none, swaps scenarios while
+ * running (keeping the old one on any error), and owns the journal and the fault engine.
+ */
+export class Lab implements AsyncDisposable {
+  readonly journal: Journal
+  readonly faults: FaultEngine
+  readonly stateDir: string
+  readonly runDir: string
+  readonly logger: Logger
+  readonly #clock: Clock
+  readonly #ports: PortPolicy
+  readonly #mode: NetworkMode | undefined
+  #random: Random
+  #scenario: Scenario
+  #network: Network
+  #servers = new Map<ServerName, { server: AnyServer; listen: ListenRequest[] }>()
+  #state: 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' = 'idle'
+  #reloading: Promise<unknown> = Promise.resolve()
+
+  constructor(options: LabOptions) {
+    this.#scenario = options.scenario
+    this.#mode = options.mode
+    this.#network = withMode(options.scenario, options.mode)
+    this.#ports = options.ports ?? 'scenario'
+    this.#clock = options.clock ?? systemClock()
+    this.logger = options.logger
+    this.stateDir = options.stateDir ?? defaultStateDir()
+    this.runDir = options.runDir ?? join(this.stateDir, 'runs', `${runStamp(this.#clock)}-${options.scenario.name}`)
+    mkdirSync(this.runDir, { recursive: true })
+    this.journal = new Journal({ clock: this.#clock, file: join(this.runDir, 'journal.jsonl') })
+    this.#random = seededRandom(options.scenario.seed)
+    this.faults = new FaultEngine({ journal: this.journal, random: () => this.#random(), servers: SERVER_FAULTS })
+    this.faults.setScenarioRules(options.scenario.faults)
+  }
+
+  get scenario(): Scenario {
+    return this.#scenario
+  }
+
+  get network(): Network {
+    return this.#network
+  }
+
+  get state(): string {
+    return this.#state
+  }
+
+  #deps(name: string): LabDeps {
+    return {
+      logger: this.logger.child({ server: name }),
+      clock: this.#clock,
+      random: () => this.#random(),
+      journal: this.journal,
+      faults: this.faults,
+    }
+  }
+
+  #create<K extends ServerName>(name: K, scenario: Scenario, listen: readonly ListenRequest[]): AnyServer {
+    return SERVER_DEFINITIONS[name].create(scenario.servers[name], listen, this.#deps(name)) as AnyServer
+  }
+
+  /** Starts every enabled server, or none: on a bind failure the ones already started are stopped again. */
+  async start(): Promise<void> {
+    if (this.#state !== 'idle') throw new LabError('LAB_ERR_LAB_STATE', `Failed to start the lab: it is ${this.#state}.`)
+    this.#state = 'starting'
+    const started: AnyServer[] = []
+    try {
+      for (const name of SERVER_NAMES) {
+        if (!this.#scenario.servers[name].enabled) continue
+        const listen = planListen(name, this.#scenario.servers, this.#network, this.#ports)
+        const server = this.#create(name, this.#scenario, listen)
+        await server.start()
+        started.push(server)
+        this.#servers.set(name, { server, listen })
+      }
+    } catch (err) {
+      await Promise.all(started.map((s) => s.stop()))
+      this.#servers.clear()
+      this.#state = 'stopped'
+      this.journal.record({ server: 'lab', kind: 'lab:failed', summary: (err as Error).message, detail: {} })
+      this.journal.close()
+      throw err
+    }
+    this.#state = 'running'
+    this.journal.record({
+      server: 'lab',
+      kind: 'lab:started',
+      summary: `scenario ${this.#scenario.name} running (${this.#network.mode})`,
+      detail: { scenario: this.#scenario.name, file: this.#scenario.file, endpoints: this.endpoints() },
+    })
+    this.logger.info({ scenario: this.#scenario.name, mode: this.#network.mode }, 'lab started')
+  }
+
+  endpoints(): Endpoint[] {
+    const out: Endpoint[] = []
+    for (const [name, { server }] of this.#servers) {
+      if (server.state !== 'listening') continue
+      const roles = SERVER_DEFINITIONS[name].roles
+      const hosts = this.#scenario.hosts.filter((h) => h.roles.some((r) => roles.includes(r))).map((h) => h.name)
+      for (const p of server.ports()) out.push({ ...p, hosts })
+    }
+    return out
+  }
+
+  health(): Health {
+    const servers = [...this.#servers.values()].map(({ server }) => ({
+      name: server.name,
+      state: server.state,
+      ports: server.state === 'listening' ? server.ports() : [],
+    }))
+    return {
+      ok: this.#state === 'running' && servers.every((s) => s.state === 'listening'),
+      scenario: this.#scenario.name,
+      servers,
+    }
+  }
+
+  /**
+   * Swaps in another scenario without a restart. Servers whose sockets stay the same get the new
+   * configuration in place; servers that must move are started on their new sockets first, and only
+   * when every one of them is bound are the old ones stopped. On any error the old scenario keeps serving.
+   */
+  reload(next: Scenario): Promise<void> {
+    const run = this.#reloading.then(() => this.#reload(next))
+    this.#reloading = run.catch(() => undefined)
+    return run
+  }
+
+  async #reload(next: Scenario): Promise<void> {
+    if (this.#state !== 'running') throw new LabError('LAB_ERR_LAB_STATE', `Failed to reload: the lab is ${this.#state}.`)
+    const network = withMode(next, this.#mode)
+    const keep: { name: ServerName; listen: ListenRequest[] }[] = []
+    const fresh: { name: ServerName; server: AnyServer; listen: ListenRequest[] }[] = []
+    const retire: ServerName[] = []
+    try {
+      for (const name of SERVER_NAMES) {
+        const current = this.#servers.get(name)
+        const enabled = next.servers[name].enabled
+        const listen = planListen(name, next.servers, network, this.#ports)
+        if (!enabled) {
+          if (current) retire.push(name)
+          continue
+        }
+        if (current && sameListen(current.listen, listen)) {
+          keep.push({ name, listen })
+          continue
+        }
+        if (current) retire.push(name)
+        const server = this.#create(name, next, listen)
+        await server.start()
+        fresh.push({ name, server, listen })
+      }
+    } catch (err) {
+      await Promise.all(fresh.map((f) => f.server.stop()))
+      this.journal.record({
+        server: 'lab',
+        kind: 'lab:reload-failed',
+        summary: `reload to ${next.name} failed; ${this.#scenario.name} keeps serving: ${(err as Error).message}`,
+        detail: {},
+      })
+      throw err
+    }
+    const previous = this.#scenario.name
+    for (const { name } of keep) this.#servers.get(name)?.server.configure(next.servers[name])
+    const retired = retire.map((n) => this.#servers.get(n)?.server)
+    for (const n of retire) this.#servers.delete(n)
+    for (const f of fresh) this.#servers.set(f.name, { server: f.server, listen: f.listen })
+    this.#scenario = next
+    this.#network = network
+    this.#random = seededRandom(next.seed)
+    this.faults.setScenarioRules(next.faults)
+    await Promise.all(retired.map((s) => s?.stop()))
+    this.journal.record({
+      server: 'lab',
+      kind: 'lab:reloaded',
+      summary: `scenario ${previous} → ${next.name}`,
+      detail: { from: previous, to: next.name, file: next.file, endpoints: this.endpoints() },
+    })
+    this.logger.info({ from: previous, to: next.name }, 'scenario reloaded')
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped' || this.#state === 'stopping') return
+    this.#state = 'stopping'
+    await this.#reloading
+    const servers = [...this.#servers.values()].map((s) => s.server)
+    this.#servers.clear()
+    await Promise.all(servers.map((s) => s.stop()))
+    this.journal.record({ server: 'lab', kind: 'lab:stopped', summary: 'lab stopped', detail: {} })
+    this.journal.close()
+    this.#state = 'stopped'
+    this.logger.info('lab stopped')
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop()
+  }
+
+  /** Writes <runDir>/lab.json so that the CLI and scripts can find this lab; removed on stop by the caller. */
+  writeRunInfo(info: Record<string, unknown>): string {
+    const file = join(this.runDir, 'lab.json')
+    writeFileSync(file, JSON.stringify({ pid: process.pid, runDir: this.runDir, ...info }, null, 2) + '\n')
+    return file
+  }
+
+  static removeFile(file: string): void {
+    rmSync(file, { force: true })
+  }
+}

@@ -1,0 +1,31 @@
+import { Ajv, type ValidateFunction } from 'ajv'
+import type { TSchema } from '@sinclair/typebox'
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/
+const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$/
+const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/(3[0-2]|[12]?\d)$/
+
+/** The one configured validator: every error at once, defaults filled in, our formats and keywords known. */
+export function createAjv(): Ajv {
+  const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, discriminator: true, strict: true, allowUnionTypes: true })
+  ajv.addFormat('ipv4', IPV4)
+  ajv.addFormat('hostname', HOSTNAME)
+  ajv.addFormat('cidr', { validate: (s: string) => CIDR.test(s) && s.split('/')[0]!.split('.').every((o) => Number(o) <= 255) })
+  // `hint` says in words what a value must look like; it does not validate anything itself.
+  ajv.addKeyword({ keyword: 'hint', schemaType: 'string' })
+  return ajv
+}
+
+let shared: Ajv | undefined
+const cache = new WeakMap<object, ValidateFunction>()
+
+/** A compiled validator for a schema, cached per schema object. */
+export function validatorFor(schema: TSchema): ValidateFunction {
+  shared ??= createAjv()
+  let v = cache.get(schema)
+  if (!v) {
+    v = shared.compile(schema)
+    cache.set(schema, v)
+  }
+  return v
+}

@@ -1,0 +1,54 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+
+/** Durations as people write them: `250ms`, `90s`, `-5m`, `+3y`, `1h30m`. A year is 365.25 days. */
+export const DURATION_PATTERN = '^[+-]?(\\d+(\\.\\d+)?(ms|s|m|h|d|w|y))+$'
+const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+  y: 31_557_600_000,
+}
+
+export const DurationSchema = Type.String({
+  pattern: DURATION_PATTERN,
+  hint: 'a duration such as 250ms, 90s, -5m, +3y or 1h30m',
+})
+
+/** Milliseconds in a duration that matched DURATION_PATTERN. */
+export function parseDuration(text: string): number {
+  const sign = text.startsWith('-') ? -1 : 1
+  let total = 0
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)/g)) total += Number(m[1]) * (UNIT_MS[m[2]!] ?? 0)
+  return sign * total
+}
+
+export const ListenSchema = Type.Object(
+  {
+    address: Type.Optional(Type.String({ format: 'ipv4', description: 'Bind address; defaults from the network mode.' })),
+    port: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 65535, description: 'Bind port; 0 = ephemeral. Defaults from the network mode.' }),
+    ),
+  },
+  { additionalProperties: false },
+)
+export type Listen = Static<typeof ListenSchema>
+
+/** The fields every server block has; a server adds its knobs. */
+export function serverBlock<P extends Record<string, TSchema>>(knobs: P, description: string) {
+  return Type.Object(
+    {
+      enabled: Type.Boolean({ default: true }),
+      listen: Type.Optional(ListenSchema),
+      ...knobs,
+    },
+    { additionalProperties: false, description },
+  )
+}
+
+/** A string enum as JSON Schema `enum` (clearer errors than a union of literals). */
+export function StringEnum<const T extends readonly string[]>(values: T, options: Record<string, unknown> = {}) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })
+}

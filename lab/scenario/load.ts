@@ -1,0 +1,292 @@
+import { readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { LineCounter, isMap, parseDocument, type Document } from 'yaml'
+import type { ErrorObject } from 'ajv'
+import type { TSchema } from '@sinclair/typebox'
+import { ScenarioError, type ScenarioProblem } from '../errors.js'
+import { checkRule } from '../faults/engine.js'
+import { FaultRuleSchema, type FaultCapabilities, type FaultRule } from '../faults/types.js'
+import { validatorFor } from './ajv.js'
+import { deriveHosts, deriveNetwork, deriveSite, deriveUsers } from './derive.js'
+import type { Scenario } from './model.js'
+import { ScenarioSchema, type ScenarioDocument } from './schema.js'
+import { SERVER_FAULTS } from '../../servers/index.js'
+
+interface Source {
+  readonly file: string
+  readonly doc: Document
+  readonly lines: LineCounter
+}
+
+type Plain = Record<string, unknown>
+const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** Objects merge key by key; anything else in the child replaces the parent's value. */
+export function mergeScenario(parent: unknown, child: unknown): unknown {
+  if (!isPlain(parent) || !isPlain(child)) return child
+  const out: Plain = { ...parent }
+  for (const [k, v] of Object.entries(child)) out[k] = k in parent ? mergeScenario(parent[k], v) : v
+  return out
+}
+
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const v of Object.values(value)) deepFreeze(v)
+  }
+  return value
+}
+
+function pointerSegments(pointer: string): (string | number)[] {
+  if (pointer === '') return []
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s))
+}
+
+/** Where in the files a JSON pointer (or, with `key`, a key of the object there) was written. */
+function locate(sources: readonly Source[], pointer: string, key?: string): { file: string; line: number; col: number } {
+  const segments = pointerSegments(pointer)
+  for (let depth = segments.length; depth >= 0; depth--) {
+    for (const s of sources) {
+      const path = segments.slice(0, depth)
+      const node = path.length === 0 ? s.doc.contents : s.doc.getIn(path, true)
+      const range = (node as { range?: readonly [number, number, number] } | undefined)?.range
+      if (!range) continue
+      let offset = range[0]
+      if (key !== undefined && depth === segments.length && isMap(node)) {
+        const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key)
+        const keyRange = (pair?.key as { range?: [number, number, number] } | null)?.range
+        if (keyRange) offset = keyRange[0]
+      }
+      const pos = s.lines.linePos(offset)
+      return { file: s.file, line: pos.line, col: pos.col }
+    }
+  }
+  const first = sources[0]
+  return { file: first?.file ?? '<scenario>', line: 1, col: 1 }
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)])
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+  return d[a.length]![b.length]!
+}
+
+function didYouMean(word: string, options: readonly string[]): string {
+  const best = options
+    .map((o) => ({ o, d: editDistance(word.toLowerCase(), o.toLowerCase()) }))
+    .sort((x, y) => x.d - y.d)[0]
+  return best && best.d <= Math.max(2, Math.floor(word.length / 3)) ? ` (did you mean "${best.o}"?)` : ''
+}
+
+export function describeAjvError(e: ErrorObject): { pointer: string; key?: string; message: string } | undefined {
+  const parent = e.parentSchema as { hint?: string; properties?: Record<string, unknown> } | undefined
+  const p = e.params as Record<string, unknown>
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const name = String(p.additionalProperty)
+      const allowed = Object.keys(parent?.properties ?? {})
+      return {
+        pointer: e.instancePath,
+        key: name,
+        message: `unknown field "${name}"${didYouMean(name, allowed) || ` (allowed: ${allowed.join(', ')})`}`,
+      }
+    }
+    case 'required':
+      return { pointer: e.instancePath, message: `missing required field "${String(p.missingProperty)}"` }
+    case 'enum':
+      return {
+        pointer: e.instancePath,
+        message: `must be one of: ${(p.allowedValues as unknown[]).map(String).join(', ')}`,
+      }
+    case 'const':
+      return { pointer: e.instancePath, message: `must be ${JSON.stringify(p.allowedValue)}` }
+    case 'discriminator': {
+      const tag = String(p.tag)
+      if (p.error === 'mapping') {
+        const kinds = ((e.parentSchema as { oneOf?: { properties: Record<string, { const: string }> }[] } | undefined)?.oneOf ?? [])
+          .map((b) => b.properties[tag]?.const)
+          .filter((k): k is string => typeof k === 'string')
+        return {
+          pointer: `${e.instancePath}/${tag}`,
+          message: `unknown ${tag} "${String(p.tagValue)}" (one of: ${kinds.join(', ')})`,
+        }
+      }
+      return { pointer: `${e.instancePath}/${tag}`, message: `"${tag}" must be a string` }
+    }
+    case 'oneOf':
+    case 'anyOf':
+      return undefined // the branch errors say what is wrong
+    case 'pattern':
+    case 'format':
+      return { pointer: e.instancePath, message: parent?.hint ? `must be ${parent.hint}` : (e.message ?? 'is invalid') }
+    default:
+      return { pointer: e.instancePath, message: e.message ?? 'is invalid' }
+  }
+}
+
+/** Validates a value against a schema (defaults filled in place); returns every problem as path + message. */
+export function schemaProblems(schema: TSchema, value: unknown): { path: string; message: string }[] {
+  const validate = validatorFor(schema)
+  if (validate(value)) return []
+  const out: { path: string; message: string }[] = []
+  for (const e of validate.errors ?? []) {
+    const d = describeAjvError(e)
+    if (d) out.push({ path: d.key !== undefined ? `${d.pointer}/${d.key}` : d.pointer, message: d.message })
+  }
+  return out
+}
+
+interface Chain {
+  sources: Source[]
+  data: unknown
+  problems: ScenarioProblem[]
+}
+
+function readChain(file: string, text: string | undefined, seen: readonly string[]): Chain {
+  const problems: ScenarioProblem[] = []
+  let body = text
+  if (body === undefined) {
+    try {
+      body = readFileSync(file, 'utf8')
+    } catch (cause) {
+      const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message
+      return { sources: [], data: undefined, problems: [{ file, line: 1, col: 1, path: '', message: `cannot read the file: ${reason}` }] }
+    }
+  }
+  const lines = new LineCounter()
+  const doc = parseDocument(body, { lineCounter: lines, prettyErrors: true, uniqueKeys: true })
+  const source: Source = { file, doc, lines }
+  for (const err of doc.errors) {
+    const pos = err.linePos?.[0] ?? { line: 1, col: 1 }
+    problems.push({ file, line: pos.line, col: pos.col, path: '', message: `YAML: ${(err.message.split('\n')[0] ?? err.code).replace(/ at line \d+, column \d+:?$/, '')}` })
+  }
+  if (problems.length > 0) return { sources: [source], data: undefined, problems }
+  const data: unknown = doc.toJS()
+  if (!isPlain(data)) {
+    return { sources: [source], data, problems: [{ file, line: 1, col: 1, path: '', message: 'a scenario must be a YAML mapping (key: value lines)' }] }
+  }
+  const parentRef = data.extends
+  if (typeof parentRef !== 'string') return { sources: [source], data, problems }
+  const parentFile = resolve(dirname(file), parentRef)
+  if (seen.includes(parentFile) || parentFile === file) {
+    const at = locate([source], '/extends')
+    return { sources: [source], data, problems: [{ ...at, path: '/extends', message: `extends itself through ${[...seen, file].join(' → ')}` }] }
+  }
+  const parent = readChain(parentFile, undefined, [...seen, file])
+  if (parent.sources.length === 0) {
+    const at = locate([source], '/extends')
+    return { sources: [source], data, problems: [{ ...at, path: '/extends', message: `cannot read ${parentRef}: ${parent.problems[0]?.message ?? ''}` }] }
+  }
+  const { extends: _drop, ...own } = data
+  return { sources: [source, ...parent.sources], data: mergeScenario(parent.data, own), problems: parent.problems }
+}
+
+/**
+ * Checks that span fields. It runs even when the schema found problems, so it looks only at the parts that
+ * are themselves well-formed.
+ */
+function crossCheck(data: Plain, caps: ReadonlyMap<string, FaultCapabilities>): { pointer: string; message: string }[] {
+  const out: { pointer: string; message: string }[] = []
+  const ids = new Set<string>()
+  const doc = data as Partial<ScenarioDocument>
+  const arrayOf = <T>(v: unknown, ok: (x: unknown) => boolean): (T | undefined)[] =>
+    Array.isArray(v) ? v.map((x) => (ok(x) ? (x as T) : undefined)) : []
+  const validRule = validatorFor(FaultRuleSchema)
+  arrayOf<FaultRule>(doc.faults, (r) => validRule(structuredClone(r))).forEach((rule, i) => {
+    if (!rule) return
+    for (const p of checkRule(rule, caps)) out.push({ pointer: `/faults/${i}${p.path}`, message: p.message })
+    const server = rule.match?.server
+    const block = isPlain(doc.servers) ? doc.servers[server as keyof ScenarioDocument['servers']] : undefined
+    if (server !== undefined && isPlain(block) && block.enabled === false) {
+      out.push({ pointer: `/faults/${i}/match/server`, message: `server "${server}" is disabled in this scenario` })
+    }
+    if (rule.id !== undefined) {
+      if (ids.has(rule.id)) out.push({ pointer: `/faults/${i}/id`, message: `duplicate fault id "${rule.id}"` })
+      ids.add(rule.id)
+    }
+  })
+  const seenUsers = new Map<string, number>()
+  arrayOf<{ signInAddress: string }>(doc.users, (u) => isPlain(u) && typeof u.signInAddress === 'string').forEach((u, i) => {
+    if (!u) return
+    const key = u.signInAddress.toLowerCase()
+    const first = seenUsers.get(key)
+    if (first !== undefined) out.push({ pointer: `/users/${i}/signInAddress`, message: `duplicate of /users/${first}` })
+    else seenUsers.set(key, i)
+  })
+  const seenHosts = new Map<string, number>()
+  arrayOf<{ name: string }>(doc.hosts, (h) => isPlain(h) && typeof h.name === 'string').forEach((h, i) => {
+    if (!h) return
+    const first = seenHosts.get(h.name.toLowerCase())
+    if (first !== undefined) out.push({ pointer: `/hosts/${i}/name`, message: `duplicate of /hosts/${first}` })
+    else seenHosts.set(h.name.toLowerCase(), i)
+  })
+  if (isPlain(doc.network) && doc.network.mode === 'interface' && doc.network.interface === undefined) {
+    out.push({ pointer: '/network', message: 'interface mode needs network.interface (the NIC the phones are on)' })
+  }
+  return out
+}
+
+/**
+ * Loads a scenario: parse YAML keeping positions → merge what it `extends` → validate everything → cross-check
+ * → derive defaults from the site → deep-freeze. Throws one ScenarioError listing every problem, each as
+ * `file:line:col  /path  message`. Nothing here binds a socket.
+ */
+export function loadScenario(file: string, text?: string, baseDir?: string): Scenario {
+  const name = baseDir !== undefined ? resolve(baseDir, file) : resolve(file)
+  const chain = readChain(text !== undefined && baseDir === undefined ? file : name, text, [])
+  if (chain.problems.length > 0 || chain.sources.length === 0) throw new ScenarioError(chain.problems)
+  const data = structuredClone(chain.data)
+  const validate = validatorFor(ScenarioSchema)
+  const problems: ScenarioProblem[] = []
+  const seen = new Set<string>()
+  const push = (pointer: string, message: string, key?: string): void => {
+    const at = locate(chain.sources, pointer, key)
+    const path = key !== undefined ? `${pointer}/${key}` : pointer
+    const id = `${path}|${message}`
+    if (seen.has(id)) return
+    seen.add(id)
+    problems.push({ ...at, path, message })
+  }
+  if (!validate(data)) {
+    for (const e of validate.errors ?? []) {
+      const d = describeAjvError(e)
+      if (d) push(d.pointer, d.message, d.key)
+    }
+  }
+  if (isPlain(data)) for (const p of crossCheck(data, SERVER_FAULTS)) push(p.pointer, p.message)
+  if (problems.length > 0) {
+    const order = new Map(chain.sources.map((s, i) => [s.file, i]))
+    problems.sort((a, b) => (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0) || a.line - b.line || a.col - b.col)
+    throw new ScenarioError(problems)
+  }
+  const doc = data as ScenarioDocument
+
+  const site = deriveSite(doc.site)
+  return deepFreeze<Scenario>({
+    file: chain.sources[0]!.file,
+    files: chain.sources.map((s) => s.file),
+    name: doc.name,
+    description: doc.description,
+    seed: doc.seed,
+    network: deriveNetwork(doc.network),
+    site,
+    users: deriveUsers(doc.users, site),
+    hosts: deriveHosts(doc.hosts, site),
+    pki: doc.pki,
+    servers: doc.servers,
+    faults: doc.faults,
+    expect: doc.expect,
+  })
+}
+
+/** Loads scenario text that did not come from a file (the admin API); `extends` resolves against baseDir. */
+export function loadScenarioText(text: string, label: string, baseDir: string): Scenario {
+  return loadScenario(label, text, baseDir)
+}

@@ -1,0 +1,164 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { FaultRuleSchema } from '../faults/types.js'
+import { NtpSchema } from '../../servers/ntp/schema.js'
+import { StringEnum } from './common.js'
+
+const Hostname = (description?: string) =>
+  Type.String({ format: 'hostname', hint: 'a DNS name such as contoso.test', ...(description ? { description } : {}) })
+
+export const NETWORK_MODES = ['loopback', 'netns', 'interface'] as const
+export type NetworkMode = (typeof NETWORK_MODES)[number]
+
+export const NetworkSchema = Type.Object(
+  {
+    mode: StringEnum(NETWORK_MODES, {
+      default: 'loopback',
+      description:
+        'loopback: 127.0.0.1, unprivileged ports (standard port + portBase), no root. netns: standard ports on every address of a network namespace the lab runs in. interface: standard ports on a named NIC, for real phones.',
+    }),
+    address: Type.Optional(Type.String({ format: 'ipv4', description: 'Bind address (loopback: 127.0.0.1; netns: 0.0.0.0).' })),
+    interface: Type.Optional(Type.String({ minLength: 1, description: 'The NIC in interface mode, e.g. eth1.' })),
+    portBase: Type.Integer({
+      minimum: 1024,
+      maximum: 60000,
+      default: 10000,
+      description: 'In loopback mode, standard port N listens on portBase + N (NTP 123 → 10123).',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+)
+
+export const SiteSchema = Type.Object(
+  {
+    sipDomain: Hostname('The right-hand side of every sign-in address (spec: SIP domain).'),
+    smtpDomain: Type.Optional(Hostname('Domain of the primary e-mail addresses; defaults to sipDomain.')),
+    adDomain: Type.Optional(Hostname('Active Directory DNS domain; defaults to sipDomain.')),
+    netbiosName: Type.Optional(
+      Type.String({ pattern: '^[A-Za-z0-9-]{1,15}$', hint: '1–15 letters, digits or hyphens, e.g. CONTOSO' }),
+    ),
+    dhcpDomain: Type.Optional(Hostname('DHCP option 15; defaults to adDomain.')),
+    searchList: Type.Optional(
+      Type.Array(Hostname(), { description: 'DHCP option 119 suffixes, in order; defaults to [dhcpDomain].' }),
+    ),
+    subnet: Type.String({ format: 'cidr', default: '10.50.0.0/24', hint: 'an IPv4 CIDR block such as 10.50.0.0/24' }),
+    labAddress: Type.Optional(
+      Type.String({ format: 'ipv4', description: 'The lab host on the phone network; defaults to the first host of the subnet.' }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+const ContactSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    phone: Type.Optional(Type.String()),
+    email: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+)
+const VoicemailSchema = Type.Object(
+  {
+    from: Type.String({ minLength: 1 }),
+    subject: Type.Optional(Type.String()),
+    durationSeconds: Type.Integer({ minimum: 0, default: 30 }),
+    unread: Type.Boolean({ default: true }),
+  },
+  { additionalProperties: false },
+)
+const MissedCallSchema = Type.Object(
+  { from: Type.String({ minLength: 1 }), at: Type.Optional(Type.String({ description: 'ISO time' })) },
+  { additionalProperties: false },
+)
+
+export const UserSchema = Type.Object(
+  {
+    signInAddress: Type.String({
+      pattern: '^[^@\\s]+@[^@\\s]+$',
+      hint: 'a sign-in address such as alice@contoso.test',
+    }),
+    password: Type.String({ minLength: 1 }),
+    userName: Type.Optional(
+      Type.String({ minLength: 1, description: 'DOMAIN\\user or user@domain; defaults to NETBIOS\\local-part.' }),
+    ),
+    email: Type.Optional(
+      Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$', description: 'Primary e-mail; defaults to local-part@smtpDomain.' }),
+    ),
+    displayName: Type.Optional(Type.String()),
+    umEnabled: Type.Boolean({ default: true, description: 'Unified Messaging: the phone reads voice mail over EWS.' }),
+    mailbox: Type.Object(
+      {
+        contacts: Type.Array(ContactSchema, { default: [] }),
+        voicemail: Type.Array(VoicemailSchema, { default: [] }),
+        missedCalls: Type.Array(MissedCallSchema, { default: [] }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export const HOST_ROLES = ['dc', 'ca', 'pool', 'exchange', 'dus', 'ntp', 'abs'] as const
+export type HostRole = (typeof HOST_ROLES)[number]
+
+export const HostSchema = Type.Object(
+  {
+    name: Hostname(),
+    roles: Type.Array(StringEnum(HOST_ROLES), { minItems: 1, uniqueItems: true }),
+    address: Type.Optional(Type.String({ format: 'ipv4' })),
+  },
+  { additionalProperties: false },
+)
+
+export const PkiSchema = Type.Object(
+  {
+    hash: StringEnum(['sha1', 'sha256', 'sha384'] as const, {
+      default: 'sha1',
+      description: 'Signature hash of the lab chain; the CX700 cannot use SHA-2 (spec §2.5).',
+    }),
+    keySize: Type.Union([Type.Literal(1024), Type.Literal(2048), Type.Literal(4096)], { default: 2048 }),
+  },
+  { additionalProperties: false, default: {} },
+)
+
+export const ExpectSchema = Type.Object(
+  {
+    endState: Type.Optional(
+      Type.String({ minLength: 1, description: 'Where an emulated phone must end up, e.g. signed-in.' }),
+    ),
+    status: Type.Optional(Type.Array(Type.String(), { description: 'Status lines the phone must show, in order.' })),
+  },
+  { additionalProperties: false, default: {} },
+)
+
+export const ServersSchema = Type.Object(
+  {
+    ntp: Type.Object(NtpSchema.properties, { ...NtpSchema, default: {} }),
+  },
+  { additionalProperties: false, default: {} },
+)
+
+export const ScenarioSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String()),
+    version: Type.Literal(1, { default: 1 }),
+    name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$', hint: 'kebab-case, e.g. ntp-three-years-ahead' }),
+    description: Type.String({ default: '' }),
+    extends: Type.Optional(Type.String({ minLength: 1, description: 'Path of a scenario this one overrides.' })),
+    seed: Type.Integer({ minimum: 0, maximum: 4294967295, default: 1, description: 'Seeds every probabilistic fault.' }),
+    network: NetworkSchema,
+    site: SiteSchema,
+    users: Type.Array(UserSchema, { default: [] }),
+    hosts: Type.Optional(Type.Array(HostSchema, { description: 'Derived from the site when absent.' })),
+    pki: PkiSchema,
+    servers: ServersSchema,
+    faults: Type.Array(FaultRuleSchema, { default: [] }),
+    expect: ExpectSchema,
+  },
+  { additionalProperties: false, $id: 'https://cx700-lab.test/scenario.schema.json', title: 'cx700-lab scenario' },
+)
+
+/** A scenario as the schema sees it once defaults are filled in. */
+export type ScenarioDocument = Static<typeof ScenarioSchema>
+export type SiteDocument = Static<typeof SiteSchema>
+export type UserDocument = Static<typeof UserSchema>
+export type HostDocument = Static<typeof HostSchema>
