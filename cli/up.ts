@@ -19,7 +19,7 @@ Options:
   --admin HOST:PORT  admin API address (default 127.0.0.1:8700; a non-loopback address needs a bearer token)
   --token TOKEN      the bearer token to require (default: generated and printed once)
   --state DIR        state directory (default $XDG_STATE_HOME/cx700-lab)
-  --ports POLICY     scenario (default) or ephemeral (every port 0: run several labs at once)
+  --ports POLICY     scenario (default) or ephemeral (port 0 wherever the scenario names none)
   --watch            reload the scenario file when it changes (a bad edit keeps the old scenario)
   --json             print one JSON line {"event":"ready",…} on stdout instead of the table; logs as JSON
   -h, --help         this text
@@ -86,19 +86,7 @@ export async function up(argv: string[]): Promise<number> {
   mkdirSync(dirname(current), { recursive: true })
   writeFileSync(current, JSON.stringify({ pid: process.pid, runDir: lab.runDir, ...info }) + '\n', { mode: 0o600 })
 
-  if (json) {
-    process.stdout.write(JSON.stringify({ event: 'ready', pid: process.pid, runDir: lab.runDir, journal: `${lab.runDir}/journal.jsonl`, ...info }) + '\n')
-  } else {
-    process.stdout.write(
-      `\n  cx700-lab — TEST LAB ONLY. Scenario "${scenario.name}" (${lab.network.mode}).\n\n` +
-        endpointTable(lab.endpoints(), adminUrl)
-          .split('\n')
-          .map((l) => `  ${l}`)
-          .join('\n') +
-        `\n\n  Admin API: ${adminUrl}${adminServer.token ? `  (bearer token: ${adminServer.token})` : ''}\n  Journal:   ${lab.runDir}/journal.jsonl\n\n`,
-    )
-  }
-
+  // Watch before announcing readiness, so that an edit made right after the ready line is seen.
   let watchers: FSWatcher[] = []
   if (values.watch) {
     let timer: NodeJS.Timeout | undefined
@@ -109,6 +97,8 @@ export async function up(argv: string[]): Promise<number> {
         restartWatch(next.files)
         logger.info({ scenario: next.name }, 'scenario file changed: reloaded')
       } catch (err) {
+        // Editors that save by rename leave the old watch on a deleted file: watch the paths again.
+        restartWatch(lab.scenario.files.includes(file) ? lab.scenario.files : [file])
         logger.error(
           { problems: err instanceof ScenarioError ? err.problems.length : undefined },
           `reload refused, the old scenario keeps serving: ${(err as Error).message}`,
@@ -125,6 +115,19 @@ export async function up(argv: string[]): Promise<number> {
       )
     }
     restartWatch(scenario.files)
+  }
+
+  if (json) {
+    process.stdout.write(JSON.stringify({ event: 'ready', pid: process.pid, runDir: lab.runDir, journal: `${lab.runDir}/journal.jsonl`, ...info }) + '\n')
+  } else {
+    process.stdout.write(
+      `\n  cx700-lab — TEST LAB ONLY. Scenario "${scenario.name}" (${lab.network.mode}).\n\n` +
+        endpointTable(lab.endpoints(), adminUrl)
+          .split('\n')
+          .map((l) => `  ${l}`)
+          .join('\n') +
+        `\n\n  Admin API: ${adminUrl}${adminServer.token ? `  (bearer token: ${adminServer.token})` : ''}\n  Journal:   ${lab.runDir}/journal.jsonl\n\n`,
+    )
   }
 
   return await new Promise<number>((resolve) => {

@@ -12,7 +12,7 @@ import type { NetworkMode } from './scenario/schema.js'
 import type { BoundPort, LabDeps, LabServer, ListenRequest } from './server.js'
 import { SERVER_DEFINITIONS, SERVER_FAULTS, SERVER_NAMES } from '../servers/index.js'
 
-/** `scenario`: ports as the network mode says; `ephemeral`: every port 0 (tests, several labs at once). */
+/** `scenario`: ports as the network mode says; `ephemeral`: port 0 wherever the scenario names none (tests, several labs at once). */
 export type PortPolicy = 'scenario' | 'ephemeral'
 
 export interface LabOptions {
@@ -53,10 +53,10 @@ export function planListen<K extends ServerName>(name: K, servers: ServersConfig
   return SERVER_DEFINITIONS[name].sockets.map((s) => ({
     ...s,
     address: block.listen?.address ?? network.address,
+    // A port the scenario names wins; otherwise the policy decides (ephemeral: 0; else the mode's default).
     port:
-      ports === 'ephemeral'
-        ? 0
-        : (block.listen?.port ?? (network.mode === 'loopback' ? network.portBase + s.standardPort : s.standardPort)),
+      block.listen?.port ??
+      (ports === 'ephemeral' ? 0 : network.mode === 'loopback' ? network.portBase + s.standardPort : s.standardPort),
   }))
 }
 

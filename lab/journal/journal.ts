@@ -125,7 +125,8 @@ export class Journal {
   }
 
   record(input: JournalInput): JournalEvent {
-    if (input.device) this.devices.learn(input.device)
+    // What a server learnt of the device (a lease, a bind) is tied to the address it came from.
+    if (input.device) this.devices.learn({ ...(input.peer ? { ip: input.peer.address } : {}), ...input.device })
     const device = this.devices.resolve(input.device, input.peer?.address)
     const event: JournalEvent = {
       seq: ++this.#seq,

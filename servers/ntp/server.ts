@@ -136,7 +136,7 @@ export class NtpServer implements LabServer<NtpConfig> {
             break
           case 'garbage': {
             const bytes = garbageBytes(fault.bytes ?? 48, random)
-            this.#send(socket, bytes, peer, { kind: 'ntp:response', summary: `garbage: ${bytes.length} random bytes`, detail: { bytes: bytes.length, hex: hex(bytes) } })
+            this.#send(socket, bytes, peer, { kind: 'ntp:response', summary: `garbage: ${bytes.length} random bytes`, detail: { bytes: bytes.length, hex: hex(bytes), fault: 'garbage' } })
             return
           }
           case 'corrupt':

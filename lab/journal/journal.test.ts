@@ -1,0 +1,103 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { manualClock } from '../clock.js'
+import { LabError } from '../errors.js'
+import { Journal } from './journal.js'
+
+const dirs: string[] = []
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+function tmp(): string {
+  const d = mkdtempSync(join(tmpdir(), 'cx700-journal-'))
+  dirs.push(d)
+  return d
+}
+
+const peer = (address: string) => ({ address, port: 1234, transport: 'udp' as const })
+
+describe('Journal', () => {
+  it('numbers events, stamps them with the lab clock and appends each to the file before returning', () => {
+    const file = join(tmp(), 'run', 'journal.jsonl')
+    const clock = manualClock(Date.parse('2026-01-01T00:00:00Z'))
+    const j = new Journal({ clock, file })
+    const e1 = j.record({ server: 'ntp', kind: 'ntp:request', summary: 'one' })
+    clock.advance(1500)
+    const e2 = j.record({ server: 'ntp', kind: 'ntp:response', summary: 'two', detail: { a: 1 } })
+    expect([e1.seq, e2.seq]).toEqual([1, 2])
+    expect(e2.time).toBe('2026-01-01T00:00:01.500Z')
+    // Read while the journal is still open: the lines are already there.
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; detail: unknown })
+    expect(lines.map((l) => l.seq)).toEqual([1, 2])
+    expect(lines[1]?.detail).toEqual({ a: 1 })
+    j.close()
+  })
+
+  it('keys events by device: a lease ties MAC and IP, a bind adds the user, later events from that IP carry all three', () => {
+    const j = new Journal({ clock: manualClock(0) })
+    j.record({ server: 'dhcp', kind: 'dhcp:ack', summary: 'lease', device: { mac: '00-04-F2-AA-BB-CC', ip: '10.50.0.100' } })
+    j.record({ server: 'ldap', kind: 'ldap:bind', summary: 'bind', peer: peer('10.50.0.100'), device: { user: 'CONTOSO\\alice' } })
+    const e = j.record({ server: 'ntp', kind: 'ntp:request', summary: 'q', peer: peer('10.50.0.100') })
+    expect(e.device).toEqual({ mac: '00:04:f2:aa:bb:cc', ip: '10.50.0.100', user: 'CONTOSO\\alice' })
+    expect(j.query({ device: '00:04:f2:aa:bb:cc' }).map((x) => x.kind)).toEqual(['dhcp:ack', 'ldap:bind', 'ntp:request'])
+    expect(j.query({ device: 'contoso\\ALICE' }).length).toBe(2)
+    expect(j.query({ device: '10.50.0.100' }).length).toBe(3)
+  })
+
+  it('gives an IP to the newest device that leased it', () => {
+    const j = new Journal({ clock: manualClock(0) })
+    j.devices.learn({ mac: '00:04:f2:00:00:01', ip: '10.50.0.100' })
+    j.devices.learn({ mac: '00:04:f2:00:00:02', ip: '10.50.0.100' })
+    expect(j.record({ server: 'ntp', kind: 'k', summary: '', peer: peer('10.50.0.100') }).device?.mac).toBe('00:04:f2:00:00:02')
+    expect(j.devices.list()).toHaveLength(2)
+  })
+
+  it('filters by server, kind prefix, sequence and time, and limits to the newest', () => {
+    const clock = manualClock(1000)
+    const j = new Journal({ clock })
+    for (const kind of ['ntp:request', 'ntp:response', 'fault:applied', 'ntp:request']) {
+      j.record({ server: kind.startsWith('fault') ? 'faults' : 'ntp', kind, summary: '' })
+      clock.advance(1000)
+    }
+    expect(j.query({ kind: 'ntp:' }).length).toBe(3)
+    expect(j.query({ kind: 'ntp:*' }).length).toBe(3)
+    expect(j.query({ kind: 'ntp:request' }).map((e) => e.seq)).toEqual([1, 4])
+    expect(j.query({ server: 'faults' }).map((e) => e.seq)).toEqual([3])
+    expect(j.query({ afterSeq: 2 }).map((e) => e.seq)).toEqual([3, 4])
+    expect(j.query({ since: 2000, until: new Date(3000).toISOString() }).map((e) => e.seq)).toEqual([2, 3])
+    expect(j.query({}, 2).map((e) => e.seq)).toEqual([3, 4])
+  })
+
+  it('keeps only `capacity` events in memory, and sequence numbers go on after clear()', () => {
+    const j = new Journal({ clock: manualClock(0), capacity: 3 })
+    for (let i = 0; i < 5; i++) j.record({ server: 's', kind: 'k', summary: String(i) })
+    expect(j.query().map((e) => e.seq)).toEqual([3, 4, 5])
+    j.clear()
+    expect(j.query()).toEqual([])
+    expect(j.record({ server: 's', kind: 'k', summary: '' }).seq).toBe(6)
+  })
+
+  it('waitFor resolves with an event already recorded, or one still to come', async () => {
+    const j = new Journal({ clock: manualClock(0) })
+    j.record({ server: 'ntp', kind: 'ntp:request', summary: 'early' })
+    await expect(j.waitFor({ kind: 'ntp:request' })).resolves.toMatchObject({ summary: 'early' })
+    const later = j.waitFor({ kind: 'ntp:response', afterSeq: j.lastSeq })
+    j.record({ server: 'ntp', kind: 'ntp:request', summary: 'not this' })
+    j.record({ server: 'ntp', kind: 'ntp:response', summary: 'this' })
+    await expect(later).resolves.toMatchObject({ summary: 'this', seq: 3 })
+  })
+
+  it('waitFor rejects with LAB_ERR_JOURNAL_TIMEOUT when nothing matches in time', async () => {
+    const j = new Journal({ clock: manualClock(0) })
+    const err = await j.waitFor({ kind: 'never' }, 20).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(LabError)
+    expect((err as LabError).code).toBe('LAB_ERR_JOURNAL_TIMEOUT')
+  })
+
+  it('says which file it could not open', () => {
+    const dir = tmp()
+    expect(() => new Journal({ clock: manualClock(0), file: join(dir, '\0bad', 'j.jsonl') })).toThrow(/journal file/)
+  })
+})

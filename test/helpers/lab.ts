@@ -1,0 +1,67 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startAdmin, type AdminServer } from '../../lab/admin/server.js'
+import { LabClient } from '../../lab/client/index.js'
+import type { Clock } from '../../lab/clock.js'
+import { testLogger } from '../../lab/logger.js'
+import { Lab } from '../../lab/runtime.js'
+import { loadScenario } from '../../lab/scenario/load.js'
+
+export const MINIMAL_SCENARIO = `version: 1
+name: test
+site:
+  sipDomain: contoso.test
+users:
+  - signInAddress: alice@contoso.test
+    password: Passw0rd!
+`
+
+export interface TestLab extends AsyncDisposable {
+  readonly lab: Lab
+  readonly admin: AdminServer
+  readonly client: LabClient
+  readonly dir: string
+  /** Writes a scenario file in the lab's folder and returns its path. */
+  write(name: string, yaml: string): string
+  /** The bound port of a server's socket. */
+  port(server: string): number
+}
+
+/** A lab on 127.0.0.1 with every port ephemeral, its admin API, and a temporary state folder; all removed on dispose. */
+export async function startTestLab(yaml = MINIMAL_SCENARIO, options: { clock?: Clock; adminHost?: string } = {}): Promise<TestLab> {
+  const dir = mkdtempSync(join(tmpdir(), 'cx700-lab-'))
+  const write = (name: string, text: string): string => {
+    const file = join(dir, name)
+    writeFileSync(file, text)
+    return file
+  }
+  const scenario = loadScenario(write('scenario.yaml', yaml))
+  const lab = new Lab({ scenario, logger: testLogger(), stateDir: join(dir, 'state'), ports: 'ephemeral', ...(options.clock ? { clock: options.clock } : {}) })
+  await lab.start()
+  let admin: AdminServer
+  try {
+    admin = await startAdmin(lab, { host: options.adminHost ?? '127.0.0.1', port: 0 })
+  } catch (err) {
+    await lab.stop()
+    throw err
+  }
+  const url = admin.url.replace('0.0.0.0', '127.0.0.1')
+  return {
+    lab,
+    admin,
+    client: new LabClient(url, admin.token),
+    dir,
+    write,
+    port: (server) => {
+      const e = lab.endpoints().find((p) => p.server === server)
+      if (!e) throw new Error(`no ${server} endpoint`)
+      return e.port
+    },
+    async [Symbol.asyncDispose]() {
+      await admin.close()
+      await lab.stop()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}

@@ -1,0 +1,75 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { packageRoot } from '../../lab/paths.js'
+
+export const CLI = join(packageRoot(), 'dist', 'cli', 'main.js')
+
+export interface ReadyLine {
+  readonly event: 'ready'
+  readonly pid: number
+  readonly adminUrl: string
+  readonly runDir: string
+  readonly journal: string
+  readonly endpoints: readonly { server: string; name: string; transport: string; address: string; port: number }[]
+}
+
+export interface LabProcess extends AsyncDisposable {
+  readonly child: ChildProcess
+  readonly ready: ReadyLine
+  readonly stderr: () => string
+  /** Resolves with the exit code (or signal name) once the process has ended. */
+  readonly exited: Promise<number | string>
+}
+
+/**
+ * Runs a command (by default `node dist/cli/main.js up --json …`) and resolves once it prints its ready
+ * line. Disposal ends it by PID: SIGTERM, then SIGKILL if it has not gone after 5 s.
+ */
+export async function spawnLab(args: string[], options: { command?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<LabProcess> {
+  const [cmd, ...pre] = options.command ?? [process.execPath, CLI]
+  const child = spawn(cmd!, [...pre, 'up', '--json', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  })
+  let err = ''
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)))
+  const lines = createInterface({ input: child.stdout! })
+  const ready = await new Promise<ReadyLine>((resolve, reject) => {
+    lines.on('line', (line) => {
+      try {
+        const msg = JSON.parse(line) as ReadyLine
+        if (msg.event === 'ready') resolve(msg)
+      } catch {
+        // not a JSON line
+      }
+    })
+    void exited.then((code) => reject(new Error(`the lab exited (${code}) before it was ready:\n${err}`)))
+  })
+  return {
+    child,
+    ready,
+    stderr: () => err,
+    exited,
+    async [Symbol.asyncDispose]() {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+      await exited
+      clearTimeout(timer)
+    },
+  }
+}
+
+/** Runs the CLI to completion and returns its exit code and output. */
+export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const [code] = (await once(child, 'exit')) as [number | null]
+  return { code: code ?? -1, stdout, stderr }
+}
