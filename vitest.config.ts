@@ -20,7 +20,12 @@ export default defineConfig({
         },
       },
       {
-        test: { name: 'interop', include: ['test/interop/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 30_000 },
+        test: {
+          name: 'interop',
+          include: ['test/interop/**/*.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
       },
       {
         test: {

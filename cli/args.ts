@@ -6,9 +6,16 @@ export type Options = NonNullable<ParseArgsConfig['options']>
 /** parseArgs that turns its errors into LAB_ERR_CLI_USAGE (exit 2). */
 export function parse<O extends Options>(argv: string[], options: O) {
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true })
+    return parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    })
   } catch (cause) {
-    throw new LabError('LAB_ERR_CLI_USAGE', `Failed to read the command line: ${(cause as Error).message}.`, { cause })
+    throw new LabError('LAB_ERR_CLI_USAGE', `Failed to read the command line: ${(cause as Error).message}.`, {
+      cause,
+    })
   }
 }
 
@@ -25,7 +32,8 @@ export function intOption(value: string | undefined, name: string): number | und
 /** `HOST:PORT`, `:PORT` or `PORT` → host and port (the admin API's --admin). */
 export function hostPort(value: string, defaultHost = '127.0.0.1'): { host: string; port: number } {
   const m = /^(?:\[?([^\]]*?)\]?:)?(\d{1,5})$/.exec(value)
-  if (!m || Number(m[2]) > 65535) throw usage(`--admin takes HOST:PORT (e.g. 127.0.0.1:8700), not "${value}".`)
+  if (!m || Number(m[2]) > 65535)
+    throw usage(`--admin takes HOST:PORT (e.g. 127.0.0.1:8700), not "${value}".`)
   return { host: m[1] || defaultHost, port: Number(m[2]) }
 }
 
@@ -33,5 +41,7 @@ export function hostPort(value: string, defaultHost = '127.0.0.1'): { host: stri
 export function table(rows: readonly (readonly string[])[]): string {
   const widths: number[] = []
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)))
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ')).join('\n')
+  return rows
+    .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  '))
+    .join('\n')
 }

@@ -3,7 +3,18 @@ import { join } from 'node:path'
 import { LabError } from '../lab/errors.js'
 import { packageRoot } from '../lab/paths.js'
 import { ScenarioSchema } from '../lab/scenario/schema.js'
-import { ENDPOINTS_HELP, FAULT_HELP, JOURNAL_HELP, SCENARIO_HELP, VALIDATE_HELP, endpoints, fault, journal, scenario, validate } from './commands.js'
+import {
+  ENDPOINTS_HELP,
+  FAULT_HELP,
+  JOURNAL_HELP,
+  SCENARIO_HELP,
+  VALIDATE_HELP,
+  endpoints,
+  fault,
+  journal,
+  scenario,
+  validate,
+} from './commands.js'
 import { UP_HELP, up } from './up.js'
 
 const HELP = `cx700-lab — test-double network servers for the Polycom CX700. TEST LAB ONLY.
@@ -43,7 +54,9 @@ export async function main(argv: string[]): Promise<number> {
         return command === undefined ? 2 : 0
       case '--version':
       case 'version': {
-        const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }
+        const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as {
+          version: string
+        }
         process.stdout.write(`${pkg.version}\n`)
         return 0
       }

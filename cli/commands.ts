@@ -8,15 +8,24 @@ import { loadScenario } from '../lab/scenario/load.js'
 import { intOption, parse, table, usage } from './args.js'
 import { findLab } from './discover.js'
 
-const CLIENT_OPTIONS = { admin: { type: 'string' }, token: { type: 'string' }, state: { type: 'string' } } as const
+const CLIENT_OPTIONS = {
+  admin: { type: 'string' },
+  token: { type: 'string' },
+  state: { type: 'string' },
+} as const
 
-function client(values: { admin?: string | undefined; token?: string | undefined; state?: string | undefined }): LabClient {
+function client(values: {
+  admin?: string | undefined
+  token?: string | undefined
+  state?: string | undefined
+}): LabClient {
   return findLab(values.admin, values.token, values.state)
 }
 
 function printProblems(err: AdminRequestError): void {
   process.stderr.write(`${err.message}\n`)
-  for (const p of err.problems) process.stderr.write(`  ${'file' in p ? formatProblem(p) : `${p.path}  ${p.message}`}\n`)
+  for (const p of err.problems)
+    process.stderr.write(`  ${'file' in p ? formatProblem(p) : `${p.path}  ${p.message}`}\n`)
 }
 
 export const VALIDATE_HELP = `Usage: cx700-lab validate FILE…
@@ -61,7 +70,9 @@ Options:
 `
 
 function eventLine(e: JournalEvent): string {
-  const who = e.device ? [e.device.mac, e.device.ip, e.device.user].filter(Boolean).join(' ') : (e.peer?.address ?? '-')
+  const who = e.device
+    ? [e.device.mac, e.device.ip, e.device.user].filter(Boolean).join(' ')
+    : (e.peer?.address ?? '-')
   return `${e.time.slice(11, 23)}  #${e.seq}  ${e.server.padEnd(6)} ${e.kind.padEnd(18)} ${who.padEnd(16)} ${e.summary}`
 }
 
@@ -126,7 +137,8 @@ export async function endpoints(argv: string[]): Promise<number> {
     return 0
   }
   const rows = [['SERVICE', 'TRANSPORT', 'ADDRESS', 'PORT', 'STANDARD', 'HOSTS']]
-  for (const e of answer.endpoints) rows.push([e.name, e.transport, e.address, String(e.port), String(e.standardPort), e.hosts.join(', ')])
+  for (const e of answer.endpoints)
+    rows.push([e.name, e.transport, e.address, String(e.port), String(e.standardPort), e.hosts.join(', ')])
   process.stdout.write(`scenario ${answer.scenario} (${answer.mode})\n${table(rows)}\n`)
   return 0
 }
@@ -147,14 +159,18 @@ Match: --server, --device, --peer (IP or CIDR), --field name=value (repeatable).
 Limits: --times N, --after N (skip the first N matches), --probability P (seeded by the scenario), --id ID.
 `
 
-function keyValues(list: string[] | undefined, name: string): Record<string, string | number | boolean> | undefined {
+function keyValues(
+  list: string[] | undefined,
+  name: string,
+): Record<string, string | number | boolean> | undefined {
   if (!list || list.length === 0) return undefined
   const out: Record<string, string | number | boolean> = {}
   for (const kv of list) {
     const i = kv.indexOf('=')
     if (i <= 0) throw usage(`--${name} takes name=value, not "${kv}".`)
     const raw = kv.slice(i + 1)
-    out[kv.slice(0, i)] = raw === 'true' ? true : raw === 'false' ? false : /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw
+    out[kv.slice(0, i)] =
+      raw === 'true' ? true : raw === 'false' ? false : /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw
   }
   return out
 }
@@ -240,7 +256,14 @@ export async function fault(argv: string[]): Promise<number> {
         }
         const rows = [['ID', 'ORIGIN', 'SERVER', 'FAULT', 'MATCHED', 'APPLIED']]
         for (const r of list) {
-          rows.push([r.id, r.origin, r.rule.match?.server ?? '*', JSON.stringify(r.rule.fault), String(r.matched), String(r.applied)])
+          rows.push([
+            r.id,
+            r.origin,
+            r.rule.match?.server ?? '*',
+            JSON.stringify(r.rule.fault),
+            String(r.matched),
+            String(r.applied),
+          ])
         }
         process.stdout.write(table(rows) + '\n')
         return 0

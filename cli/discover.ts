@@ -26,7 +26,11 @@ function alive(pid: number): boolean {
 }
 
 /** The running lab a command talks to: --admin, then $LAB_ADMIN_URL, then <state>/current.json, then the default. */
-export function findLab(admin: string | undefined, token: string | undefined, stateDir = defaultStateDir()): LabClient {
+export function findLab(
+  admin: string | undefined,
+  token: string | undefined,
+  stateDir = defaultStateDir(),
+): LabClient {
   const tok = token ?? process.env.LAB_ADMIN_TOKEN
   if (admin !== undefined) return new LabClient(/^https?:/.test(admin) ? admin : `http://${admin}`, tok)
   if (process.env.LAB_ADMIN_URL) return new LabClient(process.env.LAB_ADMIN_URL, tok)

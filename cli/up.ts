@@ -27,7 +27,14 @@ Options:
 
 function endpointTable(endpoints: readonly Endpoint[], adminUrl: string): string {
   const rows = [['SERVICE', 'TRANSPORT', 'ADDRESS', 'PORT', 'STANDS FOR']]
-  for (const e of endpoints) rows.push([e.name, e.transport, e.address, String(e.port), `${e.hosts.join(', ') || '-'} (:${e.standardPort})`])
+  for (const e of endpoints)
+    rows.push([
+      e.name,
+      e.transport,
+      e.address,
+      String(e.port),
+      `${e.hosts.join(', ') || '-'} (:${e.standardPort})`,
+    ])
   rows.push(['admin', 'tcp', ...adminUrl.replace('http://', '').split(/:(?=\d+$)/), 'the admin API'])
   return table(rows)
 }
@@ -48,12 +55,17 @@ export async function up(argv: string[]): Promise<number> {
   }
   if (positionals.length > 1) throw usage('up takes one scenario file.')
   const mode = values.mode as NetworkMode | undefined
-  if (mode !== undefined && !NETWORK_MODES.includes(mode)) throw usage(`--mode is one of ${NETWORK_MODES.join(', ')}, not "${mode}".`)
+  if (mode !== undefined && !NETWORK_MODES.includes(mode))
+    throw usage(`--mode is one of ${NETWORK_MODES.join(', ')}, not "${mode}".`)
   const ports = (values.ports ?? 'scenario') as PortPolicy
-  if (ports !== 'scenario' && ports !== 'ephemeral') throw usage(`--ports is scenario or ephemeral, not "${String(values.ports)}".`)
+  if (ports !== 'scenario' && ports !== 'ephemeral')
+    throw usage(`--ports is scenario or ephemeral, not "${String(values.ports)}".`)
   const admin = values.admin !== undefined ? hostPort(values.admin) : DEFAULT_ADMIN
   const json = values.json === true || !process.stdout.isTTY
-  const logger: Logger = createLogger({ pretty: !json && process.stderr.isTTY, level: process.env.LAB_LOG_LEVEL ?? 'info' })
+  const logger: Logger = createLogger({
+    pretty: !json && process.stderr.isTTY,
+    level: process.env.LAB_LOG_LEVEL ?? 'info',
+  })
   const file = positionals[0] ?? defaultScenarioPath()
   const stateDir = values.state ?? defaultStateDir()
 
@@ -73,18 +85,28 @@ export async function up(argv: string[]): Promise<number> {
   let adminServer: AdminServer | undefined
   try {
     await lab.start()
-    adminServer = await startAdmin(lab, { ...admin, ...(values.token !== undefined ? { token: values.token } : {}) })
+    adminServer = await startAdmin(lab, {
+      ...admin,
+      ...(values.token !== undefined ? { token: values.token } : {}),
+    })
   } catch (err) {
     await lab.stop()
     process.stderr.write(`${(err as Error).message}\n`)
     return 1
   }
   const adminUrl = adminServer.url
-  const info = { adminUrl, scenario: scenario.name, endpoints: lab.endpoints(), ...(adminServer.token ? { token: adminServer.token } : {}) }
+  const info = {
+    adminUrl,
+    scenario: scenario.name,
+    endpoints: lab.endpoints(),
+    ...(adminServer.token ? { token: adminServer.token } : {}),
+  }
   lab.writeRunInfo(info)
   const current = currentFile(stateDir)
   mkdirSync(dirname(current), { recursive: true })
-  writeFileSync(current, JSON.stringify({ pid: process.pid, runDir: lab.runDir, ...info }) + '\n', { mode: 0o600 })
+  writeFileSync(current, JSON.stringify({ pid: process.pid, runDir: lab.runDir, ...info }) + '\n', {
+    mode: 0o600,
+  })
 
   // Watch before announcing readiness, so that an edit made right after the ready line is seen.
   let watchers: FSWatcher[] = []
@@ -98,27 +120,44 @@ export async function up(argv: string[]): Promise<number> {
         logger.info({ scenario: next.name }, 'scenario file changed: reloaded')
       } catch (err) {
         // Editors that save by rename leave the old watch on a deleted file: watch the paths again.
-        restartWatch(lab.scenario.files.includes(file) ? lab.scenario.files : [file])
+        restartWatch(watched)
         logger.error(
           { problems: err instanceof ScenarioError ? err.problems.length : undefined },
           `reload refused, the old scenario keeps serving: ${(err as Error).message}`,
         )
       }
     }
+    let watched: readonly string[] = scenario.files
     const restartWatch = (files: readonly string[]): void => {
+      watched = files
       for (const w of watchers) w.close()
-      watchers = files.map((f) =>
-        watch(f, () => {
-          clearTimeout(timer)
-          timer = setTimeout(() => void reload(), 150)
-        }),
-      )
+      watchers = files.flatMap((f) => {
+        try {
+          return [
+            watch(f, () => {
+              clearTimeout(timer)
+              timer = setTimeout(() => void reload(), 150)
+            }),
+          ]
+        } catch (err) {
+          logger.warn({ file: f }, `cannot watch the scenario file: ${(err as Error).message}`)
+          return []
+        }
+      })
     }
     restartWatch(scenario.files)
   }
 
   if (json) {
-    process.stdout.write(JSON.stringify({ event: 'ready', pid: process.pid, runDir: lab.runDir, journal: `${lab.runDir}/journal.jsonl`, ...info }) + '\n')
+    process.stdout.write(
+      JSON.stringify({
+        event: 'ready',
+        pid: process.pid,
+        runDir: lab.runDir,
+        journal: `${lab.runDir}/journal.jsonl`,
+        ...info,
+      }) + '\n',
+    )
   } else {
     process.stdout.write(
       `\n  cx700-lab — TEST LAB ONLY. Scenario "${scenario.name}" (${lab.network.mode}).\n\n` +

@@ -56,7 +56,8 @@ export class ScenarioError extends LabError {
     const n = problems.length
     super(
       'LAB_ERR_SCENARIO_INVALID',
-      `Failed to load scenario: ${n} problem${n === 1 ? '' : 's'}.\n` + problems.map(formatProblem).join('\n'),
+      `Failed to load scenario: ${n} problem${n === 1 ? '' : 's'}.\n` +
+        problems.map(formatProblem).join('\n'),
     )
     this.problems = problems
   }

@@ -13,7 +13,14 @@ export interface LoggerOptions {
   readonly quietByDefault?: boolean
 }
 
-const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' }
+const LEVEL_NAMES: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+}
 const OMIT = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'server'])
 
 /** Formats one pino JSON line as `13:05:01 INFO  [ntp] message key=value`. */
@@ -31,7 +38,8 @@ export function prettyLine(json: string): string {
     .filter(([k]) => !OMIT.has(k))
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ')
-  return `${time} ${level} ${server}${String(rec.msg ?? '')}${extras ? ' ' + extras : ''}`
+  const msg = typeof rec.msg === 'string' ? rec.msg : JSON.stringify(rec.msg ?? '')
+  return `${time} ${level} ${server}${msg}${extras ? ' ' + extras : ''}`
 }
 
 function prettyStream(out: NodeJS.WritableStream): DestinationStream {
@@ -46,7 +54,7 @@ function prettyStream(out: NodeJS.WritableStream): DestinationStream {
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? process.env.LAB_LOG_LEVEL ?? (options.quietByDefault ? 'silent' : 'info')
   const out = options.destination ?? process.stderr
-  const dest: DestinationStream = options.pretty ? prettyStream(out) : (out as DestinationStream)
+  const dest: DestinationStream = options.pretty ? prettyStream(out) : out
   return pino({ level, base: null }, dest)
 }
 

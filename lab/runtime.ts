@@ -48,7 +48,12 @@ export interface Health {
 type AnyServer = LabServer<ServersConfig[ServerName]>
 
 /** Where each socket of a server is bound, from the network mode, the block's `listen` and the port policy. */
-export function planListen<K extends ServerName>(name: K, servers: ServersConfig, network: Network, ports: PortPolicy): ListenRequest[] {
+export function planListen<K extends ServerName>(
+  name: K,
+  servers: ServersConfig,
+  network: Network,
+  ports: PortPolicy,
+): ListenRequest[] {
   const block = servers[name]
   return SERVER_DEFINITIONS[name].sockets.map((s) => ({
     ...s,
@@ -56,7 +61,11 @@ export function planListen<K extends ServerName>(name: K, servers: ServersConfig
     // A port the scenario names wins; otherwise the policy decides (ephemeral: 0; else the mode's default).
     port:
       block.listen?.port ??
-      (ports === 'ephemeral' ? 0 : network.mode === 'loopback' ? network.portBase + s.standardPort : s.standardPort),
+      (ports === 'ephemeral'
+        ? 0
+        : network.mode === 'loopback'
+          ? network.portBase + s.standardPort
+          : s.standardPort),
   }))
 }
 
@@ -101,11 +110,16 @@ export class Lab implements AsyncDisposable {
     this.#clock = options.clock ?? systemClock()
     this.logger = options.logger
     this.stateDir = options.stateDir ?? defaultStateDir()
-    this.runDir = options.runDir ?? join(this.stateDir, 'runs', `${runStamp(this.#clock)}-${options.scenario.name}`)
+    this.runDir =
+      options.runDir ?? join(this.stateDir, 'runs', `${runStamp(this.#clock)}-${options.scenario.name}`)
     mkdirSync(this.runDir, { recursive: true })
     this.journal = new Journal({ clock: this.#clock, file: join(this.runDir, 'journal.jsonl') })
     this.#random = seededRandom(options.scenario.seed)
-    this.faults = new FaultEngine({ journal: this.journal, random: () => this.#random(), servers: SERVER_FAULTS })
+    this.faults = new FaultEngine({
+      journal: this.journal,
+      random: () => this.#random(),
+      servers: SERVER_FAULTS,
+    })
     this.faults.setScenarioRules(options.scenario.faults)
   }
 
@@ -132,12 +146,13 @@ export class Lab implements AsyncDisposable {
   }
 
   #create<K extends ServerName>(name: K, scenario: Scenario, listen: readonly ListenRequest[]): AnyServer {
-    return SERVER_DEFINITIONS[name].create(scenario.servers[name], listen, this.#deps(name)) as AnyServer
+    return SERVER_DEFINITIONS[name].create(scenario.servers[name], listen, this.#deps(name))
   }
 
   /** Starts every enabled server, or none: on a bind failure the ones already started are stopped again. */
   async start(): Promise<void> {
-    if (this.#state !== 'idle') throw new LabError('LAB_ERR_LAB_STATE', `Failed to start the lab: it is ${this.#state}.`)
+    if (this.#state !== 'idle')
+      throw new LabError('LAB_ERR_LAB_STATE', `Failed to start the lab: it is ${this.#state}.`)
     this.#state = 'starting'
     const started: AnyServer[] = []
     try {
@@ -172,7 +187,9 @@ export class Lab implements AsyncDisposable {
     for (const [name, { server }] of this.#servers) {
       if (server.state !== 'listening') continue
       const roles = SERVER_DEFINITIONS[name].roles
-      const hosts = this.#scenario.hosts.filter((h) => h.roles.some((r) => roles.includes(r))).map((h) => h.name)
+      const hosts = this.#scenario.hosts
+        .filter((h) => h.roles.some((r) => roles.includes(r)))
+        .map((h) => h.name)
       for (const p of server.ports()) out.push({ ...p, hosts })
     }
     return out
@@ -203,7 +220,8 @@ export class Lab implements AsyncDisposable {
   }
 
   async #reload(next: Scenario): Promise<void> {
-    if (this.#state !== 'running') throw new LabError('LAB_ERR_LAB_STATE', `Failed to reload: the lab is ${this.#state}.`)
+    if (this.#state !== 'running')
+      throw new LabError('LAB_ERR_LAB_STATE', `Failed to reload: the lab is ${this.#state}.`)
     const network = withMode(next, this.#mode)
     const keep: { name: ServerName; listen: ListenRequest[] }[] = []
     const fresh: { name: ServerName; server: AnyServer; listen: ListenRequest[] }[] = []
@@ -238,14 +256,17 @@ export class Lab implements AsyncDisposable {
     }
     const previous = this.#scenario.name
     for (const { name } of keep) this.#servers.get(name)?.server.configure(next.servers[name])
-    const retired = retire.map((n) => this.#servers.get(n)?.server)
+    const retired = retire.flatMap((n) => {
+      const s = this.#servers.get(n)?.server
+      return s ? [s] : []
+    })
     for (const n of retire) this.#servers.delete(n)
     for (const f of fresh) this.#servers.set(f.name, { server: f.server, listen: f.listen })
     this.#scenario = next
     this.#network = network
     this.#random = seededRandom(next.seed)
     this.faults.setScenarioRules(next.faults)
-    await Promise.all(retired.map((s) => s?.stop()))
+    await Promise.all(retired.map((s) => s.stop()))
     this.journal.record({
       server: 'lab',
       kind: 'lab:reloaded',

@@ -63,7 +63,10 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
       if (req.url === '/health') return
       const given = Buffer.from(req.headers.authorization ?? '')
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'a bearer token is required (printed when the lab started)' })
+        await reply
+          .code(401)
+          .header('www-authenticate', 'Bearer')
+          .send({ error: 'a bearer token is required (printed when the lab started)' })
       }
     })
   }
@@ -73,11 +76,19 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
     return reply.code(h.ok ? 200 : 503).send(h)
   })
 
-  app.get('/endpoints', async () => ({ scenario: lab.scenario.name, mode: lab.network.mode, endpoints: lab.endpoints() }))
+  app.get('/endpoints', async () => ({
+    scenario: lab.scenario.name,
+    mode: lab.network.mode,
+    endpoints: lab.endpoints(),
+  }))
 
   app.get('/devices', async () => ({ devices: lab.journal.devices.list() }))
 
-  app.get('/scenario', async () => ({ name: lab.scenario.name, file: lab.scenario.file, scenario: lab.scenario }))
+  app.get('/scenario', async () => ({
+    name: lab.scenario.name,
+    file: lab.scenario.file,
+    scenario: lab.scenario,
+  }))
 
   app.post('/scenario', async (req, reply) => {
     const body = req.body
@@ -90,7 +101,10 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
       else if (typeof b.path === 'string') path = b.path
     }
     if (text === undefined && path === undefined) {
-      return badRequest(reply, 'send the scenario as YAML text (Content-Type: text/yaml), or JSON {"yaml": "..."} or {"path": "file.yaml"}')
+      return badRequest(
+        reply,
+        'send the scenario as YAML text (Content-Type: text/yaml), or JSON {"yaml": "..."} or {"path": "file.yaml"}',
+      )
     }
     let next
     try {
@@ -113,7 +127,7 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
   app.get('/faults', async () => ({ faults: lab.faults.list() }))
 
   app.post('/faults', async (req, reply) => {
-    const rule = structuredClone(req.body) as unknown
+    const rule: unknown = structuredClone(req.body)
     const problems = schemaProblems(FaultRuleSchema, rule)
     if (problems.length > 0) return badRequest(reply, 'Failed to add fault: the rule is invalid.', problems)
     try {
@@ -133,7 +147,8 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
       lab.faults.remove(req.params.id)
       return await reply.code(204).send()
     } catch (err) {
-      if (err instanceof LabError && err.code === 'LAB_ERR_FAULT_NOT_FOUND') return reply.code(404).send({ error: err.message })
+      if (err instanceof LabError && err.code === 'LAB_ERR_FAULT_NOT_FOUND')
+        return reply.code(404).send({ error: err.message })
       throw err
     }
   })

@@ -61,7 +61,11 @@ export class LabClient {
     }
     let res: Response
     try {
-      res = await fetch(this.baseUrl + path, { method, headers, ...(payload !== undefined ? { body: payload } : {}) })
+      res = await fetch(this.baseUrl + path, {
+        method,
+        headers,
+        ...(payload !== undefined ? { body: payload } : {}),
+      })
     } catch (cause) {
       throw new LabError(
         'LAB_ERR_ADMIN_REQUEST',
@@ -112,8 +116,13 @@ export class LabClient {
    * Streams journal events (the backlog that matches, then new ones) until `signal` aborts.
    * Resolves when the stream ends.
    */
-  async followJournal(filter: JournalFilter, onEvent: (e: JournalEvent) => void, signal: AbortSignal): Promise<void> {
-    const headers: Record<string, string> = this.#token !== undefined ? { authorization: `Bearer ${this.#token}` } : {}
+  async followJournal(
+    filter: JournalFilter,
+    onEvent: (e: JournalEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const headers: Record<string, string> =
+      this.#token !== undefined ? { authorization: `Bearer ${this.#token}` } : {}
     let res: Response
     try {
       res = await fetch(`${this.baseUrl}/journal${query({ ...filter, follow: true })}`, { headers, signal })

@@ -47,11 +47,19 @@ describe('FaultEngine', () => {
     const { faults } = engine()
     faults.add({ id: 'by-mac', match: { device: '00:04:F2:00:00:01' }, fault: { kind: 'drop' } })
     faults.add({ id: 'by-cidr', match: { peer: '10.50.0.0/24' }, fault: { kind: 'drop' } })
-    faults.add({ id: 'by-field', match: { server: 'tcpish', fields: { path: '/certsrv/*' } }, fault: { kind: 'reset' } })
+    faults.add({
+      id: 'by-field',
+      match: { server: 'tcpish', fields: { path: '/certsrv/*' } },
+      fault: { kind: 'reset' },
+    })
     expect(faults.decide(ctx({ device: { mac: '00:04:f2:00:00:01' } }))?.ruleId).toBe('by-mac')
-    expect(faults.decide(ctx({ peer: { address: '10.50.0.7', port: 1, transport: 'udp' } }))?.ruleId).toBe('by-cidr')
+    expect(faults.decide(ctx({ peer: { address: '10.50.0.7', port: 1, transport: 'udp' } }))?.ruleId).toBe(
+      'by-cidr',
+    )
     expect(faults.decide(ctx({ peer: { address: '10.51.0.7', port: 1, transport: 'udp' } }))).toBeUndefined()
-    expect(faults.decide(ctx({ server: 'tcpish', fields: { path: '/certsrv/certnew.p7b' } }))?.ruleId).toBe('by-field')
+    expect(faults.decide(ctx({ server: 'tcpish', fields: { path: '/certsrv/certnew.p7b' } }))?.ruleId).toBe(
+      'by-field',
+    )
     expect(faults.decide(ctx({ server: 'tcpish', fields: { path: '/ews' } }))).toBeUndefined()
   })
 
@@ -63,7 +71,9 @@ describe('FaultEngine', () => {
     }
     expect(pattern(7)).toBe(pattern(7))
     expect(pattern(7)).not.toBe(pattern(8))
-    const hits = pattern(7).split('').filter((c) => c === 'x').length
+    const hits = pattern(7)
+      .split('')
+      .filter((c) => c === 'x').length
     expect(hits).toBeGreaterThan(16)
     expect(hits).toBeLessThan(48)
   })
@@ -75,7 +85,11 @@ describe('FaultEngine', () => {
     faults.add({ id: 'old', match: { server: 'ntp' }, fault: { kind: 'error', code: 'RATE' } })
     faults.add({ id: 'new', match: { server: 'ntp' }, fault: { kind: 'error', code: 'DENY' } })
     expect(faults.decide(ctx())?.ruleId).toBe('new')
-    expect(faults.list().map((r) => `${r.origin}:${r.id}`)).toEqual(['runtime:new', 'runtime:old', 'scenario:scn'])
+    expect(faults.list().map((r) => `${r.origin}:${r.id}`)).toEqual([
+      'runtime:new',
+      'runtime:old',
+      'scenario:scn',
+    ])
   })
 
   it('removes and clears runtime rules, and says why it cannot remove a scenario rule', () => {
@@ -110,12 +124,32 @@ describe('FaultEngine', () => {
 
 describe('checkRule', () => {
   it('checks error codes and answer fields against the server', () => {
-    expect(checkRule({ match: { server: 'ntp' }, fault: { kind: 'error', code: 'SERVFAIL' } }, servers)[0]?.message).toMatch(/RATE, DENY, RSTR/)
-    expect(checkRule({ match: { server: 'ntp' }, fault: { kind: 'answer', set: { stratum: 'high' } } }, servers)[0]?.message).toMatch(/integer stratum/)
-    expect(checkRule({ match: { server: 'ntp' }, fault: { kind: 'answer', set: { offset: '+3y', leap: 'unsynchronised' } } }, servers)).toEqual([])
-    expect(checkRule({ match: { server: 'ntp' }, fault: { kind: 'answer', set: { color: 1 } } }, servers)[0]?.path).toBe('/fault/set/color')
-    expect(checkRule({ fault: { kind: 'error', code: 'RATE' } }, servers)[0]?.message).toMatch(/must name match.server/)
-    expect(checkRule({ match: { server: 'nope' }, fault: { kind: 'drop' } }, servers)[0]?.message).toMatch(/unknown server "nope"/)
+    expect(
+      checkRule({ match: { server: 'ntp' }, fault: { kind: 'error', code: 'SERVFAIL' } }, servers)[0]
+        ?.message,
+    ).toMatch(/RATE, DENY, RSTR/)
+    expect(
+      checkRule({ match: { server: 'ntp' }, fault: { kind: 'answer', set: { stratum: 'high' } } }, servers)[0]
+        ?.message,
+    ).toMatch(/integer stratum/)
+    expect(
+      checkRule(
+        {
+          match: { server: 'ntp' },
+          fault: { kind: 'answer', set: { offset: '+3y', leap: 'unsynchronised' } },
+        },
+        servers,
+      ),
+    ).toEqual([])
+    expect(
+      checkRule({ match: { server: 'ntp' }, fault: { kind: 'answer', set: { color: 1 } } }, servers)[0]?.path,
+    ).toBe('/fault/set/color')
+    expect(checkRule({ fault: { kind: 'error', code: 'RATE' } }, servers)[0]?.message).toMatch(
+      /must name match.server/,
+    )
+    expect(checkRule({ match: { server: 'nope' }, fault: { kind: 'drop' } }, servers)[0]?.message).toMatch(
+      /unknown server "nope"/,
+    )
   })
 })
 

@@ -55,13 +55,18 @@ export function peerMatches(pattern: string, ip: string): boolean {
   const b = ipv4ToInt(ip.replace(/^::ffff:/, ''))
   if (a === undefined || b === undefined || !(bits >= 0 && bits <= 32)) return false
   const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0
-  return ((a & mask) >>> 0) === ((b & mask) >>> 0)
+  return (a & mask) >>> 0 === (b & mask) >>> 0
 }
 
 function wildcard(pattern: string, value: string): boolean {
   if (!pattern.includes('*')) return pattern.toLowerCase() === value.toLowerCase()
   const re = new RegExp(
-    '^' + pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$',
+    '^' +
+      pattern
+        .split('*')
+        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*') +
+      '$',
     'i',
   )
   return re.test(value)
@@ -102,7 +107,10 @@ export function checkRule(
   const names = [...servers.keys()]
   const target = rule.match?.server
   if (target !== undefined && !servers.has(target)) {
-    problems.push({ path: '/match/server', message: `unknown server "${target}" (known: ${names.join(', ')})` })
+    problems.push({
+      path: '/match/server',
+      message: `unknown server "${target}" (known: ${names.join(', ')})`,
+    })
     return problems
   }
   const caps = target !== undefined ? [servers.get(target)!] : [...servers.values()]
@@ -115,14 +123,20 @@ export function checkRule(
   if (target !== undefined) {
     const c = servers.get(target)!
     if (f.kind === 'error' && c.errorCodes && !c.errorCodes.includes(f.code)) {
-      problems.push({ path: '/fault/code', message: `"${f.code}" is not a ${target} error (use one of: ${c.errorCodes.join(', ')})` })
+      problems.push({
+        path: '/fault/code',
+        message: `"${f.code}" is not a ${target} error (use one of: ${c.errorCodes.join(', ')})`,
+      })
     }
     if (f.kind === 'answer') {
       for (const [k, v] of Object.entries(f.set)) {
         const schema = c.answerFields?.[k]
         if (schema === undefined) {
           const known = Object.keys(c.answerFields ?? {})
-          problems.push({ path: `/fault/set/${k}`, message: `${target} answers have no field "${k}" (fields: ${known.join(', ') || 'none'})` })
+          problems.push({
+            path: `/fault/set/${k}`,
+            message: `${target} answers have no field "${k}" (fields: ${known.join(', ') || 'none'})`,
+          })
         } else if (!validatorFor(schema)(v)) {
           const hint = (schema as { hint?: string }).hint ?? schema.description ?? `a ${String(schema.type)}`
           problems.push({ path: `/fault/set/${k}`, message: `must be ${hint}` })
@@ -132,12 +146,18 @@ export function checkRule(
     if (rule.match?.fields) {
       for (const k of Object.keys(rule.match.fields)) {
         if (!c.matchFields?.includes(k)) {
-          problems.push({ path: `/match/fields/${k}`, message: `${target} requests have no field "${k}" (fields: ${(c.matchFields ?? []).join(', ') || 'none'})` })
+          problems.push({
+            path: `/match/fields/${k}`,
+            message: `${target} requests have no field "${k}" (fields: ${(c.matchFields ?? []).join(', ') || 'none'})`,
+          })
         }
       }
     }
   } else if (f.kind === 'error' || f.kind === 'answer' || rule.match?.fields) {
-    problems.push({ path: '/match/server', message: `a rule with "${f.kind}" or protocol fields must name match.server` })
+    problems.push({
+      path: '/match/server',
+      message: `a rule with "${f.kind}" or protocol fields must name match.server`,
+    })
   }
   return problems
 }
@@ -155,7 +175,11 @@ export class FaultEngine {
   #runtimeRules: LiveRule[] = []
   #nextId = 1
 
-  constructor(options: { journal: Journal; random: Random; servers: ReadonlyMap<string, FaultCapabilities> }) {
+  constructor(options: {
+    journal: Journal
+    random: Random
+    servers: ReadonlyMap<string, FaultCapabilities>
+  }) {
     this.#journal = options.journal
     this.#random = options.random
     this.#servers = options.servers
@@ -185,7 +209,10 @@ export class FaultEngine {
       )
     }
     if (rule.id !== undefined && this.list().some((r) => r.id === rule.id)) {
-      throw new LabError('LAB_ERR_FAULT_INVALID', `Failed to add fault: id "${rule.id}" is taken. Choose another id.`)
+      throw new LabError(
+        'LAB_ERR_FAULT_INVALID',
+        `Failed to add fault: id "${rule.id}" is taken. Choose another id.`,
+      )
     }
     const live = this.#live(rule, 'runtime')
     this.#runtimeRules.unshift(live)
@@ -210,14 +237,24 @@ export class FaultEngine {
           : `Failed to remove fault ${id}: no such runtime fault. List them with GET /faults.`,
       )
     }
-    this.#journal.record({ server: 'faults', kind: 'fault:removed', summary: `fault ${id} removed`, detail: { id } })
+    this.#journal.record({
+      server: 'faults',
+      kind: 'fault:removed',
+      summary: `fault ${id} removed`,
+      detail: { id },
+    })
   }
 
   /** Removes every runtime rule; returns how many. */
   clear(): number {
     const n = this.#runtimeRules.length
     this.#runtimeRules = []
-    this.#journal.record({ server: 'faults', kind: 'fault:cleared', summary: `${n} runtime fault(s) cleared`, detail: { count: n } })
+    this.#journal.record({
+      server: 'faults',
+      kind: 'fault:cleared',
+      summary: `${n} runtime fault(s) cleared`,
+      detail: { count: n },
+    })
     return n
   }
 

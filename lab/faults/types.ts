@@ -51,8 +51,7 @@ const FAULT_BRANCHES = [
     },
   ),
 ] as const
-const FaultUnion = Type.Union([...FAULT_BRANCHES])
-export type Fault = Static<typeof FaultUnion>
+export type Fault = Static<(typeof FAULT_BRANCHES)[number]>
 /** A tagged union: the validator reports the errors of the branch `kind` names, or an unknown `kind`. */
 export const FaultSchema = Type.Unsafe<Fault>({
   type: 'object',

@@ -26,7 +26,9 @@ export class DeviceRegistry {
 
   learn(ref: DeviceRef): void {
     const mac = ref.mac !== undefined ? normalizeMac(ref.mac) : undefined
-    let entry = (mac !== undefined ? this.#byMac.get(mac) : undefined) ?? (ref.ip !== undefined ? this.#byIp.get(ref.ip) : undefined)
+    let entry =
+      (mac !== undefined ? this.#byMac.get(mac) : undefined) ??
+      (ref.ip !== undefined ? this.#byIp.get(ref.ip) : undefined)
     if (!entry || (mac !== undefined && entry.mac !== undefined && entry.mac !== mac)) entry = {}
     if (mac !== undefined) {
       entry.mac = mac
@@ -45,7 +47,9 @@ export class DeviceRegistry {
   resolve(hint: DeviceRef | undefined, peerAddress?: string): DeviceRef | undefined {
     const mac = hint?.mac !== undefined ? normalizeMac(hint.mac) : undefined
     const ip = hint?.ip ?? peerAddress
-    const entry = (mac !== undefined ? this.#byMac.get(mac) : undefined) ?? (ip !== undefined ? this.#byIp.get(ip) : undefined)
+    const entry =
+      (mac !== undefined ? this.#byMac.get(mac) : undefined) ??
+      (ip !== undefined ? this.#byIp.get(ip) : undefined)
     const out: { mac?: string; ip?: string; user?: string } = {}
     const m = mac ?? entry?.mac
     const i = ip ?? entry?.ip

@@ -29,7 +29,10 @@ describe('Journal', () => {
     expect([e1.seq, e2.seq]).toEqual([1, 2])
     expect(e2.time).toBe('2026-01-01T00:00:01.500Z')
     // Read while the journal is still open: the lines are already there.
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; detail: unknown })
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { seq: number; detail: unknown })
     expect(lines.map((l) => l.seq)).toEqual([1, 2])
     expect(lines[1]?.detail).toEqual({ a: 1 })
     j.close()
@@ -37,11 +40,26 @@ describe('Journal', () => {
 
   it('keys events by device: a lease ties MAC and IP, a bind adds the user, later events from that IP carry all three', () => {
     const j = new Journal({ clock: manualClock(0) })
-    j.record({ server: 'dhcp', kind: 'dhcp:ack', summary: 'lease', device: { mac: '00-04-F2-AA-BB-CC', ip: '10.50.0.100' } })
-    j.record({ server: 'ldap', kind: 'ldap:bind', summary: 'bind', peer: peer('10.50.0.100'), device: { user: 'CONTOSO\\alice' } })
+    j.record({
+      server: 'dhcp',
+      kind: 'dhcp:ack',
+      summary: 'lease',
+      device: { mac: '00-04-F2-AA-BB-CC', ip: '10.50.0.100' },
+    })
+    j.record({
+      server: 'ldap',
+      kind: 'ldap:bind',
+      summary: 'bind',
+      peer: peer('10.50.0.100'),
+      device: { user: 'CONTOSO\\alice' },
+    })
     const e = j.record({ server: 'ntp', kind: 'ntp:request', summary: 'q', peer: peer('10.50.0.100') })
     expect(e.device).toEqual({ mac: '00:04:f2:aa:bb:cc', ip: '10.50.0.100', user: 'CONTOSO\\alice' })
-    expect(j.query({ device: '00:04:f2:aa:bb:cc' }).map((x) => x.kind)).toEqual(['dhcp:ack', 'ldap:bind', 'ntp:request'])
+    expect(j.query({ device: '00:04:f2:aa:bb:cc' }).map((x) => x.kind)).toEqual([
+      'dhcp:ack',
+      'ldap:bind',
+      'ntp:request',
+    ])
     expect(j.query({ device: 'contoso\\ALICE' }).length).toBe(2)
     expect(j.query({ device: '10.50.0.100' }).length).toBe(3)
   })
@@ -50,7 +68,9 @@ describe('Journal', () => {
     const j = new Journal({ clock: manualClock(0) })
     j.devices.learn({ mac: '00:04:f2:00:00:01', ip: '10.50.0.100' })
     j.devices.learn({ mac: '00:04:f2:00:00:02', ip: '10.50.0.100' })
-    expect(j.record({ server: 'ntp', kind: 'k', summary: '', peer: peer('10.50.0.100') }).device?.mac).toBe('00:04:f2:00:00:02')
+    expect(j.record({ server: 'ntp', kind: 'k', summary: '', peer: peer('10.50.0.100') }).device?.mac).toBe(
+      '00:04:f2:00:00:02',
+    )
     expect(j.devices.list()).toHaveLength(2)
   })
 
@@ -98,6 +118,8 @@ describe('Journal', () => {
 
   it('says which file it could not open', () => {
     const dir = tmp()
-    expect(() => new Journal({ clock: manualClock(0), file: join(dir, '\0bad', 'j.jsonl') })).toThrow(/journal file/)
+    expect(() => new Journal({ clock: manualClock(0), file: join(dir, '\0bad', 'j.jsonl') })).toThrow(
+      /journal file/,
+    )
   })
 })

@@ -67,9 +67,7 @@ function toMs(t: string | number): number {
 function deviceMatches(device: DeviceRef | undefined, needle: string): boolean {
   if (!device) return false
   const n = needle.toLowerCase()
-  return (
-    device.mac?.toLowerCase() === n || device.ip?.toLowerCase() === n || device.user?.toLowerCase() === n
-  )
+  return device.mac?.toLowerCase() === n || device.ip?.toLowerCase() === n || device.user?.toLowerCase() === n
 }
 
 export function matchesFilter(event: JournalEvent, filter: JournalFilter): boolean {
@@ -126,7 +124,8 @@ export class Journal {
 
   record(input: JournalInput): JournalEvent {
     // What a server learnt of the device (a lease, a bind) is tied to the address it came from.
-    if (input.device) this.devices.learn({ ...(input.peer ? { ip: input.peer.address } : {}), ...input.device })
+    if (input.device)
+      this.devices.learn({ ...(input.peer ? { ip: input.peer.address } : {}), ...input.device })
     const device = this.devices.resolve(input.device, input.peer?.address)
     const event: JournalEvent = {
       seq: ++this.#seq,

@@ -1,7 +1,13 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
 import { LabError } from '../errors.js'
 
-export function bindError(server: string, transport: string, address: string, port: number, cause: unknown): LabError {
+export function bindError(
+  server: string,
+  transport: string,
+  address: string,
+  port: number,
+  cause: unknown,
+): LabError {
   const code = (cause as NodeJS.ErrnoException).code
   const reason =
     code === 'EADDRINUSE'

@@ -2,15 +2,30 @@ import { Ajv, type ValidateFunction } from 'ajv'
 import type { TSchema } from '@sinclair/typebox'
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/
-const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$/
+const HOSTNAME =
+  /^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$/
 const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/(3[0-2]|[12]?\d)$/
 
 /** The one configured validator: every error at once, defaults filled in, our formats and keywords known. */
 export function createAjv(): Ajv {
-  const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, discriminator: true, strict: true, allowUnionTypes: true })
+  const ajv = new Ajv({
+    allErrors: true,
+    verbose: true,
+    useDefaults: true,
+    discriminator: true,
+    strict: true,
+    allowUnionTypes: true,
+  })
   ajv.addFormat('ipv4', IPV4)
   ajv.addFormat('hostname', HOSTNAME)
-  ajv.addFormat('cidr', { validate: (s: string) => CIDR.test(s) && s.split('/')[0]!.split('.').every((o) => Number(o) <= 255) })
+  ajv.addFormat('cidr', {
+    validate: (s: string) =>
+      CIDR.test(s) &&
+      s
+        .split('/')[0]!
+        .split('.')
+        .every((o) => Number(o) <= 255),
+  })
   // `hint` says in words what a value must look like; it does not validate anything itself.
   ajv.addKeyword({ keyword: 'hint', schemaType: 'string' })
   return ajv

@@ -21,15 +21,22 @@ export const DurationSchema = Type.String({
 export function parseDuration(text: string): number {
   const sign = text.startsWith('-') ? -1 : 1
   let total = 0
-  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)/g)) total += Number(m[1]) * (UNIT_MS[m[2]!] ?? 0)
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)/g))
+    total += Number(m[1]) * (UNIT_MS[m[2]!] ?? 0)
   return sign * total
 }
 
 export const ListenSchema = Type.Object(
   {
-    address: Type.Optional(Type.String({ format: 'ipv4', description: 'Bind address; defaults from the network mode.' })),
+    address: Type.Optional(
+      Type.String({ format: 'ipv4', description: 'Bind address; defaults from the network mode.' }),
+    ),
     port: Type.Optional(
-      Type.Integer({ minimum: 0, maximum: 65535, description: 'Bind port; 0 = ephemeral. Defaults from the network mode.' }),
+      Type.Integer({
+        minimum: 0,
+        maximum: 65535,
+        description: 'Bind port; 0 = ephemeral. Defaults from the network mode.',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -49,6 +56,9 @@ export function serverBlock<P extends Record<string, TSchema>>(knobs: P, descrip
 }
 
 /** A string enum as JSON Schema `enum` (clearer errors than a union of literals). */
-export function StringEnum<const T extends readonly string[]>(values: T, options: Record<string, unknown> = {}) {
+export function StringEnum<const T extends readonly string[]>(
+  values: T,
+  options: Record<string, unknown> = {},
+) {
   return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })
 }

@@ -52,7 +52,12 @@ export function deriveUsers(docs: ScenarioDocument['users'], site: Site): User[]
  * address book), the Exchange server, and the time server.
  */
 export function deriveHosts(docs: ScenarioDocument['hosts'], site: Site): Host[] {
-  if (docs) return docs.map((h) => ({ name: h.name.toLowerCase(), roles: h.roles, address: h.address ?? site.labAddress }))
+  if (docs)
+    return docs.map((h) => ({
+      name: h.name.toLowerCase(),
+      roles: h.roles,
+      address: h.address ?? site.labAddress,
+    }))
   const host = (name: string, roles: HostRole[]): Host => ({ name, roles, address: site.labAddress })
   return [
     host(`dc1.${site.adDomain}`, ['dc', 'ca']),

@@ -50,7 +50,12 @@ describe('loadScenario', () => {
       subnet: '10.50.0.0/24',
       labAddress: '10.50.0.1',
     })
-    expect(s.users[0]).toMatchObject({ userName: 'FABRIKAM\\jens', email: 'jens@fabrikam.test', umEnabled: true, displayName: 'Jens' })
+    expect(s.users[0]).toMatchObject({
+      userName: 'FABRIKAM\\jens',
+      email: 'jens@fabrikam.test',
+      umEnabled: true,
+      displayName: 'Jens',
+    })
     expect(s.hosts.map((h) => `${h.name}:${h.roles.join('+')}`)).toEqual([
       'dc1.fabrikam.test:dc+ca',
       'ocspool.fabrikam.test:pool+dus+abs',
@@ -58,7 +63,13 @@ describe('loadScenario', () => {
       'time.fabrikam.test:ntp',
     ])
     expect(s.network).toEqual({ mode: 'loopback', address: '127.0.0.1', portBase: 10000 })
-    expect(s.servers.ntp).toMatchObject({ enabled: true, offset: '0s', stratum: 2, leap: 'none', silent: false })
+    expect(s.servers.ntp).toMatchObject({
+      enabled: true,
+      offset: '0s',
+      stratum: 2,
+      leap: 'none',
+      silent: false,
+    })
     expect(s.pki).toEqual({ hash: 'sha1', keySize: 2048 })
     expect(s.seed).toBe(1)
   })
@@ -110,22 +121,31 @@ faults:
   })
 
   it('reports YAML syntax errors and duplicate keys with their positions', () => {
-    const dir = files({ 'y.yaml': 'name: a\nname: b\nsite: [\n', 'd.yaml': 'version: 1\nname: x\nname: y\nsite: { sipDomain: a.test }\n' })
+    const dir = files({
+      'y.yaml': 'name: a\nname: b\nsite: [\n',
+      'd.yaml': 'version: 1\nname: x\nname: y\nsite: { sipDomain: a.test }\n',
+    })
     const syntax = problemsOf(() => loadScenario(join(dir, 'y.yaml')))
     expect(syntax.length).toBeGreaterThan(0)
     expect(syntax.every((p) => /y\.yaml:\d+:\d+ {2}\/ {2}YAML: /.test(p))).toBe(true)
-    expect(problemsOf(() => loadScenario(join(dir, 'd.yaml')))).toEqual([expect.stringMatching(/d\.yaml:3:1 {2}\/ {2}YAML: Map keys must be unique/)])
+    expect(problemsOf(() => loadScenario(join(dir, 'd.yaml')))).toEqual([
+      expect.stringMatching(/d\.yaml:3:1 {2}\/ {2}YAML: Map keys must be unique/),
+    ])
   })
 
   it('says when the file cannot be read or is not a mapping', () => {
     const dir = files({ 'list.yaml': '- a\n- b\n' })
-    expect(problemsOf(() => loadScenario(join(dir, 'nope.yaml')))).toEqual([`${join(dir, 'nope.yaml')}:1:1  /  cannot read the file: no such file`])
+    expect(problemsOf(() => loadScenario(join(dir, 'nope.yaml')))).toEqual([
+      `${join(dir, 'nope.yaml')}:1:1  /  cannot read the file: no such file`,
+    ])
     expect(problemsOf(() => loadScenario(join(dir, 'list.yaml')))[0]).toMatch(/must be a YAML mapping/)
   })
 
   it('extends another scenario: objects merge, the child wins, and problems point into the file that has them', () => {
     const dir = files({
-      'base.yaml': MINIMAL.replace('name: minimal', 'name: base') + 'servers:\n  ntp:\n    stratum: 3\n    leap: sideways\n',
+      'base.yaml':
+        MINIMAL.replace('name: minimal', 'name: base') +
+        'servers:\n  ntp:\n    stratum: 3\n    leap: sideways\n',
       'child.yaml': 'extends: base.yaml\nname: child\nservers:\n  ntp:\n    offset: +3y\n',
       'ok-base.yaml': MINIMAL + 'servers:\n  ntp:\n    stratum: 3\n',
       'ok-child.yaml': 'extends: ok-base.yaml\nname: ok-child\nservers:\n  ntp:\n    offset: +3y\n',
@@ -146,8 +166,12 @@ faults:
       'b.yaml': 'extends: a.yaml\nname: b\n',
       'c.yaml': 'extends: gone.yaml\nname: c\n',
     })
-    expect(problemsOf(() => loadScenario(join(dir, 'a.yaml')))).toEqual([expect.stringMatching(/b\.yaml:1:10 {2}\/extends {2}extends itself through/)])
-    expect(problemsOf(() => loadScenario(join(dir, 'c.yaml')))).toEqual([expect.stringMatching(/c\.yaml:1:10 {2}\/extends {2}cannot read gone\.yaml/)])
+    expect(problemsOf(() => loadScenario(join(dir, 'a.yaml')))).toEqual([
+      expect.stringMatching(/b\.yaml:1:10 {2}\/extends {2}extends itself through/),
+    ])
+    expect(problemsOf(() => loadScenario(join(dir, 'c.yaml')))).toEqual([
+      expect.stringMatching(/c\.yaml:1:10 {2}\/extends {2}cannot read gone\.yaml/),
+    ])
   })
 
   it('cross-checks what the schema alone cannot: duplicates, disabled targets, interface mode', () => {
@@ -189,7 +213,11 @@ faults:
 
 describe('mergeScenario', () => {
   it('merges objects recursively and replaces arrays and scalars', () => {
-    expect(mergeScenario({ a: { b: 1, c: [1, 2] }, d: 1 }, { a: { c: [3] }, e: 2 })).toEqual({ a: { b: 1, c: [3] }, d: 1, e: 2 })
+    expect(mergeScenario({ a: { b: 1, c: [1, 2] }, d: 1 }, { a: { c: [3] }, e: 2 })).toEqual({
+      a: { b: 1, c: [3] },
+      d: 1,
+      e: 2,
+    })
   })
 })
 
@@ -199,7 +227,9 @@ describe('scenario files shipped', () => {
   })
 
   it('scenarios/schema.json is the schema the code validates with (regenerate with npm run schema)', () => {
-    const onDisk = JSON.parse(readFileSync(join(packageRoot(), 'scenarios', 'schema.json'), 'utf8')) as unknown
+    const onDisk = JSON.parse(
+      readFileSync(join(packageRoot(), 'scenarios', 'schema.json'), 'utf8'),
+    ) as unknown
     expect(onDisk).toEqual(JSON.parse(JSON.stringify(ScenarioSchema)))
   })
 })

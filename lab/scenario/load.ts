@@ -47,7 +47,11 @@ function pointerSegments(pointer: string): (string | number)[] {
 }
 
 /** Where in the files a JSON pointer (or, with `key`, a key of the object there) was written. */
-function locate(sources: readonly Source[], pointer: string, key?: string): { file: string; line: number; col: number } {
+function locate(
+  sources: readonly Source[],
+  pointer: string,
+  key?: string,
+): { file: string; line: number; col: number } {
   const segments = pointerSegments(pointer)
   for (let depth = segments.length; depth >= 0; depth--) {
     for (const s of sources) {
@@ -74,7 +78,11 @@ function editDistance(a: string, b: string): number {
   for (let j = 1; j <= b.length; j++) d[0]![j] = j
   for (let i = 1; i <= a.length; i++)
     for (let j = 1; j <= b.length; j++)
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+      d[i]![j] = Math.min(
+        d[i - 1]![j]! + 1,
+        d[i]![j - 1]! + 1,
+        d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      )
   return d[a.length]![b.length]!
 }
 
@@ -85,7 +93,9 @@ function didYouMean(word: string, options: readonly string[]): string {
   return best && best.d <= Math.max(2, Math.floor(word.length / 3)) ? ` (did you mean "${best.o}"?)` : ''
 }
 
-export function describeAjvError(e: ErrorObject): { pointer: string; key?: string; message: string } | undefined {
+export function describeAjvError(
+  e: ErrorObject,
+): { pointer: string; key?: string; message: string } | undefined {
   const parent = e.parentSchema as { hint?: string; properties?: Record<string, unknown> } | undefined
   const p = e.params as Record<string, unknown>
   switch (e.keyword) {
@@ -110,7 +120,10 @@ export function describeAjvError(e: ErrorObject): { pointer: string; key?: strin
     case 'discriminator': {
       const tag = String(p.tag)
       if (p.error === 'mapping') {
-        const kinds = ((e.parentSchema as { oneOf?: { properties: Record<string, { const: string }> }[] } | undefined)?.oneOf ?? [])
+        const kinds = (
+          (e.parentSchema as { oneOf?: { properties: Record<string, { const: string }> }[] } | undefined)
+            ?.oneOf ?? []
+        )
           .map((b) => b.properties[tag]?.const)
           .filter((k): k is string => typeof k === 'string')
         return {
@@ -125,7 +138,10 @@ export function describeAjvError(e: ErrorObject): { pointer: string; key?: strin
       return undefined // the branch errors say what is wrong
     case 'pattern':
     case 'format':
-      return { pointer: e.instancePath, message: parent?.hint ? `must be ${parent.hint}` : (e.message ?? 'is invalid') }
+      return {
+        pointer: e.instancePath,
+        message: parent?.hint ? `must be ${parent.hint}` : (e.message ?? 'is invalid'),
+      }
     default:
       return { pointer: e.instancePath, message: e.message ?? 'is invalid' }
   }
@@ -156,8 +172,13 @@ function readChain(file: string, text: string | undefined, seen: readonly string
     try {
       body = readFileSync(file, 'utf8')
     } catch (cause) {
-      const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message
-      return { sources: [], data: undefined, problems: [{ file, line: 1, col: 1, path: '', message: `cannot read the file: ${reason}` }] }
+      const reason =
+        (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message
+      return {
+        sources: [],
+        data: undefined,
+        problems: [{ file, line: 1, col: 1, path: '', message: `cannot read the file: ${reason}` }],
+      }
     }
   }
   const lines = new LineCounter()
@@ -165,34 +186,69 @@ function readChain(file: string, text: string | undefined, seen: readonly string
   const source: Source = { file, doc, lines }
   for (const err of doc.errors) {
     const pos = err.linePos?.[0] ?? { line: 1, col: 1 }
-    problems.push({ file, line: pos.line, col: pos.col, path: '', message: `YAML: ${(err.message.split('\n')[0] ?? err.code).replace(/ at line \d+, column \d+:?$/, '')}` })
+    problems.push({
+      file,
+      line: pos.line,
+      col: pos.col,
+      path: '',
+      message: `YAML: ${(err.message.split('\n')[0] ?? err.code).replace(/ at line \d+, column \d+:?$/, '')}`,
+    })
   }
   if (problems.length > 0) return { sources: [source], data: undefined, problems }
   const data: unknown = doc.toJS()
   if (!isPlain(data)) {
-    return { sources: [source], data, problems: [{ file, line: 1, col: 1, path: '', message: 'a scenario must be a YAML mapping (key: value lines)' }] }
+    return {
+      sources: [source],
+      data,
+      problems: [
+        { file, line: 1, col: 1, path: '', message: 'a scenario must be a YAML mapping (key: value lines)' },
+      ],
+    }
   }
   const parentRef = data.extends
   if (typeof parentRef !== 'string') return { sources: [source], data, problems }
   const parentFile = resolve(dirname(file), parentRef)
   if (seen.includes(parentFile) || parentFile === file) {
     const at = locate([source], '/extends')
-    return { sources: [source], data, problems: [{ ...at, path: '/extends', message: `extends itself through ${[...seen, file].join(' → ')}` }] }
+    return {
+      sources: [source],
+      data,
+      problems: [
+        { ...at, path: '/extends', message: `extends itself through ${[...seen, file].join(' → ')}` },
+      ],
+    }
   }
   const parent = readChain(parentFile, undefined, [...seen, file])
   if (parent.sources.length === 0) {
     const at = locate([source], '/extends')
-    return { sources: [source], data, problems: [{ ...at, path: '/extends', message: `cannot read ${parentRef}: ${parent.problems[0]?.message ?? ''}` }] }
+    return {
+      sources: [source],
+      data,
+      problems: [
+        {
+          ...at,
+          path: '/extends',
+          message: `cannot read ${parentRef}: ${parent.problems[0]?.message ?? ''}`,
+        },
+      ],
+    }
   }
   const { extends: _drop, ...own } = data
-  return { sources: [source, ...parent.sources], data: mergeScenario(parent.data, own), problems: parent.problems }
+  return {
+    sources: [source, ...parent.sources],
+    data: mergeScenario(parent.data, own),
+    problems: parent.problems,
+  }
 }
 
 /**
  * Checks that span fields. It runs even when the schema found problems, so it looks only at the parts that
  * are themselves well-formed.
  */
-function crossCheck(data: Plain, caps: ReadonlyMap<string, FaultCapabilities>): { pointer: string; message: string }[] {
+function crossCheck(
+  data: Plain,
+  caps: ReadonlyMap<string, FaultCapabilities>,
+): { pointer: string; message: string }[] {
   const out: { pointer: string; message: string }[] = []
   const ids = new Set<string>()
   const doc = data as Partial<ScenarioDocument>
@@ -205,30 +261,42 @@ function crossCheck(data: Plain, caps: ReadonlyMap<string, FaultCapabilities>): 
     const server = rule.match?.server
     const block = isPlain(doc.servers) ? doc.servers[server as keyof ScenarioDocument['servers']] : undefined
     if (server !== undefined && isPlain(block) && block.enabled === false) {
-      out.push({ pointer: `/faults/${i}/match/server`, message: `server "${server}" is disabled in this scenario` })
+      out.push({
+        pointer: `/faults/${i}/match/server`,
+        message: `server "${server}" is disabled in this scenario`,
+      })
     }
     if (rule.id !== undefined) {
-      if (ids.has(rule.id)) out.push({ pointer: `/faults/${i}/id`, message: `duplicate fault id "${rule.id}"` })
+      if (ids.has(rule.id))
+        out.push({ pointer: `/faults/${i}/id`, message: `duplicate fault id "${rule.id}"` })
       ids.add(rule.id)
     }
   })
   const seenUsers = new Map<string, number>()
-  arrayOf<{ signInAddress: string }>(doc.users, (u) => isPlain(u) && typeof u.signInAddress === 'string').forEach((u, i) => {
+  arrayOf<{ signInAddress: string }>(
+    doc.users,
+    (u) => isPlain(u) && typeof u.signInAddress === 'string',
+  ).forEach((u, i) => {
     if (!u) return
     const key = u.signInAddress.toLowerCase()
     const first = seenUsers.get(key)
-    if (first !== undefined) out.push({ pointer: `/users/${i}/signInAddress`, message: `duplicate of /users/${first}` })
+    if (first !== undefined)
+      out.push({ pointer: `/users/${i}/signInAddress`, message: `duplicate of /users/${first}` })
     else seenUsers.set(key, i)
   })
   const seenHosts = new Map<string, number>()
   arrayOf<{ name: string }>(doc.hosts, (h) => isPlain(h) && typeof h.name === 'string').forEach((h, i) => {
     if (!h) return
     const first = seenHosts.get(h.name.toLowerCase())
-    if (first !== undefined) out.push({ pointer: `/hosts/${i}/name`, message: `duplicate of /hosts/${first}` })
+    if (first !== undefined)
+      out.push({ pointer: `/hosts/${i}/name`, message: `duplicate of /hosts/${first}` })
     else seenHosts.set(h.name.toLowerCase(), i)
   })
   if (isPlain(doc.network) && doc.network.mode === 'interface' && doc.network.interface === undefined) {
-    out.push({ pointer: '/network', message: 'interface mode needs network.interface (the NIC the phones are on)' })
+    out.push({
+      pointer: '/network',
+      message: 'interface mode needs network.interface (the NIC the phones are on)',
+    })
   }
   return out
 }
@@ -263,7 +331,9 @@ export function loadScenario(file: string, text?: string, baseDir?: string): Sce
   if (isPlain(data)) for (const p of crossCheck(data, SERVER_FAULTS)) push(p.pointer, p.message)
   if (problems.length > 0) {
     const order = new Map(chain.sources.map((s, i) => [s.file, i]))
-    problems.sort((a, b) => (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0) || a.line - b.line || a.col - b.col)
+    problems.sort(
+      (a, b) => (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0) || a.line - b.line || a.col - b.col,
+    )
     throw new ScenarioError(problems)
   }
   const doc = data as ScenarioDocument

@@ -4,7 +4,11 @@ import { NtpSchema } from '../../servers/ntp/schema.js'
 import { StringEnum } from './common.js'
 
 const Hostname = (description?: string) =>
-  Type.String({ format: 'hostname', hint: 'a DNS name such as contoso.test', ...(description ? { description } : {}) })
+  Type.String({
+    format: 'hostname',
+    hint: 'a DNS name such as contoso.test',
+    ...(description ? { description } : {}),
+  })
 
 export const NETWORK_MODES = ['loopback', 'netns', 'interface'] as const
 export type NetworkMode = (typeof NETWORK_MODES)[number]
@@ -16,8 +20,12 @@ export const NetworkSchema = Type.Object(
       description:
         'loopback: 127.0.0.1, unprivileged ports (standard port + portBase), no root. netns: standard ports on every address of a network namespace the lab runs in. interface: standard ports on a named NIC, for real phones.',
     }),
-    address: Type.Optional(Type.String({ format: 'ipv4', description: 'Bind address (loopback: 127.0.0.1; netns: 0.0.0.0).' })),
-    interface: Type.Optional(Type.String({ minLength: 1, description: 'The NIC in interface mode, e.g. eth1.' })),
+    address: Type.Optional(
+      Type.String({ format: 'ipv4', description: 'Bind address (loopback: 127.0.0.1; netns: 0.0.0.0).' }),
+    ),
+    interface: Type.Optional(
+      Type.String({ minLength: 1, description: 'The NIC in interface mode, e.g. eth1.' }),
+    ),
     portBase: Type.Integer({
       minimum: 1024,
       maximum: 60000,
@@ -38,11 +46,20 @@ export const SiteSchema = Type.Object(
     ),
     dhcpDomain: Type.Optional(Hostname('DHCP option 15; defaults to adDomain.')),
     searchList: Type.Optional(
-      Type.Array(Hostname(), { description: 'DHCP option 119 suffixes, in order; defaults to [dhcpDomain].' }),
+      Type.Array(Hostname(), {
+        description: 'DHCP option 119 suffixes, in order; defaults to [dhcpDomain].',
+      }),
     ),
-    subnet: Type.String({ format: 'cidr', default: '10.50.0.0/24', hint: 'an IPv4 CIDR block such as 10.50.0.0/24' }),
+    subnet: Type.String({
+      format: 'cidr',
+      default: '10.50.0.0/24',
+      hint: 'an IPv4 CIDR block such as 10.50.0.0/24',
+    }),
     labAddress: Type.Optional(
-      Type.String({ format: 'ipv4', description: 'The lab host on the phone network; defaults to the first host of the subnet.' }),
+      Type.String({
+        format: 'ipv4',
+        description: 'The lab host on the phone network; defaults to the first host of the subnet.',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -78,13 +95,22 @@ export const UserSchema = Type.Object(
     }),
     password: Type.String({ minLength: 1 }),
     userName: Type.Optional(
-      Type.String({ minLength: 1, description: 'DOMAIN\\user or user@domain; defaults to NETBIOS\\local-part.' }),
+      Type.String({
+        minLength: 1,
+        description: 'DOMAIN\\user or user@domain; defaults to NETBIOS\\local-part.',
+      }),
     ),
     email: Type.Optional(
-      Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$', description: 'Primary e-mail; defaults to local-part@smtpDomain.' }),
+      Type.String({
+        pattern: '^[^@\\s]+@[^@\\s]+$',
+        description: 'Primary e-mail; defaults to local-part@smtpDomain.',
+      }),
     ),
     displayName: Type.Optional(Type.String()),
-    umEnabled: Type.Boolean({ default: true, description: 'Unified Messaging: the phone reads voice mail over EWS.' }),
+    umEnabled: Type.Boolean({
+      default: true,
+      description: 'Unified Messaging: the phone reads voice mail over EWS.',
+    }),
     mailbox: Type.Object(
       {
         contacts: Type.Array(ContactSchema, { default: [] }),
@@ -125,7 +151,9 @@ export const ExpectSchema = Type.Object(
     endState: Type.Optional(
       Type.String({ minLength: 1, description: 'Where an emulated phone must end up, e.g. signed-in.' }),
     ),
-    status: Type.Optional(Type.Array(Type.String(), { description: 'Status lines the phone must show, in order.' })),
+    status: Type.Optional(
+      Type.Array(Type.String(), { description: 'Status lines the phone must show, in order.' }),
+    ),
   },
   { additionalProperties: false, default: {} },
 )
@@ -143,8 +171,15 @@ export const ScenarioSchema = Type.Object(
     version: Type.Literal(1, { default: 1 }),
     name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$', hint: 'kebab-case, e.g. ntp-three-years-ahead' }),
     description: Type.String({ default: '' }),
-    extends: Type.Optional(Type.String({ minLength: 1, description: 'Path of a scenario this one overrides.' })),
-    seed: Type.Integer({ minimum: 0, maximum: 4294967295, default: 1, description: 'Seeds every probabilistic fault.' }),
+    extends: Type.Optional(
+      Type.String({ minLength: 1, description: 'Path of a scenario this one overrides.' }),
+    ),
+    seed: Type.Integer({
+      minimum: 0,
+      maximum: 4294967295,
+      default: 1,
+      description: 'Seeds every probabilistic fault.',
+    }),
     network: NetworkSchema,
     site: SiteSchema,
     users: Type.Array(UserSchema, { default: [] }),
@@ -154,7 +189,11 @@ export const ScenarioSchema = Type.Object(
     faults: Type.Array(FaultRuleSchema, { default: [] }),
     expect: ExpectSchema,
   },
-  { additionalProperties: false, $id: 'https://cx700-lab.test/scenario.schema.json', title: 'cx700-lab scenario' },
+  {
+    additionalProperties: false,
+    $id: 'https://cx700-lab.test/scenario.schema.json',
+    title: 'cx700-lab scenario',
+  },
 )
 
 /** A scenario as the schema sees it once defaults are filled in. */

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { validatorFor } from '../../lab/scenario/ajv.js'
 import { answerNtp } from './behaviour.js'
-import { decodeNtp, ntpTimestampFromUnixMs, referenceIdText, unixMsFromNtpTimestamp, type NtpPacket } from './codec.js'
+import {
+  decodeNtp,
+  ntpTimestampFromUnixMs,
+  referenceIdText,
+  unixMsFromNtpTimestamp,
+  type NtpPacket,
+} from './codec.js'
 import { NtpSchema, type NtpConfig } from './schema.js'
 
 function config(overrides: Partial<NtpConfig> = {}): NtpConfig {
@@ -77,14 +83,26 @@ describe('answerNtp', () => {
   })
 
   it('ignores what is not a client request, versions it is told to skip, and everything when silent', () => {
-    expect(answerNtp(request({ mode: 4 }), config(), times)).toMatchObject({ action: 'ignore', reason: expect.stringMatching(/mode 4/) })
-    expect(answerNtp(request({ version: 2 }), config({ versions: [3, 4] }), times)).toMatchObject({ action: 'ignore' })
+    expect(answerNtp(request({ mode: 4 }), config(), times)).toMatchObject({
+      action: 'ignore',
+      reason: expect.stringMatching(/mode 4/),
+    })
+    expect(answerNtp(request({ version: 2 }), config({ versions: [3, 4] }), times)).toMatchObject({
+      action: 'ignore',
+    })
     expect(answerNtp(request({ version: 0 }), config(), times)).toMatchObject({ action: 'ignore' })
-    expect(answerNtp(request(), config({ silent: true }), times)).toMatchObject({ action: 'ignore', reason: expect.stringMatching(/silent/) })
+    expect(answerNtp(request(), config({ silent: true }), times)).toMatchObject({
+      action: 'ignore',
+      reason: expect.stringMatching(/silent/),
+    })
   })
 
   it('lets a fault override fields for a wrong but well-formed answer', () => {
-    const p = reply(answerNtp(request(), config(), times, { set: { stratum: 9, originZero: true, version: 2, offset: '-1h' } }))
+    const p = reply(
+      answerNtp(request(), config(), times, {
+        set: { stratum: 9, originZero: true, version: 2, offset: '-1h' },
+      }),
+    )
     expect(p.stratum).toBe(9)
     expect(p.originTimestamp).toBe(0n)
     expect(p.version).toBe(2)

@@ -23,7 +23,12 @@ export interface NtpTimes {
 }
 
 export type NtpOutcome =
-  | { readonly action: 'reply'; readonly packet: NtpPacket; readonly offsetMs: number; readonly kiss?: string }
+  | {
+      readonly action: 'reply'
+      readonly packet: NtpPacket
+      readonly offsetMs: number
+      readonly kiss?: string
+    }
   | { readonly action: 'ignore'; readonly reason: string }
 
 const LEAP_BITS: Record<string, number> = {
@@ -38,11 +43,20 @@ const LEAP_BITS: Record<string, number> = {
  * client used, the client's transmit timestamp copied verbatim into origin, and receive/transmit times from
  * the lab clock moved by the scenario's offset.
  */
-export function answerNtp(request: NtpPacket, config: NtpConfig, times: NtpTimes, override: NtpOverride = {}): NtpOutcome {
+export function answerNtp(
+  request: NtpPacket,
+  config: NtpConfig,
+  times: NtpTimes,
+  override: NtpOverride = {},
+): NtpOutcome {
   if (config.silent) return { action: 'ignore', reason: 'silent (scenario knob)' }
-  if (request.mode !== NtpMode.client) return { action: 'ignore', reason: `mode ${request.mode} is not a client request` }
+  if (request.mode !== NtpMode.client)
+    return { action: 'ignore', reason: `mode ${request.mode} is not a client request` }
   if (!config.versions.includes(request.version)) {
-    return { action: 'ignore', reason: `version ${request.version} is not answered (versions: ${config.versions.join(', ')})` }
+    return {
+      action: 'ignore',
+      reason: `version ${request.version} is not answered (versions: ${config.versions.join(', ')})`,
+    }
   }
   const set = override.set ?? {}
   const offsetMs = parseDuration(typeof set.offset === 'string' ? set.offset : config.offset)
@@ -50,7 +64,13 @@ export function answerNtp(request: NtpPacket, config: NtpConfig, times: NtpTimes
   const leapName = typeof set.leap === 'string' ? set.leap : config.leap
   const unsynchronised = leapName === 'unsynchronised'
   const stratum =
-    typeof set.stratum === 'number' ? set.stratum : kiss !== undefined ? 0 : unsynchronised ? 16 : config.stratum
+    typeof set.stratum === 'number'
+      ? set.stratum
+      : kiss !== undefined
+        ? 0
+        : unsynchronised
+          ? 16
+          : config.stratum
   const transmitMs = times.transmitMs + offsetMs
   const packet: NtpPacket = {
     leap: kiss !== undefined ? NtpLeap.unsynchronised : (LEAP_BITS[leapName] ?? NtpLeap.none),
@@ -62,7 +82,8 @@ export function answerNtp(request: NtpPacket, config: NtpConfig, times: NtpTimes
     rootDelay: 0,
     rootDispersion: ntpShortFromMs(unsynchronised ? 16_000 : 10),
     referenceId: referenceIdFrom(kiss ?? config.referenceId),
-    referenceTimestamp: kiss !== undefined || unsynchronised ? 0n : ntpTimestampFromUnixMs(transmitMs - 64_000),
+    referenceTimestamp:
+      kiss !== undefined || unsynchronised ? 0n : ntpTimestampFromUnixMs(transmitMs - 64_000),
     originTimestamp: set.originZero === true ? 0n : request.transmitTimestamp,
     receiveTimestamp: ntpTimestampFromUnixMs(times.receivedMs + offsetMs),
     transmitTimestamp: ntpTimestampFromUnixMs(transmitMs),

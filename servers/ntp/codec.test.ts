@@ -16,14 +16,19 @@ import {
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'))
 
-// An ntpdig (NTPv4 client) request as captured on the wire: LI 0 VN 4 mode 3, all zero but the transmit
-// timestamp 0xeca6e1b2_1eb85200.
-const CLIENT_REQUEST = hex(`
-  23 00 00 00  00 00 00 00  00 00 00 00  00 00 00 00
+// Requests captured on loopback from the real clients the interop tests drive (chronyd 4.3, ntpdig 1.2.2).
+// chronyd: LI 0 VN 4 mode 3, poll 6, precision 0x20, random transmit timestamp (chrony's privacy measure).
+const CHRONYD_REQUEST = hex(`
+  23 00 06 20  00 00 00 00  00 00 00 00  00 00 00 00
   00 00 00 00  00 00 00 00  00 00 00 00  00 00 00 00
-  00 00 00 00  00 00 00 00  ec a6 e1 b2  1e b8 52 00`)
+  00 00 00 00  00 00 00 00  ca 31 43 6f  74 20 f1 c8`)
+// ntpdig: LI 3 (it does not claim to be synchronised) VN 4 mode 3, only the transmit timestamp set.
+const NTPDIG_REQUEST = hex(`
+  e3 00 00 00  00 00 00 00  00 00 00 00  00 00 00 00
+  00 00 00 00  00 00 00 00  00 00 00 00  00 00 00 00
+  00 00 00 00  00 00 00 00  ee b1 61 8f  41 2e 00 00`)
 
-// A server answer: LI 0 VN 4 mode 4, stratum 2, poll 6, precision -20 (0xec), root delay 1/65536 s,
+// A server answer assembled by hand from RFC 5905 §7.3: LI 0 VN 4 mode 4, stratum 2, poll 6, precision -20 (0xec), root delay 1/65536 s,
 // root dispersion 0x0000028f, refid 192.0.2.1, and four timestamps.
 const SERVER_ANSWER = hex(`
   24 02 06 ec  00 00 00 01  00 00 02 8f  c0 00 02 01
@@ -48,17 +53,29 @@ const packetArb: fc.Arbitrary<NtpPacket> = fc.record({
 })
 
 describe('NTP codec', () => {
-  it('decodes a captured client request field by field', () => {
-    const p = decodeNtp(CLIENT_REQUEST)
-    expect(p).toMatchObject({ leap: 0, version: 4, mode: 3, stratum: 0, poll: 0, precision: 0 })
-    expect(p.transmitTimestamp).toBe(0xeca6e1b21eb85200n)
-    expect(p.originTimestamp).toBe(0n)
-    expect(p.extra.length).toBe(0)
+  it('decodes the captured chronyd and ntpdig requests field by field', () => {
+    const c = decodeNtp(CHRONYD_REQUEST)
+    expect(c).toMatchObject({ leap: 0, version: 4, mode: 3, stratum: 0, poll: 6, precision: 32 })
+    expect(c.transmitTimestamp).toBe(0xca31436f7420f1c8n)
+    expect(c.originTimestamp).toBe(0n)
+    expect(c.extra.length).toBe(0)
+    const n = decodeNtp(NTPDIG_REQUEST)
+    expect(n).toMatchObject({ leap: 3, version: 4, mode: 3, stratum: 0, poll: 0 })
+    expect(n.transmitTimestamp).toBe(0xeeb1618f412e0000n)
   })
 
   it('decodes a server answer, signed fields and all', () => {
     const p = decodeNtp(SERVER_ANSWER)
-    expect(p).toMatchObject({ leap: 0, version: 4, mode: 4, stratum: 2, poll: 6, precision: -20, rootDelay: 1, rootDispersion: 0x28f })
+    expect(p).toMatchObject({
+      leap: 0,
+      version: 4,
+      mode: 4,
+      stratum: 2,
+      poll: 6,
+      precision: -20,
+      rootDelay: 1,
+      rootDispersion: 0x28f,
+    })
     expect(Array.from(p.referenceId)).toEqual([192, 0, 2, 1])
     expect(p.referenceTimestamp).toBe(0xeca6e17200000000n)
     expect(p.originTimestamp).toBe(0xeca6e1b21eb85200n)
@@ -66,13 +83,14 @@ describe('NTP codec', () => {
     expect(p.transmitTimestamp).toBe(0xeca6e1b220100000n)
   })
 
-  it('encodes both vectors back to the same bytes', () => {
-    expect(Buffer.from(encodeNtp(decodeNtp(CLIENT_REQUEST))).toString('hex')).toBe(Buffer.from(CLIENT_REQUEST).toString('hex'))
-    expect(Buffer.from(encodeNtp(decodeNtp(SERVER_ANSWER))).toString('hex')).toBe(Buffer.from(SERVER_ANSWER).toString('hex'))
+  it('encodes every vector back to the same bytes', () => {
+    for (const v of [CHRONYD_REQUEST, NTPDIG_REQUEST, SERVER_ANSWER]) {
+      expect(Buffer.from(encodeNtp(decodeNtp(v))).toString('hex')).toBe(Buffer.from(v).toString('hex'))
+    }
   })
 
   it('keeps bytes after the header (extension fields, MAC) verbatim', () => {
-    const withMac = new Uint8Array([...CLIENT_REQUEST, 0, 0, 0, 1, ...new Array<number>(16).fill(0xab)])
+    const withMac = new Uint8Array([...CHRONYD_REQUEST, 0, 0, 0, 1, ...new Array<number>(16).fill(0xab)])
     const p = decodeNtp(withMac)
     expect(p.extra.length).toBe(20)
     expect(encodeNtp(p)).toEqual(withMac)
@@ -135,18 +153,22 @@ describe('NTP codec', () => {
       append: fc.uint8Array({ maxLength: 8 }),
     })
     fc.assert(
-      fc.property(fc.constantFrom(CLIENT_REQUEST, SERVER_ANSWER), fc.array(mutation, { maxLength: 6 }), (base, muts) => {
-        let b = Uint8Array.from(base)
-        for (const m of muts) {
-          if (b.length > 0) b[m.at % b.length] = m.value
-          b = new Uint8Array([...b.subarray(0, Math.max(0, b.length - m.cut)), ...m.append])
-        }
-        try {
-          decodeNtp(b)
-        } catch (e) {
-          expect(e).toBeInstanceOf(LabDecodeError)
-        }
-      }),
+      fc.property(
+        fc.constantFrom(CHRONYD_REQUEST, NTPDIG_REQUEST, SERVER_ANSWER),
+        fc.array(mutation, { maxLength: 6 }),
+        (base, muts) => {
+          let b = Uint8Array.from(base)
+          for (const m of muts) {
+            if (b.length > 0) b[m.at % b.length] = m.value
+            b = new Uint8Array([...b.subarray(0, Math.max(0, b.length - m.cut)), ...m.append])
+          }
+          try {
+            decodeNtp(b)
+          } catch (e) {
+            expect(e).toBeInstanceOf(LabDecodeError)
+          }
+        },
+      ),
       { numRuns: 20_000 },
     )
   })

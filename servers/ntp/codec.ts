@@ -31,7 +31,13 @@ export const NTP_HEADER_LENGTH = 48
 /** Larger datagrams are not NTP a phone would send. */
 export const NTP_MAX_LENGTH = 1024
 
-export const NtpMode = { symmetricActive: 1, symmetricPassive: 2, client: 3, server: 4, broadcast: 5 } as const
+export const NtpMode = {
+  symmetricActive: 1,
+  symmetricPassive: 2,
+  client: 3,
+  server: 4,
+  broadcast: 5,
+} as const
 export const NtpLeap = { none: 0, insert: 1, delete: 2, unsynchronised: 3 } as const
 
 /** Seconds from 1900-01-01 (NTP era 0) to 1970-01-01. */
@@ -105,7 +111,7 @@ export function ntpTimestampFromUnixMs(ms: number): bigint {
   const seconds = BigInt(Math.floor(wholeMs / 1000)) + UNIX_TO_NTP_SECONDS
   const msInSecond = ((wholeMs % 1000) + 1000) % 1000
   const fraction = BigInt(Math.floor(((msInSecond + subMs) / 1000) * 2 ** 32))
-  return (((seconds % ERA) + ERA) % ERA << 32n) | (fraction & 0xffffffffn)
+  return ((((seconds % ERA) + ERA) % ERA) << 32n) | (fraction & 0xffffffffn)
 }
 
 /** A 64-bit NTP timestamp to Unix milliseconds, choosing the era closest to `pivotMs` (default: now-ish). */

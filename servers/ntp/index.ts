@@ -2,7 +2,13 @@ import type { ServerDefinition } from '../../lab/server.js'
 import { NtpServer } from './server.js'
 import { NTP_FAULTS, type NtpConfig } from './schema.js'
 
-export { decodeNtp, encodeNtp, ntpTimestampFromUnixMs, unixMsFromNtpTimestamp, type NtpPacket } from './codec.js'
+export {
+  decodeNtp,
+  encodeNtp,
+  ntpTimestampFromUnixMs,
+  unixMsFromNtpTimestamp,
+  type NtpPacket,
+} from './codec.js'
 export { answerNtp } from './behaviour.js'
 export { NtpSchema, type NtpConfig } from './schema.js'
 export { NtpServer } from './server.js'

@@ -11,7 +11,8 @@ export const NtpSchema = serverBlock(
     offset: Type.String({
       ...DurationSchema,
       default: '0s',
-      description: 'How far the lab clock that NTP serves is from real time, e.g. +3y for "the phone lives three years ahead".',
+      description:
+        'How far the lab clock that NTP serves is from real time, e.g. +3y for "the phone lives three years ahead".',
     }),
     stratum: Type.Integer({ minimum: 1, maximum: 15, default: 2 }),
     referenceId: Type.String({
@@ -24,7 +25,9 @@ export const NtpSchema = serverBlock(
       default: 'none',
       description: 'unsynchronised = LI 3 with stratum 16, which clients reject.',
     }),
-    kod: Type.Optional(StringEnum(NTP_KISS_CODES, { description: "Answer every request with this Kiss-o'-Death code." })),
+    kod: Type.Optional(
+      StringEnum(NTP_KISS_CODES, { description: "Answer every request with this Kiss-o'-Death code." }),
+    ),
     silent: Type.Boolean({ default: false, description: 'Receive and journal, but never answer.' }),
     versions: Type.Array(Type.Integer({ minimum: 1, maximum: 4 }), {
       default: [1, 2, 3, 4],

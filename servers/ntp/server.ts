@@ -37,7 +37,10 @@ export class NtpServer implements LabServer<NtpConfig> {
 
   async start(): Promise<readonly BoundPort[]> {
     if (this.#state !== 'idle') {
-      throw new LabError('LAB_ERR_SERVER_ALREADY_STARTED', `Failed to start ntp: it is ${this.#state}. Create a new server.`)
+      throw new LabError(
+        'LAB_ERR_SERVER_ALREADY_STARTED',
+        `Failed to start ntp: it is ${this.#state}. Create a new server.`,
+      )
     }
     this.#state = 'starting'
     try {
@@ -50,7 +53,10 @@ export class NtpServer implements LabServer<NtpConfig> {
           (err) => this.#deps.logger.warn({ err: err.message }, 'socket error'),
         )
         const addr = socket.address()
-        this.#sockets.push({ socket, bound: { ...req, server: 'ntp', address: addr.address, port: addr.port } })
+        this.#sockets.push({
+          socket,
+          bound: { ...req, server: 'ntp', address: addr.address, port: addr.port },
+        })
       }
     } catch (err) {
       await this.stop()
@@ -62,7 +68,10 @@ export class NtpServer implements LabServer<NtpConfig> {
 
   ports(): readonly BoundPort[] {
     if (this.#state !== 'listening') {
-      throw new LabError('LAB_ERR_SERVER_NOT_LISTENING', `Failed to list ntp ports: the server is ${this.#state}.`)
+      throw new LabError(
+        'LAB_ERR_SERVER_NOT_LISTENING',
+        `Failed to list ntp ports: the server is ${this.#state}.`,
+      )
     }
     return this.#sockets.map((s) => s.bound)
   }
@@ -118,7 +127,11 @@ export class NtpServer implements LabServer<NtpConfig> {
         },
         peer,
       })
-      const applied = faults.decide({ server: 'ntp', peer, fields: { version: request.version, mode: request.mode } })
+      const applied = faults.decide({
+        server: 'ntp',
+        peer,
+        fields: { version: request.version, mode: request.mode },
+      })
       const fault = applied?.fault
       let override: NtpOverride = {}
       if (fault) {
@@ -136,7 +149,11 @@ export class NtpServer implements LabServer<NtpConfig> {
             break
           case 'garbage': {
             const bytes = garbageBytes(fault.bytes ?? 48, random)
-            this.#send(socket, bytes, peer, { kind: 'ntp:response', summary: `garbage: ${bytes.length} random bytes`, detail: { bytes: bytes.length, hex: hex(bytes), fault: 'garbage' } })
+            this.#send(socket, bytes, peer, {
+              kind: 'ntp:response',
+              summary: `garbage: ${bytes.length} random bytes`,
+              detail: { bytes: bytes.length, hex: hex(bytes), fault: 'garbage' },
+            })
             return
           }
           case 'corrupt':
@@ -147,7 +164,13 @@ export class NtpServer implements LabServer<NtpConfig> {
       }
       const outcome = answerNtp(request, this.#config, { receivedMs, transmitMs: clock.now() }, override)
       if (outcome.action === 'ignore') {
-        journal.record({ server: 'ntp', kind: 'ntp:ignored', summary: `not answered: ${outcome.reason}`, detail: { reason: outcome.reason }, peer })
+        journal.record({
+          server: 'ntp',
+          kind: 'ntp:ignored',
+          summary: `not answered: ${outcome.reason}`,
+          detail: { reason: outcome.reason },
+          peer,
+        })
         return
       }
       let bytes = encodeNtp(outcome.packet)
@@ -177,12 +200,23 @@ export class NtpServer implements LabServer<NtpConfig> {
     } catch (err) {
       // A bug of ours must not take the lab down either: journal it and keep serving.
       logger.error({ err: (err as Error).message }, 'request failed')
-      journal.record({ server: 'ntp', kind: 'ntp:failed', summary: `internal error: ${(err as Error).message}`, detail: {}, peer })
+      journal.record({
+        server: 'ntp',
+        kind: 'ntp:failed',
+        summary: `internal error: ${(err as Error).message}`,
+        detail: {},
+        peer,
+      })
     }
   }
 
   /** Journals the answer, then sends it: an answer a client saw is always in the journal. */
-  #send(socket: Socket, bytes: Uint8Array, peer: Peer, event: { kind: string; summary: string; detail: Record<string, unknown> }): void {
+  #send(
+    socket: Socket,
+    bytes: Uint8Array,
+    peer: Peer,
+    event: { kind: string; summary: string; detail: Record<string, unknown> },
+  ): void {
     if (this.#state !== 'listening') return
     this.#deps.journal.record({ server: 'ntp', ...event, peer })
     socket.send(bytes, peer.port, peer.address, (err) => {

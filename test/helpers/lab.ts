@@ -29,7 +29,10 @@ export interface TestLab extends AsyncDisposable {
 }
 
 /** A lab on 127.0.0.1 with every port ephemeral, its admin API, and a temporary state folder; all removed on dispose. */
-export async function startTestLab(yaml = MINIMAL_SCENARIO, options: { clock?: Clock; adminHost?: string } = {}): Promise<TestLab> {
+export async function startTestLab(
+  yaml = MINIMAL_SCENARIO,
+  options: { clock?: Clock; adminHost?: string } = {},
+): Promise<TestLab> {
   const dir = mkdtempSync(join(tmpdir(), 'cx700-lab-'))
   const write = (name: string, text: string): string => {
     const file = join(dir, name)
@@ -37,7 +40,13 @@ export async function startTestLab(yaml = MINIMAL_SCENARIO, options: { clock?: C
     return file
   }
   const scenario = loadScenario(write('scenario.yaml', yaml))
-  const lab = new Lab({ scenario, logger: testLogger(), stateDir: join(dir, 'state'), ports: 'ephemeral', ...(options.clock ? { clock: options.clock } : {}) })
+  const lab = new Lab({
+    scenario,
+    logger: testLogger(),
+    stateDir: join(dir, 'state'),
+    ports: 'ephemeral',
+    ...(options.clock ? { clock: options.clock } : {}),
+  })
   await lab.start()
   let admin: AdminServer
   try {

@@ -12,7 +12,13 @@ export interface ReadyLine {
   readonly adminUrl: string
   readonly runDir: string
   readonly journal: string
-  readonly endpoints: readonly { server: string; name: string; transport: string; address: string; port: number }[]
+  readonly endpoints: readonly {
+    server: string
+    name: string
+    transport: string
+    address: string
+    port: number
+  }[]
 }
 
 export interface LabProcess extends AsyncDisposable {
@@ -27,15 +33,19 @@ export interface LabProcess extends AsyncDisposable {
  * Runs a command (by default `node dist/cli/main.js up --json …`) and resolves once it prints its ready
  * line. Disposal ends it by PID: SIGTERM, then SIGKILL if it has not gone after 5 s.
  */
-export async function spawnLab(args: string[], options: { command?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<LabProcess> {
-  const [cmd, ...pre] = options.command ?? [process.execPath, CLI]
-  const child = spawn(cmd!, [...pre, 'up', '--json', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...options.env },
-  })
+export async function spawnLab(
+  args: string[],
+  options: { node?: string; spawner?: (argv: string[]) => ChildProcess } = {},
+): Promise<LabProcess> {
+  const argv = [options.node ?? process.execPath, CLI, 'up', '--json', ...args]
+  const child = options.spawner
+    ? options.spawner(argv)
+    : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
   let err = ''
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()))
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)))
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  )
   const lines = createInterface({ input: child.stdout! })
   const ready = await new Promise<ReadyLine>((resolve, reject) => {
     lines.on('line', (line) => {
@@ -64,8 +74,14 @@ export async function spawnLab(args: string[], options: { command?: string[]; en
 }
 
 /** Runs the CLI to completion and returns its exit code and output. */
-export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+export async function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))

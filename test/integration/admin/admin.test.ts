@@ -7,7 +7,11 @@ import { ntpClient } from '../../helpers/ntp-client.js'
 describe('admin API', () => {
   it('reports health and the port map', async () => {
     await using t = await startTestLab()
-    expect(await t.client.health()).toMatchObject({ ok: true, scenario: 'test', servers: [{ name: 'ntp', state: 'listening' }] })
+    expect(await t.client.health()).toMatchObject({
+      ok: true,
+      scenario: 'test',
+      servers: [{ name: 'ntp', state: 'listening' }],
+    })
     const e = await t.client.endpoints()
     expect(e.mode).toBe('loopback')
     expect(e.endpoints[0]).toMatchObject({ server: 'ntp', port: t.port('ntp') })
@@ -17,23 +21,36 @@ describe('admin API', () => {
     await using t = await startTestLab()
     await using c = await ntpClient(t.port('ntp'))
     expect((await c.ask()).stratum).toBe(2)
-    const rule = await t.client.addFault({ match: { server: 'ntp' }, fault: { kind: 'error', code: 'RATE' }, times: 1 })
+    const rule = await t.client.addFault({
+      match: { server: 'ntp' },
+      fault: { kind: 'error', code: 'RATE' },
+      times: 1,
+    })
     expect(rule).toMatchObject({ origin: 'runtime', matched: 0, applied: 0 })
     expect(referenceIdText((await c.ask()).referenceId)).toBe('RATE')
     expect((await c.ask()).stratum).toBe(2)
     const applied = await t.client.journal({ kind: 'fault:applied' })
     expect(applied).toHaveLength(1)
-    expect(applied[0]).toMatchObject({ server: 'ntp', detail: { ruleId: rule.id, fault: { kind: 'error', code: 'RATE' } } })
+    expect(applied[0]).toMatchObject({
+      server: 'ntp',
+      detail: { ruleId: rule.id, fault: { kind: 'error', code: 'RATE' } },
+    })
     expect((await t.client.faults())[0]).toMatchObject({ id: rule.id, applied: 1 })
   })
 
   it('refuses a bad fault rule with every problem listed', async () => {
     await using t = await startTestLab()
-    const err = await t.client.addFault({ match: { server: 'ntp' }, fault: { kind: 'delay' } } as never).catch((e: unknown) => e)
+    const err = await t.client
+      .addFault({ match: { server: 'ntp' }, fault: { kind: 'delay' } } as never)
+      .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(AdminRequestError)
     expect((err as AdminRequestError).status).toBe(400)
-    expect((err as AdminRequestError).problems).toEqual([{ path: '/fault', message: 'missing required field "ms"' }])
-    const err2 = await t.client.addFault({ match: { server: 'ntp' }, fault: { kind: 'reset' } }).catch((e: unknown) => e)
+    expect((err as AdminRequestError).problems).toEqual([
+      { path: '/fault', message: 'missing required field "ms"' },
+    ])
+    const err2 = await t.client
+      .addFault({ match: { server: 'ntp' }, fault: { kind: 'reset' } })
+      .catch((e: unknown) => e)
     expect((err2 as AdminRequestError).problems[0]).toMatchObject({ path: '/fault/kind' })
   })
 
@@ -49,15 +66,27 @@ describe('admin API', () => {
 
   it('swaps the scenario atomically; a bad one gets every error and the old one keeps serving', async () => {
     await using t = await startTestLab()
-    const bad = MINIMAL_SCENARIO.replace('name: test', 'name: Bad') + 'servers:\n  ntp:\n    stratum: 99\n    leap: maybe\n'
+    const bad =
+      MINIMAL_SCENARIO.replace('name: test', 'name: Bad') +
+      'servers:\n  ntp:\n    stratum: 99\n    leap: maybe\n'
     const err = await t.client.loadScenario(bad).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(AdminRequestError)
-    expect((err as AdminRequestError).problems.map((p) => p.path)).toEqual(['/name', '/servers/ntp/stratum', '/servers/ntp/leap'])
-    expect((err as AdminRequestError).problems[0]).toMatchObject({ file: expect.stringContaining('<admin>'), line: 2, col: 7 })
+    expect((err as AdminRequestError).problems.map((p) => p.path)).toEqual([
+      '/name',
+      '/servers/ntp/stratum',
+      '/servers/ntp/leap',
+    ])
+    expect((err as AdminRequestError).problems[0]).toMatchObject({
+      file: expect.stringContaining('<admin>'),
+      line: 2,
+      col: 7,
+    })
     await using c = await ntpClient(t.port('ntp'))
     expect((await c.ask()).stratum).toBe(2)
     expect((await t.client.health()).scenario).toBe('test')
-    const ok = await t.client.loadScenario(MINIMAL_SCENARIO.replace('name: test', 'name: good') + 'servers:\n  ntp:\n    stratum: 4\n')
+    const ok = await t.client.loadScenario(
+      MINIMAL_SCENARIO.replace('name: test', 'name: good') + 'servers:\n  ntp:\n    stratum: 4\n',
+    )
     expect(ok.name).toBe('good')
     expect((await c.ask()).stratum).toBe(4)
   })
@@ -92,9 +121,17 @@ describe('admin API', () => {
 
   it('answers 400 to a request it cannot read', async () => {
     await using t = await startTestLab()
-    const res = await fetch(`${t.admin.url}/scenario`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"nope":1}' })
+    const res = await fetch(`${t.admin.url}/scenario`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"nope":1}',
+    })
     expect(res.status).toBe(400)
-    const res2 = await fetch(`${t.admin.url}/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' })
+    const res2 = await fetch(`${t.admin.url}/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{not json',
+    })
     expect(res2.status).toBe(400)
   })
 

@@ -41,11 +41,17 @@ describe('cx700-lab CLI', () => {
   it('validate: exit 0 for good files, 1 with every problem for bad ones, 2 for bad usage', async () => {
     const d = tmp()
     writeFileSync(join(d, 'good.yaml'), MINIMAL_SCENARIO)
-    writeFileSync(join(d, 'bad.yaml'), MINIMAL_SCENARIO.replace('sipDomain: contoso.test', 'sipDomain: contoso.test\n  sipDomian: x') + 'seed: -1\n')
+    writeFileSync(
+      join(d, 'bad.yaml'),
+      MINIMAL_SCENARIO.replace('sipDomain: contoso.test', 'sipDomain: contoso.test\n  sipDomian: x') +
+        'seed: -1\n',
+    )
     expect((await runCli(['validate', join(d, 'good.yaml')])).code).toBe(0)
     const bad = await runCli(['validate', join(d, 'good.yaml'), join(d, 'bad.yaml')])
     expect(bad.code).toBe(1)
-    expect(bad.stdout).toContain(`${join(d, 'bad.yaml')}:5:3  /site/sipDomian  unknown field "sipDomian" (did you mean "sipDomain"?)`)
+    expect(bad.stdout).toContain(
+      `${join(d, 'bad.yaml')}:5:3  /site/sipDomian  unknown field "sipDomian" (did you mean "sipDomain"?)`,
+    )
     expect(bad.stdout).toContain(`${join(d, 'bad.yaml')}:9:7  /seed  must be >= 0`)
     expect(bad.stdout).not.toMatch(/at .*\.js:\d+/) // no stack trace
     expect((await runCli(['validate'])).code).toBe(2)
@@ -57,8 +63,19 @@ describe('cx700-lab CLI', () => {
 
   it('up refuses an invalid scenario before binding anything', async () => {
     const d = tmp()
-    writeFileSync(join(d, 'bad.yaml'), MINIMAL_SCENARIO + 'servers:\n  ntp:\n    listen: { port: 0 }\n    leap: maybe\n')
-    const r = await runCli(['up', join(d, 'bad.yaml'), '--json', '--state', join(d, 'state'), '--admin', '127.0.0.1:0'])
+    writeFileSync(
+      join(d, 'bad.yaml'),
+      MINIMAL_SCENARIO + 'servers:\n  ntp:\n    listen: { port: 0 }\n    leap: maybe\n',
+    )
+    const r = await runCli([
+      'up',
+      join(d, 'bad.yaml'),
+      '--json',
+      '--state',
+      join(d, 'state'),
+      '--admin',
+      '127.0.0.1:0',
+    ])
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('/servers/ntp/leap  must be one of')
     expect(r.stdout).not.toContain('"event":"ready"')
@@ -66,23 +83,46 @@ describe('cx700-lab CLI', () => {
 
   it('loses no acknowledged event when SIGKILLed: every answer seen is in journal.jsonl', async () => {
     const d = tmp()
-    const lab = await spawnLab(['--ports', 'ephemeral', '--admin', '127.0.0.1:0', '--state', join(d, 'state')])
+    const lab = await spawnLab([
+      '--ports',
+      'ephemeral',
+      '--admin',
+      '127.0.0.1:0',
+      '--state',
+      join(d, 'state'),
+    ])
     await using _ = lab
     await using c = await ntpClient(ntpPort(lab.ready))
     const seen: bigint[] = []
     for (let i = 0; i < 50; i++) seen.push((await c.ask(clientRequest(4, Date.now() + i))).transmitTimestamp)
-    const fault = await new LabClient(lab.ready.adminUrl).addFault({ match: { server: 'ntp' }, fault: { kind: 'drop' }, probability: 0 })
+    const fault = await new LabClient(lab.ready.adminUrl).addFault({
+      match: { server: 'ntp' },
+      fault: { kind: 'drop' },
+      probability: 0,
+    })
     lab.child.kill('SIGKILL')
     expect(await lab.exited).toBe('SIGKILL')
-    const events = readFileSync(lab.ready.journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as JournalEvent)
-    const journaled = new Set(events.filter((e) => e.kind === 'ntp:response').map((e) => e.detail.transmitTimestamp))
+    const events = readFileSync(lab.ready.journal, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as JournalEvent)
+    const journaled = new Set(
+      events.filter((e) => e.kind === 'ntp:response').map((e) => e.detail.transmitTimestamp),
+    )
     expect(seen.every((ts) => journaled.has(ts.toString(16)))).toBe(true)
     expect(events.some((e) => e.kind === 'fault:added' && e.detail.id === fault.id)).toBe(true)
   })
 
   it('after SIGTERM it exits 0 and every port it held can be bound again at once', async () => {
     const d = tmp()
-    const lab = await spawnLab(['--ports', 'ephemeral', '--admin', '127.0.0.1:0', '--state', join(d, 'state')])
+    const lab = await spawnLab([
+      '--ports',
+      'ephemeral',
+      '--admin',
+      '127.0.0.1:0',
+      '--state',
+      join(d, 'state'),
+    ])
     await using _ = lab
     const udp = ntpPort(lab.ready)
     const tcp = Number(new URL(lab.ready.adminUrl).port)
@@ -106,7 +146,16 @@ describe('cx700-lab CLI', () => {
     const d = tmp()
     const file = join(d, 'watched.yaml')
     writeFileSync(file, MINIMAL_SCENARIO)
-    const lab = await spawnLab([file, '--watch', '--ports', 'ephemeral', '--admin', '127.0.0.1:0', '--state', join(d, 'state')])
+    const lab = await spawnLab([
+      file,
+      '--watch',
+      '--ports',
+      'ephemeral',
+      '--admin',
+      '127.0.0.1:0',
+      '--state',
+      join(d, 'state'),
+    ])
     await using _ = lab
     const client = new LabClient(lab.ready.adminUrl)
     await using c = await ntpClient(ntpPort(lab.ready))
@@ -116,29 +165,68 @@ describe('cx700-lab CLI', () => {
     expect(lab.stderr()).toContain('/servers/ntp/stratum  must be <= 15')
     expect((await c.ask()).stratum).toBe(2)
 
-    writeFileSync(file, MINIMAL_SCENARIO.replace('name: test', 'name: edited') + 'servers:\n  ntp:\n    stratum: 7\n')
+    writeFileSync(
+      file,
+      MINIMAL_SCENARIO.replace('name: test', 'name: edited') + 'servers:\n  ntp:\n    stratum: 7\n',
+    )
     await expect.poll(async () => (await client.health()).scenario, { timeout: 10_000 }).toBe('edited')
     expect((await c.ask()).stratum).toBe(7)
   })
 
   it('fault, journal and endpoints commands talk to the running lab', async () => {
     const d = tmp()
-    const lab = await spawnLab(['--ports', 'ephemeral', '--admin', '127.0.0.1:0', '--state', join(d, 'state')])
+    const lab = await spawnLab([
+      '--ports',
+      'ephemeral',
+      '--admin',
+      '127.0.0.1:0',
+      '--state',
+      join(d, 'state'),
+    ])
     await using _ = lab
     const admin = ['--admin', lab.ready.adminUrl]
-    const add = await runCli(['fault', 'add', '--server', 'ntp', '--kind', 'answer', '--set', 'stratum=9', '--times', '1', ...admin])
+    const add = await runCli([
+      'fault',
+      'add',
+      '--server',
+      'ntp',
+      '--kind',
+      'answer',
+      '--set',
+      'stratum=9',
+      '--times',
+      '1',
+      ...admin,
+    ])
     expect(add.stdout).toMatch(/added fault r\d+/)
     expect((await runCli(['fault', 'list', ...admin])).stdout).toMatch(/r\d+\s+runtime\s+ntp/)
-    const badAdd = await runCli(['fault', 'add', '--server', 'ntp', '--kind', 'error', '--code', 'NOPE', ...admin])
+    const badAdd = await runCli([
+      'fault',
+      'add',
+      '--server',
+      'ntp',
+      '--kind',
+      'error',
+      '--code',
+      'NOPE',
+      ...admin,
+    ])
     expect(badAdd.code).toBe(1)
     expect(badAdd.stderr).toContain('/fault/code')
     await using c = await ntpClient(ntpPort(lab.ready))
     expect((await c.ask()).stratum).toBe(9)
     const j = await runCli(['journal', '--server', 'ntp', '--json', ...admin])
-    expect(j.stdout.trim().split('\n').map((l) => (JSON.parse(l) as JournalEvent).kind)).toEqual(['ntp:request', 'fault:applied', 'ntp:response'])
+    expect(
+      j.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as JournalEvent).kind),
+    ).toEqual(['ntp:request', 'fault:applied', 'ntp:response'])
     const e = await runCli(['endpoints', ...admin])
     expect(e.stdout).toMatch(/ntp\s+udp\s+127\.0\.0\.1\s+\d+\s+123\s+time\.contoso\.test/)
-    expect((await runCli(['journal', '--file', lab.ready.journal, '--kind', 'lab:started'])).stdout).toContain('lab:started')
+    expect(
+      (await runCli(['journal', '--file', lab.ready.journal, '--kind', 'lab:started'])).stdout,
+    ).toContain('lab:started')
     expect((await runCli(['fault', 'clear', ...admin])).stdout).toContain('cleared 1')
   })
 })

@@ -14,7 +14,14 @@ describe('Lab runtime', () => {
   it('publishes a port map: each socket with the scenario hosts it stands for', async () => {
     await using t = await startTestLab()
     const [ntp] = t.lab.endpoints()
-    expect(ntp).toMatchObject({ server: 'ntp', name: 'ntp', transport: 'udp', address: '127.0.0.1', standardPort: 123, hosts: ['time.contoso.test'] })
+    expect(ntp).toMatchObject({
+      server: 'ntp',
+      name: 'ntp',
+      transport: 'udp',
+      address: '127.0.0.1',
+      standardPort: 123,
+      hosts: ['time.contoso.test'],
+    })
     expect(ntp?.port).toBeGreaterThan(0)
     expect(t.lab.health()).toMatchObject({ ok: true, scenario: 'test' })
     expect(t.lab.journal.query({ kind: 'lab:started' })).toHaveLength(1)
@@ -22,8 +29,13 @@ describe('Lab runtime', () => {
 
   it('maps standard ports to portBase + port in loopback mode, and keeps them in netns mode', () => {
     const s = loadScenario(writeTemp(MINIMAL_SCENARIO))
-    expect(planListen('ntp', s.servers, s.network, 'scenario')[0]).toMatchObject({ address: '127.0.0.1', port: 10123 })
-    expect(planListen('ntp', s.servers, { ...s.network, mode: 'netns', address: '0.0.0.0' }, 'scenario')[0]).toMatchObject({ address: '0.0.0.0', port: 123 })
+    expect(planListen('ntp', s.servers, s.network, 'scenario')[0]).toMatchObject({
+      address: '127.0.0.1',
+      port: 10123,
+    })
+    expect(
+      planListen('ntp', s.servers, { ...s.network, mode: 'netns', address: '0.0.0.0' }, 'scenario')[0],
+    ).toMatchObject({ address: '0.0.0.0', port: 123 })
     expect(planListen('ntp', s.servers, s.network, 'ephemeral')[0]?.port).toBe(0)
   })
 
@@ -33,7 +45,11 @@ describe('Lab runtime', () => {
     const busy = blocker.address().port
     const dir = mkdtempSync(join(tmpdir(), 'cx700-busy-'))
     try {
-      const scenario = loadScenario(join(dir, 's.yaml'), MINIMAL_SCENARIO + `servers:\n  ntp:\n    listen: { port: ${busy} }\n`, dir)
+      const scenario = loadScenario(
+        join(dir, 's.yaml'),
+        MINIMAL_SCENARIO + `servers:\n  ntp:\n    listen: { port: ${busy} }\n`,
+        dir,
+      )
       const lab = new Lab({ scenario, logger: testLogger(), stateDir: dir })
       const err = await lab.start().catch((e: unknown) => e)
       expect(err).toBeInstanceOf(LabError)
@@ -52,7 +68,14 @@ describe('Lab runtime', () => {
     const port = t.port('ntp')
     await using c = await ntpClient(port)
     expect((await c.ask()).stratum).toBe(2)
-    await t.lab.reload(loadScenario(t.write('next.yaml', MINIMAL_SCENARIO.replace('name: test', 'name: next') + 'servers:\n  ntp:\n    stratum: 5\n')))
+    await t.lab.reload(
+      loadScenario(
+        t.write(
+          'next.yaml',
+          MINIMAL_SCENARIO.replace('name: test', 'name: next') + 'servers:\n  ntp:\n    stratum: 5\n',
+        ),
+      ),
+    )
     expect(t.port('ntp')).toBe(port)
     expect((await c.ask()).stratum).toBe(5)
     expect(t.lab.scenario.name).toBe('next')
@@ -65,11 +88,17 @@ describe('Lab runtime', () => {
     await new Promise<void>((r) => blocker.bind(0, '127.0.0.1', () => r()))
     const free = blocker.address().port
     blocker.close()
-    await t.lab.reload(loadScenario(t.write('moved.yaml', MINIMAL_SCENARIO + `servers:\n  ntp:\n    listen: { port: ${free} }\n`)))
+    await t.lab.reload(
+      loadScenario(
+        t.write('moved.yaml', MINIMAL_SCENARIO + `servers:\n  ntp:\n    listen: { port: ${free} }\n`),
+      ),
+    )
     expect(t.port('ntp')).toBe(free)
     await using c = await ntpClient(free)
     expect((await c.ask()).mode).toBe(4)
-    await t.lab.reload(loadScenario(t.write('off.yaml', MINIMAL_SCENARIO + 'servers:\n  ntp:\n    enabled: false\n')))
+    await t.lab.reload(
+      loadScenario(t.write('off.yaml', MINIMAL_SCENARIO + 'servers:\n  ntp:\n    enabled: false\n')),
+    )
     expect(t.lab.endpoints()).toEqual([])
   })
 
@@ -79,7 +108,13 @@ describe('Lab runtime', () => {
     await new Promise<void>((r) => blocker.bind(0, '127.0.0.1', () => r()))
     const busy = blocker.address().port
     try {
-      const next = loadScenario(t.write('busy.yaml', MINIMAL_SCENARIO.replace('name: test', 'name: busy') + `servers:\n  ntp:\n    listen: { port: ${busy} }\n`))
+      const next = loadScenario(
+        t.write(
+          'busy.yaml',
+          MINIMAL_SCENARIO.replace('name: test', 'name: busy') +
+            `servers:\n  ntp:\n    listen: { port: ${busy} }\n`,
+        ),
+      )
       await expect(t.lab.reload(next)).rejects.toThrow(/already in use/)
       expect(t.lab.scenario.name).toBe('test')
       await using c = await ntpClient(t.port('ntp'))

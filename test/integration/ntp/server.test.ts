@@ -80,7 +80,10 @@ describe('NTP faults', () => {
 
   it('answer: a wrong but well-formed answer (origin zeroed, stratum 16)', async () => {
     await using t = await startTestLab()
-    await t.client.addFault({ match: { server: 'ntp' }, fault: { kind: 'answer', set: { originZero: true, stratum: 16 } } })
+    await t.client.addFault({
+      match: { server: 'ntp' },
+      fault: { kind: 'answer', set: { originZero: true, stratum: 16 } },
+    })
     await using c = await ntpClient(t.port('ntp'))
     const p = await c.ask()
     expect(p.originTimestamp).toBe(0n)
@@ -99,12 +102,14 @@ describe('NTP faults', () => {
     await t.client.addFault({ match: { server: 'ntp' }, fault: { kind: 'corrupt', bytes: 1 }, times: 1 })
     c.send(clientRequest())
     expect((await c.next()).length).toBe(48)
-    expect(t.lab.journal.query({ kind: 'ntp:response' }).map((e) => e.detail.fault)).toEqual(['truncate', 'garbage', 'corrupt'])
-    expect(t.lab.journal.query({ kind: 'fault:applied' }).map((e) => (e.detail.fault as { kind: string }).kind)).toEqual([
+    expect(t.lab.journal.query({ kind: 'ntp:response' }).map((e) => e.detail.fault)).toEqual([
       'truncate',
       'garbage',
       'corrupt',
     ])
+    expect(
+      t.lab.journal.query({ kind: 'fault:applied' }).map((e) => (e.detail.fault as { kind: string }).kind),
+    ).toEqual(['truncate', 'garbage', 'corrupt'])
   })
 
   it('delay: the answer comes after the delay (measured by the journal, not asserted on wall time)', async () => {
@@ -119,7 +124,10 @@ describe('NTP faults', () => {
 
   it('matches by device and by protocol field: only the v3 client meets the fault', async () => {
     await using t = await startTestLab()
-    await t.client.addFault({ match: { server: 'ntp', device: '127.0.0.1', fields: { version: 3 } }, fault: { kind: 'error', code: 'RATE' } })
+    await t.client.addFault({
+      match: { server: 'ntp', device: '127.0.0.1', fields: { version: 3 } },
+      fault: { kind: 'error', code: 'RATE' },
+    })
     await using c = await ntpClient(t.port('ntp'))
     expect((await c.ask(clientRequest(4))).stratum).toBe(2)
     expect(referenceIdText((await c.ask(clientRequest(3))).referenceId)).toBe('RATE')
