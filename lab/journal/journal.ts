@@ -102,7 +102,7 @@ export class Journal {
 
   constructor(options: JournalOptions) {
     this.#clock = options.clock
-    this.#capacity = options.capacity ?? 20_000
+    this.#capacity = options.capacity ?? 100_000
     this.devices = options.devices ?? new DeviceRegistry()
     if (options.file !== undefined) {
       try {

@@ -31,7 +31,7 @@ export interface TestLab extends AsyncDisposable {
 /** A lab on 127.0.0.1 with every port ephemeral, its admin API, and a temporary state folder; all removed on dispose. */
 export async function startTestLab(
   yaml = MINIMAL_SCENARIO,
-  options: { clock?: Clock; adminHost?: string } = {},
+  options: { clock?: Clock; adminHost?: string; /** load this file instead of `yaml` */ file?: string } = {},
 ): Promise<TestLab> {
   const dir = mkdtempSync(join(tmpdir(), 'cx700-lab-'))
   const write = (name: string, text: string): string => {
@@ -39,7 +39,7 @@ export async function startTestLab(
     writeFileSync(file, text)
     return file
   }
-  const scenario = loadScenario(write('scenario.yaml', yaml))
+  const scenario = loadScenario(options.file ?? write('scenario.yaml', yaml))
   const lab = new Lab({
     scenario,
     logger: testLogger(),

@@ -1,0 +1,12 @@
+import { startup } from './startup.js'
+
+/** `npm run bench -- <name>`: one script per measure; never part of `npm test`. */
+const BENCHES: Record<string, () => Promise<void>> = { startup: () => startup() }
+
+const names = process.argv.slice(2)
+if (names.length === 0 || names.some((n) => !(n in BENCHES))) {
+  console.error(`Usage: npm run bench -- <${Object.keys(BENCHES).join('|')}>…`)
+  process.exitCode = 2
+} else {
+  for (const n of names) await BENCHES[n]!()
+}
