@@ -8,9 +8,13 @@ import { createInterface } from 'node:readline'
 
 const node = process.argv[2]
 const state = mkdtempSync(join(tmpdir(), 'cx700-smoke-'))
-const child = spawn(node, ['dist/cli/main.js', 'up', '--json', '--ports', 'ephemeral', '--admin', '127.0.0.1:0', '--state', state], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-})
+const child = spawn(
+  node,
+  ['dist/cli/main.js', 'up', '--json', '--ports', 'ephemeral', '--admin', '127.0.0.1:0', '--state', state],
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+)
 const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)))
 const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
 let ok = false

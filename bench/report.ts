@@ -10,10 +10,24 @@ export function median(xs: readonly number[]): number {
  */
 export function result(
   name: string,
-  fields: { lab: number; peer: number | undefined; ratio: number | undefined; unit: string } & Record<string, string | number | undefined>,
+  fields: { lab: number; peer: number | undefined; ratio: number | undefined; unit: string } & Record<
+    string,
+    string | number | undefined
+  >,
 ): void {
-  const fmt = (v: string | number | undefined): string => (v === undefined ? '-' : typeof v === 'number' ? String(Number(v.toFixed(3))) : v)
+  const fmt = (v: string | number | undefined): string =>
+    v === undefined ? '-' : typeof v === 'number' ? String(Number(v.toFixed(3))) : v
   const { lab, peer, ratio, unit, ...rest } = fields
   const extra = Object.entries(rest).map(([k, v]) => `${k}=${fmt(v)}`)
-  console.log(['RESULT', name, `lab=${fmt(lab)}`, `peer=${fmt(peer)}`, `ratio=${fmt(ratio)}`, `unit=${unit}`, ...extra].join(' '))
+  console.log(
+    [
+      'RESULT',
+      name,
+      `lab=${fmt(lab)}`,
+      `peer=${fmt(peer)}`,
+      `ratio=${fmt(ratio)}`,
+      `unit=${unit}`,
+      ...extra,
+    ].join(' '),
+  )
 }

@@ -15,7 +15,17 @@ async function labOnce(node: string, stateDir: string): Promise<number> {
   const t0 = performance.now()
   const child = spawn(
     node,
-    [join(packageRoot(), 'dist', 'cli', 'main.js'), 'up', '--json', '--ports', 'ephemeral', '--admin', '127.0.0.1:0', '--state', stateDir],
+    [
+      join(packageRoot(), 'dist', 'cli', 'main.js'),
+      'up',
+      '--json',
+      '--ports',
+      'ephemeral',
+      '--admin',
+      '127.0.0.1:0',
+      '--state',
+      stateDir,
+    ],
     { stdio: ['ignore', 'pipe', 'ignore'] },
   )
   const exited = new Promise((r) => child.once('exit', r))
@@ -60,7 +70,9 @@ export async function startup(runs = 15): Promise<void> {
     }
     const l = median(lab)
     const p = median(peer)
-    console.log(`lab start → /health 200: median ${l.toFixed(1)} ms (min ${Math.min(...lab).toFixed(1)}, max ${Math.max(...lab).toFixed(1)})`)
+    console.log(
+      `lab start → /health 200: median ${l.toFixed(1)} ms (min ${Math.min(...lab).toFixed(1)}, max ${Math.max(...lab).toFixed(1)})`,
+    )
     console.log(`node -e '' start → exit: median ${p.toFixed(1)} ms`)
     result('startup', { lab: l, peer: p, ratio: p / l, unit: 'ms', runs, node: process.version })
   } finally {
