@@ -262,8 +262,14 @@ export class FaultEngine {
     return [...this.#runtimeRules, ...this.#scenarioRules].map((r) => ({ ...r }))
   }
 
+  /** True when no rule exists at all: a server's hot path can skip building a fault context. */
+  get idle(): boolean {
+    return this.#runtimeRules.length === 0 && this.#scenarioRules.length === 0
+  }
+
   /** Asks whether this request meets a fault; journals and returns the one applied, if any. */
   decide(ctx: FaultContext): AppliedFault | undefined {
+    if (this.idle) return undefined
     for (const r of [...this.#runtimeRules, ...this.#scenarioRules]) {
       if (!ruleMatches(r.rule.match, ctx)) continue
       r.matched++

@@ -23,8 +23,11 @@ interface Entry {
 export class DeviceRegistry {
   readonly #byMac = new Map<string, Entry>()
   readonly #byIp = new Map<string, Entry>()
+  /** What `resolve` answered for an address alone, until the next `learn` (servers ask once per request). */
+  #byPeer = new Map<string, DeviceRef | undefined>()
 
   learn(ref: DeviceRef): void {
+    this.#byPeer = new Map()
     const mac = ref.mac !== undefined ? normalizeMac(ref.mac) : undefined
     let entry =
       (mac !== undefined ? this.#byMac.get(mac) : undefined) ??
@@ -45,6 +48,17 @@ export class DeviceRegistry {
 
   /** The fullest identity known for what a server saw (its own device hint and/or the peer address). */
   resolve(hint: DeviceRef | undefined, peerAddress?: string): DeviceRef | undefined {
+    if (hint === undefined && peerAddress !== undefined) {
+      if (this.#byPeer.has(peerAddress)) return this.#byPeer.get(peerAddress)
+      const found = this.#resolve(undefined, peerAddress)
+      if (this.#byPeer.size > 10_000) this.#byPeer = new Map()
+      this.#byPeer.set(peerAddress, found ? Object.freeze(found) : found)
+      return found
+    }
+    return this.#resolve(hint, peerAddress)
+  }
+
+  #resolve(hint: DeviceRef | undefined, peerAddress?: string): DeviceRef | undefined {
     const mac = hint?.mac !== undefined ? normalizeMac(hint.mac) : undefined
     const ip = hint?.ip ?? peerAddress
     const entry =
