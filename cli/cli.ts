@@ -15,6 +15,7 @@ import {
   scenario,
   validate,
 } from './commands.js'
+import { DNS_HELP, dns } from './dns.js'
 import { UP_HELP, up } from './up.js'
 
 const HELP = `cx700-lab — test-double network servers for the Polycom CX700. TEST LAB ONLY.
@@ -27,6 +28,7 @@ Commands:
   journal              print or follow what every server saw and answered
   fault add|list|remove|clear   inject faults into the running lab
   endpoints            the running lab's port map
+  dns list|add|remove|undo|reset   change the running lab's DNS records
   scenario load FILE   swap the running lab's scenario
   schema               print the scenario JSON Schema
 
@@ -40,6 +42,7 @@ const HELPS: Record<string, string> = {
   fault: FAULT_HELP,
   endpoints: ENDPOINTS_HELP,
   scenario: SCENARIO_HELP,
+  dns: DNS_HELP,
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -72,6 +75,8 @@ export async function main(argv: string[]): Promise<number> {
         return await endpoints(rest)
       case 'scenario':
         return await scenario(rest)
+      case 'dns':
+        return await dns(rest)
       case 'schema':
         process.stdout.write(JSON.stringify(ScenarioSchema, null, 2) + '\n')
         return 0

@@ -8,13 +8,13 @@ import { loadScenario } from '../lab/scenario/load.js'
 import { intOption, parse, table, usage } from './args.js'
 import { findLab } from './discover.js'
 
-const CLIENT_OPTIONS = {
+export const CLIENT_OPTIONS = {
   admin: { type: 'string' },
   token: { type: 'string' },
   state: { type: 'string' },
 } as const
 
-function client(values: {
+export function client(values: {
   admin?: string | undefined
   token?: string | undefined
   state?: string | undefined

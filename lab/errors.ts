@@ -17,6 +17,8 @@ export type LabErrorCode =
   | 'LAB_ERR_ADMIN_UNAUTHORIZED'
   | 'LAB_ERR_CLI_USAGE'
   | 'LAB_ERR_NTP_DECODE'
+  | 'LAB_ERR_DNS_DECODE'
+  | 'LAB_ERR_DNS_RECORD'
 
 export class LabError extends Error {
   readonly code: LabErrorCode

@@ -1,4 +1,5 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import type { FastifyInstance } from 'fastify'
 import { join } from 'node:path'
 import { systemClock, type Clock } from './clock.js'
 import { LabError } from './errors.js'
@@ -8,9 +9,16 @@ import type { Logger } from './logger.js'
 import { defaultStateDir } from './paths.js'
 import { seededRandom, type Random } from './random.js'
 import type { Network, Scenario, ServerName, ServersConfig } from './scenario/model.js'
+import type { Journal as JournalType } from './journal/journal.js'
 import type { NetworkMode } from './scenario/schema.js'
-import type { BoundPort, LabDeps, LabServer, ListenRequest } from './server.js'
-import { SERVER_DEFINITIONS, SERVER_FAULTS, SERVER_NAMES } from '../servers/index.js'
+import type { BoundPort, LabDeps, ListenRequest, RunningServer } from './server.js'
+import {
+  SERVER_DEFINITIONS,
+  SERVER_FAULTS,
+  SERVER_NAMES,
+  type ServerDefinitions,
+  type ServerTypes,
+} from '../servers/index.js'
 
 /** `scenario`: ports as the network mode says; `ephemeral`: port 0 wherever the scenario names none (tests, several labs at once). */
 export type PortPolicy = 'scenario' | 'ephemeral'
@@ -45,7 +53,22 @@ export interface Health {
   readonly servers: readonly ServerHealth[]
 }
 
-type AnyServer = LabServer<ServersConfig[ServerName]>
+/** A running server with the one operation that depends on its configuration type bound to it. */
+interface Instance {
+  readonly server: RunningServer
+  readonly listen: ListenRequest[]
+  /** Hands the server its slice of another scenario (same sockets). */
+  readonly configure: (scenario: Scenario) => void
+}
+
+type Runtimes = { [K in ServerName]: ServerTypes[K]['runtime'] }
+
+function createRuntimes(deps: { journal: JournalType; stateDir: string }): Runtimes {
+  return {
+    dns: SERVER_DEFINITIONS.dns.runtime(deps),
+    ntp: SERVER_DEFINITIONS.ntp.runtime(deps),
+  }
+}
 
 /** Where each socket of a server is bound, from the network mode, the block's `listen` and the port policy. */
 export function planListen<K extends ServerName>(
@@ -98,7 +121,8 @@ export class Lab implements AsyncDisposable {
   #random: Random
   #scenario: Scenario
   #network: Network
-  #servers = new Map<ServerName, { server: AnyServer; listen: ListenRequest[] }>()
+  readonly runtimes: Runtimes
+  #servers = new Map<ServerName, Instance>()
   #state: 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' = 'idle'
   #reloading: Promise<unknown> = Promise.resolve()
 
@@ -121,6 +145,7 @@ export class Lab implements AsyncDisposable {
       servers: SERVER_FAULTS,
     })
     this.faults.setScenarioRules(options.scenario.faults)
+    this.runtimes = createRuntimes({ journal: this.journal, stateDir: this.stateDir })
   }
 
   get scenario(): Scenario {
@@ -145,8 +170,10 @@ export class Lab implements AsyncDisposable {
     }
   }
 
-  #create<K extends ServerName>(name: K, scenario: Scenario, listen: readonly ListenRequest[]): AnyServer {
-    return SERVER_DEFINITIONS[name].create(scenario.servers[name], listen, this.#deps(name))
+  #create<K extends ServerName>(name: K, scenario: Scenario, listen: ListenRequest[]): Instance {
+    const def: ServerDefinitions[K] = SERVER_DEFINITIONS[name]
+    const server = def.create(def.slice(scenario), listen, this.#deps(name), this.runtimes[name])
+    return { server, listen, configure: (next) => server.configure(def.slice(next)) }
   }
 
   /** Starts every enabled server, or none: on a bind failure the ones already started are stopped again. */
@@ -154,18 +181,18 @@ export class Lab implements AsyncDisposable {
     if (this.#state !== 'idle')
       throw new LabError('LAB_ERR_LAB_STATE', `Failed to start the lab: it is ${this.#state}.`)
     this.#state = 'starting'
-    const started: AnyServer[] = []
+    const started: Instance[] = []
     try {
       for (const name of SERVER_NAMES) {
         if (!this.#scenario.servers[name].enabled) continue
         const listen = planListen(name, this.#scenario.servers, this.#network, this.#ports)
-        const server = this.#create(name, this.#scenario, listen)
-        await server.start()
-        started.push(server)
-        this.#servers.set(name, { server, listen })
+        const instance = this.#create(name, this.#scenario, listen)
+        await instance.server.start()
+        started.push(instance)
+        this.#servers.set(name, instance)
       }
     } catch (err) {
-      await Promise.all(started.map((s) => s.stop()))
+      await Promise.all(started.map((s) => s.server.stop()))
       this.#servers.clear()
       this.#state = 'stopped'
       this.journal.record({ server: 'lab', kind: 'lab:failed', summary: (err as Error).message, detail: {} })
@@ -180,6 +207,15 @@ export class Lab implements AsyncDisposable {
       detail: { scenario: this.#scenario.name, file: this.#scenario.file, endpoints: this.endpoints() },
     })
     this.logger.info({ scenario: this.#scenario.name, mode: this.#network.mode }, 'lab started')
+  }
+
+  /** Lets each server add its admin routes, working on its per-lab state. */
+  registerRoutes(app: FastifyInstance): void {
+    const add = <K extends ServerName>(name: K): void => {
+      const def: ServerDefinitions[K] = SERVER_DEFINITIONS[name]
+      def.routes?.(app, this.runtimes[name])
+    }
+    for (const name of SERVER_NAMES) add(name)
   }
 
   endpoints(): Endpoint[] {
@@ -224,7 +260,7 @@ export class Lab implements AsyncDisposable {
       throw new LabError('LAB_ERR_LAB_STATE', `Failed to reload: the lab is ${this.#state}.`)
     const network = withMode(next, this.#mode)
     const keep: { name: ServerName; listen: ListenRequest[] }[] = []
-    const fresh: { name: ServerName; server: AnyServer; listen: ListenRequest[] }[] = []
+    const fresh: { name: ServerName; instance: Instance }[] = []
     const retire: ServerName[] = []
     try {
       for (const name of SERVER_NAMES) {
@@ -240,12 +276,12 @@ export class Lab implements AsyncDisposable {
           continue
         }
         if (current) retire.push(name)
-        const server = this.#create(name, next, listen)
-        await server.start()
-        fresh.push({ name, server, listen })
+        const instance = this.#create(name, next, listen)
+        fresh.push({ name, instance })
+        await instance.server.start()
       }
     } catch (err) {
-      await Promise.all(fresh.map((f) => f.server.stop()))
+      await Promise.all(fresh.map((f) => f.instance.server.stop()))
       this.journal.record({
         server: 'lab',
         kind: 'lab:reload-failed',
@@ -255,13 +291,13 @@ export class Lab implements AsyncDisposable {
       throw err
     }
     const previous = this.#scenario.name
-    for (const { name } of keep) this.#servers.get(name)?.server.configure(next.servers[name])
+    for (const { name } of keep) this.#servers.get(name)?.configure(next)
     const retired = retire.flatMap((n) => {
       const s = this.#servers.get(n)?.server
       return s ? [s] : []
     })
     for (const n of retire) this.#servers.delete(n)
-    for (const f of fresh) this.#servers.set(f.name, { server: f.server, listen: f.listen })
+    for (const f of fresh) this.#servers.set(f.name, f.instance)
     this.#scenario = next
     this.#network = network
     this.#random = seededRandom(next.seed)

@@ -4,7 +4,9 @@ import type { FaultCapabilities } from './faults/types.js'
 import type { Journal } from './journal/journal.js'
 import type { Logger } from './logger.js'
 import type { Random } from './random.js'
+import type { Scenario } from './scenario/model.js'
 import type { HostRole } from './scenario/schema.js'
+import type { FastifyInstance } from 'fastify'
 
 export type ReadyState = 'idle' | 'starting' | 'listening' | 'stopping' | 'stopped'
 
@@ -37,8 +39,8 @@ export interface LabDeps {
   readonly faults: FaultEngine
 }
 
-/** The contract every protocol server fulfils. */
-export interface LabServer<C> extends AsyncDisposable {
+/** What the runtime needs of any server, whatever its configuration. */
+export interface RunningServer extends AsyncDisposable {
   readonly name: string
   readonly state: ReadyState
   /** Resolves once every socket is bound; rejects with LAB_ERR_SERVER_BIND naming the port. */
@@ -46,16 +48,30 @@ export interface LabServer<C> extends AsyncDisposable {
   /** Idempotent. */
   stop(): Promise<void>
   ports(): readonly BoundPort[]
+}
+
+/** The contract every protocol server fulfils. */
+export interface LabServer<C> extends RunningServer {
   /** Swaps the behaviour's configuration in place (same sockets); used by hot reload. */
   configure(config: C): void
 }
 
-/** One protocol, as the lab runtime sees it: a folder under servers/ exports one of these. */
-export interface ServerDefinition<C> {
+/**
+ * One protocol, as the lab runtime sees it: a folder under servers/ exports one of these.
+ * `C` is the server's slice of a scenario; `R` is state that outlives server instances (one per lab: records
+ * added through the admin API, leases), which a reload onto new sockets hands to the new instance.
+ */
+export interface ServerDefinition<C, R = undefined> {
   readonly name: string
   readonly sockets: readonly SocketSpec[]
   readonly faults: FaultCapabilities
   /** The scenario host roles this server stands in for (the port map lists those hosts). */
   readonly roles: readonly HostRole[]
-  create(config: C, listen: readonly ListenRequest[], deps: LabDeps): LabServer<C>
+  /** The part of a scenario this server is configured from. */
+  slice(scenario: Scenario): C
+  /** Creates the per-lab state; called once when the lab is built. */
+  runtime(deps: { readonly journal: Journal; readonly stateDir: string }): R
+  create(config: C, listen: readonly ListenRequest[], deps: LabDeps, runtime: R): LabServer<C>
+  /** Admin API routes of this server (registered under /<name>/…), working on the per-lab state. */
+  routes?(app: FastifyInstance, runtime: R): void
 }

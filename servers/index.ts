@@ -1,10 +1,23 @@
 import type { FaultCapabilities } from '../lab/faults/types.js'
-import type { ServerName, ServersConfig } from '../lab/scenario/model.js'
+import type { ServerName } from '../lab/scenario/model.js'
 import type { ServerDefinition } from '../lab/server.js'
+import { dnsDefinition, type DnsRuntime, type DnsSlice } from './dns/index.js'
 import { ntpDefinition } from './ntp/index.js'
+import type { NtpConfig } from './ntp/schema.js'
+
+/** Each server's slice of a scenario and its per-lab state. */
+export interface ServerTypes {
+  ntp: { config: NtpConfig; runtime: undefined }
+  dns: { config: DnsSlice; runtime: DnsRuntime }
+}
+
+export type ServerDefinitions = {
+  readonly [K in ServerName]: ServerDefinition<ServerTypes[K]['config'], ServerTypes[K]['runtime']>
+}
 
 /** One entry per protocol folder; the runtime builds and starts servers in this order. */
-export const SERVER_DEFINITIONS: { readonly [K in ServerName]: ServerDefinition<ServersConfig[K]> } = {
+export const SERVER_DEFINITIONS: ServerDefinitions = {
+  dns: dnsDefinition,
   ntp: ntpDefinition,
 }
 

@@ -84,6 +84,8 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
 
   app.get('/devices', async () => ({ devices: lab.journal.devices.list() }))
 
+  lab.registerRoutes(app)
+
   app.get('/scenario', async () => ({
     name: lab.scenario.name,
     file: lab.scenario.file,

@@ -5,6 +5,7 @@ import type { FaultRule } from '../faults/types.js'
 import type { DeviceRef } from '../journal/devices.js'
 import type { JournalEvent, JournalFilter } from '../journal/journal.js'
 import type { Endpoint, Health } from '../runtime.js'
+import type { DnsRecordInput } from '../../servers/dns/schema.js'
 
 export type { Endpoint, Health, JournalEvent, JournalFilter, FaultRule, RuleStatus, DeviceRef }
 
@@ -176,4 +177,47 @@ export class LabClient {
   devices(): Promise<DeviceRef[]> {
     return this.#request<{ devices: DeviceRef[] }>('GET', '/devices').then((r) => r.devices)
   }
+
+  /** What DNS serves (to a device no view matches) and the changes made at runtime. */
+  dnsRecords(): Promise<DnsRecordsAnswer> {
+    return this.#request('GET', '/dns/records')
+  }
+
+  /** Adds a record (replacing those of its name and type) while the lab runs. */
+  addDnsRecord(record: DnsRecordInput): Promise<DnsChangeView> {
+    return this.#request('POST', '/dns/records', { json: record })
+  }
+
+  /** Hides the records of a name (of one type, or every type), derived or added. */
+  removeDnsRecords(name: string, type?: string): Promise<DnsChangeView> {
+    const q = new URLSearchParams({ name, ...(type !== undefined ? { type } : {}) })
+    return this.#request('DELETE', `/dns/records?${q.toString()}`)
+  }
+
+  undoDnsChange(id: string): Promise<void> {
+    return this.#request('DELETE', `/dns/changes/${encodeURIComponent(id)}`)
+  }
+
+  resetDnsChanges(): Promise<{ undone: number }> {
+    return this.#request('DELETE', '/dns/changes')
+  }
+}
+
+export interface DnsRecordView {
+  readonly name: string
+  readonly type: string
+  readonly value: string
+  readonly ttl: number
+}
+
+export interface DnsChangeView {
+  readonly id: string
+  readonly op: 'add' | 'remove'
+  readonly input?: DnsRecordInput
+  readonly remove?: { readonly name: string; readonly type?: string }
+}
+
+export interface DnsRecordsAnswer {
+  readonly records: readonly DnsRecordView[]
+  readonly changes: readonly DnsChangeView[]
 }

@@ -1,4 +1,5 @@
 import type { FaultRule } from '../faults/types.js'
+import type { DnsConfig } from '../../servers/dns/schema.js'
 import type { NtpConfig } from '../../servers/ntp/schema.js'
 import type { HostRole, NetworkMode, ScenarioDocument } from './schema.js'
 
@@ -38,6 +39,7 @@ export interface Network {
 }
 
 export interface ServersConfig {
+  readonly dns: DnsConfig
   readonly ntp: NtpConfig
 }
 export type ServerName = keyof ServersConfig

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { FaultRuleSchema } from '../faults/types.js'
+import { DnsSchema } from '../../servers/dns/schema.js'
 import { NtpSchema } from '../../servers/ntp/schema.js'
 import { StringEnum } from './common.js'
 
@@ -160,6 +161,7 @@ export const ExpectSchema = Type.Object(
 
 export const ServersSchema = Type.Object(
   {
+    dns: Type.Object(DnsSchema.properties, { ...DnsSchema, default: {} }),
     ntp: Type.Object(NtpSchema.properties, { ...NtpSchema, default: {} }),
   },
   { additionalProperties: false, default: {} },

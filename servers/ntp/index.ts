@@ -18,5 +18,7 @@ export const ntpDefinition: ServerDefinition<NtpConfig> = {
   sockets: [{ name: 'ntp', transport: 'udp', standardPort: 123 }],
   faults: NTP_FAULTS,
   roles: ['ntp'],
+  slice: (scenario) => scenario.servers.ntp,
+  runtime: () => undefined,
   create: (config, listen, deps) => new NtpServer(config, listen, deps),
 }

@@ -1,21 +1,6 @@
-import { accessSync, constants } from 'node:fs'
-import { delimiter, join } from 'node:path'
+import { which } from '../../lab/which.js'
 
-/** The path of an executable on PATH (plus the sbin folders root's tools live in), or undefined. */
-export function which(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/local/sbin']
-  for (const d of dirs) {
-    if (!d) continue
-    const p = join(d, name)
-    try {
-      accessSync(p, constants.X_OK)
-      return p
-    } catch {
-      // not here
-    }
-  }
-  return undefined
-}
+export { which }
 
 export interface Tool {
   readonly name: string

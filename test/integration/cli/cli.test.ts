@@ -229,4 +229,40 @@ describe('cx700-lab CLI', () => {
     ).toContain('lab:started')
     expect((await runCli(['fault', 'clear', ...admin])).stdout).toContain('cleared 1')
   })
+
+  it('dns add, remove, list, undo and reset change what the running lab serves', async () => {
+    const d = tmp()
+    const lab = await spawnLab([
+      '--ports',
+      'ephemeral',
+      '--admin',
+      '127.0.0.1:0',
+      '--state',
+      join(d, 'state'),
+    ])
+    await using _ = lab
+    const admin = ['--admin', lab.ready.adminUrl]
+    const add = await runCli([
+      'dns',
+      'add',
+      '_sip._tls.contoso.test',
+      'srv',
+      '0 0 443 ocspool.contoso.test',
+      ...admin,
+    ])
+    expect(add.stdout).toBe('d1  added _sip._tls.contoso.test SRV 0 0 443 ocspool.contoso.test\n')
+    expect((await runCli(['dns', 'remove', 'sip.contoso.test', 'a', ...admin])).stdout).toMatch(
+      /^d2 {2}removed/,
+    )
+    const list = (await runCli(['dns', 'list', ...admin])).stdout
+    expect(list).toMatch(/_sip\._tls\.contoso\.test\s+300\s+SRV\s+0 0 443 ocspool\.contoso\.test\./)
+    expect(list).not.toMatch(/^sip\.contoso\.test\s/m)
+    expect(list).toContain('d2  remove sip.contoso.test A')
+    expect((await runCli(['dns', 'undo', 'd2', ...admin])).code).toBe(0)
+    expect((await runCli(['dns', 'reset', ...admin])).stdout).toBe('1 change(s) undone\n')
+    const bad = await runCli(['dns', 'add', 'x.contoso.test', 'A', 'not-an-ip', ...admin])
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toContain('"not-an-ip" is not an IPv4 address')
+    expect((await runCli(['dns', 'add', 'x.contoso.test', 'WKS', '1', ...admin])).code).toBe(2)
+  })
 })

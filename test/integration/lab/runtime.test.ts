@@ -13,7 +13,7 @@ import { ntpClient } from '../../helpers/ntp-client.js'
 describe('Lab runtime', () => {
   it('publishes a port map: each socket with the scenario hosts it stands for', async () => {
     await using t = await startTestLab()
-    const [ntp] = t.lab.endpoints()
+    const ntp = t.lab.endpoints().find((e) => e.server === 'ntp')
     expect(ntp).toMatchObject({
       server: 'ntp',
       name: 'ntp',
@@ -23,6 +23,10 @@ describe('Lab runtime', () => {
       hosts: ['time.contoso.test'],
     })
     expect(ntp?.port).toBeGreaterThan(0)
+    expect(t.lab.endpoints().find((e) => e.server === 'dns')).toMatchObject({
+      standardPort: 53,
+      hosts: ['dc1.contoso.test'],
+    })
     expect(t.lab.health()).toMatchObject({ ok: true, scenario: 'test' })
     expect(t.lab.journal.query({ kind: 'lab:started' })).toHaveLength(1)
   })
@@ -99,7 +103,7 @@ describe('Lab runtime', () => {
     await t.lab.reload(
       loadScenario(t.write('off.yaml', MINIMAL_SCENARIO + 'servers:\n  ntp:\n    enabled: false\n')),
     )
-    expect(t.lab.endpoints()).toEqual([])
+    expect(t.lab.endpoints().map((e) => e.server)).toEqual(['dns', 'dns'])
   })
 
   it('keeps the old scenario serving when the new one cannot bind', async () => {

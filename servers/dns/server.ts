@@ -1,0 +1,556 @@
+import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram'
+import type { Socket } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { LabDecodeError, LabError } from '../../lab/errors.js'
+import { ruleMatches, type AppliedFault } from '../../lab/faults/engine.js'
+import { corruptBytes, garbageBytes } from '../../lab/faults/bytes.js'
+import type { DeviceRef } from '../../lab/journal/devices.js'
+import type { Peer } from '../../lab/journal/journal.js'
+import { bindTcp, closeTcp, type TcpListener } from '../../lab/net/tcp.js'
+import { bindUdp, closeUdp } from '../../lab/net/udp.js'
+import type { BoundPort, LabDeps, LabServer, ListenRequest, ReadyState } from '../../lab/server.js'
+import { alterAnswers, queryProblem, resolveDns, responseTo, udpLimit, type DnsAnswer } from './behaviour.js'
+import {
+  DNS_HEADER_LENGTH,
+  DnsRcode,
+  decodeDns,
+  encodeDns,
+  frameDns,
+  peekDnsId,
+  rcodeName,
+  recordText,
+  takeDnsFrames,
+  typeName,
+  type DnsMessage,
+  type DnsRecord,
+} from './codec.js'
+import type { DnsRuntime } from './runtime.js'
+import type { DnsView } from './schema.js'
+import {
+  applyChanges,
+  deriveRecords,
+  deriveZones,
+  indexZone,
+  lower,
+  parseRecord,
+  type DnsSlice,
+  type ZoneData,
+} from './zone.js'
+
+type Transport = 'udp' | 'tcp'
+
+/** An encoded answer that depends only on (view, name, type, class, size limit): reused with the id patched. */
+interface Cached {
+  readonly bytes: Uint8Array
+  readonly questionEnd: number
+  readonly rcode: number
+  readonly tc: boolean
+  readonly answers: readonly string[]
+  /** The end of the journal summary: `→ NOERROR <records>`. */
+  readonly outcome: string
+}
+
+type Outcome =
+  | {
+      readonly action: 'send'
+      readonly bytes: Uint8Array
+      readonly summary: string
+      readonly detail: Record<string, unknown>
+    }
+  | { readonly action: 'none'; readonly summary: string; readonly detail: Record<string, unknown> }
+  | { readonly action: 'reset'; readonly summary: string; readonly detail: Record<string, unknown> }
+
+const CACHE_LIMIT = 20_000
+const TCP_IDLE_MS = 30_000
+
+/**
+ * Runtime changes are one layer over the scenario's records: an added record replaces the scenario's records
+ * of its name and type but joins other runtime records of them; a removal hides whatever came before it.
+ */
+function applyRuntime(records: readonly DnsRecord[], runtime: DnsRuntime): DnsRecord[] {
+  let out = [...records]
+  let layer: DnsRecord[] = []
+  const same = (a: DnsRecord, b: DnsRecord): boolean => a.name === b.name && a.type === b.type
+  for (const c of runtime.changes) {
+    if (c.op === 'add') {
+      if (!layer.some((r) => same(r, c.record))) out = out.filter((r) => !same(r, c.record))
+      layer.push(c.record)
+      out.push(c.record)
+    } else {
+      out = applyChanges(out, [c.remove], [])
+      layer = applyChanges(layer, [c.remove], [])
+    }
+  }
+  return out
+}
+
+/** Where a query's question ends (header + name + type + class), or -1 when the name is not a plain one. */
+function questionEnd(msg: Uint8Array): number {
+  let p = DNS_HEADER_LENGTH
+  while (p < msg.length) {
+    const len = msg[p]!
+    if (len === 0) return p + 5 <= msg.length ? p + 5 : -1
+    if (len > 63) return -1
+    p += len + 1
+  }
+  return -1
+}
+
+/**
+ * The DNS server: UDP and TCP on one port, the fault hook points, one journal event per exchange; the
+ * answer itself comes from `resolveDns`. Answers that depend only on the question are encoded once and
+ * reused with the id, RD/CD bits and the question's letter case patched in.
+ */
+export class DnsServer implements LabServer<DnsSlice> {
+  readonly name = 'dns'
+  #state: ReadyState = 'idle'
+  #config: DnsSlice
+  readonly #listen: readonly ListenRequest[]
+  readonly #deps: LabDeps
+  readonly #runtime: DnsRuntime
+  #udp: { socket: UdpSocket; bound: BoundPort }[] = []
+  #tcp: { listener: TcpListener; bound: BoundPort }[] = []
+  readonly #pending = new Set<Promise<void>>()
+  #base!: ZoneData
+  #views: { view: DnsView; zone: ZoneData }[] = []
+  #cache = new Map<string, Cached>()
+  readonly #unsubscribe: () => void
+
+  constructor(config: DnsSlice, listen: readonly ListenRequest[], deps: LabDeps, runtime: DnsRuntime) {
+    this.#config = config
+    this.#listen = listen
+    this.#deps = deps
+    this.#runtime = runtime
+    this.#rebuild()
+    this.#unsubscribe = runtime.onChange(() => this.#rebuild())
+  }
+
+  get state(): ReadyState {
+    return this.#state
+  }
+
+  configure(config: DnsSlice): void {
+    this.#config = config
+    this.#rebuild()
+  }
+
+  /** Recomputes every view's zone data from the scenario and the runtime changes; forgets cached answers. */
+  #rebuild(): void {
+    const { block, site, hosts } = this.#config
+    const scenarioRecords = applyChanges(
+      deriveRecords(site, hosts, block.ttl),
+      block.remove,
+      block.records.map((r) => parseRecord(r, block.ttl)),
+    )
+    const zones = deriveZones(site, hosts, block.zones)
+    const dc = hosts.find((h) => h.roles.includes('dc'))
+    const soa = {
+      hostname: lower(dc?.name ?? `ns.${site.adDomain}`),
+      admin: `hostmaster.${site.adDomain}`,
+      ttl: block.ttl,
+    }
+    const index = (records: DnsRecord[]): ZoneData => {
+      const own = records.filter((r) => !zones.some((z) => r.name === z || r.name.endsWith(`.${z}`)))
+      return indexZone(records, [...zones, ...own.map((r) => r.name)], soa)
+    }
+    const base = applyRuntime(scenarioRecords, this.#runtime)
+    this.#base = index(base)
+    this.#views = block.views.map((view) => ({
+      view,
+      zone: index(
+        applyRuntime(
+          applyChanges(
+            scenarioRecords,
+            view.remove,
+            view.records.map((r) => parseRecord(r, block.ttl)),
+          ),
+          this.#runtime,
+        ),
+      ),
+    }))
+    this.#runtime.served = base
+    this.#cache = new Map()
+  }
+
+  async start(): Promise<readonly BoundPort[]> {
+    if (this.#state !== 'idle') {
+      throw new LabError(
+        'LAB_ERR_SERVER_ALREADY_STARTED',
+        `Failed to start dns: it is ${this.#state}. Create a new server.`,
+      )
+    }
+    this.#state = 'starting'
+    try {
+      const udpReqs = this.#listen.filter((l) => l.transport === 'udp')
+      const tcpReqs = this.#listen.filter((l) => l.transport === 'tcp')
+      for (const [i, req] of udpReqs.entries()) {
+        const tcpReq = tcpReqs[i]
+        // dig and every resolver use one port for both transports: with an ephemeral UDP port, TCP takes the same number.
+        const sharePort = tcpReq !== undefined && req.port === 0 && tcpReq.port === 0
+        for (let attempt = 0; ; attempt++) {
+          const socket = await bindUdp(
+            'dns',
+            req.address,
+            req.port,
+            (msg, rinfo) => this.#onUdp(socket, msg, rinfo),
+            (err) => this.#deps.logger.warn({ err: err.message }, 'socket error'),
+          )
+          const port = socket.address().port
+          if (tcpReq) {
+            try {
+              const listener = await bindTcp('dns', tcpReq.address, sharePort ? port : tcpReq.port, (s) =>
+                this.#onTcp(s),
+              )
+              const addr = listener.server.address()
+              const tcpPort = typeof addr === 'object' && addr ? addr.port : tcpReq.port
+              this.#tcp.push({
+                listener,
+                bound: { ...tcpReq, server: 'dns', address: tcpReq.address, port: tcpPort },
+              })
+            } catch (err) {
+              await closeUdp(socket)
+              if (sharePort && attempt < 10) continue
+              throw err
+            }
+          }
+          this.#udp.push({
+            socket,
+            bound: { ...req, server: 'dns', address: socket.address().address, port },
+          })
+          break
+        }
+      }
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
+    this.#state = 'listening'
+    return this.ports()
+  }
+
+  ports(): readonly BoundPort[] {
+    if (this.#state !== 'listening') {
+      throw new LabError(
+        'LAB_ERR_SERVER_NOT_LISTENING',
+        `Failed to list dns ports: the server is ${this.#state}.`,
+      )
+    }
+    return [...this.#udp.map((u) => u.bound), ...this.#tcp.map((t) => t.bound)]
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped') return
+    this.#state = 'stopping'
+    this.#unsubscribe()
+    const udp = this.#udp
+    const tcp = this.#tcp
+    this.#udp = []
+    this.#tcp = []
+    await Promise.all([...udp.map((u) => closeUdp(u.socket)), ...tcp.map((t) => closeTcp(t.listener))])
+    await Promise.allSettled([...this.#pending])
+    this.#state = 'stopped'
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop()
+  }
+
+  #track(p: Promise<void>): void {
+    this.#pending.add(p)
+    void p.finally(() => this.#pending.delete(p))
+  }
+
+  // ------------------------------------------------------------------------------------------- transports
+
+  #onUdp(socket: UdpSocket, msg: Buffer, rinfo: RemoteInfo): void {
+    const peer: Peer = { address: rinfo.address, port: rinfo.port, transport: 'udp' }
+    const outcome = this.#exchange(msg, peer, 'udp')
+    const deliver = (o: Outcome): void => {
+      if (this.#state !== 'listening') return
+      const event = { server: 'dns', kind: 'dns:query', summary: o.summary, detail: o.detail, peer }
+      if (o.action !== 'send') {
+        this.#deps.journal.record(event)
+        return
+      }
+      this.#deps.journal.recordThen(event, () => {
+        // No callback: a send error reaches the socket's 'error' listener (logged), and each send costs less.
+        if (this.#state === 'listening') socket.send(o.bytes, peer.port, peer.address)
+      })
+    }
+    if (outcome instanceof Promise)
+      this.#track(outcome.then(deliver, (err: unknown) => this.#failed(peer, err)))
+    else deliver(outcome)
+  }
+
+  #onTcp(socket: Socket): void {
+    const peer: Peer = {
+      address: socket.remoteAddress ?? '?',
+      port: socket.remotePort ?? 0,
+      transport: 'tcp',
+    }
+    let buffered: Uint8Array = new Uint8Array(0)
+    // Answers go out in the order the queries came, even when a fault delays one of them.
+    let chain: Promise<void> = Promise.resolve()
+    socket.setTimeout(TCP_IDLE_MS, () => socket.destroy())
+    socket.on('data', (data: Buffer) => {
+      const joined = buffered.length === 0 ? data : Buffer.concat([buffered, data])
+      const { frames, rest } = takeDnsFrames(joined)
+      buffered = rest.length > 0 ? Uint8Array.from(rest) : new Uint8Array(0)
+      for (const frame of frames) {
+        const copy = Uint8Array.from(frame)
+        chain = chain.then(async () => {
+          if (socket.destroyed) return
+          const o = await this.#exchange(copy, peer, 'tcp')
+          if (this.#state !== 'listening' || socket.destroyed) return
+          this.#record(peer, o)
+          if (o.action === 'send') socket.write(frameDns(o.bytes))
+          else if (o.action === 'reset') socket.resetAndDestroy()
+        })
+        this.#track(chain.catch((err: unknown) => this.#failed(peer, err)))
+      }
+    })
+  }
+
+  #record(peer: Peer, o: Outcome): void {
+    this.#deps.journal.record({
+      server: 'dns',
+      kind: 'dns:query',
+      summary: o.summary,
+      detail: o.detail,
+      peer,
+    })
+  }
+
+  #failed(peer: Peer, err: unknown): void {
+    // A bug of ours must not take the lab down either: journal it and keep serving.
+    this.#deps.logger.error({ err: (err as Error).message }, 'query failed')
+    this.#deps.journal.record({
+      server: 'dns',
+      kind: 'dns:failed',
+      summary: `internal error: ${(err as Error).message}`,
+      detail: {},
+      peer,
+    })
+  }
+
+  // ---------------------------------------------------------------------------------------------- answers
+
+  /** One query in, one outcome out: synchronous unless a `delay` fault applies. */
+  #exchange(msg: Uint8Array, peer: Peer, transport: Transport): Outcome | Promise<Outcome> {
+    let query: DnsMessage
+    try {
+      query = decodeDns(msg)
+    } catch (err) {
+      if (!(err instanceof LabDecodeError)) throw err
+      return this.#malformed(msg, err, transport)
+    }
+    if (query.qr) {
+      return {
+        action: 'none',
+        summary: `a response (id ${query.id}) sent to the server: ignored`,
+        detail: { transport, ignored: 'qr' },
+      }
+    }
+    const q = query.questions[0]
+    const qname = q ? lower(q.name) : ''
+    const qtype = q ? typeName(q.type) : '-'
+    const base = { id: query.id, qname, qtype, transport }
+    const problem = queryProblem(query)
+    if (problem !== undefined || !q) {
+      const rcode = problem ?? DnsRcode.FORMERR
+      const bytes = encodeDns(
+        responseTo(
+          query,
+          { rcode, aa: false, answers: [], authorities: [], additionals: [] },
+          this.#config.block.udpSize,
+        ),
+      )
+      return {
+        action: 'send',
+        bytes,
+        summary: `${qname || '(no question)'} ${qtype} → ${rcodeName(rcode)}`,
+        detail: { ...base, rcode: rcodeName(rcode), answers: [] },
+      }
+    }
+    const device = this.#deps.journal.devices.resolve(undefined, peer.address)
+    const faults = this.#deps.faults
+    const applied = faults.idle
+      ? undefined
+      : faults.decide({
+          server: 'dns',
+          peer,
+          ...(device ? { device } : {}),
+          fields: { qname, qtype, transport },
+        })
+    if (applied?.fault.kind === 'delay') {
+      const f = applied.fault
+      const ms = f.ms + (f.jitterMs ? Math.floor(this.#deps.random() * f.jitterMs) : 0)
+      return sleep(ms).then(() =>
+        this.#answer(query, msg, peer, device, transport, undefined, { ...base, fault: `delay ${ms} ms` }),
+      )
+    }
+    return this.#answer(query, msg, peer, device, transport, applied, base)
+  }
+
+  #malformed(msg: Uint8Array, err: LabDecodeError, transport: Transport): Outcome {
+    const id = peekDnsId(msg)
+    const detail = { transport, bytes: msg.length, error: err.message, malformed: true }
+    // Under 12 octets there is no header to answer; anything longer gets FORMERR with its id (RFC 1035 §4.1.1).
+    if (id === undefined || msg.length < DNS_HEADER_LENGTH || (msg[2]! & 0x80) !== 0) {
+      return {
+        action: 'none',
+        summary: `malformed message (${msg.length} octets) dropped: ${err.message}`,
+        detail,
+      }
+    }
+    const bytes = new Uint8Array(DNS_HEADER_LENGTH)
+    bytes[0] = id >>> 8
+    bytes[1] = id & 0xff
+    bytes[2] = 0x80 | (msg[2]! & 0x78) // QR, the query's opcode
+    bytes[3] = DnsRcode.FORMERR
+    return {
+      action: 'send',
+      bytes,
+      summary: `malformed message (${msg.length} octets) → FORMERR: ${err.message}`,
+      detail: { ...detail, id, rcode: 'FORMERR' },
+    }
+  }
+
+  #zoneFor(peer: Peer, device: DeviceRef | undefined): { index: number; zone: ZoneData } {
+    for (const [index, v] of this.#views.entries()) {
+      if (ruleMatches(v.view.match, { server: 'dns', peer, ...(device ? { device } : {}) }))
+        return { index: index + 1, zone: v.zone }
+    }
+    return { index: 0, zone: this.#base }
+  }
+
+  #answer(
+    query: DnsMessage,
+    msg: Uint8Array,
+    peer: Peer,
+    device: DeviceRef | undefined,
+    transport: Transport,
+    applied: AppliedFault | undefined,
+    base: Record<string, unknown>,
+  ): Outcome {
+    const q = query.questions[0]!
+    const { udpSize } = this.#config.block
+    const limit = transport === 'udp' ? udpLimit(query, udpSize) : 65535
+    const { index, zone } =
+      this.#views.length > 0 ? this.#zoneFor(peer, device) : { index: 0, zone: this.#base }
+    const view = index > 0 ? { view: index } : {}
+    const fault = applied?.fault
+    if (fault === undefined) {
+      const key = `${index}|${lower(q.name)}|${q.type}|${q.class}|${query.edns ? 'e' : 'n'}${limit}`
+      let cached = this.#cache.get(key)
+      if (!cached) {
+        cached = this.#encodeFresh(query, resolveDns(q, zone, this.#config.block), limit)
+        if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear()
+        this.#cache.set(key, cached)
+      }
+      const bytes = Buffer.allocUnsafe(cached.bytes.length)
+      bytes.set(cached.bytes)
+      bytes[0] = query.id >>> 8
+      bytes[1] = query.id & 0xff
+      bytes[2] = bytes[2]! | (query.rd ? 0x01 : 0)
+      bytes[3] = bytes[3]! | (query.cd ? 0x10 : 0)
+      // Echo the question exactly as asked (letter case included), as resolvers using 0x20 expect.
+      if (questionEnd(msg) === cached.questionEnd)
+        bytes.set(msg.subarray(DNS_HEADER_LENGTH, cached.questionEnd), DNS_HEADER_LENGTH)
+      return this.#sent(bytes, cached, { ...base, ...view })
+    }
+    const withFault = { ...base, ...view, fault: fault.kind }
+    switch (fault.kind) {
+      case 'drop':
+        return {
+          action: 'none',
+          summary: `${base.qname as string} ${base.qtype as string} → no answer (fault drop)`,
+          detail: withFault,
+        }
+      case 'reset':
+        return transport === 'tcp'
+          ? {
+              action: 'reset',
+              summary: `${base.qname as string} ${base.qtype as string} → connection reset (fault)`,
+              detail: withFault,
+            }
+          : {
+              action: 'none',
+              summary: `${base.qname as string} ${base.qtype as string} → no answer (fault reset on UDP)`,
+              detail: withFault,
+            }
+      case 'garbage': {
+        const bytes = garbageBytes(fault.bytes ?? 64, this.#deps.random)
+        return {
+          action: 'send',
+          bytes,
+          summary: `${base.qname as string} ${base.qtype as string} → ${bytes.length} random bytes (fault)`,
+          detail: { ...withFault, bytes: bytes.length },
+        }
+      }
+      case 'error': {
+        const rcode = (DnsRcode as Record<string, number>)[fault.code] ?? DnsRcode.SERVFAIL
+        const cached = this.#encodeFresh(
+          query,
+          { rcode, aa: true, answers: [], authorities: [], additionals: [] },
+          limit,
+        )
+        return this.#sent(cached.bytes, cached, withFault)
+      }
+      case 'answer': {
+        const answer = resolveDns(q, zone, this.#config.block)
+        const changed: DnsAnswer = { ...answer, answers: alterAnswers(answer.answers, fault.set) }
+        const cached = this.#encodeFresh(query, changed, limit, fault.set.tc === true)
+        return this.#sent(cached.bytes, cached, withFault)
+      }
+      case 'corrupt':
+      case 'truncate': {
+        const cached = this.#encodeFresh(query, resolveDns(q, zone, this.#config.block), limit)
+        const bytes =
+          fault.kind === 'corrupt'
+            ? corruptBytes(cached.bytes, fault.bytes ?? 1, this.#deps.random)
+            : cached.bytes.slice(0, fault.bytes)
+        return this.#sent(bytes, cached, { ...withFault, sentBytes: bytes.length })
+      }
+      case 'delay':
+        return this.#answer(query, msg, peer, device, transport, undefined, base) // handled before; unreachable
+    }
+  }
+
+  #encodeFresh(query: DnsMessage, answer: DnsAnswer, limit: number, tc = false): Cached {
+    const response = responseTo(
+      { ...query, id: 0, rd: false, cd: false },
+      answer,
+      this.#config.block.udpSize,
+      { tc },
+    )
+    const bytes = encodeDns(response, { maxSize: limit })
+    const truncated = tc || (bytes[2]! & 0x02) !== 0
+    const answers = truncated ? [] : answer.answers.map(recordText)
+    const rcode = rcodeName(answer.rcode)
+    const what = truncated
+      ? 'TC (truncated; retry over TCP)'
+      : answers.length > 0
+        ? answers.join(', ')
+        : rcode === 'NOERROR'
+          ? 'NODATA'
+          : ''
+    return {
+      bytes,
+      questionEnd: questionEnd(bytes),
+      rcode: answer.rcode,
+      tc: truncated,
+      answers,
+      outcome: `→ ${rcode}${what ? ` ${what}` : ''}`,
+    }
+  }
+
+  #sent(bytes: Uint8Array, c: Cached, detail: Record<string, unknown>): Outcome {
+    return {
+      action: 'send',
+      bytes,
+      summary: `${detail.qname as string} ${detail.qtype as string} (${detail.transport as string}) ${c.outcome}`,
+      detail: { ...detail, rcode: rcodeName(c.rcode), answers: c.answers, tc: c.tc, bytes: bytes.length },
+    }
+  }
+}
