@@ -5,6 +5,9 @@ import { packageRoot } from '../../lab/paths.js'
 import { loadScenario } from '../../lab/scenario/load.js'
 import { parseDuration } from '../../lab/scenario/common.js'
 import { unixMsFromNtpTimestamp } from '../../servers/ntp/codec.js'
+import { DnsRcode, rdataText, typeCode } from '../../servers/dns/codec.js'
+import { parseRecord } from '../../servers/dns/zone.js'
+import { askUdp, dnsQuery } from '../helpers/dns-client.js'
 import { startTestLab } from '../helpers/lab.js'
 import { clientRequest, ntpClient } from '../helpers/ntp-client.js'
 
@@ -29,6 +32,29 @@ describe('scenario catalogue', () => {
         const s = loadScenario(join(dir, file))
         expect(s.name).toBe(file.replace(/\.yaml$/, ''))
         expect(readme).toContain(`\`${file}\``)
+      })
+
+      it('is served by the lab as written: DNS', async () => {
+        await using t = await startTestLab(undefined, { file: join(dir, file) })
+        const dns = t.lab.scenario.servers.dns
+        const port = t.port('dns')
+        // Every record the scenario removes is gone; every one it adds is served.
+        for (const r of dns.remove) {
+          for (const type of r.type !== undefined ? [r.type] : ['A', 'SRV', 'CNAME']) {
+            const a = await askUdp(port, dnsQuery(r.name, typeCode(type)!))
+            expect(
+              a?.answers.filter((x) => x.type === type),
+              `${r.name} ${type}`,
+            ).toEqual([])
+          }
+        }
+        for (const r of dns.records) {
+          const want = rdataText(parseRecord(r, dns.ttl))
+          const a = await askUdp(port, dnsQuery(r.name, typeCode(r.type)!))
+          expect(a?.answers.map(rdataText), `${r.name} ${r.type}`).toContain(want)
+        }
+        // And the rest of the site is still there: the SOA of the SIP domain answers.
+        expect((await askUdp(port, dnsQuery(t.lab.scenario.site.sipDomain, 6)))?.rcode).toBe(DnsRcode.NOERROR)
       })
 
       it('is served by the lab as written: NTP', async () => {
