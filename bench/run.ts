@@ -1,7 +1,8 @@
+import { dns } from './dns.js'
 import { startup } from './startup.js'
 
 /** `npm run bench -- <name>`: one script per measure; never part of `npm test`. */
-const BENCHES: Record<string, () => Promise<void>> = { startup: () => startup() }
+const BENCHES: Record<string, () => Promise<void>> = { startup: () => startup(), dns: () => dns() }
 
 const names = process.argv.slice(2)
 if (names.length === 0 || names.some((n) => !(n in BENCHES))) {

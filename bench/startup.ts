@@ -2,9 +2,8 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { performance } from 'node:perf_hooks'
-import { packageRoot } from '../lab/paths.js'
+import { startLabProcess } from './process.js'
 import { median, result } from './report.js'
 
 /**
@@ -13,40 +12,13 @@ import { median, result } from './report.js'
  */
 async function labOnce(node: string, stateDir: string): Promise<number> {
   const t0 = performance.now()
-  const child = spawn(
-    node,
-    [
-      join(packageRoot(), 'dist', 'cli', 'main.js'),
-      'up',
-      '--json',
-      '--ports',
-      'ephemeral',
-      '--admin',
-      '127.0.0.1:0',
-      '--state',
-      stateDir,
-    ],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  )
-  const exited = new Promise((r) => child.once('exit', r))
+  const lab = await startLabProcess(stateDir, [], node)
   try {
-    const adminUrl = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout }).on('line', (line) => {
-        try {
-          const msg = JSON.parse(line) as { event?: string; adminUrl?: string }
-          if (msg.event === 'ready' && msg.adminUrl) resolve(msg.adminUrl)
-        } catch {
-          // not JSON
-        }
-      })
-      void exited.then(() => reject(new Error('the lab exited before it was ready')))
-    })
-    const res = await fetch(`${adminUrl}/health`)
+    const res = await fetch(`${lab.adminUrl}/health`)
     if (res.status !== 200) throw new Error(`/health answered ${res.status}`)
     return performance.now() - t0
   } finally {
-    child.kill('SIGTERM')
-    await exited
+    await lab.stop()
   }
 }
 

@@ -1,0 +1,67 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { packageRoot } from '../lab/paths.js'
+
+export { which } from '../lab/which.js'
+
+export interface LabProcess {
+  readonly child: ChildProcess
+  readonly adminUrl: string
+  stop(): Promise<void>
+}
+
+/** Ends a child process: SIGTERM, SIGKILL after 5 s; resolves when it has exited. */
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const gone = new Promise((r) => child.once('exit', r))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+  await gone
+  clearTimeout(timer)
+}
+
+/**
+ * Starts `cx700-lab up` (built, on ephemeral ports, admin on an ephemeral loopback port) as a child process
+ * and resolves once it says it is ready.
+ */
+export async function startLabProcess(
+  stateDir: string,
+  args: readonly string[] = [],
+  node = process.execPath,
+): Promise<LabProcess> {
+  const child = spawn(
+    node,
+    [
+      join(packageRoot(), 'dist', 'cli', 'main.js'),
+      'up',
+      ...args,
+      '--json',
+      '--ports',
+      'ephemeral',
+      '--admin',
+      '127.0.0.1:0',
+      '--state',
+      stateDir,
+    ],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  )
+  const exited = new Promise((r) => child.once('exit', r))
+  try {
+    const adminUrl = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        try {
+          const msg = JSON.parse(line) as { event?: string; adminUrl?: string }
+          if (msg.event === 'ready' && msg.adminUrl) resolve(msg.adminUrl)
+        } catch {
+          // not JSON
+        }
+      })
+      void exited.then(() => reject(new Error('the lab exited before it was ready')))
+    })
+    return { child, adminUrl, stop: () => stopProcess(child) }
+  } catch (err) {
+    await stopProcess(child)
+    throw err
+  }
+}
