@@ -19,6 +19,7 @@ export type LabErrorCode =
   | 'LAB_ERR_NTP_DECODE'
   | 'LAB_ERR_DNS_DECODE'
   | 'LAB_ERR_DNS_RECORD'
+  | 'LAB_ERR_PKI_STATE'
 
 export class LabError extends Error {
   readonly code: LabErrorCode

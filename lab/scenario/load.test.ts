@@ -70,7 +70,7 @@ describe('loadScenario', () => {
       leap: 'none',
       silent: false,
     })
-    expect(s.pki).toEqual({ hash: 'sha1', keySize: 2048 })
+    expect(s.pki).toEqual({ hash: 'sha1', keySize: 2048, intermediate: false, leaf: {}, hosts: {} })
     expect(s.seed).toBe(1)
   })
 

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { FaultRuleSchema } from '../faults/types.js'
+import { PkiSchema } from '../../certs/schema.js'
 import { DnsSchema } from '../../servers/dns/schema.js'
 import { NtpSchema } from '../../servers/ntp/schema.js'
 import { StringEnum } from './common.js'
@@ -134,17 +135,6 @@ export const HostSchema = Type.Object(
     address: Type.Optional(Type.String({ format: 'ipv4' })),
   },
   { additionalProperties: false },
-)
-
-export const PkiSchema = Type.Object(
-  {
-    hash: StringEnum(['sha1', 'sha256', 'sha384'] as const, {
-      default: 'sha1',
-      description: 'Signature hash of the lab chain; the CX700 cannot use SHA-2 (spec §2.5).',
-    }),
-    keySize: Type.Union([Type.Literal(1024), Type.Literal(2048), Type.Literal(4096)], { default: 2048 }),
-  },
-  { additionalProperties: false, default: {} },
 )
 
 export const ExpectSchema = Type.Object(

@@ -1,0 +1,359 @@
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Clock } from '../lab/clock.js'
+import { LabError } from '../lab/errors.js'
+import type { Host, Site } from '../lab/scenario/model.js'
+import { certificatePem, pem } from './export.js'
+import {
+  createCa,
+  createLeaf,
+  generateRsaKey,
+  validityDates,
+  x509,
+  type Authority,
+  type KeyPairDer,
+} from './issue.js'
+import { resolveLeafProfile, type PkiConfig, type PkiHash, type ResolvedLeafProfile } from './schema.js'
+
+/**
+ * The lab PKI. CAs are generated on first use into `<state>/pki/` and reused on every later start — a real
+ * phone caches the root it installed, so a new CA per restart would break every phone in the lab. Server
+ * certificates are issued at start from them, one per TLS host, with the scenario's profile; their keys
+ * are kept too, so a warm start only signs. No private key ever leaves the state directory.
+ */
+
+const YEAR = 365.25 * 86_400_000
+const NOTICE = 'O=cx700-lab TEST LAB ONLY'
+
+/** The CAs the lab can hold; each variant (hash, key size) is a CA of its own. */
+export type CaKind = 'root' | 'intermediate' | 'untrusted' | 'lookalike'
+
+function caDirName(kind: CaKind, hash: PkiHash, bits: number): string {
+  return `${kind}-${hash}-${bits}`
+}
+
+function caSubject(kind: CaKind, hash: PkiHash, bits: number): string {
+  const variant = `${hash}/${bits}-bit`
+  switch (kind) {
+    case 'root':
+      return `CN=cx700-lab Root CA (${variant}), ${NOTICE}`
+    case 'intermediate':
+      return `CN=cx700-lab Issuing CA (${variant}), ${NOTICE}`
+    case 'untrusted':
+      return `CN=cx700-lab Untrusted CA (published nowhere) ${variant}, ${NOTICE}`
+    case 'lookalike':
+      // Named like an entry of the phone's built-in root list (spec §2.5), but it is ours: for F13 training.
+      return 'CN=GTE CyberTrust Global Root, OU="GTE CyberTrust Solutions, Inc.", O=GTE Corporation, C=US'
+  }
+}
+
+function pemBody(text: string, label: string): Uint8Array {
+  const m = new RegExp(`-----BEGIN ${label}-----([\\s\\S]*?)-----END ${label}-----`).exec(text)
+  if (!m) throw new Error(`no ${label} block`)
+  return new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'))
+}
+
+function keyFromPem(text: string, cert?: x509.X509Certificate): KeyPairDer {
+  const privateKey = pemBody(text, 'PRIVATE KEY')
+  const publicKey = cert ? new Uint8Array(cert.publicKey.rawData) : pemBody(text, 'PUBLIC KEY')
+  return { privateKey, publicKey }
+}
+
+function writePrivate(file: string, text: string): void {
+  writeFileSync(file, text, { mode: 0o600 })
+}
+
+/** Where the PKI lives in a state directory. */
+export function pkiDir(stateDir: string): string {
+  return join(stateDir, 'pki')
+}
+
+/** Reads a CA from its folder, or undefined when there is none yet. */
+function readCa(dir: string): Authority | undefined {
+  const certFile = join(dir, 'cert.pem')
+  if (!existsSync(certFile)) return undefined
+  try {
+    const certificate = new x509.X509Certificate(readFileSync(certFile, 'utf8'))
+    return { certificate, key: keyFromPem(readFileSync(join(dir, 'key.pem'), 'utf8'), certificate) }
+  } catch (cause) {
+    throw new LabError(
+      'LAB_ERR_PKI_STATE',
+      `Failed to read the lab CA in ${dir}: ${(cause as Error).message}. Run "cx700-lab certs reset" to make a new one (phones must then be hard-reset).`,
+      { cause },
+    )
+  }
+}
+
+/**
+ * Loads a CA, or makes and stores it. The folder appears whole or not at all (written aside, then renamed):
+ * two labs starting at once on one state directory end up with the same CA.
+ */
+async function loadOrCreateCa(
+  stateDir: string,
+  kind: CaKind,
+  hash: PkiHash,
+  bits: number,
+  now: number,
+  issuer?: Authority,
+): Promise<{ ca: Authority; created: boolean }> {
+  const root = pkiDir(stateDir)
+  const dir = join(root, caDirName(kind, hash, bits))
+  const existing = readCa(dir)
+  if (existing) return { ca: existing, created: false }
+  mkdirSync(root, { recursive: true, mode: 0o700 })
+  const key = await generateRsaKey(bits)
+  const certificate = await createCa({
+    name: caSubject(kind, hash, bits),
+    hash,
+    key,
+    notBefore: new Date(now - 86_400_000),
+    notAfter: new Date(now + (issuer ? 10 : 20) * YEAR),
+    ...(issuer ? { issuer } : {}),
+  })
+  const tmp = mkdtempSync(join(root, '.new-'))
+  writeFileSync(join(tmp, 'cert.pem'), certificatePem(certificate))
+  writePrivate(join(tmp, 'key.pem'), pem(key.privateKey, 'PRIVATE KEY'))
+  try {
+    renameSync(tmp, dir)
+    return { ca: { certificate, key }, created: true }
+  } catch {
+    rmSync(tmp, { recursive: true, force: true })
+    const theirs = readCa(dir)
+    if (!theirs)
+      throw new LabError(
+        'LAB_ERR_PKI_STATE',
+        `Failed to store the lab CA in ${dir}. Check that the state directory is writable.`,
+      )
+    return { ca: theirs, created: false }
+  }
+}
+
+/** A server's key, kept per host and key size so a warm start only signs. */
+async function loadOrCreateKey(stateDir: string, host: string, bits: number): Promise<KeyPairDer> {
+  const dir = join(pkiDir(stateDir), 'keys')
+  const file = join(dir, `${host}-${bits}.pem`)
+  if (existsSync(file)) {
+    const text = readFileSync(file, 'utf8')
+    return keyFromPem(text)
+  }
+  const key = await generateRsaKey(bits)
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const tmp = `${file}.${process.pid}.tmp`
+  writePrivate(tmp, pem(key.privateKey, 'PRIVATE KEY') + pem(key.publicKey, 'PUBLIC KEY'))
+  renameSync(tmp, file)
+  return key
+}
+
+/** One server certificate, ready for a TLS listener. */
+export interface ServerCertificate {
+  readonly host: string
+  /** The DNS names and addresses it is valid for. */
+  readonly dnsNames: readonly string[]
+  readonly ipAddresses: readonly string[]
+  readonly profile: ResolvedLeafProfile
+  readonly certificate: x509.X509Certificate
+  /** The CA certificates between it and its root (the intermediate, if any). */
+  readonly intermediates: readonly x509.X509Certificate[]
+  /** The root it chains to (the lab root, or the untrusted / look-alike one). */
+  readonly root: x509.X509Certificate
+  /** Leaf then intermediates, PEM, each block ending in a newline. */
+  readonly certPem: string
+  readonly keyPem: string
+}
+
+/** The names a host's certificate carries: its own, and the aliases clients reach its roles by. */
+export function namesFor(host: Host, site: Site): string[] {
+  const names = [host.name]
+  if (host.roles.includes('pool')) names.push(`sip.${site.sipDomain}`)
+  if (host.roles.includes('dus'))
+    names.push(`ucupdates-r2.${site.dhcpDomain}`, `ucupdates-r2.${site.sipDomain}`)
+  if (host.roles.includes('exchange'))
+    names.push(`autodiscover.${site.smtpDomain}`, site.smtpDomain, `autodiscover.${site.sipDomain}`)
+  return [...new Set(names.map((n) => n.toLowerCase()))]
+}
+
+/** The hosts that speak TLS: all but the time server. */
+export function tlsHosts(hosts: readonly Host[]): Host[] {
+  return hosts.filter((h) => h.roles.some((r) => r !== 'ntp'))
+}
+
+export interface PkiOptions {
+  readonly stateDir: string
+  readonly clock: Clock
+  readonly config: PkiConfig
+  readonly site: Site
+  readonly hosts: readonly Host[]
+}
+
+export class LabPki {
+  /** The lab root: what AD publishes in cACertificate and /certsrv hands out. */
+  readonly root: Authority
+  readonly intermediate: Authority | undefined
+  readonly servers: readonly ServerCertificate[]
+  /** One certificate for every TLS host's names: for a connection that says nothing (no SNI, one address). */
+  readonly fallback: ServerCertificate
+  /** CAs made during this start (empty on a warm start). */
+  readonly created: readonly string[]
+
+  private constructor(init: {
+    root: Authority
+    intermediate: Authority | undefined
+    servers: ServerCertificate[]
+    fallback: ServerCertificate
+    created: string[]
+  }) {
+    this.root = init.root
+    this.intermediate = init.intermediate
+    this.servers = init.servers
+    this.fallback = init.fallback
+    this.created = init.created
+  }
+
+  /** The chain the lab publishes, root first: what /certsrv's PKCS#7 holds. */
+  get chain(): x509.X509Certificate[] {
+    return this.intermediate
+      ? [this.root.certificate, this.intermediate.certificate]
+      : [this.root.certificate]
+  }
+
+  /**
+   * The certificate for a connection: the host whose address it arrived on (when that tells hosts apart),
+   * else the host named by SNI, else the multi-name fallback — CE-era clients may send no SNI.
+   */
+  select(connection: {
+    localAddress?: string | undefined
+    servername?: string | undefined
+  }): ServerCertificate {
+    const local = connection.localAddress?.replace(/^::ffff:/, '')
+    if (local !== undefined) {
+      const onAddress = this.servers.filter((s) => s.ipAddresses.includes(local))
+      if (onAddress.length === 1) return onAddress[0]!
+    }
+    const sni = connection.servername?.toLowerCase()
+    if (sni) {
+      const named =
+        this.servers.find((s) => s.host === sni) ?? this.servers.find((s) => s.dnsNames.includes(sni))
+      if (named) return named
+    }
+    return this.fallback
+  }
+
+  /** Opens the PKI in a state directory: loads or makes the CAs, then issues every server certificate. */
+  static async open(options: PkiOptions): Promise<LabPki> {
+    const { stateDir, clock, config, site } = options
+    const now = clock.now()
+    const created: string[] = []
+    const ca = async (kind: CaKind, hash: PkiHash, bits: number, issuer?: Authority): Promise<Authority> => {
+      const r = await loadOrCreateCa(stateDir, kind, hash, bits, now, issuer)
+      if (r.created) created.push(caDirName(kind, hash, bits))
+      return r.ca
+    }
+    const root = await ca('root', config.hash, config.keySize)
+    const intermediate = config.intermediate
+      ? await ca('intermediate', config.hash, config.keySize, root)
+      : undefined
+    const labIssuer = intermediate ?? root
+    const others = new Map<string, Authority>()
+    const issuerFor = async (p: ResolvedLeafProfile): Promise<Authority> => {
+      if (p.issuer === 'lab') return labIssuer
+      const key = `${p.issuer}-${p.hash}`
+      let a = others.get(key)
+      if (!a) {
+        a = await ca(p.issuer, p.hash, 2048)
+        others.set(key, a)
+      }
+      return a
+    }
+    const issue = async (
+      host: string,
+      names: string[],
+      addresses: string[],
+      profile: ResolvedLeafProfile,
+    ): Promise<ServerCertificate> => {
+      const issuer = await issuerFor(profile)
+      const key = await loadOrCreateKey(stateDir, host, profile.keySize)
+      const domain = host.split('.').slice(1).join('.') || host
+      const dnsNames = profile.wrongHostname ? [`wrong-host.${domain}`] : names
+      const ipAddresses = profile.wrongHostname ? [] : addresses
+      const certificate = await createLeaf({
+        commonName: dnsNames[0]!,
+        dnsNames,
+        ipAddresses,
+        hash: profile.hash,
+        key,
+        serverAuth: profile.serverAuth,
+        issuer,
+        ...validityDates(profile.validity, now),
+      })
+      const intermediates = issuer === intermediate && intermediate ? [intermediate.certificate] : []
+      return {
+        host,
+        dnsNames,
+        ipAddresses,
+        profile,
+        certificate,
+        intermediates,
+        root: issuer === labIssuer ? root.certificate : issuer.certificate,
+        certPem: [certificate, ...intermediates].map(certificatePem).join(''),
+        keyPem: pem(key.privateKey, 'PRIVATE KEY'),
+      }
+    }
+    const hosts = tlsHosts(options.hosts)
+    const servers = await Promise.all(
+      hosts.map((h) =>
+        issue(
+          h.name.toLowerCase(),
+          namesFor(h, site),
+          [h.address],
+          resolveLeafProfile(config, h.name.toLowerCase()),
+        ),
+      ),
+    )
+    const allNames = [...new Set(hosts.flatMap((h) => namesFor(h, site)))]
+    const allAddresses = [...new Set(hosts.map((h) => h.address))]
+    const fallback = await issue(
+      'lab-default',
+      allNames,
+      allAddresses,
+      resolveLeafProfile({ ...config, hosts: {} }, 'lab-default'),
+    )
+    return new LabPki({ root, intermediate, servers, fallback, created })
+  }
+}
+
+/** The lab roots kept in a state directory (every variant made so far), for `cx700-lab certs show`. */
+export function storedAuthorities(
+  stateDir: string,
+): { name: string; dir: string; certificate: x509.X509Certificate }[] {
+  const root = pkiDir(stateDir)
+  if (!existsSync(root)) return []
+  const out: { name: string; dir: string; certificate: x509.X509Certificate }[] = []
+  for (const kind of ['root', 'intermediate', 'untrusted', 'lookalike'] as const) {
+    for (const hash of ['sha1', 'sha256', 'sha384'] as const) {
+      for (const bits of [1024, 2048, 4096]) {
+        const name = caDirName(kind, hash, bits)
+        const ca = readCa(join(root, name))
+        if (ca) out.push({ name, dir: join(root, name), certificate: ca.certificate })
+      }
+    }
+  }
+  return out
+}
+
+/** The lab root of one variant, made now if there is none yet (`cx700-lab certs export` on a fresh state). */
+export async function ensureRoot(
+  stateDir: string,
+  hash: PkiHash,
+  bits: number,
+  now: number,
+): Promise<Authority> {
+  return (await loadOrCreateCa(stateDir, 'root', hash, bits, now)).ca
+}
+
+/** Forgets every CA and key: the next start makes new ones. */
+export function resetPki(stateDir: string): boolean {
+  const dir = pkiDir(stateDir)
+  const had = existsSync(dir)
+  rmSync(dir, { recursive: true, force: true })
+  return had
+}

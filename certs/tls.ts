@@ -1,0 +1,74 @@
+import { createServer, type Server, type Socket } from 'node:net'
+import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls'
+import type { LabPki, ServerCertificate } from './pki.js'
+
+/**
+ * TLS for the lab's listeners. The certificate for a connection is chosen by the local address it arrived
+ * on, then by SNI, then the multi-name fallback (LabPki.select): Windows CE-era clients may send no SNI,
+ * and SNI alone cannot tell apart hosts that share one address.
+ */
+export interface LabTlsOptions {
+  /**
+   * CE-era clients (a CX700 runs Windows CE 6) speak TLS 1.0 with old ciphers, and the CX700 needs SHA-1
+   * chains: allow TLS 1.0+ and OpenSSL security level 0 (packages.md: alert 70 otherwise).
+   */
+  readonly legacy?: boolean
+}
+
+export class TlsContexts {
+  readonly #pki: LabPki
+  readonly #options: LabTlsOptions
+  readonly #cache = new Map<ServerCertificate, SecureContext>()
+
+  constructor(pki: LabPki, options: LabTlsOptions = {}) {
+    this.#pki = pki
+    this.#options = options
+  }
+
+  context(cert: ServerCertificate): SecureContext {
+    let ctx = this.#cache.get(cert)
+    if (!ctx) {
+      ctx = createSecureContext({
+        cert: cert.certPem,
+        key: cert.keyPem,
+        ...(this.#options.legacy ? { minVersion: 'TLSv1' as const, ciphers: 'DEFAULT:@SECLEVEL=0' } : {}),
+      })
+      this.#cache.set(cert, ctx)
+    }
+    return ctx
+  }
+
+  /** Wraps an accepted TCP socket in a server-side TLS socket with the right certificate. */
+  wrap(socket: Socket): TLSSocket {
+    const byAddress = this.#pki.select({ localAddress: socket.localAddress })
+    const initial = this.context(byAddress)
+    const addressDecides = byAddress !== this.#pki.fallback
+    return new TLSSocket(socket, {
+      isServer: true,
+      secureContext: initial,
+      SNICallback: (servername, cb) => {
+        cb(null, addressDecides ? initial : this.context(this.#pki.select({ servername })))
+      },
+    })
+  }
+}
+
+/**
+ * A TLS listener on the lab PKI (for tests and for servers that speak TLS directly, such as SIP on 5061).
+ * `onSecure` gets each socket once its handshake is done; handshake failures are given to `onTlsError`.
+ */
+export function labTlsServer(
+  contexts: TlsContexts,
+  onSecure: (socket: TLSSocket) => void,
+  onTlsError: (err: Error, socket: TLSSocket) => void = () => undefined,
+): Server {
+  return createServer((raw) => {
+    raw.on('error', () => raw.destroy())
+    const tls = contexts.wrap(raw)
+    tls.on('error', (err: Error) => {
+      onTlsError(err, tls)
+      tls.destroy()
+    })
+    tls.once('secure', () => onSecure(tls))
+  })
+}
