@@ -15,6 +15,7 @@ import {
   scenario,
   validate,
 } from './commands.js'
+import { CERTS_HELP, certs } from './certs.js'
 import { DNS_HELP, dns } from './dns.js'
 import { UP_HELP, up } from './up.js'
 
@@ -29,6 +30,7 @@ Commands:
   fault add|list|remove|clear   inject faults into the running lab
   endpoints            the running lab's port map
   dns list|add|remove|undo|reset   change the running lab's DNS records
+  certs show|export|reset          the lab CA kept in the state directory
   scenario load FILE   swap the running lab's scenario
   schema               print the scenario JSON Schema
 
@@ -43,6 +45,7 @@ const HELPS: Record<string, string> = {
   endpoints: ENDPOINTS_HELP,
   scenario: SCENARIO_HELP,
   dns: DNS_HELP,
+  certs: CERTS_HELP,
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -77,6 +80,8 @@ export async function main(argv: string[]): Promise<number> {
         return await scenario(rest)
       case 'dns':
         return await dns(rest)
+      case 'certs':
+        return await certs(rest)
       case 'schema':
         process.stdout.write(JSON.stringify(ScenarioSchema, null, 2) + '\n')
         return 0

@@ -1,5 +1,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
+import { LabPki } from '../certs/pki.js'
+import { thumbprint } from '../certs/export.js'
 import { join } from 'node:path'
 import { systemClock, type Clock } from './clock.js'
 import { LabError } from './errors.js'
@@ -123,6 +125,7 @@ export class Lab implements AsyncDisposable {
   #network: Network
   readonly runtimes: Runtimes
   #servers = new Map<ServerName, Instance>()
+  #pki: LabPki | undefined
   #state: 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' = 'idle'
   #reloading: Promise<unknown> = Promise.resolve()
 
@@ -160,6 +163,35 @@ export class Lab implements AsyncDisposable {
     return this.#state
   }
 
+  /** The lab PKI (CAs from the state directory, server certificates issued at start); set once started. */
+  get pki(): LabPki {
+    if (!this.#pki)
+      throw new LabError('LAB_ERR_LAB_STATE', 'Failed to read the lab PKI: the lab has not started.')
+    return this.#pki
+  }
+
+  async #openPki(scenario: Scenario): Promise<LabPki> {
+    const pki = await LabPki.open({
+      stateDir: this.stateDir,
+      clock: this.#clock,
+      config: scenario.pki,
+      site: scenario.site,
+      hosts: scenario.hosts,
+    })
+    const root = pki.root.certificate
+    this.journal.record({
+      server: 'pki',
+      kind: 'pki:ready',
+      summary: `root ${root.subject} (SHA-1 ${await thumbprint(root)})${pki.created.length > 0 ? `; created ${pki.created.join(', ')}` : ''}; ${pki.servers.length} server certificate(s)`,
+      detail: {
+        root: { subject: root.subject, serial: root.serialNumber, thumbprint: await thumbprint(root) },
+        created: pki.created,
+        servers: pki.servers.map((c) => ({ host: c.host, names: c.dnsNames, profile: c.profile })),
+      },
+    })
+    return pki
+  }
+
   #deps(name: string): LabDeps {
     return {
       logger: this.logger.child({ server: name }),
@@ -183,6 +215,7 @@ export class Lab implements AsyncDisposable {
     this.#state = 'starting'
     const started: Instance[] = []
     try {
+      this.#pki = await this.#openPki(this.#scenario)
       for (const name of SERVER_NAMES) {
         if (!this.#scenario.servers[name].enabled) continue
         const listen = planListen(name, this.#scenario.servers, this.#network, this.#ports)
@@ -262,7 +295,9 @@ export class Lab implements AsyncDisposable {
     const keep: { name: ServerName; listen: ListenRequest[] }[] = []
     const fresh: { name: ServerName; instance: Instance }[] = []
     const retire: ServerName[] = []
+    let pki: LabPki
     try {
+      pki = await this.#openPki(next)
       for (const name of SERVER_NAMES) {
         const current = this.#servers.get(name)
         const enabled = next.servers[name].enabled
@@ -291,6 +326,7 @@ export class Lab implements AsyncDisposable {
       throw err
     }
     const previous = this.#scenario.name
+    this.#pki = pki
     for (const { name } of keep) this.#servers.get(name)?.configure(next)
     const retired = retire.flatMap((n) => {
       const s = this.#servers.get(n)?.server

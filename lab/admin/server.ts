@@ -8,6 +8,7 @@ import { matchesFilter, type JournalFilter } from '../journal/journal.js'
 import type { Lab } from '../runtime.js'
 import { loadScenario, schemaProblems } from '../scenario/load.js'
 import { bindError } from '../net/udp.js'
+import { certificatePem, signatureHash } from '../../certs/export.js'
 
 export interface AdminOptions {
   readonly host: string
@@ -83,6 +84,30 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
   }))
 
   app.get('/devices', async () => ({ devices: lab.journal.devices.list() }))
+
+  // The lab PKI as a QA engineer wants to see it: certificates only, never a private key.
+  app.get('/pki', async () => {
+    const pki = lab.pki
+    const describe = (c: (typeof pki.chain)[number]) => ({
+      subject: c.subject,
+      issuer: c.issuer,
+      serial: c.serialNumber,
+      notBefore: c.notBefore.toISOString(),
+      notAfter: c.notAfter.toISOString(),
+      signature: signatureHash(c),
+      pem: certificatePem(c),
+    })
+    return {
+      chain: pki.chain.map(describe),
+      servers: pki.servers.map((s) => ({
+        host: s.host,
+        names: s.dnsNames,
+        addresses: s.ipAddresses,
+        profile: s.profile,
+        certificate: describe(s.certificate),
+      })),
+    }
+  })
 
   lab.registerRoutes(app)
 

@@ -7,6 +7,7 @@ import type { Clock } from '../../lab/clock.js'
 import { testLogger } from '../../lab/logger.js'
 import { Lab } from '../../lab/runtime.js'
 import { loadScenario } from '../../lab/scenario/load.js'
+import { harvestTestPki, seedTestPki } from './pki-cache.js'
 
 export const MINIMAL_SCENARIO = `version: 1
 name: test
@@ -40,10 +41,12 @@ export async function startTestLab(
     return file
   }
   const scenario = loadScenario(options.file ?? write('scenario.yaml', yaml))
+  const stateDir = join(dir, 'state')
+  seedTestPki(stateDir)
   const lab = new Lab({
     scenario,
     logger: testLogger(),
-    stateDir: join(dir, 'state'),
+    stateDir,
     ports: 'ephemeral',
     ...(options.clock ? { clock: options.clock } : {}),
   })
@@ -70,6 +73,7 @@ export async function startTestLab(
     async [Symbol.asyncDispose]() {
       await admin.close()
       await lab.stop()
+      harvestTestPki(stateDir)
       rmSync(dir, { recursive: true, force: true })
     },
   }

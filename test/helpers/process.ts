@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { packageRoot } from '../../lab/paths.js'
+import { harvestTestPki, seedTestPki } from './pki-cache.js'
 
 export const CLI = join(packageRoot(), 'dist', 'cli', 'main.js')
 
@@ -35,8 +36,11 @@ export interface LabProcess extends AsyncDisposable {
  */
 export async function spawnLab(
   args: string[],
-  options: { node?: string; spawner?: (argv: string[]) => ChildProcess } = {},
+  options: { node?: string; spawner?: (argv: string[]) => ChildProcess; freshPki?: boolean } = {},
 ): Promise<LabProcess> {
+  const stateIndex = args.indexOf('--state')
+  const stateDir = stateIndex >= 0 ? args[stateIndex + 1] : undefined
+  if (stateDir !== undefined && !options.freshPki) seedTestPki(stateDir)
   const argv = [options.node ?? process.execPath, CLI, 'up', '--json', ...args]
   const child = options.spawner
     ? options.spawner(argv)
@@ -64,11 +68,13 @@ export async function spawnLab(
     stderr: () => err,
     exited,
     async [Symbol.asyncDispose]() {
-      if (child.exitCode !== null || child.signalCode !== null) return
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
-      await exited
-      clearTimeout(timer)
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM')
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+        await exited
+        clearTimeout(timer)
+      }
+      if (stateDir !== undefined && !options.freshPki) harvestTestPki(stateDir)
     },
   }
 }
