@@ -9,6 +9,8 @@ import { DnsRcode, rdataText, typeCode } from '../../servers/dns/codec.js'
 import { parseRecord } from '../../servers/dns/zone.js'
 import { askUdp, dnsQuery } from '../helpers/dns-client.js'
 import { startTestLab } from '../helpers/lab.js'
+import { resolveLeafProfile } from '../../certs/schema.js'
+import { signatureHash } from '../../certs/export.js'
 import { clientRequest, ntpClient } from '../helpers/ntp-client.js'
 
 const dir = join(packageRoot(), 'scenarios')
@@ -55,6 +57,27 @@ describe('scenario catalogue', () => {
         }
         // And the rest of the site is still there: the SOA of the SIP domain answers.
         expect((await askUdp(port, dnsQuery(t.lab.scenario.site.sipDomain, 6)))?.rcode).toBe(DnsRcode.NOERROR)
+      })
+
+      it('is served by the lab as written: PKI', async () => {
+        await using t = await startTestLab(undefined, { file: join(dir, file) })
+        const { pki } = t.lab.scenario
+        const lab = t.lab.pki
+        const hashName = { sha1: 'SHA-1', sha256: 'SHA-256', sha384: 'SHA-384' } as const
+        expect(signatureHash(lab.root.certificate)).toBe(hashName[pki.hash])
+        expect(lab.root.certificate.subject).toContain(`${pki.hash}/${pki.keySize}-bit`)
+        for (const server of lab.servers) {
+          const want = resolveLeafProfile(pki, server.host)
+          expect(signatureHash(server.certificate), server.host).toBe(hashName[want.hash])
+          const now = Date.now()
+          const valid =
+            server.certificate.notBefore.getTime() <= now && now <= server.certificate.notAfter.getTime()
+          expect(valid, server.host).toBe(want.validity === 'valid')
+          expect(server.root.subject.includes('GTE CyberTrust'), server.host).toBe(
+            want.issuer === 'lookalike',
+          )
+          expect(server.root === lab.root.certificate, server.host).toBe(want.issuer === 'lab')
+        }
       })
 
       it('is served by the lab as written: NTP', async () => {
