@@ -1,8 +1,13 @@
 import { dns } from './dns.js'
+import { pki } from './pki.js'
 import { startup } from './startup.js'
 
 /** `npm run bench -- <name>`: one script per measure; never part of `npm test`. */
-const BENCHES: Record<string, () => Promise<void>> = { startup: () => startup(), dns: () => dns() }
+const BENCHES: Record<string, () => Promise<void>> = {
+  startup: () => startup(),
+  dns: () => dns(),
+  pki: () => pki(),
+}
 
 const names = process.argv.slice(2)
 if (names.length === 0 || names.some((n) => !(n in BENCHES))) {

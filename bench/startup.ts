@@ -10,7 +10,7 @@ import { median, result } from './report.js'
  * Time from process start to the admin API answering /health 200 (every server bound), against the floor
  * of any Node program: `node -e ''` from start to exit. The two alternate, N runs each.
  */
-async function labOnce(node: string, stateDir: string): Promise<number> {
+export async function labOnce(node: string, stateDir: string): Promise<number> {
   const t0 = performance.now()
   const lab = await startLabProcess(stateDir, [], node)
   try {
@@ -22,7 +22,7 @@ async function labOnce(node: string, stateDir: string): Promise<number> {
   }
 }
 
-async function peerOnce(node: string): Promise<number> {
+export async function peerOnce(node: string): Promise<number> {
   const t0 = performance.now()
   const child = spawn(node, ['-e', ''], { stdio: 'ignore' })
   await new Promise((r) => child.once('exit', r))
