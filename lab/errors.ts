@@ -20,6 +20,7 @@ export type LabErrorCode =
   | 'LAB_ERR_DNS_DECODE'
   | 'LAB_ERR_DNS_RECORD'
   | 'LAB_ERR_PKI_STATE'
+  | 'LAB_ERR_LDAP_DECODE'
 
 export class LabError extends Error {
   readonly code: LabErrorCode

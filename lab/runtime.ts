@@ -69,6 +69,7 @@ function createRuntimes(deps: { journal: JournalType; stateDir: string }): Runti
   return {
     dns: SERVER_DEFINITIONS.dns.runtime(deps),
     ntp: SERVER_DEFINITIONS.ntp.runtime(deps),
+    ldap: SERVER_DEFINITIONS.ldap.runtime(deps),
   }
 }
 
@@ -199,6 +200,7 @@ export class Lab implements AsyncDisposable {
       random: () => this.#random(),
       journal: this.journal,
       faults: this.faults,
+      pki: () => this.pki,
     }
   }
 
@@ -295,9 +297,10 @@ export class Lab implements AsyncDisposable {
     const keep: { name: ServerName; listen: ListenRequest[] }[] = []
     const fresh: { name: ServerName; instance: Instance }[] = []
     const retire: ServerName[] = []
-    let pki: LabPki
+    const previousPki = this.#pki
     try {
-      pki = await this.#openPki(next)
+      // Servers started for the new scenario read the new PKI; on failure the old one is put back.
+      this.#pki = await this.#openPki(next)
       for (const name of SERVER_NAMES) {
         const current = this.#servers.get(name)
         const enabled = next.servers[name].enabled
@@ -316,6 +319,7 @@ export class Lab implements AsyncDisposable {
         await instance.server.start()
       }
     } catch (err) {
+      this.#pki = previousPki
       await Promise.all(fresh.map((f) => f.instance.server.stop()))
       this.journal.record({
         server: 'lab',
@@ -326,7 +330,6 @@ export class Lab implements AsyncDisposable {
       throw err
     }
     const previous = this.#scenario.name
-    this.#pki = pki
     for (const { name } of keep) this.#servers.get(name)?.configure(next)
     const retired = retire.flatMap((n) => {
       const s = this.#servers.get(n)?.server

@@ -7,6 +7,7 @@ import type { Random } from './random.js'
 import type { Scenario } from './scenario/model.js'
 import type { HostRole } from './scenario/schema.js'
 import type { FastifyInstance } from 'fastify'
+import type { LabPki } from '../certs/pki.js'
 
 export type ReadyState = 'idle' | 'starting' | 'listening' | 'stopping' | 'stopped'
 
@@ -37,6 +38,8 @@ export interface LabDeps {
   readonly random: Random
   readonly journal: Journal
   readonly faults: FaultEngine
+  /** The lab PKI in force (it changes when a reload changes the scenario's `pki`). */
+  readonly pki: () => LabPki
 }
 
 /** What the runtime needs of any server, whatever its configuration. */

@@ -2,6 +2,7 @@ import type { FaultCapabilities } from '../lab/faults/types.js'
 import type { ServerName } from '../lab/scenario/model.js'
 import type { ServerDefinition } from '../lab/server.js'
 import { dnsDefinition, type DnsRuntime, type DnsSlice } from './dns/index.js'
+import { ldapDefinition, type LdapSlice } from './ldap/index.js'
 import { ntpDefinition } from './ntp/index.js'
 import type { NtpConfig } from './ntp/schema.js'
 
@@ -9,6 +10,7 @@ import type { NtpConfig } from './ntp/schema.js'
 export interface ServerTypes {
   ntp: { config: NtpConfig; runtime: undefined }
   dns: { config: DnsSlice; runtime: DnsRuntime }
+  ldap: { config: LdapSlice; runtime: undefined }
 }
 
 export type ServerDefinitions = {
@@ -19,6 +21,7 @@ export type ServerDefinitions = {
 export const SERVER_DEFINITIONS: ServerDefinitions = {
   dns: dnsDefinition,
   ntp: ntpDefinition,
+  ldap: ldapDefinition,
 }
 
 export const SERVER_NAMES = Object.keys(SERVER_DEFINITIONS) as ServerName[]

@@ -1,5 +1,6 @@
 import type { FaultRule } from '../faults/types.js'
 import type { DnsConfig } from '../../servers/dns/schema.js'
+import type { LdapConfig } from '../../servers/ldap/schema.js'
 import type { NtpConfig } from '../../servers/ntp/schema.js'
 import type { HostRole, NetworkMode, ScenarioDocument } from './schema.js'
 
@@ -41,6 +42,7 @@ export interface Network {
 export interface ServersConfig {
   readonly dns: DnsConfig
   readonly ntp: NtpConfig
+  readonly ldap: LdapConfig
 }
 export type ServerName = keyof ServersConfig
 

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { FaultRuleSchema } from '../faults/types.js'
 import { PkiSchema } from '../../certs/schema.js'
 import { DnsSchema } from '../../servers/dns/schema.js'
+import { LdapSchema } from '../../servers/ldap/schema.js'
 import { NtpSchema } from '../../servers/ntp/schema.js'
 import { StringEnum } from './common.js'
 
@@ -153,6 +154,7 @@ export const ServersSchema = Type.Object(
   {
     dns: Type.Object(DnsSchema.properties, { ...DnsSchema, default: {} }),
     ntp: Type.Object(NtpSchema.properties, { ...NtpSchema, default: {} }),
+    ldap: Type.Object(LdapSchema.properties, { ...LdapSchema, default: {} }),
   },
   { additionalProperties: false, default: {} },
 )

@@ -1,0 +1,562 @@
+import type { Socket } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { certificateDer } from '../../certs/export.js'
+import { LabDecodeError, LabError } from '../../lab/errors.js'
+import { corruptBytes, garbageBytes } from '../../lab/faults/bytes.js'
+import type { AppliedFault } from '../../lab/faults/engine.js'
+import type { DeviceRef } from '../../lab/journal/devices.js'
+import type { Peer } from '../../lab/journal/journal.js'
+import { bindTcp, closeTcp, type TcpListener } from '../../lab/net/tcp.js'
+import type { Host, Site, User } from '../../lab/scenario/model.js'
+import type { BoundPort, LabDeps, LabServer, ListenRequest, ReadyState } from '../../lab/server.js'
+import {
+  AD_MESSAGES,
+  PagedResults,
+  bind,
+  bindForm,
+  search,
+  type FoundEntry,
+  type SearchOutcome,
+} from './behaviour.js'
+import {
+  LdapOp,
+  LdapResult,
+  PAGED_RESULTS_OID,
+  RESPONSE_TAG,
+  decodeLdapMessage,
+  decodePagedResults,
+  encodeNoticeOfDisconnection,
+  encodePagedResults,
+  encodeResult,
+  encodeSearchEntry,
+  filterText,
+  peekMessageId,
+  resultName,
+  takeLdapFrames,
+  type LdapMessage,
+  type LdapOperation,
+} from './codec.js'
+import { buildDirectory, type Account, type Directory } from './directory.js'
+import type { LdapConfig } from './schema.js'
+
+/** What the LDAP server gets of a scenario. */
+export interface LdapSlice {
+  readonly block: LdapConfig
+  readonly site: Site
+  readonly hosts: readonly Host[]
+  readonly users: readonly User[]
+}
+
+interface Session {
+  account?: Account
+  readonly paged: PagedResults
+  readonly abandoned: Set<number>
+}
+
+interface Reply {
+  readonly bytes: Buffer[]
+  readonly kind: string
+  readonly summary: string
+  readonly detail: Record<string, unknown>
+  /** What the journal learns of the device (the user, after a bind). */
+  readonly device?: DeviceRef
+  readonly close?: 'unbind' | 'reset' | 'protocol'
+  /** No answer at all (an unbind, an abandon, a `drop` fault). */
+  readonly silent?: boolean
+}
+
+const IDLE_MS = 15 * 60_000
+
+/**
+ * The Active Directory double: LDAPv3 on 389 (and 3268 as a global catalog), one session per connection,
+ * requests answered in order, every bind and search journaled with the device and what was found.
+ */
+export class LdapServer implements LabServer<LdapSlice> {
+  readonly name = 'ldap'
+  #state: ReadyState = 'idle'
+  #config: LdapSlice
+  #directory!: Directory
+  readonly #listen: readonly ListenRequest[]
+  readonly #deps: LabDeps
+  #listeners: { listener: TcpListener; bound: BoundPort }[] = []
+  readonly #pending = new Set<Promise<void>>()
+
+  constructor(config: LdapSlice, listen: readonly ListenRequest[], deps: LabDeps) {
+    this.#config = config
+    this.#listen = listen
+    this.#deps = deps
+    this.#build()
+  }
+
+  get state(): ReadyState {
+    return this.#state
+  }
+
+  configure(config: LdapSlice): void {
+    this.#config = config
+    this.#build()
+  }
+
+  #build(): void {
+    const pki = this.#deps.pki()
+    const root = Buffer.from(certificateDer(pki.root.certificate))
+    const issuing = pki.intermediate ? Buffer.from(certificateDer(pki.intermediate.certificate)) : root
+    const { block, site, hosts, users } = this.#config
+    this.#directory = buildDirectory({
+      site,
+      hosts,
+      users,
+      pki: { root, issuing, caObjects: block.caObjects, enrollmentService: block.enrollmentService },
+    })
+  }
+
+  async start(): Promise<readonly BoundPort[]> {
+    if (this.#state !== 'idle')
+      throw new LabError(
+        'LAB_ERR_SERVER_ALREADY_STARTED',
+        `Failed to start ldap: it is ${this.#state}. Create a new server.`,
+      )
+    this.#state = 'starting'
+    try {
+      for (const req of this.#listen) {
+        if (req.name === 'ldap-gc' && !this.#config.block.globalCatalog) continue
+        const listener = await bindTcp('ldap', req.address, req.port, (s) =>
+          this.#onConnection(s, req.name === 'ldap-gc'),
+        )
+        const addr = listener.server.address()
+        const port = typeof addr === 'object' && addr ? addr.port : req.port
+        this.#listeners.push({ listener, bound: { ...req, server: 'ldap', port } })
+      }
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
+    this.#state = 'listening'
+    return this.ports()
+  }
+
+  ports(): readonly BoundPort[] {
+    if (this.#state !== 'listening')
+      throw new LabError(
+        'LAB_ERR_SERVER_NOT_LISTENING',
+        `Failed to list ldap ports: the server is ${this.#state}.`,
+      )
+    return this.#listeners.map((l) => l.bound)
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped') return
+    this.#state = 'stopping'
+    const listeners = this.#listeners
+    this.#listeners = []
+    await Promise.all(listeners.map((l) => closeTcp(l.listener)))
+    await Promise.allSettled([...this.#pending])
+    this.#state = 'stopped'
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop()
+  }
+
+  #onConnection(socket: Socket, gc: boolean): void {
+    const peer: Peer = {
+      address: socket.remoteAddress ?? '?',
+      port: socket.remotePort ?? 0,
+      transport: 'tcp',
+    }
+    const session: Session = { paged: new PagedResults(), abandoned: new Set() }
+    let buffered = Buffer.alloc(0)
+    let chain: Promise<void> = Promise.resolve()
+    socket.setTimeout(IDLE_MS, () => socket.destroy())
+    socket.on('data', (data: Buffer) => {
+      let frames: Buffer[]
+      try {
+        const taken = takeLdapFrames(buffered.length === 0 ? data : Buffer.concat([buffered, data]))
+        frames = taken.frames
+        buffered = Buffer.from(taken.rest)
+      } catch (err) {
+        if (!(err instanceof LabDecodeError)) throw err
+        // The stream cannot be resynchronised: RFC 4511 §4.4.1 notice, then close.
+        socket.removeAllListeners('data')
+        const reply: Reply = {
+          bytes: [encodeNoticeOfDisconnection(LdapResult.protocolError, err.message)],
+          kind: 'ldap:malformed',
+          summary: `malformed stream → protocolError, disconnected: ${err.message}`,
+          detail: { error: err.message, gc },
+          close: 'protocol',
+        }
+        chain = chain.then(() => this.#deliver(socket, peer, reply))
+        this.#track(chain)
+        return
+      }
+      for (const frame of frames) {
+        chain = chain.then(async () => {
+          if (socket.destroyed || this.#state !== 'listening') return
+          const reply = await this.#handle(frame, session, peer, gc)
+          this.#deliver(socket, peer, reply)
+        })
+        this.#track(chain.catch((err: unknown) => this.#failed(peer, err)))
+      }
+    })
+  }
+
+  #track(p: Promise<void>): void {
+    this.#pending.add(p)
+    void p.finally(() => this.#pending.delete(p))
+  }
+
+  #failed(peer: Peer, err: unknown): void {
+    this.#deps.logger.error({ err: (err as Error).message }, 'request failed')
+    this.#deps.journal.record({
+      server: 'ldap',
+      kind: 'ldap:failed',
+      summary: `internal error: ${(err as Error).message}`,
+      detail: {},
+      peer,
+    })
+  }
+
+  /** Journals the reply, then (group commit: after its line is written) sends it in one write. */
+  #deliver(socket: Socket, peer: Peer, reply: Reply): void {
+    if (socket.destroyed) return
+    const event = {
+      server: 'ldap',
+      kind: reply.kind,
+      summary: reply.summary,
+      detail: reply.detail,
+      peer,
+      ...(reply.device ? { device: reply.device } : {}),
+    }
+    this.#deps.journal.recordThen(event, () => {
+      if (socket.destroyed) return
+      if (reply.close === 'reset') {
+        socket.resetAndDestroy()
+        return
+      }
+      if (!reply.silent && reply.bytes.length > 0)
+        socket.write(reply.bytes.length === 1 ? reply.bytes[0]! : Buffer.concat(reply.bytes))
+      if (reply.close === 'unbind') socket.destroy()
+      else if (reply.close === 'protocol') socket.end()
+    })
+  }
+
+  async #handle(frame: Buffer, session: Session, peer: Peer, gc: boolean): Promise<Reply> {
+    let msg: LdapMessage
+    try {
+      msg = decodeLdapMessage(frame)
+    } catch (err) {
+      if (!(err instanceof LabDecodeError)) throw err
+      // RFC 4511 §4.1.1: a message whose structure is wrong ends the session, with a notice first.
+      const id = peekMessageId(frame)
+      return {
+        bytes: [encodeNoticeOfDisconnection(LdapResult.protocolError, err.message)],
+        kind: 'ldap:malformed',
+        summary: `malformed message${id !== undefined ? ` #${id}` : ''} → protocolError, disconnected: ${err.message}`,
+        detail: { error: err.message, bytes: frame.length, gc, ...(id !== undefined ? { id } : {}) },
+        close: 'protocol',
+      }
+    }
+    const op = msg.op
+    const device = session.account ? { user: session.account.user.signInAddress } : undefined
+    const fields = this.#fields(op)
+    const faults = this.#deps.faults
+    const applied = faults.idle
+      ? undefined
+      : faults.decide({ server: 'ldap', peer, ...(device ? { device } : {}), fields })
+    if (applied?.fault.kind === 'delay') {
+      const f = applied.fault
+      await sleep(f.ms + (f.jitterMs ? Math.floor(this.#deps.random() * f.jitterMs) : 0))
+      if (session.abandoned.has(msg.id)) {
+        return {
+          bytes: [],
+          silent: true,
+          kind: 'ldap:abandoned',
+          summary: `request #${msg.id} abandoned while delayed`,
+          detail: { id: msg.id },
+        }
+      }
+    }
+    const reply = this.#answer(msg, session, gc, applied?.fault.kind === 'delay' ? undefined : applied)
+    return applied ? { ...reply, detail: { ...reply.detail, fault: applied.fault.kind } } : reply
+  }
+
+  #fields(op: LdapOperation): Record<string, string> {
+    switch (op.kind) {
+      case 'bind':
+      case 'sasl-bind':
+        return { op: 'bind', name: op.name }
+      case 'search':
+        return { op: 'search', base: op.base, scope: op.scope, filter: filterText(op.filter) }
+      case 'unbind':
+      case 'abandon':
+      case 'extended':
+        return { op: op.kind }
+      case 'other':
+        return { op: `0x${op.tag.toString(16)}` }
+    }
+  }
+
+  /** The answer to one decoded request, with a fault (other than delay) applied. */
+  #answer(msg: LdapMessage, session: Session, gc: boolean, applied: AppliedFault | undefined): Reply {
+    const { id, op } = msg
+    const fault = applied?.fault
+    const responseTag =
+      op.kind === 'bind' || op.kind === 'sasl-bind'
+        ? LdapOp.bindResponse
+        : op.kind === 'search'
+          ? LdapOp.searchResultDone
+          : op.kind === 'extended'
+            ? LdapOp.extendedResponse
+            : op.kind === 'other'
+              ? RESPONSE_TAG.get(op.tag)
+              : undefined
+    if (fault && responseTag !== undefined) {
+      const base = { id, gc, op: op.kind }
+      switch (fault.kind) {
+        case 'drop':
+          return {
+            bytes: [],
+            silent: true,
+            kind: `ldap:${op.kind}`,
+            summary: `#${id} ${op.kind} → no answer (fault drop)`,
+            detail: base,
+          }
+        case 'reset':
+          return {
+            bytes: [],
+            kind: `ldap:${op.kind}`,
+            summary: `#${id} ${op.kind} → connection reset (fault)`,
+            detail: base,
+            close: 'reset',
+          }
+        case 'error': {
+          const code = (LdapResult as Record<string, number>)[fault.code] ?? LdapResult.busy
+          return {
+            bytes: [encodeResult(id, responseTag, code, `the lab answers ${fault.code} (fault)`)],
+            kind: `ldap:${op.kind}`,
+            summary: `#${id} ${op.kind} → ${fault.code} (fault)`,
+            detail: { ...base, result: fault.code },
+          }
+        }
+        case 'garbage':
+          return {
+            bytes: [Buffer.from(garbageBytes(fault.bytes ?? 64, this.#deps.random))],
+            kind: `ldap:${op.kind}`,
+            summary: `#${id} ${op.kind} → random bytes (fault)`,
+            detail: base,
+          }
+        case 'corrupt':
+        case 'truncate':
+        case 'answer':
+        case 'delay':
+          break // applied to the real answer below
+      }
+    }
+    const reply = this.#real(msg, session, gc, fault?.kind === 'answer' ? fault.set : undefined)
+    if (fault?.kind === 'corrupt' || fault?.kind === 'truncate') {
+      const all = Buffer.concat(reply.bytes)
+      const bytes =
+        fault.kind === 'corrupt'
+          ? Buffer.from(corruptBytes(all, fault.bytes ?? 1, this.#deps.random))
+          : all.subarray(0, fault.bytes)
+      return { ...reply, bytes: [bytes], summary: `${reply.summary} (fault ${fault.kind})` }
+    }
+    return reply
+  }
+
+  #real(
+    msg: LdapMessage,
+    session: Session,
+    gc: boolean,
+    set: Readonly<Record<string, string | number | boolean>> | undefined,
+  ): Reply {
+    const { id, op } = msg
+    switch (op.kind) {
+      case 'bind': {
+        const password = op.password.toString('utf8')
+        const outcome = bind(this.#directory, op.name, password)
+        if (outcome.account) session.account = outcome.account
+        else if (outcome.code === LdapResult.success) delete session.account
+        const who = outcome.account ? ` as ${outcome.account.user.signInAddress}` : ''
+        return {
+          bytes: [encodeResult(id, LdapOp.bindResponse, outcome.code, outcome.message)],
+          kind: 'ldap:bind',
+          summary: `#${id} simple bind ${op.name === '' ? '(anonymous)' : op.name} [${outcome.form}] → ${resultName(outcome.code)}${who}`,
+          detail: {
+            id,
+            name: op.name,
+            form: outcome.form,
+            method: 'simple',
+            version: op.version,
+            result: resultName(outcome.code),
+            gc,
+            ...(outcome.account ? { user: outcome.account.user.signInAddress } : {}),
+          },
+          ...(outcome.account ? { device: { user: outcome.account.user.signInAddress } } : {}),
+        }
+      }
+      case 'sasl-bind': {
+        // The mechanism a client offers is what a QA engineer needs to see (a real CX700 will tell us, spec §10.11).
+        const message = `SASL ${op.mechanism} is not supported by the lab; bind with a simple bind`
+        return {
+          bytes: [encodeResult(id, LdapOp.bindResponse, LdapResult.authMethodNotSupported, message)],
+          kind: 'ldap:bind',
+          summary: `#${id} SASL bind ${op.mechanism} (${bindForm(op.name)}) → authMethodNotSupported`,
+          detail: {
+            id,
+            name: op.name,
+            method: 'sasl',
+            mechanism: op.mechanism,
+            credentialBytes: op.credentials?.length ?? 0,
+            result: 'authMethodNotSupported',
+            gc,
+          },
+        }
+      }
+      case 'search':
+        return this.#search(msg, op, session, gc, set)
+      case 'unbind':
+        return {
+          bytes: [],
+          silent: true,
+          kind: 'ldap:unbind',
+          summary: `#${id} unbind`,
+          detail: { id },
+          close: 'unbind',
+        }
+      case 'abandon':
+        session.abandoned.add(op.id)
+        return {
+          bytes: [],
+          silent: true,
+          kind: 'ldap:abandon',
+          summary: `#${id} abandon #${op.id}`,
+          detail: { id, abandoned: op.id },
+        }
+      case 'extended':
+        return {
+          bytes: [
+            encodeResult(
+              id,
+              LdapOp.extendedResponse,
+              LdapResult.protocolError,
+              `extended operation ${op.oid} is not supported by the lab`,
+            ),
+          ],
+          kind: 'ldap:extended',
+          summary: `#${id} extended ${op.oid} → protocolError`,
+          detail: { id, oid: op.oid, result: 'protocolError' },
+        }
+      case 'other': {
+        const tag = RESPONSE_TAG.get(op.tag)!
+        return {
+          bytes: [encodeResult(id, tag, LdapResult.unwillingToPerform, 'the lab directory is read-only')],
+          kind: 'ldap:write',
+          summary: `#${id} operation 0x${op.tag.toString(16)} → unwillingToPerform (read-only)`,
+          detail: { id, tag: op.tag, result: 'unwillingToPerform' },
+        }
+      }
+    }
+  }
+
+  #search(
+    msg: LdapMessage,
+    op: Extract<LdapOperation, { kind: 'search' }>,
+    session: Session,
+    gc: boolean,
+    set: Readonly<Record<string, string | number | boolean>> | undefined,
+  ): Reply {
+    const { id } = msg
+    const filter = filterText(op.filter)
+    const base = { id, base: op.base, scope: op.scope, filter, attributes: op.attributes, gc }
+    const head = `#${id} search "${op.base}" ${op.scope} ${filter}${op.attributes.length > 0 ? ` [${op.attributes.join(', ')}]` : ''}`
+    const { anonymous } = this.#config.block
+    const rootDse = op.base === '' && op.scope === 'base'
+    if (!session.account && (anonymous === 'refuse' || (anonymous === 'rootdse' && !rootDse))) {
+      return {
+        bytes: [encodeResult(id, LdapOp.searchResultDone, LdapResult.operationsError, AD_MESSAGES.bindFirst)],
+        kind: 'ldap:search',
+        summary: `${head} → operationsError (bind first)`,
+        detail: { ...base, result: 'operationsError', entries: [] },
+      }
+    }
+    const run = (): SearchOutcome => {
+      const out = search(this.#directory, op)
+      if (!set) return out
+      if (set.entries === 'none') return { ...out, entries: [] }
+      if (set.cACertificate !== undefined) {
+        const entries: FoundEntry[] = out.entries.map((e) => ({
+          dn: e.dn,
+          attributes: e.attributes.flatMap((a) =>
+            a.type.toLowerCase().startsWith('cacertificate')
+              ? set.cACertificate === 'absent'
+                ? []
+                : [{ type: a.type, values: [Buffer.alloc(0)] }]
+              : [a],
+          ),
+        }))
+        return { ...out, entries }
+      }
+      return out
+    }
+    const paging = msg.controls.find((c) => c.oid === PAGED_RESULTS_OID)
+    let outcome: SearchOutcome
+    let doneControls: { oid: string; critical: boolean; value: Buffer }[] = []
+    if (paging) {
+      let request: { size: number; cookie: Buffer }
+      try {
+        request = decodePagedResults(paging.value)
+      } catch (err) {
+        return {
+          bytes: [
+            encodeResult(id, LdapOp.searchResultDone, LdapResult.protocolError, (err as Error).message),
+          ],
+          kind: 'ldap:search',
+          summary: `${head} → protocolError (bad paged-results control)`,
+          detail: { ...base, result: 'protocolError', entries: [] },
+        }
+      }
+      let first: SearchOutcome | undefined
+      const page = session.paged.page(
+        request.cookie,
+        Math.min(request.size, this.#config.block.maxPageSize),
+        () => {
+          first = run()
+          return first.entries
+        },
+      )
+      if (!page) {
+        outcome = {
+          code: LdapResult.unwillingToPerform,
+          message: 'unknown paged-results cookie',
+          entries: [],
+        }
+      } else {
+        outcome = {
+          code: first?.code === LdapResult.noSuchObject ? first.code : LdapResult.success,
+          message: first?.message ?? '',
+          ...(first?.matchedDn !== undefined ? { matchedDn: first.matchedDn } : {}),
+          entries: page.entries,
+        }
+        doneControls = [
+          { oid: PAGED_RESULTS_OID, critical: false, value: encodePagedResults(0, page.cookie) },
+        ]
+      }
+    } else outcome = run()
+    const bytes = outcome.entries.map((e) => encodeSearchEntry(id, e.dn, e.attributes))
+    bytes.push(
+      encodeResult(id, LdapOp.searchResultDone, outcome.code, outcome.message, {
+        ...(outcome.matchedDn !== undefined ? { matchedDn: outcome.matchedDn } : {}),
+        controls: doneControls,
+      }),
+    )
+    const dns = outcome.entries.map((e) => e.dn)
+    const n = dns.length
+    return {
+      bytes,
+      kind: 'ldap:search',
+      summary: `${head} → ${resultName(outcome.code)}, ${n} entr${n === 1 ? 'y' : 'ies'}${n > 0 && n <= 3 ? `: ${dns.map((d) => d || '(RootDSE)').join('; ')}` : ''}`,
+      detail: { ...base, result: resultName(outcome.code), entries: dns, ...(paging ? { paged: true } : {}) },
+    }
+  }
+}
