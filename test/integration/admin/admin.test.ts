@@ -13,6 +13,7 @@ describe('admin API', () => {
       servers: [
         { name: 'dns', state: 'listening' },
         { name: 'ntp', state: 'listening' },
+        { name: 'ldap', state: 'listening' },
       ],
     })
     const e = await t.client.endpoints()

@@ -54,7 +54,7 @@ describe('Lab runtime', () => {
         MINIMAL_SCENARIO + `servers:\n  ntp:\n    listen: { port: ${busy} }\n`,
         dir,
       )
-      const lab = new Lab({ scenario, logger: testLogger(), stateDir: dir })
+      const lab = new Lab({ scenario, logger: testLogger(), stateDir: dir, ports: 'ephemeral' })
       const err = await lab.start().catch((e: unknown) => e)
       expect(err).toBeInstanceOf(LabError)
       expect((err as LabError).code).toBe('LAB_ERR_SERVER_BIND')
@@ -103,7 +103,7 @@ describe('Lab runtime', () => {
     await t.lab.reload(
       loadScenario(t.write('off.yaml', MINIMAL_SCENARIO + 'servers:\n  ntp:\n    enabled: false\n')),
     )
-    expect(t.lab.endpoints().map((e) => e.server)).toEqual(['dns', 'dns'])
+    expect(t.lab.endpoints().map((e) => e.server)).toEqual(['dns', 'dns', 'ldap', 'ldap'])
   })
 
   it('keeps the old scenario serving when the new one cannot bind', async () => {
