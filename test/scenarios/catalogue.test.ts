@@ -8,6 +8,7 @@ import { unixMsFromNtpTimestamp } from '../../servers/ntp/codec.js'
 import { DnsRcode, rdataText, typeCode } from '../../servers/dns/codec.js'
 import { parseRecord } from '../../servers/dns/zone.js'
 import { askUdp, dnsQuery } from '../helpers/dns-client.js'
+import { Client } from 'ldapts'
 import { startTestLab } from '../helpers/lab.js'
 import { resolveLeafProfile } from '../../certs/schema.js'
 import { signatureHash } from '../../certs/export.js'
@@ -77,6 +78,43 @@ describe('scenario catalogue', () => {
             want.issuer === 'lookalike',
           )
           expect(server.root === lab.root.certificate, server.host).toBe(want.issuer === 'lab')
+        }
+      })
+
+      it('is served by the lab as written: LDAP trust searches', async () => {
+        await using t = await startTestLab(undefined, { file: join(dir, file) })
+        const { ldap } = t.lab.scenario.servers
+        const user = t.lab.scenario.users[0]!
+        const c = new Client({ url: `ldap://127.0.0.1:${t.port('ldap')}` })
+        try {
+          await c.bind(user.userName, user.password)
+          const config = `CN=Configuration,${t.lab.scenario.site.adDomain
+            .split('.')
+            .map((l) => `DC=${l}`)
+            .join(',')}`
+          const cas = (
+            await c.search(config, {
+              filter: '(objectCategory=certificationAuthority)',
+              attributes: ['cACertificate;binary'],
+              explicitBufferAttributes: ['cACertificate;binary'],
+            })
+          ).searchEntries
+          const root = Buffer.from(t.lab.pki.root.certificate.rawData)
+          const holding = cas.filter((e) => {
+            const v = e['cACertificate;binary']
+            return Buffer.isBuffer(v) && v.equals(root)
+          })
+          const expected = { lab: [3, 1], empty: [3, 0], none: [0, 0], 'ntauth-only': [1, 1] }[ldap.caObjects]
+          expect([cas.length, Math.min(holding.length, 1)]).toEqual(expected)
+          const services = (
+            await c.search(config, {
+              filter: '(objectCategory=pKIEnrollmentService)',
+              attributes: ['dNSHostName'],
+            })
+          ).searchEntries
+          expect(services.length).toBe(ldap.enrollmentService ? 1 : 0)
+        } finally {
+          await c.unbind()
         }
       })
 
