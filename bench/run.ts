@@ -1,4 +1,5 @@
 import { dns } from './dns.js'
+import { ldap } from './ldap.js'
 import { pki } from './pki.js'
 import { startup } from './startup.js'
 
@@ -7,6 +8,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   startup: () => startup(),
   dns: () => dns(),
   pki: () => pki(),
+  ldap: () => ldap(),
 }
 
 const names = process.argv.slice(2)
