@@ -21,6 +21,8 @@ export type LabErrorCode =
   | 'LAB_ERR_DNS_RECORD'
   | 'LAB_ERR_PKI_STATE'
   | 'LAB_ERR_LDAP_DECODE'
+  | 'LAB_ERR_DHCP_DECODE'
+  | 'LAB_ERR_DHCP_UNSAFE'
 
 export class LabError extends Error {
   readonly code: LabErrorCode

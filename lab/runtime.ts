@@ -67,6 +67,7 @@ type Runtimes = { [K in ServerName]: ServerTypes[K]['runtime'] }
 
 function createRuntimes(deps: { journal: JournalType; stateDir: string }): Runtimes {
   return {
+    dhcp: SERVER_DEFINITIONS.dhcp.runtime(deps),
     dns: SERVER_DEFINITIONS.dns.runtime(deps),
     ntp: SERVER_DEFINITIONS.ntp.runtime(deps),
     ldap: SERVER_DEFINITIONS.ldap.runtime(deps),
@@ -206,8 +207,10 @@ export class Lab implements AsyncDisposable {
 
   #create<K extends ServerName>(name: K, scenario: Scenario, listen: ListenRequest[]): Instance {
     const def: ServerDefinitions[K] = SERVER_DEFINITIONS[name]
-    const server = def.create(def.slice(scenario), listen, this.#deps(name), this.runtimes[name])
-    return { server, listen, configure: (next) => server.configure(def.slice(next)) }
+    // Servers see the network in force (the CLI's --mode overrides the scenario's).
+    const effective = (s: Scenario): Scenario => ({ ...s, network: withMode(s, this.#mode) })
+    const server = def.create(def.slice(effective(scenario)), listen, this.#deps(name), this.runtimes[name])
+    return { server, listen, configure: (next) => server.configure(def.slice(effective(next))) }
   }
 
   /** Starts every enabled server, or none: on a bind failure the ones already started are stopped again. */

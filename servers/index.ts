@@ -1,6 +1,7 @@
 import type { FaultCapabilities } from '../lab/faults/types.js'
 import type { ServerName } from '../lab/scenario/model.js'
 import type { ServerDefinition } from '../lab/server.js'
+import { dhcpDefinition, type DhcpRuntime, type DhcpSlice } from './dhcp/index.js'
 import { dnsDefinition, type DnsRuntime, type DnsSlice } from './dns/index.js'
 import { ldapDefinition, type LdapSlice } from './ldap/index.js'
 import { ntpDefinition } from './ntp/index.js'
@@ -8,6 +9,7 @@ import type { NtpConfig } from './ntp/schema.js'
 
 /** Each server's slice of a scenario and its per-lab state. */
 export interface ServerTypes {
+  dhcp: { config: DhcpSlice; runtime: DhcpRuntime }
   ntp: { config: NtpConfig; runtime: undefined }
   dns: { config: DnsSlice; runtime: DnsRuntime }
   ldap: { config: LdapSlice; runtime: undefined }
@@ -19,6 +21,7 @@ export type ServerDefinitions = {
 
 /** One entry per protocol folder; the runtime builds and starts servers in this order. */
 export const SERVER_DEFINITIONS: ServerDefinitions = {
+  dhcp: dhcpDefinition,
   dns: dnsDefinition,
   ntp: ntpDefinition,
   ldap: ldapDefinition,

@@ -34,6 +34,8 @@ export interface JournalInput {
   readonly peer?: Peer
   /** What the server itself knows of the device (a DHCP chaddr, an LDAP bind name); merged with what the registry knows. */
   readonly device?: DeviceRef
+  /** False when the peer is not the device itself (DHCP: 0.0.0.0 before a lease, or a relay agent). */
+  readonly peerIsDevice?: boolean
 }
 
 export interface JournalFilter {
@@ -178,9 +180,9 @@ export class Journal {
 
   #make(input: JournalInput): JournalEvent {
     // What a server learnt of the device (a lease, a bind) is tied to the address it came from.
-    if (input.device)
-      this.devices.learn({ ...(input.peer ? { ip: input.peer.address } : {}), ...input.device })
-    const device = this.devices.resolve(input.device, input.peer?.address)
+    const peerIp = input.peerIsDevice === false ? undefined : input.peer?.address
+    if (input.device) this.devices.learn({ ...(peerIp !== undefined ? { ip: peerIp } : {}), ...input.device })
+    const device = this.devices.resolve(input.device, peerIp)
     const event: JournalEvent = {
       seq: ++this.#seq,
       time: this.#time(),

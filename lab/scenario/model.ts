@@ -1,4 +1,5 @@
 import type { FaultRule } from '../faults/types.js'
+import type { DhcpConfig } from '../../servers/dhcp/schema.js'
 import type { DnsConfig } from '../../servers/dns/schema.js'
 import type { LdapConfig } from '../../servers/ldap/schema.js'
 import type { NtpConfig } from '../../servers/ntp/schema.js'
@@ -40,6 +41,7 @@ export interface Network {
 }
 
 export interface ServersConfig {
+  readonly dhcp: DhcpConfig
   readonly dns: DnsConfig
   readonly ntp: NtpConfig
   readonly ldap: LdapConfig

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { FaultRuleSchema } from '../faults/types.js'
 import { PkiSchema } from '../../certs/schema.js'
+import { DhcpSchema } from '../../servers/dhcp/schema.js'
 import { DnsSchema } from '../../servers/dns/schema.js'
 import { LdapSchema } from '../../servers/ldap/schema.js'
 import { NtpSchema } from '../../servers/ntp/schema.js'
@@ -152,6 +153,7 @@ export const ExpectSchema = Type.Object(
 
 export const ServersSchema = Type.Object(
   {
+    dhcp: Type.Object(DhcpSchema.properties, { ...DhcpSchema, default: {} }),
     dns: Type.Object(DnsSchema.properties, { ...DnsSchema, default: {} }),
     ntp: Type.Object(NtpSchema.properties, { ...NtpSchema, default: {} }),
     ldap: Type.Object(LdapSchema.properties, { ...LdapSchema, default: {} }),

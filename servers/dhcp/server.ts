@@ -1,0 +1,494 @@
+import { randomBytes } from 'node:crypto'
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
+import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs'
+import { networkInterfaces } from 'node:os'
+import { dirname, join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { LabDecodeError, LabError } from '../../lab/errors.js'
+import { corruptBytes, garbageBytes } from '../../lab/faults/bytes.js'
+import type { Journal, Peer } from '../../lab/journal/journal.js'
+import { normalizeMac } from '../../lab/journal/devices.js'
+import { bindUdp, closeUdp } from '../../lab/net/udp.js'
+import { parseDuration } from '../../lab/scenario/common.js'
+import type { Host, Network, Site } from '../../lab/scenario/model.js'
+import type { BoundPort, LabDeps, LabServer, ListenRequest, ReadyState } from '../../lab/server.js'
+import {
+  LeaseTable,
+  decideDhcp,
+  describeOptions,
+  intToIp,
+  ipToInt,
+  ipsOption,
+  replyTarget,
+  searchListOption,
+  textOption,
+  type DhcpPlan,
+  type DhcpReply,
+  type Lease,
+} from './behaviour.js'
+import {
+  DhcpMessageType,
+  Opt,
+  decodeDhcp,
+  encodeDhcp,
+  ipBytes,
+  messageTypeName,
+  readIps,
+  readU16,
+  u32Option,
+  type DhcpMessage,
+} from './codec.js'
+import type { DhcpConfig } from './schema.js'
+
+/** What the DHCP server gets of a scenario. */
+export interface DhcpSlice {
+  readonly block: DhcpConfig
+  readonly site: Site
+  readonly hosts: readonly Host[]
+  readonly network: Network
+}
+
+/** Leases kept per lab and saved in the state directory, so they outlive a restart. */
+export class DhcpRuntime {
+  readonly leases: LeaseTable
+  readonly #file: string
+
+  constructor(stateDir: string) {
+    this.#file = join(stateDir, 'dhcp', 'leases.json')
+    let saved: Lease[] = []
+    if (existsSync(this.#file)) {
+      try {
+        saved = (JSON.parse(readFileSync(this.#file, 'utf8')) as { leases: Lease[] }).leases
+      } catch {
+        saved = [] // a damaged file is started afresh; the phones simply ask again
+      }
+    }
+    this.leases = new LeaseTable(saved)
+  }
+
+  save(): void {
+    mkdirSync(dirname(this.#file), { recursive: true })
+    const tmp = `${this.#file}.${process.pid}.tmp`
+    writeFileSync(tmp, JSON.stringify({ leases: this.leases.all() }, null, 1))
+    renameSync(tmp, this.#file)
+  }
+}
+
+function hexBytes(hex: string): Uint8Array {
+  return Uint8Array.from(Buffer.from(hex, 'hex'))
+}
+
+/** Resolves the scenario into what the decisions need. */
+export function planFor(slice: DhcpSlice, serverId: string): DhcpPlan {
+  const { block, site } = slice
+  const [base, bits] = site.subnet.split('/')
+  const prefix = Number(bits)
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0
+  const network = ipToInt(base ?? '0.0.0.0') & mask
+  const poolStart = block.pool ? ipToInt(block.pool.start) : network + 100
+  const poolEnd = block.pool ? ipToInt(block.pool.end) : network + 199
+  const options = new Map<number, Uint8Array>()
+  options.set(Opt.subnetMask, ipBytes(intToIp(mask)))
+  options.set(Opt.router, ipBytes(block.router ?? site.labAddress))
+  options.set(Opt.dns, ipsOption(block.dns ?? [site.labAddress]))
+  const domain = block.domainName ?? site.dhcpDomain
+  if (domain !== '') options.set(Opt.domainName, textOption(domain))
+  const search = block.searchList ?? site.searchList
+  if (search.length > 0) options.set(Opt.domainSearch, searchListOption(search, block.searchListEncoding))
+  if (block.ntp.length > 0) options.set(Opt.ntp, ipsOption(block.ntp))
+  if (block.wins.length > 0) options.set(Opt.wins, ipsOption(block.wins))
+  if (block.nodeType !== undefined) options.set(Opt.nodeType, Uint8Array.of(block.nodeType))
+  for (const o of block.options)
+    options.set(o.code, o.hex !== undefined ? hexBytes(o.hex) : textOption(o.text ?? ''))
+  return {
+    serverId,
+    subnetMask: intToIp(mask),
+    poolStart,
+    poolEnd,
+    reservations: new Map(block.reservations.map((r) => [normalizeMac(r.mac), r.address])),
+    allow: block.allow,
+    leaseSeconds: Math.max(1, Math.round(parseDuration(block.leaseTime) / 1000)),
+    options,
+    honourParameterList: block.honourParameterList,
+  }
+}
+
+/** What the `answer` fault changes in a reply. */
+function alterReply(reply: DhcpReply, set: Readonly<Record<string, string | number | boolean>>): DhcpReply {
+  const options = new Map(reply.options)
+  const put = (code: number, value: string, encode: (v: string) => Uint8Array): void => {
+    if (value === '') options.delete(code)
+    else options.set(code, encode(value))
+  }
+  if (typeof set.domainName === 'string') put(Opt.domainName, set.domainName, textOption)
+  if (typeof set.searchList === 'string') put(Opt.domainSearch, set.searchList, textOption)
+  if (typeof set.dns === 'string') put(Opt.dns, set.dns, (v) => ipsOption(v.split(',')))
+  if (typeof set.router === 'string') put(Opt.router, set.router, (v) => ipsOption(v.split(',')))
+  if (typeof set.leaseSeconds === 'number' && options.has(Opt.leaseTime)) {
+    options.set(Opt.leaseTime, u32Option(set.leaseSeconds))
+    options.set(Opt.renewalTime, u32Option(Math.floor(set.leaseSeconds / 2)))
+    options.set(Opt.rebindingTime, u32Option(Math.floor((set.leaseSeconds * 7) / 8)))
+  }
+  return { ...reply, options, ...(typeof set.yiaddr === 'string' ? { yiaddr: set.yiaddr } : {}) }
+}
+
+/** The interface DHCP may answer on, checked: the only non-loopback link this process can see. */
+function confinedInterface(name: string): { address: string; broadcast: string } {
+  const all = networkInterfaces()
+  const others = Object.entries(all)
+    .filter(([n, addrs]) => n !== name && (addrs ?? []).some((a) => !a.internal))
+    .map(([n]) => n)
+  const own = (all[name] ?? []).find((a) => a.family === 'IPv4')
+  if (!own) {
+    throw new LabError(
+      'LAB_ERR_DHCP_UNSAFE',
+      `Failed to start dhcp: interface ${name} has no IPv4 address here. Give it the lab address, or name the right interface.`,
+    )
+  }
+  if (others.length > 0) {
+    throw new LabError(
+      'LAB_ERR_DHCP_UNSAFE',
+      `Failed to start dhcp: it would also answer on ${others.join(', ')}, not only on ${name}. Run the lab in a network namespace that holds only ${name} (see README "DHCP safety").`,
+    )
+  }
+  const broadcast = intToIp((ipToInt(own.address) | ~ipToInt(own.netmask)) >>> 0)
+  return { address: own.address, broadcast }
+}
+
+/**
+ * The DHCP server: one UDP socket; outside loopback mode it answers only when confined to the named
+ * interface, only MACs in its allow-list, and only after checking that no other server answers on the
+ * segment. Every message and answer is journaled with the MAC; an ACK ties the MAC to its address.
+ */
+export class DhcpServer implements LabServer<DhcpSlice> {
+  readonly name = 'dhcp'
+  #state: ReadyState = 'idle'
+  #config: DhcpSlice
+  readonly #listen: readonly ListenRequest[]
+  readonly #deps: LabDeps
+  readonly #runtime: DhcpRuntime
+  #socket: { socket: Socket; bound: BoundPort } | undefined
+  #plan!: DhcpPlan
+  #broadcast = '255.255.255.255'
+  #serverId: string
+  readonly #pending = new Set<Promise<void>>()
+
+  constructor(config: DhcpSlice, listen: readonly ListenRequest[], deps: LabDeps, runtime: DhcpRuntime) {
+    this.#config = config
+    this.#listen = listen
+    this.#deps = deps
+    this.#runtime = runtime
+    this.#serverId = config.site.labAddress
+    this.#plan = planFor(config, this.#serverId)
+  }
+
+  get state(): ReadyState {
+    return this.#state
+  }
+
+  get #loopback(): boolean {
+    return this.#config.network.mode === 'loopback'
+  }
+
+  configure(config: DhcpSlice): void {
+    this.#config = config
+    this.#plan = planFor(config, this.#serverId)
+  }
+
+  async start(): Promise<readonly BoundPort[]> {
+    if (this.#state !== 'idle')
+      throw new LabError(
+        'LAB_ERR_SERVER_ALREADY_STARTED',
+        `Failed to start dhcp: it is ${this.#state}. Create a new server.`,
+      )
+    this.#state = 'starting'
+    const req = this.#listen[0]!
+    if (!this.#loopback) {
+      const name = this.#config.block.interface ?? this.#config.network.interface
+      if (name === undefined) {
+        // Safe by default: outside loopback, DHCP answers only on a link somebody named.
+        this.#deps.journal.record({
+          server: 'dhcp',
+          kind: 'dhcp:disabled',
+          summary:
+            'not serving: outside loopback mode DHCP answers only on a named interface (servers.dhcp.interface)',
+          detail: { mode: this.#config.network.mode },
+        })
+        this.#state = 'listening'
+        return []
+      }
+      const link = confinedInterface(name)
+      this.#broadcast = link.broadcast
+      this.#serverId = link.address
+      this.#plan = planFor(this.#config, this.#serverId)
+      if (this.#config.block.rogueCheck) await this.#rogueCheck(name, req.port)
+    }
+    try {
+      const socket = await bindUdp(
+        'dhcp',
+        req.address,
+        req.port,
+        (msg, rinfo) => this.#onMessage(msg, rinfo),
+        (err) => this.#deps.logger.warn({ err: err.message }, 'socket error'),
+      )
+      socket.setBroadcast(true)
+      this.#socket = {
+        socket,
+        bound: { ...req, server: 'dhcp', address: socket.address().address, port: socket.address().port },
+      }
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
+    this.#state = 'listening'
+    return this.ports()
+  }
+
+  /** Sends a DISCOVER and listens: another server answering on the segment would make this one a rogue. */
+  async #rogueCheck(name: string, serverPort: number): Promise<void> {
+    const probe = createSocket({ type: 'udp4', reuseAddr: true })
+    const xid = randomBytes(4).readUInt32BE(0)
+    const mac = ['02', ...Array.from(randomBytes(5), (b) => b.toString(16).padStart(2, '0'))].join(':')
+    const offers: string[] = []
+    try {
+      await new Promise<void>((resolve, reject) => {
+        probe.once('error', reject)
+        probe.bind(serverPort + 1, '0.0.0.0', () => resolve())
+      })
+      probe.setBroadcast(true)
+      probe.on('message', (msg, rinfo) => {
+        try {
+          const m = decodeDhcp(msg)
+          if (m.op === 2 && m.xid === xid) offers.push(`${rinfo.address} (offered ${m.yiaddr})`)
+        } catch {
+          // not an answer to us
+        }
+      })
+      const discover: DhcpMessage = {
+        op: 1,
+        htype: 1,
+        hlen: 6,
+        hops: 0,
+        xid,
+        secs: 0,
+        flags: 0x8000,
+        ciaddr: '0.0.0.0',
+        yiaddr: '0.0.0.0',
+        siaddr: '0.0.0.0',
+        giaddr: '0.0.0.0',
+        chaddr: mac,
+        sname: '',
+        file: '',
+        options: new Map([[Opt.messageType, Uint8Array.of(DhcpMessageType.DISCOVER)]]),
+      }
+      probe.send(encodeDhcp(discover), serverPort, this.#broadcast)
+      await sleep(this.#config.block.rogueWaitMs)
+    } finally {
+      await closeUdp(probe)
+    }
+    this.#deps.journal.record({
+      server: 'dhcp',
+      kind: 'dhcp:rogue-check',
+      summary:
+        offers.length === 0
+          ? `no other DHCP server answers on ${name}`
+          : `another DHCP server answers on ${name}: ${offers.join(', ')}`,
+      detail: { interface: name, offers },
+    })
+    if (offers.length > 0) {
+      throw new LabError(
+        'LAB_ERR_DHCP_UNSAFE',
+        `Failed to start dhcp: another DHCP server answers on ${name}: ${offers.join(', ')}. Stop it, or set servers.dhcp.rogueCheck: false if that is intended.`,
+      )
+    }
+  }
+
+  ports(): readonly BoundPort[] {
+    if (this.#state !== 'listening')
+      throw new LabError(
+        'LAB_ERR_SERVER_NOT_LISTENING',
+        `Failed to list dhcp ports: the server is ${this.#state}.`,
+      )
+    return this.#socket ? [this.#socket.bound] : []
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped') return
+    this.#state = 'stopping'
+    const s = this.#socket
+    this.#socket = undefined
+    if (s) await closeUdp(s.socket)
+    await Promise.allSettled([...this.#pending])
+    this.#state = 'stopped'
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop()
+  }
+
+  #onMessage(msg: Buffer, rinfo: RemoteInfo): void {
+    const peer: Peer = { address: rinfo.address, port: rinfo.port, transport: 'udp' }
+    const work = this.#handle(msg, rinfo, peer).catch((err: unknown) => {
+      this.#deps.logger.error({ err: (err as Error).message }, 'request failed')
+      this.#deps.journal.record({
+        server: 'dhcp',
+        kind: 'dhcp:failed',
+        summary: `internal error: ${(err as Error).message}`,
+        detail: {},
+        peer,
+      })
+    })
+    this.#pending.add(work)
+    void work.finally(() => this.#pending.delete(work))
+  }
+
+  async #handle(msg: Buffer, rinfo: RemoteInfo, peer: Peer): Promise<void> {
+    const { journal, faults, random } = this.#deps
+    let req: DhcpMessage
+    try {
+      req = decodeDhcp(msg)
+    } catch (err) {
+      if (!(err instanceof LabDecodeError)) throw err
+      // DHCP's answer to garbage is silence (RFC 2131 has no error message for it).
+      journal.record({
+        server: 'dhcp',
+        kind: 'dhcp:malformed',
+        summary: `malformed datagram (${msg.length} octets) ignored: ${err.message}`,
+        detail: { bytes: msg.length, error: err.message },
+        peer,
+      })
+      return
+    }
+    const mac = normalizeMac(req.chaddr)
+    const type = messageTypeName(req.options.get(Opt.messageType)?.[0])
+    const vendorClass = req.options.has(Opt.vendorClass)
+      ? Buffer.from(req.options.get(Opt.vendorClass)!).toString('latin1')
+      : undefined
+    const asked = [...(req.options.get(Opt.parameterList) ?? [])]
+    const xid = req.xid.toString(16).padStart(8, '0')
+    journal.record({
+      server: 'dhcp',
+      kind: 'dhcp:request',
+      summary: `${type} from ${mac} xid ${xid}${req.giaddr !== '0.0.0.0' ? ` via relay ${req.giaddr}` : ''}${asked.length > 0 ? ` asks for ${asked.join(',')}` : ''}`,
+      detail: {
+        type,
+        mac,
+        xid,
+        ciaddr: req.ciaddr,
+        giaddr: req.giaddr,
+        parameterList: asked,
+        ...(vendorClass !== undefined ? { vendorClass } : {}),
+        ...(req.options.has(Opt.requestedAddress)
+          ? { requested: readIps(req.options.get(Opt.requestedAddress))[0] }
+          : {}),
+        ...(req.options.has(Opt.serverId) ? { serverId: readIps(req.options.get(Opt.serverId))[0] } : {}),
+      },
+      peer,
+      device: { mac },
+      peerIsDevice: false,
+    })
+    const applied = faults.idle
+      ? undefined
+      : faults.decide({
+          server: 'dhcp',
+          peer,
+          device: { mac },
+          fields: { messageType: type, xid, ...(vendorClass !== undefined ? { vendorClass } : {}) },
+        })
+    const fault = applied?.fault
+    if (fault?.kind === 'drop') {
+      journal.record({
+        server: 'dhcp',
+        kind: 'dhcp:reply',
+        summary: `no answer to ${type} from ${mac} (fault drop)`,
+        detail: { mac, xid, fault: 'drop' },
+        peer,
+        device: { mac },
+        peerIsDevice: false,
+      })
+      return
+    }
+    if (fault?.kind === 'delay')
+      await sleep(fault.ms + (fault.jitterMs ? Math.floor(random() * fault.jitterMs) : 0))
+    const now = this.#deps.clock.now()
+    const decision = decideDhcp(this.#plan, this.#runtime.leases, req, now)
+    let reply = decision.reply
+    if (fault?.kind === 'error' && reply) {
+      reply = {
+        type: DhcpMessageType.NAK,
+        yiaddr: '0.0.0.0',
+        options: new Map([
+          [Opt.messageType, Uint8Array.of(DhcpMessageType.NAK)],
+          [Opt.serverId, ipBytes(this.#serverId)],
+        ]),
+      }
+    }
+    if (fault?.kind === 'answer' && reply) reply = alterReply(reply, fault.set)
+    if (reply?.type === DhcpMessageType.ACK || type === 'RELEASE' || type === 'DECLINE') this.#runtime.save()
+    if (!reply) {
+      journal.record({
+        server: 'dhcp',
+        kind: 'dhcp:reply',
+        summary: `no answer to ${type} from ${mac}: ${decision.note}`,
+        detail: { mac, xid, note: decision.note },
+        peer,
+        device: { mac },
+        peerIsDevice: false,
+      })
+      return
+    }
+    const maxSize = Math.max(576, readU16(req.options.get(Opt.maxMessageSize)) ?? 576) - 28
+    const message: DhcpMessage = {
+      op: 2,
+      htype: req.htype,
+      hlen: req.hlen,
+      hops: 0,
+      xid: req.xid,
+      secs: 0,
+      flags: req.flags,
+      ciaddr: reply.type === DhcpMessageType.NAK ? '0.0.0.0' : req.ciaddr,
+      yiaddr: reply.yiaddr,
+      siaddr: '0.0.0.0',
+      giaddr: req.giaddr,
+      chaddr: req.chaddr,
+      sname: '',
+      file: '',
+      options: reply.options,
+    }
+    let bytes = encodeDhcp(message, { maxSize })
+    if (fault?.kind === 'garbage') bytes = garbageBytes(fault.bytes ?? 300, random)
+    if (fault?.kind === 'corrupt') bytes = corruptBytes(bytes, fault.bytes ?? 1, random)
+    if (fault?.kind === 'truncate') bytes = bytes.slice(0, fault.bytes)
+    const target = replyTarget(req, reply, this.#broadcast)
+    const bound = this.#socket?.bound.port ?? 67
+    // In loopback mode there is no broadcast domain: what would be broadcast goes back to the sender.
+    const to = target.toRelay
+      ? { address: target.address, port: bound }
+      : this.#loopback
+        ? { address: rinfo.address, port: rinfo.port }
+        : { address: target.address, port: bound + 1 }
+    const replyType = messageTypeName(reply.type)
+    const acked = reply.type === DhcpMessageType.ACK && reply.yiaddr !== '0.0.0.0'
+    journal.record({
+      server: 'dhcp',
+      kind: 'dhcp:reply',
+      summary: `${replyType} ${reply.yiaddr !== '0.0.0.0' ? `${reply.yiaddr} ` : ''}to ${mac} → ${to.address}:${to.port}${fault ? ` (fault ${fault.kind})` : ''}`,
+      detail: {
+        type: replyType,
+        mac,
+        xid,
+        yiaddr: reply.yiaddr,
+        to: `${to.address}:${to.port}`,
+        options: describeOptions(reply.options),
+        note: decision.note,
+        ...(fault ? { fault: fault.kind } : {}),
+      },
+      peer,
+      device: acked ? { mac, ip: reply.yiaddr } : { mac },
+      peerIsDevice: false,
+    })
+    if (this.#state === 'listening') this.#socket?.socket.send(bytes, to.port, to.address)
+  }
+}
+
+export type { Journal }
