@@ -69,3 +69,59 @@ export async function createNetns(): Promise<Netns> {
     },
   }
 }
+
+let links = 0
+
+export interface LinkedNetns extends AsyncDisposable {
+  /** The namespace the lab runs in, and its end of the link (with `labAddress`). */
+  readonly lab: Netns
+  readonly labIf: string
+  /** The namespace the clients run in, and its end (no address: DHCP gives it one). */
+  readonly client: Netns
+  readonly clientIf: string
+}
+
+/**
+ * Two namespaces of the test's own joined by a veth pair: a lab side with `labAddress` and a client side
+ * with `clientMac`, both links up. `/etc/netns/<client>/resolv.conf` is created first, so that client hooks
+ * (`ip netns exec` bind-mounts it) never touch the host's. Disposal removes both namespaces and the file.
+ */
+export async function createLinkedNetns(
+  labAddress = '10.50.0.1/24',
+  clientMac = '00:04:f2:01:02:03',
+): Promise<LinkedNetns> {
+  const lab = await createNetns()
+  const client = await createNetns()
+  const n = ++links
+  const labIf = `c7l${process.pid % 10000}${n}`
+  const clientIf = `c7c${process.pid % 10000}${n}`
+  const { mkdirSync, writeFileSync, rmSync } = await import('node:fs')
+  const etc = `/etc/netns/${client.name}`
+  try {
+    mkdirSync(etc, { recursive: true })
+    writeFileSync(`${etc}/resolv.conf`, '')
+    await run('ip', ['link', 'add', labIf, 'type', 'veth', 'peer', 'name', clientIf])
+    await run('ip', ['link', 'set', labIf, 'netns', lab.name])
+    await run('ip', ['link', 'set', clientIf, 'netns', client.name])
+    await run('ip', ['-n', lab.name, 'addr', 'add', labAddress, 'dev', labIf])
+    await run('ip', ['-n', lab.name, 'link', 'set', labIf, 'up'])
+    await run('ip', ['-n', client.name, 'link', 'set', clientIf, 'address', clientMac])
+    await run('ip', ['-n', client.name, 'link', 'set', clientIf, 'up'])
+  } catch (err) {
+    await client[Symbol.asyncDispose]()
+    await lab[Symbol.asyncDispose]()
+    rmSync(etc, { recursive: true, force: true })
+    throw err
+  }
+  return {
+    lab,
+    labIf,
+    client,
+    clientIf,
+    async [Symbol.asyncDispose]() {
+      await client[Symbol.asyncDispose]()
+      await lab[Symbol.asyncDispose]()
+      rmSync(etc, { recursive: true, force: true })
+    },
+  }
+}

@@ -10,6 +10,8 @@ import { parseRecord } from '../../servers/dns/zone.js'
 import { askUdp, dnsQuery } from '../helpers/dns-client.js'
 import { Client } from 'ldapts'
 import { startTestLab } from '../helpers/lab.js'
+import { dhcpClient, dhcpMessage } from '../helpers/dhcp-client.js'
+import { Opt } from '../../servers/dhcp/codec.js'
 import { resolveLeafProfile } from '../../certs/schema.js'
 import { signatureHash } from '../../certs/export.js'
 import { clientRequest, ntpClient } from '../helpers/ntp-client.js'
@@ -116,6 +118,29 @@ describe('scenario catalogue', () => {
         } finally {
           await c.unbind()
         }
+      })
+
+      it('is served by the lab as written: DHCP', async () => {
+        await using t = await startTestLab(undefined, { file: join(dir, file) })
+        const { dhcp } = t.lab.scenario.servers
+        const site = t.lab.scenario.site
+        await using c = await dhcpClient(t.port('dhcp'))
+        const offer = await c.ask(dhcpMessage(1, '00:04:f2:c7:00:01'), 500)
+        const dropsOffers = t.lab.scenario.faults.some(
+          (f) => f.match?.server === 'dhcp' && f.fault.kind === 'drop',
+        )
+        if (dropsOffers) {
+          expect(offer).toBeUndefined()
+          expect(t.lab.journal.query({ kind: 'dhcp:request' })).toHaveLength(1)
+          return
+        }
+        expect(offer?.yiaddr).toMatch(/^\d+\.\d+\.\d+\.\d+$/)
+        const domain = dhcp.domainName ?? site.dhcpDomain
+        const search = dhcp.searchList ?? site.searchList
+        expect(
+          offer?.options.get(Opt.domainName) && Buffer.from(offer.options.get(Opt.domainName)!).toString(),
+        ).toBe(domain === '' ? undefined : domain)
+        expect(offer?.options.has(Opt.domainSearch)).toBe(search.length > 0)
       })
 
       it('is served by the lab as written: NTP', async () => {

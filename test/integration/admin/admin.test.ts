@@ -10,11 +10,10 @@ describe('admin API', () => {
     expect(await t.client.health()).toMatchObject({
       ok: true,
       scenario: 'test',
-      servers: [
-        { name: 'dns', state: 'listening' },
-        { name: 'ntp', state: 'listening' },
-        { name: 'ldap', state: 'listening' },
-      ],
+      servers: expect.arrayContaining([
+        { name: 'ntp', state: 'listening', ports: [expect.objectContaining({ standardPort: 123 })] },
+        expect.objectContaining({ name: 'dns', state: 'listening' }),
+      ]),
     })
     const e = await t.client.endpoints()
     expect(e.mode).toBe('loopback')

@@ -103,7 +103,9 @@ describe('Lab runtime', () => {
     await t.lab.reload(
       loadScenario(t.write('off.yaml', MINIMAL_SCENARIO + 'servers:\n  ntp:\n    enabled: false\n')),
     )
-    expect(t.lab.endpoints().map((e) => e.server)).toEqual(['dns', 'dns', 'ldap', 'ldap'])
+    const servers = t.lab.endpoints().map((e) => e.server)
+    expect(servers).not.toContain('ntp')
+    expect(servers).toContain('dns')
   })
 
   it('keeps the old scenario serving when the new one cannot bind', async () => {
