@@ -1,6 +1,15 @@
 import { randomBytes } from 'node:crypto'
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs'
 import { networkInterfaces } from 'node:os'
 import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -48,29 +57,60 @@ export interface DhcpSlice {
   readonly network: Network
 }
 
-/** Leases kept per lab and saved in the state directory, so they outlive a restart. */
+/**
+ * Leases kept per lab in the state directory, so they outlive a restart: an append-only log (one JSON line
+ * per change, written before the answer that depends on it leaves), compacted when the lab starts.
+ */
 export class DhcpRuntime {
   readonly leases: LeaseTable
   readonly #file: string
+  #fd: number | undefined
 
   constructor(stateDir: string) {
-    this.#file = join(stateDir, 'dhcp', 'leases.json')
-    let saved: Lease[] = []
+    this.#file = join(stateDir, 'dhcp', 'leases.jsonl')
+    const table = new LeaseTable()
     if (existsSync(this.#file)) {
-      try {
-        saved = (JSON.parse(readFileSync(this.#file, 'utf8')) as { leases: Lease[] }).leases
-      } catch {
-        saved = [] // a damaged file is started afresh; the phones simply ask again
+      for (const line of readFileSync(this.#file, 'utf8').split('\n')) {
+        if (!line) continue
+        try {
+          const entry = JSON.parse(line) as Lease | { released: string }
+          if ('released' in entry) table.release(entry.released)
+          else table.set(entry)
+        } catch {
+          // a torn last line after a crash: the phones simply ask again
+        }
       }
     }
-    this.leases = new LeaseTable(saved)
+    this.leases = table
   }
 
-  save(): void {
-    mkdirSync(dirname(this.#file), { recursive: true })
-    const tmp = `${this.#file}.${process.pid}.tmp`
-    writeFileSync(tmp, JSON.stringify({ leases: this.leases.all() }, null, 1))
-    renameSync(tmp, this.#file)
+  #open(): number {
+    if (this.#fd === undefined) {
+      mkdirSync(dirname(this.#file), { recursive: true })
+      // Compact once: the current table, then appends.
+      const tmp = `${this.#file}.${process.pid}.tmp`
+      writeFileSync(
+        tmp,
+        this.leases
+          .all()
+          .map((l) => JSON.stringify(l) + '\n')
+          .join(''),
+      )
+      renameSync(tmp, this.#file)
+      this.#fd = openSync(this.#file, 'a')
+    }
+    return this.#fd
+  }
+
+  /** Records what changed for a MAC (its lease, or that it has none). */
+  save(mac: string): void {
+    const lease = this.leases.ofMac(mac)
+    writeSync(this.#open(), JSON.stringify(lease ?? { released: mac }) + '\n')
+  }
+
+  close(): void {
+    if (this.#fd !== undefined) closeSync(this.#fd)
+    this.#fd = undefined
   }
 }
 
@@ -319,6 +359,7 @@ export class DhcpServer implements LabServer<DhcpSlice> {
     this.#socket = undefined
     if (s) await closeUdp(s.socket)
     await Promise.allSettled([...this.#pending])
+    this.#runtime.close()
     this.#state = 'stopped'
   }
 
@@ -424,7 +465,8 @@ export class DhcpServer implements LabServer<DhcpSlice> {
       }
     }
     if (fault?.kind === 'answer' && reply) reply = alterReply(reply, fault.set)
-    if (reply?.type === DhcpMessageType.ACK || type === 'RELEASE' || type === 'DECLINE') this.#runtime.save()
+    if (reply?.type === DhcpMessageType.ACK || type === 'RELEASE' || type === 'DECLINE')
+      this.#runtime.save(mac)
     if (!reply) {
       journal.record({
         server: 'dhcp',
