@@ -29,27 +29,27 @@ export async function startLabProcess(
   stateDir: string,
   args: readonly string[] = [],
   node = process.execPath,
+  /** How to run it (e.g. inside a network namespace); the default spawns it directly. */
+  spawner: (argv: string[]) => ChildProcess = (argv) =>
+    spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] }),
 ): Promise<LabProcess> {
-  const child = spawn(
+  const child = spawner([
     node,
-    [
-      join(packageRoot(), 'dist', 'cli', 'main.js'),
-      'up',
-      ...args,
-      '--json',
-      '--ports',
-      'ephemeral',
-      '--admin',
-      '127.0.0.1:0',
-      '--state',
-      stateDir,
-    ],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  )
+    join(packageRoot(), 'dist', 'cli', 'main.js'),
+    'up',
+    ...args,
+    '--json',
+    '--ports',
+    'ephemeral',
+    '--admin',
+    '127.0.0.1:0',
+    '--state',
+    stateDir,
+  ])
   const exited = new Promise((r) => child.once('exit', r))
   try {
     const adminUrl = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout }).on('line', (line) => {
+      createInterface({ input: child.stdout! }).on('line', (line) => {
         try {
           const msg = JSON.parse(line) as { event?: string; adminUrl?: string }
           if (msg.event === 'ready' && msg.adminUrl) resolve(msg.adminUrl)

@@ -1,3 +1,4 @@
+import { dhcp } from './dhcp.js'
 import { dns } from './dns.js'
 import { ldap } from './ldap.js'
 import { pki } from './pki.js'
@@ -9,6 +10,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   dns: () => dns(),
   pki: () => pki(),
   ldap: () => ldap(),
+  dhcp: () => dhcp(),
 }
 
 const names = process.argv.slice(2)
