@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { loadScenario } from '../../lab/scenario/load.js'
-import { DhcpMessageType, Opt, ipBytes, readIps, readU32, type DhcpMessage } from './codec.js'
+import { DhcpMessageType, Opt, clientMessage, ipBytes, readIps, readU32, type DhcpMessage } from './codec.js'
 import { LeaseTable, decideDhcp, replyTarget } from './behaviour.js'
 import { planFor } from './server.js'
 
@@ -21,31 +21,12 @@ ${extra}`,
 }
 
 let xid = 1
-function msg(
+const msg = (
   type: number,
   mac: string,
   options: [number, Uint8Array][] = [],
   over: Partial<DhcpMessage> = {},
-): DhcpMessage {
-  return {
-    op: 1,
-    htype: 1,
-    hlen: 6,
-    hops: 0,
-    xid: xid++,
-    secs: 0,
-    flags: 0,
-    ciaddr: '0.0.0.0',
-    yiaddr: '0.0.0.0',
-    siaddr: '0.0.0.0',
-    giaddr: '0.0.0.0',
-    chaddr: mac,
-    sname: '',
-    file: '',
-    options: new Map([[Opt.messageType, Uint8Array.of(type)], ...options]),
-    ...over,
-  }
-}
+): DhcpMessage => clientMessage(type, mac, options, { xid: xid++, ...over })
 const PHONE = '00:04:f2:aa:bb:01'
 const NOW = 1_000_000
 

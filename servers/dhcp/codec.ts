@@ -303,3 +303,30 @@ export function decodeSearchList(b: Uint8Array): string[] {
   }
   return names
 }
+
+/** A client message (op 1, Ethernet) of the given type; what a phone, a relay or the rogue probe sends. */
+export function clientMessage(
+  type: number,
+  mac: string,
+  options: readonly (readonly [number, Uint8Array])[] = [],
+  over: Partial<DhcpMessage> = {},
+): DhcpMessage {
+  return {
+    op: 1,
+    htype: 1,
+    hlen: 6,
+    hops: 0,
+    xid: 0,
+    secs: 0,
+    flags: 0,
+    ciaddr: '0.0.0.0',
+    yiaddr: '0.0.0.0',
+    siaddr: '0.0.0.0',
+    giaddr: '0.0.0.0',
+    chaddr: mac,
+    sname: '',
+    file: '',
+    options: new Map([[Opt.messageType, Uint8Array.of(type)], ...options]),
+    ...over,
+  }
+}

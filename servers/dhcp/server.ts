@@ -20,7 +20,8 @@ import { normalizeMac } from '../../lab/journal/devices.js'
 import { bindUdp, closeUdp } from '../../lab/net/udp.js'
 import { parseDuration } from '../../lab/scenario/common.js'
 import type { Host, Network, Site } from '../../lab/scenario/model.js'
-import type { BoundPort, LabDeps, LabServer, ListenRequest, ReadyState } from '../../lab/server.js'
+import type { BoundPort, LabDeps, ListenRequest } from '../../lab/server.js'
+import { ServerBase } from '../../lab/server-base.js'
 import {
   LeaseTable,
   decideDhcp,
@@ -38,6 +39,7 @@ import {
 import {
   DhcpMessageType,
   Opt,
+  clientMessage,
   decodeDhcp,
   encodeDhcp,
   ipBytes,
@@ -200,30 +202,24 @@ function confinedInterface(name: string): { address: string; broadcast: string }
  * interface, only MACs in its allow-list, and only after checking that no other server answers on the
  * segment. Every message and answer is journaled with the MAC; an ACK ties the MAC to its address.
  */
-export class DhcpServer implements LabServer<DhcpSlice> {
+export class DhcpServer extends ServerBase<DhcpSlice> {
   readonly name = 'dhcp'
-  #state: ReadyState = 'idle'
   #config: DhcpSlice
   readonly #listen: readonly ListenRequest[]
-  readonly #deps: LabDeps
   readonly #runtime: DhcpRuntime
-  #socket: { socket: Socket; bound: BoundPort } | undefined
+  #socket: Socket | undefined
+  #port = 67
   #plan!: DhcpPlan
   #broadcast = '255.255.255.255'
   #serverId: string
-  readonly #pending = new Set<Promise<void>>()
 
   constructor(config: DhcpSlice, listen: readonly ListenRequest[], deps: LabDeps, runtime: DhcpRuntime) {
+    super(deps)
     this.#config = config
     this.#listen = listen
-    this.#deps = deps
     this.#runtime = runtime
     this.#serverId = config.site.labAddress
     this.#plan = planFor(config, this.#serverId)
-  }
-
-  get state(): ReadyState {
-    return this.#state
   }
 
   get #loopback(): boolean {
@@ -235,26 +231,19 @@ export class DhcpServer implements LabServer<DhcpSlice> {
     this.#plan = planFor(config, this.#serverId)
   }
 
-  async start(): Promise<readonly BoundPort[]> {
-    if (this.#state !== 'idle')
-      throw new LabError(
-        'LAB_ERR_SERVER_ALREADY_STARTED',
-        `Failed to start dhcp: it is ${this.#state}. Create a new server.`,
-      )
-    this.#state = 'starting'
+  protected async bind(): Promise<readonly BoundPort[]> {
     const req = this.#listen[0]!
     if (!this.#loopback) {
       const name = this.#config.block.interface ?? this.#config.network.interface
       if (name === undefined) {
         // Safe by default: outside loopback, DHCP answers only on a link somebody named.
-        this.#deps.journal.record({
+        this.deps.journal.record({
           server: 'dhcp',
           kind: 'dhcp:disabled',
           summary:
             'not serving: outside loopback mode DHCP answers only on a named interface (servers.dhcp.interface)',
           detail: { mode: this.#config.network.mode },
         })
-        this.#state = 'listening'
         return []
       }
       const link = confinedInterface(name)
@@ -263,25 +252,30 @@ export class DhcpServer implements LabServer<DhcpSlice> {
       this.#plan = planFor(this.#config, this.#serverId)
       if (this.#config.block.rogueCheck) await this.#rogueCheck(name, req.port)
     }
-    try {
-      const socket = await bindUdp(
-        'dhcp',
-        req.address,
-        req.port,
-        (msg, rinfo) => this.#onMessage(msg, rinfo),
-        (err) => this.#deps.logger.warn({ err: err.message }, 'socket error'),
-      )
-      socket.setBroadcast(true)
-      this.#socket = {
-        socket,
-        bound: { ...req, server: 'dhcp', address: socket.address().address, port: socket.address().port },
-      }
-    } catch (err) {
-      await this.stop()
-      throw err
-    }
-    this.#state = 'listening'
-    return this.ports()
+    const socket = await bindUdp(
+      'dhcp',
+      req.address,
+      req.port,
+      (msg, rinfo) => {
+        const peer: Peer = { address: rinfo.address, port: rinfo.port, transport: 'udp' }
+        this.track(this.#handle(msg, rinfo, peer), peer)
+      },
+      (err) => this.deps.logger.warn({ err: err.message }, 'socket error'),
+    )
+    socket.setBroadcast(true)
+    this.#socket = socket
+    this.#port = socket.address().port
+    return [{ ...req, server: 'dhcp', address: socket.address().address, port: this.#port }]
+  }
+
+  protected async unbind(): Promise<void> {
+    const s = this.#socket
+    this.#socket = undefined
+    if (s) await closeUdp(s)
+  }
+
+  protected override closed(): void {
+    this.#runtime.close()
   }
 
   /** Sends a DISCOVER and listens: another server answering on the segment would make this one a rogue. */
@@ -304,29 +298,13 @@ export class DhcpServer implements LabServer<DhcpSlice> {
           // not an answer to us
         }
       })
-      const discover: DhcpMessage = {
-        op: 1,
-        htype: 1,
-        hlen: 6,
-        hops: 0,
-        xid,
-        secs: 0,
-        flags: 0x8000,
-        ciaddr: '0.0.0.0',
-        yiaddr: '0.0.0.0',
-        siaddr: '0.0.0.0',
-        giaddr: '0.0.0.0',
-        chaddr: mac,
-        sname: '',
-        file: '',
-        options: new Map([[Opt.messageType, Uint8Array.of(DhcpMessageType.DISCOVER)]]),
-      }
+      const discover = clientMessage(DhcpMessageType.DISCOVER, mac, [], { xid, flags: 0x8000 })
       probe.send(encodeDhcp(discover), serverPort, this.#broadcast)
       await sleep(this.#config.block.rogueWaitMs)
     } finally {
       await closeUdp(probe)
     }
-    this.#deps.journal.record({
+    this.deps.journal.record({
       server: 'dhcp',
       kind: 'dhcp:rogue-check',
       summary:
@@ -343,48 +321,8 @@ export class DhcpServer implements LabServer<DhcpSlice> {
     }
   }
 
-  ports(): readonly BoundPort[] {
-    if (this.#state !== 'listening')
-      throw new LabError(
-        'LAB_ERR_SERVER_NOT_LISTENING',
-        `Failed to list dhcp ports: the server is ${this.#state}.`,
-      )
-    return this.#socket ? [this.#socket.bound] : []
-  }
-
-  async stop(): Promise<void> {
-    if (this.#state === 'stopped') return
-    this.#state = 'stopping'
-    const s = this.#socket
-    this.#socket = undefined
-    if (s) await closeUdp(s.socket)
-    await Promise.allSettled([...this.#pending])
-    this.#runtime.close()
-    this.#state = 'stopped'
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop()
-  }
-
-  #onMessage(msg: Buffer, rinfo: RemoteInfo): void {
-    const peer: Peer = { address: rinfo.address, port: rinfo.port, transport: 'udp' }
-    const work = this.#handle(msg, rinfo, peer).catch((err: unknown) => {
-      this.#deps.logger.error({ err: (err as Error).message }, 'request failed')
-      this.#deps.journal.record({
-        server: 'dhcp',
-        kind: 'dhcp:failed',
-        summary: `internal error: ${(err as Error).message}`,
-        detail: {},
-        peer,
-      })
-    })
-    this.#pending.add(work)
-    void work.finally(() => this.#pending.delete(work))
-  }
-
   async #handle(msg: Buffer, rinfo: RemoteInfo, peer: Peer): Promise<void> {
-    const { journal, faults, random } = this.#deps
+    const { journal, faults, random } = this.deps
     let req: DhcpMessage
     try {
       req = decodeDhcp(msg)
@@ -451,7 +389,7 @@ export class DhcpServer implements LabServer<DhcpSlice> {
     }
     if (fault?.kind === 'delay')
       await sleep(fault.ms + (fault.jitterMs ? Math.floor(random() * fault.jitterMs) : 0))
-    const now = this.#deps.clock.now()
+    const now = this.deps.clock.now()
     const decision = decideDhcp(this.#plan, this.#runtime.leases, req, now)
     let reply = decision.reply
     if (fault?.kind === 'error' && reply) {
@@ -502,7 +440,7 @@ export class DhcpServer implements LabServer<DhcpSlice> {
     if (fault?.kind === 'corrupt') bytes = corruptBytes(bytes, fault.bytes ?? 1, random)
     if (fault?.kind === 'truncate') bytes = bytes.slice(0, fault.bytes)
     const target = replyTarget(req, reply, this.#broadcast)
-    const bound = this.#socket?.bound.port ?? 67
+    const bound = this.#port
     // In loopback mode there is no broadcast domain: what would be broadcast goes back to the sender.
     const to = target.toRelay
       ? { address: target.address, port: bound }
@@ -529,7 +467,7 @@ export class DhcpServer implements LabServer<DhcpSlice> {
       device: acked ? { mac, ip: reply.yiaddr } : { mac },
       peerIsDevice: false,
     })
-    if (this.#state === 'listening') this.#socket?.socket.send(bytes, to.port, to.address)
+    if (this.listening) this.#socket?.send(bytes, to.port, to.address)
   }
 }
 

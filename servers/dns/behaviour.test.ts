@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { loadScenario } from '../../lab/scenario/load.js'
-import { DnsRcode, DnsType, rdataText, type DnsRecord } from './codec.js'
+import { DnsRcode, DnsType, queryMessage, rdataText, type DnsMessage, type DnsRecord } from './codec.js'
 import { alterAnswers, queryProblem, resolveDns, udpLimit } from './behaviour.js'
 import {
   applyChanges,
@@ -206,23 +206,7 @@ describe('changes to the derived records', () => {
 })
 
 describe('query checks', () => {
-  const q = (over: object) => ({
-    id: 1,
-    qr: false,
-    opcode: 0,
-    aa: false,
-    tc: false,
-    rd: true,
-    ra: false,
-    ad: false,
-    cd: false,
-    rcode: 0,
-    questions: [{ name: 'a.test', type: 1, class: 1 }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-    ...over,
-  })
+  const q = (over: Partial<DnsMessage>): DnsMessage => ({ ...queryMessage('a.test', 1, { id: 1 }), ...over })
   it('NOTIMP for other opcodes and zone transfers, FORMERR for no or two questions, BADVERS for EDNS > 0', () => {
     expect(queryProblem(q({}))).toBeUndefined()
     expect(queryProblem(q({ opcode: 5 }))).toBe(DnsRcode.NOTIMP)

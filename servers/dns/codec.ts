@@ -659,3 +659,30 @@ export function frameDns(message: Uint8Array): Uint8Array {
   out.set(message, 2)
   return out
 }
+
+/** A query for one name and type (RD set); `edns` adds an OPT record advertising that UDP size. */
+export function queryMessage(
+  name: string,
+  type: number,
+  options: { id?: number; edns?: number } = {},
+): DnsMessage {
+  return {
+    id: options.id ?? 0,
+    qr: false,
+    opcode: 0,
+    aa: false,
+    tc: false,
+    rd: true,
+    ra: false,
+    ad: false,
+    cd: false,
+    rcode: 0,
+    questions: [{ name, type, class: DNS_CLASS_IN }],
+    answers: [],
+    authorities: [],
+    additionals: [],
+    ...(options.edns !== undefined
+      ? { edns: { udpSize: options.edns, extendedRcode: 0, version: 0, dnssecOk: false, options: [] } }
+      : {}),
+  }
+}

@@ -1,14 +1,15 @@
 import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram'
 import type { Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { LabDecodeError, LabError } from '../../lab/errors.js'
+import { LabDecodeError } from '../../lab/errors.js'
 import { ruleMatches, type AppliedFault } from '../../lab/faults/engine.js'
 import { corruptBytes, garbageBytes } from '../../lab/faults/bytes.js'
 import type { DeviceRef } from '../../lab/journal/devices.js'
 import type { Peer } from '../../lab/journal/journal.js'
 import { bindTcp, closeTcp, type TcpListener } from '../../lab/net/tcp.js'
 import { bindUdp, closeUdp } from '../../lab/net/udp.js'
-import type { BoundPort, LabDeps, LabServer, ListenRequest, ReadyState } from '../../lab/server.js'
+import type { BoundPort, LabDeps, ListenRequest } from '../../lab/server.js'
+import { ServerBase } from '../../lab/server-base.js'
 import { alterAnswers, queryProblem, resolveDns, responseTo, udpLimit, type DnsAnswer } from './behaviour.js'
 import {
   DNS_HEADER_LENGTH,
@@ -101,32 +102,25 @@ function questionEnd(msg: Uint8Array): number {
  * answer itself comes from `resolveDns`. Answers that depend only on the question are encoded once and
  * reused with the id, RD/CD bits and the question's letter case patched in.
  */
-export class DnsServer implements LabServer<DnsSlice> {
+export class DnsServer extends ServerBase<DnsSlice> {
   readonly name = 'dns'
-  #state: ReadyState = 'idle'
   #config: DnsSlice
   readonly #listen: readonly ListenRequest[]
-  readonly #deps: LabDeps
   readonly #runtime: DnsRuntime
-  #udp: { socket: UdpSocket; bound: BoundPort }[] = []
-  #tcp: { listener: TcpListener; bound: BoundPort }[] = []
-  readonly #pending = new Set<Promise<void>>()
+  #udp: UdpSocket[] = []
+  #tcp: TcpListener[] = []
   #base!: ZoneData
   #views: { view: DnsView; zone: ZoneData }[] = []
   #cache = new Map<string, Cached>()
   readonly #unsubscribe: () => void
 
   constructor(config: DnsSlice, listen: readonly ListenRequest[], deps: LabDeps, runtime: DnsRuntime) {
+    super(deps)
     this.#config = config
     this.#listen = listen
-    this.#deps = deps
     this.#runtime = runtime
     this.#rebuild()
     this.#unsubscribe = runtime.onChange(() => this.#rebuild())
-  }
-
-  get state(): ReadyState {
-    return this.#state
   }
 
   configure(config: DnsSlice): void {
@@ -172,92 +166,56 @@ export class DnsServer implements LabServer<DnsSlice> {
     this.#cache = new Map()
   }
 
-  async start(): Promise<readonly BoundPort[]> {
-    if (this.#state !== 'idle') {
-      throw new LabError(
-        'LAB_ERR_SERVER_ALREADY_STARTED',
-        `Failed to start dns: it is ${this.#state}. Create a new server.`,
-      )
-    }
-    this.#state = 'starting'
-    try {
-      const udpReqs = this.#listen.filter((l) => l.transport === 'udp')
-      const tcpReqs = this.#listen.filter((l) => l.transport === 'tcp')
-      for (const [i, req] of udpReqs.entries()) {
-        const tcpReq = tcpReqs[i]
-        // dig and every resolver use one port for both transports: with an ephemeral UDP port, TCP takes the same number.
-        const sharePort = tcpReq !== undefined && req.port === 0 && tcpReq.port === 0
-        for (let attempt = 0; ; attempt++) {
-          const socket = await bindUdp(
-            'dns',
-            req.address,
-            req.port,
-            (msg, rinfo) => this.#onUdp(socket, msg, rinfo),
-            (err) => this.#deps.logger.warn({ err: err.message }, 'socket error'),
-          )
-          const port = socket.address().port
-          if (tcpReq) {
-            try {
-              const listener = await bindTcp('dns', tcpReq.address, sharePort ? port : tcpReq.port, (s) =>
-                this.#onTcp(s),
-              )
-              const addr = listener.server.address()
-              const tcpPort = typeof addr === 'object' && addr ? addr.port : tcpReq.port
-              this.#tcp.push({
-                listener,
-                bound: { ...tcpReq, server: 'dns', address: tcpReq.address, port: tcpPort },
-              })
-            } catch (err) {
-              await closeUdp(socket)
-              if (sharePort && attempt < 10) continue
-              throw err
-            }
+  protected async bind(): Promise<readonly BoundPort[]> {
+    const bound: BoundPort[] = []
+    const udpReqs = this.#listen.filter((l) => l.transport === 'udp')
+    const tcpReqs = this.#listen.filter((l) => l.transport === 'tcp')
+    for (const [i, req] of udpReqs.entries()) {
+      const tcpReq = tcpReqs[i]
+      // dig and every resolver use one port for both transports: with an ephemeral UDP port, TCP takes the same number.
+      const sharePort = tcpReq !== undefined && req.port === 0 && tcpReq.port === 0
+      for (let attempt = 0; ; attempt++) {
+        const socket = await bindUdp(
+          'dns',
+          req.address,
+          req.port,
+          (msg, rinfo) => this.#onUdp(socket, msg, rinfo),
+          (err) => this.deps.logger.warn({ err: err.message }, 'socket error'),
+        )
+        const port = socket.address().port
+        if (tcpReq) {
+          try {
+            const listener = await bindTcp('dns', tcpReq.address, sharePort ? port : tcpReq.port, (s) =>
+              this.#onTcp(s),
+            )
+            this.#tcp.push(listener)
+            const addr = listener.server.address()
+            bound.push({
+              ...tcpReq,
+              server: 'dns',
+              port: typeof addr === 'object' && addr ? addr.port : tcpReq.port,
+            })
+          } catch (err) {
+            await closeUdp(socket)
+            if (sharePort && attempt < 10) continue
+            throw err
           }
-          this.#udp.push({
-            socket,
-            bound: { ...req, server: 'dns', address: socket.address().address, port },
-          })
-          break
         }
+        this.#udp.push(socket)
+        bound.unshift({ ...req, server: 'dns', address: socket.address().address, port })
+        break
       }
-    } catch (err) {
-      await this.stop()
-      throw err
     }
-    this.#state = 'listening'
-    return this.ports()
+    return bound
   }
 
-  ports(): readonly BoundPort[] {
-    if (this.#state !== 'listening') {
-      throw new LabError(
-        'LAB_ERR_SERVER_NOT_LISTENING',
-        `Failed to list dns ports: the server is ${this.#state}.`,
-      )
-    }
-    return [...this.#udp.map((u) => u.bound), ...this.#tcp.map((t) => t.bound)]
-  }
-
-  async stop(): Promise<void> {
-    if (this.#state === 'stopped') return
-    this.#state = 'stopping'
+  protected async unbind(): Promise<void> {
     this.#unsubscribe()
     const udp = this.#udp
     const tcp = this.#tcp
     this.#udp = []
     this.#tcp = []
-    await Promise.all([...udp.map((u) => closeUdp(u.socket)), ...tcp.map((t) => closeTcp(t.listener))])
-    await Promise.allSettled([...this.#pending])
-    this.#state = 'stopped'
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop()
-  }
-
-  #track(p: Promise<void>): void {
-    this.#pending.add(p)
-    void p.finally(() => this.#pending.delete(p))
+    await Promise.all([...udp.map((u) => closeUdp(u)), ...tcp.map((t) => closeTcp(t))])
   }
 
   // ------------------------------------------------------------------------------------------- transports
@@ -266,19 +224,18 @@ export class DnsServer implements LabServer<DnsSlice> {
     const peer: Peer = { address: rinfo.address, port: rinfo.port, transport: 'udp' }
     const outcome = this.#exchange(msg, peer, 'udp')
     const deliver = (o: Outcome): void => {
-      if (this.#state !== 'listening') return
+      if (!this.listening) return
       const event = { server: 'dns', kind: 'dns:query', summary: o.summary, detail: o.detail, peer }
       if (o.action !== 'send') {
-        this.#deps.journal.record(event)
+        this.deps.journal.record(event)
         return
       }
-      this.#deps.journal.recordThen(event, () => {
+      this.deps.journal.recordThen(event, () => {
         // No callback: a send error reaches the socket's 'error' listener (logged), and each send costs less.
-        if (this.#state === 'listening') socket.send(o.bytes, peer.port, peer.address)
+        if (this.listening) socket.send(o.bytes, peer.port, peer.address)
       })
     }
-    if (outcome instanceof Promise)
-      this.#track(outcome.then(deliver, (err: unknown) => this.#failed(peer, err)))
+    if (outcome instanceof Promise) this.track(outcome.then(deliver), peer)
     else deliver(outcome)
   }
 
@@ -301,34 +258,24 @@ export class DnsServer implements LabServer<DnsSlice> {
         chain = chain.then(async () => {
           if (socket.destroyed) return
           const o = await this.#exchange(copy, peer, 'tcp')
-          if (this.#state !== 'listening' || socket.destroyed) return
+          if (!this.listening || socket.destroyed) return
           this.#record(peer, o)
           if (o.action === 'send') socket.write(frameDns(o.bytes))
           else if (o.action === 'reset') socket.resetAndDestroy()
         })
-        this.#track(chain.catch((err: unknown) => this.#failed(peer, err)))
+        // One failed answer is journaled and the next query on the connection is still answered.
+        chain = chain.catch((err: unknown) => this.failed(err, peer))
+        this.track(chain, peer)
       }
     })
   }
 
   #record(peer: Peer, o: Outcome): void {
-    this.#deps.journal.record({
+    this.deps.journal.record({
       server: 'dns',
       kind: 'dns:query',
       summary: o.summary,
       detail: o.detail,
-      peer,
-    })
-  }
-
-  #failed(peer: Peer, err: unknown): void {
-    // A bug of ours must not take the lab down either: journal it and keep serving.
-    this.#deps.logger.error({ err: (err as Error).message }, 'query failed')
-    this.#deps.journal.record({
-      server: 'dns',
-      kind: 'dns:failed',
-      summary: `internal error: ${(err as Error).message}`,
-      detail: {},
       peer,
     })
   }
@@ -372,8 +319,8 @@ export class DnsServer implements LabServer<DnsSlice> {
         detail: { ...base, rcode: rcodeName(rcode), answers: [] },
       }
     }
-    const device = this.#deps.journal.devices.resolve(undefined, peer.address)
-    const faults = this.#deps.faults
+    const device = this.deps.journal.devices.resolve(undefined, peer.address)
+    const faults = this.deps.faults
     const applied = faults.idle
       ? undefined
       : faults.decide({
@@ -384,7 +331,7 @@ export class DnsServer implements LabServer<DnsSlice> {
         })
     if (applied?.fault.kind === 'delay') {
       const f = applied.fault
-      const ms = f.ms + (f.jitterMs ? Math.floor(this.#deps.random() * f.jitterMs) : 0)
+      const ms = f.ms + (f.jitterMs ? Math.floor(this.deps.random() * f.jitterMs) : 0)
       return sleep(ms).then(() =>
         this.#answer(query, msg, peer, device, transport, undefined, { ...base, fault: `delay ${ms} ms` }),
       )
@@ -480,7 +427,7 @@ export class DnsServer implements LabServer<DnsSlice> {
               detail: withFault,
             }
       case 'garbage': {
-        const bytes = garbageBytes(fault.bytes ?? 64, this.#deps.random)
+        const bytes = garbageBytes(fault.bytes ?? 64, this.deps.random)
         return {
           action: 'send',
           bytes,
@@ -508,7 +455,7 @@ export class DnsServer implements LabServer<DnsSlice> {
         const cached = this.#encodeFresh(query, resolveDns(q, zone, this.#config.block), limit)
         const bytes =
           fault.kind === 'corrupt'
-            ? corruptBytes(cached.bytes, fault.bytes ?? 1, this.#deps.random)
+            ? corruptBytes(cached.bytes, fault.bytes ?? 1, this.deps.random)
             : cached.bytes.slice(0, fault.bytes)
         return this.#sent(bytes, cached, { ...withFault, sentBytes: bytes.length })
       }

@@ -1,14 +1,15 @@
 import type { Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { certificateDer } from '../../certs/export.js'
-import { LabDecodeError, LabError } from '../../lab/errors.js'
+import { LabDecodeError } from '../../lab/errors.js'
 import { corruptBytes, garbageBytes } from '../../lab/faults/bytes.js'
 import type { AppliedFault } from '../../lab/faults/engine.js'
 import type { DeviceRef } from '../../lab/journal/devices.js'
 import type { Peer } from '../../lab/journal/journal.js'
 import { bindTcp, closeTcp, type TcpListener } from '../../lab/net/tcp.js'
 import type { Host, Site, User } from '../../lab/scenario/model.js'
-import type { BoundPort, LabDeps, LabServer, ListenRequest, ReadyState } from '../../lab/server.js'
+import type { BoundPort, LabDeps, ListenRequest } from '../../lab/server.js'
+import { ServerBase } from '../../lab/server-base.js'
 import {
   AD_MESSAGES,
   PagedResults,
@@ -71,25 +72,18 @@ const IDLE_MS = 15 * 60_000
  * The Active Directory double: LDAPv3 on 389 (and 3268 as a global catalog), one session per connection,
  * requests answered in order, every bind and search journaled with the device and what was found.
  */
-export class LdapServer implements LabServer<LdapSlice> {
+export class LdapServer extends ServerBase<LdapSlice> {
   readonly name = 'ldap'
-  #state: ReadyState = 'idle'
   #config: LdapSlice
   #directory!: Directory
   readonly #listen: readonly ListenRequest[]
-  readonly #deps: LabDeps
-  #listeners: { listener: TcpListener; bound: BoundPort }[] = []
-  readonly #pending = new Set<Promise<void>>()
+  #listeners: TcpListener[] = []
 
   constructor(config: LdapSlice, listen: readonly ListenRequest[], deps: LabDeps) {
+    super(deps)
     this.#config = config
     this.#listen = listen
-    this.#deps = deps
     this.#build()
-  }
-
-  get state(): ReadyState {
-    return this.#state
   }
 
   configure(config: LdapSlice): void {
@@ -98,7 +92,7 @@ export class LdapServer implements LabServer<LdapSlice> {
   }
 
   #build(): void {
-    const pki = this.#deps.pki()
+    const pki = this.deps.pki()
     const root = Buffer.from(certificateDer(pki.root.certificate))
     const issuing = pki.intermediate ? Buffer.from(certificateDer(pki.intermediate.certificate)) : root
     const { block, site, hosts, users } = this.#config
@@ -110,52 +104,24 @@ export class LdapServer implements LabServer<LdapSlice> {
     })
   }
 
-  async start(): Promise<readonly BoundPort[]> {
-    if (this.#state !== 'idle')
-      throw new LabError(
-        'LAB_ERR_SERVER_ALREADY_STARTED',
-        `Failed to start ldap: it is ${this.#state}. Create a new server.`,
+  protected async bind(): Promise<readonly BoundPort[]> {
+    const bound: BoundPort[] = []
+    for (const req of this.#listen) {
+      if (req.name === 'ldap-gc' && !this.#config.block.globalCatalog) continue
+      const listener = await bindTcp('ldap', req.address, req.port, (s) =>
+        this.#onConnection(s, req.name === 'ldap-gc'),
       )
-    this.#state = 'starting'
-    try {
-      for (const req of this.#listen) {
-        if (req.name === 'ldap-gc' && !this.#config.block.globalCatalog) continue
-        const listener = await bindTcp('ldap', req.address, req.port, (s) =>
-          this.#onConnection(s, req.name === 'ldap-gc'),
-        )
-        const addr = listener.server.address()
-        const port = typeof addr === 'object' && addr ? addr.port : req.port
-        this.#listeners.push({ listener, bound: { ...req, server: 'ldap', port } })
-      }
-    } catch (err) {
-      await this.stop()
-      throw err
+      this.#listeners.push(listener)
+      const addr = listener.server.address()
+      bound.push({ ...req, server: 'ldap', port: typeof addr === 'object' && addr ? addr.port : req.port })
     }
-    this.#state = 'listening'
-    return this.ports()
+    return bound
   }
 
-  ports(): readonly BoundPort[] {
-    if (this.#state !== 'listening')
-      throw new LabError(
-        'LAB_ERR_SERVER_NOT_LISTENING',
-        `Failed to list ldap ports: the server is ${this.#state}.`,
-      )
-    return this.#listeners.map((l) => l.bound)
-  }
-
-  async stop(): Promise<void> {
-    if (this.#state === 'stopped') return
-    this.#state = 'stopping'
+  protected async unbind(): Promise<void> {
     const listeners = this.#listeners
     this.#listeners = []
-    await Promise.all(listeners.map((l) => closeTcp(l.listener)))
-    await Promise.allSettled([...this.#pending])
-    this.#state = 'stopped'
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop()
+    await Promise.all(listeners.map((l) => closeTcp(l)))
   }
 
   #onConnection(socket: Socket, gc: boolean): void {
@@ -186,33 +152,19 @@ export class LdapServer implements LabServer<LdapSlice> {
           close: 'protocol',
         }
         chain = chain.then(() => this.#deliver(socket, peer, reply))
-        this.#track(chain)
+        this.track(chain, peer)
         return
       }
       for (const frame of frames) {
         chain = chain.then(async () => {
-          if (socket.destroyed || this.#state !== 'listening') return
+          if (socket.destroyed || !this.listening) return
           const reply = await this.#handle(frame, session, peer, gc)
           this.#deliver(socket, peer, reply)
         })
-        this.#track(chain.catch((err: unknown) => this.#failed(peer, err)))
+        // One failed answer is journaled and the next request on the connection is still answered.
+        chain = chain.catch((err: unknown) => this.failed(err, peer))
+        this.track(chain, peer)
       }
-    })
-  }
-
-  #track(p: Promise<void>): void {
-    this.#pending.add(p)
-    void p.finally(() => this.#pending.delete(p))
-  }
-
-  #failed(peer: Peer, err: unknown): void {
-    this.#deps.logger.error({ err: (err as Error).message }, 'request failed')
-    this.#deps.journal.record({
-      server: 'ldap',
-      kind: 'ldap:failed',
-      summary: `internal error: ${(err as Error).message}`,
-      detail: {},
-      peer,
     })
   }
 
@@ -227,7 +179,7 @@ export class LdapServer implements LabServer<LdapSlice> {
       peer,
       ...(reply.device ? { device: reply.device } : {}),
     }
-    this.#deps.journal.recordThen(event, () => {
+    this.deps.journal.recordThen(event, () => {
       if (socket.destroyed) return
       if (reply.close === 'reset') {
         socket.resetAndDestroy()
@@ -259,13 +211,13 @@ export class LdapServer implements LabServer<LdapSlice> {
     const op = msg.op
     const device = session.account ? { user: session.account.user.signInAddress } : undefined
     const fields = this.#fields(op)
-    const faults = this.#deps.faults
+    const faults = this.deps.faults
     const applied = faults.idle
       ? undefined
       : faults.decide({ server: 'ldap', peer, ...(device ? { device } : {}), fields })
     if (applied?.fault.kind === 'delay') {
       const f = applied.fault
-      await sleep(f.ms + (f.jitterMs ? Math.floor(this.#deps.random() * f.jitterMs) : 0))
+      await sleep(f.ms + (f.jitterMs ? Math.floor(this.deps.random() * f.jitterMs) : 0))
       if (session.abandoned.has(msg.id)) {
         return {
           bytes: [],
@@ -340,7 +292,7 @@ export class LdapServer implements LabServer<LdapSlice> {
         }
         case 'garbage':
           return {
-            bytes: [Buffer.from(garbageBytes(fault.bytes ?? 64, this.#deps.random))],
+            bytes: [Buffer.from(garbageBytes(fault.bytes ?? 64, this.deps.random))],
             kind: `ldap:${op.kind}`,
             summary: `#${id} ${op.kind} → random bytes (fault)`,
             detail: base,
@@ -357,7 +309,7 @@ export class LdapServer implements LabServer<LdapSlice> {
       const all = Buffer.concat(reply.bytes)
       const bytes =
         fault.kind === 'corrupt'
-          ? Buffer.from(corruptBytes(all, fault.bytes ?? 1, this.#deps.random))
+          ? Buffer.from(corruptBytes(all, fault.bytes ?? 1, this.deps.random))
           : all.subarray(0, fault.bytes)
       return { ...reply, bytes: [bytes], summary: `${reply.summary} (fault ${fault.kind})` }
     }

@@ -1,33 +1,23 @@
 import { createSocket, type Socket } from 'node:dgram'
-import { decodeDhcp, encodeDhcp, Opt, ipBytes, type DhcpMessage } from '../../servers/dhcp/codec.js'
+import {
+  clientMessage,
+  decodeDhcp,
+  encodeDhcp,
+  Opt,
+  ipBytes,
+  type DhcpMessage,
+} from '../../servers/dhcp/codec.js'
 
 let nextXid = 0x5000
 
-/** A client message with the given type and options. */
+/** A client message with the given type and options, and an xid of its own. */
 export function dhcpMessage(
   type: number,
   mac: string,
   options: [number, Uint8Array][] = [],
   over: Partial<DhcpMessage> = {},
 ): DhcpMessage {
-  return {
-    op: 1,
-    htype: 1,
-    hlen: 6,
-    hops: 0,
-    xid: nextXid++,
-    secs: 0,
-    flags: 0,
-    ciaddr: '0.0.0.0',
-    yiaddr: '0.0.0.0',
-    siaddr: '0.0.0.0',
-    giaddr: '0.0.0.0',
-    chaddr: mac,
-    sname: '',
-    file: '',
-    options: new Map([[Opt.messageType, Uint8Array.of(type)], ...options]),
-    ...over,
-  }
+  return clientMessage(type, mac, options, { xid: nextXid++, ...over })
 }
 
 /** A UDP socket that sends DHCP messages to the lab and waits for the answer with the same xid. */

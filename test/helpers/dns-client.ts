@@ -4,40 +4,23 @@ import {
   decodeDns,
   encodeDns,
   frameDns,
+  queryMessage,
   takeDnsFrames,
   type DnsMessage,
-  type Edns,
 } from '../../servers/dns/codec.js'
 
 let nextId = 1
 
-/** A query for one name and type; `edns` adds an OPT record with that UDP size. */
+/** A query with an id of its own (see queryMessage). */
 export function dnsQuery(
   name: string,
   type: number,
   options: { edns?: number; id?: number } = {},
 ): DnsMessage {
-  const edns: Edns | undefined =
-    options.edns !== undefined
-      ? { udpSize: options.edns, extendedRcode: 0, version: 0, dnssecOk: false, options: [] }
-      : undefined
-  return {
+  return queryMessage(name, type, {
     id: options.id ?? nextId++ & 0xffff,
-    qr: false,
-    opcode: 0,
-    aa: false,
-    tc: false,
-    rd: true,
-    ra: false,
-    ad: false,
-    cd: false,
-    rcode: 0,
-    questions: [{ name, type, class: 1 }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-    ...(edns ? { edns } : {}),
-  }
+    ...(options.edns !== undefined ? { edns: options.edns } : {}),
+  })
 }
 
 /** Sends raw bytes over UDP and resolves with the raw answer, or undefined after `timeoutMs`. */

@@ -1,0 +1,101 @@
+import { LabError } from './errors.js'
+import type { Peer } from './journal/journal.js'
+import type { BoundPort, LabDeps, LabServer, ReadyState } from './server.js'
+
+/**
+ * The life cycle every protocol server shares: idle → starting → listening → stopping → stopped; all
+ * sockets bound or none (a failed bind closes what was bound); stop waits for the work in flight; a bug
+ * while handling a request is journaled as `<server>:failed` and never takes the lab down. A server adds
+ * its sockets (`bind`/`unbind`) and its protocol.
+ */
+export abstract class ServerBase<C> implements LabServer<C> {
+  abstract readonly name: string
+  protected readonly deps: LabDeps
+  #state: ReadyState = 'idle'
+  #bound: readonly BoundPort[] = []
+  readonly #pending = new Set<Promise<unknown>>()
+
+  protected constructor(deps: LabDeps) {
+    this.deps = deps
+  }
+
+  get state(): ReadyState {
+    return this.#state
+  }
+
+  /** True while answers may still be sent. */
+  protected get listening(): boolean {
+    return this.#state === 'listening'
+  }
+
+  abstract configure(config: C): void
+
+  /** Binds every socket; on failure, closes what it bound before throwing (LAB_ERR_SERVER_BIND). */
+  protected abstract bind(): Promise<readonly BoundPort[]>
+  /** Closes every socket and connection. */
+  protected abstract unbind(): Promise<void>
+  /** Runs once the sockets are closed and the work in flight has settled. */
+  protected closed(): void {}
+
+  async start(): Promise<readonly BoundPort[]> {
+    if (this.#state !== 'idle') {
+      throw new LabError(
+        'LAB_ERR_SERVER_ALREADY_STARTED',
+        `Failed to start ${this.name}: it is ${this.#state}. Create a new server.`,
+      )
+    }
+    this.#state = 'starting'
+    try {
+      this.#bound = await this.bind()
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
+    this.#state = 'listening'
+    return this.ports()
+  }
+
+  ports(): readonly BoundPort[] {
+    if (this.#state !== 'listening') {
+      throw new LabError(
+        'LAB_ERR_SERVER_NOT_LISTENING',
+        `Failed to list ${this.name} ports: the server is ${this.#state}.`,
+      )
+    }
+    return this.#bound
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped') return
+    this.#state = 'stopping'
+    this.#bound = []
+    await this.unbind()
+    await Promise.allSettled([...this.#pending])
+    this.closed()
+    this.#state = 'stopped'
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop()
+  }
+
+  /** Keeps work in flight (a delayed answer) so that stop waits for it; a rejection is journaled. */
+  protected track(work: Promise<unknown>, peer?: Peer): void {
+    const guarded = work.catch((err: unknown) => this.failed(err, peer))
+    this.#pending.add(guarded)
+    void guarded.finally(() => this.#pending.delete(guarded))
+  }
+
+  /** A bug of ours must not take the lab down either: journal it and keep serving. */
+  protected failed(err: unknown, peer?: Peer): void {
+    const message = err instanceof Error ? err.message : String(err)
+    this.deps.logger.error({ err: message }, 'request failed')
+    this.deps.journal.record({
+      server: this.name,
+      kind: `${this.name}:failed`,
+      summary: `internal error: ${message}`,
+      detail: {},
+      ...(peer ? { peer } : {}),
+    })
+  }
+}
