@@ -17,6 +17,7 @@ import {
 } from './commands.js'
 import { CERTS_HELP, certs } from './certs.js'
 import { DNS_HELP, dns } from './dns.js'
+import { PREFLIGHT_HELP, preflightCommand } from './preflight.js'
 import { UP_HELP, up } from './up.js'
 
 const HELP = `cx700-lab — test-double network servers for the Polycom CX700. TEST LAB ONLY.
@@ -31,6 +32,7 @@ Commands:
   endpoints            the running lab's port map
   dns list|add|remove|undo|reset   change the running lab's DNS records
   certs show|export|reset          the lab CA kept in the state directory
+  preflight --interface IF         check a host before real phones meet the lab on IF
   scenario load FILE   swap the running lab's scenario
   schema               print the scenario JSON Schema
 
@@ -46,6 +48,7 @@ const HELPS: Record<string, string> = {
   scenario: SCENARIO_HELP,
   dns: DNS_HELP,
   certs: CERTS_HELP,
+  preflight: PREFLIGHT_HELP,
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -82,6 +85,8 @@ export async function main(argv: string[]): Promise<number> {
         return await dns(rest)
       case 'certs':
         return await certs(rest)
+      case 'preflight':
+        return await preflightCommand(rest)
       case 'schema':
         process.stdout.write(JSON.stringify(ScenarioSchema, null, 2) + '\n')
         return 0

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto'
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
+import type { RemoteInfo, Socket } from 'node:dgram'
 import {
   closeSync,
   existsSync,
@@ -39,7 +38,6 @@ import {
 import {
   DhcpMessageType,
   Opt,
-  clientMessage,
   decodeDhcp,
   encodeDhcp,
   ipBytes,
@@ -50,6 +48,7 @@ import {
   type DhcpMessage,
 } from './codec.js'
 import type { DhcpConfig } from './schema.js'
+import { probeDhcpServers } from './probe.js'
 
 /** What the DHCP server gets of a scenario. */
 export interface DhcpSlice {
@@ -280,30 +279,7 @@ export class DhcpServer extends ServerBase<DhcpSlice> {
 
   /** Sends a DISCOVER and listens: another server answering on the segment would make this one a rogue. */
   async #rogueCheck(name: string, serverPort: number): Promise<void> {
-    const probe = createSocket({ type: 'udp4', reuseAddr: true })
-    const xid = randomBytes(4).readUInt32BE(0)
-    const mac = ['02', ...Array.from(randomBytes(5), (b) => b.toString(16).padStart(2, '0'))].join(':')
-    const offers: string[] = []
-    try {
-      await new Promise<void>((resolve, reject) => {
-        probe.once('error', reject)
-        probe.bind(serverPort + 1, '0.0.0.0', () => resolve())
-      })
-      probe.setBroadcast(true)
-      probe.on('message', (msg, rinfo) => {
-        try {
-          const m = decodeDhcp(msg)
-          if (m.op === 2 && m.xid === xid) offers.push(`${rinfo.address} (offered ${m.yiaddr})`)
-        } catch {
-          // not an answer to us
-        }
-      })
-      const discover = clientMessage(DhcpMessageType.DISCOVER, mac, [], { xid, flags: 0x8000 })
-      probe.send(encodeDhcp(discover), serverPort, this.#broadcast)
-      await sleep(this.#config.block.rogueWaitMs)
-    } finally {
-      await closeUdp(probe)
-    }
+    const offers = await probeDhcpServers(this.#broadcast, serverPort, this.#config.block.rogueWaitMs)
     this.deps.journal.record({
       server: 'dhcp',
       kind: 'dhcp:rogue-check',

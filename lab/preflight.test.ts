@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest'
+import { LAB_PORTS, link, privileges } from './preflight.js'
+
+describe('preflight checks', () => {
+  it('reads root, or the two capabilities from CapEff', () => {
+    expect(privileges(0, undefined).status).toBe('ok')
+    // bits 10 (NET_BIND_SERVICE) and 12 (NET_ADMIN): 0x1400
+    expect(privileges(1000, 'Name:\tnode\nCapEff:\t0000000000001400\n').status).toBe('ok')
+    expect(privileges(1000, 'CapEff:\t0000000000000400\n')).toEqual({
+      name: 'privileges',
+      status: 'fail',
+      detail: 'missing CAP_NET_ADMIN: run as root, or setcap them on node',
+    })
+    expect(privileges(1000, undefined).detail).toContain('CAP_NET_BIND_SERVICE and CAP_NET_ADMIN')
+  })
+
+  it('fails a missing or down link and a link without the lab address, saying the command that fixes it', () => {
+    expect(link('no-such-if0', undefined, undefined)).toMatchObject({
+      status: 'fail',
+      detail: 'no interface no-such-if0 here (ip link)',
+    })
+    expect(link('lo', undefined, 'down')).toMatchObject({
+      status: 'fail',
+      detail: 'lo is down: ip link set lo up',
+    })
+    expect(link('lo', '10.50.0.1/24', 'unknown')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('ip addr add 10.50.0.1/24 dev lo'),
+    })
+    expect(link('lo', '127.0.0.1/8', 'unknown').status).toBe('ok')
+  })
+
+  it('covers every port the issue names', () => {
+    expect(LAB_PORTS.map((p) => p.port)).toEqual(expect.arrayContaining([53, 67, 80, 123, 389, 443, 5061]))
+  })
+})
