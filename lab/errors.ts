@@ -23,6 +23,7 @@ export type LabErrorCode =
   | 'LAB_ERR_LDAP_DECODE'
   | 'LAB_ERR_DHCP_DECODE'
   | 'LAB_ERR_DHCP_UNSAFE'
+  | 'LAB_ERR_NTLM_DECODE'
 
 export class LabError extends Error {
   readonly code: LabErrorCode

@@ -1,0 +1,285 @@
+import { createCipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { LabDecodeError } from '../errors.js'
+
+/**
+ * NTLM for the lab's servers ([MS-NLMP]): the messages (NEGOTIATE, CHALLENGE, AUTHENTICATE), the one-way
+ * functions, and verification of NTLMv1, NTLMv1 with extended session security, and NTLMv2 responses
+ * against a password the scenario knows. Shared by the HTTP doubles (/certsrv, Autodiscover, EWS) and the
+ * OCS registrar. Node's OpenSSL 3 has neither MD4 nor single DES (legacy provider): MD4 is written here,
+ * and DES runs as 3DES-EDE with one key three times, which is single DES.
+ */
+
+// ------------------------------------------------------------------------------------------------- MD4
+
+/** MD4 (RFC 1320). */
+export function md4(input: Uint8Array): Uint8Array {
+  const bitLen = input.length * 8
+  const padded = new Uint8Array(((input.length + 8) >> 6) * 64 + 64)
+  padded.set(input)
+  padded[input.length] = 0x80
+  const dv = new DataView(padded.buffer)
+  dv.setUint32(padded.length - 8, bitLen >>> 0, true)
+  dv.setUint32(padded.length - 4, Math.floor(bitLen / 2 ** 32), true)
+  let a = 0x67452301
+  let b = 0xefcdab89
+  let c = 0x98badcfe
+  let d = 0x10325476
+  const rotl = (x: number, n: number): number => (x << n) | (x >>> (32 - n))
+  const x = new Uint32Array(16)
+  for (let off = 0; off < padded.length; off += 64) {
+    for (let i = 0; i < 16; i++) x[i] = dv.getUint32(off + i * 4, true)
+    const [aa, bb, cc, dd] = [a, b, c, d]
+    const f = (p: number, q: number, r: number): number => (p & q) | (~p & r)
+    const g = (p: number, q: number, r: number): number => (p & q) | (p & r) | (q & r)
+    const h = (p: number, q: number, r: number): number => p ^ q ^ r
+    for (const i of [0, 4, 8, 12]) {
+      a = rotl((a + f(b, c, d) + x[i]!) | 0, 3)
+      d = rotl((d + f(a, b, c) + x[i + 1]!) | 0, 7)
+      c = rotl((c + f(d, a, b) + x[i + 2]!) | 0, 11)
+      b = rotl((b + f(c, d, a) + x[i + 3]!) | 0, 19)
+    }
+    for (const i of [0, 1, 2, 3]) {
+      a = rotl((a + g(b, c, d) + x[i]! + 0x5a827999) | 0, 3)
+      d = rotl((d + g(a, b, c) + x[i + 4]! + 0x5a827999) | 0, 5)
+      c = rotl((c + g(d, a, b) + x[i + 8]! + 0x5a827999) | 0, 9)
+      b = rotl((b + g(c, d, a) + x[i + 12]! + 0x5a827999) | 0, 13)
+    }
+    for (const i of [0, 2, 1, 3]) {
+      a = rotl((a + h(b, c, d) + x[i]! + 0x6ed9eba1) | 0, 3)
+      d = rotl((d + h(a, b, c) + x[i + 8]! + 0x6ed9eba1) | 0, 9)
+      c = rotl((c + h(d, a, b) + x[i + 4]! + 0x6ed9eba1) | 0, 11)
+      b = rotl((b + h(c, d, a) + x[i + 12]! + 0x6ed9eba1) | 0, 15)
+    }
+    a = (a + aa) | 0
+    b = (b + bb) | 0
+    c = (c + cc) | 0
+    d = (d + dd) | 0
+  }
+  const out = new Uint8Array(16)
+  const o = new DataView(out.buffer)
+  ;[a, b, c, d].forEach((v, i) => o.setUint32(i * 4, v >>> 0, true))
+  return out
+}
+
+// ------------------------------------------------------------------------------------- one-way functions
+
+const utf16 = (s: string): Buffer => Buffer.from(s, 'utf16le')
+
+/** NTOWFv1: MD4 of the UTF-16LE password (the "NT hash"). */
+export function ntowfv1(password: string): Uint8Array {
+  return md4(utf16(password))
+}
+
+/** NTOWFv2: HMAC-MD5(NT hash, UPPER(user) + domain). */
+export function ntowfv2(password: string, user: string, domain: string): Uint8Array {
+  return new Uint8Array(
+    createHmac('md5', ntowfv1(password))
+      .update(utf16(user.toUpperCase() + domain))
+      .digest(),
+  )
+}
+
+/** A 7-octet key spread over 8 (the low bit of each is parity, which DES ignores). */
+function desKey(seven: Uint8Array): Buffer {
+  const k = Buffer.alloc(8)
+  k[0] = seven[0]!
+  k[1] = ((seven[0]! << 7) | (seven[1]! >> 1)) & 0xff
+  k[2] = ((seven[1]! << 6) | (seven[2]! >> 2)) & 0xff
+  k[3] = ((seven[2]! << 5) | (seven[3]! >> 3)) & 0xff
+  k[4] = ((seven[3]! << 4) | (seven[4]! >> 4)) & 0xff
+  k[5] = ((seven[4]! << 3) | (seven[5]! >> 5)) & 0xff
+  k[6] = ((seven[5]! << 2) | (seven[6]! >> 6)) & 0xff
+  k[7] = (seven[6]! << 1) & 0xff
+  return k
+}
+
+function des(key7: Uint8Array, block: Uint8Array): Buffer {
+  const k = desKey(key7)
+  const c = createCipheriv('des-ede3-ecb', Buffer.concat([k, k, k]), null)
+  c.setAutoPadding(false)
+  return Buffer.concat([c.update(block), c.final()])
+}
+
+/** DESL ([MS-NLMP] §6): three DES encryptions of `data` under the 16-octet key padded to 21. */
+export function desl(key16: Uint8Array, data: Uint8Array): Uint8Array {
+  const k = new Uint8Array(21)
+  k.set(key16)
+  return new Uint8Array(
+    Buffer.concat([des(k.subarray(0, 7), data), des(k.subarray(7, 14), data), des(k.subarray(14, 21), data)]),
+  )
+}
+
+// ------------------------------------------------------------------------------------------------ messages
+
+export const NtlmFlag = {
+  unicode: 0x00000001,
+  requestTarget: 0x00000004,
+  ntlm: 0x00000200,
+  alwaysSign: 0x00008000,
+  targetTypeDomain: 0x00010000,
+  extendedSessionSecurity: 0x00080000,
+  targetInfo: 0x00800000,
+  version: 0x02000000,
+  key128: 0x20000000,
+  key56: 0x80000000,
+} as const
+
+const SIGNATURE = Buffer.from('NTLMSSP\0', 'latin1')
+
+export type NtlmMessage =
+  | { readonly type: 1; readonly flags: number; readonly domain: string; readonly workstation: string }
+  | {
+      readonly type: 2
+      readonly flags: number
+      readonly serverChallenge: Uint8Array
+      readonly targetName: string
+      readonly targetInfo: Uint8Array
+    }
+  | {
+      readonly type: 3
+      readonly flags: number
+      readonly lmResponse: Uint8Array
+      readonly ntResponse: Uint8Array
+      readonly domain: string
+      readonly user: string
+      readonly workstation: string
+    }
+
+function fail(message: string, offset: number): never {
+  throw new LabDecodeError('LAB_ERR_NTLM_DECODE', `Failed to decode NTLM: ${message}.`, offset)
+}
+
+/** Decodes an NTLMSSP message (the bytes after `NTLM ` / `Negotiate ` in a header, base64-decoded). */
+export function decodeNtlm(buf: Uint8Array): NtlmMessage {
+  const b = Buffer.from(buf)
+  if (b.length < 12 || !b.subarray(0, 8).equals(SIGNATURE)) fail('no NTLMSSP signature', 0)
+  const type = b.readUInt32LE(8)
+  const field = (at: number, what: string): Buffer => {
+    if (at + 8 > b.length) fail(`the ${what} field header is cut off`, at)
+    const len = b.readUInt16LE(at)
+    const off = b.readUInt32LE(at + 4)
+    if (off + len > b.length) fail(`the ${what} field runs past the message`, at)
+    return b.subarray(off, off + len)
+  }
+  const text = (f: Buffer, unicode: boolean): string =>
+    unicode ? f.toString('utf16le') : f.toString('latin1')
+  if (type === 1) {
+    const flags = b.length >= 16 ? b.readUInt32LE(12) : 0
+    const unicode = false
+    return {
+      type: 1,
+      flags,
+      domain: b.length >= 24 ? text(field(16, 'domain'), unicode) : '',
+      workstation: b.length >= 32 ? text(field(24, 'workstation'), unicode) : '',
+    }
+  }
+  if (type === 2) {
+    if (b.length < 32) fail('a CHALLENGE is shorter than 32 octets', 0)
+    const flags = b.readUInt32LE(20)
+    return {
+      type: 2,
+      flags,
+      serverChallenge: new Uint8Array(b.subarray(24, 32)),
+      targetName: text(field(12, 'target name'), (flags & NtlmFlag.unicode) !== 0),
+      targetInfo: b.length >= 48 ? new Uint8Array(field(40, 'target info')) : new Uint8Array(0),
+    }
+  }
+  if (type === 3) {
+    if (b.length < 64) fail('an AUTHENTICATE is shorter than 64 octets', 0)
+    const flags = b.readUInt32LE(60)
+    const unicode = (flags & NtlmFlag.unicode) !== 0
+    return {
+      type: 3,
+      flags,
+      lmResponse: new Uint8Array(field(12, 'LM response')),
+      ntResponse: new Uint8Array(field(20, 'NT response')),
+      domain: text(field(28, 'domain'), unicode),
+      user: text(field(36, 'user'), unicode),
+      workstation: text(field(44, 'workstation'), unicode),
+    }
+  }
+  return fail(`message type ${type}`, 8)
+}
+
+/** AV pairs for a CHALLENGE's target info ([MS-NLMP] §2.2.2.1): NetBIOS domain and computer, DNS names, EOL. */
+export function targetInfo(pairs: readonly [id: number, value: string][]): Uint8Array {
+  const parts: Buffer[] = []
+  for (const [id, value] of pairs) {
+    const v = utf16(value)
+    const h = Buffer.alloc(4)
+    h.writeUInt16LE(id, 0)
+    h.writeUInt16LE(v.length, 2)
+    parts.push(h, v)
+  }
+  parts.push(Buffer.alloc(4))
+  return new Uint8Array(Buffer.concat(parts))
+}
+
+/** A CHALLENGE (type 2) message answering a NEGOTIATE. */
+export function encodeChallenge(options: {
+  flags: number
+  serverChallenge: Uint8Array
+  targetName: string
+  targetInfo: Uint8Array
+}): Uint8Array {
+  const name = utf16(options.targetName)
+  const head = Buffer.alloc(48)
+  SIGNATURE.copy(head, 0)
+  head.writeUInt32LE(2, 8)
+  head.writeUInt16LE(name.length, 12)
+  head.writeUInt16LE(name.length, 14)
+  head.writeUInt32LE(48, 16)
+  head.writeUInt32LE(options.flags >>> 0, 20)
+  Buffer.from(options.serverChallenge).copy(head, 24)
+  head.writeUInt16LE(options.targetInfo.length, 40)
+  head.writeUInt16LE(options.targetInfo.length, 42)
+  head.writeUInt32LE(48 + name.length, 44)
+  return new Uint8Array(Buffer.concat([head, name, options.targetInfo]))
+}
+
+export function newServerChallenge(): Uint8Array {
+  return new Uint8Array(randomBytes(8))
+}
+
+// ------------------------------------------------------------------------------------------- verification
+
+export type NtlmVersion = 'NTLMv2' | 'NTLMv1' | 'NTLMv1-ESS'
+
+/** The NTLMv2 proof the client should have computed ([MS-NLMP] §3.3.2). */
+export function ntProofStr(
+  responseKeyNT: Uint8Array,
+  serverChallenge: Uint8Array,
+  temp: Uint8Array,
+): Uint8Array {
+  return new Uint8Array(createHmac('md5', responseKeyNT).update(serverChallenge).update(temp).digest())
+}
+
+/**
+ * Checks an AUTHENTICATE's NT response against a password: NTLMv2 (the response is longer than 24 octets),
+ * NTLMv1 with extended session security (the LM response is the client challenge and zeros), or NTLMv1.
+ * Returns the version that matched, or undefined for a wrong password.
+ */
+export function verifyNtlm(
+  auth: Extract<NtlmMessage, { type: 3 }>,
+  serverChallenge: Uint8Array,
+  password: string,
+): NtlmVersion | undefined {
+  const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && timingSafeEqual(a, b)
+  const nt = auth.ntResponse
+  if (nt.length > 24) {
+    const key = ntowfv2(password, auth.user, auth.domain)
+    return same(ntProofStr(key, serverChallenge, nt.subarray(16)), nt.subarray(0, 16)) ? 'NTLMv2' : undefined
+  }
+  if (nt.length !== 24) return undefined
+  const hash = ntowfv1(password)
+  if ((auth.flags & NtlmFlag.extendedSessionSecurity) !== 0 && auth.lmResponse.length === 24) {
+    // [MS-NLMP] §3.3.1 with ESS: DESL(NT hash, MD5(ServerChallenge + ClientChallenge)[0..8])
+    const sessionHash = createHash('md5')
+      .update(serverChallenge)
+      .update(auth.lmResponse.subarray(0, 8))
+      .digest()
+      .subarray(0, 8)
+    return same(desl(hash, sessionHash), nt) ? 'NTLMv1-ESS' : undefined
+  }
+  return same(desl(hash, serverChallenge), nt) ? 'NTLMv1' : undefined
+}
