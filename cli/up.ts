@@ -9,6 +9,7 @@ import { loadScenario } from '../lab/scenario/load.js'
 import { NETWORK_MODES, type NetworkMode } from '../lab/scenario/schema.js'
 import { hostPort, parse, table, usage } from './args.js'
 import { DEFAULT_ADMIN, currentFile } from './discover.js'
+import { runInterfaceMode } from './interface.js'
 
 export const UP_HELP = `Usage: cx700-lab up [SCENARIO] [options]
 
@@ -16,7 +17,10 @@ Starts the lab on SCENARIO (default: the embedded scenarios/default.yaml) and se
 
 Options:
   --mode MODE        loopback (default; 127.0.0.1, unprivileged ports), netns, interface
-  --admin HOST:PORT  admin API address (default 127.0.0.1:8700; a non-loopback address needs a bearer token)
+  --interface IF     the link phones are on: DHCP answers only there (netns), or the NIC to serve (interface)
+  --address A/N      interface mode: the lab's address on IF's segment, e.g. 10.50.0.1/24
+  --admin HOST:PORT  admin API address (default 127.0.0.1:8700; a non-loopback address needs a bearer token);
+                     unix:/path listens on a unix socket instead
   --token TOKEN      the bearer token to require (default: generated and printed once)
   --state DIR        state directory (default $XDG_STATE_HOME/cx700-lab)
   --ports POLICY     scenario (default) or ephemeral (port 0 wherever the scenario names none)
@@ -25,7 +29,7 @@ Options:
   -h, --help         this text
 `
 
-function endpointTable(endpoints: readonly Endpoint[], adminUrl: string): string {
+export function endpointTable(endpoints: readonly Endpoint[], adminUrl: string): string {
   const rows = [['SERVICE', 'TRANSPORT', 'ADDRESS', 'PORT', 'STANDS FOR']]
   for (const e of endpoints)
     rows.push([
@@ -48,6 +52,8 @@ export async function up(argv: string[]): Promise<number> {
     ports: { type: 'string' },
     watch: { type: 'boolean' },
     json: { type: 'boolean' },
+    interface: { type: 'string' },
+    address: { type: 'string' },
   })
   if (values.help) {
     process.stdout.write(UP_HELP)
@@ -60,7 +66,8 @@ export async function up(argv: string[]): Promise<number> {
   const ports = (values.ports ?? 'scenario') as PortPolicy
   if (ports !== 'scenario' && ports !== 'ephemeral')
     throw usage(`--ports is scenario or ephemeral, not "${String(values.ports)}".`)
-  const admin = values.admin !== undefined ? hostPort(values.admin) : DEFAULT_ADMIN
+  const adminPath = values.admin?.startsWith('unix:') ? values.admin.slice(5) : undefined
+  const admin = values.admin !== undefined && adminPath === undefined ? hostPort(values.admin) : DEFAULT_ADMIN
   const json = values.json === true || !process.stdout.isTTY
   const logger: Logger = createLogger({
     pretty: !json && process.stderr.isTTY,
@@ -81,12 +88,39 @@ export async function up(argv: string[]): Promise<number> {
     throw err
   }
 
-  const lab = new Lab({ scenario, logger, stateDir, ports, ...(mode ? { mode } : {}) })
+  if ((mode ?? scenario.network.mode) === 'interface') {
+    const iface = values.interface ?? scenario.network.interface
+    if (iface === undefined) throw usage('interface mode needs --interface (the NIC the phones are on).')
+    if (values.address === undefined || !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(values.address))
+      throw usage(
+        'interface mode needs --address A.B.C.D/N, the lab address on that segment (e.g. 10.50.0.1/24).',
+      )
+    return runInterfaceMode({
+      file,
+      stateDir,
+      iface,
+      address: values.address,
+      admin,
+      json,
+      watch: values.watch === true,
+      logger,
+      ...(values.token !== undefined ? { token: values.token } : {}),
+    })
+  }
+  const lab = new Lab({
+    scenario,
+    logger,
+    stateDir,
+    ports,
+    ...(mode ? { mode } : {}),
+    ...(values.interface !== undefined ? { interface: values.interface } : {}),
+  })
   let adminServer: AdminServer | undefined
   try {
     await lab.start()
     adminServer = await startAdmin(lab, {
       ...admin,
+      ...(adminPath !== undefined ? { path: adminPath } : {}),
       ...(values.token !== undefined ? { token: values.token } : {}),
     })
   } catch (err) {

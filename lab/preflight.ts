@@ -83,11 +83,7 @@ export function link(name: string, address: string | undefined, operstate: strin
 }
 
 /** Whether a port can be bound on `address` now: 'free', 'in use', 'denied', or the error code. */
-export async function portFree(
-  address: string,
-  port: number,
-  transport: 'udp' | 'tcp',
-): Promise<string> {
+export async function portFree(address: string, port: number, transport: 'udp' | 'tcp'): Promise<string> {
   const outcome = (err: NodeJS.ErrnoException | undefined): string =>
     err === undefined
       ? 'free'

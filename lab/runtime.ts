@@ -30,6 +30,8 @@ export interface LabOptions {
   readonly logger: Logger
   /** Overrides the scenario's network mode (the CLI's --mode). */
   readonly mode?: NetworkMode
+  /** Overrides the scenario's network interface (the CLI's --interface): the link DHCP may answer on. */
+  readonly interface?: string
   readonly ports?: PortPolicy
   readonly stateDir?: string
   /** Where journal.jsonl goes; defaults to a new folder under <state>/runs/. */
@@ -100,9 +102,12 @@ function sameListen(a: readonly ListenRequest[], b: readonly ListenRequest[]): b
   return JSON.stringify(a) === JSON.stringify(b)
 }
 
-function withMode(scenario: Scenario, mode: NetworkMode | undefined): Network {
-  if (mode === undefined || mode === scenario.network.mode) return scenario.network
-  return { ...scenario.network, mode, address: mode === 'loopback' ? '127.0.0.1' : '0.0.0.0' }
+function withMode(scenario: Scenario, mode: NetworkMode | undefined, iface?: string): Network {
+  const base =
+    mode === undefined || mode === scenario.network.mode
+      ? scenario.network
+      : { ...scenario.network, mode, address: mode === 'loopback' ? '127.0.0.1' : '0.0.0.0' }
+  return iface === undefined ? base : { ...base, interface: iface }
 }
 
 function runStamp(clock: Clock): string {
@@ -122,6 +127,7 @@ export class Lab implements AsyncDisposable {
   readonly #clock: Clock
   readonly #ports: PortPolicy
   readonly #mode: NetworkMode | undefined
+  readonly #interface: string | undefined
   #random: Random
   #scenario: Scenario
   #network: Network
@@ -134,7 +140,8 @@ export class Lab implements AsyncDisposable {
   constructor(options: LabOptions) {
     this.#scenario = options.scenario
     this.#mode = options.mode
-    this.#network = withMode(options.scenario, options.mode)
+    this.#interface = options.interface
+    this.#network = withMode(options.scenario, options.mode, options.interface)
     this.#ports = options.ports ?? 'scenario'
     this.#clock = options.clock ?? systemClock()
     this.logger = options.logger
@@ -208,7 +215,7 @@ export class Lab implements AsyncDisposable {
   #create<K extends ServerName>(name: K, scenario: Scenario, listen: ListenRequest[]): Instance {
     const def: ServerDefinitions[K] = SERVER_DEFINITIONS[name]
     // Servers see the network in force (the CLI's --mode overrides the scenario's).
-    const effective = (s: Scenario): Scenario => ({ ...s, network: withMode(s, this.#mode) })
+    const effective = (s: Scenario): Scenario => ({ ...s, network: withMode(s, this.#mode, this.#interface) })
     const server = def.create(def.slice(effective(scenario)), listen, this.#deps(name), this.runtimes[name])
     return { server, listen, configure: (next) => server.configure(def.slice(effective(next))) }
   }
@@ -296,7 +303,7 @@ export class Lab implements AsyncDisposable {
   async #reload(next: Scenario): Promise<void> {
     if (this.#state !== 'running')
       throw new LabError('LAB_ERR_LAB_STATE', `Failed to reload: the lab is ${this.#state}.`)
-    const network = withMode(next, this.#mode)
+    const network = withMode(next, this.#mode, this.#interface)
     const keep: { name: ServerName; listen: ListenRequest[] }[] = []
     const fresh: { name: ServerName; instance: Instance }[] = []
     const retire: ServerName[] = []

@@ -13,6 +13,8 @@ import { certificatePem, signatureHash } from '../../certs/export.js'
 export interface AdminOptions {
   readonly host: string
   readonly port: number
+  /** Listen on this unix socket instead of host:port (interface mode: the host proxies to it). */
+  readonly path?: string
   /** Required when host is not loopback; generated if not given. */
   readonly token?: string
 }
@@ -49,7 +51,7 @@ function badRequest(reply: FastifyReply, error: string, problems: unknown[] = []
  * route but /health needs `Authorization: Bearer <token>`.
  */
 export async function startAdmin(lab: Lab, options: AdminOptions): Promise<AdminServer> {
-  const needsToken = !isLoopback(options.host)
+  const needsToken = options.path === undefined && !isLoopback(options.host)
   const token = needsToken ? (options.token ?? randomBytes(18).toString('base64url')) : undefined
   const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 1024 * 1024 })
   app.addContentTypeParser(
@@ -206,7 +208,9 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
   })
 
   try {
-    await app.listen({ host: options.host, port: options.port })
+    await app.listen(
+      options.path !== undefined ? { path: options.path } : { host: options.host, port: options.port },
+    )
   } catch (cause) {
     await app.close()
     throw bindError('the admin API', 'tcp', options.host, options.port, cause)
@@ -217,5 +221,6 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
   const close = async (): Promise<void> => {
     await app.close()
   }
-  return { url: `http://${host}:${port}`, token, app, close, [Symbol.asyncDispose]: close }
+  const url = options.path !== undefined ? `unix:${options.path}` : `http://${host}:${port}`
+  return { url, token, app, close, [Symbol.asyncDispose]: close }
 }

@@ -125,3 +125,13 @@ export async function createLinkedNetns(
     },
   }
 }
+
+/** Joins two namespaces of the test with a veth pair (ends named `aIf`, `bIf`), both up; `bMac` sets b's MAC. */
+export async function veth(a: Netns, aIf: string, b: Netns, bIf: string, bMac?: string): Promise<void> {
+  await run('ip', ['link', 'add', aIf, 'type', 'veth', 'peer', 'name', bIf])
+  await run('ip', ['link', 'set', aIf, 'netns', a.name])
+  await run('ip', ['link', 'set', bIf, 'netns', b.name])
+  if (bMac !== undefined) await run('ip', ['-n', b.name, 'link', 'set', bIf, 'address', bMac])
+  await run('ip', ['-n', a.name, 'link', 'set', aIf, 'up'])
+  await run('ip', ['-n', b.name, 'link', 'set', bIf, 'up'])
+}
