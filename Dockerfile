@@ -1,0 +1,34 @@
+# cx700-lab — TEST LAB ONLY. A small image that runs the CLI; see compose.yaml and README "Lab network for
+# hardware phones". Inside a container the container's own network namespace is the confinement DHCP needs:
+# give it exactly one link (a macvlan on the phones' VLAN) and name it with --interface.
+
+FROM node:20.19.5-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY lab ./lab
+COPY servers ./servers
+COPY certs ./certs
+COPY cli ./cli
+COPY bench ./bench
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20.19.5-bookworm-slim
+# iproute2: interface mode makes a namespace and a macvlan; nothing else is installed.
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends iproute2 \
+  && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY scenarios ./scenarios
+# The lab CA and the leases live here: mount a volume so that phones keep trusting the lab across restarts.
+ENV XDG_STATE_HOME=/state
+VOLUME ["/state"]
+EXPOSE 53/udp 53/tcp 67/udp 123/udp 389/tcp 3268/tcp 8700/tcp
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:8700/health').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "dist/cli/main.js"]
+CMD ["up", "--mode", "netns", "--interface", "eth0", "--admin", "127.0.0.1:8700"]
