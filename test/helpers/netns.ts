@@ -135,3 +135,38 @@ export async function veth(a: Netns, aIf: string, b: Netns, bIf: string, bMac?: 
   await run('ip', ['-n', a.name, 'link', 'set', aIf, 'up'])
   await run('ip', ['-n', b.name, 'link', 'set', bIf, 'up'])
 }
+
+/**
+ * A rogue DHCP server for the tests that must catch one: dnsmasq on the client side of a linked pair
+ * (with 10.50.0.2, offering .150–.160). Resolves once dnsmasq has written its pid file; disposal stops it
+ * and takes the address away again.
+ */
+export async function rogueDnsmasq(
+  net: LinkedNetns,
+  dnsmasqPath: string,
+  dir: string,
+): Promise<AsyncDisposable> {
+  const { existsSync } = await import('node:fs')
+  await net.client.exec(['ip', 'addr', 'add', '10.50.0.2/24', 'dev', net.clientIf])
+  const pid = `${dir}/dnsmasq.pid`
+  const child = net.client.spawn([
+    dnsmasqPath,
+    '--keep-in-foreground',
+    '--port=0',
+    `--interface=${net.clientIf}`,
+    '--bind-interfaces',
+    '--dhcp-range=10.50.0.150,10.50.0.160,255.255.255.0,1h',
+    `--pid-file=${pid}`,
+    `--dhcp-leasefile=${dir}/dnsmasq.leases`,
+  ])
+  const stop = async (): Promise<void> => {
+    child.kill('SIGTERM')
+    await net.client.exec(['ip', 'addr', 'del', '10.50.0.2/24', 'dev', net.clientIf])
+  }
+  for (let i = 0; i < 100 && !existsSync(pid); i++) await new Promise((r) => setTimeout(r, 100))
+  if (!existsSync(pid)) {
+    await stop()
+    throw new Error('dnsmasq did not start')
+  }
+  return { [Symbol.asyncDispose]: stop }
+}

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLinkedNetns, type LinkedNetns } from '../helpers/netns.js'
+import { createLinkedNetns, rogueDnsmasq, type LinkedNetns } from '../helpers/netns.js'
 import { spawnLab, type LabProcess } from '../helpers/process.js'
 import { rootSkip, tool } from '../helpers/tools.js'
 
@@ -194,28 +194,12 @@ s.close()
   it.skipIf(dnsmasq.skip)(
     'refuses to start when another DHCP server (dnsmasq) answers on the segment',
     async () => {
-      await net.client.exec(['ip', 'addr', 'add', '10.50.0.2/24', 'dev', net.clientIf])
-      const rogue = net.client.spawn([
-        dnsmasq.path!,
-        '--keep-in-foreground',
-        '--port=0',
-        `--interface=${net.clientIf}`,
-        '--bind-interfaces',
-        '--dhcp-range=10.50.0.150,10.50.0.160,255.255.255.0,1h',
-        `--pid-file=${join(dir, 'dnsmasq.pid')}`,
-        '--dhcp-leasefile=' + join(dir, 'dnsmasq.leases'),
-      ])
-      try {
-        await expect.poll(() => existsSync(join(dir, 'dnsmasq.pid')), { timeout: 10_000 }).toBe(true)
-        const err = await lab('rogue', ', rogueWaitMs: 5000').catch((e: unknown) => e)
-        expect(String(err)).toContain('Failed to start dhcp')
-        expect(String(err)).toMatch(
-          /another DHCP server answers on c7l\d+: 10\.50\.0\.2 \(offered 10\.50\.0\.1(5\d|60)\)/,
-        )
-      } finally {
-        rogue.kill('SIGTERM')
-        await net.client.exec(['ip', 'addr', 'del', '10.50.0.2/24', 'dev', net.clientIf])
-      }
+      await using _rogue = await rogueDnsmasq(net, dnsmasq.path!, dir)
+      const err = await lab('rogue', ', rogueWaitMs: 5000').catch((e: unknown) => e)
+      expect(String(err)).toContain('Failed to start dhcp')
+      expect(String(err)).toMatch(
+        /another DHCP server answers on c7l\d+: 10\.50\.0\.2 \(offered 10\.50\.0\.1(5\d|60)\)/,
+      )
     },
   )
 })

@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLinkedNetns, type LinkedNetns } from '../helpers/netns.js'
+import { createLinkedNetns, rogueDnsmasq, type LinkedNetns } from '../helpers/netns.js'
 import { CLI } from '../helpers/process.js'
 import { rootSkip, tool } from '../helpers/tools.js'
 
@@ -69,28 +69,11 @@ describe.skipIf(skip)(`preflight in network namespaces (${skip ?? 'root'})`, () 
   })
 
   it.skipIf(dnsmasq.skip)('fails when another DHCP server (dnsmasq) answers on the segment', async () => {
-    await net.client.exec(['ip', 'addr', 'add', '10.50.0.2/24', 'dev', net.clientIf])
-    const pid = join(dir, 'dnsmasq.pid')
-    const rogue = net.client.spawn([
-      dnsmasq.path!,
-      '--keep-in-foreground',
-      '--port=0',
-      `--interface=${net.clientIf}`,
-      '--bind-interfaces',
-      '--dhcp-range=10.50.0.150,10.50.0.160,255.255.255.0,1h',
-      `--pid-file=${pid}`,
-      `--dhcp-leasefile=${join(dir, 'dnsmasq.leases')}`,
-    ])
-    try {
-      await expect.poll(() => existsSync(pid), { timeout: 10_000 }).toBe(true)
-      const r = await run(['--address', '10.50.0.1/24', '--wait', '5000'])
-      expect(r.code).toBe(1)
-      expect(r.out).toMatch(
-        /^other DHCP servers\s+FAIL\s+answering on c7l\d+: 10\.50\.0\.2 \(offered 10\.50\.0\.1(5\d|60)\)/m,
-      )
-    } finally {
-      rogue.kill('SIGTERM')
-      await net.client.exec(['ip', 'addr', 'del', '10.50.0.2/24', 'dev', net.clientIf])
-    }
+    await using _rogue = await rogueDnsmasq(net, dnsmasq.path!, dir)
+    const r = await run(['--address', '10.50.0.1/24', '--wait', '5000'])
+    expect(r.code).toBe(1)
+    expect(r.out).toMatch(
+      /^other DHCP servers\s+FAIL\s+answering on c7l\d+: 10\.50\.0\.2 \(offered 10\.50\.0\.1(5\d|60)\)/m,
+    )
   })
 })
