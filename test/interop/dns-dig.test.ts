@@ -44,14 +44,18 @@ describe.skipIf(dig.skip)('dig against the DNS double', () => {
       ['mail.contoso.test', 'A', '10.50.0.1'],
     ]
     for (const [name, type, value] of expected) expect(await short(t, name, type), name).toEqual([value])
-    // The DC locator's suffix walk (spec §2.4): the bare NetBIOS name is not a lab zone; the suffixed ones are.
-    expect(await digAt(t, ['_ldap._tcp.dc._msdcs.contoso', 'SRV'])).toContain('status: REFUSED')
-    expect(await digAt(t, ['_ldap._tcp.dc._msdcs.contoso.corp.contoso.test', 'SRV'])).toContain(
+    // The DC locator's suffix walk for CORP\alice (spec §2.4): the bare NetBIOS name is not a lab zone,
+    // CORP + option 15 does not exist, CORP + the second option-119 suffix is the AD domain.
+    expect(await digAt(t, ['_ldap._tcp.dc._msdcs.corp', 'SRV'])).toContain('status: REFUSED')
+    expect(await digAt(t, ['_ldap._tcp.dc._msdcs.corp.corp.contoso.test', 'SRV'])).toContain(
       'status: NXDOMAIN',
     )
+    expect(await short(t, '_ldap._tcp.dc._msdcs.corp.contoso.test', 'SRV')).toEqual([
+      '0 100 389 dc1.corp.contoso.test.',
+    ])
     expect(await digAt(t, ['sip.contoso.test', 'AAAA'])).toMatch(/status: NOERROR.*\n.*ANSWER: 0/)
     const journal = t.lab.journal.query({ kind: 'dns:query' }).map((e) => e.detail.qname)
-    expect(journal).toContain('_ldap._tcp.dc._msdcs.contoso.corp.contoso.test')
+    expect(journal).toContain('_ldap._tcp.dc._msdcs.corp.corp.contoso.test')
   })
 
   it('over TCP, with EDNS echoed, and without EDNS: a large answer gets TC, then dig retries over TCP', async () => {
