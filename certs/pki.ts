@@ -194,8 +194,11 @@ export class LabPki {
   readonly fallback: ServerCertificate
   /** CAs made during this start (empty on a warm start). */
   readonly created: readonly string[]
+  /** The state directory the CAs are kept in. */
+  readonly stateDir: string
 
   private constructor(init: {
+    stateDir: string
     root: Authority
     intermediate: Authority | undefined
     servers: ServerCertificate[]
@@ -207,6 +210,7 @@ export class LabPki {
     this.servers = init.servers
     this.fallback = init.fallback
     this.created = init.created
+    this.stateDir = init.stateDir
   }
 
   /** The chain the lab publishes, root first: what /certsrv's PKCS#7 holds. */
@@ -317,7 +321,7 @@ export class LabPki {
       allAddresses,
       resolveLeafProfile({ ...config, hosts: {} }, 'lab-default'),
     )
-    return new LabPki({ root, intermediate, servers, fallback, created })
+    return new LabPki({ stateDir, root, intermediate, servers, fallback, created })
   }
 }
 

@@ -24,6 +24,7 @@ export type LabErrorCode =
   | 'LAB_ERR_DHCP_DECODE'
   | 'LAB_ERR_DHCP_UNSAFE'
   | 'LAB_ERR_NTLM_DECODE'
+  | 'LAB_ERR_HTTP_STATE'
 
 export class LabError extends Error {
   readonly code: LabErrorCode
