@@ -73,6 +73,7 @@ function createRuntimes(deps: { journal: JournalType; stateDir: string }): Runti
     dns: SERVER_DEFINITIONS.dns.runtime(deps),
     ntp: SERVER_DEFINITIONS.ntp.runtime(deps),
     ldap: SERVER_DEFINITIONS.ldap.runtime(deps),
+    http: SERVER_DEFINITIONS.http.runtime(deps),
   }
 }
 

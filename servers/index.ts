@@ -3,6 +3,7 @@ import type { ServerName } from '../lab/scenario/model.js'
 import type { ServerDefinition } from '../lab/server.js'
 import { dhcpDefinition, type DhcpRuntime, type DhcpSlice } from './dhcp/index.js'
 import { dnsDefinition, type DnsRuntime, type DnsSlice } from './dns/index.js'
+import { httpDefinition, type HttpSlice } from './http/index.js'
 import { ldapDefinition, type LdapSlice } from './ldap/index.js'
 import { ntpDefinition } from './ntp/index.js'
 import type { NtpConfig } from './ntp/schema.js'
@@ -13,6 +14,7 @@ export interface ServerTypes {
   ntp: { config: NtpConfig; runtime: undefined }
   dns: { config: DnsSlice; runtime: DnsRuntime }
   ldap: { config: LdapSlice; runtime: undefined }
+  http: { config: HttpSlice; runtime: undefined }
 }
 
 export type ServerDefinitions = {
@@ -25,6 +27,7 @@ export const SERVER_DEFINITIONS: ServerDefinitions = {
   dns: dnsDefinition,
   ntp: ntpDefinition,
   ldap: ldapDefinition,
+  http: httpDefinition,
 }
 
 export const SERVER_NAMES = Object.keys(SERVER_DEFINITIONS) as ServerName[]

@@ -3,6 +3,7 @@ import { FaultRuleSchema } from '../faults/types.js'
 import { PkiSchema } from '../../certs/schema.js'
 import { DhcpSchema } from '../../servers/dhcp/schema.js'
 import { DnsSchema } from '../../servers/dns/schema.js'
+import { HttpSchema } from '../../servers/http/schema.js'
 import { LdapSchema } from '../../servers/ldap/schema.js'
 import { NtpSchema } from '../../servers/ntp/schema.js'
 import { StringEnum } from './common.js'
@@ -157,6 +158,7 @@ export const ServersSchema = Type.Object(
     dns: Type.Object(DnsSchema.properties, { ...DnsSchema, default: {} }),
     ntp: Type.Object(NtpSchema.properties, { ...NtpSchema, default: {} }),
     ldap: Type.Object(LdapSchema.properties, { ...LdapSchema, default: {} }),
+    http: Type.Object(HttpSchema.properties, { ...HttpSchema, default: {} }),
   },
   { additionalProperties: false, default: {} },
 )

@@ -1,0 +1,21 @@
+import type { ServerDefinition } from '../../lab/server.js'
+import { HttpServer, type HttpSlice } from './server.js'
+import { HTTP_FAULTS } from './schema.js'
+
+export { HttpSchema, type HttpConfig } from './schema.js'
+export { HttpServer, type HttpSlice } from './server.js'
+
+export const httpDefinition: ServerDefinition<HttpSlice> = {
+  name: 'http',
+  sockets: [{ name: 'http', transport: 'tcp', standardPort: 80 }],
+  faults: HTTP_FAULTS,
+  roles: ['ca'],
+  slice: (scenario) => ({
+    block: scenario.servers.http,
+    site: scenario.site,
+    hosts: scenario.hosts,
+    users: scenario.users,
+  }),
+  runtime: () => undefined,
+  create: (config, listen, deps) => new HttpServer(config, listen, deps),
+}
