@@ -143,6 +143,28 @@ describe('scenario catalogue', () => {
         expect(offer?.options.has(Opt.domainSearch)).toBe(search.length > 0)
       })
 
+      it('is served by the lab as written: /certsrv', async () => {
+        await using t = await startTestLab(undefined, { file: join(dir, file) })
+        const user = t.lab.scenario.users[0]!
+        const res = await fetch(
+          `http://127.0.0.1:${t.port('http')}/certsrv/certnew.p7b?ReqID=CACert&Renewal=-1&Enc=bin`,
+          {
+            headers: {
+              authorization: `Basic ${Buffer.from(`${user.userName}:${user.password}`).toString('base64')}`,
+            },
+          },
+        )
+        const broken = t.lab.scenario.faults.find(
+          (f) => f.match?.server === 'http' && f.fault.kind === 'error',
+        )?.fault
+        if (broken?.kind === 'error') {
+          expect(res.status).toBe(Number(broken.code))
+          return
+        }
+        expect(res.status).toBe(200)
+        expect(new Uint8Array(await res.arrayBuffer())[0]).toBe(0x30)
+      })
+
       it('is served by the lab as written: NTP', async () => {
         await using t = await startTestLab(undefined, { file: join(dir, file) })
         const ntp = t.lab.scenario.servers.ntp
