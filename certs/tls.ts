@@ -15,6 +15,15 @@ export interface LabTlsOptions {
   readonly legacy?: boolean
 }
 
+/**
+ * TLS settings for a lab listener. The lab's chains are SHA-1 by default (what the CX700 needs), which
+ * OpenSSL 3 refuses to even load above security level 0 ("ca md too weak"): level 0 always. `legacy` then
+ * only decides the protocols: TLS 1.0 and up for CE-era clients, or TLS 1.2 and up.
+ */
+export function tlsSettings(legacy: boolean): { minVersion: 'TLSv1' | 'TLSv1.2'; ciphers: string } {
+  return { minVersion: legacy ? 'TLSv1' : 'TLSv1.2', ciphers: 'DEFAULT:@SECLEVEL=0' }
+}
+
 export class TlsContexts {
   readonly #pki: LabPki
   readonly #options: LabTlsOptions
@@ -31,7 +40,7 @@ export class TlsContexts {
       ctx = createSecureContext({
         cert: cert.certPem,
         key: cert.keyPem,
-        ...(this.#options.legacy ? { minVersion: 'TLSv1' as const, ciphers: 'DEFAULT:@SECLEVEL=0' } : {}),
+        ...tlsSettings(this.#options.legacy === true),
       })
       this.#cache.set(cert, ctx)
     }

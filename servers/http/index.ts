@@ -7,9 +7,12 @@ export { HttpServer, type HttpSlice } from './server.js'
 
 export const httpDefinition: ServerDefinition<HttpSlice> = {
   name: 'http',
-  sockets: [{ name: 'http', transport: 'tcp', standardPort: 80 }],
+  sockets: [
+    { name: 'http', transport: 'tcp', standardPort: 80 },
+    { name: 'https', transport: 'tcp', standardPort: 443 },
+  ],
   faults: HTTP_FAULTS,
-  roles: ['ca'],
+  roles: ['ca', 'exchange', 'dus'],
   slice: (scenario) => ({
     block: scenario.servers.http,
     site: scenario.site,

@@ -2,9 +2,14 @@ import { Type, type Static } from '@sinclair/typebox'
 import { StringEnum, serverBlock } from '../../lab/scenario/common.js'
 import type { FaultCapabilities } from '../../lab/faults/types.js'
 
-/** The `servers.http` block of a scenario (port 80; HTTPS, Autodiscover and EWS are still to come). */
+/** The `servers.http` block of a scenario (HTTP 80 and HTTPS 443; Autodiscover and EWS are still to come). */
 export const HttpSchema = serverBlock(
   {
+    legacyTls: Type.Boolean({
+      default: true,
+      description:
+        'HTTPS accepts TLS 1.0 and old ciphers at OpenSSL security level 0, as a Windows CE 6 client (the CX700) needs; false: Node’s defaults (TLS 1.2+).',
+    }),
     certsrv: Type.Object(
       {
         enabled: Type.Boolean({

@@ -1,6 +1,9 @@
 import type { Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { RequestListener } from 'node:http'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { TlsContexts, tlsSettings } from '../../certs/tls.js'
 import { certificatePem, pkcs7Base64, pkcs7Der } from '../../certs/export.js'
 import { LabPki } from '../../certs/pki.js'
 import { authenticate, type ConnectionAuth } from '../../lab/auth/http.js'
@@ -52,6 +55,7 @@ export class HttpServer extends ServerBase<HttpSlice> {
   #apps: FastifyInstance[] = []
   readonly #connections = new WeakMap<Socket, ConnectionAuth>()
   #untrusted: Promise<LabPki> | undefined
+  #https: { server: HttpsServer; address: string }[] = []
 
   constructor(config: HttpSlice, listen: readonly ListenRequest[], deps: LabDeps) {
     super(deps)
@@ -61,12 +65,57 @@ export class HttpServer extends ServerBase<HttpSlice> {
 
   configure(config: HttpSlice): void {
     this.#config = config
+    // A reload may bring another PKI: the default certificate of each HTTPS listener follows it.
+    for (const { server, address } of this.#https) {
+      const cert = this.deps.pki().select({ localAddress: address })
+      server.setSecureContext({
+        cert: cert.certPem,
+        key: cert.keyPem,
+        ...tlsSettings(config.block.legacyTls),
+      })
+    }
+  }
+
+  /**
+   * HTTPS with the lab PKI: the certificate of the host at the listen address (when one host has it), else
+   * by SNI, else the multi-name fallback (LabPki.select); legacy TLS for CE-era clients by default.
+   */
+  #httpsFactory(address: string): (handler: RequestListener) => HttpsServer {
+    return (handler) => {
+      const contexts = new TlsContexts(this.deps.pki(), { legacy: this.#config.block.legacyTls })
+      const initial = this.deps.pki().select({ localAddress: address })
+      const server = createHttpsServer(
+        {
+          cert: initial.certPem,
+          key: initial.keyPem,
+          ...tlsSettings(this.#config.block.legacyTls),
+          SNICallback: (servername, cb) => {
+            const pki = this.deps.pki()
+            const byAddress = pki.select({ localAddress: address })
+            cb(null, contexts.context(byAddress !== pki.fallback ? byAddress : pki.select({ servername })))
+          },
+        },
+        handler,
+      )
+      this.#https.push({ server, address })
+      // A failed handshake (an old client, a wrong protocol) is journaled, never fatal.
+      server.on('tlsClientError', (err, socket) => {
+        this.deps.journal.record({
+          server: 'http',
+          kind: 'http:tls-failed',
+          summary: `TLS handshake failed: ${err.message}`,
+          detail: { error: err.message },
+          peer: { address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0, transport: 'tls' },
+        })
+      })
+      return server
+    }
   }
 
   protected async bind(): Promise<readonly BoundPort[]> {
     const bound: BoundPort[] = []
     for (const req of this.#listen) {
-      const app = this.#app()
+      const app = req.name === 'https' ? this.#app(this.#httpsFactory(req.address)) : this.#app()
       this.#apps.push(app)
       try {
         await app.listen({ host: req.address, port: req.port })
@@ -82,11 +131,17 @@ export class HttpServer extends ServerBase<HttpSlice> {
   protected async unbind(): Promise<void> {
     const apps = this.#apps
     this.#apps = []
+    this.#https = []
     await Promise.all(apps.map((a) => a.close()))
   }
 
-  #app(): FastifyInstance {
-    const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 64 * 1024 })
+  #app(serverFactory?: (handler: RequestListener) => HttpsServer): FastifyInstance {
+    const app = Fastify({
+      logger: false,
+      forceCloseConnections: true,
+      bodyLimit: 64 * 1024,
+      ...(serverFactory ? { serverFactory } : {}),
+    }) as unknown as FastifyInstance
     app.addHook('onRequest', async (req, reply) => this.#onRequest(req, reply))
     app.addHook('onSend', async (req, _reply, payload) => this.#onSend(req, payload))
     app.addHook('onResponse', async (req, reply) => this.#journal(req, reply.statusCode))

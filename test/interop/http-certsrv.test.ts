@@ -117,3 +117,68 @@ describe.skipIf(curl.skip ?? openssl.skip)('/certsrv with curl and openssl', () 
     expect(cut.body.length).toBe(100)
   })
 })
+
+describe.skipIf(curl.skip ?? openssl.skip)('HTTPS on the lab PKI', () => {
+  const httpsPort = (t: TestLab): number => t.lab.endpoints().find((e) => e.name === 'https')!.port
+  const rootFile = (t: TestLab): string => {
+    const f = join(dir, `root-${Math.random().toString(36).slice(2)}.pem`)
+    writeFileSync(f, t.lab.pki.root.certificate.toString('pem') + '\n')
+    return f
+  }
+  async function sClient(port: number, args: string[]): Promise<string> {
+    const p = run(
+      openssl.path!,
+      ['s_client', '-connect', `127.0.0.1:${port}`, '-cipher', 'DEFAULT:@SECLEVEL=0', ...args],
+      { timeout: 15_000 },
+    )
+    p.child.stdin?.end('')
+    try {
+      const { stdout, stderr } = await p
+      return stdout + stderr
+    } catch (err) {
+      const e = err as { stdout?: string; stderr?: string }
+      return (e.stdout ?? '') + (e.stderr ?? '')
+    }
+  }
+
+  it('picks the host’s certificate by SNI, verifies against the lab root, speaks TLS 1.0 for CE clients', async () => {
+    await using t = await startTestLab()
+    const port = httpsPort(t)
+    const ca = rootFile(t)
+    const named = await sClient(port, ['-servername', 'dc1.contoso.test', '-CAfile', ca])
+    expect(named).toMatch(/subject=CN = dc1\.contoso\.test/)
+    expect(named).toContain('Verify return code: 0 (ok)')
+    const tls10 = await sClient(port, ['-noservername', '-tls1'])
+    expect(tls10).toMatch(/Protocol *: TLSv1\n/)
+    expect(tls10).not.toContain('Cipher is (NONE)')
+  })
+
+  it('serves /certsrv over HTTPS with NTLM; modern curl refuses the SHA-1 chain unless told to accept it', async () => {
+    await using t = await startTestLab()
+    const url = `https://dc1.contoso.test:${httpsPort(t)}${PATH}bin`
+    const base = [
+      '-s',
+      '--cacert',
+      rootFile(t),
+      '--resolve',
+      `dc1.contoso.test:${httpsPort(t)}:127.0.0.1`,
+      '--ntlm',
+      ...USER,
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+    ]
+    const strict = await run(curl.path!, [...base, url]).catch((e: { code?: number }) => e)
+    expect((strict as { code?: number }).code).toBe(60) // "CA signature digest algorithm too weak": SHA-1, as the CX700 needs
+    expect((await run(curl.path!, [...base, '--ciphers', 'DEFAULT:@SECLEVEL=0', url])).stdout).toBe('200')
+  })
+
+  it('refuses TLS 1.0 when the scenario turns legacy TLS off', async () => {
+    await using t = await startTestLab(
+      'version: 1\nname: modern\nsite: { sipDomain: contoso.test }\nusers:\n  - { signInAddress: alice@contoso.test, password: Passw0rd! }\nservers:\n  http: { legacyTls: false }\n',
+    )
+    expect(await sClient(httpsPort(t), ['-noservername', '-tls1'])).toContain('Cipher is (NONE)')
+    expect(await sClient(httpsPort(t), ['-noservername', '-tls1_2'])).not.toContain('Cipher is (NONE)')
+  })
+})
