@@ -94,18 +94,39 @@ export async function createCa(req: CaRequest): Promise<x509.X509Certificate> {
       extensions,
     })
   }
-  const issuerKeys = await importPair(req.issuer.key, req.hash)
-  extensions.push(await x509.AuthorityKeyIdentifierExtension.create(issuerKeys.publicKey))
-  return x509.X509CertificateGenerator.create({
-    serialNumber: serial(),
+  return signBy(req.issuer, {
     subject: req.name,
-    issuer: req.issuer.certificate.subject,
+    hash: req.hash,
+    own,
     notBefore: req.notBefore,
     notAfter: req.notAfter,
-    signingAlgorithm: algorithm(req.hash),
-    publicKey: own.publicKey,
-    signingKey: issuerKeys.privateKey,
     extensions,
+  })
+}
+
+/** A certificate `issuer` signs for the key `own`: the extensions given plus the authority key identifier. */
+async function signBy(
+  issuer: Authority,
+  c: {
+    subject: string
+    hash: PkiHash
+    own: webcrypto.CryptoKeyPair
+    notBefore: Date
+    notAfter: Date
+    extensions: x509.Extension[]
+  },
+): Promise<x509.X509Certificate> {
+  const issuerKeys = await importPair(issuer.key, c.hash)
+  return x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: c.subject,
+    issuer: issuer.certificate.subject,
+    notBefore: c.notBefore,
+    notAfter: c.notAfter,
+    signingAlgorithm: algorithm(c.hash),
+    publicKey: c.own.publicKey,
+    signingKey: issuerKeys.privateKey,
+    extensions: [...c.extensions, await x509.AuthorityKeyIdentifierExtension.create(issuerKeys.publicKey)],
   })
 }
 
@@ -124,16 +145,12 @@ export interface LeafRequest {
 /** A TLS server certificate: SANs, digitalSignature + keyEncipherment, EKU serverAuth (or clientAuth only). */
 export async function createLeaf(req: LeafRequest): Promise<x509.X509Certificate> {
   const own = await importPair(req.key, req.hash)
-  const issuerKeys = await importPair(req.issuer.key, req.hash)
-  return x509.X509CertificateGenerator.create({
-    serialNumber: serial(),
+  return signBy(req.issuer, {
     subject: `CN=${req.commonName}`,
-    issuer: req.issuer.certificate.subject,
+    hash: req.hash,
+    own,
     notBefore: req.notBefore,
     notAfter: req.notAfter,
-    signingAlgorithm: algorithm(req.hash),
-    publicKey: own.publicKey,
-    signingKey: issuerKeys.privateKey,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(
@@ -150,7 +167,6 @@ export async function createLeaf(req: LeafRequest): Promise<x509.X509Certificate
         ...req.ipAddresses.map((value) => ({ type: 'ip' as const, value })),
       ]),
       await x509.SubjectKeyIdentifierExtension.create(own.publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(issuerKeys.publicKey),
     ],
   })
 }
