@@ -1,6 +1,6 @@
 export {
   LabPki,
-  ensureRoot,
+  ensureAuthority,
   namesFor,
   pkiDir,
   resetPki,

@@ -344,14 +344,18 @@ export function storedAuthorities(
   return out
 }
 
-/** The lab root of one variant, made now if there is none yet (`cx700-lab certs export` on a fresh state). */
-export async function ensureRoot(
+/**
+ * One stored CA, made now if there is none yet: the lab root for `certs export` on a fresh state, the
+ * untrusted CA for /certsrv's "chain from the wrong CA" fault.
+ */
+export async function ensureAuthority(
   stateDir: string,
+  kind: 'root' | 'untrusted',
   hash: PkiHash,
   bits: number,
   now: number,
 ): Promise<Authority> {
-  return (await loadOrCreateCa(stateDir, 'root', hash, bits, now)).ca
+  return (await loadOrCreateCa(stateDir, kind, hash, bits, now)).ca
 }
 
 /** Forgets every CA and key: the next start makes new ones. */

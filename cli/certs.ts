@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import {
   certificateDer,
   certificatePem,
-  ensureRoot,
+  ensureAuthority,
   resetPki,
   signatureHash,
   storedAuthorities,
@@ -63,7 +63,7 @@ export async function certs(argv: string[]): Promise<number> {
       if (values.der && values.pem) throw usage('certs export takes --der or --pem, not both.')
       let roots = storedAuthorities(stateDir).filter((ca) => ca.name.startsWith('root-'))
       if (roots.length === 0) {
-        const made = await ensureRoot(stateDir, 'sha1', 2048, Date.now())
+        const made = await ensureAuthority(stateDir, 'root', 'sha1', 2048, Date.now())
         roots = [{ name: 'root-sha1-2048', dir: '', certificate: made.certificate }]
       }
       if (dir === undefined) {

@@ -5,7 +5,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { TlsContexts, tlsSettings } from '../../certs/tls.js'
 import { certificatePem, pkcs7Base64, pkcs7Der } from '../../certs/export.js'
-import { LabPki } from '../../certs/pki.js'
+import { ensureAuthority } from '../../certs/pki.js'
 import { authenticate, type ConnectionAuth } from '../../lab/auth/http.js'
 import { corruptBytes, garbageBytes } from '../../lab/faults/bytes.js'
 import type { AppliedFault } from '../../lab/faults/engine.js'
@@ -54,7 +54,6 @@ export class HttpServer extends ServerBase<HttpSlice> {
   readonly #listen: readonly ListenRequest[]
   #apps: FastifyInstance[] = []
   readonly #connections = new WeakMap<Socket, ConnectionAuth>()
-  #untrusted: Promise<LabPki> | undefined
   #https: { server: HttpsServer; address: string }[] = []
 
   constructor(config: HttpSlice, listen: readonly ListenRequest[], deps: LabDeps) {
@@ -257,8 +256,15 @@ export class HttpServer extends ServerBase<HttpSlice> {
     const set = state.get(req)?.fault?.fault
     const answer = set?.kind === 'answer' ? set.set : {}
     const enc = typeof answer.encoding === 'string' ? answer.encoding : (q.Enc ?? 'bin').toLowerCase()
-    const pki = answer.chain === 'untrusted' ? await this.#untrustedPki() : this.deps.pki()
-    const chain = answer.chain === 'untrusted' ? [pki.servers[0]?.root ?? pki.root.certificate] : pki.chain
+    const pki = this.deps.pki()
+    // A chain from the wrong CA: the lab's "untrusted" CA, published nowhere.
+    const chain =
+      answer.chain === 'untrusted'
+        ? [
+            (await ensureAuthority(pki.stateDir, 'untrusted', 'sha1', 2048, this.deps.clock.now()))
+              .certificate,
+          ]
+        : pki.chain
     const eol = certsrv.lineEnding === 'crlf' ? '\r\n' : '\n'
     let body: Buffer
     if (what === 'p7b') {
@@ -289,19 +295,6 @@ export class HttpServer extends ServerBase<HttpSlice> {
       return reply
     }
     return reply.send(body)
-  }
-
-  /** A second CA, published nowhere, for the "chain from the wrong CA" fault (made once per server). */
-  #untrustedPki(): Promise<LabPki> {
-    const lab = this.deps.pki()
-    this.#untrusted ??= LabPki.open({
-      stateDir: lab.stateDir,
-      clock: this.deps.clock,
-      config: { hash: 'sha1', keySize: 2048, intermediate: false, leaf: { issuer: 'untrusted' }, hosts: {} },
-      site: this.#config.site,
-      hosts: this.#config.hosts.slice(0, 1),
-    })
-    return this.#untrusted
   }
 
   #journal(req: FastifyRequest, status: number): void {
