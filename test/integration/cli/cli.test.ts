@@ -19,6 +19,15 @@ function tmp(): string {
   dirs.push(d)
   return d
 }
+/** A lab of the test's own: ephemeral ports, admin API on an ephemeral loopback port, state in `dir`. */
+const ephemeral = (dir: string): string[] => [
+  '--ports',
+  'ephemeral',
+  '--admin',
+  '127.0.0.1:0',
+  '--state',
+  join(dir, 'state'),
+]
 const ntpPort = (ready: { endpoints: readonly { server: string; port: number }[] }): number =>
   ready.endpoints.find((e) => e.server === 'ntp')!.port
 
@@ -83,14 +92,7 @@ describe('cx700-lab CLI', () => {
 
   it('loses no acknowledged event when SIGKILLed: every answer seen is in journal.jsonl', async () => {
     const d = tmp()
-    const lab = await spawnLab([
-      '--ports',
-      'ephemeral',
-      '--admin',
-      '127.0.0.1:0',
-      '--state',
-      join(d, 'state'),
-    ])
+    const lab = await spawnLab(ephemeral(d))
     await using _ = lab
     await using c = await ntpClient(ntpPort(lab.ready))
     const seen: bigint[] = []
@@ -115,14 +117,7 @@ describe('cx700-lab CLI', () => {
 
   it('after SIGTERM it exits 0 and every port it held can be bound again at once', async () => {
     const d = tmp()
-    const lab = await spawnLab([
-      '--ports',
-      'ephemeral',
-      '--admin',
-      '127.0.0.1:0',
-      '--state',
-      join(d, 'state'),
-    ])
+    const lab = await spawnLab(ephemeral(d))
     await using _ = lab
     const udp = ntpPort(lab.ready)
     const tcp = Number(new URL(lab.ready.adminUrl).port)
@@ -146,16 +141,7 @@ describe('cx700-lab CLI', () => {
     const d = tmp()
     const file = join(d, 'watched.yaml')
     writeFileSync(file, MINIMAL_SCENARIO)
-    const lab = await spawnLab([
-      file,
-      '--watch',
-      '--ports',
-      'ephemeral',
-      '--admin',
-      '127.0.0.1:0',
-      '--state',
-      join(d, 'state'),
-    ])
+    const lab = await spawnLab([file, '--watch', ...ephemeral(d)])
     await using _ = lab
     const client = new LabClient(lab.ready.adminUrl)
     await using c = await ntpClient(ntpPort(lab.ready))
@@ -175,14 +161,7 @@ describe('cx700-lab CLI', () => {
 
   it('fault, journal and endpoints commands talk to the running lab', async () => {
     const d = tmp()
-    const lab = await spawnLab([
-      '--ports',
-      'ephemeral',
-      '--admin',
-      '127.0.0.1:0',
-      '--state',
-      join(d, 'state'),
-    ])
+    const lab = await spawnLab(ephemeral(d))
     await using _ = lab
     const admin = ['--admin', lab.ready.adminUrl]
     const add = await runCli([
@@ -232,14 +211,7 @@ describe('cx700-lab CLI', () => {
 
   it('dns add, remove, list, undo and reset change what the running lab serves', async () => {
     const d = tmp()
-    const lab = await spawnLab([
-      '--ports',
-      'ephemeral',
-      '--admin',
-      '127.0.0.1:0',
-      '--state',
-      join(d, 'state'),
-    ])
+    const lab = await spawnLab(ephemeral(d))
     await using _ = lab
     const admin = ['--admin', lab.ready.adminUrl]
     const add = await runCli([
