@@ -25,6 +25,7 @@ export type LabErrorCode =
   | 'LAB_ERR_DHCP_UNSAFE'
   | 'LAB_ERR_NTLM_DECODE'
   | 'LAB_ERR_HTTP_STATE'
+  | 'LAB_ERR_XML_DECODE'
 
 export class LabError extends Error {
   readonly code: LabErrorCode

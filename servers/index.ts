@@ -3,7 +3,7 @@ import type { ServerName } from '../lab/scenario/model.js'
 import type { ServerDefinition } from '../lab/server.js'
 import { dhcpDefinition, type DhcpRuntime, type DhcpSlice } from './dhcp/index.js'
 import { dnsDefinition, type DnsRuntime, type DnsSlice } from './dns/index.js'
-import { httpDefinition, type HttpSlice } from './http/index.js'
+import { httpDefinition, type HttpRuntime, type HttpSlice } from './http/index.js'
 import { ldapDefinition, type LdapSlice } from './ldap/index.js'
 import { ntpDefinition } from './ntp/index.js'
 import type { NtpConfig } from './ntp/schema.js'
@@ -14,7 +14,7 @@ export interface ServerTypes {
   ntp: { config: NtpConfig; runtime: undefined }
   dns: { config: DnsSlice; runtime: DnsRuntime }
   ldap: { config: LdapSlice; runtime: undefined }
-  http: { config: HttpSlice; runtime: undefined }
+  http: { config: HttpSlice; runtime: HttpRuntime }
 }
 
 export type ServerDefinitions = {

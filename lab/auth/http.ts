@@ -17,6 +17,8 @@ export interface HttpAuthOptions {
   readonly domain: string
   readonly host: string
   readonly kerberos: 'retry' | 'refuse'
+  /** Also offer Basic in this realm (Exchange's Autodiscover and EWS do; /certsrv does not). */
+  readonly basicRealm?: string
 }
 
 export type AuthOutcome =
@@ -48,7 +50,8 @@ export function findUser(users: readonly User[], name: string, domain = ''): Use
   })
 }
 
-const OFFER = ['Negotiate', 'NTLM'] as const
+const offers = (o: HttpAuthOptions): string[] =>
+  o.basicRealm !== undefined ? ['Negotiate', 'NTLM', `Basic realm="${o.basicRealm}"`] : ['Negotiate', 'NTLM']
 
 /** Decides what an Authorization header (or its absence) gets, advancing the connection's handshake. */
 export function authenticate(
@@ -57,7 +60,11 @@ export function authenticate(
   o: HttpAuthOptions,
 ): AuthOutcome {
   if (header === undefined || header.trim() === '')
-    return { status: 'challenge', headers: [...OFFER], detail: 'no credentials: offered Negotiate and NTLM' }
+    return {
+      status: 'challenge',
+      headers: offers(o),
+      detail: `no credentials: offered ${o.basicRealm !== undefined ? 'Negotiate, NTLM and Basic' : 'Negotiate and NTLM'}`,
+    }
   const [scheme = '', token = ''] = header.trim().split(/\s+/, 2)
   const s = scheme.toLowerCase()
   if (s === 'basic') {
@@ -65,10 +72,10 @@ export function authenticate(
     const user = findUser(o.users, name)
     return user && user.password === rest.join(':')
       ? { status: 'ok', user: user.signInAddress, scheme: 'Basic', detail: `Basic as ${name}` }
-      : { status: 'challenge', headers: [...OFFER], detail: `Basic as ${name}: wrong name or password` }
+      : { status: 'challenge', headers: offers(o), detail: `Basic as ${name}: wrong name or password` }
   }
   if (s !== 'ntlm' && s !== 'negotiate')
-    return { status: 'challenge', headers: [...OFFER], detail: `scheme ${scheme} is not offered` }
+    return { status: 'challenge', headers: offers(o), detail: `scheme ${scheme} is not offered` }
   const bytes = Buffer.from(token, 'base64')
   const isNtlm = bytes.subarray(0, 8).toString('latin1') === 'NTLMSSP\0'
   if (!isNtlm) {
@@ -83,7 +90,7 @@ export function authenticate(
     conn.kerberosRefused = true
     return {
       status: 'challenge',
-      headers: [...OFFER],
+      headers: offers(o),
       detail: `a ${s === 'negotiate' ? 'Kerberos/SPNEGO' : 'malformed NTLM'} token of ${bytes.length} octets refused`,
     }
   }
@@ -92,7 +99,7 @@ export function authenticate(
     message = decodeNtlm(bytes)
   } catch (err) {
     if (!(err instanceof LabDecodeError)) throw err
-    return { status: 'challenge', headers: [...OFFER], detail: err.message }
+    return { status: 'challenge', headers: offers(o), detail: err.message }
   }
   const label = s === 'ntlm' ? 'NTLM' : 'Negotiate'
   if (message.type === 1) {
@@ -126,7 +133,7 @@ export function authenticate(
   if (message.type !== 3 || conn.challenge === undefined) {
     return {
       status: 'challenge',
-      headers: [...OFFER],
+      headers: offers(o),
       detail: `NTLM message type ${message.type} out of turn`,
     }
   }
@@ -137,7 +144,7 @@ export function authenticate(
   if (!user || !version) {
     return {
       status: 'challenge',
-      headers: [...OFFER],
+      headers: offers(o),
       detail: `NTLM AUTHENTICATE as ${message.domain}\\${message.user}: wrong name or password`,
     }
   }

@@ -26,6 +26,10 @@ export function createAjv(): Ajv {
         .split('.')
         .every((o) => Number(o) <= 255),
   })
+  ajv.addFormat('date-time', {
+    validate: (s: string) =>
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/.test(s) && !Number.isNaN(Date.parse(s)),
+  })
   // `hint` says in words what a value must look like; it does not validate anything itself.
   ajv.addKeyword({ keyword: 'hint', schemaType: 'string' })
   return ajv

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { readFileSync, statSync } from 'node:fs'
+import { dirname, isAbsolute, resolve } from 'node:path'
 import { LineCounter, isMap, parseDocument, type Document } from 'yaml'
 import type { ErrorObject } from 'ajv'
 import type { TSchema } from '@sinclair/typebox'
@@ -301,6 +301,50 @@ function crossCheck(
   return out
 }
 
+const AUDIO_MAX = 16 * 1024 * 1024
+
+/**
+ * Files a scenario names (voice-mail audio): each resolved against the directory of the file that names it
+ * (so a scenario that `extends` another keeps working), checked now — readable, a RIFF/WAVE file, at most
+ * 16 MiB — and replaced by its absolute path, so that a missing file is reported with the others before any
+ * socket binds.
+ */
+function resolveFiles(
+  data: Plain,
+  sources: readonly Source[],
+  baseDir: string | undefined,
+): { pointer: string; message: string }[] {
+  const out: { pointer: string; message: string }[] = []
+  const users = Array.isArray(data.users) ? (data.users as unknown[]) : []
+  users.forEach((u, i) => {
+    const mailbox = isPlain(u) && isPlain(u.mailbox) ? u.mailbox : undefined
+    const voicemail = mailbox && Array.isArray(mailbox.voicemail) ? (mailbox.voicemail as unknown[]) : []
+    voicemail.forEach((v, j) => {
+      if (!isPlain(v) || typeof v.audio !== 'string' || v.audio === '') return
+      const pointer = `/users/${i}/mailbox/voicemail/${j}/audio`
+      const declaredIn = locate(sources, pointer).file
+      const dir = isAbsolute(declaredIn) ? dirname(declaredIn) : (baseDir ?? process.cwd())
+      const file = resolve(dir, v.audio)
+      let problem: string | undefined
+      try {
+        const st = statSync(file)
+        if (!st.isFile()) problem = 'is not a file'
+        else if (st.size > AUDIO_MAX) problem = `is ${st.size} octets; at most ${AUDIO_MAX} are served`
+        else {
+          const head = readFileSync(file).subarray(0, 12)
+          if (head.toString('latin1', 0, 4) !== 'RIFF' || head.toString('latin1', 8, 12) !== 'WAVE')
+            problem = 'is not a WAV file (RIFF/WAVE)'
+        }
+      } catch (err) {
+        problem = `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`
+      }
+      if (problem) out.push({ pointer, message: `${file} ${problem}` })
+      else v.audio = file
+    })
+  })
+  return out
+}
+
 /**
  * Loads a scenario: parse YAML keeping positions → merge what it `extends` → validate everything → cross-check
  * → derive defaults from the site → deep-freeze. Throws one ScenarioError listing every problem, each as
@@ -329,6 +373,7 @@ export function loadScenario(file: string, text?: string, baseDir?: string): Sce
     }
   }
   if (isPlain(data)) for (const p of crossCheck(data, SERVER_FAULTS)) push(p.pointer, p.message)
+  if (isPlain(data)) for (const p of resolveFiles(data, chain.sources, baseDir)) push(p.pointer, p.message)
   if (problems.length > 0) {
     const order = new Map(chain.sources.map((s, i) => [s.file, i]))
     problems.sort(

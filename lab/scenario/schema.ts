@@ -78,17 +78,37 @@ const ContactSchema = Type.Object(
   },
   { additionalProperties: false },
 )
+const IsoTime = (): ReturnType<typeof Type.String> =>
+  Type.String({
+    format: 'date-time',
+    description: 'When it arrived (ISO 8601); defaults to hours before the lab started, newest first.',
+    hint: 'an ISO 8601 time such as 2026-11-25T09:30:00Z',
+  })
 const VoicemailSchema = Type.Object(
   {
-    from: Type.String({ minLength: 1 }),
+    from: Type.String({ minLength: 1, description: 'The caller’s name.' }),
+    phone: Type.Optional(Type.String({ description: 'The caller’s number (caller ID).' })),
     subject: Type.Optional(Type.String()),
-    durationSeconds: Type.Integer({ minimum: 0, default: 30 }),
+    durationSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 30 }),
     unread: Type.Boolean({ default: true }),
+    at: Type.Optional(IsoTime()),
+    audio: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'A WAV file (relative to the scenario file) served as the message’s audio attachment; without it the lab generates a tone of durationSeconds.',
+      }),
+    ),
   },
   { additionalProperties: false },
 )
 const MissedCallSchema = Type.Object(
-  { from: Type.String({ minLength: 1 }), at: Type.Optional(Type.String({ description: 'ISO time' })) },
+  {
+    from: Type.String({ minLength: 1 }),
+    phone: Type.Optional(Type.String({ description: 'The caller’s number (caller ID).' })),
+    at: Type.Optional(IsoTime()),
+    unread: Type.Boolean({ default: true }),
+  },
   { additionalProperties: false },
 )
 

@@ -1,11 +1,13 @@
 import type { ServerDefinition } from '../../lab/server.js'
+import { HttpRuntime, httpRoutes } from './runtime.js'
 import { HttpServer, type HttpSlice } from './server.js'
 import { HTTP_FAULTS } from './schema.js'
 
 export { HttpSchema, type HttpConfig } from './schema.js'
 export { HttpServer, type HttpSlice } from './server.js'
+export { HttpRuntime } from './runtime.js'
 
-export const httpDefinition: ServerDefinition<HttpSlice> = {
+export const httpDefinition: ServerDefinition<HttpSlice, HttpRuntime> = {
   name: 'http',
   sockets: [
     { name: 'http', transport: 'tcp', standardPort: 80 },
@@ -19,6 +21,7 @@ export const httpDefinition: ServerDefinition<HttpSlice> = {
     hosts: scenario.hosts,
     users: scenario.users,
   }),
-  runtime: () => undefined,
-  create: (config, listen, deps) => new HttpServer(config, listen, deps),
+  runtime: ({ journal }) => new HttpRuntime(journal),
+  create: (config, listen, deps, runtime) => new HttpServer(config, listen, deps, runtime),
+  routes: (app, runtime) => httpRoutes(app, runtime),
 }

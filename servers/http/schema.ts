@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { StringEnum, serverBlock } from '../../lab/scenario/common.js'
 import type { FaultCapabilities } from '../../lab/faults/types.js'
 
-/** The `servers.http` block of a scenario (HTTP 80 and HTTPS 443; Autodiscover and EWS are still to come). */
+/** The `servers.http` block of a scenario: HTTP 80 and HTTPS 443 with /certsrv, Autodiscover and EWS. */
 export const HttpSchema = serverBlock(
   {
     legacyTls: Type.Boolean({
@@ -34,8 +34,64 @@ export const HttpSchema = serverBlock(
       },
       { additionalProperties: false, default: {} },
     ),
+    autodiscover: Type.Object(
+      {
+        enabled: Type.Boolean({
+          default: true,
+          description: 'Exchange 2007 Autodiscover (POX, and SOAP GetUserSettings) on the Exchange names.',
+        }),
+        answerOn: Type.Array(StringEnum(['smtp-domain', 'autodiscover-host'] as const), {
+          default: ['smtp-domain', 'autodiscover-host'],
+          uniqueItems: true,
+          description:
+            'Which names answer Autodiscover besides the Exchange server: https://<SMTP domain>/ and https://autodiscover.<SMTP or SIP domain>/ (spec §3.1: which the phone tries is a GUESS; only autodiscover.<domain> is proven).',
+        }),
+        httpRedirect: Type.Boolean({
+          default: true,
+          description:
+            'GET http://autodiscover.<domain>/autodiscover/autodiscover.xml answers 302 to the HTTPS URL (MS-OXDISCO’s redirect step).',
+        }),
+        authentication: Type.Boolean({
+          default: true,
+          description: 'Ask for credentials (401 Negotiate, NTLM, Basic) as Exchange does.',
+        }),
+        kerberos: StringEnum(['retry', 'refuse'] as const, { default: 'retry' }),
+        soap: Type.Boolean({
+          default: true,
+          description:
+            'Also the SOAP service (/autodiscover/autodiscover.svc) and the X-SOAP-Enabled header current EWS clients look for.',
+        }),
+        protocols: Type.Array(StringEnum(['EXCH', 'EXPR', 'WEB'] as const), {
+          default: ['EXCH', 'EXPR', 'WEB'],
+          uniqueItems: true,
+          description:
+            'The Protocol blocks of a POX answer, in order (spec §3.3: the phone prefers EXCH, GUESS).',
+        }),
+        ewsUrlElements: Type.Array(StringEnum(['ASUrl', 'EwsUrl'] as const), {
+          default: ['ASUrl', 'EwsUrl'],
+          uniqueItems: true,
+          description:
+            'Which elements carry the EWS URL (spec §3.3/§10.4: which one the phone reads is unknown, so both by default).',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    ews: Type.Object(
+      {
+        enabled: Type.Boolean({
+          default: true,
+          description: 'Exchange Web Services (2007 SP1) at /EWS/Exchange.asmx on the Exchange server.',
+        }),
+        authentication: Type.Boolean({
+          default: true,
+          description: 'Ask for credentials; without, a request with none reads the first user’s mailbox.',
+        }),
+        kerberos: StringEnum(['retry', 'refuse'] as const, { default: 'retry' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
-  'HTTP on port 80: AD CS /certsrv, where the phone downloads the CA chain (spec §2.5, F8, F9).',
+  'HTTP (80) and HTTPS (443): AD CS /certsrv, where the phone downloads the CA chain (spec §2.5, F8, F9); Exchange Autodiscover (§3) and EWS (§4).',
 )
 export type HttpConfig = Static<typeof HttpSchema>
 
@@ -49,11 +105,24 @@ export const HTTP_FAULTS: FaultCapabilities = {
     chain: StringEnum(['lab', 'untrusted'] as const, {
       hint: 'untrusted: a chain from a CA published nowhere',
     }),
+    xml: StringEnum(['malformed'] as const, {
+      hint: 'malformed: an Autodiscover or EWS answer that is not well-formed XML',
+    }),
+    redirect: StringEnum(['loop'] as const, {
+      hint: 'loop: Autodiscover answers 302 to the other Autodiscover name, for ever',
+    }),
+    protocols: StringEnum(['none'] as const, {
+      hint: 'none: an Autodiscover answer without a Protocol block',
+    }),
+    responseCode: Type.String({
+      pattern: '^Error[A-Za-z]+$',
+      hint: 'an EWS response code every EWS answer fails with, e.g. ErrorServerBusy',
+    }),
     dribbleMs: Type.Integer({
       minimum: 1,
       maximum: 60_000,
       hint: 'milliseconds between 16-octet pieces of the body',
     }),
   },
-  matchFields: ['method', 'path', 'host', 'user'],
+  matchFields: ['method', 'path', 'host', 'user', 'operation'],
 }

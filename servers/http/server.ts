@@ -4,49 +4,29 @@ import type { RequestListener } from 'node:http'
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { TlsContexts, tlsSettings } from '../../certs/tls.js'
-import { certificatePem, pkcs7Base64, pkcs7Der } from '../../certs/export.js'
-import { ensureAuthority } from '../../certs/pki.js'
 import { authenticate, type ConnectionAuth } from '../../lab/auth/http.js'
+import { LabDecodeError } from '../../lab/errors.js'
 import { corruptBytes, garbageBytes } from '../../lab/faults/bytes.js'
-import type { AppliedFault } from '../../lab/faults/engine.js'
 import type { Peer } from '../../lab/journal/journal.js'
 import { bindError } from '../../lab/net/udp.js'
-import type { Host, Site, User } from '../../lab/scenario/model.js'
+import type { User } from '../../lab/scenario/model.js'
 import { ServerBase } from '../../lab/server-base.js'
 import type { BoundPort, LabDeps, ListenRequest } from '../../lab/server.js'
-import type { HttpConfig } from './schema.js'
+import { certsrvRoutes } from './certsrv.js'
+import { parseXml, path } from './codec.js'
+import { stateOf, type HttpContext, type HttpSlice } from './context.js'
+import { areaOf, exchangeRoutes, hostServes } from './exchange.js'
+import type { HttpRuntime } from './runtime.js'
 
-/** What the HTTP server gets of a scenario. */
-export interface HttpSlice {
-  readonly block: HttpConfig
-  readonly site: Site
-  readonly hosts: readonly Host[]
-  readonly users: readonly User[]
-}
+export type { HttpSlice } from './context.js'
 
-interface RequestState {
-  user?: string
-  scheme?: string
-  auth?: string
-  fault?: AppliedFault
-}
-
-const state = new WeakMap<FastifyRequest, RequestState>()
-const stateOf = (req: FastifyRequest): RequestState => {
-  let s = state.get(req)
-  if (!s) {
-    s = {}
-    state.set(req, s)
-  }
-  return s
-}
-
-const P7B = 'application/x-pkcs7-certificates'
+const hostOf = (req: FastifyRequest): string => (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase()
 
 /**
- * The HTTP double on port 80: AD CS web enrollment (/certsrv) for the phone's CA download (spec §2.5):
- * certnew.p7b (the chain as a certs-only PKCS#7, Enc=b64 or bin), certnew.cer (the CA certificate) and the
- * certcarc.asp page, behind IIS-style authentication. Every request is journaled with its user and status.
+ * The HTTP doubles on ports 80 and 443: AD CS web enrollment (/certsrv, spec §2.5), Exchange Autodiscover
+ * (§3) and EWS (§4), routed by path and Host as IIS sites are, behind IIS-style authentication. Faults are
+ * decided once a request is authenticated and its body read (so they can match the user and the operation);
+ * every request is journaled with its user, operation, folder and status.
  */
 export class HttpServer extends ServerBase<HttpSlice> {
   readonly name = 'http'
@@ -56,10 +36,23 @@ export class HttpServer extends ServerBase<HttpSlice> {
   readonly #connections = new WeakMap<Socket, ConnectionAuth>()
   #https: { server: HttpsServer; address: string }[] = []
 
-  constructor(config: HttpSlice, listen: readonly ListenRequest[], deps: LabDeps) {
+  readonly #runtime: HttpRuntime
+  #httpsPort = 443
+  readonly #context: HttpContext
+
+  constructor(config: HttpSlice, listen: readonly ListenRequest[], deps: LabDeps, runtime: HttpRuntime) {
     super(deps)
     this.#config = config
     this.#listen = listen
+    this.#runtime = runtime
+    this.#context = {
+      deps,
+      config: () => this.#config,
+      httpsPort: () => this.#httpsPort,
+      mailbox: (user: User) => this.#runtime.mailbox(user, this.deps.clock.now()),
+      journal: (req, status) => this.#journal(req, status),
+      notFound: (reply) => notFound(reply),
+    }
   }
 
   configure(config: HttpSlice): void {
@@ -122,7 +115,9 @@ export class HttpServer extends ServerBase<HttpSlice> {
         throw bindError('http', 'tcp', req.address, req.port, cause)
       }
       const addr = app.server.address()
-      bound.push({ ...req, server: 'http', port: typeof addr === 'object' && addr ? addr.port : req.port })
+      const port = typeof addr === 'object' && addr ? addr.port : req.port
+      if (req.name === 'https') this.#httpsPort = port
+      bound.push({ ...req, server: 'http', port })
     }
     return bound
   }
@@ -139,32 +134,25 @@ export class HttpServer extends ServerBase<HttpSlice> {
       logger: false,
       forceCloseConnections: true,
       bodyLimit: 64 * 1024,
+      // IIS matches paths without regard to case (Outlook posts to /Autodiscover/Autodiscover.xml).
+      routerOptions: { caseSensitive: false },
       ...(serverFactory ? { serverFactory } : {}),
     }) as unknown as FastifyInstance
+    // SOAP and POX bodies are read as text and parsed by the codec (validation on); any other type too, so
+    // that a client sending a wrong Content-Type gets the protocol's own error rather than 415.
+    app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body))
     app.addHook('onRequest', async (req, reply) => this.#onRequest(req, reply))
+    app.addHook('preHandler', async (req, reply) => this.#faults(req, reply))
     app.addHook('onSend', async (req, _reply, payload) => this.#onSend(req, payload))
     app.addHook('onResponse', async (req, reply) => this.#journal(req, reply.statusCode))
-    app.get('/certsrv/certnew.p7b', async (req, reply) => this.#certnew(req, reply, 'p7b'))
-    app.get('/certsrv/certnew.cer', async (req, reply) => this.#certnew(req, reply, 'cer'))
-    app.get('/certsrv/certcarc.asp', async (_req, reply) =>
-      reply
-        .type('text/html; charset=utf-8')
-        .send(
-          '<html><head><title>Microsoft Active Directory Certificate Services</title></head><body>' +
-            '<h3>Download a CA certificate, certificate chain, or CRL</h3>' +
-            '<a href="certnew.cer?ReqID=CACert&amp;Renewal=-1&amp;Enc=b64">Download CA certificate</a><br>' +
-            '<a href="certnew.p7b?ReqID=CACert&amp;Renewal=-1&amp;Enc=b64">Download CA certificate chain</a>' +
-            '</body></html>',
-        ),
-    )
-    app.setNotFoundHandler(async (_req, reply) =>
-      reply
-        .code(404)
-        .type('text/html')
-        .send('<html><body><h1>404 - File or directory not found.</h1></body></html>'),
-    )
+    certsrvRoutes(app, this.#context)
+    exchangeRoutes(app, this.#context)
+    app.setNotFoundHandler(async (_req, reply) => notFound(reply))
     app.setErrorHandler(async (err: { statusCode?: number; message: string }, _req, reply) =>
-      reply.code(err.statusCode && err.statusCode < 500 ? err.statusCode : 500).send({ error: err.message }),
+      reply
+        .code(err.statusCode && err.statusCode < 500 ? err.statusCode : 500)
+        .type('text/html')
+        .send(`<html><body><h1>${err.statusCode ?? 500}</h1></body></html>`),
     )
     return app
   }
@@ -173,67 +161,113 @@ export class HttpServer extends ServerBase<HttpSlice> {
     return { address: req.socket.remoteAddress ?? '?', port: req.socket.remotePort ?? 0, transport: 'tcp' }
   }
 
+  /** Routing by Host, Exchange's SSL requirement and the HTTP redirect, then authentication. */
   async #onRequest(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     const s = stateOf(req)
-    const path = req.url.split('?')[0]!
-    const host = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase()
+    const block = this.#config.block
+    const area = areaOf(req.url.split('?')[0]!)
+    if (!area) return undefined
+    s.area = area
+    if (!hostServes(area, hostOf(req), this.#config)) return notFound(reply)
+    const https = req.protocol === 'https'
+    if (area === 'autodiscover' && block.autodiscover.soap && https) reply.header('X-SOAP-Enabled', 'True')
+    if (area !== 'certsrv' && !https) {
+      // Exchange requires SSL; Autodiscover's GET over HTTP is the redirect step (MS-OXDISCO).
+      if (area === 'autodiscover' && req.method === 'GET' && block.autodiscover.httpRedirect) {
+        const port = this.#httpsPort === 443 ? '' : `:${this.#httpsPort}`
+        s.operation = 'Autodiscover redirect'
+        return reply.redirect(`https://${hostOf(req) || this.#config.site.smtpDomain}${port}${req.url}`, 302)
+      }
+      return reply
+        .code(403)
+        .type('text/html')
+        .send('<html><body><h1>403.4 - Forbidden: SSL is required to view this resource.</h1></body></html>')
+    }
+    const knobs =
+      area === 'certsrv' ? block.certsrv : area === 'autodiscover' ? block.autodiscover : block.ews
+    if (!knobs.authentication) return undefined
+    let conn = this.#connections.get(req.socket)
+    if (!conn) {
+      conn = {}
+      this.#connections.set(req.socket, conn)
+    }
+    const server =
+      this.#config.hosts.find((h) => h.roles.includes(area === 'certsrv' ? 'ca' : 'exchange'))?.name ??
+      this.#config.site.adDomain
+    const outcome = authenticate(req.headers.authorization, conn, {
+      users: this.#config.users,
+      domain: this.#config.site.netbiosName,
+      host: server,
+      kerberos: knobs.kerberos,
+      ...(area !== 'certsrv' ? { basicRealm: hostOf(req) || server } : {}),
+    })
+    s.auth = outcome.detail
+    if (outcome.status === 'challenge') {
+      return reply
+        .code(401)
+        .header('www-authenticate', [...outcome.headers])
+        .type('text/html')
+        .send(
+          '<html><body><h1>401 - Unauthorized: Access is denied due to invalid credentials.</h1></body></html>',
+        )
+    }
+    s.user = outcome.user
+    s.scheme = outcome.scheme
+    return undefined
+  }
+
+  /** Faults, decided when the user is known and the body read (so a rule can match user and operation). */
+  async #faults(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    const s = stateOf(req)
+    // An Exchange body is parsed once, here, so that a fault rule can match its operation.
+    if ((s.area === 'autodiscover' || s.area === 'ews') && typeof req.body === 'string') {
+      try {
+        s.xml = parseXml(req.body)
+        const op = s.xml.name === 'Envelope' ? path(s.xml, 'Body')?.children[0]?.name : s.xml.name
+        if (op !== undefined) s.operation = op
+      } catch (err) {
+        if (!(err instanceof LabDecodeError)) throw err
+      }
+    }
     const faults = this.deps.faults
-    const applied = faults.idle
-      ? undefined
-      : faults.decide({ server: 'http', peer: this.#peer(req), fields: { method: req.method, path, host } })
-    if (applied) s.fault = applied
-    const f = applied?.fault
-    if (f?.kind === 'delay')
-      await sleep(f.ms + (f.jitterMs ? Math.floor(this.deps.random() * f.jitterMs) : 0))
-    if (f?.kind === 'drop') {
+    if (faults.idle) return undefined
+    const fields: Record<string, string> = {
+      method: req.method,
+      path: req.url.split('?')[0]!,
+      host: hostOf(req),
+    }
+    if (s.user !== undefined) fields.user = s.user
+    if (s.operation !== undefined) fields.operation = s.operation
+    const applied = faults.decide({ server: 'http', peer: this.#peer(req), fields })
+    if (!applied) return undefined
+    s.fault = applied
+    const f = applied.fault
+    if (f.kind === 'delay') await sleep(f.ms + (f.jitterMs ? Math.floor(this.deps.random() * f.jitterMs) : 0))
+    if (f.kind === 'drop') {
       this.#journal(req, 0)
       return reply.hijack() // never answered; the socket is closed when the lab stops
     }
-    if (f?.kind === 'reset') {
+    if (f.kind === 'reset') {
       this.#journal(req, 0)
       reply.hijack()
       req.socket.resetAndDestroy()
       return reply
     }
-    if (f?.kind === 'garbage') {
+    if (f.kind === 'garbage') {
       this.#journal(req, 0)
       reply.hijack()
       req.socket.end(Buffer.from(garbageBytes(f.bytes ?? 64, this.deps.random)))
       return reply
     }
-    if (f?.kind === 'error')
+    if (f.kind === 'error') {
+      if (f.code === '401') reply.header('www-authenticate', ['Negotiate', 'NTLM'])
       return reply.code(Number(f.code)).type('text/html').send(`<html><body><h1>${f.code}</h1></body></html>`)
-    if (path.startsWith('/certsrv') && this.#config.block.certsrv.authentication) {
-      let conn = this.#connections.get(req.socket)
-      if (!conn) {
-        conn = {}
-        this.#connections.set(req.socket, conn)
-      }
-      const dc = this.#config.hosts.find((h) => h.roles.includes('ca'))
-      const outcome = authenticate(req.headers.authorization, conn, {
-        users: this.#config.users,
-        domain: this.#config.site.netbiosName,
-        host: dc?.name ?? this.#config.site.adDomain,
-        kerberos: this.#config.block.certsrv.kerberos,
-      })
-      s.auth = outcome.detail
-      if (outcome.status === 'challenge') {
-        return reply
-          .code(401)
-          .header('www-authenticate', [...outcome.headers])
-          .type('text/html')
-          .send(
-            '<html><body><h1>401 - Unauthorized: Access is denied due to invalid credentials.</h1></body></html>',
-          )
-      }
-      s.user = outcome.user
-      s.scheme = outcome.scheme
     }
     return undefined
   }
 
   async #onSend(req: FastifyRequest, payload: unknown): Promise<unknown> {
-    const f = state.get(req)?.fault?.fault
+    const f = stateOf(req).fault?.fault
     if (f === undefined || (f.kind !== 'corrupt' && f.kind !== 'truncate')) return payload
     const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(typeof payload === 'string' ? payload : '')
     return f.kind === 'corrupt'
@@ -241,75 +275,29 @@ export class HttpServer extends ServerBase<HttpSlice> {
       : bytes.subarray(0, f.bytes)
   }
 
-  async #certnew(req: FastifyRequest, reply: FastifyReply, what: 'p7b' | 'cer'): Promise<FastifyReply> {
-    const { certsrv } = this.#config.block
-    if (!certsrv.enabled) {
-      reply.callNotFound()
-      return reply
-    }
-    const q = req.query as Record<string, string | undefined>
-    if ((q.ReqID ?? '').toLowerCase() !== 'cacert')
-      return reply
-        .code(400)
-        .type('text/html')
-        .send('<html><body>ReqID=CACert is the only request the lab serves.</body></html>')
-    const set = state.get(req)?.fault?.fault
-    const answer = set?.kind === 'answer' ? set.set : {}
-    const enc = typeof answer.encoding === 'string' ? answer.encoding : (q.Enc ?? 'bin').toLowerCase()
-    const pki = this.deps.pki()
-    // A chain from the wrong CA: the lab's "untrusted" CA, published nowhere.
-    const chain =
-      answer.chain === 'untrusted'
-        ? [
-            (await ensureAuthority(pki.stateDir, 'untrusted', 'sha1', 2048, this.deps.clock.now()))
-              .certificate,
-          ]
-        : pki.chain
-    const eol = certsrv.lineEnding === 'crlf' ? '\r\n' : '\n'
-    let body: Buffer
-    if (what === 'p7b') {
-      body =
-        enc === 'b64'
-          ? Buffer.from(pkcs7Base64(chain, { armor: certsrv.armor, eol }))
-          : Buffer.from(pkcs7Der(chain))
-      reply.type(P7B)
-    } else {
-      const ca = chain[chain.length - 1]!
-      body = enc === 'b64' ? Buffer.from(certificatePem(ca).replace(/\n/g, eol)) : Buffer.from(ca.rawData)
-      reply.type('application/pkix-cert')
-    }
-    if (typeof answer.dribbleMs === 'number') {
-      const ms = answer.dribbleMs
-      reply.hijack()
-      const res = reply.raw
-      res.writeHead(200, {
-        'content-type': reply.getHeader('content-type') as string,
-        'content-length': body.length,
-      })
-      for (let i = 0; i < body.length && !res.destroyed; i += 16) {
-        res.write(body.subarray(i, i + 16))
-        await sleep(ms)
-      }
-      res.end()
-      this.#journal(req, 200)
-      return reply
-    }
-    return reply.send(body)
-  }
-
   #journal(req: FastifyRequest, status: number): void {
-    const s = state.get(req) ?? {}
-    const host = (req.headers.host ?? '').replace(/:\d+$/, '')
+    const s = stateOf(req)
+    const host = hostOf(req)
     const answered = status === 0 ? `no answer (fault ${s.fault?.fault.kind ?? ''})` : String(status)
+    const what = [s.operation, s.folder, s.address].filter((v) => v !== undefined).join(' ')
     this.deps.journal.record({
       server: 'http',
       kind: 'http:request',
-      summary: `${req.method} ${req.url} (${host || '-'}) → ${answered}${s.user ? ` as ${s.user}` : ''}${s.auth && status === 401 ? `: ${s.auth}` : ''}`,
+      summary:
+        `${req.method} ${req.url} (${host || '-'})${what ? ` ${what}` : ''} → ${answered}` +
+        `${s.code && s.code !== 'NoError' ? ` ${s.code}` : ''}${s.user ? ` as ${s.user}` : ''}` +
+        `${s.auth && status === 401 ? `: ${s.auth}` : ''}`,
       detail: {
         method: req.method,
         url: req.url,
         host,
         status,
+        ...(s.area ? { area: s.area } : {}),
+        ...(s.operation ? { operation: s.operation } : {}),
+        ...(s.folder ? { folder: s.folder } : {}),
+        ...(s.items !== undefined ? { items: s.items } : {}),
+        ...(s.code ? { code: s.code } : {}),
+        ...(s.address ? { address: s.address } : {}),
         ...(s.user ? { user: s.user, scheme: s.scheme } : {}),
         ...(s.auth ? { auth: s.auth } : {}),
         ...(s.fault ? { fault: s.fault.fault.kind } : {}),
@@ -318,4 +306,11 @@ export class HttpServer extends ServerBase<HttpSlice> {
       ...(s.user && !s.user.startsWith('(') ? { device: { user: s.user } } : {}),
     })
   }
+}
+
+function notFound(reply: FastifyReply): FastifyReply {
+  return reply
+    .code(404)
+    .type('text/html')
+    .send('<html><body><h1>404 - File or directory not found.</h1></body></html>')
 }

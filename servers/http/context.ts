@@ -1,0 +1,66 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { AppliedFault } from '../../lab/faults/engine.js'
+import type { Host, Site, User } from '../../lab/scenario/model.js'
+import type { LabDeps } from '../../lab/server.js'
+import type { HttpConfig } from './schema.js'
+import type { Mailbox } from './mailbox.js'
+import type { XmlElement } from './codec.js'
+
+/** What the HTTP server gets of a scenario. */
+export interface HttpSlice {
+  readonly block: HttpConfig
+  readonly site: Site
+  readonly hosts: readonly Host[]
+  readonly users: readonly User[]
+}
+
+/** What the lab learns about one request on its way, for faults and the journal. */
+export interface RequestState {
+  user?: string
+  scheme?: string
+  auth?: string
+  fault?: AppliedFault
+  /** certsrv, autodiscover or ews. */
+  area?: string
+  /** The operation: the EWS or SOAP operation, Autodiscover, or the certsrv page. */
+  operation?: string
+  folder?: string
+  items?: number
+  /** An EWS response code or an Autodiscover error. */
+  code?: string
+  /** The address an Autodiscover request asked about. */
+  address?: string
+  /** An Exchange request's body, parsed once (absent when it is not well-formed). */
+  xml?: XmlElement
+}
+
+const states = new WeakMap<FastifyRequest, RequestState>()
+
+export function stateOf(req: FastifyRequest): RequestState {
+  let s = states.get(req)
+  if (!s) {
+    s = {}
+    states.set(req, s)
+  }
+  return s
+}
+
+/** The fault's `answer` fields for this request, or none. */
+export function answerOf(req: FastifyRequest): Readonly<Record<string, unknown>> {
+  const f = states.get(req)?.fault?.fault
+  return f?.kind === 'answer' ? f.set : {}
+}
+
+/** What the route plugins (certsrv, Exchange) get from the server. */
+export interface HttpContext {
+  readonly deps: LabDeps
+  config(): HttpSlice
+  /** The port the HTTPS listener got (for the URLs the lab hands out). */
+  httpsPort(): number
+  /** The mailbox of a scenario user, kept while the lab runs. */
+  mailbox(user: User): Mailbox
+  /** Journals a request answered outside fastify's reply cycle (a hijacked reply). */
+  journal(req: FastifyRequest, status: number): void
+  /** Answers the request with an IIS-style 404. */
+  notFound(reply: FastifyReply): FastifyReply
+}

@@ -1,0 +1,647 @@
+import { LabDecodeError } from '../../lab/errors.js'
+import type { User } from '../../lab/scenario/model.js'
+import { soapFault } from './autodiscover.js'
+import { children, parseXml, path, x, xmlDocument, type XmlElement, type XmlMarkup } from './codec.js'
+import {
+  FOLDERS,
+  ITEM_CLASS,
+  type Attachment,
+  type FolderName,
+  type MailItem,
+  type Mailbox,
+} from './mailbox.js'
+
+/**
+ * Exchange Web Services 2007 SP1 (SOAP 1.1), pure: the operations the CX700 needs (spec §4.2) over the
+ * scenario's mailboxes — FindItem (Contacts, Voice Mail, Inbox with a Restriction such as
+ * item:ItemClass = IPM.Note.Microsoft.Missed.Voice; IndexedPageItemView paging; SortOrder), GetItem,
+ * GetAttachment (the voice mail audio), ResolveNames, GetFolder, UpdateItem (message:IsRead) and DeleteItem.
+ * Anything else is a SOAP fault carrying the EWS response code, as Exchange sends it.
+ */
+
+const NS = {
+  soap: 'http://schemas.xmlsoap.org/soap/envelope/',
+  types: 'http://schemas.microsoft.com/exchange/services/2006/types',
+  messages: 'http://schemas.microsoft.com/exchange/services/2006/messages',
+  errors: 'http://schemas.microsoft.com/exchange/services/2006/errors',
+  xsi: 'http://www.w3.org/2001/XMLSchema-instance',
+  xsd: 'http://www.w3.org/2001/XMLSchema',
+} as const
+
+export const EWS_OPERATIONS = [
+  'FindItem',
+  'GetItem',
+  'GetAttachment',
+  'ResolveNames',
+  'GetFolder',
+  'UpdateItem',
+  'DeleteItem',
+] as const
+export type EwsOperation = (typeof EWS_OPERATIONS)[number]
+
+export interface EwsContext {
+  /** The signed-in user's mailbox (undefined: the credentials named no mailbox). */
+  readonly mailbox: Mailbox | undefined
+  /** The directory ResolveNames searches (the scenario's users). */
+  readonly users: readonly User[]
+  /** The bytes of a voice mail's audio. */
+  readonly audio: (attachment: Attachment) => Buffer
+  /** A fault: every response message fails with this EWS response code. */
+  readonly responseCode?: string
+}
+
+export interface EwsAnswer {
+  /** 200, or 500 with a SOAP fault (SOAP 1.1 over HTTP). */
+  readonly status: 200 | 500
+  readonly xml: string
+  readonly operation: string
+  /** For the journal. */
+  readonly folder?: string
+  readonly items?: number
+  readonly code?: string
+}
+
+/** A response message of an operation: Success with content, or an error code. */
+type Message =
+  | { readonly ok: true; readonly content: readonly XmlMarkup[]; readonly warning?: string }
+  | { readonly ok: false; readonly code: string; readonly text: string }
+
+const fail = (code: string, text: string): Message => ({ ok: false, code, text })
+const ok = (...content: readonly XmlMarkup[]): Message => ({ ok: true, content })
+
+function envelope(body: XmlMarkup): string {
+  return xmlDocument(
+    x(
+      'soap:Envelope',
+      { 'xmlns:soap': NS.soap, 'xmlns:xsi': NS.xsi, 'xmlns:xsd': NS.xsd },
+      x(
+        'soap:Header',
+        {},
+        x('t:ServerVersionInfo', {
+          MajorVersion: 8,
+          MinorVersion: 1,
+          MajorBuildNumber: 240,
+          MinorBuildNumber: 6,
+          Version: 'Exchange2007_SP1',
+          'xmlns:t': NS.types,
+        }),
+      ),
+      x('soap:Body', {}, body),
+    ),
+  )
+}
+
+function responseMessage(op: string, m: Message): XmlMarkup {
+  const name = `m:${op}ResponseMessage`
+  if (!m.ok)
+    return x(
+      name,
+      { ResponseClass: 'Error' },
+      x('m:MessageText', {}, m.text),
+      x('m:ResponseCode', {}, m.code),
+      x('m:DescriptiveLinkKey', {}, 0),
+    )
+  return x(
+    name,
+    { ResponseClass: m.warning ? 'Warning' : 'Success' },
+    m.warning ? x('m:MessageText', {}, 'Multiple results were found.') : undefined,
+    x('m:ResponseCode', {}, m.warning ?? 'NoError'),
+    m.warning ? x('m:DescriptiveLinkKey', {}, 0) : undefined,
+    m.content,
+  )
+}
+
+function response(op: string, messages: readonly Message[]): string {
+  return envelope(
+    x(
+      `m:${op}Response`,
+      { 'xmlns:m': NS.messages, 'xmlns:t': NS.types },
+      x(
+        'm:ResponseMessages',
+        {},
+        messages.map((m) => responseMessage(op, m)),
+      ),
+    ),
+  )
+}
+
+/** The fault Exchange sends for a request it cannot take at all. */
+export function ewsFault(code: string, text: string): string {
+  return soapFault('soap:Client', text, [
+    x('e:ResponseCode', { 'xmlns:e': NS.errors }, code),
+    x('e:Message', { 'xmlns:e': NS.errors }, text),
+  ])
+}
+
+// ---- ids -------------------------------------------------------------------------------------------------
+
+const folderId = (name: FolderName): string => Buffer.from(`lab-folder:${name}`).toString('base64')
+
+function folderOf(el: XmlElement): FolderName | undefined {
+  if (el.name === 'DistinguishedFolderId') {
+    const id = el.attrs.Id ?? ''
+    return id in FOLDERS ? (id as FolderName) : undefined
+  }
+  if (el.name === 'FolderId') {
+    const name = Buffer.from(el.attrs.Id ?? '', 'base64')
+      .toString('latin1')
+      .replace(/^lab-folder:/, '')
+    return name in FOLDERS ? (name as FolderName) : undefined
+  }
+  return undefined
+}
+
+const itemIdOf = (item: MailItem): XmlMarkup =>
+  x('t:ItemId', { Id: item.id, ChangeKey: `CQAAAB${String(item.version).padStart(6, '0')}` })
+
+// ---- item properties ---------------------------------------------------------------------------------------
+
+const iso = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z')
+
+type Shape = 'IdOnly' | 'Default' | 'AllProperties'
+
+/** The properties of an item, by FieldURI, in the order the EWS schema puts them. */
+function itemProperties(item: MailItem, body: boolean): [string, XmlMarkup | undefined][] {
+  const isContact = item.kind === 'contact'
+  const from = item.from
+  const mailbox = from
+    ? x(
+        't:Mailbox',
+        {},
+        x('t:Name', {}, from.name),
+        from.email ? [x('t:EmailAddress', {}, from.email), x('t:RoutingType', {}, 'SMTP')] : undefined,
+      )
+    : undefined
+  const size = item.durationSeconds !== undefined ? 2_000 + item.durationSeconds * 16_000 : 1_200
+  const headers =
+    item.kind === 'contact'
+      ? undefined
+      : x(
+          't:InternetMessageHeaders',
+          {},
+          from?.phone
+            ? x('t:InternetMessageHeader', { HeaderName: 'X-CallingTelephoneNumber' }, from.phone)
+            : undefined,
+          x('t:InternetMessageHeader', { HeaderName: 'X-VoiceMessageSenderName' }, from?.name ?? ''),
+          item.durationSeconds !== undefined
+            ? x('t:InternetMessageHeader', { HeaderName: 'X-VoiceMessageDuration' }, item.durationSeconds)
+            : undefined,
+        )
+  const [given = '', ...rest] = (from?.name ?? '').split(' ')
+  return [
+    ['item:ParentFolderId', x('t:ParentFolderId', { Id: folderId(item.folder), ChangeKey: 'AQAAAA==' })],
+    ['item:ItemClass', x('t:ItemClass', {}, item.itemClass)],
+    ['item:Subject', x('t:Subject', {}, item.subject)],
+    ['item:Sensitivity', x('t:Sensitivity', {}, 'Normal')],
+    ['item:Body', body ? x('t:Body', { BodyType: 'Text' }, item.body) : undefined],
+    [
+      'item:Attachments',
+      body && item.attachment
+        ? x(
+            't:Attachments',
+            {},
+            x(
+              't:FileAttachment',
+              {},
+              x('t:AttachmentId', { Id: item.attachment.id }),
+              x('t:Name', {}, item.attachment.name),
+              x('t:ContentType', {}, item.attachment.contentType),
+            ),
+          )
+        : undefined,
+    ],
+    ['item:DateTimeReceived', x('t:DateTimeReceived', {}, iso(item.received))],
+    ['item:Size', x('t:Size', {}, size)],
+    ['item:Importance', x('t:Importance', {}, 'Normal')],
+    ['item:InternetMessageHeaders', body ? headers : undefined],
+    ['item:DateTimeSent', x('t:DateTimeSent', {}, iso(item.received))],
+    ['item:DateTimeCreated', x('t:DateTimeCreated', {}, iso(item.received))],
+    ['item:HasAttachments', x('t:HasAttachments', {}, item.attachment !== undefined)],
+    ['message:Sender', !isContact && mailbox ? x('t:Sender', {}, mailbox) : undefined],
+    ['message:From', !isContact && mailbox ? x('t:From', {}, mailbox) : undefined],
+    ['message:IsRead', !isContact ? x('t:IsRead', {}, item.isRead) : undefined],
+    ['contacts:FileAs', isContact ? x('t:FileAs', {}, from?.name ?? '') : undefined],
+    ['contacts:DisplayName', isContact ? x('t:DisplayName', {}, from?.name ?? '') : undefined],
+    ['contacts:GivenName', isContact ? x('t:GivenName', {}, given) : undefined],
+    [
+      'contacts:EmailAddresses',
+      isContact && from?.email
+        ? x('t:EmailAddresses', {}, x('t:Entry', { Key: 'EmailAddress1' }, from.email))
+        : undefined,
+    ],
+    [
+      'contacts:PhoneNumbers',
+      isContact && from?.phone
+        ? x('t:PhoneNumbers', {}, x('t:Entry', { Key: 'BusinessPhone' }, from.phone))
+        : undefined,
+    ],
+    ['contacts:Surname', isContact && rest.length > 0 ? x('t:Surname', {}, rest.join(' ')) : undefined],
+  ]
+}
+
+const DEFAULT_FIELDS = new Set([
+  'item:ParentFolderId',
+  'item:ItemClass',
+  'item:Subject',
+  'item:DateTimeReceived',
+  'item:Size',
+  'item:HasAttachments',
+  'message:From',
+  'message:IsRead',
+  'contacts:DisplayName',
+  'contacts:GivenName',
+  'contacts:Surname',
+  'contacts:FileAs',
+  'contacts:EmailAddresses',
+  'contacts:PhoneNumbers',
+])
+
+interface ItemShape {
+  readonly base: Shape
+  readonly additional: ReadonlySet<string>
+}
+
+function shapeOf(el: XmlElement | undefined): ItemShape {
+  const base = (path(el, 'BaseShape')?.text ?? 'Default') as Shape
+  const additional = new Set<string>()
+  for (const p of children(path(el, 'AdditionalProperties'))) {
+    const uri = p.attrs.FieldURI
+    if (uri) additional.add(uri)
+  }
+  return { base: ['IdOnly', 'Default', 'AllProperties'].includes(base) ? base : 'Default', additional }
+}
+
+/** An item as FindItem (no body) or GetItem (body, attachments, headers) returns it, in a shape. */
+function itemXml(item: MailItem, shape: ItemShape, withBody: boolean): XmlMarkup {
+  const element = item.itemClass === ITEM_CLASS.contact ? 't:Contact' : 't:Message'
+  const wanted = (uri: string): boolean =>
+    shape.base === 'AllProperties' ||
+    (shape.base === 'Default' && DEFAULT_FIELDS.has(uri)) ||
+    shape.additional.has(uri) ||
+    // GetItem's Default shape includes the body and attachments, as Exchange's does.
+    (withBody && shape.base === 'Default' && (uri === 'item:Body' || uri === 'item:Attachments'))
+  return x(
+    element,
+    {},
+    itemIdOf(item),
+    itemProperties(item, withBody)
+      .filter(([uri, v]) => v !== undefined && wanted(uri))
+      .map(([, v]) => v),
+  )
+}
+
+// ---- restrictions --------------------------------------------------------------------------------------------
+
+class Unsupported extends Error {}
+
+function fieldValue(item: MailItem, uri: string): string | undefined {
+  switch (uri) {
+    case 'item:ItemClass':
+      return item.itemClass
+    case 'item:Subject':
+      return item.subject
+    case 'message:IsRead':
+      return String(item.isRead)
+    case 'item:HasAttachments':
+      return String(item.attachment !== undefined)
+    case 'item:DateTimeReceived':
+      return iso(item.received)
+    default:
+      throw new Unsupported(uri)
+  }
+}
+
+function constantOf(el: XmlElement): string {
+  return path(el, 'FieldURIOrConstant', 'Constant')?.attrs.Value ?? path(el, 'Constant')?.attrs.Value ?? ''
+}
+
+function fieldOf(el: XmlElement): string {
+  const f = el.children.find((c) => c.name === 'FieldURI' || c.name === 'IndexedFieldURI')
+  return f?.attrs.FieldURI ?? ''
+}
+
+/** Evaluates the search expressions the double supports on the properties it can compare. */
+function matches(item: MailItem, el: XmlElement): boolean {
+  switch (el.name) {
+    case 'And':
+      return el.children.every((c) => matches(item, c))
+    case 'Or':
+      return el.children.some((c) => matches(item, c))
+    case 'Not':
+      return !el.children.every((c) => matches(item, c))
+    case 'Exists':
+      return fieldValue(item, fieldOf(el)) !== undefined
+    case 'IsEqualTo':
+    case 'IsNotEqualTo': {
+      const field = fieldOf(el)
+      const v = fieldValue(item, field)
+      const c = constantOf(el)
+      const eq = field.startsWith('item:DateTime')
+        ? Date.parse(v ?? '') === Date.parse(c)
+        : (v ?? '').toLowerCase() === c.toLowerCase()
+      return el.name === 'IsEqualTo' ? eq : !eq
+    }
+    case 'IsGreaterThan':
+    case 'IsGreaterThanOrEqualTo':
+    case 'IsLessThan':
+    case 'IsLessThanOrEqualTo': {
+      const a = Date.parse(fieldValue(item, fieldOf(el)) ?? '')
+      const b = Date.parse(constantOf(el))
+      if (Number.isNaN(a) || Number.isNaN(b)) throw new Unsupported(fieldOf(el))
+      if (el.name === 'IsGreaterThan') return a > b
+      if (el.name === 'IsGreaterThanOrEqualTo') return a >= b
+      if (el.name === 'IsLessThan') return a < b
+      return a <= b
+    }
+    case 'Contains': {
+      const mode = el.attrs.ContainmentMode ?? 'Substring'
+      const ignoreCase = (el.attrs.ContainmentComparison ?? 'Exact').includes('IgnoreCase')
+      let v = fieldValue(item, fieldOf(el)) ?? ''
+      let c = constantOf(el)
+      if (ignoreCase) {
+        v = v.toLowerCase()
+        c = c.toLowerCase()
+      }
+      if (mode === 'FullString') return v === c
+      if (mode === 'Prefixed' || mode === 'PrefixOnWords') return v.startsWith(c)
+      return v.includes(c)
+    }
+    default:
+      throw new Unsupported(el.name)
+  }
+}
+
+// ---- operations ------------------------------------------------------------------------------------------------
+
+interface Outcome {
+  readonly messages: readonly Message[]
+  readonly folder?: string
+  readonly items?: number
+}
+
+function findItem(op: XmlElement, box: Mailbox): Outcome {
+  const shape = shapeOf(path(op, 'ItemShape'))
+  const view = path(op, 'IndexedPageItemView')
+  const restriction = path(op, 'Restriction')?.children[0]
+  const sort = children(path(op, 'SortOrder'), 'FieldOrder')[0]
+  const folders = children(path(op, 'ParentFolderIds'))
+  const names: string[] = []
+  let count = 0
+  const messages = folders.map((f): Message => {
+    const name = folderOf(f)
+    names.push(name ?? f.attrs.Id ?? '?')
+    if (!name) return fail('ErrorFolderNotFound', 'The specified folder could not be found in the store.')
+    let items = box.folder(name)
+    try {
+      if (restriction) items = items.filter((i) => matches(i, restriction))
+      if (sort) {
+        const field = fieldOf(sort)
+        const sign = sort.attrs.Order === 'Ascending' ? 1 : -1
+        items = [...items].sort((a, b) =>
+          (fieldValue(a, field) ?? '') < (fieldValue(b, field) ?? '') ? -sign : sign,
+        )
+      }
+    } catch (err) {
+      if (!(err instanceof Unsupported)) throw err
+      return fail('ErrorUnsupportedPathForQuery', `The lab's EWS double cannot query ${err.message}.`)
+    }
+    const total = items.length
+    const offset = Math.max(0, Number(view?.attrs.Offset ?? 0) || 0)
+    const max = view?.attrs.MaxEntriesReturned !== undefined ? Number(view.attrs.MaxEntriesReturned) : total
+    const fromEnd = view?.attrs.BasePoint === 'End'
+    const start = fromEnd ? Math.max(0, total - offset - max) : Math.min(offset, total)
+    const end = fromEnd ? Math.max(0, total - offset) : Math.min(total, start + Math.max(0, max))
+    const page = items.slice(start, end)
+    count += page.length
+    return ok(
+      x(
+        'm:RootFolder',
+        {
+          IndexedPagingOffset: fromEnd ? offset + page.length : end,
+          TotalItemsInView: total,
+          IncludesLastItemInRange: fromEnd ? start === 0 : end >= total,
+        },
+        x(
+          't:Items',
+          {},
+          page.map((i) => itemXml(i, shape, false)),
+        ),
+      ),
+    )
+  })
+  return { messages, folder: names.join(','), items: count }
+}
+
+function itemIds(op: XmlElement): string[] {
+  return children(path(op, 'ItemIds'), 'ItemId').map((i) => i.attrs.Id ?? '')
+}
+
+const NOT_FOUND = (): Message => fail('ErrorItemNotFound', 'The specified object was not found in the store.')
+
+function getItem(op: XmlElement, box: Mailbox): Outcome {
+  const shape = shapeOf(path(op, 'ItemShape'))
+  const messages = itemIds(op).map((id) => {
+    const item = box.item(id)
+    return item ? ok(x('m:Items', {}, itemXml(item, shape, true))) : NOT_FOUND()
+  })
+  return { messages, items: messages.filter((m) => m.ok).length }
+}
+
+function getAttachment(op: XmlElement, box: Mailbox, audio: EwsContext['audio']): Outcome {
+  const ids = children(path(op, 'AttachmentIds'), 'AttachmentId').map((a) => a.attrs.Id ?? '')
+  const messages = ids.map((id) => {
+    const found = box.attachment(id)
+    if (!found) return fail('ErrorInvalidAttachmentId', 'The attachment could not be found.')
+    const a = found.attachment
+    return ok(
+      x(
+        'm:Attachments',
+        {},
+        x(
+          't:FileAttachment',
+          {},
+          x('t:AttachmentId', { Id: a.id }),
+          x('t:Name', {}, a.name),
+          x('t:ContentType', {}, a.contentType),
+          x('t:Content', {}, audio(a).toString('base64')),
+        ),
+      ),
+    )
+  })
+  return { messages, items: messages.filter((m) => m.ok).length }
+}
+
+function resolveNames(op: XmlElement, box: Mailbox, users: readonly User[]): Outcome {
+  const wanted = (path(op, 'UnresolvedEntry')?.text ?? '').toLowerCase().replace(/^(smtp|sip):/, '')
+  const hits: { name: string; email: string; type: 'Mailbox' | 'Contact' }[] = []
+  if (wanted !== '') {
+    for (const u of users)
+      if (
+        [u.displayName, u.email, u.signInAddress, u.userName].some((v) => v.toLowerCase().startsWith(wanted))
+      )
+        hits.push({ name: u.displayName, email: u.email, type: 'Mailbox' })
+    for (const c of box.folder('contacts'))
+      if (
+        [c.from?.name ?? '', c.from?.email ?? ''].some((v) => v !== '' && v.toLowerCase().startsWith(wanted))
+      )
+        hits.push({ name: c.from?.name ?? '', email: c.from?.email ?? '', type: 'Contact' })
+  }
+  if (hits.length === 0)
+    return { messages: [fail('ErrorNameResolutionNoResults', 'No results were found.')], items: 0 }
+  const set = x(
+    'm:ResolutionSet',
+    { TotalItemsInView: hits.length, IncludesLastItemInRange: true },
+    hits.map((h) =>
+      x(
+        't:Resolution',
+        {},
+        x(
+          't:Mailbox',
+          {},
+          x('t:Name', {}, h.name),
+          h.email ? x('t:EmailAddress', {}, h.email) : undefined,
+          x('t:RoutingType', {}, 'SMTP'),
+          x('t:MailboxType', {}, h.type),
+        ),
+      ),
+    ),
+  )
+  const message: Message =
+    hits.length > 1
+      ? { ok: true, content: [set], warning: 'ErrorNameResolutionMultipleResults' }
+      : { ok: true, content: [set] }
+  return { messages: [message], items: hits.length }
+}
+
+function getFolder(op: XmlElement, box: Mailbox): Outcome {
+  const folders = children(path(op, 'FolderIds'))
+  const names: string[] = []
+  const messages = folders.map((f) => {
+    const name = folderOf(f)
+    names.push(name ?? f.attrs.Id ?? '?')
+    if (!name) return fail('ErrorFolderNotFound', 'The specified folder could not be found in the store.')
+    const meta = FOLDERS[name]
+    const items = box.folder(name)
+    return ok(
+      x(
+        'm:Folders',
+        {},
+        x(
+          `t:${meta.element}`,
+          {},
+          x('t:FolderId', { Id: folderId(name), ChangeKey: 'AQAAAA==' }),
+          x('t:FolderClass', {}, meta.className),
+          x('t:DisplayName', {}, meta.displayName),
+          x('t:TotalCount', {}, items.length),
+          x('t:ChildFolderCount', {}, 0),
+          meta.element !== 'ContactsFolder'
+            ? x('t:UnreadCount', {}, items.filter((i) => !i.isRead).length)
+            : undefined,
+        ),
+      ),
+    )
+  })
+  return { messages, folder: names.join(',') }
+}
+
+function updateItem(op: XmlElement, box: Mailbox): Outcome {
+  const messages = children(path(op, 'ItemChanges'), 'ItemChange').map((change) => {
+    const id = path(change, 'ItemId')?.attrs.Id ?? ''
+    if (!box.item(id)) return NOT_FOUND()
+    let item: MailItem | undefined
+    for (const u of children(path(change, 'Updates'))) {
+      const field = fieldOf(u)
+      const value = u.name === 'SetItemField' ? path(u, 'Message', 'IsRead')?.text : undefined
+      if (field !== 'message:IsRead' || value === undefined)
+        return fail(
+          'ErrorInvalidPropertySet',
+          `The lab's EWS double updates message:IsRead only, not ${field}.`,
+        )
+      item = box.markRead(id, value === 'true')
+    }
+    const updated = item ?? box.item(id)!
+    return ok(x('m:Items', {}, x('t:Message', {}, itemIdOf(updated))))
+  })
+  return { messages, items: messages.filter((m) => m.ok).length }
+}
+
+function deleteItem(op: XmlElement, box: Mailbox): Outcome {
+  const how = op.attrs.DeleteType === 'MoveToDeletedItems' ? 'move' : 'hard'
+  const messages = itemIds(op).map((id) => (box.delete(id, how) ? ok() : NOT_FOUND()))
+  return { messages, items: messages.filter((m) => m.ok).length }
+}
+
+/** Answers one EWS request body. */
+export function ews(body: string | XmlElement, ctx: EwsContext): EwsAnswer {
+  let root: XmlElement
+  try {
+    root = typeof body === 'string' ? parseXml(body) : body
+  } catch (err) {
+    if (!(err instanceof LabDecodeError)) throw err
+    return {
+      status: 500,
+      operation: '-',
+      code: 'ErrorSchemaValidation',
+      xml: ewsFault('ErrorSchemaValidation', `The request failed schema validation: ${err.message}`),
+    }
+  }
+  const op = root.name === 'Envelope' ? path(root, 'Body')?.children[0] : undefined
+  if (!op)
+    return {
+      status: 500,
+      operation: '-',
+      code: 'ErrorSchemaValidation',
+      xml: ewsFault(
+        'ErrorSchemaValidation',
+        'The request failed schema validation: expected a SOAP Envelope with a Body.',
+      ),
+    }
+  const name = op.name
+  if (!(EWS_OPERATIONS as readonly string[]).includes(name))
+    return {
+      status: 500,
+      operation: name,
+      code: 'ErrorInvalidRequest',
+      xml: ewsFault('ErrorInvalidRequest', `The lab's EWS double does not implement ${name}.`),
+    }
+  const operation = name as EwsOperation
+  const box = ctx.mailbox
+  if (!box || ctx.responseCode !== undefined) {
+    const code = ctx.responseCode ?? 'ErrorNonExistentMailbox'
+    const text = ctx.responseCode ? 'Fault injected by the lab.' : 'No mailbox with such a user exists.'
+    return { status: 200, operation, code, xml: response(operation, [fail(code, text)]) }
+  }
+  let outcome: Outcome
+  switch (operation) {
+    case 'FindItem':
+      outcome = findItem(op, box)
+      break
+    case 'GetItem':
+      outcome = getItem(op, box)
+      break
+    case 'GetAttachment':
+      outcome = getAttachment(op, box, ctx.audio)
+      break
+    case 'ResolveNames':
+      outcome = resolveNames(op, box, ctx.users)
+      break
+    case 'GetFolder':
+      outcome = getFolder(op, box)
+      break
+    case 'UpdateItem':
+      outcome = updateItem(op, box)
+      break
+    case 'DeleteItem':
+      outcome = deleteItem(op, box)
+      break
+  }
+  const firstError = outcome.messages.find((m): m is Extract<Message, { ok: false }> => !m.ok)
+  return {
+    status: 200,
+    operation,
+    xml: response(operation, outcome.messages),
+    ...(outcome.folder !== undefined ? { folder: outcome.folder } : {}),
+    ...(outcome.items !== undefined ? { items: outcome.items } : {}),
+    code: firstError?.code ?? 'NoError',
+  }
+}
