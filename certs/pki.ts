@@ -183,6 +183,11 @@ export interface PkiOptions {
   readonly config: PkiConfig
   readonly site: Site
   readonly hosts: readonly Host[]
+  /**
+   * Where the lab actually listens (127.0.0.1 in loopback mode, where hosts keep their scenario address):
+   * the fallback certificate names these too, so that a client going to https://127.0.0.1 can verify it.
+   */
+  readonly listenAddresses?: readonly string[]
 }
 
 export class LabPki {
@@ -314,7 +319,12 @@ export class LabPki {
       ),
     )
     const allNames = [...new Set(hosts.flatMap((h) => namesFor(h, site)))]
-    const allAddresses = [...new Set(hosts.map((h) => h.address))]
+    const allAddresses = [
+      ...new Set([
+        ...hosts.map((h) => h.address),
+        ...(options.listenAddresses ?? []).filter((a) => a !== '0.0.0.0' && a !== '::'),
+      ]),
+    ]
     const fallback = await issue(
       'lab-default',
       allNames,

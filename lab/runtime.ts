@@ -187,6 +187,7 @@ export class Lab implements AsyncDisposable {
       config: scenario.pki,
       site: scenario.site,
       hosts: scenario.hosts,
+      listenAddresses: [withMode(scenario, this.#mode, this.#interface).address],
     })
     const root = pki.root.certificate
     this.journal.record({

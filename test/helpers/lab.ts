@@ -25,8 +25,8 @@ export interface TestLab extends AsyncDisposable {
   readonly dir: string
   /** Writes a scenario file in the lab's folder and returns its path. */
   write(name: string, yaml: string): string
-  /** The bound port of a server's socket. */
-  port(server: string): number
+  /** The bound port of a server's socket (its first, or the one named, e.g. port('http', 'https')). */
+  port(server: string, socket?: string): number
 }
 
 /** A lab on 127.0.0.1 with every port ephemeral, its admin API, and a temporary state folder; all removed on dispose. */
@@ -65,9 +65,11 @@ export async function startTestLab(
     client: new LabClient(url, admin.token),
     dir,
     write,
-    port: (server) => {
-      const e = lab.endpoints().find((p) => p.server === server)
-      if (!e) throw new Error(`no ${server} endpoint`)
+    port: (server, socket) => {
+      const e = lab
+        .endpoints()
+        .find((p) => p.server === server && (socket === undefined || p.name === socket))
+      if (!e) throw new Error(`no ${server} ${socket ?? ''} endpoint`)
       return e.port
     },
     async [Symbol.asyncDispose]() {
