@@ -42,7 +42,7 @@ describe('XML codec', () => {
   })
 
   it('caps depth and element count', () => {
-    expect(decodeError(() => parseXml('<a>'.repeat(100) + '</a>'.repeat(100)))).toContain('deeper than 64')
+    expect(decodeError(() => parseXml('<a>'.repeat(100) + '</a>'.repeat(100)))).toMatch(/nested/i)
     expect(decodeError(() => parseXml(`<r>${'<e/>'.repeat(30)}</r>`, { depth: 64, elements: 20 }))).toContain(
       'more than 20 elements',
     )

@@ -37,6 +37,7 @@ const parser = new XMLParser({
   htmlEntities: false,
   ignoreDeclaration: true,
   ignorePiTags: true,
+  maxNestedTags: LIMITS.depth,
 })
 
 type Ordered = Record<string, unknown>
@@ -50,7 +51,13 @@ export function parseXml(text: string, limits: XmlLimits = LIMITS): XmlElement {
     const { msg, line, col } = valid.err
     throw new LabDecodeError('LAB_ERR_XML_DECODE', `line ${line}, column ${col}: ${msg}`, 0)
   }
-  const nodes = parser.parse(text) as Ordered[]
+  let nodes: Ordered[]
+  try {
+    nodes = parser.parse(text) as Ordered[]
+  } catch (err) {
+    // The parser's own limits (nesting, entities) throw plain Errors: input errors all the same.
+    throw new LabDecodeError('LAB_ERR_XML_DECODE', (err as Error).message, 0, { cause: err })
+  }
   let count = 0
   const convert = (node: Ordered, depth: number): XmlElement => {
     if (depth > limits.depth)
