@@ -1,5 +1,6 @@
 import { dhcp } from './dhcp.js'
 import { dns } from './dns.js'
+import { http } from './http.js'
 import { ldap } from './ldap.js'
 import { pki } from './pki.js'
 import { startup } from './startup.js'
@@ -11,6 +12,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   pki: () => pki(),
   ldap: () => ldap(),
   dhcp: () => dhcp(),
+  http: () => http(),
 }
 
 const names = process.argv.slice(2)
