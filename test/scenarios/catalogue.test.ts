@@ -15,8 +15,30 @@ import { Opt } from '../../servers/dhcp/codec.js'
 import { resolveLeafProfile } from '../../certs/schema.js'
 import { signatureHash } from '../../certs/export.js'
 import { clientRequest, ntpClient } from '../helpers/ntp-client.js'
+import { labHttps } from '../helpers/https.js'
+import { children, parseXml, path } from '../../servers/http/codec.js'
 
 const dir = join(packageRoot(), 'scenarios')
+
+/** Where the phone's Exchange walk fails, for the scenarios whose story is that it does. */
+const EXCHANGE_FAILS: Readonly<Record<string, RegExp>> = {
+  'f22-no-autodiscover.yaml': /^no autodiscover record$/,
+  'f23-autodiscover-srv-only.yaml': /^no autodiscover record$/,
+  'f24-untrusted-exchange-certificate.yaml': /^TLS: .*(self[- ]signed|unable to (get|verify))/i,
+  'f25-ews-unreachable.yaml': /^EWS host does not resolve$/,
+}
+
+const outlookRequest = (email: string): string =>
+  '<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"><Request>' +
+  `<EMailAddress>${email}</EMailAddress><AcceptableResponseSchema>` +
+  'http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema>' +
+  '</Request></Autodiscover>'
+const FIND_VOICEMAIL =
+  '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" ' +
+  'xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" ' +
+  'xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"><soap:Body>' +
+  '<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>' +
+  '<m:ParentFolderIds><t:DistinguishedFolderId Id="voicemail"/></m:ParentFolderIds></m:FindItem></soap:Body></soap:Envelope>'
 const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'))
 
 /**
@@ -163,6 +185,61 @@ describe('scenario catalogue', () => {
         }
         expect(res.status).toBe(200)
         expect(new Uint8Array(await res.arrayBuffer())[0]).toBe(0x30)
+      })
+
+      it('is served by the lab as written: Exchange, walked as the phone walks it (spec §3, §4)', async () => {
+        await using t = await startTestLab(undefined, { file: join(dir, file) })
+        const s = t.lab.scenario
+        const user = s.users.find((u) => u.mailbox.voicemail.length > 0) ?? s.users[0]!
+        const basic = `${user.signInAddress}:${user.password}`
+        const resolves = async (name: string): Promise<boolean> =>
+          ((await askUdp(t.port('dns'), dnsQuery(name, typeCode('A')!)))?.answers ?? []).some(
+            (a) => a.type === 'A',
+          )
+        const walk = async (): Promise<string> => {
+          // The A record of the SMTP domain's Autodiscover names only (spec §3.1; no SCP, no SRV).
+          const smtp = user.email.split('@')[1]!
+          const names = [smtp, `autodiscover.${smtp}`]
+          const found: string[] = []
+          for (const n of names) if (await resolves(n)) found.push(n)
+          if (found.length === 0) return 'no autodiscover record'
+          let answer
+          try {
+            answer = await labHttps(t, {
+              host: found.at(-1)!,
+              path: '/autodiscover/autodiscover.xml',
+              body: outlookRequest(user.email),
+              basic,
+            })
+          } catch (err) {
+            return `TLS: ${(err as Error).message}`
+          }
+          const ewsUrl = path(parseXml(answer.body), 'Response', 'Account', 'Protocol', 'EwsUrl')?.text
+          if (!ewsUrl) return `autodiscover answered ${answer.status} without an EWS URL`
+          const ews = new URL(ewsUrl)
+          if (!(await resolves(ews.hostname))) return 'EWS host does not resolve'
+          const find = await labHttps(t, {
+            host: ews.hostname,
+            path: ews.pathname,
+            body: FIND_VOICEMAIL,
+            basic,
+          })
+          const items = children(
+            path(
+              parseXml(find.body),
+              'Body',
+              'FindItemResponse',
+              'ResponseMessages',
+              'FindItemResponseMessage',
+              'RootFolder',
+              'Items',
+            ),
+          )
+          return items.length === user.mailbox.voicemail.length ? 'ok' : `FindItem found ${items.length}`
+        }
+        const outcome = await walk()
+        expect(outcome).toMatch(EXCHANGE_FAILS[file] ?? /^ok$/)
+        expect(s.expect.endState === 'signed-in-without-exchange').toBe(file in EXCHANGE_FAILS)
       })
 
       it('is served by the lab as written: NTP', async () => {
