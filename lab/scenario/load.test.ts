@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -200,6 +200,42 @@ faults:
       '10:13  /hosts/1/name  duplicate of /hosts/0',
       '14:31  /faults/0/match/server  server "ntp" is disabled in this scenario',
       '15:11  /faults/1/id  duplicate fault id "f"',
+    ])
+  })
+
+  it('resolves voice-mail audio files against the file that names them, and reports bad ones with the rest', () => {
+    const wav = Buffer.alloc(44)
+    wav.write('RIFF', 0, 'latin1')
+    wav.write('WAVE', 8, 'latin1')
+    const d = files({
+      'base.yaml': `${MINIMAL}  - signInAddress: carol@contoso.test
+    password: pw
+    mailbox:
+      voicemail:
+        - { from: Bob, audio: audio/hello.wav }
+`,
+      'child.yaml': 'version: 1\nname: child\nextends: base.yaml\n',
+      'bad.yaml': `${MINIMAL}  - signInAddress: carol@contoso.test
+    password: pw
+    mailbox:
+      voicemail:
+        - { from: Bob, audio: missing.wav }
+        - { from: Eve, audio: not-audio.txt }
+        - { from: Dan, at: yesterday }
+`,
+      'not-audio.txt': 'hello',
+    })
+    mkdirSync(join(d, 'audio'))
+    writeFileSync(join(d, 'audio', 'hello.wav'), wav)
+    const child = loadScenario(join(d, 'child.yaml'))
+    expect(child.users[1]!.mailbox.voicemail[0]!.audio).toBe(join(d, 'audio', 'hello.wav'))
+    const problems = problemsOf(() => loadScenario(join(d, 'bad.yaml')))
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /bad\.yaml:\d+:\d+ {2}\/users\/1\/mailbox\/voicemail\/0\/audio {2}.*missing\.wav cannot be read \(ENOENT\)/,
+      ),
+      expect.stringMatching(/voicemail\/1\/audio {2}.*not-audio\.txt is not a WAV file/),
+      expect.stringMatching(/voicemail\/2\/at {2}.*ISO 8601/),
     ])
   })
 
