@@ -6,6 +6,7 @@ import {
   children,
   parseXml,
   path,
+  soapRequest,
   x,
   xmlDocument,
   type XmlContent,
@@ -83,23 +84,22 @@ function deploymentId(site: Site): string {
 
 const errorTime = (now: Date): string => now.toISOString().slice(11, 23) + '0000'
 
+/** A POX answer: the response schema 2006 around the Outlook provider's 2006a Response. */
+function poxDocument(...content: readonly XmlContent[]): string {
+  return xmlDocument(
+    x('Autodiscover', { xmlns: NS.poxResponse }, x('Response', { xmlns: NS.outlook2006a }, ...content)),
+  )
+}
+
 /** The POX Error response (MS-OXDSCLI 2.2.4.1.1.3), in the Outlook response schema. */
 export function poxError(code: 500 | 501 | 600 | 601 | 603, message: string, now: Date): string {
-  return xmlDocument(
+  return poxDocument(
     x(
-      'Autodiscover',
-      { xmlns: NS.poxResponse },
-      x(
-        'Response',
-        { xmlns: NS.outlook2006a },
-        x(
-          'Error',
-          { Time: errorTime(now), Id: String(Math.floor(now.getTime() / 1000) % 4_294_967_295) },
-          x('ErrorCode', {}, code),
-          x('Message', {}, message),
-          x('DebugData'),
-        ),
-      ),
+      'Error',
+      { Time: errorTime(now), Id: String(Math.floor(now.getTime() / 1000) % 4_294_967_295) },
+      x('ErrorCode', {}, code),
+      x('Message', {}, message),
+      x('DebugData'),
     ),
   )
 }
@@ -182,28 +182,20 @@ function poxSettings(user: User, ctx: AutodiscoverContext): string {
         )
     }
   }
-  return xmlDocument(
+  return poxDocument(
     x(
-      'Autodiscover',
-      { xmlns: NS.poxResponse },
-      x(
-        'Response',
-        { xmlns: NS.outlook2006a },
-        x(
-          'User',
-          {},
-          x('DisplayName', {}, user.displayName),
-          x('LegacyDN', {}, legacyDn(site, user)),
-          x('DeploymentId', {}, deploymentId(site)),
-        ),
-        x(
-          'Account',
-          {},
-          x('AccountType', {}, 'email'),
-          x('Action', {}, 'settings'),
-          ctx.noProtocol ? undefined : ctx.protocols.map(protocol),
-        ),
-      ),
+      'User',
+      {},
+      x('DisplayName', {}, user.displayName),
+      x('LegacyDN', {}, legacyDn(site, user)),
+      x('DeploymentId', {}, deploymentId(site)),
+    ),
+    x(
+      'Account',
+      {},
+      x('AccountType', {}, 'email'),
+      x('Action', {}, 'settings'),
+      ctx.noProtocol ? undefined : ctx.protocols.map(protocol),
     ),
   )
 }
@@ -274,26 +266,10 @@ export function soapFault(code: 'soap:Client' | 'soap:Server', message: string, 
 
 /** Answers a SOAP Autodiscover request (GetUserSettings; anything else is a SOAP fault). */
 export function soapAutodiscover(body: string | XmlElement, ctx: AutodiscoverContext): SoapAnswer {
-  let root: XmlElement
-  try {
-    root = typeof body === 'string' ? parseXml(body) : body
-  } catch (err) {
-    if (!(err instanceof LabDecodeError)) throw err
-    return {
-      status: 500,
-      operation: '-',
-      xml: soapFault('soap:Client', `The request is not well-formed XML: ${err.message}`),
-      error: err.message,
-    }
-  }
-  const op = root.name === 'Envelope' ? path(root, 'Body')?.children[0] : undefined
-  if (!op)
-    return {
-      status: 500,
-      operation: '-',
-      xml: soapFault('soap:Client', 'Expected a SOAP 1.1 Envelope with a Body.'),
-      error: 'not a SOAP envelope',
-    }
+  const soap = soapRequest(body)
+  if (!('op' in soap))
+    return { status: 500, operation: '-', xml: soapFault('soap:Client', soap.problem), error: soap.problem }
+  const { op } = soap
   if (op.name !== 'GetUserSettingsRequestMessage')
     return {
       status: 500,

@@ -148,3 +148,18 @@ export function x(
 export function xmlDocument(root: XmlMarkup): string {
   return `<?xml version="1.0" encoding="utf-8"?>${root.xml}`
 }
+
+/** A SOAP 1.1 request: its operation (the first element in the Body), or why it has none. */
+export type SoapRequest = { readonly op: XmlElement } | { readonly problem: string }
+
+export function soapRequest(body: string | XmlElement): SoapRequest {
+  let root: XmlElement
+  try {
+    root = typeof body === 'string' ? parseXml(body) : body
+  } catch (err) {
+    if (!(err instanceof LabDecodeError)) throw err
+    return { problem: `The request is not well-formed XML: ${err.message}` }
+  }
+  const op = root.name === 'Envelope' ? path(root, 'Body')?.children[0] : undefined
+  return op ? { op } : { problem: 'Expected a SOAP 1.1 Envelope with a Body.' }
+}

@@ -1,7 +1,6 @@
-import { LabDecodeError } from '../../lab/errors.js'
 import type { User } from '../../lab/scenario/model.js'
 import { soapFault } from './autodiscover.js'
-import { children, parseXml, path, x, xmlDocument, type XmlElement, type XmlMarkup } from './codec.js'
+import { children, path, soapRequest, x, xmlDocument, type XmlElement, type XmlMarkup } from './codec.js'
 import {
   FOLDERS,
   ITEM_CLASS,
@@ -571,31 +570,28 @@ function deleteItem(op: XmlElement, box: Mailbox): Outcome {
   return { messages, items: messages.filter((m) => m.ok).length }
 }
 
+const OPERATIONS: Readonly<Record<EwsOperation, (op: XmlElement, box: Mailbox, ctx: EwsContext) => Outcome>> =
+  {
+    FindItem: (op, box) => findItem(op, box),
+    GetItem: (op, box) => getItem(op, box),
+    GetAttachment: (op, box, ctx) => getAttachment(op, box, ctx.audio),
+    ResolveNames: (op, box, ctx) => resolveNames(op, box, ctx.users),
+    GetFolder: (op, box) => getFolder(op, box),
+    UpdateItem: (op, box) => updateItem(op, box),
+    DeleteItem: (op, box) => deleteItem(op, box),
+  }
+
 /** Answers one EWS request body. */
 export function ews(body: string | XmlElement, ctx: EwsContext): EwsAnswer {
-  let root: XmlElement
-  try {
-    root = typeof body === 'string' ? parseXml(body) : body
-  } catch (err) {
-    if (!(err instanceof LabDecodeError)) throw err
+  const request = soapRequest(body)
+  if (!('op' in request))
     return {
       status: 500,
       operation: '-',
       code: 'ErrorSchemaValidation',
-      xml: ewsFault('ErrorSchemaValidation', `The request failed schema validation: ${err.message}`),
+      xml: ewsFault('ErrorSchemaValidation', `The request failed schema validation: ${request.problem}`),
     }
-  }
-  const op = root.name === 'Envelope' ? path(root, 'Body')?.children[0] : undefined
-  if (!op)
-    return {
-      status: 500,
-      operation: '-',
-      code: 'ErrorSchemaValidation',
-      xml: ewsFault(
-        'ErrorSchemaValidation',
-        'The request failed schema validation: expected a SOAP Envelope with a Body.',
-      ),
-    }
+  const { op } = request
   const name = op.name
   if (!(EWS_OPERATIONS as readonly string[]).includes(name))
     return {
@@ -611,30 +607,7 @@ export function ews(body: string | XmlElement, ctx: EwsContext): EwsAnswer {
     const text = ctx.responseCode ? 'Fault injected by the lab.' : 'No mailbox with such a user exists.'
     return { status: 200, operation, code, xml: response(operation, [fail(code, text)]) }
   }
-  let outcome: Outcome
-  switch (operation) {
-    case 'FindItem':
-      outcome = findItem(op, box)
-      break
-    case 'GetItem':
-      outcome = getItem(op, box)
-      break
-    case 'GetAttachment':
-      outcome = getAttachment(op, box, ctx.audio)
-      break
-    case 'ResolveNames':
-      outcome = resolveNames(op, box, ctx.users)
-      break
-    case 'GetFolder':
-      outcome = getFolder(op, box)
-      break
-    case 'UpdateItem':
-      outcome = updateItem(op, box)
-      break
-    case 'DeleteItem':
-      outcome = deleteItem(op, box)
-      break
-  }
+  const outcome = OPERATIONS[operation](op, box, ctx)
   const firstError = outcome.messages.find((m): m is Extract<Message, { ok: false }> => !m.ok)
   return {
     status: 200,

@@ -13,7 +13,7 @@ import type { User } from '../../lab/scenario/model.js'
 import { ServerBase } from '../../lab/server-base.js'
 import type { BoundPort, LabDeps, ListenRequest } from '../../lab/server.js'
 import { certsrvRoutes } from './certsrv.js'
-import { parseXml, path } from './codec.js'
+import { parseXml, soapRequest } from './codec.js'
 import { stateOf, type HttpContext, type HttpSlice } from './context.js'
 import { areaOf, exchangeRoutes, hostServes } from './exchange.js'
 import type { HttpRuntime } from './runtime.js'
@@ -223,8 +223,8 @@ export class HttpServer extends ServerBase<HttpSlice> {
     if ((s.area === 'autodiscover' || s.area === 'ews') && typeof req.body === 'string') {
       try {
         s.xml = parseXml(req.body)
-        const op = s.xml.name === 'Envelope' ? path(s.xml, 'Body')?.children[0]?.name : s.xml.name
-        if (op !== undefined) s.operation = op
+        const request = soapRequest(s.xml)
+        s.operation = 'op' in request ? request.op.name : s.xml.name
       } catch (err) {
         if (!(err instanceof LabDecodeError)) throw err
       }

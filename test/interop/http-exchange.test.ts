@@ -9,6 +9,7 @@ import { packageRoot } from '../../lab/paths.js'
 import { children, parseXml, path } from '../../servers/http/codec.js'
 import { startTestLab, type TestLab } from '../helpers/lab.js'
 import { tool } from '../helpers/tools.js'
+import { foundItems } from '../helpers/exchange.js'
 
 const run = promisify(execFile)
 const curl = tool('curl', 'curl')
@@ -162,18 +163,7 @@ describe.skipIf(curl.skip)('Autodiscover and EWS with curl', () => {
 </soap:Envelope>`
     const r = await curlTo(t, 'https://mail.contoso.test/EWS/Exchange.asmx', [...NTLM, ...POST_XML(find)])
     expect(r.status).toBe(200)
-    const root = parseXml(r.body)
-    const items = children(
-      path(
-        root,
-        'Body',
-        'FindItemResponse',
-        'ResponseMessages',
-        'FindItemResponseMessage',
-        'RootFolder',
-        'Items',
-      ),
-    )
+    const items = foundItems(r.body)
     expect(items.map((i) => path(i, 'Subject')?.text)).toEqual([
       'Voice Mail from Bob Baker (3 seconds)',
       'Lunch?',

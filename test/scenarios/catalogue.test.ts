@@ -16,7 +16,8 @@ import { resolveLeafProfile } from '../../certs/schema.js'
 import { signatureHash } from '../../certs/export.js'
 import { clientRequest, ntpClient } from '../helpers/ntp-client.js'
 import { labHttps } from '../helpers/https.js'
-import { children, parseXml, path } from '../../servers/http/codec.js'
+import { findItem, foundItems, outlookRequest } from '../helpers/exchange.js'
+import { parseXml, path } from '../../servers/http/codec.js'
 
 const dir = join(packageRoot(), 'scenarios')
 
@@ -28,17 +29,7 @@ const EXCHANGE_FAILS: Readonly<Record<string, RegExp>> = {
   'f25-ews-unreachable.yaml': /^EWS host does not resolve$/,
 }
 
-const outlookRequest = (email: string): string =>
-  '<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"><Request>' +
-  `<EMailAddress>${email}</EMailAddress><AcceptableResponseSchema>` +
-  'http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema>' +
-  '</Request></Autodiscover>'
-const FIND_VOICEMAIL =
-  '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" ' +
-  'xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" ' +
-  'xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"><soap:Body>' +
-  '<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>' +
-  '<m:ParentFolderIds><t:DistinguishedFolderId Id="voicemail"/></m:ParentFolderIds></m:FindItem></soap:Body></soap:Envelope>'
+const FIND_VOICEMAIL = findItem('voicemail')
 const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'))
 
 /**
@@ -224,17 +215,7 @@ describe('scenario catalogue', () => {
             body: FIND_VOICEMAIL,
             basic,
           })
-          const items = children(
-            path(
-              parseXml(find.body),
-              'Body',
-              'FindItemResponse',
-              'ResponseMessages',
-              'FindItemResponseMessage',
-              'RootFolder',
-              'Items',
-            ),
-          )
+          const items = foundItems(find.body)
           return items.length === user.mailbox.voicemail.length ? 'ok' : `FindItem found ${items.length}`
         }
         const outcome = await walk()

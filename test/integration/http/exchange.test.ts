@@ -4,6 +4,7 @@ import { LabDecodeError } from '../../../lab/errors.js'
 import { children, parseXml, path } from '../../../servers/http/codec.js'
 import { labHttps, type HttpsAnswer } from '../../helpers/https.js'
 import { startTestLab, type TestLab } from '../../helpers/lab.js'
+import { findItem, foundItems, outlookRequest, soapEnvelope } from '../../helpers/exchange.js'
 
 const SCENARIO = `version: 1
 name: exchange
@@ -19,20 +20,9 @@ users:
 const ALICE = 'alice@contoso.test:Passw0rd!'
 const BOB = 'bob@contoso.test:Passw0rd!'
 
-const pox = (address = 'alice@contoso.test'): string =>
-  `<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"><Request>` +
-  `<EMailAddress>${address}</EMailAddress><AcceptableResponseSchema>` +
-  `http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema>` +
-  `</Request></Autodiscover>`
-
-const soap = (op: string): string =>
-  `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"
-  xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"
-  xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"><soap:Body>${op}</soap:Body></soap:Envelope>`
-const FIND_VOICEMAIL = soap(
-  `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>` +
-    `<m:ParentFolderIds><t:DistinguishedFolderId Id="voicemail"/></m:ParentFolderIds></m:FindItem>`,
-)
+const pox = (address = 'alice@contoso.test'): string => outlookRequest(address)
+const soap = soapEnvelope
+const FIND_VOICEMAIL = findItem('voicemail')
 const GET_INBOX = soap(
   `<m:GetFolder><m:FolderShape><t:BaseShape>Default</t:BaseShape></m:FolderShape>` +
     `<m:FolderIds><t:DistinguishedFolderId Id="inbox"/></m:FolderIds></m:GetFolder>`,
@@ -144,18 +134,7 @@ describe('Exchange knobs', () => {
 
   it('marks read and deletes through EWS; the admin API shows the mailbox, and rebuilds it from the scenario', async () => {
     await using t = await startTestLab(SCENARIO)
-    const found = parseXml((await ews(t, FIND_VOICEMAIL)).body)
-    const id = path(
-      found,
-      'Body',
-      'FindItemResponse',
-      'ResponseMessages',
-      'FindItemResponseMessage',
-      'RootFolder',
-      'Items',
-      'Message',
-      'ItemId',
-    )!.attrs.Id!
+    const id = path(foundItems((await ews(t, FIND_VOICEMAIL)).body)[0], 'ItemId')!.attrs.Id!
     const del = await ews(
       t,
       soap(

@@ -8,6 +8,7 @@ import { LabDecodeError } from '../../../lab/errors.js'
 import { parseXml, path } from '../../../servers/http/codec.js'
 import { labHttps, type HttpsAnswer } from '../../helpers/https.js'
 import { startTestLab, type TestLab } from '../../helpers/lab.js'
+import { findItem, outlookRequest, soapEnvelope } from '../../helpers/exchange.js'
 import { tool } from '../../helpers/tools.js'
 
 /**
@@ -28,19 +29,12 @@ users:
       contacts: [{ name: Bob Baker, phone: '+15550100' }]
 `
 const ALICE = 'alice@contoso.test:Passw0rd!'
-const POX =
-  '<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"><Request>' +
-  '<EMailAddress>alice@contoso.test</EMailAddress><AcceptableResponseSchema>' +
-  'http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema>' +
-  '</Request></Autodiscover>'
-const SOAP = (op: string): string =>
-  '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" ' +
-  'xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" ' +
-  `xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"><soap:Body>${op}</soap:Body></soap:Envelope>`
-const FIND = SOAP(
-  '<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>Default</t:BaseShape></m:ItemShape>' +
-    '<m:IndexedPageItemView MaxEntriesReturned="5" Offset="0" BasePoint="Beginning"/>' +
-    '<m:ParentFolderIds><t:DistinguishedFolderId Id="inbox"/></m:ParentFolderIds></m:FindItem>',
+const POX = outlookRequest('alice@contoso.test')
+const SOAP = soapEnvelope
+const FIND = findItem(
+  'inbox',
+  'Default',
+  '<m:IndexedPageItemView MaxEntriesReturned="5" Offset="0" BasePoint="Beginning"/>',
 )
 const GUS = SOAP(
   '<a:GetUserSettingsRequestMessage xmlns:a="http://schemas.microsoft.com/exchange/2010/Autodiscover"><a:Request>' +
