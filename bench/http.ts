@@ -7,13 +7,11 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { certificatePem } from '../certs/export.js'
-import { LabPki } from '../certs/pki.js'
 import { LabClient } from '../lab/client/index.js'
-import { systemClock } from '../lab/clock.js'
 import { packageRoot } from '../lab/paths.js'
 import { loadScenario } from '../lab/scenario/load.js'
 import { median, result } from './report.js'
-import { startLabProcess, stopProcess } from './process.js'
+import { labPki, startLabProcess, stopProcess } from './process.js'
 
 /**
  * Requests per second for the Exchange doubles (POX Autodiscover and EWS FindItem, journal on) against a
@@ -189,14 +187,7 @@ export async function http(rounds = 3, seconds = 3): Promise<void> {
     )!.port
     // The certificate the lab serves, for the peers too (same key size, same handshake cost).
     const scenario = loadScenario(file)
-    const pki = await LabPki.open({
-      stateDir: state,
-      clock: systemClock(),
-      config: scenario.pki,
-      site: scenario.site,
-      hosts: scenario.hosts,
-      listenAddresses: ['127.0.0.1'],
-    })
+    const pki = await labPki(state, scenario)
     const ca = certificatePem(pki.root.certificate)
     const certFile = join(base, 'cert.pem')
     const keyFile = join(base, 'key.pem')

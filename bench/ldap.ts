@@ -5,14 +5,12 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { Client } from 'ldapts'
 import { certificateDer } from '../certs/export.js'
-import { LabPki } from '../certs/pki.js'
-import { systemClock } from '../lab/clock.js'
 import { loadScenario } from '../lab/scenario/load.js'
 import { packageRoot } from '../lab/paths.js'
 import { buildDirectory, type DirEntry } from '../servers/ldap/directory.js'
 import { LabClient } from '../lab/client/index.js'
 import { median, result } from './report.js'
-import { startLabProcess, stopProcess, which } from './process.js'
+import { labPki, startLabProcess, stopProcess, which } from './process.js'
 
 /**
  * Searches per second against the lab's AD double (journal on) and against OpenLDAP slapd seeded with the
@@ -171,13 +169,7 @@ export async function ldap(rounds = 3, seconds = 4): Promise<void> {
     )!.port
     // The same directory, built from the same scenario and the same CA the running lab uses.
     const scenario = loadScenario(join(packageRoot(), 'scenarios', 'default.yaml'))
-    const pki = await LabPki.open({
-      stateDir: state,
-      clock: systemClock(),
-      config: scenario.pki,
-      site: scenario.site,
-      hosts: scenario.hosts,
-    })
+    const pki = await labPki(state, scenario)
     const rootDer = Buffer.from(certificateDer(pki.root.certificate))
     const directory = buildDirectory({
       ...scenario,

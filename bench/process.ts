@@ -1,7 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { LabPki } from '../certs/pki.js'
+import { systemClock } from '../lab/clock.js'
 import { packageRoot } from '../lab/paths.js'
+import type { Scenario } from '../lab/scenario/model.js'
 
 export { which } from '../lab/which.js'
 
@@ -64,4 +67,16 @@ export async function startLabProcess(
     await stopProcess(child)
     throw err
   }
+}
+
+/** The PKI a lab running on `stateDir` serves for a scenario (its CAs are reused from the state directory). */
+export function labPki(stateDir: string, scenario: Scenario): Promise<LabPki> {
+  return LabPki.open({
+    stateDir,
+    clock: systemClock(),
+    config: scenario.pki,
+    site: scenario.site,
+    hosts: scenario.hosts,
+    listenAddresses: ['127.0.0.1'],
+  })
 }
