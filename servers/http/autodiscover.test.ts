@@ -8,7 +8,7 @@ import {
   soapAutodiscover,
   type AutodiscoverContext,
 } from './autodiscover.js'
-import { children, parseXml, path } from './codec.js'
+import { children, parseXml, path } from '../../lab/xml.js'
 
 const scenario = loadScenario(
   't.yaml',

@@ -12,7 +12,7 @@ import {
   type XmlContent,
   type XmlElement,
   type XmlMarkup,
-} from './codec.js'
+} from '../../lab/xml.js'
 
 /**
  * Exchange 2007 Autodiscover, pure: the POX Outlook provider the CX700 posts to (spec §3.2–3.3; request

@@ -4,7 +4,7 @@ import type { Host, Site, User } from '../../lab/scenario/model.js'
 import type { LabDeps } from '../../lab/server.js'
 import type { HttpConfig } from './schema.js'
 import type { Mailbox } from './mailbox.js'
-import type { XmlElement } from './codec.js'
+import type { XmlElement } from '../../lab/xml.js'
 
 /** What the HTTP server gets of a scenario. */
 export interface HttpSlice {

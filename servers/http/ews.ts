@@ -1,6 +1,14 @@
 import type { User } from '../../lab/scenario/model.js'
 import { soapFault } from './autodiscover.js'
-import { children, path, soapRequest, x, xmlDocument, type XmlElement, type XmlMarkup } from './codec.js'
+import {
+  children,
+  path,
+  soapRequest,
+  x,
+  xmlDocument,
+  type XmlElement,
+  type XmlMarkup,
+} from '../../lab/xml.js'
 import {
   FOLDERS,
   ITEM_CLASS,

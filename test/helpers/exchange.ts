@@ -1,4 +1,4 @@
-import { children, parseXml, path, type XmlElement } from '../../servers/http/codec.js'
+import { children, parseXml, path, type XmlElement } from '../../lab/xml.js'
 
 /** Requests the phone (or an EWS client) sends to the Exchange doubles, for tests. */
 

@@ -17,7 +17,7 @@ import { signatureHash } from '../../certs/export.js'
 import { clientRequest, ntpClient } from '../helpers/ntp-client.js'
 import { labHttps } from '../helpers/https.js'
 import { findItem, foundItems, outlookRequest } from '../helpers/exchange.js'
-import { parseXml, path } from '../../servers/http/codec.js'
+import { parseXml, path } from '../../lab/xml.js'
 
 const dir = join(packageRoot(), 'scenarios')
 

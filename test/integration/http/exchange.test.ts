@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { FaultRule } from '../../../lab/client/index.js'
 import { LabDecodeError } from '../../../lab/errors.js'
-import { children, parseXml, path } from '../../../servers/http/codec.js'
+import { children, parseXml, path } from '../../../lab/xml.js'
 import { labHttps, type HttpsAnswer } from '../../helpers/https.js'
 import { startTestLab, type TestLab } from '../../helpers/lab.js'
 import { findItem, foundItems, outlookRequest, soapEnvelope } from '../../helpers/exchange.js'

@@ -1,8 +1,8 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser'
-import { LabDecodeError } from '../../lab/errors.js'
+import { LabDecodeError } from './errors.js'
 
 /**
- * The XML codec of the Exchange doubles (POX and SOAP Autodiscover, EWS): pure. Parsing goes through
+ * The XML codec of the lab (Autodiscover, EWS, OCS provisioning, DUS; the emulator's too): pure. Parsing goes through
  * fast-xml-parser with its validator on (the parser alone is lenient: `<a><b></a>` parses), refuses any DTD
  * (SOAP 1.1 §3 forbids one, and a DTD is the only way to an entity bomb) and caps depth and element count, so
  * no body can make the lab spend more than it received. Namespace prefixes are dropped: Exchange's own

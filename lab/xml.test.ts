@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { LabDecodeError } from '../../lab/errors.js'
-import { child, children, escapeXml, parseXml, path, x, xmlDocument } from './codec.js'
+import { LabDecodeError } from './errors.js'
+import { child, children, escapeXml, parseXml, path, x, xmlDocument } from './xml.js'
 
 const decodeError = (f: () => unknown): string => {
   try {
