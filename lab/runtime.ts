@@ -74,6 +74,7 @@ function createRuntimes(deps: { journal: JournalType; stateDir: string }): Runti
     ntp: SERVER_DEFINITIONS.ntp.runtime(deps),
     ldap: SERVER_DEFINITIONS.ldap.runtime(deps),
     http: SERVER_DEFINITIONS.http.runtime(deps),
+    sip: SERVER_DEFINITIONS.sip.runtime(deps),
   }
 }
 
@@ -211,6 +212,7 @@ export class Lab implements AsyncDisposable {
       journal: this.journal,
       faults: this.faults,
       pki: () => this.pki,
+      endpoints: () => this.endpoints(),
     }
   }
 

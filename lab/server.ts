@@ -40,6 +40,8 @@ export interface LabDeps {
   readonly faults: FaultEngine
   /** The lab PKI in force (it changes when a reload changes the scenario's `pki`). */
   readonly pki: () => LabPki
+  /** Every bound socket of the lab (a server handing out another's URL needs its real port). */
+  readonly endpoints: () => readonly BoundPort[]
 }
 
 /** What the runtime needs of any server, whatever its configuration. */

@@ -6,6 +6,7 @@ import { dnsDefinition, type DnsRuntime, type DnsSlice } from './dns/index.js'
 import { httpDefinition, type HttpRuntime, type HttpSlice } from './http/index.js'
 import { ldapDefinition, type LdapSlice } from './ldap/index.js'
 import { ntpDefinition } from './ntp/index.js'
+import { sipDefinition, type SipSlice } from './sip/index.js'
 import type { NtpConfig } from './ntp/schema.js'
 
 /** Each server's slice of a scenario and its per-lab state. */
@@ -15,6 +16,7 @@ export interface ServerTypes {
   dns: { config: DnsSlice; runtime: DnsRuntime }
   ldap: { config: LdapSlice; runtime: undefined }
   http: { config: HttpSlice; runtime: HttpRuntime }
+  sip: { config: SipSlice; runtime: undefined }
 }
 
 export type ServerDefinitions = {
@@ -28,6 +30,7 @@ export const SERVER_DEFINITIONS: ServerDefinitions = {
   ntp: ntpDefinition,
   ldap: ldapDefinition,
   http: httpDefinition,
+  sip: sipDefinition,
 }
 
 export const SERVER_NAMES = Object.keys(SERVER_DEFINITIONS) as ServerName[]

@@ -2,6 +2,7 @@ import type { FaultRule } from '../faults/types.js'
 import type { DhcpConfig } from '../../servers/dhcp/schema.js'
 import type { DnsConfig } from '../../servers/dns/schema.js'
 import type { HttpConfig } from '../../servers/http/schema.js'
+import type { SipConfig } from '../../servers/sip/schema.js'
 import type { LdapConfig } from '../../servers/ldap/schema.js'
 import type { NtpConfig } from '../../servers/ntp/schema.js'
 import type { HostRole, NetworkMode, ScenarioDocument } from './schema.js'
@@ -47,6 +48,7 @@ export interface ServersConfig {
   readonly ntp: NtpConfig
   readonly ldap: LdapConfig
   readonly http: HttpConfig
+  readonly sip: SipConfig
 }
 export type ServerName = keyof ServersConfig
 

@@ -4,6 +4,7 @@ import { PkiSchema } from '../../certs/schema.js'
 import { DhcpSchema } from '../../servers/dhcp/schema.js'
 import { DnsSchema } from '../../servers/dns/schema.js'
 import { HttpSchema } from '../../servers/http/schema.js'
+import { SipSchema } from '../../servers/sip/schema.js'
 import { LdapSchema } from '../../servers/ldap/schema.js'
 import { NtpSchema } from '../../servers/ntp/schema.js'
 import { StringEnum } from './common.js'
@@ -179,6 +180,7 @@ export const ServersSchema = Type.Object(
     ntp: Type.Object(NtpSchema.properties, { ...NtpSchema, default: {} }),
     ldap: Type.Object(LdapSchema.properties, { ...LdapSchema, default: {} }),
     http: Type.Object(HttpSchema.properties, { ...HttpSchema, default: {} }),
+    sip: Type.Object(SipSchema.properties, { ...SipSchema, default: {} }),
   },
   { additionalProperties: false, default: {} },
 )

@@ -1,0 +1,423 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { findUser } from '../../lab/auth/http.js'
+import { LabDecodeError } from '../../lab/errors.js'
+import {
+  NtlmFlag,
+  decodeNtlm,
+  encodeChallenge,
+  newServerChallenge,
+  targetInfo,
+  verifyNtlm,
+} from '../../lab/auth/ntlm.js'
+import type { Site, User } from '../../lab/scenario/model.js'
+import { SipHeaders, paramOf, parseAuthParams, uriOf, type SipRequest, type SipResponse } from './codec.js'
+import { provisioningV1, provisioningV2, roamingSelf, type ProvisioningInput } from './provisioning.js'
+import type { SipConfig } from './schema.js'
+
+/**
+ * The OCS 2007 R2 front end's behaviour, pure apart from the random challenges: REGISTER with MS-SIP NTLM
+ * (MS-SIPAE: a first 401 offering NTLM and Kerberos, then the connectionless NTLM exchange keyed by
+ * `opaque`, then 200 with Expires 900), SUBSCRIBE to in-band provisioning and the self categories, and the
+ * small answers a registrar gives everything else (spec §2.7–2.8).
+ */
+
+export const REALM = 'SIP Communications Service'
+export const SERVER_HEADER = 'RTC/3.5'
+const ALLOW_EVENTS =
+  'vnd-microsoft-provisioning,vnd-microsoft-roaming-contacts,vnd-microsoft-roaming-ACL,presence,presence.wpending,vnd-microsoft-roaming-self,vnd-microsoft-provisioning-v2'
+
+export interface SipSlice {
+  readonly block: SipConfig
+  readonly site: Site
+  readonly users: readonly User[]
+  /** The pool's name (the host with the pool role). */
+  readonly pool: string
+}
+
+/** What the registrar needs besides the request. */
+export interface SipContext {
+  readonly slice: SipSlice
+  readonly now: Date
+  /** The URLs of the lab's HTTP doubles (with their real ports). */
+  readonly urls: { readonly dus?: ProvisioningInput['dus']; readonly abs: ProvisioningInput['abs'] }
+  /** A fault changing the provisioning answer. */
+  readonly provisioning?: 'empty' | 'no-dus' | 'no-email'
+}
+
+/** One connection's state: who registered on it. */
+export interface SipConnection {
+  user?: User
+  contact?: string
+}
+
+/** NTLM security associations by `opaque` (connectionless NTLM spans requests), and Digest nonces. */
+export class SecurityAssociations {
+  readonly #ntlm = new Map<string, Uint8Array>()
+  readonly #nonces = new Set<string>()
+  static readonly MAX = 10_000
+
+  newNtlm(): { opaque: string; challenge: Uint8Array } {
+    const opaque = randomBytes(4).toString('hex').toUpperCase()
+    const challenge = newServerChallenge()
+    if (this.#ntlm.size >= SecurityAssociations.MAX) this.#ntlm.delete(this.#ntlm.keys().next().value!)
+    this.#ntlm.set(opaque, challenge)
+    return { opaque, challenge }
+  }
+  takeNtlm(opaque: string): Uint8Array | undefined {
+    const c = this.#ntlm.get(opaque)
+    this.#ntlm.delete(opaque)
+    return c
+  }
+  newNonce(): string {
+    const nonce = randomBytes(16).toString('hex')
+    if (this.#nonces.size >= SecurityAssociations.MAX)
+      this.#nonces.delete(this.#nonces.values().next().value!)
+    this.#nonces.add(nonce)
+    return nonce
+  }
+  knowsNonce(nonce: string): boolean {
+    return this.#nonces.has(nonce)
+  }
+}
+
+export interface SipOutcome {
+  readonly response: SipResponse
+  /** For the journal: what happened, in words, and the user if known. */
+  readonly summary: string
+  readonly user?: string
+  readonly event?: string
+}
+
+const toTag = (callId: string): string => createHash('sha1').update(callId).digest('hex').slice(0, 10)
+
+/** A response to a request, with the dialog headers copied as RFC 3261 §8.2.6 says. */
+export function respond(
+  req: SipRequest,
+  status: number,
+  reason: string,
+  extra: readonly (readonly [string, string])[] = [],
+  body?: { readonly type: string; readonly text: string },
+): SipResponse {
+  const h = new SipHeaders()
+  for (const v of req.headers.all('via')) h.add('Via', v)
+  const from = req.headers.get('from')
+  const to = req.headers.get('to')
+  if (from !== undefined) h.add('From', from)
+  if (to !== undefined)
+    h.add(
+      'To',
+      status > 100 && paramOf(to, 'tag') === undefined
+        ? `${to};tag=${toTag(req.headers.get('call-id') ?? '')}`
+        : to,
+    )
+  const callId = req.headers.get('call-id')
+  if (callId !== undefined) h.add('Call-ID', callId)
+  const cseq = req.headers.get('cseq')
+  if (cseq !== undefined) h.add('CSeq', cseq)
+  for (const [n, v] of extra) h.add(n, v)
+  h.add('Server', SERVER_HEADER)
+  if (body) h.add('Content-Type', body.type)
+  return { kind: 'response', status, reason, headers: h, body: Buffer.from(body?.text ?? '', 'utf8') }
+}
+
+const quoted = (params: Readonly<Record<string, string | number>>): string =>
+  Object.entries(params)
+    .map(([k, v]) => (typeof v === 'number' ? `${k}=${v}` : `${k}="${v}"`))
+    .join(', ')
+
+/** The first 401: the schemes the pool accepts (MS-SIPAE §3.2.5.1.1). */
+function challengeAll(req: SipRequest, ctx: SipContext, sas: SecurityAssociations, why: string): SipOutcome {
+  const { block, pool } = ctx.slice
+  const offers: [string, string][] = []
+  if (block.authentication === 'digest') {
+    offers.push([
+      'WWW-Authenticate',
+      `Digest ${quoted({ realm: REALM, nonce: sas.newNonce(), qop: 'auth', algorithm: 'MD5' }).replace('algorithm="MD5"', 'algorithm=MD5')}`,
+    ])
+  } else {
+    offers.push(['WWW-Authenticate', `NTLM ${quoted({ realm: REALM, targetname: pool, version: 3 })}`])
+    if (block.offerKerberos)
+      offers.push([
+        'WWW-Authenticate',
+        `Kerberos ${quoted({ realm: REALM, targetname: `sip/${pool}`, version: 3 })}`,
+      ])
+  }
+  return { response: respond(req, 401, 'Unauthorized', offers), summary: `401: ${why}` }
+}
+
+function digestOk(
+  req: SipRequest,
+  user: User,
+  p: Record<string, string>,
+  sas: SecurityAssociations,
+): boolean {
+  if (!p.nonce || !sas.knowsNonce(p.nonce) || !p.response) return false
+  const md5 = (s: string): string => createHash('md5').update(s).digest('hex')
+  const ha1 = md5(`${p.username ?? ''}:${REALM}:${user.password}`)
+  const ha2 = md5(`${req.method}:${p.uri ?? req.uri}`)
+  const expected =
+    p.qop === undefined
+      ? md5(`${ha1}:${p.nonce}:${ha2}`)
+      : md5(`${ha1}:${p.nonce}:${p.nc ?? ''}:${p.cnonce ?? ''}:${p.qop}:${ha2}`)
+  return expected === p.response
+}
+
+/** The user a request's From (or To, for REGISTER) names. */
+function userOfRequest(req: SipRequest, users: readonly User[]): { aor: string; user: User | undefined } {
+  const aor = uriOf(req.method === 'REGISTER' ? req.headers.get('to') : req.headers.get('from'))
+    .replace(/^sips?:/i, '')
+    .toLowerCase()
+  return { aor, user: users.find((u) => u.signInAddress === aor) }
+}
+
+/** Authenticates a request: the user, or the 401/403 to answer. */
+function authenticateRequest(
+  req: SipRequest,
+  conn: SipConnection,
+  ctx: SipContext,
+  sas: SecurityAssociations,
+): { user: User; how: string; extra: [string, string][] } | SipOutcome {
+  const { aor, user } = userOfRequest(req, ctx.slice.users)
+  if (!user)
+    return {
+      response: respond(req, 404, 'Not Found', [
+        ['ms-diagnostics', '4005;reason="Destination URI either not enabled for SIP or does not exist"'],
+      ]),
+      summary: `404: ${aor} is no user of the scenario`,
+    }
+  if (conn.user === user && req.method !== 'REGISTER')
+    return { user, how: 'registered connection', extra: [] }
+  const header = req.headers.get('authorization') ?? req.headers.get('proxy-authorization')
+  if (header === undefined) return challengeAll(req, ctx, sas, 'no credentials')
+  const { scheme, params } = parseAuthParams(header)
+  const block = ctx.slice.block
+  if (block.authentication === 'digest') {
+    if (scheme !== 'digest') return challengeAll(req, ctx, sas, `scheme ${scheme} not offered`)
+    if (!digestOk(req, user, params, sas))
+      return {
+        response: respond(req, 403, 'Forbidden'),
+        summary: `403: Digest as ${params.username ?? '?'}: wrong password`,
+        user: user.signInAddress,
+      }
+    return { user, how: 'Digest', extra: [] }
+  }
+  if (scheme === 'kerberos')
+    return challengeAll(req, ctx, sas, 'a Kerberos token the lab cannot verify (refused)')
+  if (scheme !== 'ntlm') return challengeAll(req, ctx, sas, `scheme ${scheme} not offered`)
+  const gssapi = params['gssapi-data'] ?? ''
+  const pool = ctx.slice.pool
+  if (gssapi === '' || params.opaque === undefined) {
+    // The client asks for a CHALLENGE (connectionless NTLM: no NEGOTIATE message).
+    const { opaque, challenge } = sas.newNtlm()
+    const message = encodeChallenge({
+      flags:
+        NtlmFlag.unicode |
+        NtlmFlag.ntlm |
+        NtlmFlag.requestTarget |
+        NtlmFlag.targetInfo |
+        NtlmFlag.targetTypeDomain |
+        NtlmFlag.alwaysSign |
+        NtlmFlag.extendedSessionSecurity |
+        NtlmFlag.key128 |
+        NtlmFlag.key56 |
+        0x40, // NTLMSSP_NEGOTIATE_DATAGRAM
+      serverChallenge: challenge,
+      targetName: ctx.slice.site.netbiosName,
+      targetInfo: targetInfo([
+        [2, ctx.slice.site.netbiosName],
+        [1, pool.split('.')[0]!.toUpperCase()],
+        [3, pool],
+      ]),
+    })
+    const value = `NTLM ${quoted({ opaque, 'gssapi-data': Buffer.from(message).toString('base64'), targetname: pool, realm: REALM, version: 3 })}`
+    return {
+      response: respond(req, 401, 'Unauthorized', [['WWW-Authenticate', value]]),
+      summary: '401: NTLM CHALLENGE sent',
+    }
+  }
+  const challenge = sas.takeNtlm(params.opaque)
+  if (!challenge)
+    return challengeAll(req, ctx, sas, `NTLM security association ${params.opaque} unknown or used`)
+  let message
+  try {
+    message = decodeNtlm(Buffer.from(gssapi, 'base64'))
+  } catch (err) {
+    if (!(err instanceof LabDecodeError)) throw err
+    return challengeAll(req, ctx, sas, err.message)
+  }
+  if (message.type !== 3) return challengeAll(req, ctx, sas, `NTLM message type ${message.type} out of turn`)
+  const named = findUser(ctx.slice.users, message.user, message.domain)
+  const version = named === user ? verifyNtlm(message, challenge, user.password) : undefined
+  if (!version)
+    return {
+      response: respond(req, 403, 'Forbidden', [['ms-diagnostics', '1000;reason="Final handshake failed"']]),
+      summary: `403: NTLM as ${message.domain}\\${message.user}: ${named === user ? 'wrong password' : `not the user of ${aor}`}`,
+      user: user.signInAddress,
+    }
+  const info = `NTLM ${quoted({ opaque: params.opaque, qop: 'auth', realm: REALM, targetname: pool, rspauth: '0100000000000000' + randomBytes(8).toString('hex'), srand: randomBytes(4).toString('hex').toUpperCase(), snum: 1 })}`
+  return {
+    user,
+    how: `${version} as ${message.domain}\\${message.user}`,
+    extra: [['Authentication-Info', info]],
+  }
+}
+
+/** Answers one request (undefined: no answer, as for ACK). */
+export function answer(
+  req: SipRequest,
+  conn: SipConnection,
+  ctx: SipContext,
+  sas: SecurityAssociations,
+): SipOutcome | undefined {
+  switch (req.method) {
+    case 'ACK':
+      return undefined
+    case 'OPTIONS':
+      return {
+        response: respond(req, 200, 'OK', [
+          ['Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, SUBSCRIBE, NOTIFY, SERVICE, MESSAGE, INFO'],
+          ['Supported', 'gruu-10, adhoclist, msrtc-event-categories'],
+        ]),
+        summary: '200 OPTIONS',
+      }
+    case 'REGISTER':
+      return register(req, conn, ctx, sas)
+    case 'SUBSCRIBE':
+    case 'SERVICE':
+    case 'NOTIFY':
+    case 'BENOTIFY':
+    case 'MESSAGE':
+    case 'INVITE':
+    case 'BYE':
+    case 'CANCEL':
+    case 'INFO': {
+      const auth = authenticateRequest(req, conn, ctx, sas)
+      if (!('how' in auth)) return auth
+      const who = auth.user.signInAddress
+      if (req.method === 'SUBSCRIBE') return subscribe(req, auth.user, ctx)
+      if (req.method === 'INVITE')
+        return {
+          response: respond(req, 480, 'Temporarily Unavailable'),
+          summary: '480: the lab places no calls',
+          user: who,
+        }
+      return { response: respond(req, 200, 'OK'), summary: `200 ${req.method}`, user: who }
+    }
+    default:
+      return {
+        response: respond(req, 501, 'Not Implemented'),
+        summary: `501: ${req.method} is not a method the pool answers`,
+      }
+  }
+}
+
+function register(
+  req: SipRequest,
+  conn: SipConnection,
+  ctx: SipContext,
+  sas: SecurityAssociations,
+): SipOutcome {
+  const auth = authenticateRequest(req, conn, ctx, sas)
+  if (!('how' in auth)) return auth
+  const asked = Number(
+    req.headers.get('expires') ??
+      paramOf(req.headers.get('contact'), 'expires') ??
+      ctx.slice.block.registerExpires,
+  )
+  const expires = asked === 0 ? 0 : ctx.slice.block.registerExpires
+  const contact = req.headers.get('contact') ?? `<sip:${auth.user.signInAddress}>`
+  if (expires === 0) delete conn.user
+  else {
+    conn.user = auth.user
+    conn.contact = contact
+  }
+  return {
+    response: respond(req, 200, 'OK', [
+      ...auth.extra,
+      ['Contact', `${contact.replace(/;expires=\d+/, '')};expires=${expires}`],
+      ['Expires', String(expires)],
+      ['Allow-Events', ALLOW_EVENTS],
+      ['ms-keep-alive', 'UAS; tcp=no; hop-hop=yes; end-end=no; timeout=300'],
+      ['Supported', 'gruu-10, adhoclist, msrtc-event-categories'],
+    ]),
+    summary:
+      expires === 0
+        ? `200 REGISTER (unregistered) ${auth.how}`
+        : `200 REGISTER, Expires ${expires}, ${auth.how}`,
+    user: auth.user.signInAddress,
+  }
+}
+
+function subscribe(req: SipRequest, user: User, ctx: SipContext): SipOutcome {
+  const event = (req.headers.get('event') ?? '').split(';')[0]!.trim().toLowerCase()
+  const { block, site, pool } = ctx.slice
+  const who = user.signInAddress
+  const input: ProvisioningInput = {
+    site,
+    user,
+    pool,
+    ...(ctx.urls.dus && ctx.provisioning !== 'no-dus' ? { dus: ctx.urls.dus } : {}),
+    abs: ctx.urls.abs,
+    emailInProvisioning: block.emailIn.includes('provisioning') && ctx.provisioning !== 'no-email',
+    properties: block.properties,
+    ...(ctx.provisioning === 'empty' ? { empty: true } : {}),
+  }
+  const ok = (type: string, text: string, what: string): SipOutcome => ({
+    response: respond(
+      req,
+      200,
+      'OK',
+      [
+        ['Expires', '0'],
+        ['Event', event],
+      ],
+      { type, text },
+    ),
+    summary: `200 SUBSCRIBE ${event}: ${what}`,
+    user: who,
+    event,
+  })
+  switch (event) {
+    case 'vnd-microsoft-provisioning-v2':
+      return ok(
+        'application/vnd-microsoft-roaming-provisioning-v2+xml',
+        provisioningV2(input),
+        'ServerConfiguration',
+      )
+    case 'vnd-microsoft-provisioning':
+      return ok('application/vnd-microsoft-roaming-provisioning+xml', provisioningV1(input), 'provision (v1)')
+    case 'vnd-microsoft-roaming-self':
+      return ok(
+        'application/vnd-microsoft-roaming-self+xml',
+        roamingSelf(user, block.emailIn.includes('roaming-self') && ctx.provisioning !== 'no-email', ctx.now),
+        'self categories',
+      )
+    case 'vnd-microsoft-roaming-contacts':
+      return ok(
+        'application/vnd-microsoft-roaming-contacts+xml',
+        '<?xml version="1.0" encoding="utf-8"?><contactList deltaNum="1" xmlns="http://schemas.microsoft.com/2006/09/sip/roaming-contacts"/>',
+        'contact list (empty)',
+      )
+    case 'vnd-microsoft-roaming-acl':
+      return ok(
+        'application/vnd-microsoft-roaming-acls+xml',
+        '<?xml version="1.0" encoding="utf-8"?><acls deltaNum="1" xmlns="http://schemas.microsoft.com/2006/09/sip/roaming-acls"/>',
+        'ACL (empty)',
+      )
+    case 'presence':
+    case 'presence.wpending':
+      return {
+        response: respond(req, 200, 'OK', [['Expires', '0']]),
+        summary: `200 SUBSCRIBE ${event}`,
+        user: who,
+        event,
+      }
+    default:
+      return {
+        response: respond(req, 489, 'Bad Event', [['Allow-Events', ALLOW_EVENTS]]),
+        summary: `489: event package "${event}" unknown`,
+        user: who,
+        event,
+      }
+  }
+}

@@ -1,0 +1,211 @@
+import { LabDecodeError } from '../../lab/errors.js'
+
+/**
+ * SIP messages (RFC 3261 §7) over a stream, pure: framing by Content-Length (split and pipelined messages,
+ * CRLF keep-alives between them), header parsing with compact forms, folding and limits, and the MS-SIP
+ * authentication parameters (`NTLM qop="auth", gssapi-data="…"`, MS-SIPAE). Bytes in, messages out; every
+ * malformed input is a LabDecodeError (LAB_ERR_SIP_DECODE) saying what and where.
+ */
+
+export interface SipLimits {
+  /** Octets of the start line and headers. */
+  readonly headerBytes: number
+  /** Octets of a body. */
+  readonly bodyBytes: number
+  /** Header fields. */
+  readonly headers: number
+}
+export const SIP_LIMITS: SipLimits = { headerBytes: 16 * 1024, bodyBytes: 64 * 1024, headers: 100 }
+
+export interface SipRequest {
+  readonly kind: 'request'
+  readonly method: string
+  readonly uri: string
+  readonly headers: SipHeaders
+  readonly body: Buffer
+}
+export interface SipResponse {
+  readonly kind: 'response'
+  readonly status: number
+  readonly reason: string
+  readonly headers: SipHeaders
+  readonly body: Buffer
+}
+export type SipMessage = SipRequest | SipResponse
+
+/** Header fields in order, looked up case-insensitively and by compact form. */
+export class SipHeaders {
+  readonly #fields: [string, string][]
+  constructor(fields: readonly (readonly [string, string])[] = []) {
+    this.#fields = fields.map(([n, v]) => [n, v])
+  }
+  get entries(): readonly (readonly [string, string])[] {
+    return this.#fields
+  }
+  /** Every value of a header (comma-separated values of one field are not split). */
+  all(name: string): string[] {
+    const want = canonical(name)
+    return this.#fields.filter(([n]) => canonical(n) === want).map(([, v]) => v)
+  }
+  get(name: string): string | undefined {
+    return this.all(name)[0]
+  }
+  add(name: string, value: string): this {
+    this.#fields.push([name, value])
+    return this
+  }
+}
+
+const COMPACT: Readonly<Record<string, string>> = {
+  i: 'call-id',
+  m: 'contact',
+  e: 'content-encoding',
+  l: 'content-length',
+  c: 'content-type',
+  f: 'from',
+  s: 'subject',
+  k: 'supported',
+  t: 'to',
+  v: 'via',
+  o: 'event',
+  u: 'allow-events',
+}
+const canonical = (name: string): string => {
+  const n = name.toLowerCase()
+  return COMPACT[n] ?? n
+}
+
+const METHOD = /^[A-Za-z][A-Za-z0-9.!%*_+`'~-]*$/
+
+function fail(message: string, offset: number): never {
+  throw new LabDecodeError('LAB_ERR_SIP_DECODE', message, offset)
+}
+
+/** Parses the start line and headers of one message (without the blank line). */
+export function parseHead(
+  head: string,
+  limits: SipLimits = SIP_LIMITS,
+): Omit<SipRequest, 'body'> | Omit<SipResponse, 'body'> {
+  const lines = head.split(/\r?\n/)
+  const start = lines.shift() ?? ''
+  const fields: [string, string][] = []
+  for (const line of lines) {
+    if (line === '') continue
+    if (line[0] === ' ' || line[0] === '\t') {
+      // Folded continuation of the previous field (RFC 3261 §7.3.1).
+      const last = fields.at(-1)
+      if (!last) fail('a continuation line before any header', 0)
+      last[1] += ` ${line.trim()}`
+      continue
+    }
+    const colon = line.indexOf(':')
+    if (colon <= 0) fail(`a header line without a name and colon: ${JSON.stringify(line.slice(0, 60))}`, 0)
+    const name = line.slice(0, colon).trim()
+    if (!/^[A-Za-z0-9!%'*+._`~-]+$/.test(name))
+      fail(`a header name with characters SIP does not allow: ${JSON.stringify(name.slice(0, 40))}`, 0)
+    fields.push([name, line.slice(colon + 1).trim()])
+    if (fields.length > limits.headers) fail(`more than ${limits.headers} header fields`, 0)
+  }
+  const headers = new SipHeaders(fields)
+  if (start.startsWith('SIP/2.0 ')) {
+    const m = /^SIP\/2\.0 (\d{3}) ?(.*)$/.exec(start)
+    if (!m) fail(`a malformed status line: ${JSON.stringify(start.slice(0, 60))}`, 0)
+    return { kind: 'response', status: Number(m[1]), reason: m[2] ?? '', headers }
+  }
+  const parts = start.split(' ')
+  if (parts.length !== 3 || parts[2] !== 'SIP/2.0' || !METHOD.test(parts[0]!) || parts[1] === '')
+    fail(`a malformed request line: ${JSON.stringify(start.slice(0, 80))}`, 0)
+  return { kind: 'request', method: parts[0]!, uri: parts[1]!, headers }
+}
+
+/**
+ * Cuts a TCP/TLS byte stream into SIP messages. `push` returns the messages completed so far and keeps the
+ * rest; bare CRLFs between messages are keep-alive pings (RFC 5626 §3.5.1), reported as `ping`.
+ */
+export class SipFramer {
+  #buffer: Buffer = Buffer.alloc(0)
+  readonly #limits: SipLimits
+  constructor(limits: SipLimits = SIP_LIMITS) {
+    this.#limits = limits
+  }
+
+  /** Octets held back waiting for the rest of a message. */
+  get pending(): number {
+    return this.#buffer.length
+  }
+
+  push(chunk: Buffer): (SipMessage | 'ping')[] {
+    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk])
+    const out: (SipMessage | 'ping')[] = []
+    for (;;) {
+      // Leading CRLFs: a keep-alive (CRLFCRLF) or stray line ends.
+      let skip = 0
+      while (skip + 1 < this.#buffer.length && this.#buffer[skip] === 13 && this.#buffer[skip + 1] === 10)
+        skip += 2
+      if (skip > 0) {
+        if (skip >= 4) out.push('ping')
+        this.#buffer = this.#buffer.subarray(skip)
+      }
+      if (this.#buffer.length === 0) return out
+      const end = this.#buffer.indexOf('\r\n\r\n')
+      if (end < 0) {
+        if (this.#buffer.length > this.#limits.headerBytes)
+          fail(`headers longer than ${this.#limits.headerBytes} octets`, 0)
+        return out
+      }
+      if (end > this.#limits.headerBytes) fail(`headers longer than ${this.#limits.headerBytes} octets`, 0)
+      const head = parseHead(this.#buffer.subarray(0, end).toString('utf8'), this.#limits)
+      const lengthText = head.headers.get('content-length')
+      // On a stream Content-Length is mandatory (RFC 3261 §18.3); treat its absence as an empty body.
+      const length = lengthText === undefined ? 0 : Number(lengthText)
+      if (!Number.isInteger(length) || length < 0 || !/^\s*\d+\s*$/.test(lengthText ?? '0'))
+        fail(`a Content-Length that is not a number: ${JSON.stringify(lengthText)}`, end)
+      if (length > this.#limits.bodyBytes)
+        fail(`a body of ${length} octets (at most ${this.#limits.bodyBytes})`, end)
+      const total = end + 4 + length
+      if (this.#buffer.length < total) return out
+      const body = Buffer.from(this.#buffer.subarray(end + 4, total))
+      this.#buffer = this.#buffer.subarray(total)
+      out.push({ ...head, body })
+    }
+  }
+}
+
+/** Serializes a message with Content-Length set from the body. */
+export function encodeSip(m: SipMessage): Buffer {
+  const start = m.kind === 'request' ? `${m.method} ${m.uri} SIP/2.0` : `SIP/2.0 ${m.status} ${m.reason}`
+  const lines = [start]
+  for (const [n, v] of m.headers.entries) if (canonical(n) !== 'content-length') lines.push(`${n}: ${v}`)
+  lines.push(`Content-Length: ${m.body.length}`)
+  return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'utf8'), m.body])
+}
+
+/** The parameters of a `Scheme k="v", k2=v2` credentials or challenge value, scheme lower-cased. */
+export function parseAuthParams(value: string): { scheme: string; params: Record<string, string> } {
+  const m = /^\s*([A-Za-z0-9-]+)\s*(.*)$/s.exec(value)
+  const scheme = (m?.[1] ?? '').toLowerCase()
+  const params: Record<string, string> = {}
+  const re = /\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))\s*,?/gy
+  const rest = m?.[2] ?? ''
+  let p: RegExpExecArray | null
+  while ((p = re.exec(rest)) !== null && p[0] !== '') params[p[1]!.toLowerCase()] = p[2] ?? p[3] ?? ''
+  return { scheme, params }
+}
+
+/** The address inside a From/To/Contact value: `"Alice" <sip:alice@x>;tag=1` → sip:alice@x. */
+export function uriOf(value: string | undefined): string {
+  if (value === undefined) return ''
+  const angle = /<([^>]*)>/.exec(value)
+  return (angle ? angle[1]! : value.split(';')[0]!).trim()
+}
+
+/** A parameter of a From/To/Via value (`tag`, `branch`). */
+export function paramOf(value: string | undefined, name: string): string | undefined {
+  if (value === undefined) return undefined
+  const after = value.includes('>') ? value.slice(value.lastIndexOf('>') + 1) : value
+  for (const part of after.split(';').slice(1)) {
+    const [k, v] = part.split('=')
+    if (k?.trim().toLowerCase() === name) return (v ?? '').trim()
+  }
+  return undefined
+}

@@ -1,0 +1,25 @@
+import type { ServerDefinition } from '../../lab/server.js'
+import { SipServer, type SipSlice } from './server.js'
+import { SIP_FAULTS } from './schema.js'
+
+export { SipSchema, type SipConfig } from './schema.js'
+export { SipServer, type SipSlice } from './server.js'
+export { SipFramer, encodeSip, parseHead, type SipMessage } from './codec.js'
+
+export const sipDefinition: ServerDefinition<SipSlice> = {
+  name: 'sip',
+  sockets: [
+    { name: 'sip', transport: 'tcp', standardPort: 5061 },
+    { name: 'sip-tcp', transport: 'tcp', standardPort: 5060 },
+  ],
+  faults: SIP_FAULTS,
+  roles: ['pool'],
+  slice: (scenario) => ({
+    block: scenario.servers.sip,
+    site: scenario.site,
+    users: scenario.users,
+    pool: scenario.hosts.find((h) => h.roles.includes('pool'))?.name ?? `ocspool.${scenario.site.sipDomain}`,
+  }),
+  runtime: () => undefined,
+  create: (config, listen, deps) => new SipServer(config, listen, deps),
+}

@@ -1,0 +1,64 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { StringEnum, serverBlock } from '../../lab/scenario/common.js'
+import type { FaultCapabilities } from '../../lab/faults/types.js'
+
+/** The `servers.sip` block of a scenario: the OCS 2007 R2 front end (registrar and in-band provisioning). */
+export const SipSchema = serverBlock(
+  {
+    tcp: Type.Boolean({
+      default: false,
+      description:
+        'Also answer SIP over plain TCP on 5060 (an OCS pool listens for TLS only unless a TCP port is configured; spec §2.6 leaves open whether the phone ever uses it). Handy for SIP tools without TLS.',
+    }),
+    authentication: StringEnum(['ntlm', 'digest'] as const, {
+      default: 'ntlm',
+      description:
+        'ntlm: MS-SIP NTLM (MS-SIPAE) as OCS 2007 R2 does it, checked against the scenario password. digest: RFC 2617 Digest instead, for generic SIP tools (not what a pool does).',
+    }),
+    offerKerberos: Type.Boolean({
+      default: true,
+      description:
+        'List Kerberos beside NTLM in the first 401 (OCS 2007 R2 offers both; the lab cannot verify Kerberos and refuses a Kerberos token).',
+    }),
+    registerExpires: Type.Integer({
+      minimum: 0,
+      maximum: 86_400,
+      default: 900,
+      description: 'The Expires a successful REGISTER is granted (OCS: 900 s, spec §2.7).',
+    }),
+    emailIn: Type.Array(StringEnum(['roaming-self', 'provisioning'] as const), {
+      default: ['roaming-self', 'provisioning'],
+      uniqueItems: true,
+      description:
+        'Where the user’s primary e-mail address (the key to Autodiscover) is delivered: the self contactCard category (spec §10.9’s guess) and/or a provisioning property. Empty: nowhere.',
+    }),
+    dus: StringEnum(['https', 'http', 'blank'] as const, {
+      default: 'https',
+      description:
+        'The Device Update Service URLs provisioned: https://<pool>/RequestHandler/ucdevice.upx (Lync-era dumps), http://…, or blank (updatesServerEnabled false).',
+    }),
+    properties: Type.Record(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9]*$' }), Type.String(), {
+      default: {},
+      description:
+        'ServerConfiguration properties added or overridden, e.g. { ucPhoneTimeout: "5", ucMinPinLength: "4" }.',
+    }),
+  },
+  'SIP over TLS on 5061: the OCS 2007 R2 pool — REGISTER with NTLM, in-band provisioning (spec §2.6–2.8).',
+)
+export type SipConfig = Static<typeof SipSchema>
+
+export const SIP_FAULTS: FaultCapabilities = {
+  kinds: ['drop', 'delay', 'reset', 'garbage', 'corrupt', 'truncate', 'error', 'answer'],
+  errorCodes: ['400', '403', '404', '480', '486', '488', '500', '503', '504'],
+  answerFields: {
+    retryAfter: Type.Integer({
+      minimum: 0,
+      maximum: 86_400,
+      hint: 'seconds, sent as Retry-After with an error',
+    }),
+    provisioning: StringEnum(['empty', 'no-dus', 'no-email'] as const, {
+      hint: 'empty: a provisioning answer with no groups; no-dus: without the update URLs; no-email: without the e-mail',
+    }),
+  },
+  matchFields: ['method', 'event', 'user', 'stage'],
+}

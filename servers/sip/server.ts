@@ -1,0 +1,332 @@
+import type { Socket } from 'node:net'
+import { TLSSocket } from 'node:tls'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { TlsContexts } from '../../certs/tls.js'
+import { LabDecodeError } from '../../lab/errors.js'
+import { corruptBytes, garbageBytes } from '../../lab/faults/bytes.js'
+import type { AppliedFault } from '../../lab/faults/engine.js'
+import type { Peer } from '../../lab/journal/journal.js'
+import { clientHelloLength, decodeClientHello, usesSha1, versionName } from '../../lab/net/client-hello.js'
+import { bindTcp, closeTcp, type TcpListener } from '../../lab/net/tcp.js'
+import { ServerBase } from '../../lab/server-base.js'
+import type { BoundPort, LabDeps, ListenRequest } from '../../lab/server.js'
+import {
+  SecurityAssociations,
+  answer,
+  respond,
+  type SipConnection,
+  type SipContext,
+  type SipSlice,
+} from './behaviour.js'
+import { SipFramer, encodeSip, uriOf, type SipRequest } from './codec.js'
+
+export type { SipSlice } from './behaviour.js'
+
+const IDLE_MS = 10 * 60_000
+
+/**
+ * The OCS 2007 R2 pool on 5061 (TLS, with the pool's certificate from the lab PKI) and, when the scenario
+ * says, 5060 (TCP). Before each TLS handshake the ClientHello is read and journaled — SNI, versions, cipher
+ * suites, signature algorithms — so a QA engineer sees what the phone offered. Messages are framed from the
+ * stream (split, pipelined, CRLF keep-alives), answered in order, and every request is journaled with its
+ * user and outcome.
+ */
+export class SipServer extends ServerBase<SipSlice> {
+  readonly name = 'sip'
+  #config: SipSlice
+  readonly #listen: readonly ListenRequest[]
+  #listeners: TcpListener[] = []
+  readonly #sas = new SecurityAssociations()
+
+  constructor(config: SipSlice, listen: readonly ListenRequest[], deps: LabDeps) {
+    super(deps)
+    this.#config = config
+    this.#listen = listen
+  }
+
+  configure(config: SipSlice): void {
+    this.#config = config
+  }
+
+  protected async bind(): Promise<readonly BoundPort[]> {
+    const bound: BoundPort[] = []
+    for (const req of this.#listen) {
+      const tls = req.name === 'sip'
+      const listener = await bindTcp('sip', req.address, req.port, (s) =>
+        this.#onConnection(s, tls, req.address),
+      )
+      this.#listeners.push(listener)
+      const addr = listener.server.address()
+      bound.push({ ...req, server: 'sip', port: typeof addr === 'object' && addr ? addr.port : req.port })
+    }
+    return bound
+  }
+
+  protected async unbind(): Promise<void> {
+    const listeners = this.#listeners
+    this.#listeners = []
+    await Promise.all(listeners.map((l) => closeTcp(l)))
+  }
+
+  #record(kind: string, summary: string, detail: Record<string, unknown>, peer: Peer, user?: string): void {
+    this.deps.journal.record({
+      server: 'sip',
+      kind,
+      summary,
+      detail,
+      peer,
+      ...(user ? { device: { user } } : {}),
+    })
+  }
+
+  #decide(peer: Peer, fields: Record<string, string>, user?: string): AppliedFault | undefined {
+    const faults = this.deps.faults
+    return faults.idle
+      ? undefined
+      : faults.decide({ server: 'sip', peer, ...(user ? { device: { user } } : {}), fields })
+  }
+
+  #onConnection(socket: Socket, tls: boolean, localAddress: string): void {
+    const peer: Peer = {
+      address: socket.remoteAddress ?? '?',
+      port: socket.remotePort ?? 0,
+      transport: tls ? 'tls' : 'tcp',
+    }
+    socket.setTimeout(IDLE_MS, () => socket.destroy())
+    if (!tls) {
+      if (!this.#config.block.tcp) {
+        this.#record(
+          'sip:tcp-refused',
+          'SIP over TCP is off in this scenario (servers.sip.tcp): closed',
+          {},
+          peer,
+        )
+        socket.destroy()
+        return
+      }
+      this.#serve(socket, peer)
+      return
+    }
+    // Read the ClientHello before handing the bytes to TLS, to journal what the client offers.
+    let head = Buffer.alloc(0)
+    const onData = (data: Buffer): void => {
+      head = Buffer.concat([head, data])
+      const need = clientHelloLength(head)
+      if (need !== undefined && (need === 0 || head.length < need) && head.length < 64 * 1024) return
+      socket.off('data', onData)
+      socket.pause()
+      this.#hello(head, peer)
+      const f = this.#decide(peer, { stage: 'tls' })
+      if (f && (f.fault.kind === 'reset' || f.fault.kind === 'drop' || f.fault.kind === 'garbage')) {
+        this.#record(
+          'sip:tls-aborted',
+          `TLS aborted before the handshake (fault ${f.fault.kind})`,
+          { fault: f.fault.kind },
+          peer,
+        )
+        if (f.fault.kind === 'garbage')
+          socket.end(Buffer.from(garbageBytes(f.fault.bytes ?? 64, this.deps.random)))
+        else if (f.fault.kind === 'reset') socket.resetAndDestroy()
+        return // drop: the handshake never completes
+      }
+      socket.unshift(head)
+      const pki = this.deps.pki()
+      const contexts = new TlsContexts(pki, { legacy: true })
+      const secure = new TLSSocket(socket, {
+        isServer: true,
+        secureContext: contexts.context(pki.select({ localAddress })),
+        SNICallback: (servername, cb) => {
+          const byAddress = pki.select({ localAddress })
+          cb(null, contexts.context(byAddress !== pki.fallback ? byAddress : pki.select({ servername })))
+        },
+      })
+      secure.on('error', (err: Error) => {
+        this.#record('sip:tls-failed', `TLS handshake failed: ${err.message}`, { error: err.message }, peer)
+        secure.destroy()
+      })
+      secure.once('secure', () => {
+        this.#record(
+          'sip:tls-established',
+          `TLS ${secure.getProtocol() ?? '?'} ${secure.getCipher().name} established`,
+          { protocol: secure.getProtocol(), cipher: secure.getCipher().name },
+          peer,
+        )
+        this.#serve(secure, peer)
+      })
+      socket.resume()
+    }
+    socket.on('data', onData)
+  }
+
+  #hello(bytes: Buffer, peer: Peer): void {
+    try {
+      const h = decodeClientHello(bytes)
+      const sha1Only = h.signatureAlgorithms.length > 0 && h.signatureAlgorithms.every(usesSha1)
+      this.#record(
+        'sip:client-hello',
+        `ClientHello ${h.versions.map(versionName).join('/')}${h.serverName ? ` SNI ${h.serverName}` : ' (no SNI)'}, ` +
+          `${h.cipherSuites.length} cipher suites${h.signatureAlgorithms.length ? `, ${h.signatureAlgorithms.length} signature algorithms${sha1Only ? ' (SHA-1 only: a SHA-2 certificate will fail)' : ''}` : ', no signature_algorithms (TLS 1.0/1.1: SHA-1/MD5)'}`,
+        {
+          versions: h.versions.map(versionName),
+          ...(h.serverName ? { serverName: h.serverName } : {}),
+          cipherSuites: h.cipherSuites.map((c) => `0x${c.toString(16).padStart(4, '0')}`),
+          signatureAlgorithms: h.signatureAlgorithms.map((c) => `0x${c.toString(16).padStart(4, '0')}`),
+          sslv2: h.sslv2,
+        },
+        peer,
+      )
+    } catch (err) {
+      if (!(err instanceof LabDecodeError)) throw err
+      this.#record('sip:client-hello', `not a TLS ClientHello: ${err.message}`, { error: err.message }, peer)
+    }
+  }
+
+  /** Frames SIP from a (TLS or TCP) stream and answers each request in order. */
+  #serve(stream: Socket, peer: Peer): void {
+    const framer = new SipFramer()
+    const conn: SipConnection = {}
+    let chain: Promise<void> = Promise.resolve()
+    stream.on('data', (data: Buffer) => {
+      let messages
+      try {
+        messages = framer.push(data)
+      } catch (err) {
+        if (!(err instanceof LabDecodeError)) throw err
+        // The stream cannot be resynchronised: 400 is not possible without a request; close.
+        stream.removeAllListeners('data')
+        this.#record(
+          'sip:malformed',
+          `malformed stream, closed: ${err.message}`,
+          { error: err.message },
+          peer,
+        )
+        stream.end(Buffer.from(`SIP/2.0 400 Bad Request\r\nServer: RTC/3.5\r\nContent-Length: 0\r\n\r\n`))
+        return
+      }
+      for (const m of messages) {
+        if (m === 'ping') {
+          stream.write('\r\n') // RFC 5626 §3.5.1 pong
+          continue
+        }
+        if (m.kind === 'response') continue // answers to our own requests: we send none
+        chain = chain
+          .then(() => this.#handle(m, conn, stream, peer))
+          .catch((err: unknown) => this.failed(err, peer))
+        this.track(chain, peer)
+      }
+    })
+  }
+
+  async #handle(req: SipRequest, conn: SipConnection, stream: Socket, peer: Peer): Promise<void> {
+    if (stream.destroyed || !this.listening) return
+    const from = uriOf(req.headers.get(req.method === 'REGISTER' ? 'to' : 'from')).replace(/^sips?:/i, '')
+    const event = (req.headers.get('event') ?? '').split(';')[0]!.trim()
+    const user = conn.user?.signInAddress
+    const fields: Record<string, string> = { stage: 'request', method: req.method, user: from }
+    if (event) fields.event = event
+    const applied = this.#decide(peer, fields, user)
+    const f = applied?.fault
+    if (f?.kind === 'delay')
+      await sleep(f.ms + (f.jitterMs ? Math.floor(this.deps.random() * f.jitterMs) : 0))
+    const detail = {
+      method: req.method,
+      uri: req.uri,
+      from,
+      ...(event ? { event } : {}),
+      ...(f ? { fault: f.kind } : {}),
+    }
+    if (f?.kind === 'drop') {
+      this.#record('sip:request', `${req.method} ${from} → no answer (fault drop)`, detail, peer, user)
+      return
+    }
+    if (f?.kind === 'reset' || f?.kind === 'garbage') {
+      this.#record('sip:request', `${req.method} ${from} → connection ${f.kind} (fault)`, detail, peer, user)
+      if (f.kind === 'garbage') stream.end(Buffer.from(garbageBytes(f.bytes ?? 64, this.deps.random)))
+      else stream.resetAndDestroy()
+      return
+    }
+    const set = f?.kind === 'answer' ? f.set : {}
+    let outcome
+    if (f?.kind === 'error') {
+      const retry = typeof set.retryAfter === 'number' ? set.retryAfter : undefined
+      outcome = {
+        response: respond(
+          req,
+          Number(f.code),
+          REASONS[f.code] ?? 'Error',
+          retry !== undefined ? [['Retry-After', String(retry)]] : [],
+        ),
+        summary: `${f.code} (fault)`,
+      }
+    } else {
+      const provisioning = set.provisioning
+      const ctx: SipContext = {
+        slice: this.#config,
+        now: new Date(this.deps.clock.now()),
+        urls: this.#urls(),
+        ...(provisioning === 'empty' || provisioning === 'no-dus' || provisioning === 'no-email'
+          ? { provisioning }
+          : {}),
+      }
+      outcome = answer(req, conn, ctx, this.#sas)
+    }
+    if (!outcome) return
+    const bytes = encodeSip(outcome.response)
+    const sent =
+      f?.kind === 'corrupt'
+        ? Buffer.from(corruptBytes(bytes, f.bytes ?? 1, this.deps.random))
+        : f?.kind === 'truncate'
+          ? bytes.subarray(0, f.bytes)
+          : bytes
+    const who = outcome.user ?? user
+    this.deps.journal.recordThen(
+      {
+        server: 'sip',
+        kind: 'sip:request',
+        summary: `${req.method}${event ? ` (${event})` : ''} ${from} → ${outcome.summary}`,
+        detail: { ...detail, status: outcome.response.status },
+        peer,
+        ...(who ? { device: { user: who } } : {}),
+      },
+      () => {
+        if (!stream.destroyed) stream.write(sent)
+      },
+    )
+  }
+
+  /** The HTTP doubles' URLs the pool provisions, with the ports the lab really bound. */
+  #urls(): SipContext['urls'] {
+    const endpoints = this.deps.endpoints()
+    const port = (name: string, standard: number): string => {
+      const p = endpoints.find((e) => e.server === 'http' && e.name === name)?.port ?? standard
+      return p === standard ? '' : `:${p}`
+    }
+    const pool = this.#config.pool
+    const https = `https://${pool}${port('https', 443)}`
+    const http = `http://${pool}${port('http', 80)}`
+    const dus = this.#config.block.dus
+    return {
+      ...(dus === 'blank'
+        ? {}
+        : {
+            dus: {
+              internal: `${dus === 'http' ? http : https}/RequestHandler/ucdevice.upx`,
+              external: `${https}/RequestHandlerExt/ucdevice.upx`,
+            },
+          }),
+      abs: { internal: `${https}/abs/int/handler`, external: `${https}/abs/ext/handler` },
+    }
+  }
+}
+
+const REASONS: Readonly<Record<string, string>> = {
+  '400': 'Bad Request',
+  '403': 'Forbidden',
+  '404': 'Not Found',
+  '480': 'Temporarily Unavailable',
+  '486': 'Busy Here',
+  '488': 'Not Acceptable Here',
+  '500': 'Server Internal Error',
+  '503': 'Service Unavailable',
+  '504': 'Server Time-out',
+}
