@@ -51,10 +51,13 @@ export const SIP_FAULTS: FaultCapabilities = {
   kinds: ['drop', 'delay', 'reset', 'garbage', 'corrupt', 'truncate', 'error', 'answer'],
   errorCodes: ['400', '403', '404', '480', '486', '488', '500', '503', '504'],
   answerFields: {
+    status: StringEnum(['403', '480', '486', '500', '503', '504'] as const, {
+      hint: 'answer with this status (with retryAfter: and a Retry-After header)',
+    }),
     retryAfter: Type.Integer({
       minimum: 0,
       maximum: 86_400,
-      hint: 'seconds, sent as Retry-After with an error',
+      hint: 'seconds, sent as Retry-After with status',
     }),
     provisioning: StringEnum(['empty', 'no-dus', 'no-email'] as const, {
       hint: 'empty: a provisioning answer with no groups; no-dus: without the update URLs; no-email: without the e-mail',

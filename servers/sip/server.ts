@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net'
+import { Duplex } from 'node:stream'
 import { TLSSocket } from 'node:tls'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { TlsContexts } from '../../certs/tls.js'
@@ -129,10 +130,32 @@ export class SipServer extends ServerBase<SipSlice> {
         else if (f.fault.kind === 'reset') socket.resetAndDestroy()
         return // drop: the handshake never completes
       }
-      socket.unshift(head)
+      // TLS over a JS duplex fed with what was read (a native handle would lose the bytes already read).
+      const duplex = new Duplex({
+        read: () => {
+          socket.resume()
+        },
+        write: (chunk: Buffer, _enc, cb) => {
+          socket.write(chunk, cb)
+        },
+        final: (cb) => {
+          socket.end()
+          cb()
+        },
+        destroy: (err, cb) => {
+          socket.destroy()
+          cb(err)
+        },
+      })
+      duplex.push(head)
+      socket.on('data', (d: Buffer) => {
+        if (!duplex.push(d)) socket.pause()
+      })
+      socket.once('end', () => duplex.push(null))
+      socket.once('close', () => duplex.destroy())
       const pki = this.deps.pki()
       const contexts = new TlsContexts(pki, { legacy: true })
-      const secure = new TLSSocket(socket, {
+      const secure = new TLSSocket(duplex as unknown as Socket, {
         isServer: true,
         secureContext: contexts.context(pki.select({ localAddress })),
         SNICallback: (servername, cb) => {
@@ -153,7 +176,6 @@ export class SipServer extends ServerBase<SipSlice> {
         )
         this.#serve(secure, peer)
       })
-      socket.resume()
     }
     socket.on('data', onData)
   }
@@ -247,16 +269,17 @@ export class SipServer extends ServerBase<SipSlice> {
     }
     const set = f?.kind === 'answer' ? f.set : {}
     let outcome
-    if (f?.kind === 'error') {
+    const status = f?.kind === 'error' ? f.code : typeof set.status === 'string' ? set.status : undefined
+    if (status !== undefined) {
       const retry = typeof set.retryAfter === 'number' ? set.retryAfter : undefined
       outcome = {
         response: respond(
           req,
-          Number(f.code),
-          REASONS[f.code] ?? 'Error',
+          Number(status),
+          REASONS[status] ?? 'Error',
           retry !== undefined ? [['Retry-After', String(retry)]] : [],
         ),
-        summary: `${f.code} (fault)`,
+        summary: `${status}${retry !== undefined ? ` Retry-After ${retry}` : ''} (fault)`,
       }
     } else {
       const provisioning = set.provisioning

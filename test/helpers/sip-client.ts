@@ -1,0 +1,101 @@
+import { connect, type TLSSocket } from 'node:tls'
+import { connect as tcpConnect, type Socket } from 'node:net'
+import ntlm from '@ewsjs/ntlm-client'
+import { certificatePem } from '../../certs/export.js'
+import { SipFramer, parseAuthParams, type SipMessage, type SipResponse } from '../../servers/sip/codec.js'
+import type { TestLab } from './lab.js'
+
+/** A SIP client on one TLS (or TCP) connection to the test lab's pool, reading answers in order. */
+export class SipTestClient implements AsyncDisposable {
+  readonly socket: TLSSocket | Socket
+  readonly #framer = new SipFramer()
+  readonly #queue: SipMessage[] = []
+  readonly #waiters: ((m: SipMessage) => void)[] = []
+  #cseq = 0
+  closed: Promise<void>
+
+  private constructor(socket: TLSSocket | Socket) {
+    this.socket = socket
+    socket.on('data', (d: Buffer) => {
+      for (const m of this.#framer.push(d)) {
+        if (m === 'ping') continue
+        const w = this.#waiters.shift()
+        if (w) w(m)
+        else this.#queue.push(m)
+      }
+    })
+    this.closed = new Promise((r) => socket.once('close', () => r()))
+  }
+
+  static async tls(t: TestLab, servername = 'ocspool.contoso.test'): Promise<SipTestClient> {
+    const socket = connect({
+      host: '127.0.0.1',
+      port: t.port('sip', 'sip'),
+      servername,
+      ca: certificatePem(t.lab.pki.chain.at(-1)!),
+      ciphers: 'DEFAULT:@SECLEVEL=0',
+    })
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', resolve)
+      socket.once('error', reject)
+    })
+    return new SipTestClient(socket)
+  }
+
+  static async tcp(t: TestLab): Promise<SipTestClient> {
+    const socket = tcpConnect({ host: '127.0.0.1', port: t.port('sip', 'sip-tcp') })
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve)
+      socket.once('error', reject)
+    })
+    return new SipTestClient(socket)
+  }
+
+  next(): Promise<SipMessage> {
+    const m = this.#queue.shift()
+    if (m) return Promise.resolve(m)
+    return new Promise((resolve, reject) => {
+      this.#waiters.push(resolve)
+      this.socket.once('close', () => reject(new Error('the connection closed')))
+    })
+  }
+
+  /** Sends a request for `user` with extra headers; resolves with its answer. */
+  async request(method: string, user: string, headers: readonly string[] = []): Promise<SipResponse> {
+    this.#cseq++
+    this.socket.write(
+      `${method} sip:contoso.test SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5061;branch=z9hG4bK${this.#cseq}\r\n` +
+        `Max-Forwards: 70\r\nFrom: <sip:${user}>;tag=t${this.#cseq}\r\nTo: <sip:${user}>\r\nCall-ID: lab-test\r\n` +
+        `CSeq: ${this.#cseq} ${method}\r\nContact: <sip:127.0.0.1;transport=tls>\r\n` +
+        `${headers.map((h) => `${h}\r\n`).join('')}Content-Length: 0\r\n\r\n`,
+    )
+    const m = await this.next()
+    if (m.kind !== 'response') throw new Error('expected a response')
+    return m
+  }
+
+  /** The CX700's registration (spec §2.7): REGISTER, then NTLM as MS-SIPAE does it; the final answer. */
+  async register(user: string, account: string, password: string): Promise<SipResponse> {
+    const first = await this.request('REGISTER', user)
+    if (first.status !== 401) return first
+    const ask = await this.request('REGISTER', user, [
+      'Authorization: NTLM qop="auth", realm="SIP Communications Service", targetname="ocspool.contoso.test", gssapi-data="", version=3',
+    ])
+    const p = parseAuthParams(ask.headers.get('www-authenticate') ?? '').params
+    const type3 = ntlm.createType3Message(
+      ntlm.decodeType2Message(p['gssapi-data'] ?? ''),
+      account,
+      password,
+      'CX700',
+      'CORP',
+    )
+    return this.request('REGISTER', user, [
+      `Authorization: NTLM qop="auth", realm="SIP Communications Service", opaque="${p.opaque ?? ''}", targetname="ocspool.contoso.test", gssapi-data="${type3.slice(5)}", version=3`,
+    ])
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.socket.destroy()
+    await this.closed
+  }
+}
