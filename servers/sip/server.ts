@@ -155,7 +155,7 @@ export class SipServer extends ServerBase<SipSlice> {
       socket.once('close', () => duplex.destroy())
       const pki = this.deps.pki()
       const contexts = new TlsContexts(pki, { legacy: true })
-      const secure = new TLSSocket(duplex as unknown as Socket, {
+      const secure = new TLSSocket(duplex, {
         isServer: true,
         secureContext: contexts.context(pki.select({ localAddress })),
         SNICallback: (servername, cb) => {
