@@ -304,7 +304,7 @@ function crossCheck(
 const AUDIO_MAX = 16 * 1024 * 1024
 
 /**
- * Files a scenario names (voice-mail audio): each resolved against the directory of the file that names it
+ * Files a scenario names (voice-mail audio, the DUS update folder): each resolved against the directory of the file that names it
  * (so a scenario that `extends` another keeps working), checked now — readable, a RIFF/WAVE file, at most
  * 16 MiB — and replaced by its absolute path, so that a missing file is reported with the others before any
  * socket binds.
@@ -315,6 +315,24 @@ function resolveFiles(
   baseDir: string | undefined,
 ): { pointer: string; message: string }[] {
   const out: { pointer: string; message: string }[] = []
+  const where = (pointer: string, name: string): string => {
+    const declaredIn = locate(sources, pointer).file
+    return resolve(isAbsolute(declaredIn) ? dirname(declaredIn) : (baseDir ?? process.cwd()), name)
+  }
+  // The Device Update Service's folder of update files.
+  const http = isPlain(data.servers) && isPlain(data.servers.http) ? data.servers.http : undefined
+  const dus = http && isPlain(http.dus) ? http.dus : undefined
+  if (dus && typeof dus.files === 'string' && dus.files !== '') {
+    const folder = where('/servers/http/dus/files', dus.files)
+    let isDir = false
+    try {
+      isDir = statSync(folder).isDirectory()
+    } catch {
+      isDir = false
+    }
+    if (isDir) dus.files = folder
+    else out.push({ pointer: '/servers/http/dus/files', message: `${folder} is not a folder` })
+  }
   const users = Array.isArray(data.users) ? (data.users as unknown[]) : []
   users.forEach((u, i) => {
     const mailbox = isPlain(u) && isPlain(u.mailbox) ? u.mailbox : undefined
@@ -322,9 +340,7 @@ function resolveFiles(
     voicemail.forEach((v, j) => {
       if (!isPlain(v) || typeof v.audio !== 'string' || v.audio === '') return
       const pointer = `/users/${i}/mailbox/voicemail/${j}/audio`
-      const declaredIn = locate(sources, pointer).file
-      const dir = isAbsolute(declaredIn) ? dirname(declaredIn) : (baseDir ?? process.cwd())
-      const file = resolve(dir, v.audio)
+      const file = where(pointer, v.audio)
       let problem: string | undefined
       try {
         const st = statSync(file)

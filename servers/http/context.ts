@@ -57,6 +57,8 @@ export interface HttpContext {
   config(): HttpSlice
   /** The port the HTTPS listener got (for the URLs the lab hands out). */
   httpsPort(): number
+  /** The port the HTTP listener got. */
+  httpPort(): number
   /** The mailbox of a scenario user, kept while the lab runs. */
   mailbox(user: User): Mailbox
   /** Journals a request answered outside fastify's reply cycle (a hijacked reply). */

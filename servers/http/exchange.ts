@@ -20,46 +20,6 @@ import { toneWav, type Attachment } from './mailbox.js'
  * change an answer — and what the journal learns (operation, address, folder, response code).
  */
 
-export type Area = 'certsrv' | 'autodiscover' | 'ews'
-
-/** Which double a path belongs to (paths are case-insensitive, as on IIS). */
-export function areaOf(path: string): Area | undefined {
-  const p = path.toLowerCase()
-  if (p.startsWith('/certsrv')) return 'certsrv'
-  if (p.startsWith('/autodiscover/')) return 'autodiscover'
-  if (p.startsWith('/ews/')) return 'ews'
-  return undefined
-}
-
-/**
- * Whether a Host header names a site that serves an area. A name of a lab host serves what the host's roles
- * say; the Autodiscover names (`<SMTP domain>`, `autodiscover.<SMTP or SIP domain>`) serve Autodiscover as
- * `answerOn` says; an address literal or any other name is served everything (a client that skips DNS).
- */
-export function hostServes(area: Area, hostHeader: string, slice: HttpSlice): boolean {
-  const host = hostHeader.toLowerCase().replace(/\.$/, '')
-  const { site, hosts, block } = slice
-  const on = block.autodiscover.answerOn
-  const isSmtp = host === site.smtpDomain
-  const isAutodiscover =
-    host === `autodiscover.${site.smtpDomain}` || host === `autodiscover.${site.sipDomain}`
-  const labHost = hosts.find((h) => h.name === host)
-  if (!labHost && !isSmtp && !isAutodiscover) return true
-  const roles = labHost?.roles ?? []
-  switch (area) {
-    case 'certsrv':
-      return roles.includes('ca')
-    case 'ews':
-      return roles.includes('exchange')
-    case 'autodiscover':
-      return (
-        roles.includes('exchange') ||
-        (isSmtp && on.includes('smtp-domain')) ||
-        (isAutodiscover && on.includes('autodiscover-host'))
-      )
-  }
-}
-
 /** The Exchange server's name and the URLs the lab hands out (with the HTTPS port when it is not 443). */
 export function exchangeUrls(slice: HttpSlice, httpsPort: number): { server: string; urls: ExchangeUrls } {
   const server =

@@ -90,8 +90,48 @@ export const HttpSchema = serverBlock(
       },
       { additionalProperties: false, default: {} },
     ),
+    dus: Type.Object(
+      {
+        enabled: Type.Boolean({
+          default: true,
+          description:
+            'The Device Update Service: POST /RequestHandler/ucdevice.upx (80 and 443), /RequestHandlerExt/ucdevice.upx (443), and the update files (spec §6).',
+        }),
+        ladder: Type.Array(Type.String({ pattern: '^\\d+(\\.\\d+){1,3}$' }), {
+          default: ['1.0.522.73', '1.0.522.101', '3.5.6907.35'],
+          description:
+            'Firmware versions in upgrade order; a phone is offered the step after its own (the two-step upgrade of spec §6.4).',
+        }),
+        pending: Type.Array(Type.String(), {
+          default: [],
+          description: 'Versions uploaded but not approved: offered only to testDevices (F21).',
+        }),
+        testDevices: Type.Array(Type.String({ pattern: '^([0-9A-Fa-f]{2}[:-]?){5}[0-9A-Fa-f]{2}$' }), {
+          default: [],
+          description: 'MAC addresses of test devices, which are offered pending versions.',
+        }),
+        downloadUrls: StringEnum(['set', 'blank'] as const, {
+          default: 'set',
+          description:
+            'blank: BaseURL and ExternalBaseURL empty, as when the DUS WMI settings are unset (F19).',
+        }),
+        mimeTypes: Type.Boolean({
+          default: true,
+          description:
+            'false: IIS without the .nbt/.cat MIME map — the upx request works, the file GET is 404 (F20).',
+        }),
+        files: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description:
+              'A folder (relative to the scenario file) with <version>/CPE.nbt, CPE.cat, CPE.xml; without it the lab serves marked stand-in files.',
+          }),
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
-  'HTTP (80) and HTTPS (443): AD CS /certsrv, where the phone downloads the CA chain (spec §2.5, F8, F9); Exchange Autodiscover (§3) and EWS (§4).',
+  'HTTP (80) and HTTPS (443): AD CS /certsrv, where the phone downloads the CA chain (spec §2.5, F8, F9); Exchange Autodiscover (§3) and EWS (§4); the Device Update Service (§6).',
 )
 export type HttpConfig = Static<typeof HttpSchema>
 

@@ -15,7 +15,9 @@ import type { BoundPort, LabDeps, ListenRequest } from '../../lab/server.js'
 import { certsrvRoutes } from './certsrv.js'
 import { parseXml, soapRequest } from '../../lab/xml.js'
 import { stateOf, type HttpContext, type HttpSlice } from './context.js'
-import { areaOf, exchangeRoutes, hostServes } from './exchange.js'
+import { dusRoutes } from './dus-routes.js'
+import { exchangeRoutes } from './exchange.js'
+import { areaOf, hostServes } from './routing.js'
 import type { HttpRuntime } from './runtime.js'
 
 export type { HttpSlice } from './context.js'
@@ -38,6 +40,7 @@ export class HttpServer extends ServerBase<HttpSlice> {
 
   readonly #runtime: HttpRuntime
   #httpsPort = 443
+  #httpPort = 80
   readonly #context: HttpContext
 
   constructor(config: HttpSlice, listen: readonly ListenRequest[], deps: LabDeps, runtime: HttpRuntime) {
@@ -49,6 +52,7 @@ export class HttpServer extends ServerBase<HttpSlice> {
       deps,
       config: () => this.#config,
       httpsPort: () => this.#httpsPort,
+      httpPort: () => this.#httpPort,
       mailbox: (user: User) => this.#runtime.mailbox(user, this.deps.clock.now()),
       journal: (req, status) => this.#journal(req, status),
       notFound: (reply) => notFound(reply),
@@ -117,6 +121,7 @@ export class HttpServer extends ServerBase<HttpSlice> {
       const addr = app.server.address()
       const port = typeof addr === 'object' && addr ? addr.port : req.port
       if (req.name === 'https') this.#httpsPort = port
+      else this.#httpPort = port
       bound.push({ ...req, server: 'http', port })
     }
     return bound
@@ -147,6 +152,7 @@ export class HttpServer extends ServerBase<HttpSlice> {
     app.addHook('onResponse', async (req, reply) => this.#journal(req, reply.statusCode))
     certsrvRoutes(app, this.#context)
     exchangeRoutes(app, this.#context)
+    dusRoutes(app, this.#context)
     app.setNotFoundHandler(async (_req, reply) => notFound(reply))
     app.setErrorHandler(async (err: { statusCode?: number; message: string }, _req, reply) =>
       reply
@@ -171,6 +177,8 @@ export class HttpServer extends ServerBase<HttpSlice> {
     if (!hostServes(area, hostOf(req), this.#config)) return notFound(reply)
     const https = req.protocol === 'https'
     if (area === 'autodiscover' && block.autodiscover.soap && https) reply.header('X-SOAP-Enabled', 'True')
+    // The Device Update Service takes no credentials (a never-signed-in phone asks too, spec §6.1).
+    if (area === 'dus') return undefined
     if (area !== 'certsrv' && !https) {
       // Exchange requires SSL; Autodiscover's GET over HTTP is the redirect step (MS-OXDISCO).
       if (area === 'autodiscover' && req.method === 'GET' && block.autodiscover.httpRedirect) {
@@ -220,7 +228,7 @@ export class HttpServer extends ServerBase<HttpSlice> {
   async #faults(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     const s = stateOf(req)
     // An Exchange body is parsed once, here, so that a fault rule can match its operation.
-    if ((s.area === 'autodiscover' || s.area === 'ews') && typeof req.body === 'string') {
+    if (s.area !== undefined && s.area !== 'certsrv' && typeof req.body === 'string' && req.body !== '') {
       try {
         s.xml = parseXml(req.body)
         const request = soapRequest(s.xml)

@@ -15,11 +15,20 @@ import { Opt } from '../../servers/dhcp/codec.js'
 import { resolveLeafProfile } from '../../certs/schema.js'
 import { signatureHash } from '../../certs/export.js'
 import { clientRequest, ntpClient } from '../helpers/ntp-client.js'
-import { labHttps } from '../helpers/https.js'
+import { labHttp, labHttps } from '../helpers/https.js'
+import { upxRequest } from '../helpers/dus.js'
 import { findItem, foundItems, outlookRequest } from '../helpers/exchange.js'
 import { parseXml, path } from '../../lab/xml.js'
 
 const dir = join(packageRoot(), 'scenarios')
+
+/** Where a never-signed-in phone's update walk ends, for the scenarios whose story is that it fails. */
+const DUS_WALKS: Readonly<Record<string, RegExp>> = {
+  'f17-no-ucupdates.yaml': /^no ucupdates record$/,
+  'f19-dus-blank-urls.yaml': /^blank download URLs$/,
+  'f20-dus-no-mime-types.yaml': /^download 404$/,
+  'f21-dus-pending-only.yaml': /^not offered$/,
+}
 
 /** Where the phone's Exchange walk fails, for the scenarios whose story is that it does. */
 const EXCHANGE_FAILS: Readonly<Record<string, RegExp>> = {
@@ -221,6 +230,35 @@ describe('scenario catalogue', () => {
         const outcome = await walk()
         expect(outcome).toMatch(EXCHANGE_FAILS[file] ?? /^ok$/)
         expect(s.expect.endState === 'signed-in-without-exchange').toBe(file in EXCHANGE_FAILS)
+      })
+
+      it('is served by the lab as written: Device Update Service, as a never-signed-in phone finds it (spec §6)', async () => {
+        await using t = await startTestLab(undefined, { file: join(dir, file) })
+        const s = t.lab.scenario
+        const walk = async (): Promise<string> => {
+          // §6.1: A ucupdates-r2.<DHCP domain> (option 15), then POST ucdevice.upx over HTTP (§6.2).
+          const name = `ucupdates-r2.${s.site.dhcpDomain}`
+          const a = await askUdp(t.port('dns'), dnsQuery(name, typeCode('A')!))
+          if (!(a?.answers ?? []).some((r) => r.type === 'A')) return 'no ucupdates record'
+          const upx = await labHttp(t, {
+            host: name,
+            path: '/RequestHandler/ucdevice.upx',
+            body: upxRequest('1.0.522.101'),
+          })
+          if (upx.status !== 200) return `upx ${upx.status}`
+          const doc = parseXml(upx.body)
+          const version = path(doc, 'Modules', 'Module', 'Version')?.text ?? ''
+          if (version === '1.0.522.101') return 'not offered'
+          const base = path(doc, 'BaseURL')?.text ?? ''
+          if (base === '') return 'blank download URLs'
+          const url = new URL(`${base}/CPE.nbt`)
+          const image = await labHttp(t, { host: url.hostname, path: url.pathname })
+          if (image.status !== 200) return `download ${image.status}`
+          return image.headers['content-type'] === 'binary/octet-stream' && image.raw.length > 0
+            ? `updated to ${version}`
+            : 'download empty'
+        }
+        expect(await walk()).toMatch(DUS_WALKS[file] ?? /^updated to 3\.5\.6907\.35$/)
       })
 
       it('is served by the lab as written: NTP', async () => {

@@ -1,0 +1,105 @@
+import { execFile } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, describe, expect, it } from 'vitest'
+import { certificatePem } from '../../certs/export.js'
+import { parseXml, path } from '../../lab/xml.js'
+import { upxRequest } from '../helpers/dus.js'
+import { startTestLab, type TestLab } from '../helpers/lab.js'
+import { tool } from '../helpers/tools.js'
+
+const run = promisify(execFile)
+const curl = tool('curl', 'curl')
+const dir = mkdtempSync(join(tmpdir(), 'cx700-dus-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+/** curl to a lab URL as the phone would name it; --resolve sends the name to 127.0.0.1 on the lab's port. */
+async function curlTo(t: TestLab, url: string, args: readonly string[] = []) {
+  const u = new URL(url)
+  const out = join(dir, `o-${Math.random().toString(36).slice(2)}`)
+  const port = u.port || (u.protocol === 'https:' ? '443' : '80')
+  const ca = join(dir, 'root.pem')
+  writeFileSync(ca, certificatePem(t.lab.pki.chain.at(-1)!))
+  const { stdout } = await run(
+    curl.path!,
+    [
+      '-s',
+      '-o',
+      out,
+      '-w',
+      '%{http_code} %{content_type}',
+      '--resolve',
+      `${u.hostname}:${port}:127.0.0.1`,
+      '--cacert',
+      ca,
+      '--ciphers',
+      'DEFAULT:@SECLEVEL=0',
+      ...args,
+      url,
+    ],
+    { timeout: 20_000 },
+  )
+  const [status, type] = stdout.split(' ')
+  return { status: Number(status), type: type ?? '', body: readFileSync(out) }
+}
+
+const post = (body: string): string[] => ['-H', 'Content-Type: text/xml', '--data-binary', body]
+
+describe.skipIf(curl.skip)('Device Update Service with curl', () => {
+  it('POSTs ucdevice.upx over HTTP, then GETs CPE.nbt from the BaseURL it answers', async () => {
+    await using t = await startTestLab()
+    const http = t.port('http', 'http')
+    const upx = await curlTo(
+      t,
+      `http://ucupdates-r2.contoso.test:${http}/RequestHandler/ucdevice.upx`,
+      post(upxRequest('1.0.522.73')),
+    )
+    expect(upx.status).toBe(200)
+    const doc = parseXml(upx.body.toString())
+    expect(path(doc, 'Modules', 'Module', 'Version')?.text).toBe('1.0.522.101')
+    const base = path(doc, 'BaseURL')?.text ?? ''
+    expect(base).toBe(
+      `http://ocspool.contoso.test:${http}/DeviceUpdateFiles_Int/UCPhone/Polycom/CX700/A/ENU/1.0.522.101/CPE`,
+    )
+    const image = await curlTo(t, `${base}/CPE.nbt`)
+    expect(image.status).toBe(200)
+    expect(image.type).toBe('binary/octet-stream')
+    expect(image.body.toString('latin1', 0, 40)).toContain('STAND-IN IMAGE 1.0.522.101')
+    expect((await curlTo(t, `${base}/CPE.cat`)).type).toBe('binary/octet-stream')
+    const ext = path(doc, 'ExternalBaseURL')?.text ?? ''
+    expect((await curlTo(t, `${ext}/CPE.xml`)).status).toBe(200)
+    const events = t.lab.journal.query({ kind: 'http:request' })
+    expect(events[0]?.detail).toMatchObject({
+      area: 'dus',
+      operation: 'ucdevice.upx',
+      address: '00:04:f2:11:22:33',
+      code: 'update: 1.0.522.73 → 1.0.522.101',
+    })
+  })
+
+  it('answers /RequestHandlerExt over HTTPS only, and 400 for a body that is not XML', async () => {
+    await using t = await startTestLab()
+    const https = t.port('http', 'https')
+    const ext = await curlTo(
+      t,
+      `https://ocspool.contoso.test:${https}/RequestHandlerExt/ucdevice.upx`,
+      post(upxRequest('1.0.522.101')),
+    )
+    expect(ext.status).toBe(200)
+    expect(path(parseXml(ext.body.toString()), 'Modules', 'Module', 'Version')?.text).toBe('3.5.6907.35')
+    const plain = await curlTo(
+      t,
+      `http://ocspool.contoso.test:${t.port('http', 'http')}/RequestHandlerExt/ucdevice.upx`,
+      post(upxRequest('1.0.522.101')),
+    )
+    expect(plain.status).toBe(403)
+    const bad = await curlTo(
+      t,
+      `http://ocspool.contoso.test:${t.port('http', 'http')}/RequestHandler/ucdevice.upx`,
+      post('<Request>'),
+    )
+    expect(bad.status).toBe(400)
+  })
+})
