@@ -324,7 +324,7 @@ function resolveFiles(
   const dus = http && isPlain(http.dus) ? http.dus : undefined
   if (dus && typeof dus.files === 'string' && dus.files !== '') {
     const folder = where('/servers/http/dus/files', dus.files)
-    let isDir = false
+    let isDir: boolean
     try {
       isDir = statSync(folder).isDirectory()
     } catch {
