@@ -109,6 +109,19 @@ describe('OCS registrar: REGISTER with MS-SIP NTLM', () => {
     expect(conn.user?.signInAddress).toBe('alice@contoso.test')
   })
 
+  it('accepts a re-REGISTER on the established security association, and not on someone else’s', () => {
+    const sas = new SecurityAssociations()
+    const { ask } = registerNtlm({}, sas, 'alice@contoso.test', 'alice', 'Passw0rd!')
+    const opaque = parseAuthParams(ask.response.headers.get('www-authenticate')!).params.opaque!
+    const signed = `Authorization: NTLM qop="auth", opaque="${opaque}", realm="${REALM}", targetname="ocspool.contoso.test", crand="1a2b", cnum="2", response="0100000000000000"`
+    const again = answer(request('REGISTER', 'alice@contoso.test', [signed]), {}, ctx(), sas)!
+    expect(again.response.status).toBe(200)
+    expect(again.summary).toContain(`security association ${opaque}`)
+    expect(answer(request('REGISTER', 'bob@contoso.test', [signed]), {}, ctx(), sas)!.response.status).toBe(
+      401,
+    )
+  })
+
   it('answers 403 for a wrong password or another user’s account, 404 for an unknown user', () => {
     expect(
       registerNtlm({}, new SecurityAssociations(), 'alice@contoso.test', 'alice', 'wrong').final.response

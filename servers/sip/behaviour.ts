@@ -54,6 +54,7 @@ export interface SipConnection {
 export class SecurityAssociations {
   readonly #ntlm = new Map<string, Uint8Array>()
   readonly #nonces = new Set<string>()
+  readonly #users = new Map<string, string>()
   static readonly MAX = 10_000
 
   newNtlm(): { opaque: string; challenge: Uint8Array } {
@@ -67,6 +68,14 @@ export class SecurityAssociations {
     const c = this.#ntlm.get(opaque)
     this.#ntlm.delete(opaque)
     return c
+  }
+  /** Marks an association as the user's, once its AUTHENTICATE was verified (signed requests reuse it). */
+  authenticated(opaque: string, user: string): void {
+    if (this.#users.size >= SecurityAssociations.MAX) this.#users.delete(this.#users.keys().next().value!)
+    this.#users.set(opaque, user)
+  }
+  userOf(opaque: string): string | undefined {
+    return this.#users.get(opaque)
   }
   newNonce(): string {
     const nonce = randomBytes(16).toString('hex')
@@ -206,6 +215,10 @@ function authenticateRequest(
   if (scheme !== 'ntlm') return challengeAll(req, ctx, sas, `scheme ${scheme} not offered`)
   const gssapi = params['gssapi-data'] ?? ''
   const pool = ctx.slice.pool
+  // A request signed on an established security association (a re-REGISTER, a request on a new
+  // connection): accepted for the user who authenticated it. The signature itself is not checked.
+  if (gssapi === '' && params.opaque !== undefined && sas.userOf(params.opaque) === user.signInAddress)
+    return { user, how: `NTLM security association ${params.opaque}`, extra: [] }
   if (gssapi === '' || params.opaque === undefined) {
     // The client asks for a CHALLENGE (connectionless NTLM: no NEGOTIATE message).
     const { opaque, challenge } = sas.newNtlm()
@@ -254,6 +267,7 @@ function authenticateRequest(
       summary: `403: NTLM as ${message.domain}\\${message.user}: ${named === user ? 'wrong password' : `not the user of ${aor}`}`,
       user: user.signInAddress,
     }
+  sas.authenticated(params.opaque, user.signInAddress)
   const info = `NTLM ${quoted({ opaque: params.opaque, qop: 'auth', realm: REALM, targetname: pool, rspauth: '0100000000000000' + randomBytes(8).toString('hex'), srand: randomBytes(4).toString('hex').toUpperCase(), snum: 1 })}`
   return {
     user,

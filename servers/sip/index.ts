@@ -11,6 +11,7 @@ export const sipDefinition: ServerDefinition<SipSlice> = {
   sockets: [
     { name: 'sip', transport: 'tcp', standardPort: 5061 },
     { name: 'sip-tcp', transport: 'tcp', standardPort: 5060 },
+    { name: 'sip-443', transport: 'tcp', standardPort: 443 },
   ],
   faults: SIP_FAULTS,
   roles: ['pool'],

@@ -20,6 +20,21 @@ export const SipSchema = serverBlock(
       description:
         'List Kerberos beside NTLM in the first 401 (OCS 2007 R2 offers both; the lab cannot verify Kerberos and refuses a Kerberos token).',
     }),
+    tls443: Type.Optional(
+      Type.Object(
+        {
+          address: Type.String({
+            format: 'ipv4',
+            description: 'The address SIP over TLS on 443 listens on (not the address HTTPS has 443 on).',
+          }),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'Also SIP over TLS on 443, as an Edge server answers the phone’s sip/sipexternal:443 attempts (spec §2.6 rows 5, 7, 9). A pool’s own 443 belongs to IIS, so this needs an address of its own.',
+        },
+      ),
+    ),
     registerExpires: Type.Integer({
       minimum: 0,
       maximum: 86_400,

@@ -51,8 +51,14 @@ export class SipServer extends ServerBase<SipSlice> {
 
   protected async bind(): Promise<readonly BoundPort[]> {
     const bound: BoundPort[] = []
-    for (const req of this.#listen) {
-      const tls = req.name === 'sip'
+    for (const planned of this.#listen) {
+      // 443 only when the scenario gives it an address of its own (HTTPS has 443 on the lab's address).
+      if (planned.name === 'sip-443' && !this.#config.block.tls443) continue
+      const req =
+        planned.name === 'sip-443' && this.#config.block.tls443
+          ? { ...planned, address: this.#config.block.tls443.address }
+          : planned
+      const tls = req.name !== 'sip-tcp'
       const listener = await bindTcp('sip', req.address, req.port, (s) =>
         this.#onConnection(s, tls, req.address),
       )

@@ -27,10 +27,11 @@ export class SipTestClient implements AsyncDisposable {
     this.closed = new Promise((r) => socket.once('close', () => r()))
   }
 
-  static async tls(t: TestLab, servername = 'ocspool.contoso.test'): Promise<SipTestClient> {
+  static async tls(t: TestLab, servername = 'ocspool.contoso.test', name = 'sip'): Promise<SipTestClient> {
+    const endpoint = t.lab.endpoints().find((e) => e.server === 'sip' && e.name === name)
     const socket = connect({
-      host: '127.0.0.1',
-      port: t.port('sip', 'sip'),
+      host: endpoint?.address ?? '127.0.0.1',
+      port: endpoint?.port ?? 0,
       servername,
       ca: certificatePem(t.lab.pki.chain.at(-1)!),
       ciphers: 'DEFAULT:@SECLEVEL=0',

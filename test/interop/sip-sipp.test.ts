@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { createConnection, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -75,6 +75,16 @@ const statuses = (t: TestLab): (string | number | undefined)[] =>
 describe.skipIf(sipp.skip)('sipp against the OCS pool', () => {
   it('REGISTER → 401 → REGISTER → 200 (Expires 900), then SUBSCRIBE with the provisioning data, over TCP', async () => {
     await using t = await startTestLab(SCENARIO)
+    // Garbage first, on connections of its own: the pool must keep serving sipp afterwards.
+    for (const junk of [
+      '\u0000\u00ff'.repeat(500),
+      `REGISTER sip:x SIP/2.0\r\nX: ${'a'.repeat(20_000)}\r\n\r\n`,
+    ]) {
+      const s = createConnection({ host: '127.0.0.1', port: t.port('sip', 'sip-tcp') })
+      s.on('error', () => undefined)
+      s.end(junk)
+      await new Promise((r) => s.once('close', r))
+    }
     const r = await runSipp(t.port('sip', 'sip-tcp'))
     expect(r.code, r.out).toBe(0)
     expect(statuses(t)).toEqual(['REGISTER 401', 'REGISTER 200', 'SUBSCRIBE 200'])

@@ -34,6 +34,10 @@ describe('OCS pool over TLS', () => {
       `https://ocspool.contoso.test:${t.port('http', 'https')}/RequestHandler/ucdevice.upx`,
     )
     expect(props.primaryEmailAddress).toBe('alice@contoso.test')
+    // A CRLF keep-alive ping gets its pong (RFC 5626), and the connection stays usable.
+    const pong = new Promise<string>((r) => c.socket.once('data', (d: Buffer) => r(d.toString())))
+    c.socket.write('\r\n\r\n')
+    expect(await pong).toBe('\r\n')
     const hello = t.lab.journal.query({ kind: 'sip:client-hello' })[0]
     expect(hello?.detail).toMatchObject({ serverName: 'ocspool.contoso.test', sslv2: false })
     expect((hello?.detail.cipherSuites as string[]).length).toBeGreaterThan(5)
@@ -65,6 +69,19 @@ describe('OCS pool over TLS', () => {
     await t.lab.journal.waitFor({ kind: 'sip:tls-aborted' })
     await using again = await SipTestClient.tls(t)
     expect((await again.register(...ALICE)).status).toBe(200)
+  })
+
+  it('answers SIP over TLS on 443 too, on an address of its own (an Edge for sip:443), when the scenario says', async () => {
+    await using t = await startTestLab(
+      SCENARIO.replace('sip: { tcp: true }', 'sip: { tcp: true, tls443: { address: 127.0.0.2 } }'),
+    )
+    const edge = t.lab.endpoints().find((e) => e.name === 'sip-443')
+    expect(edge?.address).toBe('127.0.0.2')
+    await using c = await SipTestClient.tls(t, 'sip.contoso.test', 'sip-443')
+    expect((await c.register(...ALICE)).status).toBe(200)
+    // Without the knob there is no SIP on 443.
+    await using plain = await startTestLab(SCENARIO)
+    expect(plain.lab.endpoints().find((e) => e.name === 'sip-443')).toBeUndefined()
   })
 
   it('survives garbage, huge headers and non-TLS bytes on 5061, and still registers afterwards', async () => {
