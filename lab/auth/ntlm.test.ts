@@ -6,7 +6,9 @@ import {
   NtlmFlag,
   decodeNtlm,
   desl,
+  encodeAuthenticate,
   encodeChallenge,
+  encodeNegotiate,
   md4,
   ntProofStr,
   ntowfv1,
@@ -220,5 +222,34 @@ describe('NTLM messages', () => {
       ),
       { numRuns: 20_000, seed: 1320 },
     )
+  })
+})
+
+describe('NTLM client side (the emulated phone)', () => {
+  it('answers a CHALLENGE with an NTLMv2 AUTHENTICATE that the lab verifies, and a wrong password it refuses', () => {
+    const serverChallenge = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8])
+    const message = decodeNtlm(
+      encodeChallenge({
+        flags: NtlmFlag.unicode | NtlmFlag.ntlm | NtlmFlag.targetInfo,
+        serverChallenge,
+        targetName: 'CORP',
+        targetInfo: targetInfo([[2, 'CORP']]),
+      }),
+    )
+    if (message.type !== 2) throw new Error('expected a CHALLENGE')
+    const auth = decodeNtlm(
+      encodeAuthenticate({
+        challenge: message,
+        user: 'alice',
+        domain: 'CORP',
+        password: 'Passw0rd!',
+        workstation: 'CX700',
+      }),
+    )
+    if (auth.type !== 3) throw new Error('expected an AUTHENTICATE')
+    expect(auth).toMatchObject({ user: 'alice', domain: 'CORP', workstation: 'CX700' })
+    expect(verifyNtlm(auth, serverChallenge, 'Passw0rd!')).toBe('NTLMv2')
+    expect(verifyNtlm(auth, serverChallenge, 'wrong')).toBeUndefined()
+    expect(decodeNtlm(encodeNegotiate()).type).toBe(1)
   })
 })

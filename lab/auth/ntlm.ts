@@ -283,3 +283,68 @@ export function verifyNtlm(
   }
   return same(desl(hash, serverChallenge), nt) ? 'NTLMv1' : undefined
 }
+
+// ------------------------------------------------------------------------------------------- client side
+
+/** A NEGOTIATE (type 1) message, as a client opens the handshake with. */
+export function encodeNegotiate(): Uint8Array {
+  const b = Buffer.alloc(32)
+  SIGNATURE.copy(b, 0)
+  b.writeUInt32LE(1, 8)
+  b.writeUInt32LE(
+    (NtlmFlag.unicode |
+      NtlmFlag.ntlm |
+      NtlmFlag.requestTarget |
+      NtlmFlag.alwaysSign |
+      NtlmFlag.extendedSessionSecurity) >>>
+      0,
+    12,
+  )
+  return new Uint8Array(b)
+}
+
+/**
+ * An AUTHENTICATE (type 3) with an NTLMv2 response to a CHALLENGE ([MS-NLMP] §3.3.2), as the emulated
+ * phone sends it. `clientChallenge` and `timestamp` are parameters so that tests can pin them.
+ */
+export function encodeAuthenticate(options: {
+  readonly challenge: Extract<NtlmMessage, { type: 2 }>
+  readonly user: string
+  readonly domain: string
+  readonly password: string
+  readonly workstation: string
+  readonly clientChallenge?: Uint8Array
+  /** Windows FILETIME (100 ns since 1601). */
+  readonly timestamp?: bigint
+}): Uint8Array {
+  const { challenge } = options
+  const key = ntowfv2(options.password, options.user, options.domain)
+  const time = Buffer.alloc(8)
+  time.writeBigUInt64LE(options.timestamp ?? BigInt(Date.now()) * 10_000n + 116_444_736_000_000_000n)
+  const temp = Buffer.concat([
+    Buffer.from([1, 1, 0, 0, 0, 0, 0, 0]),
+    time,
+    Buffer.from(options.clientChallenge ?? randomBytes(8)),
+    Buffer.alloc(4),
+    Buffer.from(challenge.targetInfo),
+    Buffer.alloc(4),
+  ])
+  const proof = ntProofStr(key, challenge.serverChallenge, temp)
+  const nt = Buffer.concat([Buffer.from(proof), temp])
+  const lm = Buffer.alloc(24)
+  const fields = [lm, nt, utf16(options.domain), utf16(options.user), utf16(options.workstation)]
+  const head = Buffer.alloc(64)
+  SIGNATURE.copy(head, 0)
+  head.writeUInt32LE(3, 8)
+  let offset = 64
+  fields.forEach((f, i) => {
+    head.writeUInt16LE(f.length, 12 + i * 8)
+    head.writeUInt16LE(f.length, 14 + i * 8)
+    head.writeUInt32LE(offset, 16 + i * 8)
+    offset += f.length
+  })
+  // Session key field: empty, at the end.
+  head.writeUInt32LE(offset, 56)
+  head.writeUInt32LE((challenge.flags | NtlmFlag.unicode) >>> 0, 60)
+  return new Uint8Array(Buffer.concat([head, ...fields]))
+}
