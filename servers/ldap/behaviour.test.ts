@@ -173,6 +173,15 @@ describe('scopes, selection, limits, paging', () => {
       ['configurationNamingContext', [CONFIG]],
       ['supportedLDAPVersion', ['3', '2']],
     ])
+    // The DC's clock, as AD publishes it (a client sees Kerberos skew there, F6).
+    const time = search(
+      d,
+      q('', '(objectClass=*)', { scope: 'base', attributes: ['currentTime'] }),
+      new Date('2026-11-25T10:30:00Z'),
+    )
+    expect(time.entries[0]?.attributes.map((a) => [a.type, a.values.map(String)])).toEqual([
+      ['currentTime', ['20261125103000.0Z']],
+    ])
   })
 
   it('selects attributes: * all, 1.1 none, names case-insensitively, typesOnly without values', () => {

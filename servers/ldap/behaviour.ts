@@ -202,16 +202,27 @@ function inScope(e: DirEntry, baseKey: string, scope: Scope): boolean {
 }
 
 /** Runs a search over the directory (the RootDSE for an empty base with base scope). */
-export function search(directory: Directory, q: SearchQuery): SearchOutcome {
+/** AD's GeneralizedTime, as RootDSE's currentTime carries it (20261125103000.0Z). */
+export function generalizedTime(d: Date): string {
+  return `${d.toISOString().replace(/[-:T]/g, '').slice(0, 14)}.0Z`
+}
+
+/**
+ * Answers a search. `now` is the DC's clock: RootDSE carries it as `currentTime`, as AD does — how a client
+ * sees the skew that breaks Kerberos (spec F6).
+ */
+export function search(directory: Directory, q: SearchQuery, now?: Date): SearchOutcome {
   const baseKey = normalizeDn(q.base)
   if (baseKey === '' && q.scope === 'base') {
-    const hit = matches(directory.rootDse, q.filter)
+    const attributes = new Map(directory.rootDse.attributes)
+    if (now)
+      attributes.set('currenttime', { name: 'currentTime', values: [Buffer.from(generalizedTime(now))] })
+    const rootDse = { ...directory.rootDse, attributes }
+    const hit = matches(rootDse, q.filter)
     return {
       code: LdapResult.success,
       message: '',
-      entries: hit
-        ? [{ dn: '', attributes: selectAttributes(directory.rootDse, q.attributes, q.typesOnly) }]
-        : [],
+      entries: hit ? [{ dn: '', attributes: selectAttributes(rootDse, q.attributes, q.typesOnly) }] : [],
     }
   }
   if (baseKey !== '' && !directory.byKey.has(baseKey)) {

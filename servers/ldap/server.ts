@@ -433,7 +433,7 @@ export class LdapServer extends ServerBase<LdapSlice> {
       }
     }
     const run = (): SearchOutcome => {
-      const out = search(this.#directory, op)
+      const out = search(this.#directory, op, new Date(this.deps.clock.now()))
       if (!set) return out
       if (set.entries === 'none') return { ...out, entries: [] }
       if (set.cACertificate !== undefined) {

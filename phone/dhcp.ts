@@ -1,0 +1,131 @@
+import { randomInt } from 'node:crypto'
+import { createSocket } from 'node:dgram'
+import { LabDecodeError } from '../lab/errors.js'
+import {
+  Opt,
+  clientMessage,
+  decodeDhcp,
+  decodeSearchList,
+  encodeDhcp,
+  ipBytes,
+  readIps,
+  type DhcpMessage,
+} from '../servers/dhcp/codec.js'
+import type { PhoneNet } from './net.js'
+
+/** What the phone keeps of a lease (spec §2.1). */
+export interface Lease {
+  readonly address: string
+  readonly dns: readonly string[]
+  /** Option 15. */
+  readonly domain: string
+  /** Option 119, as the phone reads it. */
+  readonly searchList: readonly string[]
+  readonly wins: readonly string[]
+  readonly server: string
+}
+
+/** Windows CE's parameter request list (spec §10.16 GUESS), with 119 as a requested code. */
+const PARAMETERS = Uint8Array.of(1, 3, 6, 15, 44, 46, 47, 31, 33, 43, 119)
+
+/**
+ * Option 119 as the phone reads it (spec §2.1): the guide's `;`-separated ASCII string, and — a knob, since
+ * whether the CX700 also reads RFC 3397 is unknown — the compressed wire format.
+ */
+export function readSearchList(b: Uint8Array | undefined, accept: 'ascii' | 'rfc3397' | 'both'): string[] {
+  if (!b || b.length === 0) return []
+  const text = Buffer.from(b).toString('latin1')
+  const ascii = /^[\x21-\x7e;, ]+$/.test(text)
+  if (ascii && accept !== 'rfc3397')
+    return text
+      .split(/[;,\s]+/)
+      .map((s) => s.trim().replace(/\.$/, ''))
+      .filter(Boolean)
+  if (!ascii && accept !== 'ascii') {
+    try {
+      return decodeSearchList(b)
+    } catch (err) {
+      if (!(err instanceof LabDecodeError)) throw err
+    }
+  }
+  return []
+}
+
+/**
+ * DISCOVER → OFFER → REQUEST → ACK. On a real segment: broadcast from port 68 with the broadcast flag; in
+ * loopback mode the lab answers the sender (its relay-like mode). Undefined when no offer comes.
+ */
+export async function dhcpLease(
+  net: PhoneNet,
+  mac: string,
+  options: {
+    readonly accept119: 'ascii' | 'rfc3397' | 'both'
+    readonly timeoutMs: number
+    readonly attempts: number
+  },
+): Promise<Lease | undefined> {
+  const socket = createSocket({ type: 'udp4', reuseAddr: true })
+  const loopback = net.loopback
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject)
+    socket.bind(loopback ? 0 : 68, loopback ? '127.0.0.1' : '0.0.0.0', () => {
+      socket.off('error', reject)
+      resolve()
+    })
+  })
+  if (!loopback) socket.setBroadcast(true)
+  const to = net.target('255.255.255.255', 67, 'udp')
+  const xid = randomInt(1, 0x7fffffff)
+  const ask = (m: DhcpMessage, want: number): Promise<DhcpMessage | undefined> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        socket.off('message', on)
+        resolve(undefined)
+      }, options.timeoutMs)
+      const on = (b: Buffer): void => {
+        try {
+          const d = decodeDhcp(b)
+          const type = d.options.get(Opt.messageType)?.[0]
+          if (d.xid !== xid || d.op !== 2 || (type !== want && type !== 6)) return
+          clearTimeout(timer)
+          socket.off('message', on)
+          resolve(d)
+        } catch (err) {
+          if (!(err instanceof LabDecodeError)) throw err
+        }
+      }
+      socket.on('message', on)
+      if (to) socket.send(encodeDhcp(m), to.port, to.host)
+    })
+  try {
+    const common: [number, Uint8Array][] = [[Opt.parameterList, PARAMETERS]]
+    let offer: DhcpMessage | undefined
+    for (let i = 0; i < options.attempts && !offer; i++)
+      offer = await ask(clientMessage(1, mac, common, { xid, flags: loopback ? 0 : 0x8000 }), 2)
+    if (!offer || offer.options.get(Opt.messageType)?.[0] !== 2) return undefined
+    const serverId = offer.options.get(Opt.serverId) ?? new Uint8Array(4)
+    const ack = await ask(
+      clientMessage(
+        3,
+        mac,
+        [...common, [Opt.requestedAddress, ipBytes(offer.yiaddr)], [Opt.serverId, serverId]],
+        { xid, flags: loopback ? 0 : 0x8000 },
+      ),
+      5,
+    )
+    if (!ack || ack.options.get(Opt.messageType)?.[0] !== 5) return undefined
+    const domain = Buffer.from(ack.options.get(Opt.domainName) ?? new Uint8Array(0))
+      .toString('latin1')
+      .replace(/\0+$/, '')
+    return {
+      address: ack.yiaddr,
+      dns: readIps(ack.options.get(Opt.dns)),
+      domain,
+      searchList: readSearchList(ack.options.get(Opt.domainSearch), options.accept119),
+      wins: readIps(ack.options.get(Opt.wins)),
+      server: readIps(serverId)[0] ?? '',
+    }
+  } finally {
+    socket.close()
+  }
+}

@@ -1,0 +1,48 @@
+import { LabDecodeError } from '../lab/errors.js'
+import { decodeNtp, encodeNtp, ntpTimestampFromUnixMs, unixMsFromNtpTimestamp } from '../servers/ntp/codec.js'
+import { udpAsk, type PhoneNet } from './net.js'
+
+/**
+ * One SNTP exchange (spec §2.3): the offset of the server's clock from ours, or why there is none (no
+ * answer, a Kiss-o'-Death, an unsynchronised server — which SNTP clients refuse, RFC 4330 §5).
+ */
+export async function ntpOffset(
+  net: PhoneNet,
+  server: string,
+  timeoutMs: number,
+): Promise<{ offsetMs: number } | { problem: string }> {
+  const to = net.target(server, 123, 'udp')
+  if (!to) return { problem: `nothing answers NTP at ${server}` }
+  const sent = Date.now()
+  const transmit = ntpTimestampFromUnixMs(sent)
+  const request = encodeNtp({
+    leap: 0,
+    version: 3,
+    mode: 3,
+    stratum: 0,
+    poll: 6,
+    precision: -20,
+    rootDelay: 0,
+    rootDispersion: 0,
+    referenceId: new Uint8Array(4),
+    referenceTimestamp: 0n,
+    originTimestamp: 0n,
+    receiveTimestamp: 0n,
+    transmitTimestamp: transmit,
+    extra: new Uint8Array(0),
+  })
+  const answer = await udpAsk(to.host, to.port, request, () => true, timeoutMs)
+  if (!answer) return { problem: `no NTP answer from ${server}` }
+  try {
+    const p = decodeNtp(answer)
+    if (p.originTimestamp !== transmit) return { problem: 'an NTP answer to another request' }
+    if (p.stratum === 0) return { problem: `Kiss-o'-Death ${Buffer.from(p.referenceId).toString('latin1')}` }
+    if (p.leap === 3) return { problem: 'the NTP server is unsynchronised' }
+    const received = Date.now()
+    const serverTime = unixMsFromNtpTimestamp(p.transmitTimestamp, sent)
+    return { offsetMs: serverTime - (sent + received) / 2 }
+  } catch (err) {
+    if (!(err instanceof LabDecodeError)) throw err
+    return { problem: `a malformed NTP answer: ${err.message}` }
+  }
+}

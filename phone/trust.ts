@@ -1,0 +1,139 @@
+import { connect, type TLSSocket } from 'node:tls'
+import * as x509 from '@peculiar/x509'
+import { signatureHash } from '../certs/export.js'
+
+/**
+ * Certificate checks as the CX700 (Windows CE 6) makes them (spec §2.5, §2.7): the chain must end at a root
+ * the phone installed from AD or /certsrv; every signature must be SHA-1 (or MD5) — a SHA-2 signature
+ * cannot be verified ("SHA2 is not supported", F10/F11); validity is judged by the phone's own clock (set
+ * by NTP, so a skewed clock shows here); the name asked for must be in the certificate.
+ */
+
+export type TrustFailure = 'sha2-root' | 'sha2' | 'untrusted' | 'expired' | 'not-yet-valid' | 'wrong-host'
+export type TrustResult =
+  { readonly ok: true } | { readonly ok: false; readonly failure: TrustFailure; readonly reason: string }
+
+const SHA2 = new Set(['SHA-256', 'SHA-384', 'SHA-512'])
+
+function names(cert: x509.X509Certificate): string[] {
+  const san = cert.getExtension(x509.SubjectAlternativeNameExtension)
+  const out = (san?.names.items ?? []).map((n) => n.value.toLowerCase())
+  const cn = /CN=([^,]+)/.exec(cert.subject)?.[1]
+  return out.length > 0 ? out : cn ? [cn.toLowerCase()] : []
+}
+
+function nameMatches(host: string, cert: x509.X509Certificate): boolean {
+  const h = host.toLowerCase()
+  return names(cert).some(
+    (n) =>
+      n === h || (n.startsWith('*.') && h.endsWith(n.slice(1)) && !h.slice(0, -n.length + 1).includes('.')),
+  )
+}
+
+/** Checks a presented chain (leaf first) against the phone's roots, clock and the host it asked for. */
+export async function checkChain(
+  presented: readonly x509.X509Certificate[],
+  roots: readonly x509.X509Certificate[],
+  host: string,
+  now: Date,
+): Promise<TrustResult> {
+  const leaf = presented[0]
+  if (!leaf) return { ok: false, failure: 'untrusted', reason: 'no certificate presented' }
+  const pool = [...presented, ...roots]
+  let cert = leaf
+  for (let depth = 0; depth < 6; depth++) {
+    if (now < cert.notBefore)
+      return {
+        ok: false,
+        failure: 'not-yet-valid',
+        reason: `${cert.subject} is not valid before ${cert.notBefore.toISOString()}`,
+      }
+    if (now > cert.notAfter)
+      return {
+        ok: false,
+        failure: 'expired',
+        reason: `${cert.subject} expired ${cert.notAfter.toISOString()}`,
+      }
+    const root = roots.find(
+      (r) =>
+        r.subject === cert.subject &&
+        Buffer.from(r.publicKey.rawData).equals(Buffer.from(cert.publicKey.rawData)),
+    )
+    if (root) {
+      // The installed root itself: usable only if the phone could verify its signature at install time.
+      if (SHA2.has(signatureHash(root)))
+        return {
+          ok: false,
+          failure: 'sha2-root',
+          reason: `the root ${root.subject} is signed with ${signatureHash(root)}`,
+        }
+      return nameMatches(host, leaf)
+        ? { ok: true }
+        : { ok: false, failure: 'wrong-host', reason: `${host} is not among ${names(leaf).join(', ')}` }
+    }
+    if (SHA2.has(signatureHash(cert)))
+      return {
+        ok: false,
+        failure: 'sha2',
+        reason: `${cert.subject} is signed with ${signatureHash(cert)}: SHA2 is not supported`,
+      }
+    const issuer = pool.find((c) => c.subject === cert.issuer && c !== cert)
+    if (!issuer) return { ok: false, failure: 'untrusted', reason: `no installed root for ${cert.issuer}` }
+    if (!(await cert.verify({ publicKey: issuer.publicKey, signatureOnly: true })))
+      return { ok: false, failure: 'untrusted', reason: `${cert.subject}: the signature does not verify` }
+    cert = issuer
+  }
+  return { ok: false, failure: 'untrusted', reason: 'the chain is too long' }
+}
+
+/**
+ * A TLS connection as the phone makes it: TLS 1.0 offered, old ciphers, no SNI (a CE-era client), the
+ * chain checked by `checkChain` rather than by Node's store.
+ */
+export async function phoneTls(
+  host: string,
+  port: number,
+  name: string,
+  roots: readonly x509.X509Certificate[],
+  now: Date,
+  options: { readonly sni: boolean; readonly timeoutMs: number },
+): Promise<{ socket: TLSSocket } | { failure: TrustFailure | 'unreachable'; reason: string }> {
+  const socket = connect({
+    host,
+    port,
+    ...(options.sni ? { servername: name } : {}),
+    minVersion: 'TLSv1',
+    maxVersion: 'TLSv1.2',
+    ciphers: 'DEFAULT:@SECLEVEL=0',
+    rejectUnauthorized: false,
+  })
+  const up = await new Promise<true | string>((resolve) => {
+    const timer = setTimeout(() => resolve('timed out'), options.timeoutMs)
+    socket.once('secureConnect', () => {
+      clearTimeout(timer)
+      resolve(true)
+    })
+    socket.once('error', (err) => {
+      clearTimeout(timer)
+      resolve(err.message)
+    })
+  })
+  if (up !== true) {
+    socket.destroy()
+    return { failure: 'unreachable', reason: up }
+  }
+  const chain: x509.X509Certificate[] = []
+  let peer = socket.getPeerCertificate(true)
+  const seen = new Set<string>()
+  while (peer?.raw && !seen.has(peer.fingerprint256)) {
+    seen.add(peer.fingerprint256)
+    chain.push(new x509.X509Certificate(peer.raw))
+    peer = peer.issuerCertificate
+  }
+  const verdict = await checkChain(chain, roots, name, now)
+  if (!verdict.ok) {
+    socket.destroy()
+    return { failure: verdict.failure, reason: verdict.reason }
+  }
+  return { socket }
+}
