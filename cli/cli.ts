@@ -19,6 +19,8 @@ import { CERTS_HELP, certs } from './certs.js'
 import { DNS_HELP, dns } from './dns.js'
 import { PREFLIGHT_HELP, preflightCommand } from './preflight.js'
 import { UP_HELP, up } from './up.js'
+import { PHONE_HELP, phone } from './phone.js'
+import { VERIFY_HELP, verify } from './verify.js'
 
 const HELP = `cx700-lab — test-double network servers for the Polycom CX700. TEST LAB ONLY.
 
@@ -35,6 +37,8 @@ Commands:
   preflight --interface IF         check a host before real phones meet the lab on IF
   scenario load FILE   swap the running lab's scenario
   schema               print the scenario JSON Schema
+  phone                boot an emulated CX700 against the running lab (--count N for many)
+  verify SCENARIO…     start the lab on each scenario, run the emulator, check its expect: block
 
 Every command takes --help. Exit codes: 0 ok, 1 failed, 2 bad usage.
 `
@@ -49,6 +53,8 @@ const HELPS: Record<string, string> = {
   dns: DNS_HELP,
   certs: CERTS_HELP,
   preflight: PREFLIGHT_HELP,
+  phone: PHONE_HELP,
+  verify: VERIFY_HELP,
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -71,6 +77,10 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'up':
         return await up(rest)
+      case 'phone':
+        return await phone(rest)
+      case 'verify':
+        return await verify(rest)
       case 'validate':
         return validate(rest)
       case 'journal':

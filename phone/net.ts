@@ -33,7 +33,10 @@ export class PhoneNet {
     transport: 'udp' | 'tcp',
   ): { host: string; port: number } | undefined {
     if (!this.#map) return { host: address, port }
-    const e = this.#map.find((x) => x.standardPort === port && x.transport === transport)
+    // A URL the lab handed out already carries its real port; a standard port is mapped.
+    const e =
+      this.#map.find((x) => x.port === port && x.transport === transport) ??
+      this.#map.find((x) => x.standardPort === port && x.transport === transport)
     return e ? { host: e.address === '0.0.0.0' ? '127.0.0.1' : e.address, port: e.port } : undefined
   }
 }

@@ -1,3 +1,4 @@
+import 'reflect-metadata'
 import { connect, type TLSSocket } from 'node:tls'
 import * as x509 from '@peculiar/x509'
 import { signatureHash } from '../certs/export.js'
@@ -40,6 +41,24 @@ export async function checkChain(
   const leaf = presented[0]
   if (!leaf) return { ok: false, failure: 'untrusted', reason: 'no certificate presented' }
   const pool = [...presented, ...roots]
+  const isRoot = (c: x509.X509Certificate): x509.X509Certificate | undefined =>
+    roots.find(
+      (r) =>
+        r.subject === c.subject && Buffer.from(r.publicKey.rawData).equals(Buffer.from(c.publicKey.rawData)),
+    )
+  // The anchor first: a SHA-2 root was "installed" but can never be used (F10: the phone loops).
+  let anchor: x509.X509Certificate | undefined = leaf
+  for (let depth = 0; anchor && depth < 6 && !isRoot(anchor); depth++) {
+    const current: x509.X509Certificate = anchor
+    anchor = pool.find((c) => c.subject === current.issuer && c !== current)
+  }
+  const root = anchor ? isRoot(anchor) : undefined
+  if (root && SHA2.has(signatureHash(root)))
+    return {
+      ok: false,
+      failure: 'sha2-root',
+      reason: `the root ${root.subject} is signed with ${signatureHash(root)}`,
+    }
   let cert = leaf
   for (let depth = 0; depth < 6; depth++) {
     if (now < cert.notBefore)
@@ -54,19 +73,7 @@ export async function checkChain(
         failure: 'expired',
         reason: `${cert.subject} expired ${cert.notAfter.toISOString()}`,
       }
-    const root = roots.find(
-      (r) =>
-        r.subject === cert.subject &&
-        Buffer.from(r.publicKey.rawData).equals(Buffer.from(cert.publicKey.rawData)),
-    )
-    if (root) {
-      // The installed root itself: usable only if the phone could verify its signature at install time.
-      if (SHA2.has(signatureHash(root)))
-        return {
-          ok: false,
-          failure: 'sha2-root',
-          reason: `the root ${root.subject} is signed with ${signatureHash(root)}`,
-        }
+    if (isRoot(cert)) {
       return nameMatches(host, leaf)
         ? { ok: true }
         : { ok: false, failure: 'wrong-host', reason: `${host} is not among ${names(leaf).join(', ')}` }
@@ -96,14 +103,14 @@ export async function phoneTls(
   name: string,
   roots: readonly x509.X509Certificate[],
   now: Date,
-  options: { readonly sni: boolean; readonly timeoutMs: number },
+  options: { readonly sni: boolean; readonly timeoutMs: number; readonly maxVersion: 'TLSv1' | 'TLSv1.2' },
 ): Promise<{ socket: TLSSocket } | { failure: TrustFailure | 'unreachable'; reason: string }> {
   const socket = connect({
     host,
     port,
     ...(options.sni ? { servername: name } : {}),
     minVersion: 'TLSv1',
-    maxVersion: 'TLSv1.2',
+    maxVersion: options.maxVersion,
     ciphers: 'DEFAULT:@SECLEVEL=0',
     rejectUnauthorized: false,
   })

@@ -161,6 +161,35 @@ export const HostSchema = Type.Object(
   { additionalProperties: false },
 )
 
+/** Which journal events a rule means: by server, kind, and a piece of the summary. */
+export const JournalMatchSchema = Type.Object(
+  {
+    server: Type.Optional(Type.String({ minLength: 1 })),
+    kind: Type.Optional(Type.String({ minLength: 1 })),
+    contains: Type.Optional(Type.String({ minLength: 1, description: 'A piece of the event’s summary.' })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+)
+export const JournalRuleSchema = Type.Union([
+  Type.Object(
+    {
+      order: Type.Array(JournalMatchSchema, {
+        minItems: 2,
+        description: 'Each happens, and the first of each comes after the first of the one before.',
+      }),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      none: JournalMatchSchema,
+      before: Type.Optional(JournalMatchSchema),
+    },
+    { additionalProperties: false, description: 'No such event (before the first `before` event).' },
+  ),
+  Type.Object({ some: JournalMatchSchema }, { additionalProperties: false }),
+])
+
 export const ExpectSchema = Type.Object(
   {
     endState: Type.Optional(
@@ -169,6 +198,11 @@ export const ExpectSchema = Type.Object(
     status: Type.Optional(
       Type.Array(Type.String(), { description: 'Status lines the phone must show, in order.' }),
     ),
+    journal: Type.Array(JournalRuleSchema, {
+      default: [],
+      description:
+        'What the lab must see while the emulated phone runs, across protocols, e.g. { order: [{ server: dns, contains: _sipinternaltls._tcp }, { server: dns, contains: _sip._tls }] }.',
+    }),
   },
   { additionalProperties: false, default: {} },
 )

@@ -163,7 +163,12 @@ export class SipServer extends ServerBase<SipSlice> {
       const contexts = new TlsContexts(pki, { legacy: true })
       const secure = new TLSSocket(duplex, {
         isServer: true,
-        secureContext: contexts.context(pki.select({ localAddress })),
+        // The pool's own certificate unless the address or SNI names another host: this server is the pool.
+        secureContext: contexts.context(
+          pki.select({ localAddress }) !== pki.fallback
+            ? pki.select({ localAddress })
+            : pki.select({ servername: this.#config.pool }),
+        ),
         SNICallback: (servername, cb) => {
           const byAddress = pki.select({ localAddress })
           cb(null, contexts.context(byAddress !== pki.fallback ? byAddress : pki.select({ servername })))

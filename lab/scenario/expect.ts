@@ -1,0 +1,88 @@
+import type { Static } from '@sinclair/typebox'
+import type { JournalEvent } from '../journal/journal.js'
+import type { ExpectSchema, JournalMatchSchema } from './schema.js'
+
+type Expect = Static<typeof ExpectSchema>
+type Match = Static<typeof JournalMatchSchema>
+
+/** What an emulated phone reported, as far as expectations go. */
+export interface Outcome {
+  readonly endState: string
+  readonly status: readonly string[]
+  /** The step where it ended, for the message. */
+  readonly lastStep?: string | undefined
+}
+
+/** One way a run differed from the scenario's `expect:` block. */
+export interface Divergence {
+  readonly what: string
+  readonly expected: string
+  readonly got: string
+}
+
+const describe = (m: Match): string =>
+  [m.server, m.kind, m.contains !== undefined ? `"${m.contains}"` : undefined].filter(Boolean).join(' ')
+
+const matches = (e: JournalEvent, m: Match): boolean =>
+  (m.server === undefined || e.server === m.server) &&
+  (m.kind === undefined || e.kind === m.kind) &&
+  (m.contains === undefined || e.summary.includes(m.contains))
+
+/**
+ * Checks a run against a scenario's expectations: the end state, the status lines in order, and the
+ * journal rules across protocols. Returns every divergence, the first one first; [] means it passed.
+ */
+export function checkExpectations(
+  expect: Expect,
+  outcome: Outcome,
+  events: readonly JournalEvent[],
+): Divergence[] {
+  const out: Divergence[] = []
+  if (expect.endState !== undefined && expect.endState !== outcome.endState)
+    out.push({
+      what: 'end state',
+      expected: expect.endState,
+      got: `${outcome.endState}${outcome.lastStep ? ` (last step: ${outcome.lastStep})` : ''}`,
+    })
+  if (expect.status !== undefined && JSON.stringify(expect.status) !== JSON.stringify(outcome.status))
+    out.push({
+      what: 'status lines',
+      expected: expect.status.join(' → '),
+      got: outcome.status.join(' → ') || '(none)',
+    })
+  const first = (m: Match): number => events.findIndex((e) => matches(e, m))
+  for (const rule of expect.journal) {
+    if ('order' in rule) {
+      let previous = -1
+      for (const m of rule.order) {
+        const at = first(m)
+        if (at < 0) {
+          out.push({ what: 'journal order', expected: `${describe(m)} happens`, got: 'it never happened' })
+          break
+        }
+        if (at < previous) {
+          out.push({
+            what: 'journal order',
+            expected: rule.order.map(describe).join(' before '),
+            got: `${describe(m)} came first (#${events[at]!.seq}: ${events[at]!.summary})`,
+          })
+          break
+        }
+        previous = at
+      }
+    } else if ('none' in rule) {
+      const limit = rule.before ? first(rule.before) : -1
+      const scope = limit >= 0 ? events.slice(0, limit) : events
+      const hit = scope.find((e) => matches(e, rule.none))
+      if (hit)
+        out.push({
+          what: 'journal',
+          expected: `no ${describe(rule.none)}${rule.before ? ` before ${describe(rule.before)}` : ''}`,
+          got: `#${hit.seq}: ${hit.summary}`,
+        })
+    } else if (first(rule.some) < 0) {
+      out.push({ what: 'journal', expected: `some ${describe(rule.some)}`, got: 'none' })
+    }
+  }
+  return out
+}
