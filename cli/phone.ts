@@ -1,6 +1,6 @@
 import { defaultStateDir } from '../lab/paths.js'
 import { DEFAULT_GUESSES, runPhone, type PhoneReport } from '../phone/emulator.js'
-import { PhoneNet, type LabEndpoint } from '../phone/net.js'
+import { PhoneNet } from '../phone/net.js'
 import { PhoneState } from '../phone/state.js'
 import { intOption, parse, usage } from './args.js'
 import { client } from './commands.js'
@@ -67,7 +67,7 @@ export async function phone(argv: string[]): Promise<number> {
   if (values.direct) net = new PhoneNet()
   else {
     const lab = client(values)
-    net = new PhoneNet((await lab.endpoints()).endpoints as readonly LabEndpoint[])
+    net = new PhoneNet((await lab.endpoints()).endpoints)
   }
   const stateDir = values.state ?? defaultStateDir()
   const reports = await Promise.all(

@@ -1,7 +1,8 @@
 import { randomInt } from 'node:crypto'
 import { LabDecodeError } from '../lab/errors.js'
 import { decodeDns, encodeDns, queryMessage, typeCode, type DnsRecord } from '../servers/dns/codec.js'
-import { PhoneNet, udpAsk } from './net.js'
+import type { PhoneNet } from './net.js'
+import { udpAsk } from './net.js'
 
 export type Lookup = { readonly name: string; readonly records: readonly DnsRecord[] }
 

@@ -381,7 +381,7 @@ export async function runPhone(o: PhoneOptions): Promise<PhoneReport> {
     timeout: timeoutMs,
     connectTimeout: timeoutMs,
   })
-  let configNc = ''
+  let configNc: string
   let enrollmentHost: string | undefined
   try {
     const dse = await ldap.search('', {

@@ -120,7 +120,7 @@ export async function phoneTls(
       clearTimeout(timer)
       resolve(true)
     })
-    socket.once('error', (err) => {
+    socket.once('error', (err: Error) => {
       clearTimeout(timer)
       resolve(err.message)
     })
