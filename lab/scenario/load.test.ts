@@ -255,6 +255,18 @@ describe('mergeScenario', () => {
       e: 2,
     })
   })
+
+  it('lets a child scenario’s expect replace its parent’s whole (a story’s expectations are its own)', () => {
+    const parent = {
+      expect: { endState: 'signed-in', journal: [{ some: { server: 'sip' } }] },
+      servers: { dns: { ttl: 1 } },
+    }
+    const child = { expect: { endState: 'dc-not-found' }, servers: { dns: { enabled: true } } }
+    expect(mergeScenario(parent, child)).toEqual({
+      expect: { endState: 'dc-not-found' },
+      servers: { dns: { ttl: 1, enabled: true } },
+    })
+  })
 })
 
 describe('scenario files shipped', () => {

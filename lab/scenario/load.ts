@@ -21,11 +21,15 @@ interface Source {
 type Plain = Record<string, unknown>
 const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v)
 
-/** Objects merge key by key; anything else in the child replaces the parent's value. */
-export function mergeScenario(parent: unknown, child: unknown): unknown {
+/**
+ * Objects merge key by key; anything else in the child replaces the parent's value. A scenario's `expect`
+ * (and `description`) are its own story: when the child has one, it replaces the parent's whole.
+ */
+export function mergeScenario(parent: unknown, child: unknown, top = true): unknown {
   if (!isPlain(parent) || !isPlain(child)) return child
   const out: Plain = { ...parent }
-  for (const [k, v] of Object.entries(child)) out[k] = k in parent ? mergeScenario(parent[k], v) : v
+  for (const [k, v] of Object.entries(child))
+    out[k] = k in parent && !(top && k === 'expect') ? mergeScenario(parent[k], v, false) : v
   return out
 }
 

@@ -16,6 +16,7 @@ import { resolveLeafProfile } from '../../certs/schema.js'
 import { signatureHash } from '../../certs/export.js'
 import { clientRequest, ntpClient } from '../helpers/ntp-client.js'
 import { labHttp, labHttps } from '../helpers/https.js'
+import { verifyOnLab } from '../../cli/verify.js'
 import { upxRequest } from '../helpers/dus.js'
 import { findItem, foundItems, outlookRequest } from '../helpers/exchange.js'
 import { parseXml, path } from '../../lab/xml.js'
@@ -42,15 +43,27 @@ const FIND_VOICEMAIL = findItem('voicemail')
 const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'))
 
 /**
- * Every scenario in the catalogue loads, is listed in scenarios/README.md, and the lab serves what it says.
- * (The CX700 emulator will run each one end to end once it exists; until then each server's part is
- * checked here with a real client on loopback.)
+ * Every scenario in the catalogue loads, is listed in scenarios/README.md, passes `verify` (the emulated
+ * CX700 ends where its expect: block says), and the lab serves what it says, each server's part checked
+ * with a client on loopback.
  */
 describe('scenario catalogue', () => {
   const readme = readFileSync(join(dir, 'README.md'), 'utf8')
 
-  it('has scenarios', () => {
+  it('has scenarios, and every one says where the phone ends', () => {
     expect(files).toContain('default.yaml')
+    for (const f of files) expect(loadScenario(join(dir, f)).expect.endState, f).toBeDefined()
+  })
+
+  it('makes verify fail with a clear divergence when a server is broken (a DC-locator SRV removed)', async () => {
+    await using t = await startTestLab(undefined, { file: join(dir, 'default.yaml') })
+    await t.client.removeDnsRecords('_ldap._tcp.dc._msdcs.corp.contoso.test', 'SRV')
+    const result = await verifyOnLab(t.lab)
+    expect(result.passed).toBe(false)
+    expect(result.divergences[0]).toMatchObject({ what: 'end state', expected: 'signed-in' })
+    expect(result.divergences[0]?.got).toMatch(
+      /^dc-not-found \(last step: dc-locator: no _ldap\._tcp\.dc\._msdcs record/,
+    )
   })
 
   for (const file of files) {
@@ -259,6 +272,16 @@ describe('scenario catalogue', () => {
             : 'download empty'
         }
         expect(await walk()).toMatch(DUS_WALKS[file] ?? /^updated to 3\.5\.6907\.35$/)
+      })
+
+      it('passes verify: the emulated CX700 ends where the scenario says, with its status lines and journal rules', async () => {
+        await using t = await startTestLab(undefined, { file: join(dir, file) })
+        const result = await verifyOnLab(t.lab)
+        expect(
+          result.divergences,
+          `${file}: ${result.report.steps.map((s) => `${s.step} ${s.ok ? 'ok' : 'FAIL'} ${s.detail}`).join('; ')}`,
+        ).toEqual([])
+        expect(result.report.endState).toBe(t.lab.scenario.expect.endState)
       })
 
       it('is served by the lab as written: NTP', async () => {
