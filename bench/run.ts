@@ -4,6 +4,7 @@ import { http } from './http.js'
 import { ldap } from './ldap.js'
 import { pki } from './pki.js'
 import { startup } from './startup.js'
+import { storm } from './storm.js'
 
 /** `npm run bench -- <name>`: one script per measure; never part of `npm test`. */
 const BENCHES: Record<string, () => Promise<void>> = {
@@ -13,6 +14,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   ldap: () => ldap(),
   dhcp: () => dhcp(),
   http: () => http(),
+  storm: () => storm(),
 }
 
 const names = process.argv.slice(2)

@@ -1,0 +1,91 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { LabClient } from '../lab/client/index.js'
+import { packageRoot } from '../lab/paths.js'
+import { runPhone, type PhoneReport } from '../phone/emulator.js'
+import { PhoneNet } from '../phone/net.js'
+import { PhoneState } from '../phone/state.js'
+import { startLabProcess } from './process.js'
+import { result } from './report.js'
+
+/**
+ * A sign-in storm: N emulated CX700s (distinct MACs, factory-fresh on 3.5.6907.35, so no firmware
+ * download) boot against one lab process at once, `concurrency` at a time, each going through DHCP, DNS,
+ * NTP, LDAP, TLS, REGISTER with NTLM, provisioning, Autodiscover and EWS. Reports phones signed in per
+ * second, failures (must be 0) and the lab's peak RSS. No peer exists for this.
+ */
+
+/** The lab's peak resident set (VmHWM), in MiB. */
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0)
+  return Math.round(kb / 1024)
+}
+
+const mac = (i: number): string =>
+  `00:04:f2:${[(i >> 16) & 255, (i >> 8) & 255, i & 255].map((b) => b.toString(16).padStart(2, '0')).join(':')}`
+
+export async function storm(phones = 1000, concurrency = 50): Promise<void> {
+  const base = mkdtempSync(join(tmpdir(), 'cx700-bench-storm-'))
+  let lab: Awaited<ReturnType<typeof startLabProcess>> | undefined
+  try {
+    // The default site with an address pool large enough for every phone.
+    const file = join(base, 'storm.yaml')
+    const parent = JSON.stringify(join(packageRoot(), 'scenarios', 'default.yaml'))
+    writeFileSync(
+      file,
+      `extends: ${parent}\nname: bench-storm\nsite: { subnet: 10.60.0.0/20 }\n` +
+        `servers:\n  dhcp:\n    pool: { start: 10.60.1.0, end: 10.60.15.250 }\n`,
+    )
+    lab = await startLabProcess(join(base, 'state'), [file])
+    const endpoints = (await new LabClient(lab.adminUrl).endpoints()).endpoints
+    const net = new PhoneNet(endpoints)
+    const reports: PhoneReport[] = []
+    let next = 0
+    const t0 = performance.now()
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < phones) {
+          const i = next++
+          reports.push(
+            await runPhone({
+              net,
+              mac: mac(i + 1),
+              signIn: 'alice@contoso.test',
+              account: 'CORP\\alice',
+              password: 'Passw0rd!',
+              state: new PhoneState('3.5.6907.35'),
+              timeoutMs: 10_000,
+            }),
+          )
+        }
+      }),
+    )
+    const seconds = (performance.now() - t0) / 1000
+    const failures = reports.filter((r) => r.endState !== 'signed-in')
+    const ms = reports.map((r) => r.ms).sort((a, b) => a - b)
+    console.log(`${phones} phones, ${concurrency} at a time: ${seconds.toFixed(1)} s`)
+    console.log(
+      `sign-in time per phone: median ${ms[Math.floor(ms.length / 2)]} ms, p99 ${ms[Math.floor(ms.length * 0.99)]} ms`,
+    )
+    for (const f of failures.slice(0, 5))
+      console.log(
+        `failed ${f.mac}: ${f.endState} at ${f.steps.at(-1)?.step ?? '?'}: ${f.steps.at(-1)?.detail ?? ''}`,
+      )
+    result('storm', {
+      lab: phones / seconds,
+      peer: undefined,
+      ratio: undefined,
+      unit: 'phones/s',
+      failures: failures.length,
+      rss_mb: peakRssMb(lab.child.pid!),
+      phones,
+      concurrency,
+    })
+  } finally {
+    if (lab) await lab.stop()
+    rmSync(base, { recursive: true, force: true })
+  }
+}
