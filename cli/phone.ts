@@ -1,3 +1,7 @@
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { which } from '../lab/which.js'
+import type { Lease } from '../phone/dhcp.js'
 import { defaultStateDir } from '../lab/paths.js'
 import { DEFAULT_GUESSES, runPhone, type PhoneReport } from '../phone/emulator.js'
 import { PhoneNet } from '../phone/net.js'
@@ -21,12 +25,21 @@ and EWS. Prints the phone's status lines and a step trace; exit 0 when it ends s
   --hard-reset       forget stored user, roots and URLs first (spec §6.4)
   --direct           talk to real addresses and standard ports (in a network namespace or on a lab LAN);
                      default: loopback, through the running lab's port map (/endpoints) and nothing else
+  --interface IF     with --direct, the link the phone is on: the emulator adds a broadcast route before
+                     DHCP and puts the leased address on IF afterwards (as a DHCP client does; needs root)
   --admin URL, --token T   the lab to take the port map from (as for every command)
   --state DIR        where phones keep their state (default: the lab's state directory, phones/)
   --sni              send SNI on a real segment too (the CX700 probably does not; spec GUESS; loopback always does)
   --expect STATE     the end state that counts as success (default signed-in)
   --json             one JSON report per phone
 `
+
+const run = promisify(execFile)
+async function ipCommand(args: string[]): Promise<void> {
+  const ip = which('ip')
+  if (!ip) throw usage('--interface needs the ip command (iproute2).')
+  await run(ip, args)
+}
 
 const macPlus = (mac: string, n: number): string => {
   const v = (BigInt(`0x${mac.replace(/[^0-9a-f]/gi, '')}`) + BigInt(n)).toString(16).padStart(12, '0')
@@ -43,6 +56,7 @@ export async function phone(argv: string[]): Promise<number> {
     firmware: { type: 'string' },
     'hard-reset': { type: 'boolean' },
     direct: { type: 'boolean' },
+    interface: { type: 'string' },
     admin: { type: 'string' },
     token: { type: 'string' },
     state: { type: 'string' },
@@ -70,6 +84,20 @@ export async function phone(argv: string[]): Promise<number> {
     net = new PhoneNet((await lab.endpoints()).endpoints)
   }
   const stateDir = values.state ?? defaultStateDir()
+  const ifName = values.interface
+  if (ifName !== undefined && (!values.direct || count !== 1))
+    throw usage('--interface goes with --direct and one phone.')
+  const link =
+    ifName === undefined
+      ? undefined
+      : {
+          prepare: async () => {
+            await ipCommand(['route', 'replace', '255.255.255.255/32', 'dev', ifName])
+          },
+          configure: async (lease: Lease) => {
+            await ipCommand(['addr', 'replace', `${lease.address}/${lease.prefix}`, 'dev', ifName])
+          },
+        }
   const reports = await Promise.all(
     Array.from({ length: count }, async (_, i): Promise<PhoneReport> => {
       const mac = macPlus(firstMac, i)
@@ -83,6 +111,7 @@ export async function phone(argv: string[]): Promise<number> {
         password: values.password ?? 'Passw0rd!',
         state,
         guesses: { ...DEFAULT_GUESSES, ...(values.sni ? { sni: true } : {}) },
+        ...(link ? { link } : {}),
       })
       state.save()
       return report

@@ -16,6 +16,8 @@ import type { PhoneNet } from './net.js'
 /** What the phone keeps of a lease (spec §2.1). */
 export interface Lease {
   readonly address: string
+  /** Option 1, as a prefix length. */
+  readonly prefix: number
   readonly dns: readonly string[]
   /** Option 15. */
   readonly domain: string
@@ -117,8 +119,10 @@ export async function dhcpLease(
     const domain = Buffer.from(ack.options.get(Opt.domainName) ?? new Uint8Array(0))
       .toString('latin1')
       .replace(/\0+$/, '')
+    const mask = readIps(ack.options.get(Opt.subnetMask))[0] ?? '255.255.255.0'
     return {
       address: ack.yiaddr,
+      prefix: mask.split('.').reduce((n, o) => n + (Number(o) >>> 0).toString(2).replace(/0/g, '').length, 0),
       dns: readIps(ack.options.get(Opt.dns)),
       domain,
       searchList: readSearchList(ack.options.get(Opt.domainSearch), options.accept119),

@@ -81,6 +81,11 @@ export interface PhoneOptions {
   readonly guesses?: Partial<PhoneGuesses>
   /** Per network exchange. */
   readonly timeoutMs?: number
+  /** On a real link: makes broadcast possible before the lease, and puts the leased address on the link. */
+  readonly link?: {
+    readonly prepare: () => Promise<void>
+    readonly configure: (lease: Lease) => Promise<void>
+  }
 }
 
 export interface PhoneStep {
@@ -210,6 +215,7 @@ export async function runPhone(o: PhoneOptions): Promise<PhoneReport> {
   const state = o.state
 
   // §2.1 DHCP
+  await o.link?.prepare()
   const lease: Lease | undefined = await dhcpLease(o.net, o.mac, {
     accept119: g.option119,
     timeoutMs,
@@ -226,6 +232,7 @@ export async function runPhone(o: PhoneOptions): Promise<PhoneReport> {
   )
     return end('no-address')
   run.learnt.address = lease!.address
+  await o.link?.configure(lease!)
   const suffixes = [lease!.domain, ...lease!.searchList].filter(Boolean)
   const dnsServer = lease!.dns[0]
   if (!dnsServer) {

@@ -36,9 +36,11 @@ export function bindUdp(
   port: number,
   onMessage: (msg: Buffer, rinfo: RemoteInfo) => void,
   onError: (err: Error) => void,
+  /** Let another socket bind the same port on a specific address (the DHCP broadcast sender). */
+  reuseAddr = false,
 ): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = createSocket({ type: 'udp4', reuseAddr: false })
+    const socket = createSocket({ type: 'udp4', reuseAddr })
     const failBind = (err: Error): void => {
       socket.close()
       reject(bindError(server, 'udp', address, port, err))

@@ -210,6 +210,7 @@ export class DhcpServer extends ServerBase<DhcpSlice> {
   #port = 67
   #plan!: DhcpPlan
   #broadcast = '255.255.255.255'
+  #sender: Socket | undefined
   #serverId: string
 
   constructor(config: DhcpSlice, listen: readonly ListenRequest[], deps: LabDeps, runtime: DhcpRuntime) {
@@ -260,17 +261,34 @@ export class DhcpServer extends ServerBase<DhcpSlice> {
         this.track(this.#handle(msg, rinfo, peer), peer)
       },
       (err) => this.deps.logger.warn({ err: err.message }, 'socket error'),
+      !this.#loopback,
     )
     socket.setBroadcast(true)
     this.#socket = socket
     this.#port = socket.address().port
+    if (!this.#loopback) {
+      // RFC 2131 §4.1: broadcast replies go to 255.255.255.255. Sent from the link's own address (same port),
+      // Linux routes the limited broadcast out of that link: the confined one, and only it.
+      this.#sender = await bindUdp(
+        'dhcp',
+        this.#serverId,
+        this.#port,
+        () => undefined,
+        (err) => this.deps.logger.warn({ err: err.message }, 'sender socket error'),
+        true,
+      )
+      this.#sender.setBroadcast(true)
+    }
     return [{ ...req, server: 'dhcp', address: socket.address().address, port: this.#port }]
   }
 
   protected async unbind(): Promise<void> {
     const s = this.#socket
+    const sender = this.#sender
     this.#socket = undefined
+    this.#sender = undefined
     if (s) await closeUdp(s)
+    if (sender) await closeUdp(sender)
   }
 
   protected override closed(): void {
@@ -415,7 +433,7 @@ export class DhcpServer extends ServerBase<DhcpSlice> {
     if (fault?.kind === 'garbage') bytes = garbageBytes(fault.bytes ?? 300, random)
     if (fault?.kind === 'corrupt') bytes = corruptBytes(bytes, fault.bytes ?? 1, random)
     if (fault?.kind === 'truncate') bytes = bytes.slice(0, fault.bytes)
-    const target = replyTarget(req, reply, this.#broadcast)
+    const target = replyTarget(req, reply, this.#sender ? '255.255.255.255' : this.#broadcast)
     const bound = this.#port
     // In loopback mode there is no broadcast domain: what would be broadcast goes back to the sender.
     const to = target.toRelay
@@ -443,7 +461,8 @@ export class DhcpServer extends ServerBase<DhcpSlice> {
       device: acked ? { mac, ip: reply.yiaddr } : { mac },
       peerIsDevice: false,
     })
-    if (this.listening) this.#socket?.send(bytes, to.port, to.address)
+    const out = to.address === '255.255.255.255' && this.#sender ? this.#sender : this.#socket
+    if (this.listening) out?.send(bytes, to.port, to.address)
   }
 }
 
