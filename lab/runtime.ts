@@ -166,6 +166,11 @@ export class Lab implements AsyncDisposable {
     return this.#scenario
   }
 
+  /** The lab's clock (what its servers and journal use). */
+  get clock(): Clock {
+    return this.#clock
+  }
+
   get network(): Network {
     return this.#network
   }

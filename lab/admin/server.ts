@@ -1,5 +1,9 @@
+import { readdirSync } from 'node:fs'
+import { packageRoot } from '../paths.js'
+import { dashboardPage, timelineHtml } from './dashboard.js'
+import { buildTimelines } from './timeline.js'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { LabError, ScenarioError } from '../errors.js'
@@ -63,7 +67,8 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
   if (token !== undefined) {
     const expected = Buffer.from(`Bearer ${token}`)
     app.addHook('onRequest', async (req, reply) => {
-      if (req.url === '/health') return
+      // The page itself carries no data; what it reads needs the token (it takes one from #token=…).
+      if (req.url === '/health' || req.url === '/' || req.url === '/dashboard') return
       const given = Buffer.from(req.headers.authorization ?? '')
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
         await reply
@@ -151,6 +156,49 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
       return reply.code(409).send({ error: (err as Error).message, problems: [] })
     }
     return { name: next.name, file: next.file, endpoints: lab.endpoints() }
+  })
+
+  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(dashboardPage()))
+  app.get('/dashboard', async (_req, reply) => reply.redirect('/', 302))
+
+  app.get('/timeline', async () => ({
+    devices: buildTimelines(lab.journal.query({}, 100_000), lab.clock.now()),
+  }))
+
+  app.get<{ Params: { key: string }; Querystring: { format?: string } }>(
+    '/timeline/:key',
+    async (req, reply) => {
+      const t = buildTimelines(lab.journal.query({}, 100_000), lab.clock.now()).find(
+        (d) => d.key === req.params.key,
+      )
+      if (!t)
+        return reply
+          .code(404)
+          .send({ error: `no device ${req.params.key} in the journal (GET /timeline lists them)` })
+      const name = `cx700-timeline-${t.key.replace(/[^a-zA-Z0-9.-]+/g, '_')}`
+      if (req.query.format === 'html')
+        return reply
+          .type('text/html; charset=utf-8')
+          .header('content-disposition', `attachment; filename="${name}.html"`)
+          .send(timelineHtml(t, lab.scenario.name))
+      return reply.header('content-disposition', `inline; filename="${name}.json"`).send(t)
+    },
+  )
+
+  app.get('/scenarios', async () => {
+    // The catalogue, and the folder of the scenario in force (a QA team's own files).
+    const dirs = [...new Set([join(packageRoot(), 'scenarios'), dirname(lab.scenario.file)])]
+    const scenarios: { name: string; path: string }[] = []
+    for (const d of dirs) {
+      let files: string[] = []
+      try {
+        files = readdirSync(d).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
+      } catch {
+        files = []
+      }
+      for (const f of files.sort()) scenarios.push({ name: f.replace(/\.ya?ml$/, ''), path: join(d, f) })
+    }
+    return { scenarios }
   })
 
   app.get('/faults', async () => ({ faults: lab.faults.list() }))

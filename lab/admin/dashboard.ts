@@ -1,0 +1,193 @@
+import { STAGES, type DeviceTimeline } from './timeline.js'
+
+/**
+ * The lab dashboard: one self-contained page (no CDN, no build step) served by the admin API. It reads
+ * the same routes as the CLI — /endpoints, /scenario, /scenarios, /faults, /timeline — follows
+ * /journal?follow=1 for live updates, and can add or remove faults and switch scenarios. Keyboard first:
+ * every control is a native button, link or form field; stages are buttons that expand their events.
+ */
+
+const esc = (s: string): string =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+
+const STYLE = `
+:root { color-scheme: light dark; --ok: #1a7f37; --bad: #cf222e; --idle: #8c959f; --fg: CanvasText; }
+body { font: 15px/1.45 system-ui, sans-serif; margin: 0 auto; padding: 1rem 1.5rem; max-width: 80rem; }
+h1 { font-size: 1.3rem; margin: 0 0 .25rem } h2 { font-size: 1.1rem; margin: 1.5rem 0 .5rem }
+table { border-collapse: collapse } th, td { text-align: left; padding: .2rem .6rem .2rem 0; vertical-align: top }
+.lanes { display: grid; gap: 1rem } .lane { border: 1px solid var(--idle); border-radius: 6px; padding: .6rem .8rem }
+.lane h3 { margin: 0; font-size: 1rem } .screen { font-weight: 600 } .alert { color: var(--bad); font-weight: 600 }
+.stages { display: grid; grid-template-columns: repeat(${STAGES.length}, minmax(5.5rem, 1fr)); gap: .3rem; margin: .5rem 0 }
+.stage { border: 2px solid var(--idle); border-radius: 4px; background: Canvas; color: var(--fg); padding: .3rem; font: inherit; cursor: pointer; text-align: center }
+.stage.ok { border-color: var(--ok) } .stage.failed { border-color: var(--bad); font-weight: 700 } .stage[disabled] { opacity: .45; cursor: default }
+.stage:focus-visible, button:focus-visible, a:focus-visible, select:focus-visible, input:focus-visible { outline: 3px solid Highlight; outline-offset: 2px }
+details { margin: .15rem 0 } summary { cursor: pointer } pre { white-space: pre-wrap; margin: .25rem 0 .5rem 1rem; font-size: .85rem }
+.ok-mark { color: var(--ok) } .bad-mark { color: var(--bad) } form { display: flex; flex-wrap: wrap; gap: .5rem; align-items: end }
+label { display: flex; flex-direction: column; font-size: .85rem } .muted { color: var(--idle) }
+`
+
+/** One device's timeline as a self-contained HTML file, for a bug report. */
+export function timelineHtml(t: DeviceTimeline, scenario: string): string {
+  const rows = t.events
+    .map(
+      (e) =>
+        `<details><summary><span class="${e.ok ? 'ok-mark' : 'bad-mark'}">${e.ok ? '✓' : '✗'}</span> #${e.seq} ${esc(e.time)} <b>${esc(e.stage)}</b> ${esc(e.summary)}</summary><pre>${esc(JSON.stringify(e.detail, null, 2))}</pre></details>`,
+    )
+    .join('\n')
+  const stages = STAGES.map((s) => {
+    const st = t.stages[s]
+    return `<td class="${st ? st.last : ''}">${esc(s)}: ${st ? `${st.count} (${st.failed} failed)` : '—'}</td>`
+  }).join('')
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>cx700-lab timeline ${esc(t.key)}</title><style>${STYLE}</style></head><body>
+<h1>cx700-lab — timeline of ${esc(t.key)}</h1>
+<p>Scenario <b>${esc(scenario)}</b>. MAC ${esc(t.macs.join(', ') || '—')}, IP ${esc(t.ips.join(', ') || '—')}, user ${esc(t.users.join(', ') || '—')}.
+Screen: <span class="screen">${esc(t.screen)}</span>${t.alert ? ` — <span class="alert">${esc(t.alert)}</span>` : ''}.</p>
+<table><tr>${stages}</tr></table>
+<h2>Events</h2>
+${rows}
+</body></html>`
+}
+
+/** The page; `STAGES` is handed to its script. */
+export function dashboardPage(): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>cx700-lab dashboard</title><style>${STYLE}</style></head>
+<body>
+<header><h1>cx700-lab — TEST LAB ONLY</h1><p class="muted" id="live" aria-live="polite">connecting…</p></header>
+<main>
+<section aria-labelledby="h-scenario"><h2 id="h-scenario">Scenario</h2>
+  <p>In force: <b id="scenario-name">…</b></p>
+  <form id="scenario-form"><label>Switch to<select id="scenario-select" name="path"></select></label><button type="submit">Load scenario</button></form>
+  <p id="scenario-msg" role="status"></p>
+</section>
+<section aria-labelledby="h-servers"><h2 id="h-servers">Servers</h2><table id="servers"></table></section>
+<section aria-labelledby="h-faults"><h2 id="h-faults">Faults</h2>
+  <ul id="faults"></ul>
+  <form id="fault-form">
+    <label>Server<select name="server" id="fault-server"></select></label>
+    <label>Kind<select name="kind" id="fault-kind">${['drop', 'delay', 'reset', 'garbage', 'corrupt', 'truncate', 'error', 'answer'].map((k) => `<option>${k}</option>`).join('')}</select></label>
+    <label>Code (error)<input name="code" id="fault-code" size="12"></label>
+    <label>ms (delay)<input name="ms" id="fault-ms" size="6" inputmode="numeric"></label>
+    <label>Set (answer, k=v)<input name="set" id="fault-set" size="16"></label>
+    <label>Field (name=value)<input name="field" id="fault-field" size="22"></label>
+    <label>Times<input name="times" id="fault-times" size="4" inputmode="numeric"></label>
+    <button type="submit">Add fault</button>
+  </form>
+  <p id="fault-msg" role="status"></p>
+</section>
+<section aria-labelledby="h-devices"><h2 id="h-devices">Phones</h2><div class="lanes" id="lanes"><p class="muted">No phone has talked to the lab yet.</p></div></section>
+</main>
+<script>
+const STAGES = ${JSON.stringify(STAGES)};
+const token = new URLSearchParams(location.hash.slice(1)).get('token') || sessionStorage.getItem('labToken') || '';
+if (token) sessionStorage.setItem('labToken', token);
+const api = async (path, opts = {}) => {
+  const headers = Object.assign({}, opts.headers || {}, token ? { authorization: 'Bearer ' + token } : {});
+  const res = await fetch(path, Object.assign({}, opts, { headers }));
+  const body = res.headers.get('content-type')?.includes('json') ? await res.json() : await res.text();
+  if (!res.ok) throw new Error((body && body.error) || res.status);
+  return body;
+};
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+const open = new Set();
+async function refreshStatic() {
+  const sc = await api('/scenario');
+  document.getElementById('scenario-name').textContent = sc.name + ' (' + sc.file + ')';
+  const list = await api('/scenarios');
+  const sel = document.getElementById('scenario-select');
+  sel.innerHTML = list.scenarios.map((s) => '<option value="' + esc(s.path) + '"' + (s.path === sc.file ? ' selected' : '') + '>' + esc(s.name) + '</option>').join('');
+  const ep = await api('/endpoints');
+  document.getElementById('servers').innerHTML = '<tr><th>Server</th><th>Socket</th><th>Address</th><th>Stands for</th></tr>' +
+    ep.endpoints.map((e) => '<tr><td>' + esc(e.server) + '</td><td>' + esc(e.name + ' ' + e.transport) + '</td><td>' + esc(e.address + ':' + e.port) + '</td><td>' + esc((e.hosts || []).join(', ') + ' (:' + e.standardPort + ')') + '</td></tr>').join('');
+  const servers = [...new Set(ep.endpoints.map((e) => e.server))];
+  const fs = document.getElementById('fault-server');
+  if (!fs.options.length) fs.innerHTML = servers.map((s) => '<option>' + esc(s) + '</option>').join('');
+  await refreshFaults();
+}
+async function refreshFaults() {
+  const f = await api('/faults');
+  document.getElementById('faults').innerHTML = f.faults.length ? f.faults.map((r) =>
+    '<li><code>' + esc(JSON.stringify({ match: r.rule.match, fault: r.rule.fault, times: r.rule.times })) + '</code> <span class="muted">(' + esc(r.origin) + ', applied ' + r.applied + ')</span> <button type="button" data-remove="' + esc(r.id) + '">Remove ' + esc(r.id) + '</button></li>').join('') : '<li class="muted">none</li>';
+}
+async function refreshTimeline() {
+  const t = await api('/timeline');
+  const lanes = document.getElementById('lanes');
+  if (!t.devices.length) return;
+  lanes.innerHTML = t.devices.map((d) => {
+    const cells = STAGES.map((s) => {
+      const st = d.stages[s];
+      const id = d.key + '|' + s;
+      return '<button type="button" class="stage ' + (st ? st.last : '') + '" data-open="' + esc(id) + '" aria-expanded="' + open.has(id) + '"' + (st ? '' : ' disabled') + '>' +
+        esc(s) + '<br>' + (st ? (st.last === 'ok' ? '✓ ' : '✗ ') + st.count : '—') + '</button>';
+    }).join('');
+    const panels = STAGES.filter((s) => open.has(d.key + '|' + s)).map((s) => '<div><b>' + esc(s) + '</b>' +
+      d.events.filter((e) => e.stage === s).map((e) => '<details><summary><span class="' + (e.ok ? 'ok-mark">✓' : 'bad-mark">✗') + '</span> #' + e.seq + ' ' + esc(e.time.slice(11, 23)) + ' ' + esc(e.summary) + '</summary><pre>' + esc(JSON.stringify(e.detail, null, 2)) + '</pre></details>').join('') + '</div>').join('');
+    return '<article class="lane" data-device="' + esc(d.key) + '"><h3>' + esc([d.macs.join(', '), d.ips.join(', '), d.users.join(', ')].filter(Boolean).join(' · ')) + '</h3>' +
+      '<p>Screen: <span class="screen">' + esc(d.screen) + '</span>' + (d.alert ? ' — <span class="alert" role="alert">' + esc(d.alert) + '</span>' : '') +
+      ' · <a href="/timeline/' + encodeURIComponent(d.key) + '">JSON</a> · <a href="/timeline/' + encodeURIComponent(d.key) + '?format=html" download>HTML for a bug report</a></p>' +
+      '<div class="stages" role="group" aria-label="stages">' + cells + '</div>' + panels + '</article>';
+  }).join('');
+}
+let pending = false;
+function soon() {
+  if (pending) return;
+  pending = true;
+  setTimeout(() => { pending = false; refreshTimeline().catch(() => undefined); }, 200);
+}
+document.addEventListener('click', async (ev) => {
+  const b = ev.target.closest('button');
+  if (!b) return;
+  if (b.dataset.open) {
+    open.has(b.dataset.open) ? open.delete(b.dataset.open) : open.add(b.dataset.open);
+    await refreshTimeline();
+    document.querySelector('[data-open="' + CSS.escape(b.dataset.open) + '"]')?.focus();
+  }
+  if (b.dataset.remove) {
+    await api('/faults/' + encodeURIComponent(b.dataset.remove), { method: 'DELETE' });
+    await refreshFaults();
+  }
+});
+document.getElementById('fault-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  const fault = { kind: f.get('kind') };
+  if (f.get('code')) fault.code = f.get('code');
+  if (f.get('ms')) fault.ms = Number(f.get('ms'));
+  if (f.get('set')) fault.set = Object.fromEntries(String(f.get('set')).split(',').map((kv) => kv.split('=')).map(([k, v]) => [k.trim(), /^-?\\d+$/.test(v) ? Number(v) : v]));
+  const match = { server: f.get('server') };
+  if (f.get('field')) match.fields = Object.fromEntries([String(f.get('field')).split('=')]);
+  const rule = { match, fault };
+  if (f.get('times')) rule.times = Number(f.get('times'));
+  const msg = document.getElementById('fault-msg');
+  try { const r = await api('/faults', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rule) }); msg.textContent = 'Added fault ' + r.id + '.'; }
+  catch (e) { msg.textContent = 'Refused: ' + e.message; }
+  await refreshFaults();
+});
+document.getElementById('scenario-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const path = document.getElementById('scenario-select').value;
+  const msg = document.getElementById('scenario-msg');
+  try { await api('/scenario', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path }) }); msg.textContent = 'Loaded ' + path + '.'; }
+  catch (e) { msg.textContent = 'Refused: ' + e.message; }
+  await refreshStatic();
+});
+async function follow() {
+  const live = document.getElementById('live');
+  for (;;) {
+    try {
+      const res = await fetch('/journal?follow=1&limit=1', { headers: token ? { authorization: 'Bearer ' + token } : {} });
+      live.textContent = 'live';
+      const reader = res.body.getReader();
+      for (;;) { const { done } = await reader.read(); if (done) break; soon(); }
+    } catch { /* reconnect */ }
+    live.textContent = 'reconnecting…';
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+refreshStatic().then(refreshTimeline).catch((e) => { document.getElementById('live').textContent = 'error: ' + e.message; });
+follow();
+setInterval(() => refreshTimeline().catch(() => undefined), 10000);
+</script>
+</body></html>`
+}

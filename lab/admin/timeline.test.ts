@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest'
+import type { JournalEvent } from '../journal/journal.js'
+import { buildTimelines, stageOf } from './timeline.js'
+
+let seq = 0
+const at = (s: number): string => new Date(Date.UTC(2026, 10, 25, 10, 0, s)).toISOString()
+function ev(
+  server: string,
+  kind: string,
+  summary: string,
+  t: number,
+  extra: Partial<JournalEvent> = {},
+): JournalEvent {
+  return { seq: ++seq, time: at(t), server, kind, summary, detail: {}, ...extra }
+}
+const phone = {
+  device: { mac: '00:04:f2:00:00:01', ip: '10.50.0.100' },
+  peer: { address: '10.50.0.100', port: 5000, transport: 'udp' as const },
+}
+
+describe('device timelines', () => {
+  it('joins a device’s events across protocols by MAC, IP and user, in stages', () => {
+    const events = [
+      ev('lab', 'lab:started', 'scenario default running', 0),
+      ev('dhcp', 'dhcp:request', 'DISCOVER', 1, {
+        device: { mac: '00:04:f2:00:00:01' },
+        peer: { address: '0.0.0.0', port: 68, transport: 'udp' },
+      }),
+      ev('dhcp', 'dhcp:reply', 'ACK 10.50.0.100', 1, phone),
+      ev('dns', 'dns:query', '_ldap._tcp.dc._msdcs.corp SRV (udp) → NXDOMAIN', 2, {
+        device: { ip: '10.50.0.100' },
+      }),
+      ev('ldap', 'ldap:bind', '#1 simple bind CORP\\alice → success as alice@contoso.test', 3, {
+        device: { ip: '10.50.0.100', user: 'alice@contoso.test' },
+      }),
+      ev('sip', 'sip:request', 'REGISTER alice@contoso.test → 200 REGISTER, Expires 900', 4, {
+        device: { user: 'alice@contoso.test' },
+      }),
+      ev('http', 'http:request', 'POST /EWS/Exchange.asmx FindItem voicemail → 200', 5, {
+        device: { user: 'alice@contoso.test' },
+        detail: { area: 'ews', status: 200 },
+      }),
+      ev('dhcp', 'dhcp:request', 'DISCOVER', 6, {
+        device: { mac: '00:04:f2:00:00:02' },
+        peer: { address: '0.0.0.0', port: 68, transport: 'udp' },
+      }),
+    ]
+    const [second, first] = buildTimelines(events, Date.parse(at(7)))
+    expect(first?.key).toBe('mac:00:04:f2:00:00:01')
+    expect(first?.users).toEqual(['alice@contoso.test'])
+    expect(first?.events.map((e) => e.stage)).toEqual(['DHCP', 'DHCP', 'DNS', 'DC/LDAP', 'SIP', 'EWS'])
+    expect(first?.stages.DNS).toEqual({ count: 1, failed: 1, last: 'failed' })
+    expect(first?.stages.EWS?.last).toBe('ok')
+    expect(first?.screen).toBe('Signed in')
+    expect(first?.alert).toBeUndefined()
+    expect(second?.key).toBe('mac:00:04:f2:00:00:02')
+    expect(stageOf(events[0]!)).toBeUndefined()
+  })
+
+  it('sees a loop back to the DC after the pool, and a stall after a stage that is not the end', () => {
+    const d = { device: { ip: '10.50.0.101' } }
+    const loop = [
+      ev('ldap', 'ldap:search', 'search certificationAuthority → success', 1, d),
+      ev('sip', 'sip:tls-failed', 'TLS handshake failed', 2, d),
+      ev('ldap', 'ldap:search', 'search certificationAuthority → success', 3, d),
+      ev('sip', 'sip:tls-failed', 'TLS handshake failed', 4, d),
+      ev('ldap', 'ldap:search', 'search certificationAuthority → success', 5, d),
+    ]
+    const [t] = buildTimelines(loop, Date.parse(at(6)))
+    expect(t?.loops).toBe(2)
+    expect(t?.alert).toBe('cycling Locating Domain Controller → Connecting, 3rd time')
+    const stalled = buildTimelines(
+      [
+        ev('certsrv' as string, 'x', 'x', 0),
+        ev('ldap', 'ldap:search', 'search pKIEnrollmentService → success', 1, d),
+      ],
+      Date.parse(at(100)),
+    )[0]
+    expect(stalled?.screen).toBe('Downloading Certificate')
+    expect(stalled?.alert).toBe('no request for 99 s after Downloading Certificate')
+  })
+})

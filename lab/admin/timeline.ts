@@ -1,0 +1,229 @@
+import type { JournalEvent } from '../journal/journal.js'
+
+/**
+ * Every phone's boot as one timeline across protocols, from the journal, pure: events grouped by device (a
+ * MAC, IP or user seen together on any event joins them into one device), each placed in the stage of the
+ * sign-in it belongs to, with the status line the phone is presumably showing, loops (back to the DC
+ * after reaching the pool) and stalls (silence after a stage that is not the end).
+ */
+
+export const STAGES = [
+  'DHCP',
+  'DNS',
+  'NTP',
+  'DC/LDAP',
+  'certsrv',
+  'SIP',
+  'DUS',
+  'Autodiscover',
+  'EWS',
+] as const
+export type Stage = (typeof STAGES)[number]
+
+export interface TimelineEvent {
+  readonly seq: number
+  readonly time: string
+  readonly stage: Stage
+  readonly kind: string
+  readonly summary: string
+  /** False for a refusal, an error, no answer or a failed handshake. */
+  readonly ok: boolean
+  readonly detail: Readonly<Record<string, unknown>>
+}
+
+export interface StageState {
+  readonly count: number
+  readonly failed: number
+  /** ok: the last event of the stage went well; failed: it did not. */
+  readonly last: 'ok' | 'failed'
+}
+
+export interface DeviceTimeline {
+  /** A stable key: mac:…, user:… or ip:…. */
+  readonly key: string
+  readonly macs: readonly string[]
+  readonly ips: readonly string[]
+  readonly users: readonly string[]
+  readonly events: readonly TimelineEvent[]
+  readonly stages: Partial<Record<Stage, StageState>>
+  /** The status line the phone presumably shows. */
+  readonly screen: string
+  /** How many times it went back to the DC after reaching the pool. */
+  readonly loops: number
+  /** A loop or a stall, in words; undefined when neither. */
+  readonly alert?: string
+  readonly lastTime: string
+}
+
+/** The stage an event belongs to (undefined: not a phone's, e.g. the lab's own events). */
+export function stageOf(e: JournalEvent): Stage | undefined {
+  switch (e.server) {
+    case 'dhcp':
+      return e.kind.startsWith('dhcp:request') || e.kind.startsWith('dhcp:reply') ? 'DHCP' : undefined
+    case 'dns':
+      return e.kind === 'dns:query' || e.kind === 'dns:malformed' ? 'DNS' : undefined
+    case 'ntp':
+      return 'NTP'
+    case 'ldap':
+      return 'DC/LDAP'
+    case 'sip':
+      return 'SIP'
+    case 'http': {
+      const area = e.detail.area
+      if (area === 'certsrv') return 'certsrv'
+      if (area === 'dus') return 'DUS'
+      if (area === 'autodiscover') return 'Autodiscover'
+      if (area === 'ews') return 'EWS'
+      return undefined
+    }
+    default:
+      return undefined
+  }
+}
+
+/** Whether an event shows something going wrong. */
+export function failed(e: JournalEvent): boolean {
+  const status = e.detail.status
+  // A 401 is a step of authentication, not a failure.
+  if (typeof status === 'number') return status !== 401 && (status === 0 || status >= 400)
+  if (e.detail.fault !== undefined) return true
+  if (/failed|malformed|aborted|refused|ignored|disabled/.test(e.kind)) return true
+  if (e.server === 'dns') return /→ (NXDOMAIN|SERVFAIL|REFUSED|FORMERR|NOTIMP)/.test(e.summary)
+  if (e.server === 'ldap') return e.summary.includes('→') && !e.summary.includes('→ success')
+  return false
+}
+
+class Groups {
+  readonly #parent = new Map<string, string>()
+  find(k: string): string {
+    let p = this.#parent.get(k) ?? k
+    if (p !== k) {
+      p = this.find(p)
+      this.#parent.set(k, p)
+    }
+    return p
+  }
+  union(a: string, b: string): void {
+    const ra = this.find(a)
+    const rb = this.find(b)
+    if (ra !== rb) this.#parent.set(rb, ra)
+  }
+  add(k: string): void {
+    if (!this.#parent.has(k)) this.#parent.set(k, k)
+  }
+}
+
+function keysOf(e: JournalEvent): string[] {
+  const keys: string[] = []
+  if (e.device?.mac) keys.push(`mac:${e.device.mac}`)
+  if (e.device?.user) keys.push(`user:${e.device.user}`)
+  if (e.device?.ip && e.device.ip !== '?') keys.push(`ip:${e.device.ip}`)
+  // A DHCP request comes from the device itself: its source address is the device's (on loopback: 127.0.0.1).
+  const peer = e.peer?.address
+  if (e.kind === 'dhcp:request' && peer && peer !== '0.0.0.0' && peer !== '?') keys.push(`ip:${peer}`)
+  if (keys.length === 0 && peer && peer !== '?' && peer !== '0.0.0.0') keys.push(`ip:${peer}`)
+  return keys
+}
+
+const STALL_MS = 60_000
+
+function presumedScreen(events: readonly TimelineEvent[]): string {
+  let screen = 'Starting'
+  for (const e of events) {
+    if (e.stage === 'DHCP' && !e.ok && screen === 'Starting') screen = 'No network'
+    if (e.stage === 'DC/LDAP')
+      screen = /certificationAuthority|pKIEnrollmentService/.test(e.summary)
+        ? 'Downloading Certificate'
+        : 'Locating Domain Controller'
+    if (e.stage === 'certsrv') screen = e.ok ? 'Installing Certificate' : 'Downloading Certificate'
+    if (e.stage === 'SIP') {
+      if (/tls-failed|tls-aborted/.test(e.kind)) screen = 'Cannot validate server certificate'
+      else if (/200 REGISTER/.test(e.summary)) screen = 'Signed in'
+      else if (screen !== 'Signed in') screen = 'Connecting to Office Communications Server'
+    }
+  }
+  return screen
+}
+
+/** Builds every device's timeline from journal events (oldest first), as of `now`. */
+export function buildTimelines(events: readonly JournalEvent[], now: number): DeviceTimeline[] {
+  const groups = new Groups()
+  const placed: { e: JournalEvent; stage: Stage; keys: string[] }[] = []
+  for (const e of events) {
+    const stage = stageOf(e)
+    if (!stage) continue
+    const keys = keysOf(e)
+    if (keys.length === 0) continue
+    for (const k of keys) groups.add(k)
+    for (const k of keys.slice(1)) groups.union(keys[0]!, k)
+    placed.push({ e, stage, keys })
+  }
+  const byRoot = new Map<string, { events: TimelineEvent[]; keys: Set<string> }>()
+  for (const { e, stage, keys } of placed) {
+    const root = groups.find(keys[0]!)
+    let g = byRoot.get(root)
+    if (!g) {
+      g = { events: [], keys: new Set() }
+      byRoot.set(root, g)
+    }
+    for (const k of keys) g.keys.add(k)
+    g.events.push({
+      seq: e.seq,
+      time: e.time,
+      stage,
+      kind: e.kind,
+      summary: e.summary,
+      ok: !failed(e),
+      detail: e.detail,
+    })
+  }
+  const out: DeviceTimeline[] = []
+  for (const g of byRoot.values()) {
+    const list = (prefix: string): string[] =>
+      [...g.keys]
+        .filter((k) => k.startsWith(prefix))
+        .map((k) => k.slice(prefix.length))
+        .sort()
+    const macs = list('mac:')
+    const users = list('user:')
+    const ips = list('ip:')
+    const stages: Partial<Record<Stage, StageState>> = {}
+    let loops = 0
+    let reachedPool = false
+    for (const ev of g.events) {
+      const s = stages[ev.stage]
+      stages[ev.stage] = {
+        count: (s?.count ?? 0) + 1,
+        failed: (s?.failed ?? 0) + (ev.ok ? 0 : 1),
+        last: ev.ok ? 'ok' : 'failed',
+      }
+      if (ev.stage === 'SIP') reachedPool = true
+      if (ev.stage === 'DC/LDAP' && reachedPool) {
+        loops++
+        reachedPool = false
+      }
+    }
+    const last = g.events.at(-1)!
+    const screen = presumedScreen(g.events)
+    const silentMs = now - Date.parse(last.time)
+    const alert =
+      loops > 0
+        ? `cycling Locating Domain Controller → Connecting, ${loops + 1}${loops + 1 === 2 ? 'nd' : loops + 1 === 3 ? 'rd' : 'th'} time`
+        : screen !== 'Signed in' && silentMs > STALL_MS
+          ? `no request for ${Math.round(silentMs / 1000)} s after ${screen === 'Starting' ? last.stage : screen}`
+          : undefined
+    out.push({
+      key: macs[0] ? `mac:${macs[0]}` : users[0] ? `user:${users[0]}` : `ip:${ips[0] ?? '?'}`,
+      macs,
+      ips,
+      users,
+      events: g.events,
+      stages,
+      screen,
+      loops,
+      ...(alert ? { alert } : {}),
+      lastTime: last.time,
+    })
+  }
+  return out.sort((a, b) => b.lastTime.localeCompare(a.lastTime))
+}

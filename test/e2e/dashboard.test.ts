@@ -1,0 +1,97 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { chromium, type Browser } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { packageRoot } from '../../lab/paths.js'
+import { runPhone } from '../../phone/emulator.js'
+import { PhoneNet } from '../../phone/net.js'
+import { PhoneState } from '../../phone/state.js'
+import { startTestLab, type TestLab } from '../helpers/lab.js'
+import { tool } from '../helpers/tools.js'
+
+const browserTool = tool('chromium', 'chromium')
+const OUT = join(packageRoot(), 'test-output', 'dashboard')
+
+/** Chromium as this machine runs it (env notes): headless, no sandbox as root, no background network. */
+const FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+
+const boot = (t: TestLab, mac: string) =>
+  runPhone({
+    net: new PhoneNet(t.lab.endpoints()),
+    mac,
+    signIn: 'alice@contoso.test',
+    account: 'CORP\\alice',
+    password: 'Passw0rd!',
+    state: new PhoneState('3.5.6907.35'),
+  })
+
+describe.skipIf(browserTool.skip)('the dashboard in headless Chromium', () => {
+  let browser: Browser
+  beforeAll(async () => {
+    mkdirSync(OUT, { recursive: true })
+    browser = await chromium.launch({ executablePath: browserTool.path!, headless: true, args: FLAGS })
+  })
+  afterAll(async () => {
+    await browser?.close()
+  })
+
+  it('shows a phone’s stages live, takes a fault from the page, and shows the next boot failing at the DC', async () => {
+    await using t = await startTestLab(undefined, { file: join(packageRoot(), 'scenarios', 'default.yaml') })
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+    await page.goto(t.admin.url.replace('0.0.0.0', '127.0.0.1'))
+    await expect.poll(() => page.locator('#live').textContent()).toBe('live')
+    await expect.poll(() => page.locator('#servers tr').count()).toBeGreaterThan(5)
+
+    // A phone boots: its lane appears and fills in, stage by stage, from the journal stream.
+    expect((await boot(t, '00:04:f2:00:00:01')).endState).toBe('signed-in')
+    const lane = page.locator('article.lane').first()
+    const stage = (name: string) => lane.locator(`button.stage[data-open$="|${name}"]`)
+    await expect.poll(() => stage('EWS').getAttribute('class')).toContain('ok')
+    for (const s of ['DHCP', 'DNS', 'NTP', 'DC/LDAP', 'SIP', 'Autodiscover'])
+      expect(await stage(s).getAttribute('class')).toContain('ok')
+    await expect.poll(() => lane.locator('.screen').textContent()).toBe('Signed in')
+    await page.screenshot({ path: join(OUT, '1-signed-in.png'), fullPage: true })
+
+    // A fault from the page: the DC answers every LDAP request with "unavailable".
+    await page.selectOption('#fault-server', 'ldap')
+    await page.selectOption('#fault-kind', 'error')
+    await page.fill('#fault-code', 'unavailable')
+    await page.click('#fault-form button[type=submit]')
+    await expect.poll(() => page.locator('#fault-msg').textContent()).toMatch(/^Added fault/)
+    expect(await page.locator('#faults li').count()).toBe(1)
+    expect(await page.locator('#faults li code').textContent()).toContain('"unavailable"')
+
+    // The next boot stops at the DC; the page shows the stage failing.
+    expect((await boot(t, '00:04:f2:00:00:02')).endState).toBe('dc-not-found')
+    await expect.poll(() => stage('DC/LDAP').getAttribute('class')).toContain('failed')
+
+    // Keyboard: the stage expands its events with Enter.
+    await stage('DC/LDAP').focus()
+    await page.keyboard.press('Enter')
+    await expect.poll(() => lane.locator('details').count()).toBeGreaterThan(0)
+    await expect
+      .poll(() => lane.locator('details summary').allTextContents())
+      .toEqual(expect.arrayContaining([expect.stringContaining('unavailable')]))
+    await page.screenshot({ path: join(OUT, '2-dc-failing.png'), fullPage: true })
+
+    // The timeline exports as JSON and as a self-contained HTML file.
+    const key = await lane.getAttribute('data-device')
+    const html = await (
+      await fetch(
+        `${t.admin.url.replace('0.0.0.0', '127.0.0.1')}/timeline/${encodeURIComponent(key!)}?format=html`,
+      )
+    ).text()
+    expect(html).toContain('<!doctype html>')
+    expect(html).not.toMatch(/<script|https?:\/\/(?!127\.0\.0\.1)[a-z]/i)
+    expect(html).toContain('unavailable')
+    await page.close()
+  })
+})
