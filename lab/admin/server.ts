@@ -190,7 +190,7 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
     const dirs = [...new Set([join(packageRoot(), 'scenarios'), dirname(lab.scenario.file)])]
     const scenarios: { name: string; path: string }[] = []
     for (const d of dirs) {
-      let files: string[] = []
+      let files: string[]
       try {
         files = readdirSync(d).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
       } catch {
