@@ -10,6 +10,7 @@ import { PhoneResolver } from './dns.js'
 import { PhoneHttp, type HttpAnswer } from './http.js'
 import type { PhoneNet } from './net.js'
 import { ntpOffset } from './ntp.js'
+import { MISSED_CALLS, findItemRequest, outlookRequest } from './requests.js'
 import { PhoneSip } from './sip.js'
 import { phoneTls, type TrustFailure } from './trust.js'
 import type { PhoneState } from './state.js'
@@ -592,9 +593,7 @@ export async function runPhone(o: PhoneOptions): Promise<PhoneReport> {
     if (!email) run.step('autodiscover', false, 'no primary e-mail address was provisioned')
     else {
       const smtp = email.split('@')[1]!
-      const request =
-        `<?xml version="1.0" encoding="utf-8"?><Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006">` +
-        `<Request><EMailAddress>${email}</EMailAddress><AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema></Request></Autodiscover>`
+      const request = outlookRequest(email)
       let ewsUrl: string | undefined
       for (const way of g.autodiscover) {
         const host = way === 'https-smtp' ? smtp : `autodiscover.${smtp}`
@@ -683,16 +682,14 @@ export async function runPhone(o: PhoneOptions): Promise<PhoneReport> {
             for (const [folder, restriction] of [
               ['contacts', ''],
               ['voicemail', ''],
-              [
-                'inbox',
-                '<m:Restriction><t:IsEqualTo><t:FieldURI FieldURI="item:ItemClass"/><t:FieldURIOrConstant><t:Constant Value="IPM.Note.Microsoft.Missed.Voice"/></t:FieldURIOrConstant></t:IsEqualTo></m:Restriction>',
-              ],
+              ['inbox', MISSED_CALLS],
             ] as const) {
-              const find =
-                '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages">' +
-                '<soap:Header><t:RequestServerVersion Version="Exchange2007_SP1"/></soap:Header><soap:Body><m:FindItem Traversal="Shallow">' +
-                '<m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:IndexedPageItemView MaxEntriesReturned="50" Offset="0" BasePoint="Beginning"/>' +
-                `${restriction}<m:ParentFolderIds><t:DistinguishedFolderId Id="${folder}"/></m:ParentFolderIds></m:FindItem></soap:Body></soap:Envelope>`
+              const find = findItemRequest(
+                folder,
+                'IdOnly',
+                '<m:IndexedPageItemView MaxEntriesReturned="50" Offset="0" BasePoint="Beginning"/>',
+                restriction,
+              )
               const a = await withNtlm(
                 conn,
                 'POST',

@@ -1,5 +1,11 @@
 import { LabDecodeError } from '../lab/errors.js'
-import { decodeNtp, encodeNtp, ntpTimestampFromUnixMs, unixMsFromNtpTimestamp } from '../servers/ntp/codec.js'
+import {
+  clientRequest,
+  decodeNtp,
+  encodeNtp,
+  ntpTimestampFromUnixMs,
+  unixMsFromNtpTimestamp,
+} from '../servers/ntp/codec.js'
 import { udpAsk, type PhoneNet } from './net.js'
 
 /**
@@ -15,22 +21,7 @@ export async function ntpOffset(
   if (!to) return { problem: `nothing answers NTP at ${server}` }
   const sent = Date.now()
   const transmit = ntpTimestampFromUnixMs(sent)
-  const request = encodeNtp({
-    leap: 0,
-    version: 3,
-    mode: 3,
-    stratum: 0,
-    poll: 6,
-    precision: -20,
-    rootDelay: 0,
-    rootDispersion: 0,
-    referenceId: new Uint8Array(4),
-    referenceTimestamp: 0n,
-    originTimestamp: 0n,
-    receiveTimestamp: 0n,
-    transmitTimestamp: transmit,
-    extra: new Uint8Array(0),
-  })
+  const request = encodeNtp(clientRequest(3, transmit))
   const answer = await udpAsk(to.host, to.port, request, () => true, timeoutMs)
   if (!answer) return { problem: `no NTP answer from ${server}` }
   try {

@@ -1,6 +1,6 @@
 import { LabDecodeError } from '../errors.js'
 import type { User } from '../scenario/model.js'
-import { NtlmFlag, decodeNtlm, encodeChallenge, newServerChallenge, targetInfo, verifyNtlm } from './ntlm.js'
+import { NtlmFlag, decodeNtlm, newServerChallenge, serverChallenge, verifyNtlm } from './ntlm.js'
 
 /**
  * HTTP authentication as IIS does it for /certsrv, Autodiscover and EWS, shared by every HTTP double:
@@ -104,26 +104,12 @@ export function authenticate(
   const label = s === 'ntlm' ? 'NTLM' : 'Negotiate'
   if (message.type === 1) {
     conn.challenge = newServerChallenge()
-    const flags =
-      NtlmFlag.unicode |
-      NtlmFlag.ntlm |
-      NtlmFlag.requestTarget |
-      NtlmFlag.targetInfo |
-      NtlmFlag.targetTypeDomain |
-      NtlmFlag.alwaysSign |
-      (message.flags & NtlmFlag.extendedSessionSecurity) |
-      NtlmFlag.key128 |
-      NtlmFlag.key56
-    const challenge = encodeChallenge({
-      flags,
-      serverChallenge: conn.challenge,
-      targetName: o.domain,
-      targetInfo: targetInfo([
-        [2, o.domain],
-        [1, o.host.split('.')[0]!.toUpperCase()],
-        [3, o.host],
-      ]),
-    })
+    const challenge = serverChallenge(
+      conn.challenge,
+      o.domain,
+      o.host,
+      message.flags & NtlmFlag.extendedSessionSecurity,
+    )
     return {
       status: 'challenge',
       headers: [`${label} ${Buffer.from(challenge).toString('base64')}`],

@@ -237,6 +237,38 @@ export function encodeChallenge(options: {
   return new Uint8Array(Buffer.concat([head, name, options.targetInfo]))
 }
 
+/**
+ * The CHALLENGE a lab server sends: NTLM with 128/56-bit keys, the NetBIOS domain as target, and target info
+ * naming the domain and the server (short and DNS names). `extra` adds flags (extended session security when
+ * the client asked for it; DATAGRAM for MS-SIP's connectionless NTLM).
+ */
+export function serverChallenge(
+  serverChallenge: Uint8Array,
+  domain: string,
+  host: string,
+  extra = 0,
+): Uint8Array {
+  return encodeChallenge({
+    flags:
+      NtlmFlag.unicode |
+      NtlmFlag.ntlm |
+      NtlmFlag.requestTarget |
+      NtlmFlag.targetInfo |
+      NtlmFlag.targetTypeDomain |
+      NtlmFlag.alwaysSign |
+      NtlmFlag.key128 |
+      NtlmFlag.key56 |
+      extra,
+    serverChallenge,
+    targetName: domain,
+    targetInfo: targetInfo([
+      [2, domain],
+      [1, host.split('.')[0]!.toUpperCase()],
+      [3, host],
+    ]),
+  })
+}
+
 export function newServerChallenge(): Uint8Array {
   return new Uint8Array(randomBytes(8))
 }

@@ -51,3 +51,12 @@ export function closeTcp(listener: TcpListener): Promise<void> {
     listener.server.close(() => resolve())
   })
 }
+
+/** A TCP port free on 127.0.0.1 right now (for a peer process that must be told its port: bench, sipp). */
+export async function freePort(): Promise<number> {
+  const s = createServer()
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+  const port = (s.address() as { port: number }).port
+  await new Promise((r) => s.close(r))
+  return port
+}

@@ -152,3 +152,23 @@ export function referenceIdText(id: Uint8Array): string {
     .map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ''))
     .join('')
 }
+
+/** A client-mode request (mode 3) whose transmit timestamp identifies it: what an SNTP client sends. */
+export function clientRequest(version: number, transmitTimestamp: bigint): NtpPacket {
+  return {
+    leap: 0,
+    version,
+    mode: 3,
+    stratum: 0,
+    poll: 6,
+    precision: -20,
+    rootDelay: 0,
+    rootDispersion: 0,
+    referenceId: new Uint8Array(4),
+    referenceTimestamp: 0n,
+    originTimestamp: 0n,
+    receiveTimestamp: 0n,
+    transmitTimestamp,
+    extra: new Uint8Array(0),
+  }
+}

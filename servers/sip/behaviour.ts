@@ -1,14 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { findUser } from '../../lab/auth/http.js'
 import { LabDecodeError } from '../../lab/errors.js'
-import {
-  NtlmFlag,
-  decodeNtlm,
-  encodeChallenge,
-  newServerChallenge,
-  targetInfo,
-  verifyNtlm,
-} from '../../lab/auth/ntlm.js'
+import { NtlmFlag, decodeNtlm, newServerChallenge, serverChallenge, verifyNtlm } from '../../lab/auth/ntlm.js'
 import type { Site, User } from '../../lab/scenario/model.js'
 import { SipHeaders, paramOf, parseAuthParams, uriOf, type SipRequest, type SipResponse } from './codec.js'
 import { provisioningV1, provisioningV2, roamingSelf, type ProvisioningInput } from './provisioning.js'
@@ -222,26 +215,12 @@ function authenticateRequest(
   if (gssapi === '' || params.opaque === undefined) {
     // The client asks for a CHALLENGE (connectionless NTLM: no NEGOTIATE message).
     const { opaque, challenge } = sas.newNtlm()
-    const message = encodeChallenge({
-      flags:
-        NtlmFlag.unicode |
-        NtlmFlag.ntlm |
-        NtlmFlag.requestTarget |
-        NtlmFlag.targetInfo |
-        NtlmFlag.targetTypeDomain |
-        NtlmFlag.alwaysSign |
-        NtlmFlag.extendedSessionSecurity |
-        NtlmFlag.key128 |
-        NtlmFlag.key56 |
-        0x40, // NTLMSSP_NEGOTIATE_DATAGRAM
-      serverChallenge: challenge,
-      targetName: ctx.slice.site.netbiosName,
-      targetInfo: targetInfo([
-        [2, ctx.slice.site.netbiosName],
-        [1, pool.split('.')[0]!.toUpperCase()],
-        [3, pool],
-      ]),
-    })
+    const message = serverChallenge(
+      challenge,
+      ctx.slice.site.netbiosName,
+      pool,
+      NtlmFlag.extendedSessionSecurity | 0x40, // NTLMSSP_NEGOTIATE_DATAGRAM
+    )
     const value = `NTLM ${quoted({ opaque, 'gssapi-data': Buffer.from(message).toString('base64'), targetname: pool, realm: REALM, version: 3 })}`
     return {
       response: respond(req, 401, 'Unauthorized', [['WWW-Authenticate', value]]),

@@ -1,24 +1,15 @@
 import { createSocket } from 'node:dgram'
-import { decodeNtp, encodeNtp, ntpTimestampFromUnixMs, type NtpPacket } from '../../servers/ntp/codec.js'
+import {
+  clientRequest as ntpClientRequest,
+  decodeNtp,
+  encodeNtp,
+  ntpTimestampFromUnixMs,
+  type NtpPacket,
+} from '../../servers/ntp/codec.js'
 
 /** A client-mode request whose transmit timestamp identifies it. */
 export function clientRequest(version = 4, transmitMs = Date.now()): NtpPacket {
-  return {
-    leap: 0,
-    version,
-    mode: 3,
-    stratum: 0,
-    poll: 6,
-    precision: -20,
-    rootDelay: 0,
-    rootDispersion: 0,
-    referenceId: new Uint8Array(4),
-    referenceTimestamp: 0n,
-    originTimestamp: 0n,
-    receiveTimestamp: 0n,
-    transmitTimestamp: ntpTimestampFromUnixMs(transmitMs),
-    extra: new Uint8Array(0),
-  }
+  return ntpClientRequest(version, ntpTimestampFromUnixMs(transmitMs))
 }
 
 /** A UDP client socket for the lab's NTP port; `next()` resolves with the next datagram that arrives. */

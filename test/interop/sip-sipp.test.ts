@@ -9,6 +9,7 @@ import { certificatePem } from '../../certs/export.js'
 import { packageRoot } from '../../lab/paths.js'
 import { startTestLab, type TestLab } from '../helpers/lab.js'
 import { tool } from '../helpers/tools.js'
+import { freePort } from '../../lab/net/tcp.js'
 
 const run = promisify(execFile)
 const sipp = tool('sipp', 'sip-tester')
@@ -26,14 +27,6 @@ servers:
   sip: { tcp: true, authentication: digest }
 `
 const SIPP_XML = join(packageRoot(), 'test', 'interop', 'sipp', 'register-subscribe.xml')
-
-async function freePort(): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as { port: number }).port
-  await new Promise((r) => s.close(r))
-  return port
-}
 
 /** One sipp call of the register-subscribe scenario over TCP to host:port; resolves with its exit code. */
 async function runSipp(port: number): Promise<{ code: number; out: string }> {

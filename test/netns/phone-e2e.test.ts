@@ -31,21 +31,9 @@ describe.skipIf(skip)(
       rmSync(dir, { recursive: true, force: true })
     })
 
-    it('boots, signs in and syncs Exchange on the default scenario', async () => {
-      const file = join(dir, 'e2e.yaml')
-      writeFileSync(
-        file,
-        `extends: ${JSON.stringify(join(packageRoot(), 'scenarios', 'default.yaml'))}\nname: e2e\n` +
-          `servers:\n  dhcp: { interface: ${net.labIf}, rogueWaitMs: 300 }\n`,
-      )
-      await using lab = await spawnLab(
-        [file, '--mode', 'netns', '--admin', '127.0.0.1:0', '--state', join(dir, 'state')],
-        {
-          spawner: (argv) => net.lab.spawn(argv),
-        },
-      )
-      expect(lab.ready.endpoints.find((e) => e.name === 'dhcp')?.port).toBe(67)
-      const { code, stdout, stderr } = await net.client.exec(
+    /** `cx700-lab phone --direct` in the client namespace, on its link, with its state kept in `dir`. */
+    const bootPhone = () =>
+      net.client.exec(
         [
           process.execPath,
           CLI,
@@ -61,6 +49,22 @@ describe.skipIf(skip)(
         ],
         { timeoutMs: 60_000 },
       )
+
+    it('boots, signs in and syncs Exchange on the default scenario', async () => {
+      const file = join(dir, 'e2e.yaml')
+      writeFileSync(
+        file,
+        `extends: ${JSON.stringify(join(packageRoot(), 'scenarios', 'default.yaml'))}\nname: e2e\n` +
+          `servers:\n  dhcp: { interface: ${net.labIf}, rogueWaitMs: 300 }\n`,
+      )
+      await using lab = await spawnLab(
+        [file, '--mode', 'netns', '--admin', '127.0.0.1:0', '--state', join(dir, 'state')],
+        {
+          spawner: (argv) => net.lab.spawn(argv),
+        },
+      )
+      expect(lab.ready.endpoints.find((e) => e.name === 'dhcp')?.port).toBe(67)
+      const { code, stdout, stderr } = await bootPhone()
       const report = JSON.parse(stdout) as PhoneReport
       expect(
         report.endState,
@@ -76,22 +80,7 @@ describe.skipIf(skip)(
       ])
       expect(report.learnt.mailbox).toEqual({ contacts: 1, voicemail: 1, missedCalls: 0 })
       // The phone remembers: on the next boot it has its roots and signs in without downloading them.
-      const again = await net.client.exec(
-        [
-          process.execPath,
-          CLI,
-          'phone',
-          '--direct',
-          '--interface',
-          net.clientIf,
-          '--mac',
-          '00:04:f2:01:02:03',
-          '--state',
-          join(dir, 'phones'),
-          '--json',
-        ],
-        { timeoutMs: 60_000 },
-      )
+      const again = await bootPhone()
       const second = JSON.parse(again.stdout) as PhoneReport
       expect(second.endState).toBe('signed-in')
       expect(second.status).not.toContain('Downloading Certificate')

@@ -1,0 +1,37 @@
+/**
+ * The requests the CX700 sends to Exchange (spec §3.2, §4.2), built as the phone builds them. Tests use
+ * them too, so that one text stands for "what the phone asks".
+ */
+
+/** The POX Autodiscover request (Outlook provider; request schema 2006, response schema 2006a). */
+export const outlookRequest = (email: string): string =>
+  '<?xml version="1.0" encoding="utf-8"?>' +
+  '<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"><Request>' +
+  `<EMailAddress>${email}</EMailAddress><AcceptableResponseSchema>` +
+  'http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema>' +
+  '</Request></Autodiscover>'
+
+/** A SOAP 1.1 envelope with the EWS namespaces as m: and t:, asking for Exchange2007_SP1. */
+export const soapEnvelope = (operation: string): string =>
+  '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" ' +
+  'xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" ' +
+  'xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages">' +
+  '<soap:Header><t:RequestServerVersion Version="Exchange2007_SP1"/></soap:Header>' +
+  `<soap:Body>${operation}</soap:Body></soap:Envelope>`
+
+/** FindItem on a distinguished folder, with an optional paging view and restriction. */
+export const findItemRequest = (
+  folder: string,
+  shape: 'IdOnly' | 'Default' = 'IdOnly',
+  view = '',
+  restriction = '',
+): string =>
+  soapEnvelope(
+    `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>${shape}</t:BaseShape></m:ItemShape>${view}` +
+      `${restriction}<m:ParentFolderIds><t:DistinguishedFolderId Id="${folder}"/></m:ParentFolderIds></m:FindItem>`,
+  )
+
+/** The Inbox restricted to missed-call notifications (spec §4.2). */
+export const MISSED_CALLS =
+  '<m:Restriction><t:IsEqualTo><t:FieldURI FieldURI="item:ItemClass"/><t:FieldURIOrConstant>' +
+  '<t:Constant Value="IPM.Note.Microsoft.Missed.Voice"/></t:FieldURIOrConstant></t:IsEqualTo></m:Restriction>'
