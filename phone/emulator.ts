@@ -10,7 +10,7 @@ import { PhoneResolver } from './dns.js'
 import { PhoneHttp, type HttpAnswer } from './http.js'
 import type { PhoneNet } from './net.js'
 import { ntpOffset } from './ntp.js'
-import { MISSED_CALLS, findItemRequest, outlookRequest } from './requests.js'
+import { MISSED_CALLS, findItemRequest, foundItems, outlookRequest } from './requests.js'
 import { PhoneSip } from './sip.js'
 import { phoneTls, type TrustFailure } from './trust.js'
 import type { PhoneState } from './state.js'
@@ -702,17 +702,8 @@ export async function runPhone(o: PhoneOptions): Promise<PhoneReport> {
                 timeoutMs,
               )
               try {
-                const root = a?.status === 200 ? parseXml(a.body.toString()) : undefined
-                const items = path(
-                  root,
-                  'Body',
-                  'FindItemResponse',
-                  'ResponseMessages',
-                  'FindItemResponseMessage',
-                  'RootFolder',
-                  'Items',
-                )
-                if (items) counts[folder === 'inbox' ? 'missedCalls' : folder] = items.children.length
+                const items = a?.status === 200 ? foundItems(a.body.toString()) : undefined
+                if (items) counts[folder === 'inbox' ? 'missedCalls' : folder] = items.length
               } catch (err) {
                 if (!(err instanceof LabDecodeError)) throw err
               }

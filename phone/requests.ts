@@ -1,3 +1,5 @@
+import { children, parseXml, path, type XmlElement } from '../lab/xml.js'
+
 /**
  * The requests the CX700 sends to Exchange (spec §3.2, §4.2), built as the phone builds them. Tests use
  * them too, so that one text stands for "what the phone asks".
@@ -35,3 +37,20 @@ export const findItemRequest = (
 export const MISSED_CALLS =
   '<m:Restriction><t:IsEqualTo><t:FieldURI FieldURI="item:ItemClass"/><t:FieldURIOrConstant>' +
   '<t:Constant Value="IPM.Note.Microsoft.Missed.Voice"/></t:FieldURIOrConstant></t:IsEqualTo></m:Restriction>'
+
+/**
+ * The items of a FindItem answer's first response message; undefined when the answer has no item list (an
+ * error response). Throws LabDecodeError when it is not XML.
+ */
+export function foundItems(xml: string): readonly XmlElement[] | undefined {
+  const items = path(
+    parseXml(xml),
+    'Body',
+    'FindItemResponse',
+    'ResponseMessages',
+    'FindItemResponseMessage',
+    'RootFolder',
+    'Items',
+  )
+  return items ? children(items) : undefined
+}

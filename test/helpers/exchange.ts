@@ -1,18 +1,8 @@
-import { children, parseXml, path, type XmlElement } from '../../lab/xml.js'
+import type { XmlElement } from '../../lab/xml.js'
 
 /** What the phone asks Exchange (phone/requests.ts), for tests; and how to read an answer. */
 export { outlookRequest, soapEnvelope, findItemRequest as findItem } from '../../phone/requests.js'
+import { foundItems as readItems } from '../../phone/requests.js'
 
-/** The items of a FindItem answer (its first response message). */
-export const foundItems = (xml: string): readonly XmlElement[] =>
-  children(
-    path(
-      parseXml(xml),
-      'Body',
-      'FindItemResponse',
-      'ResponseMessages',
-      'FindItemResponseMessage',
-      'RootFolder',
-      'Items',
-    ),
-  )
+/** The items of a FindItem answer (none when it has no item list). */
+export const foundItems = (xml: string): readonly XmlElement[] => readItems(xml) ?? []
