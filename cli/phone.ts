@@ -3,7 +3,7 @@ import { promisify } from 'node:util'
 import { which } from '../lab/which.js'
 import type { Lease } from '../phone/dhcp.js'
 import { defaultStateDir } from '../lab/paths.js'
-import { DEFAULT_GUESSES, runPhone, type PhoneReport } from '../phone/emulator.js'
+import { DEFAULT_GUESSES, parseGuesses, runPhone, type PhoneReport } from '../phone/emulator.js'
 import { PhoneNet } from '../phone/net.js'
 import { PhoneState } from '../phone/state.js'
 import { intOption, parse, usage } from './args.js'
@@ -27,7 +27,10 @@ and EWS. Prints the phone's status lines and a step trace; exit 0 when it ends s
                      default: loopback, through the running lab's port map (/endpoints) and nothing else
   --interface IF     with --direct, the link the phone is on: the emulator adds a broadcast route before
                      DHCP and puts the leased address on IF afterwards (as a DHCP client does; needs root)
-  --admin URL, --token T   the lab to take the port map from (as for every command)
+  --lab URL, --admin URL, --token T   the lab to take the port map from (as for every command)
+  --guess KEY=VALUE  change one of the spec's GUESSes (repeatable): option119=ascii|rfc3397|both,
+                     sni=true|false, provisioning=v2|v1, autodiscover=https-smtp,https-autodiscover,http-redirect,
+                     ewsUrl=EwsUrl,ASUrl, maxSkewMs=N, tlsVersion=TLSv1|TLSv1.2 (defaults: the spec's best guesses)
   --state DIR        where phones keep their state (default: the lab's state directory, phones/)
   --sni              send SNI on a real segment too (the CX700 probably does not; spec GUESS; loopback always does)
   --expect STATE     the end state that counts as success (default signed-in)
@@ -58,6 +61,8 @@ export async function phone(argv: string[]): Promise<number> {
     direct: { type: 'boolean' },
     interface: { type: 'string' },
     admin: { type: 'string' },
+    lab: { type: 'string' },
+    guess: { type: 'string', multiple: true },
     token: { type: 'string' },
     state: { type: 'string' },
     sni: { type: 'boolean' },
@@ -80,8 +85,14 @@ export async function phone(argv: string[]): Promise<number> {
   let net: PhoneNet
   if (values.direct) net = new PhoneNet()
   else {
-    const lab = client(values)
+    const lab = client({ ...values, admin: values.lab ?? values.admin })
     net = new PhoneNet((await lab.endpoints()).endpoints)
+  }
+  let guesses
+  try {
+    guesses = parseGuesses(values.guess ?? [])
+  } catch (err) {
+    throw usage((err as Error).message)
   }
   const stateDir = values.state ?? defaultStateDir()
   const ifName = values.interface
@@ -110,7 +121,7 @@ export async function phone(argv: string[]): Promise<number> {
         account,
         password: values.password ?? 'Passw0rd!',
         state,
-        guesses: { ...DEFAULT_GUESSES, ...(values.sni ? { sni: true } : {}) },
+        guesses: { ...DEFAULT_GUESSES, ...(values.sni ? { sni: true } : {}), ...guesses },
         ...(link ? { link } : {}),
       })
       state.save()

@@ -727,3 +727,52 @@ export async function runPhone(o: PhoneOptions): Promise<PhoneReport> {
   if (isNewer(LATEST_FIRMWARE, state.firmware)) return end('signed-in-not-updated')
   return end('signed-in')
 }
+
+/**
+ * Reads `key=value` guess overrides (the CLI's --guess): option119=ascii|rfc3397|both, sni=true|false,
+ * provisioning=v2|v1, autodiscover=https-smtp,https-autodiscover,http-redirect, ewsUrl=EwsUrl,ASUrl,
+ * maxSkewMs=N, tlsVersion=TLSv1|TLSv1.2. Throws an Error naming the bad one.
+ */
+export function parseGuesses(pairs: readonly string[]): Partial<PhoneGuesses> {
+  const out: Record<string, unknown> = {}
+  const oneOf = <T extends string>(k: string, v: string, allowed: readonly T[]): T => {
+    if (!(allowed as readonly string[]).includes(v))
+      throw new Error(`--guess ${k} takes ${allowed.join(' | ')}, not "${v}"`)
+    return v as T
+  }
+  for (const pair of pairs) {
+    const at = pair.indexOf('=')
+    const [k, v] = at > 0 ? [pair.slice(0, at), pair.slice(at + 1)] : [pair, '']
+    switch (k) {
+      case 'option119':
+        out.option119 = oneOf(k, v, ['ascii', 'rfc3397', 'both'] as const)
+        break
+      case 'sni':
+        out.sni = oneOf(k, v, ['true', 'false'] as const) === 'true'
+        break
+      case 'provisioning':
+        out.provisioning = oneOf(k, v, ['v2', 'v1'] as const)
+        break
+      case 'autodiscover':
+        out.autodiscover = v
+          .split(',')
+          .map((x) => oneOf(k, x, ['https-smtp', 'https-autodiscover', 'http-redirect'] as const))
+        break
+      case 'ewsUrl':
+        out.ewsUrl = v.split(',').map((x) => oneOf(k, x, ['EwsUrl', 'ASUrl'] as const))
+        break
+      case 'maxSkewMs':
+        if (!/^\d+$/.test(v)) throw new Error(`--guess maxSkewMs takes milliseconds, not "${v}"`)
+        out.maxSkewMs = Number(v)
+        break
+      case 'tlsVersion':
+        out.tlsVersion = oneOf(k, v, ['TLSv1', 'TLSv1.2'] as const)
+        break
+      default:
+        throw new Error(
+          `--guess ${k} is not a guess the emulator has (option119, sni, provisioning, autodiscover, ewsUrl, maxSkewMs, tlsVersion)`,
+        )
+    }
+  }
+  return out as Partial<PhoneGuesses>
+}

@@ -29,6 +29,8 @@ export function provisioningProperties(
   p: ProvisioningInput,
 ): { group: string; properties: [string, string][] }[] {
   const server: [string, string][] = [
+    ['poolFqdn', p.pool],
+    ['sipServerInternalUrl', `sip:${p.pool}:5061;transport=tls`],
     ['absInternalServerUrl', p.abs.internal],
     ['absExternalServerUrl', p.abs.external],
     ['updatesServerInternalUrl', p.dus?.internal ?? ''],
