@@ -774,5 +774,5 @@ export function parseGuesses(pairs: readonly string[]): Partial<PhoneGuesses> {
         )
     }
   }
-  return out as Partial<PhoneGuesses>
+  return out
 }
