@@ -3,7 +3,8 @@ import { STAGES, type DeviceTimeline } from './timeline.js'
 /**
  * The lab dashboard: one self-contained page (no CDN, no build step) served by the admin API. It reads
  * the same routes as the CLI — /endpoints, /scenario, /scenarios, /faults, /timeline — follows
- * /journal?follow=1 for live updates, and can add or remove faults and switch scenarios. Keyboard first:
+ * /journal/events (server-sent events; a streamed /journal?follow=1 when a token is needed) for live updates,
+ * and can add or remove faults and switch scenarios. Keyboard first:
  * every control is a native button, link or form field; stages are buttons that expand their events.
  */
 
@@ -98,8 +99,10 @@ async function refreshStatic() {
   const sel = document.getElementById('scenario-select');
   sel.innerHTML = list.scenarios.map((s) => '<option value="' + esc(s.path) + '"' + (s.path === sc.file ? ' selected' : '') + '>' + esc(s.name) + '</option>').join('');
   const ep = await api('/endpoints');
-  document.getElementById('servers').innerHTML = '<tr><th>Server</th><th>Socket</th><th>Address</th><th>Stands for</th></tr>' +
-    ep.endpoints.map((e) => '<tr><td>' + esc(e.server) + '</td><td>' + esc(e.name + ' ' + e.transport) + '</td><td>' + esc(e.address + ':' + e.port) + '</td><td>' + esc((e.hosts || []).join(', ') + ' (:' + e.standardPort + ')') + '</td></tr>').join('');
+  const health = await fetch('/health', { headers: token ? { authorization: 'Bearer ' + token } : {} }).then((r) => r.json()).catch(() => ({ servers: [] }));
+  const state = Object.fromEntries((health.servers || []).map((s) => [s.name, s.state]));
+  document.getElementById('servers').innerHTML = '<tr><th>Server</th><th>State</th><th>Socket</th><th>Address</th><th>Stands for</th></tr>' +
+    ep.endpoints.map((e) => '<tr><td>' + esc(e.server) + '</td><td>' + esc(state[e.server] || '?') + '</td><td>' + esc(e.name + ' ' + e.transport) + '</td><td>' + esc(e.address + ':' + e.port) + '</td><td>' + esc((e.hosts || []).join(', ') + ' (:' + e.standardPort + ')') + '</td></tr>').join('');
   const servers = [...new Set(ep.endpoints.map((e) => e.server))];
   const fs = document.getElementById('fault-server');
   if (!fs.options.length) fs.innerHTML = servers.map((s) => '<option>' + esc(s) + '</option>').join('');
@@ -174,6 +177,14 @@ document.getElementById('scenario-form').addEventListener('submit', async (ev) =
 });
 async function follow() {
   const live = document.getElementById('live');
+  if (!token && window.EventSource) {
+    // Server-sent events (a token cannot ride on EventSource: with one, the stream below is used).
+    const es = new EventSource('/journal/events');
+    es.onopen = () => { live.textContent = 'live'; };
+    es.onmessage = () => soon();
+    es.onerror = () => { live.textContent = 'reconnecting…'; };
+    return;
+  }
   for (;;) {
     try {
       const res = await fetch('/journal?follow=1&limit=1', { headers: token ? { authorization: 'Bearer ' + token } : {} });

@@ -250,6 +250,20 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
     return reply.type('application/x-ndjson').send(stream)
   })
 
+  // Server-sent events: every new journal event as one `data:` line (the dashboard's live feed).
+  app.get('/journal/events', async (req, reply) => {
+    const stream = new PassThrough()
+    stream.write(': cx700-lab journal\n\n')
+    const unsubscribe = lab.journal.subscribe((e) =>
+      stream.write(`id: ${e.seq}\ndata: ${JSON.stringify(e)}\n\n`),
+    )
+    req.raw.on('close', () => {
+      unsubscribe()
+      stream.end()
+    })
+    return reply.type('text/event-stream').header('cache-control', 'no-cache').send(stream)
+  })
+
   app.post('/journal/clear', async (_req, reply) => {
     lab.journal.clear()
     return reply.code(204).send()

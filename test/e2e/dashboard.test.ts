@@ -49,6 +49,7 @@ describe.skipIf(browserTool.skip)('the dashboard in headless Chromium', () => {
     await page.goto(t.admin.url.replace('0.0.0.0', '127.0.0.1'))
     await expect.poll(() => page.locator('#live').textContent()).toBe('live')
     await expect.poll(() => page.locator('#servers tr').count()).toBeGreaterThan(5)
+    expect(await page.locator('#servers').textContent()).toContain('listening')
 
     // A phone boots: its lane appears and fills in, stage by stage, from the journal stream.
     expect((await boot(t, '00:04:f2:00:00:01')).endState).toBe('signed-in')
