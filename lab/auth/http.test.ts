@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { loadScenario } from '../scenario/load.js'
 import { authenticate, findUser, type ConnectionAuth, type HttpAuthOptions } from './http.js'
-import { NtlmFlag, decodeNtlm } from './ntlm.js'
+import { NtlmFlag, decodeNtlm, encodeAuthenticate } from './ntlm.js'
 
 const s = loadScenario(
   't.yaml',
@@ -58,5 +58,30 @@ describe('HTTP authentication as IIS asks for it', () => {
     const strict: ConnectionAuth = {}
     expect(authenticate(kerberos, strict, options('refuse')).status).toBe('challenge')
     expect(authenticate(kerberos, strict, options('refuse')).status).toBe('challenge')
+  })
+
+  it('keeps an NTLM-authenticated connection authenticated, as IIS does; Basic must come every time', () => {
+    const conn: ConnectionAuth = {}
+    const challenge = authenticate(`NTLM ${NEGOTIATE}`, conn, options())
+    if (challenge.status !== 'challenge') throw new Error('expected a CHALLENGE')
+    const type2 = decodeNtlm(Buffer.from(challenge.headers[0]!.split(' ')[1]!, 'base64'))
+    if (type2.type !== 2) throw new Error('expected a CHALLENGE')
+    const type3 = encodeAuthenticate({
+      challenge: type2,
+      user: 'alice',
+      domain: 'CONTOSO',
+      password: 'pw',
+      workstation: 'W',
+    })
+    expect(authenticate(`NTLM ${Buffer.from(type3).toString('base64')}`, conn, options()).status).toBe('ok')
+    expect(authenticate(undefined, conn, options())).toMatchObject({
+      status: 'ok',
+      user: 'alice@contoso.test',
+      scheme: 'NTLM',
+    })
+    expect(authenticate(undefined, {}, options()).status).toBe('challenge')
+    const basic: ConnectionAuth = {}
+    expect(authenticate(`Basic ${b64('alice:pw')}`, basic, options()).status).toBe('ok')
+    expect(authenticate(undefined, basic, options()).status).toBe('challenge')
   })
 })

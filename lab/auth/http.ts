@@ -26,10 +26,15 @@ export type AuthOutcome =
   /** Answer 401 with these WWW-Authenticate values. */
   | { readonly status: 'challenge'; readonly headers: readonly string[]; readonly detail: string }
 
-/** Per-connection handshake state (the NTLM challenge, and whether a Kerberos token was refused already). */
+/**
+ * Per-connection handshake state: the NTLM challenge, whether a Kerberos token was refused already, and who
+ * the connection authenticated as (NTLM is connection-oriented: IIS keeps the connection authenticated, so
+ * later requests on it need no Authorization header).
+ */
 export interface ConnectionAuth {
   challenge?: Uint8Array
   kerberosRefused?: boolean
+  authenticated?: { readonly user: string; readonly scheme: string }
 }
 
 /** The scenario user an NTLM or Basic name denotes: DOMAIN\user, user@domain, or the bare user name. */
@@ -59,6 +64,13 @@ export function authenticate(
   conn: ConnectionAuth,
   o: HttpAuthOptions,
 ): AuthOutcome {
+  if ((header === undefined || header.trim() === '') && conn.authenticated)
+    return {
+      status: 'ok',
+      user: conn.authenticated.user,
+      scheme: conn.authenticated.scheme,
+      detail: `connection already authenticated (${conn.authenticated.scheme})`,
+    }
   if (header === undefined || header.trim() === '')
     return {
       status: 'challenge',
@@ -80,6 +92,7 @@ export function authenticate(
   const isNtlm = bytes.subarray(0, 8).toString('latin1') === 'NTLMSSP\0'
   if (!isNtlm) {
     if (s === 'negotiate' && o.kerberos === 'retry' && conn.kerberosRefused === true) {
+      conn.authenticated = { user: '(kerberos, not verified)', scheme: 'Negotiate' }
       return {
         status: 'ok',
         user: '(kerberos, not verified)',
@@ -134,6 +147,7 @@ export function authenticate(
       detail: `NTLM AUTHENTICATE as ${message.domain}\\${message.user}: wrong name or password`,
     }
   }
+  conn.authenticated = { user: user.signInAddress, scheme: label }
   return {
     status: 'ok',
     user: user.signInAddress,
