@@ -8,13 +8,13 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{lab,servers,certs,phone,cli}/**/*.test.ts'],
+          include: ['{core,lab,servers,certs,phone,cli}/**/*.test.ts'],
         },
       },
       {
         test: {
           name: 'integration',
-          include: ['test/{integration,scenarios,e2e,regressions}/**/*.test.ts'],
+          include: ['test/{architecture,integration,scenarios,e2e,regressions}/**/*.test.ts'],
           testTimeout: 20_000,
           hookTimeout: 30_000,
         },

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { LabPki } from '../certs/pki.js'
-import { systemClock } from '../lab/clock.js'
+import { systemClock } from '../core/clock.js'
 import { packageRoot } from '../lab/paths.js'
 import type { Scenario } from '../lab/scenario/model.js'
 

@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Clock } from '../lab/clock.js'
-import { LabError } from '../lab/errors.js'
-import type { Host, Site } from '../lab/scenario/model.js'
+import type { Clock } from '../core/clock.js'
+import { LabError } from '../core/errors.js'
+import type { Host, Site } from '../core/site.js'
 import { certificatePem, pem } from './export.js'
 import {
   createCa,

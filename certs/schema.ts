@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { StringEnum } from '../lab/scenario/common.js'
+import { StringEnum } from '../core/schema/common.js'
 
 export const PKI_HASHES = ['sha1', 'sha256', 'sha384'] as const
 export type PkiHash = (typeof PKI_HASHES)[number]

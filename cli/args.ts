@@ -1,5 +1,6 @@
+import type { Endpoint } from '../lab/runtime.js'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { LabError } from '../lab/errors.js'
+import { LabError } from '../core/errors.js'
 
 export type Options = NonNullable<ParseArgsConfig['options']>
 
@@ -44,4 +45,19 @@ export function table(rows: readonly (readonly string[])[]): string {
   return rows
     .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  '))
     .join('\n')
+}
+
+/** The port map as `up` prints it: where each service of a lab host really listens. */
+export function endpointTable(endpoints: readonly Endpoint[], adminUrl: string): string {
+  const rows = [['SERVICE', 'TRANSPORT', 'ADDRESS', 'PORT', 'STANDS FOR']]
+  for (const e of endpoints)
+    rows.push([
+      e.name,
+      e.transport,
+      e.address,
+      String(e.port),
+      `${e.hosts.join(', ') || '-'} (:${e.standardPort})`,
+    ])
+  rows.push(['admin', 'tcp', ...adminUrl.replace('http://', '').split(/:(?=\d+$)/), 'the admin API'])
+  return table(rows)
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { LabError } from '../lab/errors.js'
+import { LabError } from '../core/errors.js'
 import { packageRoot } from '../lab/paths.js'
 import { ScenarioSchema } from '../lab/scenario/schema.js'
 import {

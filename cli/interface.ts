@@ -5,10 +5,10 @@ import { connect, createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { promisify } from 'node:util'
-import { LabError } from '../lab/errors.js'
-import type { Logger } from '../lab/logger.js'
+import { LabError } from '../core/errors.js'
+import type { Logger } from '../core/logger.js'
 import type { Endpoint } from '../lab/runtime.js'
-import { endpointTable } from './up.js'
+import { endpointTable } from './args.js'
 
 const run = promisify(execFile)
 

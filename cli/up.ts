@@ -1,13 +1,13 @@
 import { watch, writeFileSync, rmSync, mkdirSync, type FSWatcher } from 'node:fs'
 import { dirname } from 'node:path'
 import { startAdmin, type AdminServer } from '../lab/admin/server.js'
-import { ScenarioError } from '../lab/errors.js'
-import { createLogger, type Logger } from '../lab/logger.js'
+import { ScenarioError } from '../core/errors.js'
+import { createLogger, type Logger } from '../core/logger.js'
 import { defaultScenarioPath, defaultStateDir } from '../lab/paths.js'
-import { Lab, type Endpoint, type PortPolicy } from '../lab/runtime.js'
+import { Lab, type PortPolicy } from '../lab/runtime.js'
 import { loadScenario } from '../lab/scenario/load.js'
-import { NETWORK_MODES, type NetworkMode } from '../lab/scenario/schema.js'
-import { hostPort, parse, table, usage } from './args.js'
+import { NETWORK_MODES, type NetworkMode } from '../core/site.js'
+import { endpointTable, hostPort, parse, usage } from './args.js'
 import { DEFAULT_ADMIN, currentFile } from './discover.js'
 import { runInterfaceMode } from './interface.js'
 
@@ -28,20 +28,6 @@ Options:
   --json             print one JSON line {"event":"ready",…} on stdout instead of the table; logs as JSON
   -h, --help         this text
 `
-
-export function endpointTable(endpoints: readonly Endpoint[], adminUrl: string): string {
-  const rows = [['SERVICE', 'TRANSPORT', 'ADDRESS', 'PORT', 'STANDS FOR']]
-  for (const e of endpoints)
-    rows.push([
-      e.name,
-      e.transport,
-      e.address,
-      String(e.port),
-      `${e.hosts.join(', ') || '-'} (:${e.standardPort})`,
-    ])
-  rows.push(['admin', 'tcp', ...adminUrl.replace('http://', '').split(/:(?=\d+$)/), 'the admin API'])
-  return table(rows)
-}
 
 export async function up(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {

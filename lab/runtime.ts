@@ -3,24 +3,28 @@ import type { FastifyInstance } from 'fastify'
 import { LabPki } from '../certs/pki.js'
 import { thumbprint } from '../certs/export.js'
 import { join } from 'node:path'
-import { systemClock, type Clock } from './clock.js'
-import { LabError } from './errors.js'
-import { FaultEngine } from './faults/engine.js'
-import { Journal } from './journal/journal.js'
-import type { Logger } from './logger.js'
+import { systemClock, type Clock } from '../core/clock.js'
+import { LabError } from '../core/errors.js'
+import { FaultEngine } from '../core/faults/engine.js'
+import { Journal } from '../core/journal/journal.js'
+import type { Logger } from '../core/logger.js'
 import { defaultStateDir } from './paths.js'
-import { seededRandom, type Random } from './random.js'
-import type { Network, Scenario, ServerName, ServersConfig } from './scenario/model.js'
-import type { Journal as JournalType } from './journal/journal.js'
-import type { NetworkMode } from './scenario/schema.js'
-import type { BoundPort, LabDeps, ListenRequest, RunningServer } from './server.js'
+import { seededRandom, type Random } from '../core/random.js'
+import type { Scenario, ServerName, ServersConfig } from './scenario/model.js'
+import type { Network } from '../core/site.js'
+import type { Journal as JournalType } from '../core/journal/journal.js'
+import type { NetworkMode } from '../core/site.js'
+import type { BoundPort, ListenRequest, RunningServer, SiteView } from '../core/server.js'
 import {
   SERVER_DEFINITIONS,
   SERVER_FAULTS,
   SERVER_NAMES,
+  type RuntimeOf,
+  type SliceOf,
   type ServerDefinitions,
-  type ServerTypes,
 } from '../servers/index.js'
+import type { ServerDeps } from '../servers/contract.js'
+import type { Listen } from '../core/schema/common.js'
 
 /** `scenario`: ports as the network mode says; `ephemeral`: port 0 wherever the scenario names none (tests, several labs at once). */
 export type PortPolicy = 'scenario' | 'ephemeral'
@@ -65,7 +69,7 @@ interface Instance {
   readonly configure: (scenario: Scenario) => void
 }
 
-type Runtimes = { [K in ServerName]: ServerTypes[K]['runtime'] }
+type Runtimes = { [K in ServerName]: RuntimeOf<K> }
 
 function createRuntimes(deps: { journal: JournalType; stateDir: string }): Runtimes {
   return {
@@ -85,7 +89,7 @@ export function planListen<K extends ServerName>(
   network: Network,
   ports: PortPolicy,
 ): ListenRequest[] {
-  const block = servers[name]
+  const block: { readonly listen?: Listen } = servers[name]
   return SERVER_DEFINITIONS[name].sockets.map((s) => ({
     ...s,
     address: block.listen?.address ?? network.address,
@@ -110,6 +114,10 @@ function withMode(scenario: Scenario, mode: NetworkMode | undefined, iface?: str
       ? scenario.network
       : { ...scenario.network, mode, address: mode === 'loopback' ? '127.0.0.1' : '0.0.0.0' }
   return iface === undefined ? base : { ...base, interface: iface }
+}
+
+function siteView(s: Scenario): SiteView {
+  return { network: s.network, site: s.site, users: s.users, hosts: s.hosts }
 }
 
 function runStamp(clock: Clock): string {
@@ -209,7 +217,7 @@ export class Lab implements AsyncDisposable {
     return pki
   }
 
-  #deps(name: string): LabDeps {
+  #deps(name: string): ServerDeps {
     return {
       logger: this.logger.child({ server: name }),
       clock: this.#clock,
@@ -225,8 +233,9 @@ export class Lab implements AsyncDisposable {
     const def: ServerDefinitions[K] = SERVER_DEFINITIONS[name]
     // Servers see the network in force (the CLI's --mode overrides the scenario's).
     const effective = (s: Scenario): Scenario => ({ ...s, network: withMode(s, this.#mode, this.#interface) })
-    const server = def.create(def.slice(effective(scenario)), listen, this.#deps(name), this.runtimes[name])
-    return { server, listen, configure: (next) => server.configure(def.slice(effective(next))) }
+    const slice = (s: Scenario): SliceOf<K> => def.slice(s.servers[name], siteView(effective(s)))
+    const server = def.create(slice(scenario), listen, this.#deps(name), this.runtimes[name])
+    return { server, listen, configure: (next) => server.configure(slice(next)) }
   }
 
   /** Starts every enabled server, or none: on a bind failure the ones already started are stopped again. */

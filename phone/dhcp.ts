@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto'
 import { createSocket } from 'node:dgram'
-import { LabDecodeError } from '../lab/errors.js'
+import { LabDecodeError } from '../core/errors.js'
 import {
   Opt,
   clientMessage,

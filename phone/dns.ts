@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto'
-import { LabDecodeError } from '../lab/errors.js'
+import { LabDecodeError } from '../core/errors.js'
 import { decodeDns, encodeDns, queryMessage, typeCode, type DnsRecord } from '../servers/dns/codec.js'
 import type { PhoneNet } from './net.js'
 import { udpAsk } from './net.js'

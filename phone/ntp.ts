@@ -1,4 +1,4 @@
-import { LabDecodeError } from '../lab/errors.js'
+import { LabDecodeError } from '../core/errors.js'
 import {
   clientRequest,
   decodeNtp,

@@ -1,4 +1,4 @@
-import { children, parseXml, path, type XmlElement } from '../lab/xml.js'
+import { children, parseXml, path, type XmlElement } from '../core/xml.js'
 
 /**
  * The requests the CX700 sends to Exchange (spec §3.2, §4.2), built as the phone builds them. Tests use

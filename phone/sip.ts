@@ -1,6 +1,6 @@
 import type { TLSSocket } from 'node:tls'
-import { decodeNtlm, encodeAuthenticate } from '../lab/auth/ntlm.js'
-import { LabDecodeError } from '../lab/errors.js'
+import { decodeNtlm, encodeAuthenticate } from '../core/auth/ntlm.js'
+import { LabDecodeError } from '../core/errors.js'
 import { SipFramer, parseAuthParams, type SipResponse } from '../servers/sip/codec.js'
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { JournalEvent } from '../journal/journal.js'
+import type { JournalEvent } from '../../core/journal/journal.js'
 import { buildTimelines, stageOf } from './timeline.js'
 
 let seq = 0

@@ -1,4 +1,4 @@
-import type { JournalEvent } from '../journal/journal.js'
+import type { JournalEvent } from '../../core/journal/journal.js'
 
 /**
  * Every phone's boot as one timeline across protocols, from the journal, pure: events grouped by device (a

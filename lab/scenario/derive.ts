@@ -1,5 +1,6 @@
-import type { HostRole, ScenarioDocument } from './schema.js'
-import type { Host, Network, Site, User } from './model.js'
+import type { ScenarioDocument } from './schema.js'
+import type { HostRole } from '../../core/site.js'
+import type { Host, Network, Site, User } from '../../core/site.js'
 
 function ipv4(n: number): string {
   return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.')

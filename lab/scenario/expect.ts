@@ -1,5 +1,5 @@
 import type { Static } from '@sinclair/typebox'
-import type { JournalEvent } from '../journal/journal.js'
+import type { JournalEvent } from '../../core/journal/journal.js'
 import type { ExpectSchema, JournalMatchSchema } from './schema.js'
 
 type Expect = Static<typeof ExpectSchema>

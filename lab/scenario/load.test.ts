@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ScenarioError, formatProblem } from '../errors.js'
+import { ScenarioError, formatProblem } from '../../core/errors.js'
 import { defaultScenarioPath, packageRoot } from '../paths.js'
 import { loadScenario, mergeScenario } from './load.js'
 import { ScenarioSchema } from './schema.js'

@@ -1,4 +1,4 @@
-import { normalizeMac } from '../../lab/journal/devices.js'
+import { normalizeMac } from '../../core/journal/devices.js'
 import {
   DhcpMessageType,
   Opt,

@@ -1,4 +1,4 @@
-import { LabDecodeError } from '../../lab/errors.js'
+import { LabDecodeError } from '../../core/errors.js'
 
 /**
  * DHCPv4 (RFC 2131 BOOTP header, RFC 2132 options, RFC 3396 long options, option overload 52, RFC 3397

@@ -1,4 +1,5 @@
-import type { ServerDefinition } from '../../lab/server.js'
+import { DhcpSchema } from './schema.js'
+import type { LabServerDefinition } from '../contract.js'
 import { DhcpRuntime, DhcpServer, type DhcpSlice } from './server.js'
 import { DHCP_FAULTS } from './schema.js'
 
@@ -7,17 +8,13 @@ export { decideDhcp, LeaseTable } from './behaviour.js'
 export { DhcpSchema, type DhcpConfig } from './schema.js'
 export { DhcpRuntime, DhcpServer, type DhcpSlice } from './server.js'
 
-export const dhcpDefinition: ServerDefinition<DhcpSlice, DhcpRuntime> = {
+export const dhcpDefinition: LabServerDefinition<typeof DhcpSchema, DhcpSlice, DhcpRuntime> = {
   name: 'dhcp',
+  schema: DhcpSchema,
   sockets: [{ name: 'dhcp', transport: 'udp', standardPort: 67 }],
   faults: DHCP_FAULTS,
   roles: [],
-  slice: (scenario) => ({
-    block: scenario.servers.dhcp,
-    site: scenario.site,
-    hosts: scenario.hosts,
-    network: scenario.network,
-  }),
+  slice: (block, { site, hosts, network }) => ({ block, site, hosts, network }),
   runtime: ({ stateDir }) => new DhcpRuntime(stateDir),
   create: (config, listen, deps, runtime) => new DhcpServer(config, listen, deps, runtime),
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { createSocket } from 'node:dgram'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { closeUdp } from '../../lab/net/udp.js'
+import { closeUdp } from '../../core/net/udp.js'
 import { DhcpMessageType, clientMessage, decodeDhcp, encodeDhcp } from './codec.js'
 
 /**

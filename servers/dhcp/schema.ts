@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { DurationSchema, StringEnum, serverBlock } from '../../lab/scenario/common.js'
-import type { FaultCapabilities } from '../../lab/faults/types.js'
+import { DurationSchema, StringEnum, serverBlock } from '../../core/schema/common.js'
+import type { FaultCapabilities } from '../../core/faults/types.js'
 
 const Ipv4 = Type.String({ format: 'ipv4' })
 const Mac = Type.String({

@@ -12,15 +12,16 @@ import {
 import { networkInterfaces } from 'node:os'
 import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { LabDecodeError, LabError } from '../../lab/errors.js'
-import { corruptBytes, garbageBytes } from '../../lab/faults/bytes.js'
-import type { Journal, Peer } from '../../lab/journal/journal.js'
-import { normalizeMac } from '../../lab/journal/devices.js'
-import { bindUdp, closeUdp } from '../../lab/net/udp.js'
-import { parseDuration } from '../../lab/scenario/common.js'
-import type { Host, Network, Site } from '../../lab/scenario/model.js'
-import type { BoundPort, LabDeps, ListenRequest } from '../../lab/server.js'
-import { ServerBase } from '../../lab/server-base.js'
+import { LabDecodeError, LabError } from '../../core/errors.js'
+import { corruptBytes, garbageBytes } from '../../core/faults/bytes.js'
+import type { Journal, Peer } from '../../core/journal/journal.js'
+import { normalizeMac } from '../../core/journal/devices.js'
+import { bindUdp, closeUdp } from '../../core/net/udp.js'
+import { parseDuration } from '../../core/schema/common.js'
+import type { Host, Network, Site } from '../../core/site.js'
+import type { BoundPort, ListenRequest } from '../../core/server.js'
+import type { ServerDeps } from '../contract.js'
+import { ServerBase } from '../../core/server-base.js'
 import {
   LeaseTable,
   decideDhcp,
@@ -201,7 +202,7 @@ function confinedInterface(name: string): { address: string; broadcast: string }
  * interface, only MACs in its allow-list, and only after checking that no other server answers on the
  * segment. Every message and answer is journaled with the MAC; an ACK ties the MAC to its address.
  */
-export class DhcpServer extends ServerBase<DhcpSlice> {
+export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
   readonly name = 'dhcp'
   #config: DhcpSlice
   readonly #listen: readonly ListenRequest[]
@@ -213,7 +214,7 @@ export class DhcpServer extends ServerBase<DhcpSlice> {
   #sender: Socket | undefined
   #serverId: string
 
-  constructor(config: DhcpSlice, listen: readonly ListenRequest[], deps: LabDeps, runtime: DhcpRuntime) {
+  constructor(config: DhcpSlice, listen: readonly ListenRequest[], deps: ServerDeps, runtime: DhcpRuntime) {
     super(deps)
     this.#config = config
     this.#listen = listen

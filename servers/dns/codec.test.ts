@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { LabDecodeError } from '../../lab/errors.js'
+import { LabDecodeError } from '../../core/errors.js'
 import {
   DNS_CLASS_IN,
   DnsRcode,

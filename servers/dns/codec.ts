@@ -1,4 +1,4 @@
-import { LabDecodeError } from '../../lab/errors.js'
+import { LabDecodeError } from '../../core/errors.js'
 
 /**
  * DNS wire format (RFC 1035, 2782 SRV, 3596 AAAA, 6891 EDNS(0)), pure: no sockets, timers or logs.

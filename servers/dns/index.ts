@@ -1,4 +1,5 @@
-import type { ServerDefinition } from '../../lab/server.js'
+import { DnsSchema } from './schema.js'
+import type { LabServerDefinition } from '../contract.js'
 import { DnsRuntime, dnsRoutes } from './runtime.js'
 import { DnsServer } from './server.js'
 import { DNS_FAULTS } from './schema.js'
@@ -11,15 +12,16 @@ export { DnsRuntime } from './runtime.js'
 export { DnsServer } from './server.js'
 export type { DnsSlice } from './zone.js'
 
-export const dnsDefinition: ServerDefinition<DnsSlice, DnsRuntime> = {
+export const dnsDefinition: LabServerDefinition<typeof DnsSchema, DnsSlice, DnsRuntime> = {
   name: 'dns',
+  schema: DnsSchema,
   sockets: [
     { name: 'dns', transport: 'udp', standardPort: 53 },
     { name: 'dns-tcp', transport: 'tcp', standardPort: 53 },
   ],
   faults: DNS_FAULTS,
   roles: ['dc'],
-  slice: (scenario) => ({ block: scenario.servers.dns, site: scenario.site, hosts: scenario.hosts }),
+  slice: (block, { site, hosts }) => ({ block, site, hosts }),
   runtime: ({ journal }) => new DnsRuntime(journal),
   create: (config, listen, deps, runtime) => new DnsServer(config, listen, deps, runtime),
   routes: (app, runtime) => dnsRoutes(app, runtime),

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { StringEnum, serverBlock } from '../../lab/scenario/common.js'
-import type { FaultCapabilities } from '../../lab/faults/types.js'
+import { StringEnum, serverBlock } from '../../core/schema/common.js'
+import type { FaultCapabilities } from '../../core/faults/types.js'
 
 export const DNS_RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'NS', 'PTR', 'SRV', 'MX', 'TXT'] as const
 export type DnsRecordTypeName = (typeof DNS_RECORD_TYPES)[number]

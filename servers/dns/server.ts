@@ -1,15 +1,16 @@
 import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram'
 import type { Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { LabDecodeError } from '../../lab/errors.js'
-import { ruleMatches, type AppliedFault } from '../../lab/faults/engine.js'
-import { corruptBytes, garbageBytes } from '../../lab/faults/bytes.js'
-import type { DeviceRef } from '../../lab/journal/devices.js'
-import type { Peer } from '../../lab/journal/journal.js'
-import { bindTcp, closeTcp, type TcpListener } from '../../lab/net/tcp.js'
-import { bindUdp, closeUdp } from '../../lab/net/udp.js'
-import type { BoundPort, LabDeps, ListenRequest } from '../../lab/server.js'
-import { ServerBase } from '../../lab/server-base.js'
+import { LabDecodeError } from '../../core/errors.js'
+import { ruleMatches, type AppliedFault } from '../../core/faults/engine.js'
+import { corruptBytes, garbageBytes } from '../../core/faults/bytes.js'
+import type { DeviceRef } from '../../core/journal/devices.js'
+import type { Peer } from '../../core/journal/journal.js'
+import { bindTcp, closeTcp, type TcpListener } from '../../core/net/tcp.js'
+import { bindUdp, closeUdp } from '../../core/net/udp.js'
+import type { BoundPort, ListenRequest } from '../../core/server.js'
+import type { ServerDeps } from '../contract.js'
+import { ServerBase } from '../../core/server-base.js'
 import { alterAnswers, queryProblem, resolveDns, responseTo, udpLimit, type DnsAnswer } from './behaviour.js'
 import {
   DNS_HEADER_LENGTH,
@@ -102,7 +103,7 @@ function questionEnd(msg: Uint8Array): number {
  * answer itself comes from `resolveDns`. Answers that depend only on the question are encoded once and
  * reused with the id, RD/CD bits and the question's letter case patched in.
  */
-export class DnsServer extends ServerBase<DnsSlice> {
+export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
   readonly name = 'dns'
   #config: DnsSlice
   readonly #listen: readonly ListenRequest[]
@@ -114,7 +115,7 @@ export class DnsServer extends ServerBase<DnsSlice> {
   #cache = new Map<string, Cached>()
   readonly #unsubscribe: () => void
 
-  constructor(config: DnsSlice, listen: readonly ListenRequest[], deps: LabDeps, runtime: DnsRuntime) {
+  constructor(config: DnsSlice, listen: readonly ListenRequest[], deps: ServerDeps, runtime: DnsRuntime) {
     super(deps)
     this.#config = config
     this.#listen = listen

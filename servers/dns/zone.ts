@@ -1,5 +1,5 @@
-import { LabError } from '../../lab/errors.js'
-import type { Host, Site } from '../../lab/scenario/model.js'
+import { LabError } from '../../core/errors.js'
+import type { Host, Site } from '../../core/site.js'
 import { DNS_CLASS_IN, nameLabels, type DnsRecord } from './codec.js'
 import type { DnsConfig, DnsRecordInput, DnsRemove } from './schema.js'
 

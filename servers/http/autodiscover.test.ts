@@ -8,7 +8,7 @@ import {
   soapAutodiscover,
   type AutodiscoverContext,
 } from './autodiscover.js'
-import { children, parseXml, path } from '../../lab/xml.js'
+import { children, parseXml, path } from '../../core/xml.js'
 
 const scenario = loadScenario(
   't.yaml',

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
-import { LabDecodeError } from '../../lab/errors.js'
-import { findUser } from '../../lab/auth/http.js'
-import type { Site, User } from '../../lab/scenario/model.js'
+import { LabDecodeError } from '../../core/errors.js'
+import { findUser } from '../../core/auth/http.js'
+import type { Site, User } from '../../core/site.js'
 import {
   children,
   parseXml,
@@ -12,7 +12,7 @@ import {
   type XmlContent,
   type XmlElement,
   type XmlMarkup,
-} from '../../lab/xml.js'
+} from '../../core/xml.js'
 
 /**
  * Exchange 2007 Autodiscover, pure: the POX Outlook provider the CX700 posts to (spec §3.2–3.3; request

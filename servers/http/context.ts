@@ -1,10 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { AppliedFault } from '../../lab/faults/engine.js'
-import type { Host, Site, User } from '../../lab/scenario/model.js'
-import type { LabDeps } from '../../lab/server.js'
+import type { AppliedFault } from '../../core/faults/engine.js'
+import type { Host, Site, User } from '../../core/site.js'
+import type { ServerDeps } from '../contract.js'
 import type { HttpConfig } from './schema.js'
 import type { Mailbox } from './mailbox.js'
-import type { XmlElement } from '../../lab/xml.js'
+import type { XmlElement } from '../../core/xml.js'
 
 /** What the HTTP server gets of a scenario. */
 export interface HttpSlice {
@@ -53,7 +53,7 @@ export function answerOf(req: FastifyRequest): Readonly<Record<string, unknown>>
 
 /** What the route plugins (certsrv, Exchange) get from the server. */
 export interface HttpContext {
-  readonly deps: LabDeps
+  readonly deps: ServerDeps
   config(): HttpSlice
   /** The port the HTTPS listener got (for the URLs the lab hands out). */
   httpsPort(): number

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { LabDecodeError } from '../../lab/errors.js'
+import { LabDecodeError } from '../../core/errors.js'
 import { stateOf, type HttpContext } from './context.js'
 import { decide, dusResponse, mimeType, parseDusRequest, parseFilePath, standInFile } from './dus.js'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseXml, path } from '../../lab/xml.js'
+import { parseXml, path } from '../../core/xml.js'
 import {
   compareVersions,
   decide,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { parseXml, x, xmlDocument, type XmlElement } from '../../lab/xml.js'
+import { parseXml, x, xmlDocument, type XmlElement } from '../../core/xml.js'
 
 /**
  * The OCS 2007 R2 Device Update Service, pure (spec §6): what a `ucdevice.upx` request says about the

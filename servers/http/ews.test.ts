@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { loadScenario } from '../../lab/scenario/load.js'
-import { children, parseXml, path, type XmlElement } from '../../lab/xml.js'
+import { children, parseXml, path, type XmlElement } from '../../core/xml.js'
 import { ews, type EwsContext } from './ews.js'
 import { ITEM_CLASS, buildMailbox, toneWav } from './mailbox.js'
 

@@ -1,4 +1,4 @@
-import type { User } from '../../lab/scenario/model.js'
+import type { User } from '../../core/site.js'
 import { soapFault } from './autodiscover.js'
 import {
   children,
@@ -8,7 +8,7 @@ import {
   xmlDocument,
   type XmlElement,
   type XmlMarkup,
-} from '../../lab/xml.js'
+} from '../../core/xml.js'
 import {
   FOLDERS,
   ITEM_CLASS,

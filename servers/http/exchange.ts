@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { findUser } from '../../lab/auth/http.js'
-import type { User } from '../../lab/scenario/model.js'
+import { findUser } from '../../core/auth/http.js'
+import type { User } from '../../core/site.js'
 import {
   poxAutodiscover,
   poxError,

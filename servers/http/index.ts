@@ -1,4 +1,5 @@
-import type { ServerDefinition } from '../../lab/server.js'
+import { HttpSchema } from './schema.js'
+import type { LabServerDefinition } from '../contract.js'
 import { HttpRuntime, httpRoutes } from './runtime.js'
 import { HttpServer, type HttpSlice } from './server.js'
 import { HTTP_FAULTS } from './schema.js'
@@ -7,20 +8,16 @@ export { HttpSchema, type HttpConfig } from './schema.js'
 export { HttpServer, type HttpSlice } from './server.js'
 export { HttpRuntime } from './runtime.js'
 
-export const httpDefinition: ServerDefinition<HttpSlice, HttpRuntime> = {
+export const httpDefinition: LabServerDefinition<typeof HttpSchema, HttpSlice, HttpRuntime> = {
   name: 'http',
+  schema: HttpSchema,
   sockets: [
     { name: 'http', transport: 'tcp', standardPort: 80 },
     { name: 'https', transport: 'tcp', standardPort: 443 },
   ],
   faults: HTTP_FAULTS,
   roles: ['ca', 'exchange', 'dus'],
-  slice: (scenario) => ({
-    block: scenario.servers.http,
-    site: scenario.site,
-    hosts: scenario.hosts,
-    users: scenario.users,
-  }),
+  slice: (block, { site, hosts, users }) => ({ block, site, hosts, users }),
   runtime: ({ journal }) => new HttpRuntime(journal),
   create: (config, listen, deps, runtime) => new HttpServer(config, listen, deps, runtime),
   routes: (app, runtime) => httpRoutes(app, runtime),

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { User } from '../../lab/scenario/model.js'
+import type { User } from '../../core/site.js'
 
 /**
  * The Exchange mailboxes the EWS double serves, built from the scenario's users (spec §4.2): contacts in the

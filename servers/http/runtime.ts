@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
-import type { Journal } from '../../lab/journal/journal.js'
-import type { User } from '../../lab/scenario/model.js'
+import type { Journal } from '../../core/journal/journal.js'
+import type { User } from '../../core/site.js'
 import { buildMailbox, type Mailbox } from './mailbox.js'
 
 /**

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { StringEnum, serverBlock } from '../../lab/scenario/common.js'
-import type { FaultCapabilities } from '../../lab/faults/types.js'
+import { StringEnum, serverBlock } from '../../core/schema/common.js'
+import type { FaultCapabilities } from '../../core/faults/types.js'
 
 /** The `servers.http` block of a scenario: HTTP 80 and HTTPS 443 with /certsrv, Autodiscover and EWS. */
 export const HttpSchema = serverBlock(

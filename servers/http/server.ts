@@ -4,16 +4,17 @@ import type { RequestListener } from 'node:http'
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { TlsContexts, tlsSettings } from '../../certs/tls.js'
-import { authenticate, type ConnectionAuth } from '../../lab/auth/http.js'
-import { LabDecodeError } from '../../lab/errors.js'
-import { corruptBytes, garbageBytes } from '../../lab/faults/bytes.js'
-import type { Peer } from '../../lab/journal/journal.js'
-import { bindError } from '../../lab/net/udp.js'
-import type { User } from '../../lab/scenario/model.js'
-import { ServerBase } from '../../lab/server-base.js'
-import type { BoundPort, LabDeps, ListenRequest } from '../../lab/server.js'
+import { authenticate, type ConnectionAuth } from '../../core/auth/http.js'
+import { LabDecodeError } from '../../core/errors.js'
+import { corruptBytes, garbageBytes } from '../../core/faults/bytes.js'
+import type { Peer } from '../../core/journal/journal.js'
+import { bindError } from '../../core/net/udp.js'
+import type { User } from '../../core/site.js'
+import { ServerBase } from '../../core/server-base.js'
+import type { BoundPort, ListenRequest } from '../../core/server.js'
+import type { ServerDeps } from '../contract.js'
 import { certsrvRoutes } from './certsrv.js'
-import { parseXml, soapRequest } from '../../lab/xml.js'
+import { parseXml, soapRequest } from '../../core/xml.js'
 import { stateOf, type HttpContext, type HttpSlice } from './context.js'
 import { dusRoutes } from './dus-routes.js'
 import { exchangeRoutes } from './exchange.js'
@@ -30,7 +31,7 @@ const hostOf = (req: FastifyRequest): string => (req.headers.host ?? '').replace
  * decided once a request is authenticated and its body read (so they can match the user and the operation);
  * every request is journaled with its user, operation, folder and status.
  */
-export class HttpServer extends ServerBase<HttpSlice> {
+export class HttpServer extends ServerBase<HttpSlice, ServerDeps> {
   readonly name = 'http'
   #config: HttpSlice
   readonly #listen: readonly ListenRequest[]
@@ -43,7 +44,7 @@ export class HttpServer extends ServerBase<HttpSlice> {
   #httpPort = 80
   readonly #context: HttpContext
 
-  constructor(config: HttpSlice, listen: readonly ListenRequest[], deps: LabDeps, runtime: HttpRuntime) {
+  constructor(config: HttpSlice, listen: readonly ListenRequest[], deps: ServerDeps, runtime: HttpRuntime) {
     super(deps)
     this.#config = config
     this.#listen = listen

@@ -10,7 +10,7 @@ import {
   BerReader,
 } from 'ldapts'
 import { describe, expect, it } from 'vitest'
-import { LabDecodeError } from '../../lab/errors.js'
+import { LabDecodeError } from '../../core/errors.js'
 import {
   LdapOp,
   LdapResult,

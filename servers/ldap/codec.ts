@@ -1,5 +1,5 @@
 import { BerReader, BerWriter } from 'ldapts'
-import { LabDecodeError } from '../../lab/errors.js'
+import { LabDecodeError } from '../../core/errors.js'
 
 /**
  * LDAPv3 messages (RFC 4511), pure: framing, request decoding, response encoding, filters (RFC 4515 text

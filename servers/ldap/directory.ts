@@ -1,4 +1,4 @@
-import type { Host, Site, User } from '../../lab/scenario/model.js'
+import type { Host, Site, User } from '../../core/site.js'
 
 /**
  * The Active Directory a CX700 searches, pure: the domain naming context with the scenario's users, the

@@ -1,4 +1,5 @@
-import type { ServerDefinition } from '../../lab/server.js'
+import { LdapSchema } from './schema.js'
+import type { LabServerDefinition } from '../contract.js'
 import { LdapServer, type LdapSlice } from './server.js'
 import { LDAP_FAULTS } from './schema.js'
 
@@ -8,20 +9,16 @@ export { buildDirectory, type Directory } from './directory.js'
 export { LdapSchema, type LdapConfig } from './schema.js'
 export { LdapServer, type LdapSlice } from './server.js'
 
-export const ldapDefinition: ServerDefinition<LdapSlice> = {
+export const ldapDefinition: LabServerDefinition<typeof LdapSchema, LdapSlice> = {
   name: 'ldap',
+  schema: LdapSchema,
   sockets: [
     { name: 'ldap', transport: 'tcp', standardPort: 389 },
     { name: 'ldap-gc', transport: 'tcp', standardPort: 3268 },
   ],
   faults: LDAP_FAULTS,
   roles: ['dc'],
-  slice: (scenario) => ({
-    block: scenario.servers.ldap,
-    site: scenario.site,
-    hosts: scenario.hosts,
-    users: scenario.users,
-  }),
+  slice: (block, { site, hosts, users }) => ({ block, site, hosts, users }),
   runtime: () => undefined,
   create: (config, listen, deps) => new LdapServer(config, listen, deps),
 }

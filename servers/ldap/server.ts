@@ -1,15 +1,16 @@
 import type { Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { certificateDer } from '../../certs/export.js'
-import { LabDecodeError } from '../../lab/errors.js'
-import { corruptBytes, garbageBytes } from '../../lab/faults/bytes.js'
-import type { AppliedFault } from '../../lab/faults/engine.js'
-import type { DeviceRef } from '../../lab/journal/devices.js'
-import type { Peer } from '../../lab/journal/journal.js'
-import { bindTcp, closeTcp, type TcpListener } from '../../lab/net/tcp.js'
-import type { Host, Site, User } from '../../lab/scenario/model.js'
-import type { BoundPort, LabDeps, ListenRequest } from '../../lab/server.js'
-import { ServerBase } from '../../lab/server-base.js'
+import { LabDecodeError } from '../../core/errors.js'
+import { corruptBytes, garbageBytes } from '../../core/faults/bytes.js'
+import type { AppliedFault } from '../../core/faults/engine.js'
+import type { DeviceRef } from '../../core/journal/devices.js'
+import type { Peer } from '../../core/journal/journal.js'
+import { bindTcp, closeTcp, type TcpListener } from '../../core/net/tcp.js'
+import type { Host, Site, User } from '../../core/site.js'
+import type { BoundPort, ListenRequest } from '../../core/server.js'
+import type { ServerDeps } from '../contract.js'
+import { ServerBase } from '../../core/server-base.js'
 import {
   AD_MESSAGES,
   PagedResults,
@@ -72,14 +73,14 @@ const IDLE_MS = 15 * 60_000
  * The Active Directory double: LDAPv3 on 389 (and 3268 as a global catalog), one session per connection,
  * requests answered in order, every bind and search journaled with the device and what was found.
  */
-export class LdapServer extends ServerBase<LdapSlice> {
+export class LdapServer extends ServerBase<LdapSlice, ServerDeps> {
   readonly name = 'ldap'
   #config: LdapSlice
   #directory!: Directory
   readonly #listen: readonly ListenRequest[]
   #listeners: TcpListener[] = []
 
-  constructor(config: LdapSlice, listen: readonly ListenRequest[], deps: LabDeps) {
+  constructor(config: LdapSlice, listen: readonly ListenRequest[], deps: ServerDeps) {
     super(deps)
     this.#config = config
     this.#listen = listen

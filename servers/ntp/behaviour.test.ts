@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { validatorFor } from '../../lab/scenario/ajv.js'
+import { validatorFor } from '../../core/schema/ajv.js'
 import { answerNtp } from './behaviour.js'
 import {
   decodeNtp,

@@ -1,4 +1,4 @@
-import { parseDuration } from '../../lab/scenario/common.js'
+import { parseDuration } from '../../core/schema/common.js'
 import type { NtpConfig } from './schema.js'
 import {
   NtpLeap,

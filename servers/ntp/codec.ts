@@ -1,4 +1,4 @@
-import { LabDecodeError } from '../../lab/errors.js'
+import { LabDecodeError } from '../../core/errors.js'
 
 /**
  * NTP packet codec (RFC 5905 §7.3), pure: no sockets, clocks or logs. Timestamps stay raw 64-bit 32.32

@@ -1,4 +1,5 @@
-import type { ServerDefinition } from '../../lab/server.js'
+import { NtpSchema } from './schema.js'
+import type { LabServerDefinition } from '../contract.js'
 import { NtpServer } from './server.js'
 import { NTP_FAULTS, type NtpConfig } from './schema.js'
 
@@ -13,12 +14,13 @@ export { answerNtp } from './behaviour.js'
 export { NtpSchema, type NtpConfig } from './schema.js'
 export { NtpServer } from './server.js'
 
-export const ntpDefinition: ServerDefinition<NtpConfig> = {
+export const ntpDefinition: LabServerDefinition<typeof NtpSchema, NtpConfig> = {
   name: 'ntp',
+  schema: NtpSchema,
   sockets: [{ name: 'ntp', transport: 'udp', standardPort: 123 }],
   faults: NTP_FAULTS,
   roles: ['ntp'],
-  slice: (scenario) => scenario.servers.ntp,
+  slice: (block) => block,
   runtime: () => undefined,
   create: (config, listen, deps) => new NtpServer(config, listen, deps),
 }

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { DurationSchema, StringEnum, serverBlock } from '../../lab/scenario/common.js'
-import type { FaultCapabilities } from '../../lab/faults/types.js'
+import { DurationSchema, StringEnum, serverBlock } from '../../core/schema/common.js'
+import type { FaultCapabilities } from '../../core/faults/types.js'
 
 export const NTP_LEAP = ['none', 'insert', 'delete', 'unsynchronised'] as const
 export const NTP_KISS_CODES = ['RATE', 'DENY', 'RSTR'] as const

@@ -1,11 +1,12 @@
 import type { RemoteInfo, Socket } from 'node:dgram'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { LabDecodeError } from '../../lab/errors.js'
-import { corruptBytes, garbageBytes } from '../../lab/faults/bytes.js'
-import type { Peer } from '../../lab/journal/journal.js'
-import { bindUdp, closeUdp } from '../../lab/net/udp.js'
-import type { BoundPort, LabDeps, ListenRequest } from '../../lab/server.js'
-import { ServerBase } from '../../lab/server-base.js'
+import { LabDecodeError } from '../../core/errors.js'
+import { corruptBytes, garbageBytes } from '../../core/faults/bytes.js'
+import type { Peer } from '../../core/journal/journal.js'
+import { bindUdp, closeUdp } from '../../core/net/udp.js'
+import type { BoundPort, ListenRequest } from '../../core/server.js'
+import type { ServerDeps } from '../contract.js'
+import { ServerBase } from '../../core/server-base.js'
 import { answerNtp, type NtpOverride } from './behaviour.js'
 import { decodeNtp, encodeNtp, referenceIdText, unixMsFromNtpTimestamp, type NtpPacket } from './codec.js'
 import type { NtpConfig } from './schema.js'
@@ -13,13 +14,13 @@ import type { NtpConfig } from './schema.js'
 const hex = (b: Uint8Array, max = 64): string => Buffer.from(b.subarray(0, max)).toString('hex')
 
 /** The NTP server: UDP I/O, the fault hook points, journal events; the answer itself is `answerNtp`. */
-export class NtpServer extends ServerBase<NtpConfig> {
+export class NtpServer extends ServerBase<NtpConfig, ServerDeps> {
   readonly name = 'ntp'
   #config: NtpConfig
   readonly #listen: readonly ListenRequest[]
   #sockets: Socket[] = []
 
-  constructor(config: NtpConfig, listen: readonly ListenRequest[], deps: LabDeps) {
+  constructor(config: NtpConfig, listen: readonly ListenRequest[], deps: ServerDeps) {
     super(deps)
     this.#config = config
     this.#listen = listen

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import ntlm from '@ewsjs/ntlm-client'
 import { describe, expect, it } from 'vitest'
 import { loadScenario } from '../../lab/scenario/load.js'
-import { parseXml, path, children } from '../../lab/xml.js'
+import { parseXml, path, children } from '../../core/xml.js'
 import { REALM, SecurityAssociations, answer, type SipConnection, type SipContext } from './behaviour.js'
 import { SipFramer, parseAuthParams, type SipRequest } from './codec.js'
 

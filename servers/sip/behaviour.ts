@@ -1,8 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { findUser } from '../../lab/auth/http.js'
-import { LabDecodeError } from '../../lab/errors.js'
-import { NtlmFlag, decodeNtlm, newServerChallenge, serverChallenge, verifyNtlm } from '../../lab/auth/ntlm.js'
-import type { Site, User } from '../../lab/scenario/model.js'
+import { findUser } from '../../core/auth/http.js'
+import { LabDecodeError } from '../../core/errors.js'
+import {
+  NtlmFlag,
+  decodeNtlm,
+  newServerChallenge,
+  serverChallenge,
+  verifyNtlm,
+} from '../../core/auth/ntlm.js'
+import type { Site, User } from '../../core/site.js'
 import { SipHeaders, paramOf, parseAuthParams, uriOf, type SipRequest, type SipResponse } from './codec.js'
 import { provisioningV1, provisioningV2, roamingSelf, type ProvisioningInput } from './provisioning.js'
 import type { SipConfig } from './schema.js'

@@ -1,4 +1,4 @@
-import { LabDecodeError } from '../../lab/errors.js'
+import { LabDecodeError } from '../../core/errors.js'
 
 /**
  * SIP messages (RFC 3261 §7) over a stream, pure: framing by Content-Length (split and pipelined messages,

@@ -1,4 +1,5 @@
-import type { ServerDefinition } from '../../lab/server.js'
+import { SipSchema } from './schema.js'
+import type { LabServerDefinition } from '../contract.js'
 import { SipServer, type SipSlice } from './server.js'
 import { SIP_FAULTS } from './schema.js'
 
@@ -6,8 +7,9 @@ export { SipSchema, type SipConfig } from './schema.js'
 export { SipServer, type SipSlice } from './server.js'
 export { SipFramer, encodeSip, parseHead, type SipMessage } from './codec.js'
 
-export const sipDefinition: ServerDefinition<SipSlice> = {
+export const sipDefinition: LabServerDefinition<typeof SipSchema, SipSlice> = {
   name: 'sip',
+  schema: SipSchema,
   sockets: [
     { name: 'sip', transport: 'tcp', standardPort: 5061 },
     { name: 'sip-tcp', transport: 'tcp', standardPort: 5060 },
@@ -15,11 +17,11 @@ export const sipDefinition: ServerDefinition<SipSlice> = {
   ],
   faults: SIP_FAULTS,
   roles: ['pool'],
-  slice: (scenario) => ({
-    block: scenario.servers.sip,
-    site: scenario.site,
-    users: scenario.users,
-    pool: scenario.hosts.find((h) => h.roles.includes('pool'))?.name ?? `ocspool.${scenario.site.sipDomain}`,
+  slice: (block, { site, hosts, users }) => ({
+    block,
+    site,
+    users,
+    pool: hosts.find((h) => h.roles.includes('pool'))?.name ?? `ocspool.${site.sipDomain}`,
   }),
   runtime: () => undefined,
   create: (config, listen, deps) => new SipServer(config, listen, deps),

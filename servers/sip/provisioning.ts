@@ -1,5 +1,5 @@
-import type { Site, User } from '../../lab/scenario/model.js'
-import { x, xmlDocument, type XmlMarkup } from '../../lab/xml.js'
+import type { Site, User } from '../../core/site.js'
+import { x, xmlDocument, type XmlMarkup } from '../../core/xml.js'
 
 /**
  * The bodies of OCS 2007 R2 in-band provisioning (spec §2.8), pure: the ServerConfiguration group of

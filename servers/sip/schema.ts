@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { StringEnum, serverBlock } from '../../lab/scenario/common.js'
-import type { FaultCapabilities } from '../../lab/faults/types.js'
+import { StringEnum, serverBlock } from '../../core/schema/common.js'
+import type { FaultCapabilities } from '../../core/faults/types.js'
 
 /** The `servers.sip` block of a scenario: the OCS 2007 R2 front end (registrar and in-band provisioning). */
 export const SipSchema = serverBlock(

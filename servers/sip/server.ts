@@ -3,14 +3,15 @@ import { Duplex } from 'node:stream'
 import { TLSSocket } from 'node:tls'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { TlsContexts } from '../../certs/tls.js'
-import { LabDecodeError } from '../../lab/errors.js'
-import { corruptBytes, garbageBytes } from '../../lab/faults/bytes.js'
-import type { AppliedFault } from '../../lab/faults/engine.js'
-import type { Peer } from '../../lab/journal/journal.js'
-import { clientHelloLength, decodeClientHello, usesSha1, versionName } from '../../lab/net/client-hello.js'
-import { bindTcp, closeTcp, type TcpListener } from '../../lab/net/tcp.js'
-import { ServerBase } from '../../lab/server-base.js'
-import type { BoundPort, LabDeps, ListenRequest } from '../../lab/server.js'
+import { LabDecodeError } from '../../core/errors.js'
+import { corruptBytes, garbageBytes } from '../../core/faults/bytes.js'
+import type { AppliedFault } from '../../core/faults/engine.js'
+import type { Peer } from '../../core/journal/journal.js'
+import { clientHelloLength, decodeClientHello, usesSha1, versionName } from '../../core/net/client-hello.js'
+import { bindTcp, closeTcp, type TcpListener } from '../../core/net/tcp.js'
+import { ServerBase } from '../../core/server-base.js'
+import type { BoundPort, ListenRequest } from '../../core/server.js'
+import type { ServerDeps } from '../contract.js'
 import {
   SecurityAssociations,
   answer,
@@ -32,14 +33,14 @@ const IDLE_MS = 10 * 60_000
  * stream (split, pipelined, CRLF keep-alives), answered in order, and every request is journaled with its
  * user and outcome.
  */
-export class SipServer extends ServerBase<SipSlice> {
+export class SipServer extends ServerBase<SipSlice, ServerDeps> {
   readonly name = 'sip'
   #config: SipSlice
   readonly #listen: readonly ListenRequest[]
   #listeners: TcpListener[] = []
   readonly #sas = new SecurityAssociations()
 
-  constructor(config: SipSlice, listen: readonly ListenRequest[], deps: LabDeps) {
+  constructor(config: SipSlice, listen: readonly ListenRequest[], deps: ServerDeps) {
     super(deps)
     this.#config = config
     this.#listen = listen

@@ -1,4 +1,4 @@
-import type { XmlElement } from '../../lab/xml.js'
+import type { XmlElement } from '../../core/xml.js'
 
 /** What the phone asks Exchange (phone/requests.ts), for tests; and how to read an answer. */
 export { outlookRequest, soapEnvelope, findItemRequest as findItem } from '../../phone/requests.js'

@@ -9,7 +9,7 @@ import { certificatePem } from '../../certs/export.js'
 import { packageRoot } from '../../lab/paths.js'
 import { startTestLab, type TestLab } from '../helpers/lab.js'
 import { tool } from '../helpers/tools.js'
-import { freePort } from '../../lab/net/tcp.js'
+import { freePort } from '../../core/net/tcp.js'
 
 const run = promisify(execFile)
 const sipp = tool('sipp', 'sip-tester')

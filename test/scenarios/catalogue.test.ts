@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { packageRoot } from '../../lab/paths.js'
 import { loadScenario } from '../../lab/scenario/load.js'
-import { parseDuration } from '../../lab/scenario/common.js'
+import { parseDuration } from '../../core/schema/common.js'
 import { unixMsFromNtpTimestamp } from '../../servers/ntp/codec.js'
 import { DnsRcode, rdataText, typeCode } from '../../servers/dns/codec.js'
 import { parseRecord } from '../../servers/dns/zone.js'
@@ -19,7 +19,7 @@ import { labHttp, labHttps } from '../helpers/https.js'
 import { verifyOnLab } from '../../cli/verify.js'
 import { upxRequest } from '../helpers/dus.js'
 import { findItem, foundItems, outlookRequest } from '../helpers/exchange.js'
-import { parseXml, path } from '../../lab/xml.js'
+import { parseXml, path } from '../../core/xml.js'
 
 const dir = join(packageRoot(), 'scenarios')
 

@@ -1,6 +1,6 @@
 import { connect as tcpConnect } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { children, parseXml, path } from '../../../lab/xml.js'
+import { children, parseXml, path } from '../../../core/xml.js'
 import { startTestLab } from '../../helpers/lab.js'
 import { SipTestClient } from '../../helpers/sip-client.js'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { loadScenario } from '../scenario/load.js'
+import { loadScenario } from '../../lab/scenario/load.js'
 import { authenticate, findUser, type ConnectionAuth, type HttpAuthOptions } from './http.js'
 import { NtlmFlag, decodeNtlm, encodeAuthenticate } from './ntlm.js'
 

@@ -1,4 +1,4 @@
-import { validatorFor } from '../scenario/ajv.js'
+import { validatorFor } from '../schema/ajv.js'
 import type { Journal, Peer } from '../journal/journal.js'
 import type { DeviceRef } from '../journal/devices.js'
 import { LabError } from '../errors.js'

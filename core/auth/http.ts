@@ -1,5 +1,5 @@
 import { LabDecodeError } from '../errors.js'
-import type { User } from '../scenario/model.js'
+import type { User } from '../site.js'
 import { NtlmFlag, decodeNtlm, newServerChallenge, serverChallenge, verifyNtlm } from './ntlm.js'
 
 /**

@@ -8,14 +8,14 @@ import type { BoundPort, LabDeps, LabServer, ReadyState } from './server.js'
  * while handling a request is journaled as `<server>:failed` and never takes the lab down. A server adds
  * its sockets (`bind`/`unbind`) and its protocol.
  */
-export abstract class ServerBase<C> implements LabServer<C> {
+export abstract class ServerBase<C, D extends LabDeps = LabDeps> implements LabServer<C> {
   abstract readonly name: string
-  protected readonly deps: LabDeps
+  protected readonly deps: D
   #state: ReadyState = 'idle'
   #bound: readonly BoundPort[] = []
   readonly #pending = new Set<Promise<unknown>>()
 
-  protected constructor(deps: LabDeps) {
+  protected constructor(deps: D) {
     this.deps = deps
   }
 

@@ -4,10 +4,10 @@ import type { FaultCapabilities } from './faults/types.js'
 import type { Journal } from './journal/journal.js'
 import type { Logger } from './logger.js'
 import type { Random } from './random.js'
-import type { Scenario } from './scenario/model.js'
-import type { HostRole } from './scenario/schema.js'
 import type { FastifyInstance } from 'fastify'
-import type { LabPki } from '../certs/pki.js'
+import type { Static, TObject } from '@sinclair/typebox'
+import type { SchemaProblem } from './schema/problems.js'
+import type { Host, HostRole, Network, Site, User } from './site.js'
 
 export type ReadyState = 'idle' | 'starting' | 'listening' | 'stopping' | 'stopped'
 
@@ -38,8 +38,6 @@ export interface LabDeps {
   readonly random: Random
   readonly journal: Journal
   readonly faults: FaultEngine
-  /** The lab PKI in force (it changes when a reload changes the scenario's `pki`). */
-  readonly pki: () => LabPki
   /** Every bound socket of the lab (a server handing out another's URL needs its real port). */
   readonly endpoints: () => readonly BoundPort[]
 }
@@ -61,22 +59,52 @@ export interface LabServer<C> extends RunningServer {
   configure(config: C): void
 }
 
+/** What every server's slice is made from besides its own block: the site, its users and hosts, the network. */
+export interface SiteView {
+  readonly network: Network
+  readonly site: Site
+  readonly users: readonly User[]
+  readonly hosts: readonly Host[]
+}
+
+/** What a server's `check` may consult of the scenario being loaded, before anything binds. */
+export interface ScenarioCheck {
+  /**
+   * The whole scenario document as written (defaults filled in), possibly invalid elsewhere: a check looks
+   * only at the parts that are themselves well-formed.
+   */
+  readonly document: Readonly<Record<string, unknown>>
+  /** The absolute path of a file named at `pointer`, resolved against the folder of the file that names it. */
+  resolvePath(pointer: string, name: string): string
+}
+
 /**
- * One protocol, as the lab runtime sees it: a folder under servers/ exports one of these.
- * `C` is the server's slice of a scenario; `R` is state that outlives server instances (one per lab: records
- * added through the admin API, leases), which a reload onto new sockets hands to the new instance.
+ * One protocol, as the lab sees it: a folder under servers/ exports one of these and the server registry
+ * (servers/index.ts) lists it. The scenario schema, the servers' configuration type, validation, the
+ * runtime and the admin API are all built by mapping over the registry.
+ * `S` is the schema of the server's block (`servers.<name>`); `C` its slice of a scenario; `R` state that
+ * outlives server instances (one per lab: records added through the admin API, leases), which a reload onto
+ * new sockets hands to the new instance; `D` what the server is injected.
  */
-export interface ServerDefinition<C, R = undefined> {
+export interface ServerDefinition<S extends TObject, C, R = undefined, D extends LabDeps = LabDeps> {
   readonly name: string
+  /** The schema of this server's block in a scenario. */
+  readonly schema: S
   readonly sockets: readonly SocketSpec[]
   readonly faults: FaultCapabilities
   /** The scenario host roles this server stands in for (the port map lists those hosts). */
   readonly roles: readonly HostRole[]
   /** The part of a scenario this server is configured from. */
-  slice(scenario: Scenario): C
+  slice(block: Static<S>, view: SiteView): C
+  /**
+   * What the schema cannot say: cross-checks and the files the block names, checked now so that `validate`
+   * reports every problem `up` would hit. Pointers are from the scenario's root. A check may replace a file
+   * name in the document by its absolute path.
+   */
+  check?(block: Static<S>, scenario: ScenarioCheck): readonly SchemaProblem[]
   /** Creates the per-lab state; called once when the lab is built. */
   runtime(deps: { readonly journal: Journal; readonly stateDir: string }): R
-  create(config: C, listen: readonly ListenRequest[], deps: LabDeps, runtime: R): LabServer<C>
+  create(config: C, listen: readonly ListenRequest[], deps: D, runtime: R): LabServer<C>
   /** Admin API routes of this server (registered under /<name>/…), working on the per-lab state. */
   routes?(app: FastifyInstance, runtime: R): void
 }

@@ -1,0 +1,202 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { StringEnum } from './schema/common.js'
+
+/*
+ * The site vocabulary every layer speaks: the network the lab is on, the site's domains (spec terminology:
+ * SIP, SMTP, AD and DHCP domains), its users and its hosts with their roles. The schemas say how a scenario
+ * writes them; the interfaces are what the lab derives from them (every default filled in).
+ */
+
+const Hostname = (description?: string) =>
+  Type.String({
+    format: 'hostname',
+    hint: 'a DNS name such as contoso.test',
+    ...(description ? { description } : {}),
+  })
+
+export const NETWORK_MODES = ['loopback', 'netns', 'interface'] as const
+export type NetworkMode = (typeof NETWORK_MODES)[number]
+
+export const NetworkSchema = Type.Object(
+  {
+    mode: StringEnum(NETWORK_MODES, {
+      default: 'loopback',
+      description:
+        'loopback: 127.0.0.1, unprivileged ports (standard port + portBase), no root. netns: standard ports on every address of a network namespace the lab runs in. interface: standard ports on a named NIC, for real phones.',
+    }),
+    address: Type.Optional(
+      Type.String({ format: 'ipv4', description: 'Bind address (loopback: 127.0.0.1; netns: 0.0.0.0).' }),
+    ),
+    interface: Type.Optional(
+      Type.String({ minLength: 1, description: 'The NIC in interface mode, e.g. eth1.' }),
+    ),
+    portBase: Type.Integer({
+      minimum: 1024,
+      maximum: 60000,
+      default: 10000,
+      description: 'In loopback mode, standard port N listens on portBase + N (NTP 123 → 10123).',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+)
+
+export const SiteSchema = Type.Object(
+  {
+    sipDomain: Hostname('The right-hand side of every sign-in address (spec: SIP domain).'),
+    smtpDomain: Type.Optional(Hostname('Domain of the primary e-mail addresses; defaults to sipDomain.')),
+    adDomain: Type.Optional(Hostname('Active Directory DNS domain; defaults to sipDomain.')),
+    netbiosName: Type.Optional(
+      Type.String({ pattern: '^[A-Za-z0-9-]{1,15}$', hint: '1–15 letters, digits or hyphens, e.g. CONTOSO' }),
+    ),
+    dhcpDomain: Type.Optional(Hostname('DHCP option 15; defaults to adDomain.')),
+    searchList: Type.Optional(
+      Type.Array(Hostname(), {
+        description: 'DHCP option 119 suffixes, in order; defaults to [dhcpDomain].',
+      }),
+    ),
+    subnet: Type.String({
+      format: 'cidr',
+      default: '10.50.0.0/24',
+      hint: 'an IPv4 CIDR block such as 10.50.0.0/24',
+    }),
+    labAddress: Type.Optional(
+      Type.String({
+        format: 'ipv4',
+        description: 'The lab host on the phone network; defaults to the first host of the subnet.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+const ContactSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    phone: Type.Optional(Type.String()),
+    email: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+)
+const IsoTime = (): ReturnType<typeof Type.String> =>
+  Type.String({
+    format: 'date-time',
+    description: 'When it arrived (ISO 8601); defaults to hours before the lab started, newest first.',
+    hint: 'an ISO 8601 time such as 2026-11-25T09:30:00Z',
+  })
+const VoicemailSchema = Type.Object(
+  {
+    from: Type.String({ minLength: 1, description: 'The caller’s name.' }),
+    phone: Type.Optional(Type.String({ description: 'The caller’s number (caller ID).' })),
+    subject: Type.Optional(Type.String()),
+    durationSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 30 }),
+    unread: Type.Boolean({ default: true }),
+    at: Type.Optional(IsoTime()),
+    audio: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'A WAV file (relative to the scenario file) served as the message’s audio attachment; without it the lab generates a tone of durationSeconds.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+const MissedCallSchema = Type.Object(
+  {
+    from: Type.String({ minLength: 1 }),
+    phone: Type.Optional(Type.String({ description: 'The caller’s number (caller ID).' })),
+    at: Type.Optional(IsoTime()),
+    unread: Type.Boolean({ default: true }),
+  },
+  { additionalProperties: false },
+)
+
+export const MailboxSchema = Type.Object(
+  {
+    contacts: Type.Array(ContactSchema, { default: [] }),
+    voicemail: Type.Array(VoicemailSchema, { default: [] }),
+    missedCalls: Type.Array(MissedCallSchema, { default: [] }),
+  },
+  { additionalProperties: false, default: {} },
+)
+export type Mailbox = Static<typeof MailboxSchema>
+
+export const UserSchema = Type.Object(
+  {
+    signInAddress: Type.String({
+      pattern: '^[^@\\s]+@[^@\\s]+$',
+      hint: 'a sign-in address such as alice@contoso.test',
+    }),
+    password: Type.String({ minLength: 1 }),
+    userName: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'DOMAIN\\user or user@domain; defaults to NETBIOS\\local-part.',
+      }),
+    ),
+    email: Type.Optional(
+      Type.String({
+        pattern: '^[^@\\s]+@[^@\\s]+$',
+        description: 'Primary e-mail; defaults to local-part@smtpDomain.',
+      }),
+    ),
+    displayName: Type.Optional(Type.String()),
+    umEnabled: Type.Boolean({
+      default: true,
+      description: 'Unified Messaging: the phone reads voice mail over EWS.',
+    }),
+    mailbox: MailboxSchema,
+  },
+  { additionalProperties: false },
+)
+
+export const HOST_ROLES = ['dc', 'ca', 'pool', 'exchange', 'dus', 'ntp', 'abs'] as const
+export type HostRole = (typeof HOST_ROLES)[number]
+
+export const HostSchema = Type.Object(
+  {
+    name: Hostname(),
+    roles: Type.Array(StringEnum(HOST_ROLES), { minItems: 1, uniqueItems: true }),
+    address: Type.Optional(Type.String({ format: 'ipv4' })),
+  },
+  { additionalProperties: false },
+)
+
+export type SiteDocument = Static<typeof SiteSchema>
+export type UserDocument = Static<typeof UserSchema>
+export type HostDocument = Static<typeof HostSchema>
+
+/** The site with every default derived (spec terminology: SIP, SMTP, AD and DHCP domains). */
+export interface Site {
+  readonly sipDomain: string
+  readonly smtpDomain: string
+  readonly adDomain: string
+  readonly netbiosName: string
+  readonly dhcpDomain: string
+  readonly searchList: readonly string[]
+  readonly subnet: string
+  readonly labAddress: string
+}
+
+export interface User {
+  readonly signInAddress: string
+  readonly password: string
+  readonly userName: string
+  readonly email: string
+  readonly displayName: string
+  readonly umEnabled: boolean
+  readonly mailbox: Mailbox
+}
+
+export interface Host {
+  readonly name: string
+  readonly roles: readonly HostRole[]
+  readonly address: string
+}
+
+export interface Network {
+  readonly mode: NetworkMode
+  readonly address: string
+  readonly interface?: string
+  readonly portBase: number
+}
