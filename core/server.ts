@@ -98,10 +98,11 @@ export interface ServerDefinition<S extends TObject, C, R = undefined, D extends
   slice(block: Static<S>, view: SiteView): C
   /**
    * What the schema cannot say: cross-checks and the files the block names, checked now so that `validate`
-   * reports every problem `up` would hit. Pointers are from the scenario's root. A check may replace a file
-   * name in the document by its absolute path.
+   * reports every problem `up` would hit. It gets the block as written (defaults filled in) even when other
+   * parts of it are invalid, and looks only at the parts that are well-formed. Pointers are from the
+   * scenario's root. A check may replace a file name in the document by its absolute path.
    */
-  check?(block: Static<S>, scenario: ScenarioCheck): readonly SchemaProblem[]
+  check?(block: Readonly<Record<string, unknown>>, scenario: ScenarioCheck): readonly SchemaProblem[]
   /** Creates the per-lab state; called once when the lab is built. */
   runtime(deps: { readonly journal: Journal; readonly stateDir: string }): R
   create(config: C, listen: readonly ListenRequest[], deps: D, runtime: R): LabServer<C>

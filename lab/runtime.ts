@@ -72,14 +72,8 @@ interface Instance {
 type Runtimes = { [K in ServerName]: RuntimeOf<K> }
 
 function createRuntimes(deps: { journal: JournalType; stateDir: string }): Runtimes {
-  return {
-    dhcp: SERVER_DEFINITIONS.dhcp.runtime(deps),
-    dns: SERVER_DEFINITIONS.dns.runtime(deps),
-    ntp: SERVER_DEFINITIONS.ntp.runtime(deps),
-    ldap: SERVER_DEFINITIONS.ldap.runtime(deps),
-    http: SERVER_DEFINITIONS.http.runtime(deps),
-    sip: SERVER_DEFINITIONS.sip.runtime(deps),
-  }
+  const one = <K extends ServerName>(name: K): RuntimeOf<K> => SERVER_DEFINITIONS[name].runtime(deps)
+  return Object.fromEntries(SERVER_NAMES.map((name) => [name, one(name)])) as Runtimes
 }
 
 /** Where each socket of a server is bound, from the network mode, the block's `listen` and the port policy. */

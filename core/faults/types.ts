@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { PeerSchema } from '../schema/common.js'
 
 /**
  * One fault vocabulary for every protocol (house-style §3; names from toxiproxy, mountebank, msw, MockServer).
@@ -76,7 +77,7 @@ export const MatcherSchema = Type.Object(
   {
     server: Type.Optional(Type.String({ minLength: 1 })),
     device: Type.Optional(Type.String({ minLength: 1, description: 'A MAC, IP or user name.' })),
-    peer: Type.Optional(Type.String({ minLength: 1, description: 'A peer IPv4 address or CIDR block.' })),
+    peer: Type.Optional(PeerSchema),
     fields: Type.Optional(
       Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
         description:

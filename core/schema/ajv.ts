@@ -26,6 +26,16 @@ export function createAjv(): Ajv {
         .split('.')
         .every((o) => Number(o) <= 255),
   })
+  // A peer to match: an IPv4 address, an IPv4 CIDR block, or an IPv6 address as the socket reports it.
+  ajv.addFormat('peer', {
+    validate: (s: string) => {
+      const [address = '', bits, ...rest] = s.split('/')
+      if (rest.length > 0) return false
+      if (bits === undefined)
+        return IPV4.test(address) || (/^[0-9a-f:.]+$/i.test(address) && address.includes(':'))
+      return IPV4.test(address) && /^(3[0-2]|[12]?\d)$/.test(bits)
+    },
+  })
   ajv.addFormat('date-time', {
     validate: (s: string) =>
       /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/.test(s) && !Number.isNaN(Date.parse(s)),

@@ -62,3 +62,10 @@ export function StringEnum<const T extends readonly string[]>(
 ) {
   return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })
 }
+
+/** Who a rule or a view is for, by address: an IPv4 address or CIDR block (or an IPv6 address). */
+export const PeerSchema = Type.String({
+  format: 'peer',
+  description: 'A peer IPv4 address or CIDR block.',
+  hint: 'an IPv4 address or CIDR block such as 10.50.0.0/24',
+})

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { LineCounter, isMap, parseDocument, type Document } from 'yaml'
 import { ScenarioError, type ScenarioProblem } from '../../core/errors.js'
@@ -9,7 +9,8 @@ import { describeAjvError } from '../../core/schema/problems.js'
 import { deriveHosts, deriveNetwork, deriveSite, deriveUsers } from './derive.js'
 import type { Scenario } from './model.js'
 import { ScenarioSchema, type ScenarioDocument } from './schema.js'
-import { SERVER_FAULTS } from '../../servers/index.js'
+import { SERVER_DEFINITIONS, SERVER_FAULTS, SERVER_NAMES } from '../../servers/index.js'
+import type { ScenarioCheck } from '../../core/server.js'
 
 interface Source {
   readonly file: string
@@ -218,64 +219,28 @@ function crossCheck(
   return out
 }
 
-const AUDIO_MAX = 16 * 1024 * 1024
-
 /**
- * Files a scenario names (voice-mail audio, the DUS update folder): each resolved against the directory of the file that names it
- * (so a scenario that `extends` another keeps working), checked now — readable, a RIFF/WAVE file, at most
- * 16 MiB — and replaced by its absolute path, so that a missing file is reported with the others before any
- * socket binds.
+ * What each registered server checks beyond its schema (records it will parse, files it will serve), with
+ * files resolved against the folder of the file that names them. A server's check runs only when its own
+ * block is well-formed.
  */
-function resolveFiles(
+function serverChecks(
   data: Plain,
   sources: readonly Source[],
   baseDir: string | undefined,
 ): { pointer: string; message: string }[] {
-  const out: { pointer: string; message: string }[] = []
-  const where = (pointer: string, name: string): string => {
-    const declaredIn = locate(sources, pointer).file
-    return resolve(isAbsolute(declaredIn) ? dirname(declaredIn) : (baseDir ?? process.cwd()), name)
+  const scenario: ScenarioCheck = {
+    document: data,
+    resolvePath: (pointer, name) => {
+      const declaredIn = locate(sources, pointer).file
+      return resolve(isAbsolute(declaredIn) ? dirname(declaredIn) : (baseDir ?? process.cwd()), name)
+    },
   }
-  // The Device Update Service's folder of update files.
-  const http = isPlain(data.servers) && isPlain(data.servers.http) ? data.servers.http : undefined
-  const dus = http && isPlain(http.dus) ? http.dus : undefined
-  if (dus && typeof dus.files === 'string' && dus.files !== '') {
-    const folder = where('/servers/http/dus/files', dus.files)
-    let isDir: boolean
-    try {
-      isDir = statSync(folder).isDirectory()
-    } catch {
-      isDir = false
-    }
-    if (isDir) dus.files = folder
-    else out.push({ pointer: '/servers/http/dus/files', message: `${folder} is not a folder` })
-  }
-  const users = Array.isArray(data.users) ? (data.users as unknown[]) : []
-  users.forEach((u, i) => {
-    const mailbox = isPlain(u) && isPlain(u.mailbox) ? u.mailbox : undefined
-    const voicemail = mailbox && Array.isArray(mailbox.voicemail) ? (mailbox.voicemail as unknown[]) : []
-    voicemail.forEach((v, j) => {
-      if (!isPlain(v) || typeof v.audio !== 'string' || v.audio === '') return
-      const pointer = `/users/${i}/mailbox/voicemail/${j}/audio`
-      const file = where(pointer, v.audio)
-      let problem: string | undefined
-      try {
-        const st = statSync(file)
-        if (!st.isFile()) problem = 'is not a file'
-        else if (st.size > AUDIO_MAX) problem = `is ${st.size} octets; at most ${AUDIO_MAX} are served`
-        else {
-          const head = readFileSync(file).subarray(0, 12)
-          if (head.toString('latin1', 0, 4) !== 'RIFF' || head.toString('latin1', 8, 12) !== 'WAVE')
-            problem = 'is not a WAV file (RIFF/WAVE)'
-        }
-      } catch (err) {
-        problem = `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`
-      }
-      if (problem) out.push({ pointer, message: `${file} ${problem}` })
-      else v.audio = file
-    })
+  const servers = isPlain(data.servers) ? data.servers : {}
+  return SERVER_NAMES.flatMap((name) => {
+    const block = servers[name]
+    return isPlain(block) ? (SERVER_DEFINITIONS[name].check?.(block, scenario) ?? []) : []
   })
-  return out
 }
 
 /**
@@ -306,7 +271,7 @@ export function loadScenario(file: string, text?: string, baseDir?: string): Sce
     }
   }
   if (isPlain(data)) for (const p of crossCheck(data, SERVER_FAULTS)) push(p.pointer, p.message)
-  if (isPlain(data)) for (const p of resolveFiles(data, chain.sources, baseDir)) push(p.pointer, p.message)
+  if (isPlain(data)) for (const p of serverChecks(data, chain.sources, baseDir)) push(p.pointer, p.message)
   if (problems.length > 0) {
     const order = new Map(chain.sources.map((s, i) => [s.file, i]))
     problems.sort(

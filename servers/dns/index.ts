@@ -2,6 +2,7 @@ import { DnsSchema } from './schema.js'
 import type { LabServerDefinition } from '../contract.js'
 import { DnsRuntime, dnsRoutes } from './runtime.js'
 import { DnsServer } from './server.js'
+import { checkDns } from './check.js'
 import { DNS_FAULTS } from './schema.js'
 import type { DnsSlice } from './zone.js'
 
@@ -23,6 +24,7 @@ export const dnsDefinition: LabServerDefinition<typeof DnsSchema, DnsSlice, DnsR
   roles: ['dc'],
   slice: (block, { site, hosts }) => ({ block, site, hosts }),
   runtime: ({ journal }) => new DnsRuntime(journal),
+  check: (block) => checkDns(block),
   create: (config, listen, deps, runtime) => new DnsServer(config, listen, deps, runtime),
   routes: (app, runtime) => dnsRoutes(app, runtime),
 }

@@ -3,6 +3,7 @@ import type { LabServerDefinition } from '../contract.js'
 import { HttpRuntime, httpRoutes } from './runtime.js'
 import { HttpServer, type HttpSlice } from './server.js'
 import { HTTP_FAULTS } from './schema.js'
+import { checkHttp } from './check.js'
 
 export { HttpSchema, type HttpConfig } from './schema.js'
 export { HttpServer, type HttpSlice } from './server.js'
@@ -19,6 +20,7 @@ export const httpDefinition: LabServerDefinition<typeof HttpSchema, HttpSlice, H
   roles: ['ca', 'exchange', 'dus'],
   slice: (block, { site, hosts, users }) => ({ block, site, hosts, users }),
   runtime: ({ journal }) => new HttpRuntime(journal),
+  check: (block, scenario) => checkHttp(block, scenario),
   create: (config, listen, deps, runtime) => new HttpServer(config, listen, deps, runtime),
   routes: (app, runtime) => httpRoutes(app, runtime),
 }
