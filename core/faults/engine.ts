@@ -3,6 +3,7 @@ import type { Journal, Peer } from '../journal/journal.js'
 import type { DeviceRef } from '../journal/devices.js'
 import { LabError } from '../errors.js'
 import type { Random } from '../random.js'
+import { describeFault } from './apply.js'
 import type { Fault, FaultCapabilities, FaultRule, Matcher } from './types.js'
 
 /** What a server knows of one request when it asks the engine whether to misbehave. */
@@ -288,24 +289,5 @@ export class FaultEngine {
       return { ruleId: r.id, fault: r.rule.fault }
     }
     return undefined
-  }
-}
-
-export function describeFault(f: Fault): string {
-  switch (f.kind) {
-    case 'drop':
-    case 'reset':
-      return f.kind
-    case 'delay':
-      return `delay ${f.ms} ms${f.jitterMs ? ` ±${f.jitterMs}` : ''}`
-    case 'garbage':
-    case 'corrupt':
-      return `${f.kind}${f.bytes !== undefined ? ` ${f.bytes} bytes` : ''}`
-    case 'truncate':
-      return `truncate to ${f.bytes} bytes`
-    case 'error':
-      return `error ${f.code}`
-    case 'answer':
-      return `wrong answer ${JSON.stringify(f.set)}`
   }
 }

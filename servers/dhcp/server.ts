@@ -11,9 +11,8 @@ import {
 } from 'node:fs'
 import { networkInterfaces } from 'node:os'
 import { dirname, join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { LabDecodeError, LabError } from '../../core/errors.js'
-import { corruptBytes, garbageBytes } from '../../core/faults/bytes.js'
+import { NO_FAULT, planFault, waitFor } from '../../core/faults/apply.js'
 import type { Journal, Peer } from '../../core/journal/journal.js'
 import { normalizeMac } from '../../core/journal/devices.js'
 import { bindUdp, closeUdp } from '../../core/net/udp.js'
@@ -370,24 +369,27 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
           fields: { messageType: type, xid, ...(vendorClass !== undefined ? { vendorClass } : {}) },
         })
     const fault = applied?.fault
-    if (fault?.kind === 'drop') {
+    const plan = planFault(fault, { transport: 'udp', random, garbageLength: 300 })
+    if (plan.hook === 'silence') {
       journal.record({
         server: 'dhcp',
         kind: 'dhcp:reply',
-        summary: `no answer to ${type} from ${mac} (fault drop)`,
-        detail: { mac, xid, fault: 'drop' },
+        summary: `no answer to ${type} from ${mac} (fault ${plan.kind})`,
+        detail: { mac, xid, fault: plan.kind },
         peer,
         device: { mac },
         peerIsDevice: false,
       })
       return
     }
-    if (fault?.kind === 'delay')
-      await sleep(fault.ms + (fault.jitterMs ? Math.floor(random() * fault.jitterMs) : 0))
+    // Garbage goes where the answer would have gone, so the behaviour still decides the answer's target.
+    const behaviour = plan.hook === 'behaviour' ? plan : NO_FAULT
+    await waitFor(behaviour.delayMs)
     const now = this.deps.clock.now()
     const decision = decideDhcp(this.#plan, this.#runtime.leases, req, now)
     let reply = decision.reply
-    if (fault?.kind === 'error' && reply) {
+    const protocol = behaviour.protocol
+    if (protocol?.kind === 'error' && reply) {
       reply = {
         type: DhcpMessageType.NAK,
         yiaddr: '0.0.0.0',
@@ -397,7 +399,7 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
         ]),
       }
     }
-    if (fault?.kind === 'answer' && reply) reply = alterReply(reply, fault.set)
+    if (protocol?.kind === 'answer' && reply) reply = alterReply(reply, protocol.set)
     if (reply?.type === DhcpMessageType.ACK || type === 'RELEASE' || type === 'DECLINE')
       this.#runtime.save(mac)
     if (!reply) {
@@ -430,10 +432,10 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
       file: '',
       options: reply.options,
     }
-    let bytes = encodeDhcp(message, { maxSize })
-    if (fault?.kind === 'garbage') bytes = garbageBytes(fault.bytes ?? 300, random)
-    if (fault?.kind === 'corrupt') bytes = corruptBytes(bytes, fault.bytes ?? 1, random)
-    if (fault?.kind === 'truncate') bytes = bytes.slice(0, fault.bytes)
+    const bytes =
+      plan.hook === 'connection' && plan.kind === 'garbage'
+        ? plan.bytes
+        : behaviour.onEncoded(encodeDhcp(message, { maxSize }))
     const target = replyTarget(req, reply, this.#sender ? '255.255.255.255' : this.#broadcast)
     const bound = this.#port
     // In loopback mode there is no broadcast domain: what would be broadcast goes back to the sender.

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { StringEnum, serverBlock } from '../../core/schema/common.js'
+import { PeerSchema, StringEnum, serverBlock } from '../../core/schema/common.js'
 import type { FaultCapabilities } from '../../core/faults/types.js'
 
 export const DNS_RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'NS', 'PTR', 'SRV', 'MX', 'TXT'] as const
@@ -43,7 +43,7 @@ export const DnsViewSchema = Type.Object(
     match: Type.Object(
       {
         device: Type.Optional(Type.String({ minLength: 1, description: 'A MAC, IP or user name.' })),
-        peer: Type.Optional(Type.String({ minLength: 1, description: 'A peer IPv4 address or CIDR block.' })),
+        peer: Type.Optional(PeerSchema),
       },
       { additionalProperties: false, minProperties: 1 },
     ),

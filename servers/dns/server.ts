@@ -1,9 +1,8 @@
 import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram'
 import type { Socket } from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { LabDecodeError } from '../../core/errors.js'
-import { ruleMatches, type AppliedFault } from '../../core/faults/engine.js'
-import { corruptBytes, garbageBytes } from '../../core/faults/bytes.js'
+import { ruleMatches } from '../../core/faults/engine.js'
+import { NO_FAULT, planFault, waitFor, type FaultPlan } from '../../core/faults/apply.js'
 import type { DeviceRef } from '../../core/journal/devices.js'
 import type { Peer } from '../../core/journal/journal.js'
 import { bindTcp, closeTcp, type TcpListener } from '../../core/net/tcp.js'
@@ -96,6 +95,23 @@ function questionEnd(msg: Uint8Array): number {
     p += len + 1
   }
   return -1
+}
+
+/**
+ * The bytes of an encoded answer as this query gets them: its ID, its RD and CD bits, and its question as
+ * asked (letter case included, as resolvers using 0x20 expect). Every answer goes through here, cached or
+ * made for a fault, so that no resolver ever sees an answer with another query's ID.
+ */
+function stampAnswer(cached: Cached, query: DnsMessage, msg: Uint8Array): Buffer {
+  const bytes = Buffer.allocUnsafe(cached.bytes.length)
+  bytes.set(cached.bytes)
+  bytes[0] = query.id >>> 8
+  bytes[1] = query.id & 0xff
+  bytes[2] = bytes[2]! | (query.rd ? 0x01 : 0)
+  bytes[3] = bytes[3]! | (query.cd ? 0x10 : 0)
+  if (questionEnd(msg) === cached.questionEnd)
+    bytes.set(msg.subarray(DNS_HEADER_LENGTH, cached.questionEnd), DNS_HEADER_LENGTH)
+  return bytes
 }
 
 /**
@@ -330,14 +346,16 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
           ...(device ? { device } : {}),
           fields: { qname, qtype, transport },
         })
-    if (applied?.fault.kind === 'delay') {
-      const f = applied.fault
-      const ms = f.ms + (f.jitterMs ? Math.floor(this.deps.random() * f.jitterMs) : 0)
-      return sleep(ms).then(() =>
-        this.#answer(query, msg, peer, device, transport, undefined, { ...base, fault: `delay ${ms} ms` }),
+    const plan = applied
+      ? planFault(applied.fault, { transport, random: this.deps.random, garbageLength: 64 })
+      : NO_FAULT
+    if (plan.hook === 'behaviour' && plan.delayMs > 0) {
+      const ms = plan.delayMs
+      return waitFor(ms).then(() =>
+        this.#answer(query, msg, peer, device, transport, NO_FAULT, { ...base, fault: `delay ${ms} ms` }),
       )
     }
-    return this.#answer(query, msg, peer, device, transport, applied, base)
+    return this.#answer(query, msg, peer, device, transport, plan, base)
   }
 
   #malformed(msg: Uint8Array, err: LabDecodeError, transport: Transport): Outcome {
@@ -378,17 +396,39 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
     peer: Peer,
     device: DeviceRef | undefined,
     transport: Transport,
-    applied: AppliedFault | undefined,
+    plan: FaultPlan,
     base: Record<string, unknown>,
   ): Outcome {
+    const asked = `${base.qname as string} ${base.qtype as string}`
+    if (plan.hook === 'silence') {
+      const why = plan.kind === 'drop' ? 'fault drop' : 'fault reset on UDP'
+      return {
+        action: 'none',
+        summary: `${asked} → no answer (${why})`,
+        detail: { ...base, fault: plan.kind },
+      }
+    }
+    if (plan.hook === 'connection') {
+      return plan.kind === 'reset'
+        ? {
+            action: 'reset',
+            summary: `${asked} → connection reset (fault)`,
+            detail: { ...base, fault: 'reset' },
+          }
+        : {
+            action: 'send',
+            bytes: plan.bytes,
+            summary: `${asked} → ${plan.bytes.length} random bytes (fault)`,
+            detail: { ...base, fault: 'garbage', bytes: plan.bytes.length },
+          }
+    }
     const q = query.questions[0]!
     const { udpSize } = this.#config.block
     const limit = transport === 'udp' ? udpLimit(query, udpSize) : 65535
     const { index, zone } =
       this.#views.length > 0 ? this.#zoneFor(peer, device) : { index: 0, zone: this.#base }
     const view = index > 0 ? { view: index } : {}
-    const fault = applied?.fault
-    if (fault === undefined) {
+    if (plan.fault === undefined) {
       const key = `${index}|${lower(q.name)}|${q.type}|${q.class}|${query.edns ? 'e' : 'n'}${limit}`
       let cached = this.#cache.get(key)
       if (!cached) {
@@ -396,73 +436,36 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
         if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear()
         this.#cache.set(key, cached)
       }
-      const bytes = Buffer.allocUnsafe(cached.bytes.length)
-      bytes.set(cached.bytes)
-      bytes[0] = query.id >>> 8
-      bytes[1] = query.id & 0xff
-      bytes[2] = bytes[2]! | (query.rd ? 0x01 : 0)
-      bytes[3] = bytes[3]! | (query.cd ? 0x10 : 0)
-      // Echo the question exactly as asked (letter case included), as resolvers using 0x20 expect.
-      if (questionEnd(msg) === cached.questionEnd)
-        bytes.set(msg.subarray(DNS_HEADER_LENGTH, cached.questionEnd), DNS_HEADER_LENGTH)
-      return this.#sent(bytes, cached, { ...base, ...view })
+      return this.#sent(stampAnswer(cached, query, msg), cached, { ...base, ...view })
     }
-    const withFault = { ...base, ...view, fault: fault.kind }
-    switch (fault.kind) {
-      case 'drop':
-        return {
-          action: 'none',
-          summary: `${base.qname as string} ${base.qtype as string} → no answer (fault drop)`,
-          detail: withFault,
-        }
-      case 'reset':
-        return transport === 'tcp'
-          ? {
-              action: 'reset',
-              summary: `${base.qname as string} ${base.qtype as string} → connection reset (fault)`,
-              detail: withFault,
-            }
-          : {
-              action: 'none',
-              summary: `${base.qname as string} ${base.qtype as string} → no answer (fault reset on UDP)`,
-              detail: withFault,
-            }
-      case 'garbage': {
-        const bytes = garbageBytes(fault.bytes ?? 64, this.deps.random)
-        return {
-          action: 'send',
-          bytes,
-          summary: `${base.qname as string} ${base.qtype as string} → ${bytes.length} random bytes (fault)`,
-          detail: { ...withFault, bytes: bytes.length },
-        }
-      }
-      case 'error': {
-        const rcode = (DnsRcode as Record<string, number>)[fault.code] ?? DnsRcode.SERVFAIL
-        const cached = this.#encodeFresh(
-          query,
-          { rcode, aa: true, answers: [], authorities: [], additionals: [] },
-          limit,
-        )
-        return this.#sent(cached.bytes, cached, withFault)
-      }
-      case 'answer': {
-        const answer = resolveDns(q, zone, this.#config.block)
-        const changed: DnsAnswer = { ...answer, answers: alterAnswers(answer.answers, fault.set) }
-        const cached = this.#encodeFresh(query, changed, limit, fault.set.tc === true)
-        return this.#sent(cached.bytes, cached, withFault)
-      }
-      case 'corrupt':
-      case 'truncate': {
-        const cached = this.#encodeFresh(query, resolveDns(q, zone, this.#config.block), limit)
-        const bytes =
-          fault.kind === 'corrupt'
-            ? corruptBytes(cached.bytes, fault.bytes ?? 1, this.deps.random)
-            : cached.bytes.slice(0, fault.bytes)
-        return this.#sent(bytes, cached, { ...withFault, sentBytes: bytes.length })
-      }
-      case 'delay':
-        return this.#answer(query, msg, peer, device, transport, undefined, base) // handled before; unreachable
-    }
+    const protocol = plan.protocol
+    const answer: DnsAnswer =
+      protocol?.kind === 'error'
+        ? {
+            rcode: (DnsRcode as Record<string, number>)[protocol.code] ?? DnsRcode.SERVFAIL,
+            aa: true,
+            answers: [],
+            authorities: [],
+            additionals: [],
+          }
+        : resolveDns(q, zone, this.#config.block)
+    const changed =
+      protocol?.kind === 'answer'
+        ? { ...answer, answers: alterAnswers(answer.answers, protocol.set) }
+        : answer
+    const cached = this.#encodeFresh(
+      query,
+      changed,
+      limit,
+      protocol?.kind === 'answer' && protocol.set.tc === true,
+    )
+    const bytes = plan.onEncoded(stampAnswer(cached, query, msg))
+    const detail = { ...base, ...view, fault: plan.fault.kind }
+    return this.#sent(
+      bytes,
+      cached,
+      bytes.length === cached.bytes.length ? detail : { ...detail, sentBytes: bytes.length },
+    )
   }
 
   #encodeFresh(query: DnsMessage, answer: DnsAnswer, limit: number, tc = false): Cached {

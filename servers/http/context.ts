@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AppliedFault } from '../../core/faults/engine.js'
+import type { FaultPlan } from '../../core/faults/apply.js'
 import type { Host, Site, User } from '../../core/site.js'
 import type { ServerDeps } from '../contract.js'
 import type { HttpConfig } from './schema.js'
@@ -20,6 +21,8 @@ export interface RequestState {
   scheme?: string
   auth?: string
   fault?: AppliedFault
+  /** Where that fault takes effect (core/faults/apply.ts). */
+  plan?: FaultPlan
   /** certsrv, autodiscover or ews. */
   area?: string
   /** The operation: the EWS or SOAP operation, Autodiscover, or the certsrv page. */
@@ -47,8 +50,8 @@ export function stateOf(req: FastifyRequest): RequestState {
 
 /** The fault's `answer` fields for this request, or none. */
 export function answerOf(req: FastifyRequest): Readonly<Record<string, unknown>> {
-  const f = states.get(req)?.fault?.fault
-  return f?.kind === 'answer' ? f.set : {}
+  const plan = states.get(req)?.plan
+  return plan?.hook === 'behaviour' && plan.protocol?.kind === 'answer' ? plan.protocol.set : {}
 }
 
 /** What the route plugins (certsrv, Exchange) get from the server. */

@@ -1,12 +1,11 @@
 import type { Socket } from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { RequestListener } from 'node:http'
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { TlsContexts, tlsSettings } from '../../certs/tls.js'
 import { authenticate, type ConnectionAuth } from '../../core/auth/http.js'
 import { LabDecodeError } from '../../core/errors.js'
-import { corruptBytes, garbageBytes } from '../../core/faults/bytes.js'
+import { planFault, waitFor } from '../../core/faults/apply.js'
 import type { Peer } from '../../core/journal/journal.js'
 import { bindError } from '../../core/net/udp.js'
 import type { User } from '../../core/site.js'
@@ -250,38 +249,33 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps> {
     const applied = faults.decide({ server: 'http', peer: this.#peer(req), fields })
     if (!applied) return undefined
     s.fault = applied
-    const f = applied.fault
-    if (f.kind === 'delay') await sleep(f.ms + (f.jitterMs ? Math.floor(this.deps.random() * f.jitterMs) : 0))
-    if (f.kind === 'drop') {
+    const plan = planFault(applied.fault, { transport: 'tcp', random: this.deps.random, garbageLength: 64 })
+    s.plan = plan
+    if (plan.hook === 'silence') {
       this.#journal(req, 0)
       return reply.hijack() // never answered; the socket is closed when the lab stops
     }
-    if (f.kind === 'reset') {
+    if (plan.hook === 'connection') {
       this.#journal(req, 0)
       reply.hijack()
-      req.socket.resetAndDestroy()
+      if (plan.kind === 'garbage') req.socket.end(Buffer.from(plan.bytes))
+      else req.socket.resetAndDestroy()
       return reply
     }
-    if (f.kind === 'garbage') {
-      this.#journal(req, 0)
-      reply.hijack()
-      req.socket.end(Buffer.from(garbageBytes(f.bytes ?? 64, this.deps.random)))
-      return reply
-    }
-    if (f.kind === 'error') {
-      if (f.code === '401') reply.header('www-authenticate', ['Negotiate', 'NTLM'])
-      return reply.code(Number(f.code)).type('text/html').send(`<html><body><h1>${f.code}</h1></body></html>`)
+    await waitFor(plan.delayMs)
+    const code = plan.protocol?.kind === 'error' ? plan.protocol.code : undefined
+    if (code !== undefined) {
+      if (code === '401') reply.header('www-authenticate', ['Negotiate', 'NTLM'])
+      return reply.code(Number(code)).type('text/html').send(`<html><body><h1>${code}</h1></body></html>`)
     }
     return undefined
   }
 
   async #onSend(req: FastifyRequest, payload: unknown): Promise<unknown> {
-    const f = stateOf(req).fault?.fault
-    if (f === undefined || (f.kind !== 'corrupt' && f.kind !== 'truncate')) return payload
+    const plan = stateOf(req).plan
+    if (plan?.hook !== 'behaviour' || !plan.altersBytes) return payload
     const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(typeof payload === 'string' ? payload : '')
-    return f.kind === 'corrupt'
-      ? Buffer.from(corruptBytes(bytes, f.bytes ?? 1, this.deps.random))
-      : bytes.subarray(0, f.bytes)
+    return Buffer.from(plan.onEncoded(bytes))
   }
 
   #journal(req: FastifyRequest, status: number): void {

@@ -1,9 +1,7 @@
 import type { Socket } from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { certificateDer } from '../../certs/export.js'
 import { LabDecodeError } from '../../core/errors.js'
-import { corruptBytes, garbageBytes } from '../../core/faults/bytes.js'
-import type { AppliedFault } from '../../core/faults/engine.js'
+import { NO_FAULT, planFault, waitFor, type FaultPlan } from '../../core/faults/apply.js'
 import type { DeviceRef } from '../../core/journal/devices.js'
 import type { Peer } from '../../core/journal/journal.js'
 import { bindTcp, closeTcp, type TcpListener } from '../../core/net/tcp.js'
@@ -216,9 +214,11 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps> {
     const applied = faults.idle
       ? undefined
       : faults.decide({ server: 'ldap', peer, ...(device ? { device } : {}), fields })
-    if (applied?.fault.kind === 'delay') {
-      const f = applied.fault
-      await sleep(f.ms + (f.jitterMs ? Math.floor(this.deps.random() * f.jitterMs) : 0))
+    const plan = applied
+      ? planFault(applied.fault, { transport: 'tcp', random: this.deps.random, garbageLength: 64 })
+      : NO_FAULT
+    if (plan.hook === 'behaviour' && plan.delayMs > 0) {
+      await waitFor(plan.delayMs)
       if (session.abandoned.has(msg.id)) {
         return {
           bytes: [],
@@ -229,7 +229,7 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps> {
         }
       }
     }
-    const reply = this.#answer(msg, session, gc, applied?.fault.kind === 'delay' ? undefined : applied)
+    const reply = this.#answer(msg, session, gc, plan)
     return applied ? { ...reply, detail: { ...reply.detail, fault: applied.fault.kind } } : reply
   }
 
@@ -249,10 +249,9 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps> {
     }
   }
 
-  /** The answer to one decoded request, with a fault (other than delay) applied. */
-  #answer(msg: LdapMessage, session: Session, gc: boolean, applied: AppliedFault | undefined): Reply {
+  /** The answer to one decoded request, with the fault's plan (its delay already waited) applied. */
+  #answer(msg: LdapMessage, session: Session, gc: boolean, plan: FaultPlan): Reply {
     const { id, op } = msg
-    const fault = applied?.fault
     const responseTag =
       op.kind === 'bind' || op.kind === 'sasl-bind'
         ? LdapOp.bindResponse
@@ -263,58 +262,50 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps> {
             : op.kind === 'other'
               ? RESPONSE_TAG.get(op.tag)
               : undefined
-    if (fault && responseTag !== undefined) {
-      const base = { id, gc, op: op.kind }
-      switch (fault.kind) {
-        case 'drop':
-          return {
-            bytes: [],
-            silent: true,
-            kind: `ldap:${op.kind}`,
-            summary: `#${id} ${op.kind} → no answer (fault drop)`,
-            detail: base,
-          }
-        case 'reset':
-          return {
-            bytes: [],
-            kind: `ldap:${op.kind}`,
-            summary: `#${id} ${op.kind} → connection reset (fault)`,
-            detail: base,
-            close: 'reset',
-          }
-        case 'error': {
-          const code = (LdapResult as Record<string, number>)[fault.code] ?? LdapResult.busy
-          return {
-            bytes: [encodeResult(id, responseTag, code, `the lab answers ${fault.code} (fault)`)],
-            kind: `ldap:${op.kind}`,
-            summary: `#${id} ${op.kind} → ${fault.code} (fault)`,
-            detail: { ...base, result: fault.code },
-          }
+    const base = { id, gc, op: op.kind }
+    const kind = `ldap:${op.kind}`
+    // A request with no response (unbind, abandon) has nothing to drop, reset or answer wrongly.
+    if (responseTag !== undefined) {
+      if (plan.hook === 'silence')
+        return {
+          bytes: [],
+          silent: true,
+          kind,
+          summary: `#${id} ${op.kind} → no answer (fault ${plan.kind})`,
+          detail: base,
         }
-        case 'garbage':
-          return {
-            bytes: [Buffer.from(garbageBytes(fault.bytes ?? 64, this.deps.random))],
-            kind: `ldap:${op.kind}`,
-            summary: `#${id} ${op.kind} → random bytes (fault)`,
-            detail: base,
-          }
-        case 'corrupt':
-        case 'truncate':
-        case 'answer':
-        case 'delay':
-          break // applied to the real answer below
+      if (plan.hook === 'connection' && plan.kind === 'reset')
+        return {
+          bytes: [],
+          kind,
+          summary: `#${id} ${op.kind} → connection reset (fault)`,
+          detail: base,
+          close: 'reset',
+        }
+      if (plan.hook === 'connection' && plan.kind === 'garbage')
+        return {
+          bytes: [Buffer.from(plan.bytes)],
+          kind,
+          summary: `#${id} ${op.kind} → random bytes (fault)`,
+          detail: base,
+        }
+      if (plan.hook === 'behaviour' && plan.protocol?.kind === 'error') {
+        const code = plan.protocol.code
+        const result = (LdapResult as Record<string, number>)[code] ?? LdapResult.busy
+        return {
+          bytes: [encodeResult(id, responseTag, result, `the lab answers ${code} (fault)`)],
+          kind,
+          summary: `#${id} ${op.kind} → ${code} (fault)`,
+          detail: { ...base, result: code },
+        }
       }
     }
-    const reply = this.#real(msg, session, gc, fault?.kind === 'answer' ? fault.set : undefined)
-    if (fault?.kind === 'corrupt' || fault?.kind === 'truncate') {
-      const all = Buffer.concat(reply.bytes)
-      const bytes =
-        fault.kind === 'corrupt'
-          ? Buffer.from(corruptBytes(all, fault.bytes ?? 1, this.deps.random))
-          : all.subarray(0, fault.bytes)
-      return { ...reply, bytes: [bytes], summary: `${reply.summary} (fault ${fault.kind})` }
-    }
-    return reply
+    const behaviour = plan.hook === 'behaviour' ? plan : NO_FAULT
+    const protocol = behaviour.protocol
+    const reply = this.#real(msg, session, gc, protocol?.kind === 'answer' ? protocol.set : undefined)
+    if (!behaviour.altersBytes) return reply
+    const bytes = Buffer.from(behaviour.onEncoded(Buffer.concat(reply.bytes)))
+    return { ...reply, bytes: [bytes], summary: `${reply.summary} (fault ${behaviour.fault?.kind ?? ''})` }
   }
 
   #real(

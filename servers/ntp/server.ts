@@ -1,7 +1,6 @@
 import type { RemoteInfo, Socket } from 'node:dgram'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { LabDecodeError } from '../../core/errors.js'
-import { corruptBytes, garbageBytes } from '../../core/faults/bytes.js'
+import { planFault, waitFor } from '../../core/faults/apply.js'
 import type { Peer } from '../../core/journal/journal.js'
 import { bindUdp, closeUdp } from '../../core/net/udp.js'
 import type { BoundPort, ListenRequest } from '../../core/server.js'
@@ -89,36 +88,25 @@ export class NtpServer extends ServerBase<NtpConfig, ServerDeps> {
       peer,
       fields: { version: request.version, mode: request.mode },
     })
-    const fault = applied?.fault
-    let override: NtpOverride = {}
-    if (fault) {
-      switch (fault.kind) {
-        case 'drop':
-          return
-        case 'delay':
-          await sleep(fault.ms + (fault.jitterMs ? Math.floor(random() * fault.jitterMs) : 0))
-          break
-        case 'error':
-          override = { kiss: fault.code }
-          break
-        case 'answer':
-          override = { set: fault.set }
-          break
-        case 'garbage': {
-          const bytes = garbageBytes(fault.bytes ?? 48, random)
-          this.#send(socket, bytes, peer, {
-            kind: 'ntp:response',
-            summary: `garbage: ${bytes.length} random bytes`,
-            detail: { bytes: bytes.length, hex: hex(bytes), fault: 'garbage' },
-          })
-          return
-        }
-        case 'corrupt':
-        case 'truncate':
-        case 'reset':
-          break // applied to the encoded answer below (reset is refused for UDP when the rule is added)
-      }
+    const plan = planFault(applied?.fault, { transport: 'udp', random, garbageLength: 48 })
+    if (plan.hook === 'silence') return
+    if (plan.hook === 'connection') {
+      if (plan.kind === 'garbage')
+        this.#send(socket, plan.bytes, peer, {
+          kind: 'ntp:response',
+          summary: `garbage: ${plan.bytes.length} random bytes`,
+          detail: { bytes: plan.bytes.length, hex: hex(plan.bytes), fault: 'garbage' },
+        })
+      return
     }
+    await waitFor(plan.delayMs)
+    const fault = plan.fault
+    const override: NtpOverride =
+      plan.protocol?.kind === 'error'
+        ? { kiss: plan.protocol.code }
+        : plan.protocol?.kind === 'answer'
+          ? { set: plan.protocol.set }
+          : {}
     const outcome = answerNtp(request, this.#config, { receivedMs, transmitMs: clock.now() }, override)
     if (outcome.action === 'ignore') {
       journal.record({
@@ -130,9 +118,7 @@ export class NtpServer extends ServerBase<NtpConfig, ServerDeps> {
       })
       return
     }
-    let bytes = encodeNtp(outcome.packet)
-    if (fault?.kind === 'corrupt') bytes = corruptBytes(bytes, fault.bytes ?? 1, random)
-    if (fault?.kind === 'truncate') bytes = bytes.slice(0, fault.bytes)
+    const bytes = plan.onEncoded(encodeNtp(outcome.packet))
     const p = outcome.packet
     const served = unixMsFromNtpTimestamp(p.transmitTimestamp, receivedMs + outcome.offsetMs)
     this.#send(socket, bytes, peer, {

@@ -1,10 +1,9 @@
 import type { Socket } from 'node:net'
 import { Duplex } from 'node:stream'
 import { TLSSocket } from 'node:tls'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { TlsContexts } from '../../certs/tls.js'
 import { LabDecodeError } from '../../core/errors.js'
-import { corruptBytes, garbageBytes } from '../../core/faults/bytes.js'
+import { NO_FAULT, planFault, waitFor } from '../../core/faults/apply.js'
 import type { AppliedFault } from '../../core/faults/engine.js'
 import type { Peer } from '../../core/journal/journal.js'
 import { clientHelloLength, decodeClientHello, usesSha1, versionName } from '../../core/net/client-hello.js'
@@ -125,16 +124,18 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
       socket.pause()
       this.#hello(head, peer)
       const f = this.#decide(peer, { stage: 'tls' })
-      if (f && (f.fault.kind === 'reset' || f.fault.kind === 'drop' || f.fault.kind === 'garbage')) {
+      const plan = f
+        ? planFault(f.fault, { transport: 'tcp', random: this.deps.random, garbageLength: 64 })
+        : NO_FAULT
+      if (plan.hook !== 'behaviour') {
         this.#record(
           'sip:tls-aborted',
-          `TLS aborted before the handshake (fault ${f.fault.kind})`,
-          { fault: f.fault.kind },
+          `TLS aborted before the handshake (fault ${plan.kind})`,
+          { fault: plan.kind },
           peer,
         )
-        if (f.fault.kind === 'garbage')
-          socket.end(Buffer.from(garbageBytes(f.fault.bytes ?? 64, this.deps.random)))
-        else if (f.fault.kind === 'reset') socket.resetAndDestroy()
+        if (plan.hook === 'connection' && plan.kind === 'garbage') socket.end(Buffer.from(plan.bytes))
+        else if (plan.hook === 'connection') socket.resetAndDestroy()
         return // drop: the handshake never completes
       }
       // TLS over a JS duplex fed with what was read (a native handle would lose the bytes already read).
@@ -260,8 +261,9 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
     if (event) fields.event = event
     const applied = this.#decide(peer, fields, user)
     const f = applied?.fault
-    if (f?.kind === 'delay')
-      await sleep(f.ms + (f.jitterMs ? Math.floor(this.deps.random() * f.jitterMs) : 0))
+    const plan = f
+      ? planFault(f, { transport: 'tcp', random: this.deps.random, garbageLength: 64 })
+      : NO_FAULT
     const detail = {
       method: req.method,
       uri: req.uri,
@@ -269,19 +271,34 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
       ...(event ? { event } : {}),
       ...(f ? { fault: f.kind } : {}),
     }
-    if (f?.kind === 'drop') {
-      this.#record('sip:request', `${req.method} ${from} → no answer (fault drop)`, detail, peer, user)
+    if (plan.hook === 'silence') {
+      this.#record(
+        'sip:request',
+        `${req.method} ${from} → no answer (fault ${plan.kind})`,
+        detail,
+        peer,
+        user,
+      )
       return
     }
-    if (f?.kind === 'reset' || f?.kind === 'garbage') {
-      this.#record('sip:request', `${req.method} ${from} → connection ${f.kind} (fault)`, detail, peer, user)
-      if (f.kind === 'garbage') stream.end(Buffer.from(garbageBytes(f.bytes ?? 64, this.deps.random)))
+    if (plan.hook === 'connection') {
+      this.#record(
+        'sip:request',
+        `${req.method} ${from} → connection ${plan.kind} (fault)`,
+        detail,
+        peer,
+        user,
+      )
+      if (plan.kind === 'garbage') stream.end(Buffer.from(plan.bytes))
       else stream.resetAndDestroy()
       return
     }
-    const set = f?.kind === 'answer' ? f.set : {}
+    await waitFor(plan.delayMs)
+    const protocol = plan.protocol
+    const set = protocol?.kind === 'answer' ? protocol.set : {}
     let outcome
-    const status = f?.kind === 'error' ? f.code : typeof set.status === 'string' ? set.status : undefined
+    const status =
+      protocol?.kind === 'error' ? protocol.code : typeof set.status === 'string' ? set.status : undefined
     if (status !== undefined) {
       const retry = typeof set.retryAfter === 'number' ? set.retryAfter : undefined
       outcome = {
@@ -307,12 +324,7 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
     }
     if (!outcome) return
     const bytes = encodeSip(outcome.response)
-    const sent =
-      f?.kind === 'corrupt'
-        ? Buffer.from(corruptBytes(bytes, f.bytes ?? 1, this.deps.random))
-        : f?.kind === 'truncate'
-          ? bytes.subarray(0, f.bytes)
-          : bytes
+    const sent = plan.altersBytes ? Buffer.from(plan.onEncoded(bytes)) : bytes
     const who = outcome.user ?? user
     this.deps.journal.recordThen(
       {

@@ -8,7 +8,15 @@ import { packageRoot } from '../../lab/paths.js'
  * imports from a higher layer — not even a type: a lower layer that needs something from above defines a
  * narrow type of its own — and the source has no import circles. Tests are not part of the graph.
  */
-const RANK: Readonly<Record<string, number>> = { core: 0, certs: 1, servers: 2, lab: 3, phone: 4, cli: 4, bench: 4 }
+const RANK: Readonly<Record<string, number>> = {
+  core: 0,
+  certs: 1,
+  servers: 2,
+  lab: 3,
+  phone: 4,
+  cli: 4,
+  bench: 4,
+}
 const root = packageRoot()
 
 function sourceFiles(dir: string): string[] {
