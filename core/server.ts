@@ -6,6 +6,7 @@ import type { Logger } from './logger.js'
 import type { Random } from './random.js'
 import type { FastifyInstance } from 'fastify'
 import type { Static, TObject } from '@sinclair/typebox'
+import type { EventClassifier } from './journal/events.js'
 import type { SchemaProblem } from './schema/problems.js'
 import type { Host, HostRole, Network, Site, User } from './site.js'
 
@@ -103,6 +104,8 @@ export interface ServerDefinition<S extends TObject, C, R = undefined, D extends
    * scenario's root. A check may replace a file name in the document by its absolute path.
    */
   check?(block: Readonly<Record<string, unknown>>, scenario: ScenarioCheck): readonly SchemaProblem[]
+  /** Reads this server's journal events: the boot stage each belongs to and whether it went well. */
+  readonly classify: EventClassifier
   /** Creates the per-lab state; called once when the lab is built. */
   runtime(deps: { readonly journal: Journal; readonly stateDir: string }): R
   create(config: C, listen: readonly ListenRequest[], deps: D, runtime: R): LabServer<C>

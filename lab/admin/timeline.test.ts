@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { JournalEvent } from '../../core/journal/journal.js'
-import { buildTimelines, stageOf } from './timeline.js'
+import { buildTimelines, classify } from './timeline.js'
 
 let seq = 0
 const at = (s: number): string => new Date(Date.UTC(2026, 10, 25, 10, 0, s)).toISOString()
@@ -27,14 +27,18 @@ describe('device timelines', () => {
         peer: { address: '0.0.0.0', port: 68, transport: 'udp' },
       }),
       ev('dhcp', 'dhcp:reply', 'ACK 10.50.0.100', 1, phone),
-      ev('dns', 'dns:query', '_ldap._tcp.dc._msdcs.corp SRV (udp) → NXDOMAIN', 2, {
+      // The servers' classifiers read the detail the servers write, never the summary.
+      ev('dns', 'dns:query', 'an NXDOMAIN whose summary does not say so', 2, {
         device: { ip: '10.50.0.100' },
+        detail: { transport: 'udp', qname: '_ldap._tcp.dc._msdcs.corp', qtype: 'SRV', rcode: 'NXDOMAIN' },
       }),
       ev('ldap', 'ldap:bind', '#1 simple bind CORP\\alice → success as alice@contoso.test', 3, {
         device: { ip: '10.50.0.100', user: 'alice@contoso.test' },
+        detail: { id: 1, result: 'success' },
       }),
       ev('sip', 'sip:request', 'REGISTER alice@contoso.test → 200 REGISTER, Expires 900', 4, {
         device: { user: 'alice@contoso.test' },
+        detail: { method: 'REGISTER', status: 200 },
       }),
       ev('http', 'http:request', 'POST /EWS/Exchange.asmx FindItem voicemail → 200', 5, {
         device: { user: 'alice@contoso.test' },
@@ -54,7 +58,8 @@ describe('device timelines', () => {
     expect(first?.screen).toBe('Signed in')
     expect(first?.alert).toBeUndefined()
     expect(second?.key).toBe('mac:00:04:f2:00:00:02')
-    expect(stageOf(events[0]!)).toBeUndefined()
+    expect(classify(events[0]!)).toBeUndefined()
+    expect(classify(events[3]!)).toEqual({ stage: 'DNS', ok: false })
   })
 
   it('sees a loop back to the DC after the pool, and a stall after a stage that is not the end', () => {

@@ -1,4 +1,8 @@
 import type { JournalEvent } from '../../core/journal/journal.js'
+import { BOOT_STAGES, type BootStage } from '../../core/journal/events.js'
+import { classify } from '../classify.js'
+
+export { classify } from '../classify.js'
 
 /**
  * Every phone's boot as one timeline across protocols, from the journal, pure: events grouped by device (a
@@ -7,18 +11,8 @@ import type { JournalEvent } from '../../core/journal/journal.js'
  * after reaching the pool) and stalls (silence after a stage that is not the end).
  */
 
-export const STAGES = [
-  'DHCP',
-  'DNS',
-  'NTP',
-  'DC/LDAP',
-  'certsrv',
-  'SIP',
-  'DUS',
-  'Autodiscover',
-  'EWS',
-] as const
-export type Stage = (typeof STAGES)[number]
+export const STAGES = BOOT_STAGES
+export type Stage = BootStage
 
 export interface TimelineEvent {
   readonly seq: number
@@ -53,44 +47,6 @@ export interface DeviceTimeline {
   /** A loop or a stall, in words; undefined when neither. */
   readonly alert?: string
   readonly lastTime: string
-}
-
-/** The stage an event belongs to (undefined: not a phone's, e.g. the lab's own events). */
-export function stageOf(e: JournalEvent): Stage | undefined {
-  switch (e.server) {
-    case 'dhcp':
-      return e.kind.startsWith('dhcp:request') || e.kind.startsWith('dhcp:reply') ? 'DHCP' : undefined
-    case 'dns':
-      return e.kind === 'dns:query' || e.kind === 'dns:malformed' ? 'DNS' : undefined
-    case 'ntp':
-      return 'NTP'
-    case 'ldap':
-      return 'DC/LDAP'
-    case 'sip':
-      return 'SIP'
-    case 'http': {
-      const area = e.detail.area
-      if (area === 'certsrv') return 'certsrv'
-      if (area === 'dus') return 'DUS'
-      if (area === 'autodiscover') return 'Autodiscover'
-      if (area === 'ews') return 'EWS'
-      return undefined
-    }
-    default:
-      return undefined
-  }
-}
-
-/** Whether an event shows something going wrong. */
-export function failed(e: JournalEvent): boolean {
-  const status = e.detail.status
-  // A 401 is a step of authentication, not a failure.
-  if (typeof status === 'number') return status !== 401 && (status === 0 || status >= 400)
-  if (e.detail.fault !== undefined) return true
-  if (/failed|malformed|aborted|refused|ignored|disabled/.test(e.kind)) return true
-  if (e.server === 'dns') return /→ (NXDOMAIN|SERVFAIL|REFUSED|FORMERR|NOTIMP)/.test(e.summary)
-  if (e.server === 'ldap') return e.summary.includes('→') && !e.summary.includes('→ success')
-  return false
 }
 
 class Groups {
@@ -148,18 +104,18 @@ function presumedScreen(events: readonly TimelineEvent[]): string {
 /** Builds every device's timeline from journal events (oldest first), as of `now`. */
 export function buildTimelines(events: readonly JournalEvent[], now: number): DeviceTimeline[] {
   const groups = new Groups()
-  const placed: { e: JournalEvent; stage: Stage; keys: string[] }[] = []
+  const placed: { e: JournalEvent; stage: Stage; ok: boolean; keys: string[] }[] = []
   for (const e of events) {
-    const stage = stageOf(e)
-    if (!stage) continue
+    const c = classify(e)
+    if (!c) continue
     const keys = keysOf(e)
     if (keys.length === 0) continue
     for (const k of keys) groups.add(k)
     for (const k of keys.slice(1)) groups.union(keys[0]!, k)
-    placed.push({ e, stage, keys })
+    placed.push({ e, stage: c.stage, ok: c.ok, keys })
   }
   const byRoot = new Map<string, { events: TimelineEvent[]; keys: Set<string> }>()
-  for (const { e, stage, keys } of placed) {
+  for (const { e, stage, ok, keys } of placed) {
     const root = groups.find(keys[0]!)
     let g = byRoot.get(root)
     if (!g) {
@@ -173,7 +129,7 @@ export function buildTimelines(events: readonly JournalEvent[], now: number): De
       stage,
       kind: e.kind,
       summary: e.summary,
-      ok: !failed(e),
+      ok,
       detail: e.detail,
     })
   }

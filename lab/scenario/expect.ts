@@ -1,5 +1,6 @@
 import type { Static } from '@sinclair/typebox'
 import type { JournalEvent } from '../../core/journal/journal.js'
+import { classify } from '../classify.js'
 import type { ExpectSchema, JournalMatchSchema } from './schema.js'
 
 type Expect = Static<typeof ExpectSchema>
@@ -21,12 +22,27 @@ export interface Divergence {
 }
 
 const describe = (m: Match): string =>
-  [m.server, m.kind, m.contains !== undefined ? `"${m.contains}"` : undefined].filter(Boolean).join(' ')
+  [
+    m.server,
+    m.kind,
+    m.stage !== undefined ? `stage ${m.stage}` : undefined,
+    m.ok !== undefined ? (m.ok ? 'ok' : 'failed') : undefined,
+    m.contains !== undefined ? `"${m.contains}"` : undefined,
+  ]
+    .filter(Boolean)
+    .join(' ')
 
-const matches = (e: JournalEvent, m: Match): boolean =>
-  (m.server === undefined || e.server === m.server) &&
-  (m.kind === undefined || e.kind === m.kind) &&
-  (m.contains === undefined || e.summary.includes(m.contains))
+/** Stage and outcome come from the server's classifier; `contains` is the one rule that reads the summary. */
+const matches = (e: JournalEvent, m: Match): boolean => {
+  if (m.server !== undefined && e.server !== m.server) return false
+  if (m.kind !== undefined && e.kind !== m.kind) return false
+  if (m.contains !== undefined && !e.summary.includes(m.contains)) return false
+  if (m.stage === undefined && m.ok === undefined) return true
+  const c = classify(e)
+  return (
+    c !== undefined && (m.stage === undefined || c.stage === m.stage) && (m.ok === undefined || c.ok === m.ok)
+  )
+}
 
 /**
  * Checks a run against a scenario's expectations: the end state, the status lines in order, and the

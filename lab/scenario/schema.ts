@@ -2,14 +2,24 @@ import { Type, type Static } from '@sinclair/typebox'
 import { FaultRuleSchema } from '../../core/faults/types.js'
 import { PkiSchema } from '../../certs/schema.js'
 import { ServersSchema } from '../../servers/index.js'
+import { StringEnum } from '../../core/schema/common.js'
+import { BOOT_STAGES } from '../../core/journal/events.js'
 import { HostSchema, NetworkSchema, SiteSchema, UserSchema } from '../../core/site.js'
 
-/** Which journal events a rule means: by server, kind, and a piece of the summary. */
+/** Which journal events a rule means: by server, kind, boot stage and outcome (the server’s classifier), and a piece of the summary. */
 export const JournalMatchSchema = Type.Object(
   {
     server: Type.Optional(Type.String({ minLength: 1 })),
     kind: Type.Optional(Type.String({ minLength: 1 })),
     contains: Type.Optional(Type.String({ minLength: 1, description: 'A piece of the event’s summary.' })),
+    stage: Type.Optional(
+      StringEnum(BOOT_STAGES, {
+        description: 'The boot stage the server places the event in (its classifier).',
+      }),
+    ),
+    ok: Type.Optional(
+      Type.Boolean({ description: 'Whether the server classifies the event as going well (false: failed).' }),
+    ),
   },
   { additionalProperties: false, minProperties: 1 },
 )

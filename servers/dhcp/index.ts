@@ -1,5 +1,6 @@
 import { DhcpSchema } from './schema.js'
 import type { LabServerDefinition } from '../contract.js'
+import { classifyDhcp } from './events.js'
 import { DhcpRuntime, DhcpServer, type DhcpSlice } from './server.js'
 import { DHCP_FAULTS } from './schema.js'
 
@@ -15,6 +16,7 @@ export const dhcpDefinition: LabServerDefinition<typeof DhcpSchema, DhcpSlice, D
   faults: DHCP_FAULTS,
   roles: [],
   slice: (block, { site, hosts, network }) => ({ block, site, hosts, network }),
+  classify: classifyDhcp,
   runtime: ({ stateDir }) => new DhcpRuntime(stateDir),
   create: (config, listen, deps, runtime) => new DhcpServer(config, listen, deps, runtime),
 }

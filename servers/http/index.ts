@@ -1,5 +1,6 @@
 import { HttpSchema } from './schema.js'
 import type { LabServerDefinition } from '../contract.js'
+import { classifyHttp } from './events.js'
 import { HttpRuntime, httpRoutes } from './runtime.js'
 import { HttpServer, type HttpSlice } from './server.js'
 import { HTTP_FAULTS } from './schema.js'
@@ -19,6 +20,7 @@ export const httpDefinition: LabServerDefinition<typeof HttpSchema, HttpSlice, H
   faults: HTTP_FAULTS,
   roles: ['ca', 'exchange', 'dus'],
   slice: (block, { site, hosts, users }) => ({ block, site, hosts, users }),
+  classify: classifyHttp,
   runtime: ({ journal }) => new HttpRuntime(journal),
   check: (block, scenario) => checkHttp(block, scenario),
   create: (config, listen, deps, runtime) => new HttpServer(config, listen, deps, runtime),

@@ -1,5 +1,6 @@
 import { LdapSchema } from './schema.js'
 import type { LabServerDefinition } from '../contract.js'
+import { classifyLdap } from './events.js'
 import { LdapServer, type LdapSlice } from './server.js'
 import { LDAP_FAULTS } from './schema.js'
 
@@ -19,6 +20,7 @@ export const ldapDefinition: LabServerDefinition<typeof LdapSchema, LdapSlice> =
   faults: LDAP_FAULTS,
   roles: ['dc'],
   slice: (block, { site, hosts, users }) => ({ block, site, hosts, users }),
+  classify: classifyLdap,
   runtime: () => undefined,
   create: (config, listen, deps) => new LdapServer(config, listen, deps),
 }

@@ -1,5 +1,6 @@
 import { NtpSchema } from './schema.js'
 import type { LabServerDefinition } from '../contract.js'
+import { classifyNtp } from './events.js'
 import { NtpServer } from './server.js'
 import { NTP_FAULTS, type NtpConfig } from './schema.js'
 
@@ -21,6 +22,7 @@ export const ntpDefinition: LabServerDefinition<typeof NtpSchema, NtpConfig> = {
   faults: NTP_FAULTS,
   roles: ['ntp'],
   slice: (block) => block,
+  classify: classifyNtp,
   runtime: () => undefined,
   create: (config, listen, deps) => new NtpServer(config, listen, deps),
 }

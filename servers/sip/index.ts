@@ -1,5 +1,6 @@
 import { SipSchema } from './schema.js'
 import type { LabServerDefinition } from '../contract.js'
+import { classifySip } from './events.js'
 import { SipServer, type SipSlice } from './server.js'
 import { SIP_FAULTS } from './schema.js'
 
@@ -23,6 +24,7 @@ export const sipDefinition: LabServerDefinition<typeof SipSchema, SipSlice> = {
     users,
     pool: hosts.find((h) => h.roles.includes('pool'))?.name ?? `ocspool.${site.sipDomain}`,
   }),
+  classify: classifySip,
   runtime: () => undefined,
   create: (config, listen, deps) => new SipServer(config, listen, deps),
 }

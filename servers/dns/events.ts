@@ -1,0 +1,34 @@
+import { failedAlike, type EventClassifier, type ServerEvent } from '../../core/journal/events.js'
+
+/** The journal events of the DNS double. */
+export type DnsEventKind =
+  | 'dns:query'
+  | 'dns:malformed'
+  | 'dns:failed'
+  | 'dns:record-added'
+  | 'dns:record-removed'
+  | 'dns:change-undone'
+  | 'dns:changes-reset'
+
+/** The detail of a `dns:query` event (an answer, or none for a drop). */
+export interface DnsQueryDetail {
+  readonly transport: 'udp' | 'tcp'
+  readonly id?: number
+  readonly qname?: string
+  readonly qtype?: string
+  /** The answer's RCODE; absent when nothing was sent. */
+  readonly rcode?: string
+  readonly answers?: readonly string[]
+  readonly tc?: boolean
+  readonly view?: number
+  readonly fault?: string
+}
+
+const FAILED_RCODES = new Set(['NXDOMAIN', 'SERVFAIL', 'REFUSED', 'FORMERR', 'NOTIMP'])
+
+export const classifyDns: EventClassifier = (event) => {
+  const e = event as ServerEvent<DnsEventKind, DnsQueryDetail>
+  if (e.kind !== 'dns:query' && e.kind !== 'dns:malformed') return undefined
+  const rcode = e.detail.rcode
+  return { stage: 'DNS', ok: !failedAlike(e) && !(rcode !== undefined && FAILED_RCODES.has(rcode)) }
+}

@@ -1,0 +1,28 @@
+import { failedAlike, type EventClassifier, type ServerEvent } from '../../core/journal/events.js'
+
+/** The journal events of the AD LDAP double. */
+export type LdapEventKind =
+  | 'ldap:bind'
+  | 'ldap:search'
+  | 'ldap:unbind'
+  | 'ldap:abandon'
+  | 'ldap:abandoned'
+  | 'ldap:extended'
+  | 'ldap:write'
+  | 'ldap:malformed'
+  | 'ldap:failed'
+
+/** The detail of an LDAP operation's event: its result code as RFC 4511 names it. */
+export interface LdapOperationDetail {
+  readonly id?: number
+  readonly result?: string
+  readonly user?: string
+  readonly gc?: boolean
+  readonly fault?: string
+}
+
+export const classifyLdap: EventClassifier = (event) => {
+  const e = event as ServerEvent<LdapEventKind, LdapOperationDetail>
+  const result = e.detail.result
+  return { stage: 'DC/LDAP', ok: !failedAlike(e) && (result === undefined || result === 'success') }
+}

@@ -1,0 +1,32 @@
+import {
+  failedAlike,
+  statusFailed,
+  type EventClassifier,
+  type ServerEvent,
+} from '../../core/journal/events.js'
+
+/** The journal events of the OCS pool double. */
+export type SipEventKind =
+  | 'sip:client-hello'
+  | 'sip:tls-established'
+  | 'sip:tls-failed'
+  | 'sip:tls-aborted'
+  | 'sip:tcp-refused'
+  | 'sip:request'
+  | 'sip:malformed'
+  | 'sip:failed'
+
+/** The detail of a `sip:request`: the status answered (absent when nothing was). */
+export interface SipRequestDetail {
+  readonly method?: string
+  readonly from?: string
+  readonly event?: string
+  readonly status?: number
+  readonly fault?: string
+}
+
+export const classifySip: EventClassifier = (event) => {
+  const e = event as ServerEvent<SipEventKind, SipRequestDetail>
+  const refused = e.kind === 'sip:tls-failed' || e.kind === 'sip:tls-aborted' || e.kind === 'sip:tcp-refused'
+  return { stage: 'SIP', ok: !failedAlike(e) && !refused && !statusFailed(e.detail.status) }
+}
