@@ -1,0 +1,192 @@
+import { performance } from 'node:perf_hooks'
+import type { TLSSocket } from 'node:tls'
+import type { Lease } from './dhcp.js'
+import type { PhoneResolver } from './dns.js'
+import type { PhoneNet } from './net.js'
+import type { PhoneState } from './state.js'
+import { phoneTls, type TrustFailure } from './trust.js'
+
+/** How a boot ends: the state the phone is left in (the CLI, verify and expect: name these). */
+export type EndState =
+  | 'no-address'
+  | 'clock-not-set'
+  | 'dc-not-found'
+  | 'kerberos-skew'
+  | 'cannot-validate-certificate'
+  | 'certificate-loop'
+  | 'pool-not-found'
+  | 'tls-failed'
+  | 'tls-untrusted'
+  | 'sign-in-refused'
+  | 'signed-in'
+  | 'signed-in-not-updated'
+  | 'signed-in-without-exchange'
+
+/** The spec's GUESSes, each an option whose default is the spec's best guess (§10). */
+export interface PhoneGuesses {
+  /** How option 119 is read (§2.1, §10.16): the guide's `;` string. */
+  readonly option119: 'ascii' | 'rfc3397' | 'both'
+  /**
+   * Whether the TLS ClientHello names the server (CE-era clients probably do not). Unset: no SNI on a real
+   * segment, SNI in loopback mode — where every lab host shares 127.0.0.1, the name stands in for the
+   * distinct addresses of a real site (the lab picks certificates by address first).
+   */
+  readonly sni: boolean | undefined
+  /** Which provisioning package is subscribed to (§10.10): v2 on 3.5.x. */
+  readonly provisioning: 'v2' | 'v1'
+  /** The Autodiscover URLs tried, in order (§3.1, §10.2). */
+  readonly autodiscover: readonly ('https-smtp' | 'https-autodiscover' | 'http-redirect')[]
+  /** Which element carries the EWS URL (§10.4): EwsUrl if present, else ASUrl. */
+  readonly ewsUrl: readonly ('EwsUrl' | 'ASUrl')[]
+  /** The Kerberos tolerance the DC enforces (§2.3: 5 minutes). */
+  readonly maxSkewMs: number
+  /** The newest TLS the phone speaks: Windows CE 6 has TLS 1.0 only. */
+  readonly tlsVersion: 'TLSv1' | 'TLSv1.2'
+}
+export const DEFAULT_GUESSES: PhoneGuesses = {
+  option119: 'ascii',
+  sni: undefined,
+  provisioning: 'v2',
+  autodiscover: ['https-smtp', 'https-autodiscover', 'http-redirect'],
+  ewsUrl: ['EwsUrl', 'ASUrl'],
+  maxSkewMs: 5 * 60_000,
+  tlsVersion: 'TLSv1',
+}
+
+/** The newest CX700 build (spec §6.4): a phone below it after sign-in was not updated. */
+export const LATEST_FIRMWARE = '3.5.6907.35'
+
+export interface PhoneOptions {
+  readonly net: PhoneNet
+  readonly mac: string
+  /** What the user types: sign-in address, user name (DOMAIN\user or user@domain), password. */
+  readonly signIn: string
+  readonly account: string
+  readonly password: string
+  readonly state: PhoneState
+  readonly guesses?: Partial<PhoneGuesses>
+  /** Per network exchange. */
+  readonly timeoutMs?: number
+  /** On a real link: makes broadcast possible before the lease, and puts the leased address on the link. */
+  readonly link?: {
+    readonly prepare: () => Promise<void>
+    readonly configure: (lease: Lease) => Promise<void>
+  }
+}
+
+export interface PhoneStep {
+  readonly step: string
+  readonly ok: boolean
+  readonly detail: string
+  readonly ms: number
+}
+
+export interface PhoneReport {
+  readonly mac: string
+  readonly endState: EndState
+  /** The status lines the phone showed, in order. */
+  readonly status: readonly string[]
+  readonly steps: readonly PhoneStep[]
+  /** What the phone learnt: address, clock offset, DC, roots, pool, e-mail, EWS URL, mailbox counts. */
+  readonly learnt: Record<string, unknown>
+  readonly ms: number
+}
+
+/** The phone's status lines (spec §2.4, §2.5). */
+export const STATUS = {
+  locating: 'Locating Domain Controller',
+  downloading: 'Downloading Certificate',
+  installing: 'Installing Certificate',
+  connecting: 'Connecting to Office Communications Server',
+  cannotValidate: 'Cannot validate server certificate',
+} as const
+
+/** What a stage hands on: its result for the stages after it, or the end of the boot. */
+export type Outcome<T> = { readonly next: T } | { readonly end: EndState }
+export const next = <T>(value: T): Outcome<T> => ({ next: value })
+export const ended = (state: EndState): { readonly end: EndState } => ({ end: state })
+
+/** What the DHCP stage gives every later stage: the lease, and a resolver with the lease's suffixes. */
+export interface PhoneNetwork {
+  readonly lease: Lease
+  readonly dns: PhoneResolver
+  /** The right-hand side of the sign-in address (spec: SIP domain). */
+  readonly sipDomain: string
+}
+
+export type TlsOutcome = { socket: TLSSocket } | { failure: TrustFailure | 'unreachable'; reason: string }
+
+/**
+ * What every stage of a boot shares: what the user typed, the guesses in force, the phone's stored state
+ * (kept across boots), and the record of this boot (steps, status lines, what was learnt). A boot is one
+ * context; the phone boots again with a new context over the same state.
+ */
+export class PhoneContext {
+  readonly options: PhoneOptions
+  readonly guesses: PhoneGuesses
+  readonly state: PhoneState
+  readonly net: PhoneNet
+  readonly timeoutMs: number
+  readonly sni: boolean
+  readonly steps: PhoneStep[] = []
+  readonly status: string[] = []
+  readonly learnt: Record<string, unknown> = {}
+  readonly #t0 = performance.now()
+  #t = this.#t0
+
+  constructor(options: PhoneOptions) {
+    this.options = options
+    this.guesses = { ...DEFAULT_GUESSES, ...options.guesses }
+    this.state = options.state
+    this.net = options.net
+    this.timeoutMs = options.timeoutMs ?? 2_000
+    this.sni = this.guesses.sni ?? options.net.loopback
+  }
+
+  /** Records a step of the boot; returns `ok`. */
+  step(step: string, ok: boolean, detail: string): boolean {
+    const now = performance.now()
+    this.steps.push({ step, ok, detail, ms: Math.round((now - this.#t) * 10) / 10 })
+    this.#t = now
+    return ok
+  }
+
+  /** Shows a status line (once while it stays on screen). */
+  show(line: string): void {
+    if (this.status.at(-1) !== line) this.status.push(line)
+  }
+
+  /** The phone's clock: the host's, moved by the offset NTP set. */
+  now(): Date {
+    return new Date(Date.now() + this.state.clockOffsetMs)
+  }
+
+  /** A TLS connection as the phone makes it, checked against the roots it holds and its own clock. */
+  tls(host: string, port: number, name: string): Promise<TlsOutcome> {
+    return phoneTls(host, port, name, this.state.roots(), this.now(), {
+      sni: this.sni,
+      timeoutMs: this.timeoutMs,
+      maxVersion: this.guesses.tlsVersion,
+    })
+  }
+
+  report(endState: EndState): PhoneReport {
+    return {
+      mac: this.options.mac,
+      endState,
+      status: this.status,
+      steps: this.steps,
+      learnt: this.learnt,
+      ms: Math.round(performance.now() - this.#t0),
+    }
+  }
+}
+
+/** Whether version `a` is newer than `b` (dotted numbers). */
+export const isNewer = (a: string, b: string): boolean => {
+  const pa = a.split('.').map(Number)
+  const pb = b.split('.').map(Number)
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++)
+    if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) > (pb[i] ?? 0)
+  return false
+}

@@ -1,0 +1,54 @@
+import { decodeNtlm, encodeAuthenticate, encodeNegotiate } from '../core/auth/ntlm.js'
+import { LabDecodeError } from '../core/errors.js'
+import type { HttpAnswer, PhoneHttp } from './http.js'
+
+/** An HTTP exchange with NTLM (in the `NTLM` or `Negotiate` scheme) on one connection. */
+export async function withNtlm(
+  conn: PhoneHttp,
+  method: string,
+  path: string,
+  host: string,
+  account: string,
+  password: string,
+  body: string,
+  headers: Readonly<Record<string, string>>,
+  timeoutMs: number,
+): Promise<HttpAnswer | undefined> {
+  const first = await conn.request(method, path, host, headers, body, timeoutMs)
+  if (first?.status !== 401) return first
+  const offered = (first.headers.get('www-authenticate') ?? []).flatMap((v) => v.split(/,\s*/))
+  const scheme = offered.some((v) => /^NTLM$/i.test(v.trim())) ? 'NTLM' : 'Negotiate'
+  const type1 = Buffer.from(encodeNegotiate()).toString('base64')
+  const second = await conn.request(
+    method,
+    path,
+    host,
+    { ...headers, Authorization: `${scheme} ${type1}` },
+    body,
+    timeoutMs,
+  )
+  const token = (second?.headers.get('www-authenticate') ?? [])
+    .map((v) => v.split(' '))
+    .find((p) => p[0]?.toLowerCase() === scheme.toLowerCase() && p[1])?.[1]
+  if (!second || second.status !== 401 || !token) return second
+  let challenge
+  try {
+    challenge = decodeNtlm(Buffer.from(token, 'base64'))
+  } catch (err) {
+    if (!(err instanceof LabDecodeError)) throw err
+    return second
+  }
+  if (challenge.type !== 2) return second
+  const [domain = '', user = account] = account.includes('\\') ? account.split('\\') : ['', account]
+  const type3 = Buffer.from(
+    encodeAuthenticate({ challenge, user, domain, password, workstation: 'CX700' }),
+  ).toString('base64')
+  return conn.request(
+    method,
+    path,
+    host,
+    { ...headers, Authorization: `${scheme} ${type3}` },
+    body,
+    timeoutMs,
+  )
+}

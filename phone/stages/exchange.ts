@@ -1,0 +1,181 @@
+import { LabDecodeError } from '../../core/errors.js'
+import { children, parseXml, path } from '../../core/xml.js'
+import type { PhoneContext, PhoneNetwork } from '../context.js'
+import { PhoneHttp } from '../http.js'
+import { withNtlm } from '../http-auth.js'
+import { MISSED_CALLS, findItemRequest, foundItems, outlookRequest } from '../requests.js'
+import type { Provisioned } from './provisioning.js'
+
+type Way = PhoneContext['guesses']['autodiscover'][number]
+
+/** For the http-redirect way: GET on port 80 and follow the 302 to its HTTPS host. */
+async function redirected(
+  ctx: PhoneContext,
+  network: PhoneNetwork,
+  address: string,
+  host: string,
+): Promise<{ to: { host: string; port: number } | undefined; name: string } | undefined> {
+  const to = ctx.net.target(address, 80, 'tcp')
+  const plain = to ? await PhoneHttp.open(to.host, to.port, ctx.timeoutMs) : 'unreachable'
+  if (typeof plain === 'string') return undefined
+  const r = await plain.request('GET', '/autodiscover/autodiscover.xml', host, {}, '', ctx.timeoutMs)
+  plain.close()
+  const location = r?.status === 302 ? r.headers.get('location')?.[0] : undefined
+  if (!location) {
+    ctx.step('autodiscover', false, `http://${host}: ${r?.status ?? 'no answer'}, no redirect`)
+    return undefined
+  }
+  const l = new URL(location)
+  const la = await network.dns.address(l.hostname)
+  return { to: la ? ctx.net.target(la, 443, 'tcp') : undefined, name: l.hostname }
+}
+
+/** The EWS URL an Autodiscover answer gives (EXCH, else EXPR; EwsUrl or ASUrl by guess). */
+function ewsUrlOf(ctx: PhoneContext, body: Buffer): string | undefined {
+  try {
+    const protocols = children(path(parseXml(body.toString()), 'Response', 'Account'), 'Protocol')
+    const exch =
+      protocols.find((p) => path(p, 'Type')?.text === 'EXCH') ??
+      protocols.find((p) => path(p, 'Type')?.text === 'EXPR')
+    for (const el of ctx.guesses.ewsUrl) {
+      const url = path(exch, el)?.text
+      if (url) return url
+    }
+  } catch (err) {
+    if (!(err instanceof LabDecodeError)) throw err
+  }
+  return undefined
+}
+
+/** One Autodiscover way (§3.1): the A record only, TLS as the phone checks it, POX with NTLM. */
+async function tryWay(
+  ctx: PhoneContext,
+  network: PhoneNetwork,
+  way: Way,
+  email: string,
+): Promise<string | undefined> {
+  const smtp = email.split('@')[1] ?? ''
+  const host = way === 'https-smtp' ? smtp : `autodiscover.${smtp}`
+  const address = (await network.dns.query(host, 'A')).find((r) => r.type === 'A')
+  if (address?.type !== 'A') {
+    ctx.step('autodiscover', false, `${host}: no A record`)
+    return undefined
+  }
+  let httpsTo = ctx.net.target(address.address, 443, 'tcp')
+  let httpsHost = host
+  if (way === 'http-redirect') {
+    const r = await redirected(ctx, network, address.address, host)
+    if (!r) return undefined
+    httpsTo = r.to
+    httpsHost = r.name
+  }
+  if (!httpsTo) return undefined
+  const tls = await ctx.tls(httpsTo.host, httpsTo.port, httpsHost)
+  if (!('socket' in tls)) {
+    ctx.step('autodiscover', false, `https://${httpsHost}: ${tls.reason}`)
+    return undefined
+  }
+  const conn = new PhoneHttp(tls.socket)
+  const { account, password } = ctx.options
+  const a = await withNtlm(
+    conn,
+    'POST',
+    '/autodiscover/autodiscover.xml',
+    httpsHost,
+    account,
+    password,
+    outlookRequest(email),
+    { 'Content-Type': 'text/xml' },
+    ctx.timeoutMs,
+  )
+  conn.close()
+  const ewsUrl = a?.status === 200 ? ewsUrlOf(ctx, a.body) : undefined
+  ctx.step(
+    'autodiscover',
+    ewsUrl !== undefined,
+    `https://${httpsHost} → ${a?.status ?? 'no answer'}${ewsUrl ? `, EWS ${ewsUrl}` : ', no EWS URL'}`,
+  )
+  return ewsUrl
+}
+
+/** §3: Autodiscover by the ways the guesses list, in order, until one gives an EWS URL. */
+async function autodiscover(
+  ctx: PhoneContext,
+  network: PhoneNetwork,
+  email: string,
+): Promise<string | undefined> {
+  for (const way of ctx.guesses.autodiscover) {
+    const url = await tryWay(ctx, network, way, email)
+    if (url !== undefined) return url
+  }
+  return undefined
+}
+
+const FOLDERS = [
+  ['contacts', ''],
+  ['voicemail', ''],
+  ['inbox', MISSED_CALLS],
+] as const
+
+/** §4: FindItem on contacts, voice mail and missed calls over one NTLM-authenticated connection. */
+async function ews(ctx: PhoneContext, network: PhoneNetwork, ewsUrl: string): Promise<boolean> {
+  const u = new URL(ewsUrl)
+  const address = await network.dns.address(u.hostname)
+  const to = address ? ctx.net.target(address, Number(u.port || 443), 'tcp') : undefined
+  if (!to) return ctx.step('ews', false, `${u.hostname} does not resolve`)
+  const tls = await ctx.tls(to.host, to.port, u.hostname)
+  if (!('socket' in tls)) return ctx.step('ews', false, `${u.hostname}: ${tls.reason}`)
+  const conn = new PhoneHttp(tls.socket)
+  const counts: Record<string, number> = {}
+  const { account, password } = ctx.options
+  for (const [folder, restriction] of FOLDERS) {
+    const find = findItemRequest(
+      folder,
+      'IdOnly',
+      '<m:IndexedPageItemView MaxEntriesReturned="50" Offset="0" BasePoint="Beginning"/>',
+      restriction,
+    )
+    const a = await withNtlm(
+      conn,
+      'POST',
+      u.pathname,
+      u.hostname,
+      account,
+      password,
+      find,
+      { 'Content-Type': 'text/xml; charset=utf-8' },
+      ctx.timeoutMs,
+    )
+    try {
+      const items = a?.status === 200 ? foundItems(a.body.toString()) : undefined
+      if (items) counts[folder === 'inbox' ? 'missedCalls' : folder] = items.length
+    } catch (err) {
+      if (!(err instanceof LabDecodeError)) throw err
+    }
+  }
+  conn.close()
+  const ok = Object.keys(counts).length === FOLDERS.length
+  ctx.learnt.mailbox = counts
+  return ctx.step(
+    'ews',
+    ok,
+    Object.entries(counts)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || 'FindItem failed',
+  )
+}
+
+/** §3–4 for a UM-enabled user: Autodiscover, then EWS. True when Exchange works (or is not needed). */
+export async function exchangeStage(
+  ctx: PhoneContext,
+  network: PhoneNetwork,
+  props: Provisioned,
+): Promise<boolean> {
+  if (props.exumEnabled === 'false') return true
+  const email = props.primaryEmailAddress
+  if (!email) return ctx.step('autodiscover', false, 'no primary e-mail address was provisioned')
+  const ewsUrl = await autodiscover(ctx, network, email)
+  if (ewsUrl === undefined) return false
+  ctx.learnt.ewsUrl = ewsUrl
+  return ews(ctx, network, ewsUrl)
+}

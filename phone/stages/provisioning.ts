@@ -1,0 +1,47 @@
+import { LabDecodeError } from '../../core/errors.js'
+import { children, parseXml, path } from '../../core/xml.js'
+import type { PhoneContext } from '../context.js'
+import type { PhoneSip } from '../sip.js'
+
+/** What in-band provisioning told the phone (property name → value). */
+export type Provisioned = Readonly<Record<string, string>>
+
+/**
+ * §2.8: SUBSCRIBE to the provisioning package (v2 or v1 by guess), then to the self categories; where the
+ * e-mail travels is a GUESS, so both are read. The pool connection is closed afterwards.
+ */
+export async function provisioningStage(ctx: PhoneContext, sip: PhoneSip): Promise<Provisioned> {
+  const event =
+    ctx.guesses.provisioning === 'v2' ? 'vnd-microsoft-provisioning-v2' : 'vnd-microsoft-provisioning'
+  const prov = await sip.request('SUBSCRIBE', [`Event: ${event}`, 'Expires: 0'], ctx.timeoutMs)
+  const self = await sip.request(
+    'SUBSCRIBE',
+    ['Event: vnd-microsoft-roaming-self', 'Expires: 0'],
+    ctx.timeoutMs,
+  )
+  sip.close()
+  const props: Record<string, string> = {}
+  try {
+    const doc = prov?.status === 200 && prov.body.length > 0 ? parseXml(prov.body.toString()) : undefined
+    for (const grp of children(doc, 'provisionGroup'))
+      for (const p of children(path(grp, 'propertyEntryList'), 'property')) props[p.attrs.name ?? ''] = p.text
+    for (const c of children(doc, 'serverConfiguration')) props[c.name] = c.text
+    const selfDoc = self?.status === 200 && self.body.length > 0 ? parseXml(self.body.toString()) : undefined
+    for (const cat of children(path(selfDoc, 'categories'), 'category')) {
+      const email = path(cat, 'contactCard', 'identity', 'email')?.text
+      if (email) props.primaryEmailAddress ??= email
+      const um = path(cat, 'userProperties', 'exumEnabled')?.text
+      if (um) props.exumEnabled ??= um
+    }
+  } catch (err) {
+    if (!(err instanceof LabDecodeError)) throw err
+  }
+  ctx.step(
+    'provisioning',
+    prov?.status === 200,
+    `${event} → ${prov?.status ?? 'no answer'}; e-mail ${props.primaryEmailAddress ?? 'none'}, DUS ${props.updatesServerInternalUrl || 'none'}`,
+  )
+  ctx.learnt.email = props.primaryEmailAddress
+  if (props.updatesServerInternalUrl) ctx.state.dusUrl = props.updatesServerInternalUrl
+  return props
+}

@@ -1,0 +1,72 @@
+import { STATUS, ended, next, type Outcome, type PhoneContext, type PhoneNetwork } from '../context.js'
+import { PhoneSip } from '../sip.js'
+import type { TrustFailure } from '../trust.js'
+
+/** The A-record fallbacks of §2.6, in order, when no SRV record names the pool. */
+const FALLBACKS = [
+  ['sipinternal', 5061],
+  ['sipinternal', 443],
+  ['sip', 5061],
+  ['sip', 443],
+  ['sipexternal', 5061],
+  ['sipexternal', 443],
+] as const
+
+/** §2.6: the SRV records in order (the first set found), else the A-record fallbacks. */
+async function targets(network: PhoneNetwork): Promise<{ host: string; port: number }[]> {
+  const { dns, sipDomain } = network
+  for (const s of ['_sipinternaltls._tcp', '_sip._tls', '_sipinternal._tcp']) {
+    const found = await dns.srv(`${s}.${sipDomain}`)
+    if (found.length > 0) return found.map((f) => ({ host: f.target, port: f.port }))
+  }
+  return FALLBACKS.map(([h, port]) => ({ host: `${h}.${sipDomain}`, port }))
+}
+
+/**
+ * §2.6 "Connecting to Office Communications Server": the target walk, each over TLS checked as Windows CE
+ * checks it; the walk goes on past a target that does not answer and stops at one whose certificate fails.
+ */
+export async function poolStage(ctx: PhoneContext, network: PhoneNetwork): Promise<Outcome<PhoneSip>> {
+  ctx.show(STATUS.connecting)
+  const list = await targets(network)
+  let lastFailure: TrustFailure | 'unreachable' | undefined
+  for (const t of list) {
+    const address = await network.dns.address(t.host)
+    const to = address ? ctx.net.target(address, t.port, 'tcp') : undefined
+    if (!to) continue
+    const tls = await ctx.tls(to.host, to.port, t.host)
+    if ('socket' in tls) {
+      ctx.step('tls', true, `${t.host}:${t.port} ${tls.socket.getProtocol() ?? ''}`)
+      ctx.learnt.pool = t.host
+      return next(new PhoneSip(tls.socket, ctx.options.signIn, `${network.lease.address}:5061`))
+    }
+    lastFailure = tls.failure
+    ctx.step('tls', false, `${t.host}:${t.port}: ${tls.reason}`)
+    if (tls.failure !== 'unreachable') break
+  }
+  if (lastFailure === 'sha2-root') return ended('certificate-loop')
+  if (lastFailure === 'sha2') return ended('tls-failed')
+  if (lastFailure && lastFailure !== 'unreachable') return ended('tls-untrusted')
+  ctx.step('sip-targets', false, `none of ${list.length} targets answered`)
+  return ended('pool-not-found')
+}
+
+/** §2.7: REGISTER, the NTLM challenge, 200 with Expires; the phone now counts as having signed in. */
+export async function registerStage(ctx: PhoneContext, sip: PhoneSip): Promise<Outcome<PhoneSip>> {
+  const { account, password } = ctx.options
+  const registered = await sip.register(account, password, ctx.timeoutMs * 2)
+  const expires = registered?.headers.get('expires')
+  const ok = registered?.status === 200
+  ctx.step(
+    'register',
+    ok,
+    `REGISTER → ${registered?.status ?? 'no answer'}${expires ? `, Expires ${expires}` : ''}`,
+  )
+  if (!ok) {
+    sip.close()
+    return ended('sign-in-refused')
+  }
+  ctx.state.everSignedIn = true
+  ctx.state.user = account
+  return next(sip)
+}

@@ -1,0 +1,132 @@
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { packageRoot } from '../../lab/paths.js'
+import { startTestLab, type TestLab } from '../../test/helpers/lab.js'
+import { PhoneContext, type PhoneNetwork } from '../context.js'
+import { boot } from '../emulator.js'
+import { PhoneNet } from '../net.js'
+import { PhoneState } from '../state.js'
+import { dcLocatorStage } from './dc-locator.js'
+import { dhcpStage } from './dhcp.js'
+import { exchangeStage } from './exchange.js'
+import { provisioningStage } from './provisioning.js'
+import { poolStage, registerStage } from './sip.js'
+import { timeStage } from './time.js'
+import { trustStage } from './trust.js'
+import { firstUpdateStage } from './update.js'
+
+/*
+ * Each stage of the emulated boot on its own, against a lab on loopback: what it hands on, where it ends the
+ * boot, and that a second boot over the same stored state re-enters the stages (roots kept, no download).
+ */
+let t: TestLab
+beforeAll(async () => {
+  t = await startTestLab(undefined, { file: join(packageRoot(), 'scenarios', 'default.yaml') })
+})
+afterEach(async () => {
+  await t.client.clearFaults()
+})
+afterAll(async () => {
+  await t[Symbol.asyncDispose]()
+})
+
+let macs = 0x10
+const context = (state = new PhoneState('1.0.522.101'), password = 'Passw0rd!'): PhoneContext =>
+  new PhoneContext({
+    net: new PhoneNet(t.lab.endpoints()),
+    mac: `00:04:f2:00:01:${(macs++).toString(16).padStart(2, '0')}`,
+    signIn: 'alice@contoso.test',
+    account: 'CORP\\alice',
+    password,
+    state,
+    timeoutMs: 1_000,
+  })
+
+function ok<T>(outcome: { next: T } | { end: string }): T {
+  if ('end' in outcome) throw new Error(`the stage ended the boot: ${outcome.end}`)
+  return outcome.next
+}
+const network = async (ctx: PhoneContext): Promise<PhoneNetwork> => ok(await dhcpStage(ctx))
+
+describe('the emulator, stage by stage', () => {
+  it('DHCP: a lease with option 15 and 119, and a resolver over them', async () => {
+    const ctx = context()
+    const n = await network(ctx)
+    expect(n.lease.domain).toBe('corp.contoso.test')
+    expect(n.sipDomain).toBe('contoso.test')
+    expect(await n.dns.address('dc1.corp.contoso.test')).toBe('10.50.0.1')
+  })
+
+  it('DHCP: no server answering ends the boot without an address', async () => {
+    const ctx = new PhoneContext({ ...context().options, net: new PhoneNet([]), timeoutMs: 100 })
+    expect(await dhcpStage(ctx)).toEqual({ end: 'no-address' })
+  })
+
+  it('the first update check finds ucupdates-r2 and installs the newer image', async () => {
+    const ctx = context()
+    await firstUpdateStage(ctx, await network(ctx))
+    expect(ctx.steps.at(-1)?.step).toBe('update (ucupdates-r2)')
+    expect(ctx.state.firmware).toBe('3.5.6907.35')
+  })
+
+  it('NTP sets the clock; a dropped NTP answer ends the boot as clock-not-set', async () => {
+    const ctx = context()
+    expect(typeof ok(await timeStage(ctx, await network(ctx)))).toBe('number')
+    await t.client.addFault({ match: { server: 'ntp' }, fault: { kind: 'drop' } })
+    const late = context()
+    expect(await timeStage(late, await network(late))).toEqual({ end: 'clock-not-set' })
+  })
+
+  it('the DC locator walks the suffixes; without the SRV record the DC is not found', async () => {
+    const ctx = context()
+    expect(ok(await dcLocatorStage(ctx, await network(ctx))).name).toBe('dc1.corp.contoso.test')
+    expect(ctx.status).toEqual(['Locating Domain Controller'])
+    await t.client.addFault({
+      match: { server: 'dns', fields: { qname: '_ldap._tcp.dc._msdcs.*' } },
+      fault: { kind: 'error', code: 'NXDOMAIN' },
+    })
+    const lost = context()
+    expect(await dcLocatorStage(lost, await network(lost))).toEqual({ end: 'dc-not-found' })
+  })
+
+  it('trust: roots from the CA objects; a phone that holds roots only binds', async () => {
+    const state = new PhoneState('3.5.6907.35')
+    const ctx = context(state)
+    const n = await network(ctx)
+    ok(await timeStage(ctx, n))
+    const roots = ok(await trustStage(ctx, n, ok(await dcLocatorStage(ctx, n))))
+    expect(roots.length).toBeGreaterThan(0)
+    expect(ctx.status).toContain('Downloading Certificate')
+    const again = context(state)
+    const m = await network(again)
+    ok(await trustStage(again, m, ok(await dcLocatorStage(again, m))))
+    expect(again.status).not.toContain('Downloading Certificate')
+    expect(again.steps.map((s) => s.step)).toContain('ldap-bind')
+  })
+
+  it('pool, REGISTER, provisioning and Exchange; a wrong password is refused at REGISTER', async () => {
+    const state = new PhoneState('3.5.6907.35')
+    const ctx = context(state)
+    const n = await network(ctx)
+    ok(await timeStage(ctx, n))
+    ok(await trustStage(ctx, n, ok(await dcLocatorStage(ctx, n))))
+    const sip = ok(await registerStage(ctx, ok(await poolStage(ctx, n))))
+    expect(state.everSignedIn).toBe(true)
+    const props = await provisioningStage(ctx, sip)
+    expect(props.primaryEmailAddress).toBe('alice@contoso.test')
+    expect(await exchangeStage(ctx, n, props)).toBe(true)
+    const wrong = context(state, 'not-the-password')
+    const w = await network(wrong)
+    ok(await timeStage(wrong, w))
+    expect(await registerStage(wrong, ok(await poolStage(wrong, w)))).toEqual({ end: 'sign-in-refused' })
+  })
+
+  it('boots twice over one stored state: the second boot re-enters every stage and signs in', async () => {
+    const state = new PhoneState('1.0.522.101')
+    expect(await boot(context(state))).toBe('signed-in')
+    const second = context(state)
+    expect(await boot(second)).toBe('signed-in')
+    expect(second.status).not.toContain('Downloading Certificate')
+    expect(second.steps.some((s) => s.step === 'update (ucupdates-r2)')).toBe(false)
+  })
+})

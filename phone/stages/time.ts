@@ -1,0 +1,21 @@
+import { ended, next, type Outcome, type PhoneContext, type PhoneNetwork } from '../context.js'
+import { ntpOffset } from '../ntp.js'
+
+/** §2.3: the clock from _ntp._udp.<SIP domain>, else time.windows.com; no time, no sign-in. */
+export async function timeStage(ctx: PhoneContext, network: PhoneNetwork): Promise<Outcome<number>> {
+  const { dns, sipDomain } = network
+  const srv = await dns.srv(`_ntp._udp.${sipDomain}`)
+  const ntpHost = srv[0]?.target ?? 'time.windows.com'
+  const ntpAddress = await dns.address(ntpHost)
+  const time = ntpAddress
+    ? await ntpOffset(ctx.net, ntpAddress, ctx.timeoutMs)
+    : { problem: `${ntpHost} does not resolve` }
+  if (!('offsetMs' in time)) {
+    ctx.step('ntp', false, time.problem)
+    return ended('clock-not-set')
+  }
+  ctx.step('ntp', true, `${ntpHost}: clock set, offset ${Math.round(time.offsetMs)} ms`)
+  ctx.state.clockOffsetMs = time.offsetMs
+  ctx.learnt.clockOffsetMs = Math.round(time.offsetMs)
+  return next(time.offsetMs)
+}

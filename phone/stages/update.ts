@@ -1,0 +1,109 @@
+import { LabDecodeError } from '../../core/errors.js'
+import { parseXml, path } from '../../core/xml.js'
+import { isNewer, type PhoneContext, type PhoneNetwork } from '../context.js'
+import { PhoneHttp } from '../http.js'
+
+/** The update request the phone POSTs to ucdevice.upx (spec §6.2; element names are the spec's GUESS §10.7). */
+function updateRequest(ctx: PhoneContext): string {
+  const { mac } = ctx.options
+  const { firmware, user } = ctx.state
+  return (
+    `<?xml version="1.0" encoding="utf-8"?><Request><DeviceType>UCPhone</DeviceType><MacAddress>${mac}</MacAddress>` +
+    `<SerialNumber>${mac.replace(/:/g, '').toUpperCase()}</SerialNumber><Vendor>Polycom</Vendor><Model>CX700</Model>` +
+    `<Revision>A</Revision><Locale>ENU</Locale><Modules><Module><Filename>CPE.nbt</Filename><Version>${firmware}</Version>` +
+    `<Timestamp>2009-01-01T00:00:00Z</Timestamp></Module></Modules>${user ? `<UserId>${user}</UserId>` : ''}</Request>`
+  )
+}
+
+async function open(ctx: PhoneContext, network: PhoneNetwork, u: URL): Promise<PhoneHttp | string> {
+  const address = /^\d+\.\d+\.\d+\.\d+$/.test(u.hostname) ? u.hostname : await network.dns.address(u.hostname)
+  const to = address
+    ? ctx.net.target(address, Number(u.port || (u.protocol === 'https:' ? 443 : 80)), 'tcp')
+    : undefined
+  if (!to) return `${u.hostname} does not resolve or answer`
+  if (u.protocol !== 'https:') return PhoneHttp.open(to.host, to.port, ctx.timeoutMs)
+  const tls = await ctx.tls(to.host, to.port, u.hostname)
+  return 'socket' in tls ? new PhoneHttp(tls.socket) : `${tls.failure}: ${tls.reason}`
+}
+
+/** Downloads the offered image from BaseURL; the phone's firmware moves on when it arrives whole. */
+async function download(
+  ctx: PhoneContext,
+  network: PhoneNetwork,
+  base: string,
+  version: string,
+  label: string,
+): Promise<void> {
+  const file = new URL(`${base}/CPE.nbt`)
+  const fileAddress = await network.dns.address(file.hostname)
+  const fileTo = fileAddress ? ctx.net.target(fileAddress, Number(file.port || 80), 'tcp') : undefined
+  const conn = fileTo ? await PhoneHttp.open(fileTo.host, fileTo.port, ctx.timeoutMs) : 'does not resolve'
+  if (typeof conn === 'string') {
+    ctx.step(label, false, `${file.hostname}: ${conn}`)
+    return
+  }
+  const image = await conn.request('GET', file.pathname, file.host, {}, '', ctx.timeoutMs)
+  conn.close()
+  if (image?.status !== 200 || image.body.length === 0) {
+    ctx.step(label, false, `GET CPE.nbt answered ${image?.status ?? 'nothing'}`)
+    return
+  }
+  ctx.step(label, true, `updated ${ctx.state.firmware} → ${version} (${image.body.length} octets)`)
+  ctx.state.firmware = version
+}
+
+/** §6.2: asks the Device Update Service at `url` for a newer image, and installs it. Never ends the boot. */
+export async function updateCheck(
+  ctx: PhoneContext,
+  network: PhoneNetwork,
+  url: string,
+  label: string,
+): Promise<void> {
+  const u = new URL(url)
+  const conn = await open(ctx, network, u)
+  if (typeof conn === 'string') {
+    ctx.step(label, false, conn)
+    return
+  }
+  try {
+    const a = await conn.request(
+      'POST',
+      u.pathname,
+      u.host,
+      { 'Content-Type': 'text/xml' },
+      updateRequest(ctx),
+      ctx.timeoutMs,
+    )
+    if (a?.status !== 200) {
+      ctx.step(label, false, `ucdevice.upx answered ${a?.status ?? 'nothing'}`)
+      return
+    }
+    const doc = parseXml(a.body.toString())
+    const version = path(doc, 'Modules', 'Module', 'Version')?.text ?? ''
+    const base = path(doc, 'BaseURL')?.text ?? ''
+    if (!isNewer(version, ctx.state.firmware)) {
+      ctx.step(label, true, `current (${ctx.state.firmware}; offered ${version || 'nothing'})`)
+      return
+    }
+    if (base === '') {
+      ctx.step(label, false, `${version} offered with a blank BaseURL`)
+      return
+    }
+    await download(ctx, network, base, version, label)
+  } catch (err) {
+    if (!(err instanceof LabDecodeError)) throw err
+    ctx.step(label, false, `ucdevice.upx answer is not XML: ${err.message}`)
+  } finally {
+    conn.close()
+  }
+}
+
+/** §6.1: a never-signed-in 1.0.522.101 / 3.5.6907.35 looks for the DUS by ucupdates-r2.<option 15>. */
+export async function firstUpdateStage(ctx: PhoneContext, network: PhoneNetwork): Promise<void> {
+  if (ctx.state.everSignedIn || !['1.0.522.101', '3.5.6907.35'].includes(ctx.state.firmware)) return
+  const name = `ucupdates-r2.${network.lease.domain}`
+  const dus = await network.dns.address(name)
+  if (dus)
+    await updateCheck(ctx, network, `http://${dus}/RequestHandler/ucdevice.upx`, 'update (ucupdates-r2)')
+  else ctx.step('update (ucupdates-r2)', true, `${name} does not resolve: no update check`)
+}
