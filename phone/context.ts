@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks'
 import type { TLSSocket } from 'node:tls'
 import type { Lease } from './dhcp.js'
+import type { HttpAnswer, PhoneHttp } from './http.js'
+import { withNtlm } from './http-auth.js'
 import type { PhoneResolver } from './dns.js'
 import type { PhoneNet } from './net.js'
 import type { PhoneState } from './state.js'
@@ -168,6 +170,19 @@ export class PhoneContext {
       timeoutMs: this.timeoutMs,
       maxVersion: this.guesses.tlsVersion,
     })
+  }
+
+  /** An HTTP request on `conn` authenticated as the user (NTLM, in the scheme the server offers). */
+  authenticated(
+    conn: PhoneHttp,
+    method: 'GET' | 'POST',
+    path: string,
+    host: string,
+    body = '',
+    headers: Readonly<Record<string, string>> = {},
+  ): Promise<HttpAnswer | undefined> {
+    const { account, password } = this.options
+    return withNtlm(conn, method, path, host, account, password, body, headers, this.timeoutMs)
   }
 
   report(endState: EndState): PhoneReport {

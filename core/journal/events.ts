@@ -31,6 +31,11 @@ export interface EventClass {
  */
 export type EventClassifier = (event: JournalEvent) => EventClass | undefined
 
+/** What every server's event detail may carry: the kind of fault applied to it. */
+export interface EventDetail {
+  readonly fault?: string
+}
+
 /** A server's event as its classifier receives it: its own kinds, with the detail it writes. */
 export interface ServerEvent<K extends string, D> extends JournalEvent {
   readonly kind: K

@@ -2,7 +2,6 @@ import { LabDecodeError } from '../../core/errors.js'
 import { children, parseXml, path } from '../../core/xml.js'
 import type { PhoneContext, PhoneNetwork } from '../context.js'
 import { PhoneHttp } from '../http.js'
-import { withNtlm } from '../http-auth.js'
 import { MISSED_CALLS, findItemRequest, foundItems, outlookRequest } from '../requests.js'
 import type { Provisioned } from './provisioning.js'
 
@@ -76,17 +75,15 @@ async function tryWay(
     return undefined
   }
   const conn = new PhoneHttp(tls.socket)
-  const { account, password } = ctx.options
-  const a = await withNtlm(
+  const a = await ctx.authenticated(
     conn,
     'POST',
     '/autodiscover/autodiscover.xml',
     httpsHost,
-    account,
-    password,
     outlookRequest(email),
-    { 'Content-Type': 'text/xml' },
-    ctx.timeoutMs,
+    {
+      'Content-Type': 'text/xml',
+    },
   )
   conn.close()
   const ewsUrl = a?.status === 200 ? ewsUrlOf(ctx, a.body) : undefined
@@ -127,7 +124,6 @@ async function ews(ctx: PhoneContext, network: PhoneNetwork, ewsUrl: string): Pr
   if (!('socket' in tls)) return ctx.step('ews', false, `${u.hostname}: ${tls.reason}`)
   const conn = new PhoneHttp(tls.socket)
   const counts: Record<string, number> = {}
-  const { account, password } = ctx.options
   for (const [folder, restriction] of FOLDERS) {
     const find = findItemRequest(
       folder,
@@ -135,17 +131,9 @@ async function ews(ctx: PhoneContext, network: PhoneNetwork, ewsUrl: string): Pr
       '<m:IndexedPageItemView MaxEntriesReturned="50" Offset="0" BasePoint="Beginning"/>',
       restriction,
     )
-    const a = await withNtlm(
-      conn,
-      'POST',
-      u.pathname,
-      u.hostname,
-      account,
-      password,
-      find,
-      { 'Content-Type': 'text/xml; charset=utf-8' },
-      ctx.timeoutMs,
-    )
+    const a = await ctx.authenticated(conn, 'POST', u.pathname, u.hostname, find, {
+      'Content-Type': 'text/xml; charset=utf-8',
+    })
     try {
       const items = a?.status === 200 ? foundItems(a.body.toString()) : undefined
       if (items) counts[folder === 'inbox' ? 'missedCalls' : folder] = items.length

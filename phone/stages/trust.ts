@@ -2,7 +2,6 @@ import * as x509 from '@peculiar/x509'
 import { Client } from 'ldapts'
 import { STATUS, ended, next, type Outcome, type PhoneContext, type PhoneNetwork } from '../context.js'
 import { PhoneHttp } from '../http.js'
-import { withNtlm } from '../http-auth.js'
 import type { DomainController } from './dc-locator.js'
 
 /** The DC's clock from RootDSE currentTime (a GeneralizedTime), in ms; undefined when absent. */
@@ -92,18 +91,7 @@ async function fromCertsrv(ctx: PhoneContext, network: PhoneNetwork, host: strin
     ctx.step('certsrv', false, conn)
     return
   }
-  const { account, password } = ctx.options
-  const a = await withNtlm(
-    conn,
-    'GET',
-    '/certsrv/certnew.p7b?ReqID=CACert&Renewal=-1&Enc=b64',
-    host,
-    account,
-    password,
-    '',
-    {},
-    ctx.timeoutMs,
-  )
+  const a = await ctx.authenticated(conn, 'GET', '/certsrv/certnew.p7b?ReqID=CACert&Renewal=-1&Enc=b64', host)
   conn.close()
   let certs: x509.X509Certificate[] = []
   try {

@@ -1,17 +1,21 @@
-import { failedAlike, type EventClassifier, type ServerEvent } from '../../core/journal/events.js'
+import {
+  failedAlike,
+  type EventClassifier,
+  type EventDetail,
+  type ServerEvent,
+} from '../../core/journal/events.js'
 
 /** The journal events of the DHCP double. */
 export type DhcpEventKind =
   'dhcp:request' | 'dhcp:reply' | 'dhcp:malformed' | 'dhcp:failed' | 'dhcp:disabled' | 'dhcp:rogue-check'
 
 /** The detail of a `dhcp:reply`: its message type, or none when the lab did not answer. */
-export interface DhcpReplyDetail {
+export interface DhcpReplyDetail extends EventDetail {
   readonly mac: string
   readonly xid: string
   readonly type?: string
   readonly yiaddr?: string
   readonly note?: string
-  readonly fault?: string
 }
 
 export const classifyDhcp: EventClassifier = (event) => {

@@ -1,4 +1,9 @@
-import { failedAlike, type EventClassifier, type ServerEvent } from '../../core/journal/events.js'
+import {
+  failedAlike,
+  type EventClassifier,
+  type EventDetail,
+  type ServerEvent,
+} from '../../core/journal/events.js'
 
 /** The journal events of the DNS double. */
 export type DnsEventKind =
@@ -11,7 +16,7 @@ export type DnsEventKind =
   | 'dns:changes-reset'
 
 /** The detail of a `dns:query` event (an answer, or none for a drop). */
-export interface DnsQueryDetail {
+export interface DnsQueryDetail extends EventDetail {
   readonly transport: 'udp' | 'tcp'
   readonly id?: number
   readonly qname?: string
@@ -21,7 +26,6 @@ export interface DnsQueryDetail {
   readonly answers?: readonly string[]
   readonly tc?: boolean
   readonly view?: number
-  readonly fault?: string
 }
 
 const FAILED_RCODES = new Set(['NXDOMAIN', 'SERVFAIL', 'REFUSED', 'FORMERR', 'NOTIMP'])

@@ -3,6 +3,7 @@ import {
   statusFailed,
   type BootStage,
   type EventClassifier,
+  type EventDetail,
   type ServerEvent,
 } from '../../core/journal/events.js'
 
@@ -13,14 +14,13 @@ export type HttpEventKind = 'http:request' | 'http:tls-failed' | 'http:mailboxes
 export type HttpArea = 'certsrv' | 'dus' | 'autodiscover' | 'ews'
 
 /** The detail of an `http:request`: the site, and the status answered (0: no answer). */
-export interface HttpRequestDetail {
+export interface HttpRequestDetail extends EventDetail {
   readonly method?: string
   readonly path?: string
   readonly area?: HttpArea
   readonly status?: number
   readonly operation?: string
   readonly user?: string
-  readonly fault?: string
 }
 
 const STAGE: Readonly<Record<HttpArea, BootStage>> = {

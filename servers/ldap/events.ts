@@ -1,4 +1,9 @@
-import { failedAlike, type EventClassifier, type ServerEvent } from '../../core/journal/events.js'
+import {
+  failedAlike,
+  type EventClassifier,
+  type EventDetail,
+  type ServerEvent,
+} from '../../core/journal/events.js'
 
 /** The journal events of the AD LDAP double. */
 export type LdapEventKind =
@@ -13,12 +18,11 @@ export type LdapEventKind =
   | 'ldap:failed'
 
 /** The detail of an LDAP operation's event: its result code as RFC 4511 names it. */
-export interface LdapOperationDetail {
+export interface LdapOperationDetail extends EventDetail {
   readonly id?: number
   readonly result?: string
   readonly user?: string
   readonly gc?: boolean
-  readonly fault?: string
 }
 
 export const classifyLdap: EventClassifier = (event) => {

@@ -2,6 +2,7 @@ import {
   failedAlike,
   statusFailed,
   type EventClassifier,
+  type EventDetail,
   type ServerEvent,
 } from '../../core/journal/events.js'
 
@@ -17,12 +18,11 @@ export type SipEventKind =
   | 'sip:failed'
 
 /** The detail of a `sip:request`: the status answered (absent when nothing was). */
-export interface SipRequestDetail {
+export interface SipRequestDetail extends EventDetail {
   readonly method?: string
   readonly from?: string
   readonly event?: string
   readonly status?: number
-  readonly fault?: string
 }
 
 export const classifySip: EventClassifier = (event) => {
