@@ -154,8 +154,17 @@ describe('scopes, selection, limits, paging', () => {
     expect(search(d, q(CONFIG, '(objectClass=*)', { scope: 'base' })).entries.map((e) => e.dn)).toEqual([
       CONFIG,
     ])
-    const one = search(d, q(CONFIG, '(objectClass=*)', { scope: 'one' })).entries.map((e) => e.dn)
-    expect(one.sort()).toEqual([`CN=Schema,${CONFIG}`, `CN=Services,${CONFIG}`].sort())
+    // The Schema partition is a naming context of its own: AD refers to it instead of returning it.
+    const one = search(d, q(CONFIG, '(objectClass=*)', { scope: 'one' }), undefined, {
+      referralHost: 'x.test',
+    })
+    expect(one.entries.map((e) => e.dn)).toEqual([`CN=Services,${CONFIG}`])
+    expect(one.references).toEqual([`ldap://x.test/CN=Schema,${CONFIG}`])
+    // The global catalog sees the whole forest.
+    const gc = search(d, q(CONFIG, '(objectClass=*)', { scope: 'one' }), undefined, { gc: true })
+    expect(gc.entries.map((e) => e.dn).sort()).toEqual(
+      [`CN=Schema,${CONFIG}`, `CN=Services,${CONFIG}`].sort(),
+    )
     const missing = search(d, q(`CN=Nope,CN=Services,${CONFIG}`, '(objectClass=*)'))
     expect(missing).toMatchObject({ code: LdapResult.noSuchObject, matchedDn: `CN=Services,${CONFIG}` })
     expect(normalizeDn('CN=A , DC=B')).toBe('cn=a,dc=b')

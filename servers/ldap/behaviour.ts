@@ -164,6 +164,31 @@ export interface SearchOutcome {
   readonly message: string
   readonly matchedDn?: string
   readonly entries: readonly FoundEntry[]
+  /** Continuation references (RFC 4511 §4.5.3) to the naming contexts below the base that the search does not enter. */
+  readonly references?: readonly string[]
+}
+
+/** The naming context an entry belongs to: the longest naming context its DN ends with ('' for none). */
+export function namingContextOf(directory: Directory, key: string): string {
+  let best = ''
+  for (const nc of directory.namingContexts.keys())
+    if ((key === nc || key.endsWith(`,${nc}`)) && nc.length > best.length) best = nc
+  return best
+}
+
+/**
+ * The naming contexts a search from `baseKey` reaches only by reference, as AD answers on its LDAP port: those
+ * directly below the base's own context and within the scope (a subtree search of the domain refers to
+ * Configuration, one of Configuration to Schema).
+ */
+function subordinateContexts(directory: Directory, baseKey: string, baseNc: string, scope: Scope): string[] {
+  if (scope === 'base') return []
+  return [...directory.namingContexts.keys()].filter(
+    (nc) =>
+      nc !== baseNc &&
+      inScope({ key: nc, parent: nc.slice(nc.indexOf(',') + 1) }, baseKey, scope) &&
+      namingContextOf(directory, nc.slice(nc.indexOf(',') + 1)) === baseNc,
+  )
 }
 
 /** Picks and names the attributes a search asked for: `*` or none → all, `1.1` → none, names as asked (with options). */
@@ -195,7 +220,7 @@ export function selectAttributes(
   return out
 }
 
-function inScope(e: DirEntry, baseKey: string, scope: Scope): boolean {
+function inScope(e: Pick<DirEntry, 'key' | 'parent'>, baseKey: string, scope: Scope): boolean {
   if (scope === 'base') return e.key === baseKey
   if (scope === 'one') return e.parent === baseKey
   return baseKey === '' || e.key === baseKey || e.key.endsWith(`,${baseKey}`)
@@ -211,7 +236,12 @@ export function generalizedTime(d: Date): string {
  * Answers a search. `now` is the DC's clock: RootDSE carries it as `currentTime`, as AD does — how a client
  * sees the skew that breaks Kerberos (spec F6).
  */
-export function search(directory: Directory, q: SearchQuery, now?: Date): SearchOutcome {
+export function search(
+  directory: Directory,
+  q: SearchQuery,
+  now?: Date,
+  options: { readonly gc?: boolean; readonly referralHost?: string } = {},
+): SearchOutcome {
   const baseKey = normalizeDn(q.base)
   if (baseKey === '' && q.scope === 'base') {
     const attributes = new Map(directory.rootDse.attributes)
@@ -237,14 +267,28 @@ export function search(directory: Directory, q: SearchQuery, now?: Date): Search
       entries: [],
     }
   }
+  // On the LDAP port a search stays in its base's naming context (the GC port sees the whole forest).
+  const confined = !options.gc && baseKey !== ''
+  const baseNc = confined ? namingContextOf(directory, baseKey) : ''
   const found: FoundEntry[] = []
   for (const e of directory.entries) {
     if (!inScope(e, baseKey, q.scope) || !matches(e, q.filter)) continue
+    if (confined && namingContextOf(directory, e.key) !== baseNc) continue
     if (q.sizeLimit > 0 && found.length >= q.sizeLimit)
       return { code: LdapResult.sizeLimitExceeded, message: 'Size Limit Exceeded', entries: found }
     found.push({ dn: e.dn, attributes: selectAttributes(e, q.attributes, q.typesOnly) })
   }
-  return { code: LdapResult.success, message: '', entries: found }
+  const references = confined
+    ? subordinateContexts(directory, baseKey, baseNc, q.scope).map(
+        (nc) => `ldap://${options.referralHost ?? ''}/${directory.namingContexts.get(nc) ?? nc}`,
+      )
+    : []
+  return {
+    code: LdapResult.success,
+    message: '',
+    entries: found,
+    ...(references.length > 0 ? { references } : {}),
+  }
 }
 
 /** A connection's paged searches (RFC 2696): the rest of each result set, by cookie. */

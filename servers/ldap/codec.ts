@@ -36,6 +36,7 @@ export const LdapOp = {
   searchRequest: 0x63,
   searchResultEntry: 0x64,
   searchResultDone: 0x65,
+  searchResultReference: 0x73,
   modifyRequest: 0x66,
   modifyResponse: 0x67,
   addRequest: 0x68,
@@ -489,6 +490,15 @@ export function encodeSearchEntry(id: number, dn: string, attributes: readonly E
       w.endSequence()
     }
     w.endSequence()
+    w.endSequence()
+  })
+}
+
+/** A SearchResultReference (RFC 4511 §4.5.3): [APPLICATION 19] SEQUENCE OF URI. */
+export function encodeSearchReference(id: number, uris: readonly string[]): Buffer {
+  return envelope(id, (w) => {
+    w.startSequence(LdapOp.searchResultReference)
+    for (const uri of uris) w.writeString(uri)
     w.endSequence()
   })
 }

@@ -1,4 +1,5 @@
 import type { Host, Site, User } from '../../core/site.js'
+import { attributeTypes, objectClasses } from './subschema.js'
 
 /**
  * The Active Directory a CX700 searches, pure: the domain naming context with the scenario's users, the
@@ -30,6 +31,8 @@ export interface Directory {
   readonly domainDn: string
   readonly configurationDn: string
   readonly schemaDn: string
+  /** The naming contexts (normalised DN → DN): the domain, Configuration and Schema partitions. */
+  readonly namingContexts: ReadonlyMap<string, string>
   /** The accounts a bind can name, with every name form AD accepts for them. */
   readonly accounts: readonly Account[]
 }
@@ -75,7 +78,12 @@ function parentOf(key: string): string {
 
 type Values = string | Buffer | readonly (string | Buffer)[]
 
-function entry(dn: string, attrs: Record<string, Values>, categories: readonly string[] = []): DirEntry {
+function entry(
+  dn: string,
+  attrs: Record<string, Values>,
+  categories: readonly string[] = [],
+  options: { readonly rootDse?: boolean } = {},
+): DirEntry {
   const attributes = new Map<string, Attribute>()
   const put = (name: string, v: Values): void => {
     const list = (Array.isArray(v) ? v : [v]) as (string | Buffer)[]
@@ -85,7 +93,8 @@ function entry(dn: string, attrs: Record<string, Values>, categories: readonly s
     })
   }
   for (const [k, v] of Object.entries(attrs)) put(k, v)
-  put('distinguishedName', dn)
+  // The RootDSE is no object of the directory: it has no distinguishedName (RFC 4512 §5.1).
+  if (!options.rootDse) put('distinguishedName', dn)
   const key = normalizeDn(dn)
   const category = attrs.objectCategory
   const cats = new Set(categories.map((c) => c.toLowerCase()))
@@ -181,6 +190,18 @@ export function buildDirectory(input: DirectoryInput): Directory {
       ['configuration'],
     ),
     entry(schemaDn, { objectClass: ['top', 'dMD'], objectCategory: cat('DMD'), cn: 'Schema' }, ['dMD']),
+    entry(
+      `CN=Aggregate,${schemaDn}`,
+      {
+        objectClass: ['top', 'subSchema'],
+        objectCategory: cat('SubSchema'),
+        cn: 'Aggregate',
+        name: 'Aggregate',
+        objectClasses: objectClasses(),
+        attributeTypes: attributeTypes(),
+      },
+      ['subSchema'],
+    ),
     container(services, 'Services'),
     container(pks, 'Public Key Services'),
     container(`CN=Certification Authorities,${pks}`, 'Certification Authorities'),
@@ -235,25 +256,33 @@ export function buildDirectory(input: DirectoryInput): Directory {
     )
   }
 
-  const rootDse = entry('', {
-    namingContexts: [domainDn, configurationDn, schemaDn],
-    defaultNamingContext: domainDn,
-    configurationNamingContext: configurationDn,
-    schemaNamingContext: schemaDn,
-    rootDomainNamingContext: domainDn,
-    dnsHostName: dc?.name ?? `dc1.${site.adDomain}`,
-    serverName: `CN=${dcShort},CN=Servers,CN=Default-First-Site-Name,CN=Sites,${configurationDn}`,
-    ldapServiceName: `${site.adDomain}:${dcShort.toLowerCase()}$@${site.adDomain.toUpperCase()}`,
-    supportedLDAPVersion: ['3', '2'],
-    supportedSASLMechanisms: ['GSSAPI', 'GSS-SPNEGO', 'EXTERNAL', 'DIGEST-MD5'],
-    supportedControl: ['1.2.840.113556.1.4.319', '1.2.840.113556.1.4.801', '1.2.840.113556.1.4.473'],
-    supportedLDAPPolicies: ['MaxPageSize', 'MaxQueryDuration'],
-    isGlobalCatalogReady: 'TRUE',
-    isSynchronized: 'TRUE',
-    domainFunctionality: '3',
-    forestFunctionality: '3',
-    domainControllerFunctionality: '3',
-  })
+  const rootDse = entry(
+    '',
+    {
+      namingContexts: [domainDn, configurationDn, schemaDn],
+      subschemaSubentry: `CN=Aggregate,${schemaDn}`,
+      defaultNamingContext: domainDn,
+      configurationNamingContext: configurationDn,
+      schemaNamingContext: schemaDn,
+      rootDomainNamingContext: domainDn,
+      dnsHostName: dc?.name ?? `dc1.${site.adDomain}`,
+      serverName: `CN=${dcShort},CN=Servers,CN=Default-First-Site-Name,CN=Sites,${configurationDn}`,
+      ldapServiceName: `${site.adDomain}:${dcShort.toLowerCase()}$@${site.adDomain.toUpperCase()}`,
+      supportedLDAPVersion: ['3', '2'],
+      supportedSASLMechanisms: ['GSSAPI', 'GSS-SPNEGO', 'EXTERNAL', 'DIGEST-MD5'],
+      supportedControl: ['1.2.840.113556.1.4.319', '1.2.840.113556.1.4.801', '1.2.840.113556.1.4.473'],
+      // Active Directory, the "V51" (Windows Server 2003) level and LDAP integration (MS-ADTS 3.1.1.3.4.3).
+      supportedCapabilities: ['1.2.840.113556.1.4.800', '1.2.840.113556.1.4.1670', '1.2.840.113556.1.4.1791'],
+      supportedLDAPPolicies: ['MaxPageSize', 'MaxQueryDuration'],
+      isGlobalCatalogReady: 'TRUE',
+      isSynchronized: 'TRUE',
+      domainFunctionality: '3',
+      forestFunctionality: '3',
+      domainControllerFunctionality: '3',
+    },
+    [],
+    { rootDse: true },
+  )
   return {
     rootDse,
     entries,
@@ -261,6 +290,7 @@ export function buildDirectory(input: DirectoryInput): Directory {
     domainDn,
     configurationDn,
     schemaDn,
+    namingContexts: new Map([domainDn, configurationDn, schemaDn].map((dn) => [normalizeDn(dn), dn])),
     accounts,
   }
 }

@@ -29,6 +29,7 @@ import {
   encodePagedResults,
   encodeResult,
   encodeSearchEntry,
+  encodeSearchReference,
   filterText,
   peekMessageId,
   resultName,
@@ -425,7 +426,10 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps> {
       }
     }
     const run = (): SearchOutcome => {
-      const out = search(this.#directory, op, new Date(this.deps.clock.now()))
+      const out = search(this.#directory, op, new Date(this.deps.clock.now()), {
+        gc,
+        referralHost: this.#config.site.adDomain,
+      })
       if (!set) return out
       if (set.entries === 'none') return { ...out, entries: [] }
       if (set.cACertificate !== undefined) {
@@ -488,6 +492,7 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps> {
       }
     } else outcome = run()
     const bytes = outcome.entries.map((e) => encodeSearchEntry(id, e.dn, e.attributes))
+    if (outcome.references) bytes.push(encodeSearchReference(id, outcome.references))
     bytes.push(
       encodeResult(id, LdapOp.searchResultDone, outcome.code, outcome.message, {
         ...(outcome.matchedDn !== undefined ? { matchedDn: outcome.matchedDn } : {}),
@@ -500,7 +505,13 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps> {
       bytes,
       kind: 'ldap:search',
       summary: `${head} → ${resultName(outcome.code)}, ${n} entr${n === 1 ? 'y' : 'ies'}${n > 0 && n <= 3 ? `: ${dns.map((d) => d || '(RootDSE)').join('; ')}` : ''}`,
-      detail: { ...base, result: resultName(outcome.code), entries: dns, ...(paging ? { paged: true } : {}) },
+      detail: {
+        ...base,
+        result: resultName(outcome.code),
+        entries: dns,
+        ...(outcome.references ? { references: outcome.references } : {}),
+        ...(paging ? { paged: true } : {}),
+      },
     }
   }
 }

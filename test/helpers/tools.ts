@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import { which } from '../../lab/which.js'
 
 export { which }
@@ -26,4 +27,27 @@ export function rootSkip(): string | undefined {
   if (process.getuid?.() === 0) return undefined
   if (process.env.CI === 'true') throw new Error('network-namespace tests need root under CI.')
   return 'network-namespace tests need root'
+}
+
+/**
+ * A Python module a test drives (a Debian python3-* package), found the same way as a tool. Debian's own
+ * python3 comes first: the packages install for it, and a python3 earlier on PATH (pyenv) does not see them.
+ */
+export function pythonModule(module: string, debianPackage: string): Tool {
+  const python = ['/usr/bin/python3', which('python3')].find(
+    (p) =>
+      p !== undefined &&
+      spawnSync(p, ['-c', `import ${module}`], { stdio: 'ignore', timeout: 20_000 }).status === 0,
+  )
+  const found = python !== undefined
+  if (!found && process.env.CI === 'true') {
+    throw new Error(
+      `Python module ${module} is missing under CI: .ci/run must apt-get install ${debianPackage}.`,
+    )
+  }
+  return {
+    name: module,
+    path: found ? python : undefined,
+    skip: found ? undefined : `Python module ${module} not installed (apt-get install ${debianPackage})`,
+  }
 }
