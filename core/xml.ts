@@ -150,7 +150,9 @@ export function xmlDocument(root: XmlMarkup): string {
 }
 
 /** A SOAP 1.1 request: its operation (the first element in the Body), or why it has none. */
-export type SoapRequest = { readonly op: XmlElement } | { readonly problem: string }
+/** A SOAP 1.1 request: its operation (the Body's first child) and its Header, if any. */
+export type SoapRequest =
+  { readonly op: XmlElement; readonly header: XmlElement | undefined } | { readonly problem: string }
 
 export function soapRequest(body: string | XmlElement): SoapRequest {
   let root: XmlElement
@@ -161,5 +163,5 @@ export function soapRequest(body: string | XmlElement): SoapRequest {
     return { problem: `The request is not well-formed XML: ${err.message}` }
   }
   const op = root.name === 'Envelope' ? path(root, 'Body')?.children[0] : undefined
-  return op ? { op } : { problem: 'Expected a SOAP 1.1 Envelope with a Body.' }
+  return op ? { op, header: path(root, 'Header') } : { problem: 'Expected a SOAP 1.1 Envelope with a Body.' }
 }

@@ -288,3 +288,57 @@ describe('EWS errors', () => {
     expect(ews(findItem('inbox'), context({ mailbox: undefined })).code).toBe('ErrorNonExistentMailbox')
   })
 })
+
+describe('EWS as Exchange 2007 SP1 answers version probes and id conversions', () => {
+  it('refuses a RequestServerVersion it does not know with ErrorInvalidServerVersion', () => {
+    const answer = ews(
+      envelope('<m:GetFolder/>').replace('Version="Exchange2007_SP1"', 'Version="Exchange2013"'),
+      context(),
+    )
+    expect(answer.status).toBe(500)
+    expect(answer.code).toBe('ErrorInvalidServerVersion')
+  })
+
+  it('converts an item id to an entry id and back; a made-up id is malformed', () => {
+    const ctx = context()
+    const convert = (format: string, id: string, to: string): XmlElement | undefined =>
+      path(
+        parseXml(
+          ews(
+            envelope(
+              `<m:ConvertId DestinationFormat="${to}"><m:SourceIds><t:AlternateId Format="${format}" Id="${id}" Mailbox="alice@contoso.test"/></m:SourceIds></m:ConvertId>`,
+            ),
+            ctx,
+          ).xml,
+        ),
+        'Body',
+        'ConvertIdResponse',
+        'ResponseMessages',
+        'ConvertIdResponseMessage',
+      )
+    const id = ctx.mailbox!.folder('contacts')[0]!.id
+    const entry = path(convert('EwsId', id, 'HexEntryId'), 'AlternateId')?.attrs.Id ?? ''
+    expect(entry).toMatch(/^[0-9A-F]+$/)
+    expect(path(convert('HexEntryId', entry, 'EwsId'), 'AlternateId')?.attrs.Id).toBe(id)
+    expect(path(convert('EwsId', 'DUMMY', 'EntryId'), 'ResponseCode')?.text).toBe('ErrorInvalidIdMalformed')
+  })
+
+  it('answers an IndexedFieldURI with that entry of the dictionary only when asked', () => {
+    const contacts = (extra: string): string =>
+      ews(
+        findItem('contacts', '').replace(
+          '<t:BaseShape>Default</t:BaseShape>',
+          `<t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>${extra}</t:AdditionalProperties>`,
+        ),
+        context(),
+      ).xml
+    const asked = contacts(
+      '<t:IndexedFieldURI FieldURI="contacts:EmailAddress" FieldIndex="EmailAddress1"/><t:IndexedFieldURI FieldURI="contacts:PhoneNumber" FieldIndex="BusinessPhone"/>',
+    )
+    expect(asked).toContain('bob@contoso.test')
+    expect(asked).toContain('+15550100')
+    const other = contacts('<t:IndexedFieldURI FieldURI="contacts:PhoneNumber" FieldIndex="MobilePhone"/>')
+    expect(other).not.toContain('+15550100')
+    expect(other).not.toContain('bob@contoso.test')
+  })
+})

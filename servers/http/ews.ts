@@ -43,8 +43,12 @@ export const EWS_OPERATIONS = [
   'GetFolder',
   'UpdateItem',
   'DeleteItem',
+  'ConvertId',
 ] as const
 export type EwsOperation = (typeof EWS_OPERATIONS)[number]
+
+/** The RequestServerVersion values Exchange 2007 SP1 takes (a request without one is Exchange2007). */
+const SERVER_VERSIONS: readonly string[] = ['Exchange2007', 'Exchange2007_SP1']
 
 export interface EwsContext {
   /** The signed-in user's mailbox (undefined: the credentials named no mailbox). */
@@ -167,6 +171,18 @@ const iso = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z')
 
 type Shape = 'IdOnly' | 'Default' | 'AllProperties'
 
+/** The one entry a contact's dictionary properties hold here: its e-mail address and its phone number. */
+const ENTRY_KEY = {
+  'contacts:EmailAddresses': 'EmailAddress1',
+  'contacts:PhoneNumbers': 'BusinessPhone',
+} as const
+
+/** Whether a shape asks for a dictionary property's entry by IndexedFieldURI. */
+function indexedWanted(shape: ItemShape, uri: string): boolean {
+  const key = (ENTRY_KEY as Readonly<Record<string, string>>)[uri]
+  return key !== undefined && shape.additional.has(`${uri}/${key}`)
+}
+
 /** The properties of an item, by FieldURI, in the order the EWS schema puts them. */
 function itemProperties(item: MailItem, body: boolean): [string, XmlMarkup | undefined][] {
   const isContact = item.kind === 'contact'
@@ -233,13 +249,13 @@ function itemProperties(item: MailItem, body: boolean): [string, XmlMarkup | und
     [
       'contacts:EmailAddresses',
       isContact && from?.email
-        ? x('t:EmailAddresses', {}, x('t:Entry', { Key: 'EmailAddress1' }, from.email))
+        ? x('t:EmailAddresses', {}, x('t:Entry', { Key: ENTRY_KEY['contacts:EmailAddresses'] }, from.email))
         : undefined,
     ],
     [
       'contacts:PhoneNumbers',
       isContact && from?.phone
-        ? x('t:PhoneNumbers', {}, x('t:Entry', { Key: 'BusinessPhone' }, from.phone))
+        ? x('t:PhoneNumbers', {}, x('t:Entry', { Key: ENTRY_KEY['contacts:PhoneNumbers'] }, from.phone))
         : undefined,
     ],
     ['contacts:Surname', isContact && rest.length > 0 ? x('t:Surname', {}, rest.join(' ')) : undefined],
@@ -265,7 +281,16 @@ const DEFAULT_FIELDS = new Set([
 
 interface ItemShape {
   readonly base: Shape
+  /** FieldURIs, and for an IndexedFieldURI its dictionary's FieldURI with the key (contacts:EmailAddresses/EmailAddress1). */
   readonly additional: ReadonlySet<string>
+}
+
+/** The dictionary property an IndexedFieldURI names an entry of (contacts:EmailAddress → contacts:EmailAddresses). */
+const INDEXED: Readonly<Record<string, string>> = {
+  'contacts:EmailAddress': 'contacts:EmailAddresses',
+  'contacts:PhoneNumber': 'contacts:PhoneNumbers',
+  'contacts:PhysicalAddress': 'contacts:PhysicalAddresses',
+  'contacts:ImAddress': 'contacts:ImAddresses',
 }
 
 function shapeOf(el: XmlElement | undefined): ItemShape {
@@ -273,7 +298,9 @@ function shapeOf(el: XmlElement | undefined): ItemShape {
   const additional = new Set<string>()
   for (const p of children(path(el, 'AdditionalProperties'))) {
     const uri = p.attrs.FieldURI
-    if (uri) additional.add(uri)
+    if (!uri) continue
+    const dictionary = p.name === 'IndexedFieldURI' ? INDEXED[uri] : undefined
+    additional.add(dictionary !== undefined ? `${dictionary}/${p.attrs.FieldIndex ?? ''}` : uri)
   }
   return { base: ['IdOnly', 'Default', 'AllProperties'].includes(base) ? base : 'Default', additional }
 }
@@ -285,6 +312,7 @@ function itemXml(item: MailItem, shape: ItemShape, withBody: boolean): XmlMarkup
     shape.base === 'AllProperties' ||
     (shape.base === 'Default' && DEFAULT_FIELDS.has(uri)) ||
     shape.additional.has(uri) ||
+    indexedWanted(shape, uri) ||
     // GetItem's Default shape includes the body and attachments, as Exchange's does.
     (withBody && shape.base === 'Default' && (uri === 'item:Body' || uri === 'item:Attachments'))
   return x(
@@ -537,10 +565,10 @@ function getFolder(op: XmlElement, box: Mailbox): Outcome {
           `t:${meta.element}`,
           {},
           x('t:FolderId', { Id: folderId(name), ChangeKey: 'AQAAAA==' }),
-          x('t:FolderClass', {}, meta.className),
+          meta.className !== undefined ? x('t:FolderClass', {}, meta.className) : undefined,
           x('t:DisplayName', {}, meta.displayName),
           x('t:TotalCount', {}, items.length),
-          x('t:ChildFolderCount', {}, 0),
+          x('t:ChildFolderCount', {}, meta.children),
           meta.element !== 'ContactsFolder'
             ? x('t:UnreadCount', {}, items.filter((i) => !i.isRead).length)
             : undefined,
@@ -578,6 +606,44 @@ function deleteItem(op: XmlElement, box: Mailbox): Outcome {
   return { messages, items: messages.filter((m) => m.ok).length }
 }
 
+/** The forms ConvertId converts between (Exchange 2007 SP1, IdFormatType) that the lab's ids have. */
+const ID_FORMATS = ['EwsId', 'EwsLegacyId', 'EntryId', 'HexEntryId'] as const
+type IdFormat = (typeof ID_FORMATS)[number]
+
+/** A lab item id in another form: EWS ids as they are, an entry id as the id's octets (base64 or hex). */
+function idIn(format: IdFormat, id: string): string {
+  if (format === 'EntryId') return Buffer.from(id, 'utf8').toString('base64')
+  if (format === 'HexEntryId') return Buffer.from(id, 'utf8').toString('hex').toUpperCase()
+  return id
+}
+
+function idFrom(format: string, id: string): string | undefined {
+  if (format === 'EwsId' || format === 'EwsLegacyId') return id
+  if (format === 'EntryId') return Buffer.from(id, 'base64').toString('utf8')
+  if (format === 'HexEntryId' && /^[0-9a-f]*$/i.test(id)) return Buffer.from(id, 'hex').toString('utf8')
+  return undefined
+}
+
+/** ConvertId: each AlternateId of the mailbox in the destination format; anything else is malformed. */
+function convertId(op: XmlElement, box: Mailbox): Outcome {
+  const to = op.attrs.DestinationFormat ?? ''
+  const messages = children(path(op, 'SourceIds')).map((source) => {
+    const id = idFrom(source.attrs.Format ?? '', source.attrs.Id ?? '')
+    const known = id !== undefined && (box.item(id) !== undefined || box.attachment(id) !== undefined)
+    if (!known || !(ID_FORMATS as readonly string[]).includes(to))
+      return fail('ErrorInvalidIdMalformed', 'Id is malformed.')
+    return ok(
+      x('m:AlternateId', {
+        'xsi:type': 't:AlternateIdType',
+        Format: to,
+        Id: idIn(to as IdFormat, id),
+        Mailbox: source.attrs.Mailbox ?? box.user.email,
+      }),
+    )
+  })
+  return { messages }
+}
+
 const OPERATIONS: Readonly<Record<EwsOperation, (op: XmlElement, box: Mailbox, ctx: EwsContext) => Outcome>> =
   {
     FindItem: (op, box) => findItem(op, box),
@@ -587,6 +653,7 @@ const OPERATIONS: Readonly<Record<EwsOperation, (op: XmlElement, box: Mailbox, c
     GetFolder: (op, box) => getFolder(op, box),
     UpdateItem: (op, box) => updateItem(op, box),
     DeleteItem: (op, box) => deleteItem(op, box),
+    ConvertId: (op, box) => convertId(op, box),
   }
 
 /** Answers one EWS request body. */
@@ -599,7 +666,15 @@ export function ews(body: string | XmlElement, ctx: EwsContext): EwsAnswer {
       code: 'ErrorSchemaValidation',
       xml: ewsFault('ErrorSchemaValidation', `The request failed schema validation: ${request.problem}`),
     }
-  const { op } = request
+  const { op, header } = request
+  const version = path(header, 'RequestServerVersion')?.attrs.Version
+  if (version !== undefined && !SERVER_VERSIONS.includes(version))
+    return {
+      status: 500,
+      operation: op.name,
+      code: 'ErrorInvalidServerVersion',
+      xml: ewsFault('ErrorInvalidServerVersion', 'The specified server version is invalid.'),
+    }
   const name = op.name
   if (!(EWS_OPERATIONS as readonly string[]).includes(name))
     return {

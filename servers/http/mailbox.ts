@@ -8,18 +8,27 @@ import type { User } from '../../core/site.js'
  * folder over the Inbox's voice mails. Pure state: marking read and deleting change it, nothing else does.
  */
 
-export type FolderName = 'inbox' | 'contacts' | 'voicemail' | 'deleteditems'
+export type FolderName = 'root' | 'msgfolderroot' | 'inbox' | 'contacts' | 'voicemail' | 'deleteditems'
 /** The folders the double has; `voicemail` is a search folder (over the Inbox's voice mails). */
 export const FOLDERS: Readonly<
   Record<
     FolderName,
-    { displayName: string; className: string; element: 'Folder' | 'ContactsFolder' | 'SearchFolder' }
+    {
+      displayName: string
+      className?: string
+      element: 'Folder' | 'ContactsFolder' | 'SearchFolder'
+      /** How many folders are below it. */
+      children: number
+    }
   >
 > = {
-  inbox: { displayName: 'Inbox', className: 'IPF.Note', element: 'Folder' },
-  contacts: { displayName: 'Contacts', className: 'IPF.Contact', element: 'ContactsFolder' },
-  voicemail: { displayName: 'Voice Mail', className: 'IPF.Note', element: 'SearchFolder' },
-  deleteditems: { displayName: 'Deleted Items', className: 'IPF.Note', element: 'Folder' },
+  // The mailbox's root and the top of its IPM subtree ("Top of Information Store"), as Exchange 2007 names them.
+  root: { displayName: '', element: 'Folder', children: 1 },
+  msgfolderroot: { displayName: 'Top of Information Store', element: 'Folder', children: 3 },
+  inbox: { displayName: 'Inbox', className: 'IPF.Note', element: 'Folder', children: 0 },
+  contacts: { displayName: 'Contacts', className: 'IPF.Contact', element: 'ContactsFolder', children: 0 },
+  voicemail: { displayName: 'Voice Mail', className: 'IPF.Note', element: 'SearchFolder', children: 0 },
+  deleteditems: { displayName: 'Deleted Items', className: 'IPF.Note', element: 'Folder', children: 0 },
 }
 
 export const ITEM_CLASS = {
