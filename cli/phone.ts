@@ -31,7 +31,8 @@ and EWS. Prints the phone's status lines and a step trace; exit 0 when it ends s
   --guess KEY=VALUE  change one of the spec's GUESSes (repeatable): option119=ascii|rfc3397|both,
                      sni=true|false, provisioning=v2|v1, autodiscover=https-smtp,https-autodiscover,http-redirect,
                      ewsUrl=EwsUrl,ASUrl, maxSkewMs=N, tlsVersion=TLSv1|TLSv1.2 (defaults: the spec's best guesses)
-  --state DIR        where phones keep their state (default: the lab's state directory, phones/)
+  --state DIR        where phones keep their state (default: the running lab's state directory, phones/;
+                     with --direct, the default state directory)
   --sni              send SNI on a real segment too (the CX700 probably does not; spec GUESS; loopback always does)
   --expect STATE     the end state that counts as success (default signed-in)
   --json             one JSON report per phone
@@ -83,10 +84,14 @@ export async function phone(argv: string[]): Promise<number> {
   if (!/^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i.test(firstMac))
     throw usage(`--mac takes a MAC such as 00:04:f2:00:00:01.`)
   let net: PhoneNet
+  // Phones keep their state beside the lab's own (the roots they installed come from its CA).
+  let labStateDir: string | undefined
   if (values.direct) net = new PhoneNet()
   else {
     const lab = client({ ...values, admin: values.lab ?? values.admin })
-    net = new PhoneNet((await lab.endpoints()).endpoints)
+    const answer = await lab.endpoints()
+    net = new PhoneNet(answer.endpoints)
+    labStateDir = answer.stateDir
   }
   let guesses
   try {
@@ -94,7 +99,7 @@ export async function phone(argv: string[]): Promise<number> {
   } catch (err) {
     throw usage((err as Error).message)
   }
-  const stateDir = values.state ?? defaultStateDir()
+  const stateDir = values.state ?? labStateDir ?? defaultStateDir()
   const ifName = values.interface
   if (ifName !== undefined && (!values.direct || count !== 1))
     throw usage('--interface goes with --direct and one phone.')

@@ -97,6 +97,8 @@ export interface ServerDefinition<S extends TObject, C, R = undefined, D extends
   readonly roles: readonly HostRole[]
   /** The part of a scenario this server is configured from. */
   slice(block: Static<S>, view: SiteView): C
+  /** Names it answers for besides its roles' hosts (the port map lists them too). */
+  names?(block: Static<S>, view: SiteView): readonly string[]
   /**
    * What the schema cannot say: cross-checks and the files the block names, checked now so that `validate`
    * reports every problem `up` would hit. It gets the block as written (defaults filled in) even when other

@@ -48,7 +48,10 @@ export const SiteSchema = Type.Object(
     netbiosName: Type.Optional(
       Type.String({ pattern: '^[A-Za-z0-9-]{1,15}$', hint: '1–15 letters, digits or hyphens, e.g. CONTOSO' }),
     ),
-    dhcpDomain: Type.Optional(Hostname('DHCP option 15; defaults to adDomain.')),
+    dhcpDomain: Type.Optional({
+      ...Hostname('The site’s DHCP domain, sent as option 15; defaults to adDomain.'),
+      hint: 'a DNS name such as corp.contoso.test (to send no option 15 write servers.dhcp.domainName: "")',
+    }),
     searchList: Type.Optional(
       Type.Array(Hostname(), {
         description: 'DHCP option 119 suffixes, in order; defaults to [dhcpDomain].',

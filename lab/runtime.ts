@@ -279,13 +279,19 @@ export class Lab implements AsyncDisposable {
     const out: Endpoint[] = []
     for (const [name, { server }] of this.#servers) {
       if (server.state !== 'listening') continue
-      const roles = SERVER_DEFINITIONS[name].roles
-      const hosts = this.#scenario.hosts
-        .filter((h) => h.roles.some((r) => roles.includes(r)))
-        .map((h) => h.name)
+      const hosts = this.#hostsOf(name)
       for (const p of server.ports()) out.push({ ...p, hosts })
     }
     return out
+  }
+
+  /** The names a server stands for: the hosts of its roles, then the names its definition adds. */
+  #hostsOf<K extends ServerName>(name: K): string[] {
+    const def: ServerDefinitions[K] = SERVER_DEFINITIONS[name]
+    const scenario = this.#scenario
+    const byRole = scenario.hosts.filter((h) => h.roles.some((r) => def.roles.includes(r))).map((h) => h.name)
+    const extra = def.names?.(scenario.servers[name], siteView(scenario)) ?? []
+    return [...new Set([...byRole, ...extra])]
   }
 
   health(): Health {

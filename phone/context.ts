@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import type { TLSSocket } from 'node:tls'
+import type { EndState } from '../lab/scenario/schema.js'
 import type { Lease } from './dhcp.js'
 import type { HttpAnswer, PhoneHttp } from './http.js'
 import { withNtlm } from './http-auth.js'
@@ -9,20 +10,7 @@ import type { PhoneState } from './state.js'
 import { phoneTls, type TrustFailure } from './trust.js'
 
 /** How a boot ends: the state the phone is left in (the CLI, verify and expect: name these). */
-export type EndState =
-  | 'no-address'
-  | 'clock-not-set'
-  | 'dc-not-found'
-  | 'kerberos-skew'
-  | 'cannot-validate-certificate'
-  | 'certificate-loop'
-  | 'pool-not-found'
-  | 'tls-failed'
-  | 'tls-untrusted'
-  | 'sign-in-refused'
-  | 'signed-in'
-  | 'signed-in-not-updated'
-  | 'signed-in-without-exchange'
+export type { EndState } from '../lab/scenario/schema.js'
 
 /** The spec's GUESSes, each an option whose default is the spec's best guess (§10). */
 export interface PhoneGuesses {

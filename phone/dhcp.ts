@@ -27,8 +27,11 @@ export interface Lease {
   readonly server: string
 }
 
-/** Windows CE's parameter request list (spec §10.16 GUESS), with 119 as a requested code. */
-const PARAMETERS = Uint8Array.of(1, 3, 6, 15, 44, 46, 47, 31, 33, 43, 119)
+/**
+ * Windows CE's parameter request list (spec §10.16 GUESS), with 119 as a requested code; not 43 or 120,
+ * which only the later Aries phones use (§2.1).
+ */
+const PARAMETERS = Uint8Array.of(1, 3, 6, 15, 44, 46, 47, 31, 33, 119)
 
 /**
  * Option 119 as the phone reads it (spec §2.1): the guide's `;`-separated ASCII string, and — a knob, since

@@ -18,6 +18,7 @@ export function createAjv(): Ajv {
   })
   ajv.addFormat('ipv4', IPV4)
   ajv.addFormat('hostname', HOSTNAME)
+  ajv.addFormat('hostname-or-empty', (s: string) => s === '' || HOSTNAME.test(s))
   ajv.addFormat('cidr', {
     validate: (s: string) =>
       CIDR.test(s) &&
@@ -42,6 +43,8 @@ export function createAjv(): Ajv {
   })
   // `hint` says in words what a value must look like; it does not validate anything itself.
   ajv.addKeyword({ keyword: 'hint', schemaType: 'string' })
+  // `aliases`: names people write for a field (option15 for domainName); an unknown field suggests it.
+  ajv.addKeyword({ keyword: 'aliases', schemaType: 'array' })
   return ajv
 }
 

@@ -69,3 +69,12 @@ export const PeerSchema = Type.String({
   description: 'A peer IPv4 address or CIDR block.',
   hint: 'an IPv4 address or CIDR block such as 10.50.0.0/24',
 })
+
+/** Words people write for "nothing" where a name is expected (it would be used as the name itself). */
+export function meansNothing(text: string): boolean {
+  return /^(none|null|nil|no|off|false|disabled?|empty|-)$/i.test(text.trim())
+}
+
+/** The message for an option's value that is a word for nothing. */
+export const NOTHING_WORD = (value: string, how: string): string =>
+  `"${value}" would be sent as it is written; ${how}`

@@ -36,11 +36,16 @@ export function describeAjvError(
   switch (e.keyword) {
     case 'additionalProperties': {
       const name = String(p.additionalProperty)
-      const allowed = Object.keys(parent?.properties ?? {})
+      const properties = (parent?.properties ?? {}) as Record<string, { aliases?: readonly string[] }>
+      const allowed = Object.keys(properties)
+      const alias = allowed.find((k) =>
+        properties[k]?.aliases?.some((a) => a.toLowerCase() === name.toLowerCase()),
+      )
+      const suggestion = alias !== undefined ? ` (did you mean "${alias}"?)` : didYouMean(name, allowed)
       return {
         pointer: e.instancePath,
         key: name,
-        message: `unknown field "${name}"${didYouMean(name, allowed) || ` (allowed: ${allowed.join(', ')})`}`,
+        message: `unknown field "${name}"${suggestion || ` (allowed: ${allowed.join(', ')})`}`,
       }
     }
     case 'required':
@@ -71,6 +76,11 @@ export function describeAjvError(
     case 'oneOf':
     case 'anyOf':
       return undefined // the branch errors say what is wrong
+    case 'type':
+      return {
+        pointer: e.instancePath,
+        message: `${e.message ?? 'has the wrong type'}${parent?.hint ? `: ${parent.hint}` : ''}`,
+      }
     case 'pattern':
     case 'format':
       return {

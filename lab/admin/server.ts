@@ -89,6 +89,8 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
     scenario: lab.scenario.name,
     mode: lab.network.mode,
     endpoints: lab.endpoints(),
+    // Where this lab keeps its CA and its emulated phones' state (cx700-lab phone keeps phones beside it).
+    stateDir: lab.stateDir,
   }))
 
   app.get('/devices', async () => ({ devices: lab.journal.devices.list() }))

@@ -13,6 +13,8 @@ export interface EndpointsAnswer {
   readonly scenario: string
   readonly mode: string
   readonly endpoints: readonly Endpoint[]
+  /** The lab's state directory (its CA, and the state of the phones emulated against it). */
+  readonly stateDir: string
 }
 
 export interface ScenarioAnswer {

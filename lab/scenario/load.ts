@@ -5,6 +5,7 @@ import { ScenarioError, type ScenarioProblem } from '../../core/errors.js'
 import { checkRule } from '../../core/faults/engine.js'
 import { FaultRuleSchema, type FaultCapabilities, type FaultRule } from '../../core/faults/types.js'
 import { validatorFor } from '../../core/schema/ajv.js'
+import { NOTHING_WORD, meansNothing } from '../../core/schema/common.js'
 import { describeAjvError } from '../../core/schema/problems.js'
 import { deriveHosts, deriveNetwork, deriveSite, deriveUsers } from './derive.js'
 import type { Scenario } from './model.js'
@@ -210,6 +211,12 @@ function crossCheck(
       out.push({ pointer: `/hosts/${i}/name`, message: `duplicate of /hosts/${first}` })
     else seenHosts.set(h.name.toLowerCase(), i)
   })
+  const dhcpDomain = isPlain(doc.site) ? doc.site.dhcpDomain : undefined
+  if (typeof dhcpDomain === 'string' && meansNothing(dhcpDomain))
+    out.push({
+      pointer: '/site/dhcpDomain',
+      message: NOTHING_WORD(dhcpDomain, 'to send no option 15 write servers.dhcp.domainName: ""'),
+    })
   if (isPlain(doc.network) && doc.network.mode === 'interface' && doc.network.interface === undefined) {
     out.push({
       pointer: '/network',

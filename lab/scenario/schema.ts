@@ -6,6 +6,27 @@ import { StringEnum } from '../../core/schema/common.js'
 import { BOOT_STAGES } from '../../core/journal/events.js'
 import { HostSchema, NetworkSchema, SiteSchema, UserSchema } from '../../core/site.js'
 
+/**
+ * Where a boot of the phone ends, named for what a QA engineer sees (ADR 0010): the end states `expect:`
+ * can name and the emulator reports.
+ */
+export const END_STATES = [
+  'no-address',
+  'clock-not-set',
+  'dc-not-found',
+  'kerberos-skew',
+  'cannot-validate-certificate',
+  'certificate-loop',
+  'pool-not-found',
+  'tls-failed',
+  'tls-untrusted',
+  'sign-in-refused',
+  'signed-in',
+  'signed-in-not-updated',
+  'signed-in-without-exchange',
+] as const
+export type EndState = (typeof END_STATES)[number]
+
 /** Which journal events a rule means: by server, kind, boot stage and outcome (the server’s classifier), and a piece of the summary. */
 export const JournalMatchSchema = Type.Object(
   {
@@ -46,7 +67,7 @@ export const JournalRuleSchema = Type.Union([
 export const ExpectSchema = Type.Object(
   {
     endState: Type.Optional(
-      Type.String({ minLength: 1, description: 'Where an emulated phone must end up, e.g. signed-in.' }),
+      StringEnum(END_STATES, { description: 'Where an emulated phone must end up, e.g. signed-in.' }),
     ),
     status: Type.Optional(
       Type.Array(Type.String(), { description: 'Status lines the phone must show, in order.' }),

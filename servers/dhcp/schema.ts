@@ -40,20 +40,33 @@ export const DhcpSchema = serverBlock(
       description:
         'MACs or MAC prefixes answered (default: Polycom’s OUI 00:04:F2); reserved MACs are always allowed; "any" must be written to answer everyone.',
     }),
-    router: Type.Optional(Ipv4),
-    dns: Type.Optional(Type.Array(Ipv4, { description: 'Option 6; defaults to the lab address.' })),
-    ntp: Type.Array(Ipv4, { default: [], description: 'Option 42 (the CX700 does not use it; spec §2.1).' }),
+    router: Type.Optional({ ...Ipv4, aliases: ['option3', 'gateway'] }),
+    dns: Type.Optional(
+      Type.Array(Ipv4, { description: 'Option 6; defaults to the lab address.', aliases: ['option6'] }),
+    ),
+    ntp: Type.Array(Ipv4, {
+      default: [],
+      description: 'Option 42 (the CX700 does not use it; spec §2.1).',
+      aliases: ['option42'],
+    }),
     wins: Type.Array(Ipv4, {
       default: [],
       description: 'Option 44; with nodeType, option 46 (spec §2.1, F3).',
+      aliases: ['option44'],
     }),
-    nodeType: Type.Optional(Type.Integer({ minimum: 1, maximum: 8 })),
+    nodeType: Type.Optional(Type.Integer({ minimum: 1, maximum: 8, aliases: ['option46'] })),
     domainName: Type.Optional(
-      Type.String({ description: 'Option 15; defaults to site.dhcpDomain; "" leaves it out (F2).' }),
+      Type.String({
+        format: 'hostname-or-empty',
+        description: 'Option 15; defaults to site.dhcpDomain; "" leaves it out (F2).',
+        hint: 'a DNS name such as corp.contoso.test, or "" to send no option 15',
+        aliases: ['option15', 'domain', 'dhcpDomain'],
+      }),
     ),
     searchList: Type.Optional(
       Type.Array(Type.String({ format: 'hostname' }), {
         description: 'Option 119; defaults to site.searchList; [] leaves it out.',
+        aliases: ['option119', 'domainSearch', 'searchDomains'],
       }),
     ),
     searchListEncoding: StringEnum(['semicolon', 'rfc3397'] as const, {
@@ -75,11 +88,15 @@ export const DhcpSchema = serverBlock(
           description: 'Any option by code, as raw bytes (hex) or text; replaces the lab’s own.',
         },
       ),
-      { default: [] },
+      {
+        default: [],
+        hint: 'a list of options such as [{ code: 120, hex: 00036c6162 }] or [{ code: 252, text: http://wpad/ }]',
+      },
     ),
     honourParameterList: Type.Boolean({
       default: true,
-      description: 'Send only the options the client lists in option 55 (plus 1, 51, 53, 54, 58, 59).',
+      description:
+        'Send only the options the client lists in option 55 (plus 1, 51, 53, 54, 58, 59), as RFC 2132 §9.8 asks; false sends every option configured.',
     }),
     rogueCheck: Type.Boolean({
       default: true,

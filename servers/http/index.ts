@@ -20,6 +20,13 @@ export const httpDefinition: LabServerDefinition<typeof HttpSchema, HttpSlice, H
   faults: HTTP_FAULTS,
   roles: ['ca', 'exchange', 'dus'],
   slice: (block, { site, hosts, users }) => ({ block, site, hosts, users }),
+  // The Autodiscover names (spec §3.1), as answerOn serves them; the lab's certificates carry them too.
+  names: (block, { site }) => [
+    ...(block.autodiscover.answerOn.includes('autodiscover-host')
+      ? [...new Set([`autodiscover.${site.smtpDomain}`, `autodiscover.${site.sipDomain}`])]
+      : []),
+    ...(block.autodiscover.answerOn.includes('smtp-domain') ? [site.smtpDomain] : []),
+  ],
   classify: classifyHttp,
   runtime: ({ journal }) => new HttpRuntime(journal),
   check: (block, scenario) => checkHttp(block, scenario),

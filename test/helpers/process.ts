@@ -19,6 +19,7 @@ export interface ReadyLine {
     transport: string
     address: string
     port: number
+    hosts: readonly string[]
   }[]
 }
 
