@@ -179,6 +179,16 @@ await new Promise((r) => setTimeout(r, 200))
 s.close()
 `,
     )
+    // Datagrams the kernel drops because the lab's socket buffer is full are not the lab's to handle: they
+    // are counted (RcvbufErrors, per namespace) so that a busy machine does not fail the test.
+    const rcvbufErrors = async (): Promise<number> => {
+      const snmp = (await net.lab.exec(['cat', '/proc/net/snmp'])).stdout
+        .split('\n')
+        .filter((l) => l.startsWith('Udp:'))
+      const [names, values] = snmp.map((l) => l.trim().split(/\s+/))
+      return Number(values?.[names?.indexOf('RcvbufErrors') ?? -1] ?? 0)
+    }
+    const droppedBefore = await rcvbufErrors()
     const sent = await net.lab.exec([process.execPath, script], { timeoutMs: 120_000 })
     expect(sent.code, sent.stderr).toBe(0)
     const d = await runDhclient('fuzz')
@@ -187,7 +197,9 @@ s.close()
     const handled = journal
       .split('\n')
       .filter((line) => line.includes('"dhcp:request"') || line.includes('"dhcp:malformed"')).length
-    expect(handled).toBeGreaterThan(95_000)
+    const droppedByKernel = (await rcvbufErrors()) - droppedBefore
+    expect(handled + droppedByKernel).toBeGreaterThan(99_000)
+    expect(handled).toBeGreaterThan(50_000)
     expect(journal).not.toContain('"dhcp:failed"')
   }, 180_000)
 
