@@ -58,6 +58,11 @@ export function endpointTable(endpoints: readonly Endpoint[], adminUrl: string):
       String(e.port),
       `${e.hosts.join(', ') || '-'} (:${e.standardPort})`,
     ])
-  rows.push(['admin', 'tcp', ...adminUrl.replace('http://', '').split(/:(?=\d+$)/), 'the admin API'])
+  rows.push([
+    'admin',
+    'tcp',
+    ...adminUrl.replace('http://', '').split(/:(?=\d+$)/),
+    'the dashboard and admin API',
+  ])
   return table(rows)
 }

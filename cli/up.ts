@@ -185,7 +185,9 @@ export async function up(argv: string[]): Promise<number> {
           .split('\n')
           .map((l) => `  ${l}`)
           .join('\n') +
-        `\n\n  Admin API: ${adminUrl}${adminServer.token ? `  (bearer token: ${adminServer.token})` : ''}\n  Journal:   ${lab.runDir}/journal.jsonl\n\n`,
+        `\n\n  Dashboard and admin API: ${adminUrl}${adminServer.token ? `  (bearer token: ${adminServer.token})` : ''}\n` +
+        `  Journal:   ${lab.runDir}/journal.jsonl\n` +
+        `  Next:      npx cx700-lab phone   (an emulated CX700 boots and signs in; watch it on the dashboard)\n\n`,
     )
   }
 
