@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import { LabPki } from '../certs/pki.js'
 import { thumbprint } from '../certs/export.js'
@@ -396,14 +396,16 @@ export class Lab implements AsyncDisposable {
     await this.stop()
   }
 
-  /** Writes <runDir>/lab.json so that the CLI and scripts can find this lab; removed on stop by the caller. */
+  /**
+   * Writes <runDir>/lab.json, what a run was (pid, admin URL, endpoints), kept for review after the run. It
+   * never holds a secret: the admin token lives only in <state>/current.json (mode 0600, removed at stop).
+   */
   writeRunInfo(info: Record<string, unknown>): string {
     const file = join(this.runDir, 'lab.json')
-    writeFileSync(file, JSON.stringify({ pid: process.pid, runDir: this.runDir, ...info }, null, 2) + '\n')
+    const { token: _secret, ...shown } = info
+    writeFileSync(file, JSON.stringify({ pid: process.pid, runDir: this.runDir, ...shown }, null, 2) + '\n', {
+      mode: 0o600,
+    })
     return file
-  }
-
-  static removeFile(file: string): void {
-    rmSync(file, { force: true })
   }
 }

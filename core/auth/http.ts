@@ -55,6 +55,37 @@ export function findUser(users: readonly User[], name: string, domain = ''): Use
   })
 }
 
+/** The HTTP authentication schemes IANA registers (and NTLM, Kerberos): named in the journal as they are. */
+const KNOWN_SCHEMES = new Set([
+  'basic',
+  'bearer',
+  'digest',
+  'dpop',
+  'gnap',
+  'hoba',
+  'mutual',
+  'negotiate',
+  'ntlm',
+  'kerberos',
+  'oauth',
+  'privatetoken',
+  'scram-sha-1',
+  'scram-sha-256',
+  'vapid',
+  'concealed',
+  'aws4-hmac-sha256',
+])
+
+/**
+ * A scheme the lab does not offer, in words for the journal: a registered scheme by its name; anything else
+ * (`Basic<base64>` without its space, a token pasted alone) only by its size, since it may carry a secret.
+ */
+function unofferedScheme(scheme: string, header: string): string {
+  return KNOWN_SCHEMES.has(scheme.toLowerCase())
+    ? `scheme ${scheme} is not offered`
+    : `an Authorization header of ${header.length} octets with no scheme the lab knows`
+}
+
 const offers = (o: HttpAuthOptions): string[] =>
   o.basicRealm !== undefined ? ['Negotiate', 'NTLM', `Basic realm="${o.basicRealm}"`] : ['Negotiate', 'NTLM']
 
@@ -80,14 +111,22 @@ export function authenticate(
   const [scheme = '', token = ''] = header.trim().split(/\s+/, 2)
   const s = scheme.toLowerCase()
   if (s === 'basic') {
-    const [name = '', ...rest] = Buffer.from(token, 'base64').toString('utf8').split(':')
+    const decoded = Buffer.from(token, 'base64').toString('utf8')
+    // Without a user:password pair there is no name to journal, only what might be a password: say its size.
+    if (!decoded.includes(':'))
+      return {
+        status: 'challenge',
+        headers: offers(o),
+        detail: `Basic credentials of ${token.length} octets without a user:password pair`,
+      }
+    const [name = '', ...rest] = decoded.split(':')
     const user = findUser(o.users, name)
     return user && user.password === rest.join(':')
       ? { status: 'ok', user: user.signInAddress, scheme: 'Basic', detail: `Basic as ${name}` }
       : { status: 'challenge', headers: offers(o), detail: `Basic as ${name}: wrong name or password` }
   }
   if (s !== 'ntlm' && s !== 'negotiate')
-    return { status: 'challenge', headers: offers(o), detail: `scheme ${scheme} is not offered` }
+    return { status: 'challenge', headers: offers(o), detail: unofferedScheme(scheme, header) }
   const bytes = Buffer.from(token, 'base64')
   const isNtlm = bytes.subarray(0, 8).toString('latin1') === 'NTLMSSP\0'
   if (!isNtlm) {

@@ -1,10 +1,13 @@
-import { readdirSync } from 'node:fs'
+import { readdirSync, realpathSync } from 'node:fs'
 import { packageRoot } from '../paths.js'
 import { dashboardPage, timelineHtml } from './dashboard.js'
 import { buildTimelines } from './timeline.js'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import { dirname, join } from 'node:path'
+import { lookup } from 'node:dns/promises'
+import { isIP, isIPv4, isIPv6 } from 'node:net'
+import { dirname, join, resolve, sep } from 'node:path'
 import { PassThrough } from 'node:stream'
+import type { Scenario } from '../scenario/model.js'
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { LabError, ScenarioError } from '../../core/errors.js'
 import { FaultRuleSchema, type FaultRule } from '../../core/faults/types.js'
@@ -32,8 +35,41 @@ export interface AdminServer extends AsyncDisposable {
   close(): Promise<void>
 }
 
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host)
+/** A loopback address: 127.0.0.0/8, ::1, or an IPv4-mapped 127.x. */
+export function isLoopbackAddress(address: string): boolean {
+  const v4 = address.replace(/^::ffff:/i, '')
+  if (isIPv4(v4)) return v4.startsWith('127.')
+  return isIPv6(address) && /^(0{0,4}:){7}0{0,3}1$|^::1$/.test(address)
+}
+
+/**
+ * Whether a host the admin API is asked to listen on is loopback, decided on addresses, never on the name:
+ * a name counts only when every address it resolves to is loopback (127.evil.test is not).
+ */
+export async function isLoopbackHost(host: string): Promise<boolean> {
+  if (isIP(host)) return isLoopbackAddress(host)
+  try {
+    const addresses = await lookup(host, { all: true })
+    return addresses.length > 0 && addresses.every((a) => isLoopbackAddress(a.address))
+  } catch {
+    return false
+  }
+}
+
+/** A scenario as the admin API shows it: every password replaced. */
+export function redactScenario(scenario: Scenario): Scenario {
+  return { ...scenario, users: scenario.users.map((u) => ({ ...u, password: '(hidden)' })) }
+}
+
+/** Whether a path (and, if it exists, what its links lead to) lies inside one of the folders. */
+export function scenarioFileAllowed(file: string, folders: readonly string[]): boolean {
+  const inside = (p: string): boolean => folders.some((d) => p.startsWith(`${d}${sep}`))
+  if (!inside(file)) return false
+  try {
+    return inside(realpathSync(file))
+  } catch {
+    return true // a file that does not exist is the loader's to report, inside an allowed folder
+  }
 }
 
 function journalFilter(q: Record<string, string | undefined>): JournalFilter {
@@ -56,7 +92,7 @@ function badRequest(reply: FastifyReply, error: string, problems: unknown[] = []
  * route but /health needs `Authorization: Bearer <token>`.
  */
 export async function startAdmin(lab: Lab, options: AdminOptions): Promise<AdminServer> {
-  const needsToken = options.path === undefined && !isLoopback(options.host)
+  const needsToken = options.path === undefined && !(await isLoopbackHost(options.host))
   const token = needsToken ? (options.token ?? randomBytes(18).toString('base64url')) : undefined
   const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 1024 * 1024 })
   app.addContentTypeParser(
@@ -121,11 +157,18 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
 
   lab.registerRoutes(app)
 
+  // Never a password: the admin API may be open on loopback without a token.
   app.get('/scenario', async () => ({
     name: lab.scenario.name,
     file: lab.scenario.file,
-    scenario: lab.scenario,
+    scenario: redactScenario(lab.scenario),
   }))
+
+  // Scenario files by path only from the catalogue and the folder of the file the lab was started with
+  // (ADR 0011): the API must not read any file the lab process can.
+  const scenarioFolders = [join(packageRoot(), 'scenarios'), dirname(lab.scenario.file)].map((d) =>
+    resolve(d),
+  )
 
   app.post('/scenario', async (req, reply) => {
     const body = req.body
@@ -143,6 +186,14 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
         'send the scenario as YAML text (Content-Type: text/yaml), or JSON {"yaml": "..."} or {"path": "file.yaml"}',
       )
     }
+    if (
+      path !== undefined &&
+      !scenarioFileAllowed(resolve(dirname(lab.scenario.file), path), scenarioFolders)
+    )
+      return reply.code(403).send({
+        error: `only scenario files under ${scenarioFolders.join(' or ')} can be loaded by path; send other scenarios as YAML`,
+        problems: [],
+      })
     let next
     try {
       next =

@@ -68,10 +68,16 @@ export function labHttps(
 /** One plain HTTP request to the test lab's port 80 socket, as a named host. */
 export function labHttp(
   t: TestLab,
-  o: { readonly host: string; readonly path: string; readonly method?: string; readonly body?: string },
+  o: {
+    readonly host: string
+    readonly path: string
+    readonly method?: string
+    readonly body?: string
+    readonly headers?: Readonly<Record<string, string>>
+  },
 ): Promise<HttpsAnswer & { readonly raw: Buffer }> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = { host: o.host }
+    const headers: Record<string, string | number> = { ...o.headers, host: o.host }
     if (o.body !== undefined) {
       headers['content-type'] = 'text/xml; charset=utf-8'
       headers['content-length'] = Buffer.byteLength(o.body)
