@@ -49,7 +49,10 @@ export interface SipConnection {
   contact?: string
 }
 
-/** NTLM security associations by `opaque` (connectionless NTLM spans requests), and Digest nonces. */
+/**
+ * One connection's NTLM security associations by `opaque` (connectionless NTLM spans requests), and its
+ * Digest nonces.
+ */
 export class SecurityAssociations {
   readonly #ntlm = new Map<string, Uint8Array>()
   readonly #nonces = new Set<string>()
@@ -214,8 +217,9 @@ function authenticateRequest(
   if (scheme !== 'ntlm') return challengeAll(req, ctx, sas, `scheme ${scheme} not offered`)
   const gssapi = params['gssapi-data'] ?? ''
   const pool = ctx.slice.pool
-  // A request signed on an established security association (a re-REGISTER, a request on a new
-  // connection): accepted for the user who authenticated it. The signature itself is not checked.
+  // A request signed on this connection's established security association (a re-REGISTER): accepted for
+  // the user who authenticated it. The signature itself is not checked. The server keeps one set of
+  // security associations per connection, so another connection's opaque is unknown here.
   if (gssapi === '' && params.opaque !== undefined && sas.userOf(params.opaque) === user.signInAddress)
     return { user, how: `NTLM security association ${params.opaque}`, extra: [] }
   if (gssapi === '' || params.opaque === undefined) {

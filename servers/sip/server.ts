@@ -37,7 +37,6 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
   #config: SipSlice
   readonly #listen: readonly ListenRequest[]
   #listeners: TcpListener[] = []
-  readonly #sas = new SecurityAssociations()
 
   constructor(config: SipSlice, listen: readonly ListenRequest[], deps: ServerDeps) {
     super(deps)
@@ -220,6 +219,9 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
   #serve(stream: Socket, peer: Peer): void {
     const framer = new SipFramer()
     const conn: SipConnection = {}
+    // A security association belongs to its connection (issue 16): another connection that presents its
+    // opaque is challenged afresh.
+    const sas = new SecurityAssociations()
     let chain: Promise<void> = Promise.resolve()
     stream.on('data', (data: Buffer) => {
       let messages
@@ -245,14 +247,20 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
         }
         if (m.kind === 'response') continue // answers to our own requests: we send none
         chain = chain
-          .then(() => this.#handle(m, conn, stream, peer))
+          .then(() => this.#handle(m, conn, sas, stream, peer))
           .catch((err: unknown) => this.failed(err, peer))
         this.track(chain, peer)
       }
     })
   }
 
-  async #handle(req: SipRequest, conn: SipConnection, stream: Socket, peer: Peer): Promise<void> {
+  async #handle(
+    req: SipRequest,
+    conn: SipConnection,
+    sas: SecurityAssociations,
+    stream: Socket,
+    peer: Peer,
+  ): Promise<void> {
     if (stream.destroyed || !this.listening) return
     const from = uriOf(req.headers.get(req.method === 'REGISTER' ? 'to' : 'from')).replace(/^sips?:/i, '')
     const event = (req.headers.get('event') ?? '').split(';')[0]!.trim()
@@ -320,7 +328,7 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
           ? { provisioning }
           : {}),
       }
-      outcome = answer(req, conn, ctx, this.#sas)
+      outcome = answer(req, conn, ctx, sas)
     }
     if (!outcome) return
     const bytes = encodeSip(outcome.response)

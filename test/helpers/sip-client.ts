@@ -13,6 +13,8 @@ export class SipTestClient implements AsyncDisposable {
   readonly #waiters: ((m: SipMessage) => void)[] = []
   #cseq = 0
   closed: Promise<void>
+  /** The `opaque` of the NTLM security association the last register() established. */
+  lastOpaque: string | undefined
 
   private constructor(socket: TLSSocket | Socket) {
     this.socket = socket
@@ -83,6 +85,7 @@ export class SipTestClient implements AsyncDisposable {
       'Authorization: NTLM qop="auth", realm="SIP Communications Service", targetname="ocspool.contoso.test", gssapi-data="", version=3',
     ])
     const p = parseAuthParams(ask.headers.get('www-authenticate') ?? '').params
+    this.lastOpaque = p.opaque
     const type3 = ntlm.createType3Message(
       ntlm.decodeType2Message(p['gssapi-data'] ?? ''),
       account,
