@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs'
+import { readFileInside } from '../../core/files.js'
 import { join } from 'node:path'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { LabDecodeError } from '../../core/errors.js'
@@ -42,6 +42,8 @@ export function dusRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.post('/RequestHandler/ucdevice.upx', async (req, reply) => upx(req, reply, false))
   app.post('/RequestHandlerExt/ucdevice.upx', async (req, reply) => upx(req, reply, true))
 
+  /** The largest update file served (a CX700 image is a few MiB). */
+  const UPDATE_FILE_MAX = 256 * 1024 * 1024
   const file = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const { dus } = ctx.config().block
     if (!dus.enabled) return ctx.notFound(reply)
@@ -58,16 +60,17 @@ export function dusRoutes(app: FastifyInstance, ctx: HttpContext): void {
     }
     const known = dus.ladder.includes(found.version) || dus.pending.includes(found.version)
     let bytes: Buffer | undefined
+    let refused: string | undefined
     if (dus.files !== undefined) {
-      const onDisk = join(dus.files, found.version, found.file)
-      try {
-        if (statSync(onDisk).isFile()) bytes = readFileSync(onDisk)
-      } catch {
-        bytes = undefined
-      }
+      const read = readFileInside(dus.files, join(found.version, found.file), UPDATE_FILE_MAX)
+      if ('bytes' in read) bytes = read.bytes
+      else refused = read.refused
     } else if (known) bytes = standInFile(found.version, found.file)
     if (!bytes) {
-      s.code = `no ${found.file} for ${found.version}`
+      s.code =
+        refused === 'outside'
+          ? `${found.version}/${found.file} leads out of the update folder: refused`
+          : `no ${found.file} for ${found.version}`
       return ctx.notFound(reply)
     }
     s.code = `${found.version}/${found.file}`
