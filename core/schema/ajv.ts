@@ -1,5 +1,6 @@
 import { Ajv, type ValidateFunction } from 'ajv'
 import type { TSchema } from '@sinclair/typebox'
+import { DURATION_MAX_MS, DURATION_PATTERN, parseDuration } from './common.js'
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/
 const HOSTNAME =
@@ -36,6 +37,12 @@ export function createAjv(): Ajv {
         return IPV4.test(address) || (/^[0-9a-f:.]+$/i.test(address) && address.includes(':'))
       return IPV4.test(address) && /^(3[0-2]|[12]?\d)$/.test(bits)
     },
+  })
+  // A duration that also fits the clock: its pattern, and at most DURATION_MAX_MS either way.
+  ajv.addFormat('duration', (s: string) => {
+    if (!new RegExp(DURATION_PATTERN).test(s)) return false
+    const ms = parseDuration(s)
+    return Number.isFinite(ms) && Math.abs(ms) <= DURATION_MAX_MS
   })
   ajv.addFormat('date-time', {
     validate: (s: string) =>

@@ -12,9 +12,13 @@ const UNIT_MS: Record<string, number> = {
   y: 31_557_600_000,
 }
 
+/** The longest duration a scenario may write: a clock moved further has no date (and no NTP era) to show. */
+export const DURATION_MAX_MS = 1000 * 31_557_600_000
+
 export const DurationSchema = Type.String({
   pattern: DURATION_PATTERN,
-  hint: 'a duration such as 250ms, 90s, -5m, +3y or 1h30m',
+  format: 'duration',
+  hint: 'a duration such as 250ms, 90s, -5m, +3y or 1h30m, of at most 1000 years',
 })
 
 /** Milliseconds in a duration that matched DURATION_PATTERN. */

@@ -112,7 +112,7 @@ faults:
       `${f}:5:3  /site/subnett  unknown field "subnett" (did you mean "subnet"?)`,
       `${f}:7:5  /users/0  missing required field "password"`,
       `${f}:8:5  /users/0/pasword  unknown field "pasword" (did you mean "password"?)`,
-      `${f}:11:13  /servers/ntp/offset  must be a duration such as 250ms, 90s, -5m, +3y or 1h30m`,
+      `${f}:11:13  /servers/ntp/offset  must be a duration such as 250ms, 90s, -5m, +3y or 1h30m, of at most 1000 years`,
       `${f}:12:11  /servers/ntp/leap  must be one of: none, insert, delete, unsynchronised`,
       `${f}:15:20  /faults/0/fault/kind  unknown kind "explode" (one of: drop, delay, reset, garbage, corrupt, truncate, error, answer)`,
       `${f}:16:22  /faults/1/match/server  unknown server "dhcpd" (known: dhcp, dns, ntp, ldap, http, sip)`,

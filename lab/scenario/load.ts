@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
-import { LineCounter, isMap, parseDocument, type Document } from 'yaml'
+import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Document } from 'yaml'
 import { ScenarioError, type ScenarioProblem } from '../../core/errors.js'
 import { checkRule } from '../../core/faults/engine.js'
 import { FaultRuleSchema, type FaultCapabilities, type FaultRule } from '../../core/faults/types.js'
@@ -84,25 +84,94 @@ interface Chain {
   problems: ScenarioProblem[]
 }
 
-function readChain(file: string, text: string | undefined, seen: readonly string[]): Chain {
-  const problems: ScenarioProblem[] = []
-  let body = text
-  if (body === undefined) {
-    try {
-      body = readFileSync(file, 'utf8')
-    } catch (cause) {
-      const reason =
-        (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message
-      return {
-        sources: [],
-        data: undefined,
-        problems: [{ file, line: 1, col: 1, path: '', message: `cannot read the file: ${reason}` }],
-      }
+/** A scenario file's size, nesting and aliases are bounded: a hostile file must not freeze or exhaust the lab. */
+const SCENARIO_MAX = 1024 * 1024
+const DEPTH_MAX = 32
+const ALIAS_MAX = 100
+/** Keys that would reach an object's prototype: refused as the unknown fields they are. */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
+
+/**
+ * Reads a scenario file only if it is a regular file of at most SCENARIO_MAX octets. It is opened without
+ * blocking, so a FIFO or a device (extends: /dev/zero) is refused at once instead of freezing the lab.
+ */
+function readScenarioText(file: string): { text: string } | { problem: string } {
+  let fd: number
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK)
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code
+    return { problem: code === 'ENOENT' ? 'no such file' : (cause as Error).message }
+  }
+  try {
+    const st = fstatSync(fd)
+    if (!st.isFile()) return { problem: 'not a regular file' }
+    if (st.size > SCENARIO_MAX)
+      return { problem: `${st.size} octets; a scenario has at most ${SCENARIO_MAX}` }
+    return { text: readFileSync(fd, 'utf8') }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** Nesting deeper than DEPTH_MAX, and keys that reach the prototype, as offsets in the text. */
+function shapeProblems(doc: Document): { offset: number; message: string }[] {
+  const out: { offset: number; message: string }[] = []
+  const walk = (node: unknown, depth: number): void => {
+    if (out.length > 20) return
+    if (!isMap(node) && !isSeq(node)) return
+    const at = (node as { range?: readonly number[] }).range?.[0] ?? 0
+    if (depth > DEPTH_MAX) {
+      out.push({ offset: at, message: `nested deeper than ${DEPTH_MAX} levels` })
+      return
+    }
+    for (const item of node.items) {
+      if (isPair(item)) {
+        const key = isScalar(item.key) ? item.key.value : undefined
+        if (typeof key === 'string' && PROTOTYPE_KEYS.has(key))
+          out.push({
+            offset: (item.key as { range?: readonly number[] }).range?.[0] ?? at,
+            message: `unknown field "${key}"`,
+          })
+        walk(item.value, depth + 1)
+      } else walk(item, depth + 1)
     }
   }
+  walk(doc.contents, 1)
+  return out
+}
+
+function readChain(file: string, text: string | undefined, seen: readonly string[]): Chain {
+  const problems: ScenarioProblem[] = []
+  const read = text !== undefined ? { text } : readScenarioText(file)
+  if ('problem' in read)
+    return {
+      sources: [],
+      data: undefined,
+      problems: [{ file, line: 1, col: 1, path: '', message: `cannot read the file: ${read.problem}` }],
+    }
+  const body = read.text
+  if (body.length > SCENARIO_MAX)
+    return {
+      sources: [],
+      data: undefined,
+      problems: [
+        {
+          file,
+          line: 1,
+          col: 1,
+          path: '',
+          message: `is ${body.length} characters; a scenario has at most ${SCENARIO_MAX}`,
+        },
+      ],
+    }
   const lines = new LineCounter()
   const doc = parseDocument(body, { lineCounter: lines, prettyErrors: true, uniqueKeys: true })
   const source: Source = { file, doc, lines }
+  for (const p of shapeProblems(doc)) {
+    const pos = lines.linePos(p.offset)
+    problems.push({ file, line: pos.line, col: pos.col, path: '', message: p.message })
+  }
   for (const err of doc.errors) {
     const pos = err.linePos?.[0] ?? { line: 1, col: 1 }
     problems.push({
@@ -114,7 +183,25 @@ function readChain(file: string, text: string | undefined, seen: readonly string
     })
   }
   if (problems.length > 0) return { sources: [source], data: undefined, problems }
-  const data: unknown = doc.toJS()
+  let data: unknown
+  try {
+    data = doc.toJS({ maxAliasCount: ALIAS_MAX })
+  } catch (err) {
+    // The yaml library's guard against alias bombs ("Excessive alias count …").
+    return {
+      sources: [source],
+      data: undefined,
+      problems: [
+        {
+          file,
+          line: 1,
+          col: 1,
+          path: '',
+          message: `YAML: ${(err as Error).message} (at most ${ALIAS_MAX} alias uses)`,
+        },
+      ],
+    }
+  }
   if (!isPlain(data)) {
     return {
       sources: [source],
