@@ -7,7 +7,7 @@ import { defaultScenarioPath, defaultStateDir } from '../lab/paths.js'
 import { Lab, type PortPolicy } from '../lab/runtime.js'
 import { loadScenario } from '../lab/scenario/load.js'
 import { NETWORK_MODES, type NetworkMode } from '../core/site.js'
-import { endpointTable, hostPort, parse, usage } from './args.js'
+import { endpointTable, hostPort, intOption, parse, usage } from './args.js'
 import { DEFAULT_ADMIN, currentFile } from './discover.js'
 import { runInterfaceMode } from './interface.js'
 
@@ -25,6 +25,8 @@ Options:
   --state DIR        state directory (default $XDG_STATE_HOME/cx700-lab)
   --ports POLICY     scenario (default) or ephemeral (port 0 wherever the scenario names none)
   --watch            reload the scenario file when it changes (a bad edit keeps the old scenario)
+  --journal-memory-mb N   how much of the journal is kept in memory (default 32; older events stay in the file)
+  --journal-file-mb N     rotate journal.jsonl at this size, keeping one older file (default 256; 0: never)
   --json             print one JSON line {"event":"ready",…} on stdout instead of the table; logs as JSON
   -h, --help         this text
 `
@@ -38,6 +40,8 @@ export async function up(argv: string[]): Promise<number> {
     ports: { type: 'string' },
     watch: { type: 'boolean' },
     json: { type: 'boolean' },
+    'journal-memory-mb': { type: 'string' },
+    'journal-file-mb': { type: 'string' },
     interface: { type: 'string' },
     address: { type: 'string' },
   })
@@ -93,11 +97,19 @@ export async function up(argv: string[]): Promise<number> {
       ...(values.token !== undefined ? { token: values.token } : {}),
     })
   }
+  const memoryMb = intOption(values['journal-memory-mb'], 'journal-memory-mb')
+  const fileMb = intOption(values['journal-file-mb'], 'journal-file-mb')
+  if ((memoryMb !== undefined && memoryMb < 1) || (fileMb !== undefined && fileMb < 0))
+    throw usage('--journal-memory-mb takes 1 or more, --journal-file-mb 0 or more.')
   const lab = new Lab({
     scenario,
     logger,
     stateDir,
     ports,
+    journal: {
+      ...(memoryMb !== undefined ? { capacityBytes: memoryMb * 1024 * 1024 } : {}),
+      ...(fileMb !== undefined ? { fileMaxBytes: fileMb * 1024 * 1024 } : {}),
+    },
     ...(mode ? { mode } : {}),
     ...(values.interface !== undefined ? { interface: values.interface } : {}),
   })

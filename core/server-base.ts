@@ -2,6 +2,10 @@ import { LabError } from './errors.js'
 import type { Peer } from './journal/journal.js'
 import type { BoundPort, LabDeps, LabServer, ReadyState } from './server.js'
 
+/** At most this many warnings of one kind per window reach the lab's output. */
+const WARN_BURST = 5
+const WARN_WINDOW_MS = 10_000
+
 /**
  * The life cycle every protocol server shares: idle → starting → listening → stopping → stopped; all
  * sockets bound or none (a failed bind closes what was bound); stop waits for the work in flight; a bug
@@ -84,6 +88,26 @@ export abstract class ServerBase<C, D extends LabDeps = LabDeps> implements LabS
     const guarded = work.catch((err: unknown) => this.failed(err, peer))
     this.#pending.add(guarded)
     void guarded.finally(() => this.#pending.delete(guarded))
+  }
+
+  readonly #warnings = new Map<string, { windowStart: number; count: number; suppressed: number }>()
+
+  /**
+   * A warning for the lab's output, at most WARN_BURST per WARN_WINDOW_MS for one kind (malformed input from
+   * a fuzzer must not flood the log); what was held back is counted in the next one let through. The journal
+   * still records every event.
+   */
+  protected warnLimited(kind: string, fields: Record<string, unknown>, message: string): void {
+    const now = Date.now()
+    let w = this.#warnings.get(kind)
+    if (!w || now - w.windowStart >= WARN_WINDOW_MS) {
+      const suppressed = w?.suppressed ?? 0
+      w = { windowStart: now, count: 0, suppressed: 0 }
+      this.#warnings.set(kind, w)
+      if (suppressed > 0) fields = { ...fields, suppressed }
+    }
+    if (w.count++ < WARN_BURST) this.deps.logger.warn(fields, message)
+    else w.suppressed++
   }
 
   /** A bug of ours must not take the lab down either: journal it and keep serving. */

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { systemClock, type Clock } from '../core/clock.js'
 import { LabError } from '../core/errors.js'
 import { FaultEngine } from '../core/faults/engine.js'
-import { Journal } from '../core/journal/journal.js'
+import { Journal, type JournalOptions } from '../core/journal/journal.js'
 import type { Logger } from '../core/logger.js'
 import { defaultStateDir } from './paths.js'
 import { seededRandom, type Random } from '../core/random.js'
@@ -41,6 +41,8 @@ export interface LabOptions {
   /** Where journal.jsonl goes; defaults to a new folder under <state>/runs/. */
   readonly runDir?: string
   readonly clock?: Clock
+  /** The journal's bounds: events and octets kept in memory, the file's size before it is rotated. */
+  readonly journal?: Pick<JournalOptions, 'capacity' | 'capacityBytes' | 'fileMaxBytes'>
 }
 
 /** One line of the port map: where a service of a lab host really listens. */
@@ -153,7 +155,11 @@ export class Lab implements AsyncDisposable {
     this.runDir =
       options.runDir ?? join(this.stateDir, 'runs', `${runStamp(this.#clock)}-${options.scenario.name}`)
     mkdirSync(this.runDir, { recursive: true })
-    this.journal = new Journal({ clock: this.#clock, file: join(this.runDir, 'journal.jsonl') })
+    this.journal = new Journal({
+      ...options.journal,
+      clock: this.#clock,
+      file: join(this.runDir, 'journal.jsonl'),
+    })
     this.#random = seededRandom(options.scenario.seed)
     this.faults = new FaultEngine({
       journal: this.journal,

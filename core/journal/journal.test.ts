@@ -123,3 +123,56 @@ describe('Journal', () => {
     )
   })
 })
+
+describe('Journal bounds (issue 16, findings 1 and 10)', () => {
+  const clock = () => manualClock(Date.parse('2026-01-01T00:00:00Z'))
+
+  it('cuts what came from a peer to bounded text, noting its length', () => {
+    const file = join(tmp(), 'journal.jsonl')
+    const j = new Journal({ clock: clock(), file })
+    const huge = 'x'.repeat(420_000)
+    const e = j.record({ server: 'http', kind: 'http:request', summary: huge, detail: { error: huge, n: 1 } })
+    expect(e.summary.length).toBeLessThan(1_100)
+    expect(e.summary).toContain('(420000 characters, cut)')
+    expect(String(e.detail.error)).toContain('(420000 characters, cut)')
+    expect(e.detail.n).toBe(1)
+    j.close()
+    expect(readFileSync(file, 'utf8').length).toBeLessThan(8_000)
+  })
+
+  it('keeps at most capacityBytes of events in memory, dropping the oldest', () => {
+    const j = new Journal({ clock: clock(), capacityBytes: 64 * 1024 })
+    for (let i = 0; i < 5_000; i++)
+      j.record({ server: 'dns', kind: 'dns:query', summary: `query ${i}`, detail: { pad: 'p'.repeat(200) } })
+    expect(j.memoryBytes).toBeLessThanOrEqual(64 * 1024)
+    const kept = j.query()
+    expect(kept.length).toBeGreaterThan(100)
+    expect(kept.at(-1)?.summary).toBe('query 4999')
+  })
+
+  it('rotates the file past fileMaxBytes, keeping one older file; the two files hold a gapless run in order', () => {
+    const dir = tmp()
+    const file = join(dir, 'journal.jsonl')
+    const j = new Journal({ clock: clock(), file, fileMaxBytes: 20_000 })
+    for (let i = 0; i < 150; i++)
+      j.record({
+        server: 'ntp',
+        kind: 'ntp:request',
+        summary: `request ${i}`,
+        detail: { pad: 'p'.repeat(100) },
+      })
+    j.close()
+    const lines = (f: string) =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { seq: number; kind: string; summary: string })
+    const older = lines(join(dir, 'journal.1.jsonl'))
+    const current = lines(file)
+    expect(current[0]?.kind).toBe('journal:rotated')
+    const seqs = [...older, ...current].map((e) => e.seq)
+    expect(seqs.every((seq, i) => i === 0 || seq === seqs[i - 1]! + 1)).toBe(true)
+    expect(current.at(-1)).toMatchObject({ kind: 'ntp:request', summary: 'request 149' })
+    expect(readFileSync(file, 'utf8').length).toBeLessThan(20_000 + 1_000)
+  })
+})

@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
+import { closeSync, fstatSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { Clock } from '../clock.js'
 import { LabError } from '../errors.js'
@@ -57,6 +57,13 @@ export interface JournalOptions {
   readonly file?: string
   /** How many events are kept in memory (older ones remain in the file). */
   readonly capacity?: number
+  /** How many octets of events (as JSON) are kept in memory at most; default 32 MiB. */
+  readonly capacityBytes?: number
+  /**
+   * How large the file grows before it is rotated (journal.jsonl → journal.1.jsonl, one older generation
+   * kept, so the disk holds at most twice this); default 256 MiB, 0: never rotated.
+   */
+  readonly fileMaxBytes?: number
   readonly devices?: DeviceRegistry
 }
 
@@ -93,11 +100,50 @@ export function matchesFilter(event: JournalEvent, filter: JournalFilter): boole
  * change. Events are appended to `journal.jsonl` with a synchronous write before `record` returns, so an
  * event a client saw acknowledged survives a SIGKILL of the lab. Memory holds the newest `capacity` events.
  */
+/** The longest summary and the longest string in an event's detail that are kept whole. */
+export const SUMMARY_MAX = 1_000
+export const STRING_MAX = 2_000
+/** An event line longer than this has its peer-sized text cut (a request is journaled, not stored). */
+const LINE_MAX = 16_384
+
+/**
+ * An event with what came from a peer bounded: the summary and every string of the detail cut to their
+ * limits with their full length noted, long lists cut likewise. Used only for lines over LINE_MAX.
+ */
+function boundEvent(event: JournalEvent): JournalEvent {
+  const cut = (text: string, max: number): string =>
+    text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters, cut)`
+  const bound = (value: unknown, depth: number): unknown => {
+    if (typeof value === 'string') return cut(value, STRING_MAX)
+    if (typeof value !== 'object' || value === null) return value
+    if (depth > 6) return '(nested too deep, cut)'
+    if (Array.isArray(value)) {
+      const kept = value.slice(0, 100).map((v) => bound(v, depth + 1))
+      return value.length > 100 ? [...kept, `(${value.length - 100} more, cut)`] : kept
+    }
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) out[cut(k, 100)] = bound(v, depth + 1)
+    return out
+  }
+  return {
+    ...event,
+    summary: cut(event.summary, SUMMARY_MAX),
+    detail: bound(event.detail, 0) as Record<string, unknown>,
+  }
+}
+
 export class Journal {
   readonly devices: DeviceRegistry
   readonly #clock: Clock
   readonly #capacity: number
+  readonly #capacityBytes: number
+  readonly #fileMaxBytes: number
+  readonly #file: string | undefined
+  #fileBytes = 0
+  #bytes = 0
   readonly #events: JournalEvent[] = []
+  /** The JSON length of each event in memory, in step with #events. */
+  readonly #sizes: number[] = []
   readonly #listeners = new Set<Listener>()
   #fd: number | undefined
   #seq = 0
@@ -111,11 +157,15 @@ export class Journal {
   constructor(options: JournalOptions) {
     this.#clock = options.clock
     this.#capacity = options.capacity ?? 100_000
+    this.#capacityBytes = options.capacityBytes ?? 32 * 1024 * 1024
+    this.#fileMaxBytes = options.fileMaxBytes ?? 256 * 1024 * 1024
+    this.#file = options.file
     this.devices = options.devices ?? new DeviceRegistry()
     if (options.file !== undefined) {
       try {
         mkdirSync(dirname(options.file), { recursive: true })
         this.#fd = openSync(options.file, 'a')
+        this.#fileBytes = fstatSync(this.#fd).size
       } catch (cause) {
         throw new LabError(
           'LAB_ERR_JOURNAL_WRITE',
@@ -132,15 +182,45 @@ export class Journal {
 
   /** Records an event, written to the file before this returns. */
   record(input: JournalInput): JournalEvent {
-    const event = this.#make(input)
+    const { event, line } = this.#make(input)
     if (this.#fd !== undefined) {
       // Batched lines go first, in the same write, so the file keeps sequence order.
-      const line = JSON.stringify(event) + '\n'
-      writeSync(this.#fd, this.#pendingLines.length > 0 ? this.#pendingLines.join('') + line : line)
+      this.#write(this.#pendingLines.length > 0 ? this.#pendingLines.join('') + line : line)
       this.#pendingLines = []
     }
-    this.#publish(event)
+    this.#publish(event, line.length)
+    this.#rotateIfFull()
     return event
+  }
+
+  #write(text: string): void {
+    if (this.#fd === undefined) return
+    writeSync(this.#fd, text)
+    this.#fileBytes += Buffer.byteLength(text)
+  }
+
+  /**
+   * Past fileMaxBytes, the file is rotated once the events just written are published, and the new file
+   * begins with a `journal:rotated` event: sequence order holds in memory and across the two files.
+   */
+  #rotateIfFull(): void {
+    const file = this.#file
+    if (this.#fileMaxBytes <= 0 || this.#fileBytes < this.#fileMaxBytes) return
+    if (file === undefined || this.#fd === undefined) return
+    closeSync(this.#fd)
+    const older = file.replace(/\.jsonl$/, '') + '.1.jsonl'
+    renameSync(file, older)
+    this.#fd = openSync(file, 'a')
+    this.#fileBytes = 0
+    const { event, line } = this.#make({
+      server: 'lab',
+      kind: 'journal:rotated',
+      summary: `journal file reached ${this.#fileMaxBytes} octets: events up to #${this.#seq} are in ${older} (one older generation is kept)`,
+      detail: { previous: older, maxBytes: this.#fileMaxBytes, lastSeq: this.#seq },
+    })
+    writeSync(this.#fd, line)
+    this.#fileBytes = line.length
+    this.#publish(event, line.length)
   }
 
   /**
@@ -150,19 +230,19 @@ export class Journal {
    * always in the file first.
    */
   recordThen(input: JournalInput, then: () => void): JournalEvent {
-    const event = this.#make(input)
+    const { event, line } = this.#make(input)
     if (this.#fd === undefined) {
-      this.#publish(event)
+      this.#publish(event, line.length)
       then()
       return event
     }
-    this.#pendingLines.push(JSON.stringify(event) + '\n')
+    this.#pendingLines.push(line)
     this.#pendingActions.push(then)
     if (!this.#flushScheduled) {
       this.#flushScheduled = true
       setImmediate(() => this.flush())
     }
-    this.#publish(event)
+    this.#publish(event, line.length)
     return event
   }
 
@@ -174,11 +254,21 @@ export class Journal {
     if (lines.length === 0 && actions.length === 0) return
     this.#pendingLines = []
     this.#pendingActions = []
-    if (this.#fd !== undefined && lines.length > 0) writeSync(this.#fd, lines.join(''))
+    if (lines.length > 0) this.#write(lines.join(''))
     for (const a of actions) a()
+    this.#rotateIfFull()
   }
 
-  #make(input: JournalInput): JournalEvent {
+  /** The event and its JSON line, with peer-sized text bounded (a long line is rebuilt, a short one kept). */
+  #make(input: JournalInput): { event: JournalEvent; line: string } {
+    const event = this.#event(input)
+    const line = JSON.stringify(event) + '\n'
+    if (line.length <= LINE_MAX) return { event, line }
+    const bounded = boundEvent(event)
+    return { event: bounded, line: JSON.stringify(bounded) + '\n' }
+  }
+
+  #event(input: JournalInput): JournalEvent {
     // What a server learnt of the device (a lease, a bind) is tied to the address it came from.
     const peerIp = input.peerIsDevice === false ? undefined : input.peer?.address
     if (input.device) this.devices.learn({ ...(peerIp !== undefined ? { ip: peerIp } : {}), ...input.device })
@@ -206,12 +296,31 @@ export class Journal {
     return this.#lastTime
   }
 
-  #publish(event: JournalEvent): void {
+  #publish(event: JournalEvent, size: number): void {
     this.#events.push(event)
+    this.#sizes.push(size)
+    this.#bytes += size
     // Trimmed in batches: a splice of the oldest events on every record would move the whole array each time.
-    if (this.#events.length > this.#capacity + Math.max(64, this.#capacity >>> 4))
-      this.#events.splice(0, this.#events.length - this.#capacity)
+    const overCount = this.#events.length > this.#capacity + Math.max(64, this.#capacity >>> 4)
+    if (overCount || this.#bytes > this.#capacityBytes) this.#trim()
     if (this.#listeners.size > 0) for (const l of [...this.#listeners]) l(event)
+  }
+
+  /** Drops the oldest events until at most `capacity` events and 7/8 of `capacityBytes` remain in memory. */
+  #trim(): void {
+    let drop = Math.max(0, this.#events.length - this.#capacity)
+    let bytes = this.#bytes
+    for (let i = 0; i < drop; i++) bytes -= this.#sizes[i] ?? 0
+    const target = this.#capacityBytes - (this.#capacityBytes >>> 3)
+    while (bytes > target && drop < this.#events.length - 1) bytes -= this.#sizes[drop++] ?? 0
+    this.#events.splice(0, drop)
+    this.#sizes.splice(0, drop)
+    this.#bytes = bytes
+  }
+
+  /** Octets (as JSON) of the events held in memory. */
+  get memoryBytes(): number {
+    return this.#bytes
   }
 
   /** Events in memory that match (the newest `capacity` of them), oldest first; `limit` keeps the newest N. */
@@ -259,6 +368,8 @@ export class Journal {
   /** Forgets the events held in memory (the file keeps them); sequence numbers go on. */
   clear(): void {
     this.#events.length = 0
+    this.#sizes.length = 0
+    this.#bytes = 0
   }
 
   close(): void {

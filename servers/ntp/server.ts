@@ -55,7 +55,7 @@ export class NtpServer extends ServerBase<NtpConfig, ServerDeps> {
   async #onMessage(socket: Socket, msg: Buffer, rinfo: RemoteInfo): Promise<void> {
     const receivedMs = this.deps.clock.now()
     const peer: Peer = { address: rinfo.address, port: rinfo.port, transport: 'udp' }
-    const { journal, faults, logger, random, clock } = this.deps
+    const { journal, faults, random, clock } = this.deps
     let request: NtpPacket
     try {
       request = decodeNtp(msg)
@@ -68,7 +68,7 @@ export class NtpServer extends ServerBase<NtpConfig, ServerDeps> {
         detail: { bytes: msg.length, error: err.message, hex: hex(msg) },
         peer,
       })
-      logger.warn({ peer: `${peer.address}:${peer.port}` }, err.message)
+      this.warnLimited('malformed', { peer: `${peer.address}:${peer.port}` }, err.message)
       return
     }
     journal.record({

@@ -1,0 +1,96 @@
+import { createSocket } from 'node:dgram'
+import { readFileSync } from 'node:fs'
+import { request } from 'node:http'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { spawnLab } from '../helpers/process.js'
+
+/*
+ * Issue 16, findings 1 and 10: the in-memory journal kept attacker-sized text (a 63 KB invalid body to
+ * ucdevice.upx became a 420 KB journal line; 1,500 of them took the lab from 113 MB to 1.6 GB RSS), and NTP
+ * wrote one warning line per malformed packet. The lab runs as its own process here, as it does for users.
+ */
+const dir = mkdtempSync(join(tmpdir(), 'cx700-journal-attack-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+const rssMb = (pid: number): number => {
+  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+  return Number(kb) / 1024
+}
+
+function post(port: number, body: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/RequestHandler/ucdevice.upx',
+        headers: { host: 'ocspool.contoso.test', 'content-type': 'text/xml', 'content-length': body.length },
+      },
+      (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode ?? 0))
+      },
+    )
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+describe('journal memory under attack', () => {
+  it('1,500 invalid 63 KB update requests leave the lab under 250 MB RSS, each journaled, bounded', async () => {
+    await using lab = await spawnLab([
+      '--ports',
+      'ephemeral',
+      '--admin',
+      '127.0.0.1:0',
+      '--state',
+      join(dir, 'a'),
+    ])
+    const http = lab.ready.endpoints.find((e) => e.name === 'http')!.port
+    const body = Buffer.from(`<Request><${'x'.repeat(63 * 1024)}`) // not well-formed: the parser echoes it
+    let statuses: number[] = []
+    for (let round = 0; round < 150; round++)
+      statuses = statuses.concat(await Promise.all(Array.from({ length: 10 }, () => post(http, body))))
+    expect(statuses.filter((s) => s >= 400)).toHaveLength(1_500)
+    expect(rssMb(lab.child.pid!)).toBeLessThan(250)
+    const lines = readFileSync(lab.ready.journal, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('ucdevice.upx'))
+    expect(lines.length).toBeGreaterThanOrEqual(1_500)
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThan(20_000)
+  }, 120_000)
+
+  it('writes a bounded number of warnings for a flood of malformed NTP packets, and journals each', async () => {
+    await using lab = await spawnLab([
+      '--ports',
+      'ephemeral',
+      '--admin',
+      '127.0.0.1:0',
+      '--state',
+      join(dir, 'b'),
+    ])
+    let output = ''
+    lab.child.stdout!.on('data', (d: Buffer) => (output += d.toString()))
+    const ntp = lab.ready.endpoints.find((e) => e.name === 'ntp')!.port
+    const socket = createSocket('udp4')
+    for (let i = 0; i < 300; i++)
+      await new Promise<void>((resolve) =>
+        socket.send(Buffer.from([i & 0xff, 1, 2]), ntp, '127.0.0.1', () => resolve()),
+      )
+    await new Promise<void>((resolve) => socket.close(() => resolve()))
+    const journal = lab.ready.journal
+    const malformed = async (): Promise<number> =>
+      readFileSync(journal, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"ntp:malformed"')).length
+    await expect.poll(malformed, { timeout: 10_000 }).toBe(300)
+    const warnings = (output + lab.stderr())
+      .split('\n')
+      .filter((l) => l.includes('malformed') || l.includes('too short'))
+    expect(warnings.length).toBeLessThanOrEqual(6)
+  }, 60_000)
+})
