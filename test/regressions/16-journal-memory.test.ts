@@ -95,8 +95,10 @@ describe('journal memory under attack', () => {
     await new Promise<void>((resolve) => socket.close(() => resolve()))
     // At least one per wave was journaled (the polls saw it): unlimited, that is at least 15 warnings.
     expect(await malformed()).toBeGreaterThanOrEqual(15)
-    const warnings = (output + lab.stderr()).split('\n').filter((l) => l.includes('Failed to decode NTP'))
-    expect(warnings.length).toBeGreaterThan(0)
-    expect(warnings.length).toBeLessThanOrEqual(6)
+    // The lab's log is written asynchronously: wait for the first warning, then count them all.
+    const warnings = (): number =>
+      (output + lab.stderr()).split('\n').filter((l) => l.includes('Failed to decode NTP')).length
+    await expect.poll(warnings, { timeout: 10_000 }).toBeGreaterThan(0)
+    expect(warnings()).toBeLessThanOrEqual(6)
   }, 60_000)
 })
