@@ -1,4 +1,13 @@
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { join } from 'node:path'
 import type { Clock } from '../core/clock.js'
 import { LabError } from '../core/errors.js'
@@ -72,6 +81,11 @@ export function pkiDir(stateDir: string): string {
 function readCa(dir: string): Authority | undefined {
   const certFile = join(dir, 'cert.pem')
   if (!existsSync(certFile)) return undefined
+  if (!existsSync(join(dir, 'key.pem')))
+    throw new LabError(
+      'LAB_ERR_PKI_STATE',
+      `Failed to read the lab CA in ${dir}: its key.pem is missing (a state directory changed by hand, or copied in part). Run "cx700-lab certs reset" to make a new CA (phones must then be hard-reset).`,
+    )
   try {
     const certificate = new x509.X509Certificate(readFileSync(certFile, 'utf8'))
     return { certificate, key: keyFromPem(readFileSync(join(dir, 'key.pem'), 'utf8'), certificate) }
@@ -98,6 +112,7 @@ async function loadOrCreateCa(
 ): Promise<{ ca: Authority; created: boolean }> {
   const root = pkiDir(stateDir)
   const dir = join(root, caDirName(kind, hash, bits))
+  removeResetLeftovers(stateDir)
   const existing = readCa(dir)
   if (existing) return { ca: existing, created: false }
   mkdirSync(root, { recursive: true, mode: 0o700 })
@@ -368,10 +383,29 @@ export async function ensureAuthority(
   return (await loadOrCreateCa(stateDir, kind, hash, bits, now)).ca
 }
 
-/** Forgets every CA and key: the next start makes new ones. */
+/**
+ * Forgets every CA and key: the next start makes new ones. Atomic: the PKI folder is renamed aside in one
+ * step, then deleted, so a reset killed at any point leaves either the old CA whole or none — never a CA
+ * without its key. What an interrupted reset left aside is deleted by the next reset or start.
+ */
 export function resetPki(stateDir: string): boolean {
   const dir = pkiDir(stateDir)
-  const had = existsSync(dir)
-  rmSync(dir, { recursive: true, force: true })
-  return had
+  removeResetLeftovers(stateDir)
+  if (!existsSync(dir)) return false
+  const aside = `${dir}.reset-${process.pid}-${Date.now()}`
+  renameSync(dir, aside)
+  rmSync(aside, { recursive: true, force: true })
+  return true
+}
+
+/** Deletes PKI folders a killed reset renamed aside but did not delete. */
+export function removeResetLeftovers(stateDir: string): void {
+  let names: string[]
+  try {
+    names = readdirSync(stateDir)
+  } catch {
+    return
+  }
+  for (const name of names)
+    if (name.startsWith('pki.reset-')) rmSync(join(stateDir, name), { recursive: true, force: true })
 }
