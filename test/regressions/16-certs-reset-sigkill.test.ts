@@ -18,12 +18,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const CLI = join(packageRoot(), 'dist', 'cli', 'main.js')
 const state = join(dir, 'state')
 
-/** Every CA folder (root-…, intermediate-…) has both its certificate and its key. */
+/** Every CA folder (root-, intermediate-, untrusted-, lookalike-…) has both its certificate and its key. */
 function whole(): boolean {
   const pki = join(state, 'pki')
   if (!existsSync(pki)) return true
   return readdirSync(pki)
-    .filter((n) => /^(root|intermediate|issuing)-/.test(n))
+    .filter((n) => /^(root|intermediate|untrusted|lookalike)-/.test(n))
     .every((n) => existsSync(join(pki, n, 'cert.pem')) && existsSync(join(pki, n, 'key.pem')))
 }
 
