@@ -110,6 +110,31 @@ export abstract class ServerBase<C, D extends LabDeps = LabDeps> implements LabS
     else w.suppressed++
   }
 
+  readonly #refusals = new Map<string, { windowStart: number; count: number }>()
+
+  /**
+   * Journals a connection refused for a limit: the first from a peer in each WARN_WINDOW_MS, then one event
+   * counting the rest (a flood of refusals must not flood the journal either).
+   */
+  protected connectionRefused(peer: { address: string; port: number }, why: string): void {
+    const now = Date.now()
+    const r = this.#refusals.get(peer.address)
+    if (r && now - r.windowStart < WARN_WINDOW_MS) {
+      r.count++
+      return
+    }
+    const earlier = r?.count ?? 0
+    if (this.#refusals.size > 1_000) this.#refusals.clear()
+    this.#refusals.set(peer.address, { windowStart: now, count: 0 })
+    this.deps.journal.record({
+      server: this.name,
+      kind: `${this.name}:connection-refused`,
+      summary: `connection from ${peer.address} refused: ${why}${earlier > 0 ? ` (and ${earlier} more before)` : ''}`,
+      detail: { why, earlier },
+      peer: { address: peer.address, port: peer.port, transport: 'tcp' },
+    })
+  }
+
   /** A bug of ours must not take the lab down either: journal it and keep serving. */
   protected failed(err: unknown, peer?: Peer): void {
     const message = err instanceof Error ? err.message : String(err)

@@ -43,11 +43,16 @@ export interface ServerEvent<K extends string, D> extends JournalEvent {
 }
 
 /**
- * What goes wrong alike on every server: a fault was applied to the event, the input was malformed, or the
- * server failed on it (`<server>:failed`, from the shared server base).
+ * What goes wrong alike on every server: a fault was applied to the event, the input was malformed, the
+ * server failed on it (`<server>:failed`, from the shared server base), or a connection was refused for a limit.
  */
 export function failedAlike(e: JournalEvent): boolean {
-  return e.detail.fault !== undefined || e.kind.endsWith(':failed') || e.kind.endsWith(':malformed')
+  return (
+    e.detail.fault !== undefined ||
+    e.kind.endsWith(':failed') ||
+    e.kind.endsWith(':malformed') ||
+    e.kind.endsWith(':connection-refused')
+  )
 }
 
 /** An HTTP or SIP status as a phone meets it: a 401 is a step of authentication, 0 is no answer at all. */

@@ -7,28 +7,59 @@ export interface TcpListener {
   readonly connections: Set<Socket>
 }
 
+/** How many connections a listener holds, in all and from one peer address, and who hears of a refusal. */
+export interface ConnectionLimits {
+  /** At most this many at once (default 8,192). */
+  readonly maxConnections?: number
+  /**
+   * At most this many from one address (default 256), as AD, IIS and OCS limit a client: one peer that
+   * opens thousands of slow connections is refused, and everyone else is still served.
+   */
+  readonly perPeer?: number
+  /** Told of each refused connection (the server journals it). */
+  readonly onRefused?: (peer: { address: string; port: number }, why: string) => void
+}
+
 /**
  * Listens on a TCP port and resolves once bound; rejects with LAB_ERR_SERVER_BIND naming the port. A
  * connection's errors (a peer reset) are swallowed after `onConnection` has had the socket: a peer must
- * never take the lab down. At most `maxConnections` are held at once; more are refused.
+ * never take the lab down. Connections over the limits are refused (destroyed) and reported.
  */
 export function bindTcp(
   name: string,
   address: string,
   port: number,
   onConnection: (socket: Socket) => void,
-  maxConnections = 1024,
+  limits: ConnectionLimits = {},
 ): Promise<TcpListener> {
+  const maxConnections = limits.maxConnections ?? 8_192
+  const perPeer = limits.perPeer ?? 256
   return new Promise((resolve, reject) => {
     const connections = new Set<Socket>()
+    const byPeer = new Map<string, number>()
     const server = createServer({ noDelay: true }, (socket) => {
       socket.on('error', () => socket.destroy())
-      if (connections.size >= maxConnections) {
+      const peer = socket.remoteAddress ?? '?'
+      const held = byPeer.get(peer) ?? 0
+      const why =
+        connections.size >= maxConnections
+          ? `the listener holds ${maxConnections} connections, its limit`
+          : held >= perPeer
+            ? `${peer} holds ${held} connections, the limit for one address`
+            : undefined
+      if (why !== undefined) {
         socket.destroy()
+        limits.onRefused?.({ address: peer, port: socket.remotePort ?? 0 }, why)
         return
       }
       connections.add(socket)
-      socket.once('close', () => connections.delete(socket))
+      byPeer.set(peer, held + 1)
+      socket.once('close', () => {
+        connections.delete(socket)
+        const left = (byPeer.get(peer) ?? 1) - 1
+        if (left > 0) byPeer.set(peer, left)
+        else byPeer.delete(peer)
+      })
       onConnection(socket)
     })
     const failBind = (err: Error): void => {

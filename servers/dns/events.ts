@@ -10,6 +10,7 @@ export type DnsEventKind =
   | 'dns:query'
   | 'dns:malformed'
   | 'dns:failed'
+  | 'dns:connection-refused'
   | 'dns:record-added'
   | 'dns:record-removed'
   | 'dns:change-undone'

@@ -202,8 +202,12 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
         const port = socket.address().port
         if (tcpReq) {
           try {
-            const listener = await bindTcp('dns', tcpReq.address, sharePort ? port : tcpReq.port, (s) =>
-              this.#onTcp(s),
+            const listener = await bindTcp(
+              'dns',
+              tcpReq.address,
+              sharePort ? port : tcpReq.port,
+              (s) => this.#onTcp(s),
+              { onRefused: (peer, why) => this.connectionRefused(peer, why) },
             )
             this.#tcp.push(listener)
             const addr = listener.server.address()

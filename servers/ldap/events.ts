@@ -16,6 +16,7 @@ export type LdapEventKind =
   | 'ldap:write'
   | 'ldap:malformed'
   | 'ldap:failed'
+  | 'ldap:connection-refused'
 
 /** The detail of an LDAP operation's event: its result code as RFC 4511 names it. */
 export interface LdapOperationDetail extends EventDetail {

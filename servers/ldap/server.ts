@@ -108,8 +108,12 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps> {
     const bound: BoundPort[] = []
     for (const req of this.#listen) {
       if (req.name === 'ldap-gc' && !this.#config.block.globalCatalog) continue
-      const listener = await bindTcp('ldap', req.address, req.port, (s) =>
-        this.#onConnection(s, req.name === 'ldap-gc'),
+      const listener = await bindTcp(
+        'ldap',
+        req.address,
+        req.port,
+        (s) => this.#onConnection(s, req.name === 'ldap-gc'),
+        { onRefused: (peer, why) => this.connectionRefused(peer, why) },
       )
       this.#listeners.push(listener)
       const addr = listener.server.address()

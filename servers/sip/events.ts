@@ -16,6 +16,7 @@ export type SipEventKind =
   | 'sip:request'
   | 'sip:malformed'
   | 'sip:failed'
+  | 'sip:connection-refused'
 
 /** The detail of a `sip:request`: the status answered (absent when nothing was). */
 export interface SipRequestDetail extends EventDetail {

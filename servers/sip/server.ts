@@ -58,8 +58,12 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
           ? { ...planned, address: this.#config.block.tls443.address }
           : planned
       const tls = req.name !== 'sip-tcp'
-      const listener = await bindTcp('sip', req.address, req.port, (s) =>
-        this.#onConnection(s, tls, req.address),
+      const listener = await bindTcp(
+        'sip',
+        req.address,
+        req.port,
+        (s) => this.#onConnection(s, tls, req.address),
+        { onRefused: (peer, why) => this.connectionRefused(peer, why) },
       )
       this.#listeners.push(listener)
       const addr = listener.server.address()
