@@ -117,6 +117,15 @@ export abstract class ServerBase<C, D extends LabDeps = LabDeps> implements LabS
    * counting the rest (a flood of refusals must not flood the journal either).
    */
   protected connectionRefused(peer: { address: string; port: number }, why: string): void {
+    this.#refuse('connection-refused', 'connection', { ...peer, transport: 'tcp' }, why)
+  }
+
+  /** Journals a datagram refused because of where it came from, rate-limited like connectionRefused. */
+  protected peerRefused(peer: Peer, why: string): void {
+    this.#refuse('refused', 'datagram', peer, why)
+  }
+
+  #refuse(kind: string, what: string, peer: Peer, why: string): void {
     const now = Date.now()
     const r = this.#refusals.get(peer.address)
     if (r && now - r.windowStart < WARN_WINDOW_MS) {
@@ -128,10 +137,10 @@ export abstract class ServerBase<C, D extends LabDeps = LabDeps> implements LabS
     this.#refusals.set(peer.address, { windowStart: now, count: 0 })
     this.deps.journal.record({
       server: this.name,
-      kind: `${this.name}:connection-refused`,
-      summary: `connection from ${peer.address} refused: ${why}${earlier > 0 ? ` (and ${earlier} more before)` : ''}`,
+      kind: `${this.name}:${kind}`,
+      summary: `${what} from ${peer.address} refused: ${why}${earlier > 0 ? ` (and ${earlier} more before)` : ''}`,
       detail: { why, earlier },
-      peer: { address: peer.address, port: peer.port, transport: 'tcp' },
+      peer,
     })
   }
 

@@ -174,7 +174,7 @@ function alterReply(reply: DhcpReply, set: Readonly<Record<string, string | numb
 }
 
 /** The interface DHCP may answer on, checked: the only non-loopback link this process can see. */
-function confinedInterface(name: string): { address: string; broadcast: string } {
+function confinedInterface(name: string): { address: string; broadcast: string; netmask: string } {
   const all = networkInterfaces()
   const others = Object.entries(all)
     .filter(([n, addrs]) => n !== name && (addrs ?? []).some((a) => !a.internal))
@@ -193,7 +193,17 @@ function confinedInterface(name: string): { address: string; broadcast: string }
     )
   }
   const broadcast = intToIp((ipToInt(own.address) | ~ipToInt(own.netmask)) >>> 0)
-  return { address: own.address, broadcast }
+  return { address: own.address, broadcast, netmask: own.netmask }
+}
+
+/** Every IPv4 address of this host (the lab's own, on any link). */
+function ownAddresses(): Set<string> {
+  return new Set(
+    Object.values(networkInterfaces())
+      .flatMap((list) => list ?? [])
+      .filter((a) => a.family === 'IPv4')
+      .map((a) => a.address),
+  )
 }
 
 /**
@@ -212,6 +222,8 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
   #broadcast = '255.255.255.255'
   #sender: Socket | undefined
   #serverId: string
+  /** Outside loopback: the named link's address and mask, and the host's own addresses. */
+  #link: { address: string; netmask: string; own: ReadonlySet<string> } | undefined
 
   constructor(config: DhcpSlice, listen: readonly ListenRequest[], deps: ServerDeps, runtime: DhcpRuntime) {
     super(deps)
@@ -249,6 +261,7 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
       const link = confinedInterface(name)
       this.#broadcast = link.broadcast
       this.#serverId = link.address
+      this.#link = { address: link.address, netmask: link.netmask, own: ownAddresses() }
       this.#plan = planFor(this.#config, this.#serverId)
       if (this.#config.block.rogueCheck) await this.#rogueCheck(name, req.port)
     }
@@ -256,10 +269,7 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
       'dhcp',
       req.address,
       req.port,
-      (msg, rinfo) => {
-        const peer: Peer = { address: rinfo.address, port: rinfo.port, transport: 'udp' }
-        this.track(this.#handle(msg, rinfo, peer), peer)
-      },
+      (msg, rinfo) => this.#receive(msg, rinfo),
       (err) => this.deps.logger.warn({ err: err.message }, 'socket error'),
       !this.#loopback,
     )
@@ -273,13 +283,39 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
         'dhcp',
         this.#serverId,
         this.#port,
-        () => undefined,
+        // Unicast to the link's own address (a relay agent, a renewing client) arrives on this socket.
+        (msg, rinfo) => this.#receive(msg, rinfo),
         (err) => this.deps.logger.warn({ err: err.message }, 'sender socket error'),
         true,
       )
       this.#sender.setBroadcast(true)
     }
     return [{ ...req, server: 'dhcp', address: socket.address().address, port: this.#port }]
+  }
+
+  #receive(msg: Buffer, rinfo: RemoteInfo): void {
+    const peer: Peer = { address: rinfo.address, port: rinfo.port, transport: 'udp' }
+    const foreign = this.#foreign(rinfo.address)
+    if (foreign !== undefined) this.peerRefused(peer, foreign)
+    else this.track(this.#handle(msg, rinfo, peer), peer)
+  }
+
+  /**
+   * Why a datagram did not come over the named link, or undefined when it did. The socket listens on every
+   * address (a client without one broadcasts from 0.0.0.0), so the link is checked on the source: a client
+   * with no address yet, or an address of the link's subnet that is not this host's own (a phone, a relay
+   * agent). Loopback and the host's own addresses are other links (issue 16: a DISCOVER to 127.0.0.1:67
+   * inside the lab's namespace was offered an address).
+   */
+  #foreign(source: string): string | undefined {
+    const link = this.#link
+    if (link === undefined || source === '0.0.0.0') return undefined
+    if (source.startsWith('127.')) return `${source} is loopback, not the named link`
+    if (link.own.has(source)) return `${source} is this host's own address, not a device on the named link`
+    const mask = ipToInt(link.netmask)
+    if ((ipToInt(source) & mask) >>> 0 !== (ipToInt(link.address) & mask) >>> 0)
+      return `${source} is not on the named link's subnet`
+    return undefined
   }
 
   protected async unbind(): Promise<void> {

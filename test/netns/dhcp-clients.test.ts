@@ -154,6 +154,38 @@ describe.skipIf(skip)(`DHCP with dhclient and udhcpc in network namespaces (${sk
     ).toBe(true)
   })
 
+  it('answers nothing that did not come over the named link: loopback, the host itself (issue 16, finding 7)', async () => {
+    await using l = await lab('link', '')
+    const script = join(dir, 'discover.mjs')
+    writeFileSync(
+      script,
+      `import dgram from 'node:dgram'
+const discover = new Uint8Array(300)
+discover.set([1, 1, 6, 0, 0x12, 0x34, 0x56, 0x79], 0)
+discover.set([0x00, 0x04, 0xf2, 0x0f, 0x0f, 0x10], 28)
+discover.set([0x63, 0x82, 0x53, 0x63, 53, 1, 1, 255], 236)
+for (const to of ['127.0.0.1', '10.50.0.1']) {
+  const s = dgram.createSocket('udp4')
+  await new Promise((r) => s.send(discover, 67, to, r))
+  s.close()
+}
+`,
+    )
+    const sent = await net.lab.exec([process.execPath, script])
+    expect(sent.code, sent.stderr).toBe(0)
+    const refused = async (): Promise<string[]> =>
+      readFileSync(l.ready.journal, 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('"dhcp:refused"'))
+    await expect.poll(async () => (await refused()).length, { timeout: 10_000 }).toBe(2)
+    const journal = readFileSync(l.ready.journal, 'utf8')
+    expect(journal).not.toContain('"dhcp:reply"')
+    expect((await refused()).join('\n')).toMatch(/loopback, not the named link/)
+    expect((await refused()).join('\n')).toMatch(/own address/)
+    // A device on the link is still served.
+    expect(await runDhclient('link')).toMatch(/^ip=10\.50\.0\.1\d\d /m)
+  })
+
   it('still leases to dhclient after 100,000 random and mutated datagrams', async () => {
     await using l = await lab('fuzz', '')
     const script = join(dir, 'fuzz.mjs')
@@ -171,7 +203,7 @@ for (let i = 0; i < 100000; i++) {
   let b
   if (i % 2) { b = Uint8Array.from(discover); for (let k = 0; k < 1 + (i % 5); k++) b[Math.floor(rnd() * 300)] = Math.floor(rnd() * 256) }
   else { b = new Uint8Array(Math.floor(rnd() * 600)); for (let k = 0; k < b.length; k++) b[k] = Math.floor(rnd() * 256) }
-  s.send(b, 67, '127.0.0.1')
+  s.send(b, 67, '10.50.0.1')
   // Paced (100 per 10 ms) so that the kernel's socket buffer, not the lab, is never what drops them.
   if (i % 100 === 99) await new Promise((r) => setTimeout(r, 10))
 }
@@ -189,7 +221,10 @@ s.close()
       return Number(values?.[names?.indexOf('RcvbufErrors') ?? -1] ?? 0)
     }
     const droppedBefore = await rcvbufErrors()
-    const sent = await net.lab.exec([process.execPath, script], { timeoutMs: 120_000 })
+    // From a device on the named link (the lab answers nothing else: issue 16, finding 7).
+    await net.client.exec(['ip', 'addr', 'add', '10.50.0.2/24', 'dev', net.clientIf])
+    const sent = await net.client.exec([process.execPath, script], { timeoutMs: 120_000 })
+    await net.client.exec(['ip', 'addr', 'del', '10.50.0.2/24', 'dev', net.clientIf])
     expect(sent.code, sent.stderr).toBe(0)
     const d = await runDhclient('fuzz')
     expect(d).toMatch(/^ip=10\.50\.0\.1\d\d domain=corp\.contoso\.test/m)
