@@ -14,7 +14,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/{architecture,integration,scenarios,e2e,regressions}/**/*.test.ts'],
+          include: ['test/{architecture,integration,scenarios,e2e,regressions,reliability}/**/*.test.ts'],
           testTimeout: 20_000,
           hookTimeout: 30_000,
         },
