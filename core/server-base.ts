@@ -144,6 +144,18 @@ export abstract class ServerBase<C, D extends LabDeps = LabDeps> implements LabS
     })
   }
 
+  /** Closes a connection whose message began and did not end in time, and journals it. */
+  protected messageTimedOut(socket: { destroy(): void }, peer: Peer, ms: number): void {
+    this.deps.journal.record({
+      server: this.name,
+      kind: `${this.name}:timeout`,
+      summary: `connection closed: a message did not end within ${ms} ms`,
+      detail: { timeoutMs: ms },
+      peer,
+    })
+    socket.destroy()
+  }
+
   /** A bug of ours must not take the lab down either: journal it and keep serving. */
   protected failed(err: unknown, peer?: Peer): void {
     const message = err instanceof Error ? err.message : String(err)

@@ -51,7 +51,8 @@ export function failedAlike(e: JournalEvent): boolean {
     e.detail.fault !== undefined ||
     e.kind.endsWith(':failed') ||
     e.kind.endsWith(':malformed') ||
-    e.kind.endsWith(':connection-refused')
+    e.kind.endsWith(':connection-refused') ||
+    e.kind.endsWith(':timeout')
   )
 }
 

@@ -91,3 +91,32 @@ export async function freePort(): Promise<number> {
   await new Promise((r) => s.close(r))
   return port
 }
+
+/**
+ * A deadline for a message that has begun and not ended, as AD bounds it (InitRecvTimeout, 120 s) and
+ * http.sys (HeaderWait): the returned function arms it while bytes of an incomplete message wait
+ * (`pending` true) and clears it when none do. It starts armed: a connection's first message must end in
+ * time too. A peer that trickles a byte every few seconds cannot hold a connection for long.
+ */
+export function messageDeadline(
+  socket: Socket,
+  ms: number,
+  onExpired: () => void,
+): (pending: boolean) => void {
+  let timer: NodeJS.Timeout | undefined
+  const set = (pending: boolean): void => {
+    if (!pending) {
+      if (timer) clearTimeout(timer)
+      timer = undefined
+    } else if (!timer) {
+      timer = setTimeout(() => {
+        timer = undefined
+        if (!socket.destroyed) onExpired()
+      }, ms)
+      timer.unref()
+    }
+  }
+  socket.once('close', () => set(false))
+  set(true)
+  return set
+}

@@ -17,6 +17,7 @@ export type LdapEventKind =
   | 'ldap:malformed'
   | 'ldap:failed'
   | 'ldap:connection-refused'
+  | 'ldap:timeout'
 
 /** The detail of an LDAP operation's event: its result code as RFC 4511 names it. */
 export interface LdapOperationDetail extends EventDetail {

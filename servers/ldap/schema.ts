@@ -5,6 +5,13 @@ import type { FaultCapabilities } from '../../core/faults/types.js'
 /** The `servers.ldap` block of a scenario. */
 export const LdapSchema = serverBlock(
   {
+    messageTimeoutMs: Type.Integer({
+      minimum: 100,
+      maximum: 3_600_000,
+      default: 120_000,
+      description:
+        'A message begun must end within this (AD’s InitRecvTimeout, 120 s); the first one too, counted from the connection.',
+    }),
     anonymous: StringEnum(['refuse', 'rootdse', 'allow'] as const, {
       default: 'rootdse',
       description:

@@ -4,7 +4,7 @@ import { LabDecodeError } from '../../core/errors.js'
 import { NO_FAULT, planFault, waitFor, type FaultPlan } from '../../core/faults/apply.js'
 import type { DeviceRef } from '../../core/journal/devices.js'
 import type { Peer } from '../../core/journal/journal.js'
-import { bindTcp, closeTcp, type TcpListener } from '../../core/net/tcp.js'
+import { bindTcp, closeTcp, messageDeadline, type TcpListener } from '../../core/net/tcp.js'
 import type { Host, Site, User } from '../../core/site.js'
 import type { BoundPort, ListenRequest } from '../../core/server.js'
 import type { ServerDeps } from '../contract.js'
@@ -138,12 +138,15 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps> {
     let buffered = Buffer.alloc(0)
     let chain: Promise<void> = Promise.resolve()
     socket.setTimeout(IDLE_MS, () => socket.destroy())
+    const ms = this.#config.block.messageTimeoutMs
+    const deadline = messageDeadline(socket, ms, () => this.messageTimedOut(socket, peer, ms))
     socket.on('data', (data: Buffer) => {
       let frames: Buffer[]
       try {
         const taken = takeLdapFrames(buffered.length === 0 ? data : Buffer.concat([buffered, data]))
         frames = taken.frames
         buffered = Buffer.from(taken.rest)
+        deadline(buffered.length > 0)
       } catch (err) {
         if (!(err instanceof LabDecodeError)) throw err
         // The stream cannot be resynchronised: RFC 4511 §4.4.1 notice, then close.

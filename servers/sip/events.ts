@@ -17,6 +17,7 @@ export type SipEventKind =
   | 'sip:malformed'
   | 'sip:failed'
   | 'sip:connection-refused'
+  | 'sip:timeout'
 
 /** The detail of a `sip:request`: the status answered (absent when nothing was). */
 export interface SipRequestDetail extends EventDetail {

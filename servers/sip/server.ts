@@ -7,7 +7,7 @@ import { NO_FAULT, planFault, waitFor } from '../../core/faults/apply.js'
 import type { AppliedFault } from '../../core/faults/engine.js'
 import type { Peer } from '../../core/journal/journal.js'
 import { clientHelloLength, decodeClientHello, usesSha1, versionName } from '../../core/net/client-hello.js'
-import { bindTcp, closeTcp, type TcpListener } from '../../core/net/tcp.js'
+import { bindTcp, closeTcp, messageDeadline, type TcpListener } from '../../core/net/tcp.js'
 import { ServerBase } from '../../core/server-base.js'
 import type { BoundPort, ListenRequest } from '../../core/server.js'
 import type { ServerDeps } from '../contract.js'
@@ -103,6 +103,9 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
       transport: tls ? 'tls' : 'tcp',
     }
     socket.setTimeout(IDLE_MS, () => socket.destroy())
+    // The ClientHello, the handshake and every request must end in time (the first counted from the connection).
+    const ms = this.#config.block.messageTimeoutMs
+    const deadline = messageDeadline(socket, ms, () => this.messageTimedOut(socket, peer, ms))
     if (!tls) {
       if (!this.#config.block.tcp) {
         this.#record(
@@ -114,7 +117,7 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
         socket.destroy()
         return
       }
-      this.#serve(socket, peer)
+      this.#serve(socket, peer, deadline)
       return
     }
     // Read the ClientHello before handing the bytes to TLS, to journal what the client offers.
@@ -190,7 +193,7 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
           { protocol: secure.getProtocol(), cipher: secure.getCipher().name },
           peer,
         )
-        this.#serve(secure, peer)
+        this.#serve(secure, peer, deadline)
       })
     }
     socket.on('data', onData)
@@ -220,7 +223,8 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
   }
 
   /** Frames SIP from a (TLS or TCP) stream and answers each request in order. */
-  #serve(stream: Socket, peer: Peer): void {
+  #serve(stream: Socket, peer: Peer, deadline: (pending: boolean) => void): void {
+    deadline(false)
     const framer = new SipFramer()
     const conn: SipConnection = {}
     // A security association belongs to its connection (issue 16): another connection that presents its
@@ -231,6 +235,7 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
       let messages
       try {
         messages = framer.push(data)
+        deadline(framer.pending > 0)
       } catch (err) {
         if (!(err instanceof LabDecodeError)) throw err
         // The stream cannot be resynchronised: 400 is not possible without a request; close.
