@@ -82,3 +82,12 @@ export function meansNothing(text: string): boolean {
 /** The message for an option's value that is a word for nothing. */
 export const NOTHING_WORD = (value: string, how: string): string =>
   `"${value}" would be sent as it is written; ${how}`
+
+/** How long a message begun on a connection may take to end (AD's InitRecvTimeout: 120 s). */
+export const MessageTimeoutSchema = Type.Integer({
+  minimum: 100,
+  maximum: 3_600_000,
+  default: 120_000,
+  description:
+    'A message begun must end within this (AD’s InitRecvTimeout, 120 s); the first one too, counted from the connection.',
+})

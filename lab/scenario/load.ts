@@ -143,28 +143,17 @@ function shapeProblems(doc: Document): { offset: number; message: string }[] {
 
 function readChain(file: string, text: string | undefined, seen: readonly string[]): Chain {
   const problems: ScenarioProblem[] = []
+  /** The chain stops at a problem with the whole file (read at line 1). */
+  const stop = (sources: Source[], message: string): Chain => ({
+    sources,
+    data: undefined,
+    problems: [{ file, line: 1, col: 1, path: '', message }],
+  })
   const read = text !== undefined ? { text } : readScenarioText(file)
-  if ('problem' in read)
-    return {
-      sources: [],
-      data: undefined,
-      problems: [{ file, line: 1, col: 1, path: '', message: `cannot read the file: ${read.problem}` }],
-    }
+  if ('problem' in read) return stop([], `cannot read the file: ${read.problem}`)
   const body = read.text
   if (body.length > SCENARIO_MAX)
-    return {
-      sources: [],
-      data: undefined,
-      problems: [
-        {
-          file,
-          line: 1,
-          col: 1,
-          path: '',
-          message: `is ${body.length} characters; a scenario has at most ${SCENARIO_MAX}`,
-        },
-      ],
-    }
+    return stop([], `is ${body.length} characters; a scenario has at most ${SCENARIO_MAX}`)
   const lines = new LineCounter()
   const doc = parseDocument(body, { lineCounter: lines, prettyErrors: true, uniqueKeys: true })
   const source: Source = { file, doc, lines }
@@ -188,19 +177,7 @@ function readChain(file: string, text: string | undefined, seen: readonly string
     data = doc.toJS({ maxAliasCount: ALIAS_MAX })
   } catch (err) {
     // The yaml library's guard against alias bombs ("Excessive alias count …").
-    return {
-      sources: [source],
-      data: undefined,
-      problems: [
-        {
-          file,
-          line: 1,
-          col: 1,
-          path: '',
-          message: `YAML: ${(err as Error).message} (at most ${ALIAS_MAX} alias uses)`,
-        },
-      ],
-    }
+    return stop([source], `YAML: ${(err as Error).message} (at most ${ALIAS_MAX} alias uses)`)
   }
   if (!isPlain(data)) {
     return {

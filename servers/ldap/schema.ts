@@ -1,17 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { StringEnum, serverBlock } from '../../core/schema/common.js'
+import { StringEnum, serverBlock, MessageTimeoutSchema } from '../../core/schema/common.js'
 import type { FaultCapabilities } from '../../core/faults/types.js'
 
 /** The `servers.ldap` block of a scenario. */
 export const LdapSchema = serverBlock(
   {
-    messageTimeoutMs: Type.Integer({
-      minimum: 100,
-      maximum: 3_600_000,
-      default: 120_000,
-      description:
-        'A message begun must end within this (AD’s InitRecvTimeout, 120 s); the first one too, counted from the connection.',
-    }),
+    messageTimeoutMs: MessageTimeoutSchema,
     anonymous: StringEnum(['refuse', 'rootdse', 'allow'] as const, {
       default: 'rootdse',
       description:

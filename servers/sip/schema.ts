@@ -1,17 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { StringEnum, serverBlock } from '../../core/schema/common.js'
+import { StringEnum, serverBlock, MessageTimeoutSchema } from '../../core/schema/common.js'
 import type { FaultCapabilities } from '../../core/faults/types.js'
 
 /** The `servers.sip` block of a scenario: the OCS 2007 R2 front end (registrar and in-band provisioning). */
 export const SipSchema = serverBlock(
   {
-    messageTimeoutMs: Type.Integer({
-      minimum: 100,
-      maximum: 3_600_000,
-      default: 120_000,
-      description:
-        'A message begun must end within this (AD’s InitRecvTimeout, 120 s); the first one too, counted from the connection.',
-    }),
+    messageTimeoutMs: MessageTimeoutSchema,
     tcp: Type.Boolean({
       default: false,
       description:

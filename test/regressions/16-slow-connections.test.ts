@@ -4,10 +4,8 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { packageRoot } from '../../lab/paths.js'
-import { runPhone } from '../../phone/emulator.js'
-import { PhoneNet } from '../../phone/net.js'
-import { PhoneState } from '../../phone/state.js'
 import { startTestLab } from '../helpers/lab.js'
+import { signInAlice } from '../helpers/phone.js'
 import { tool } from '../helpers/tools.js'
 
 /*
@@ -65,14 +63,7 @@ describe.skipIf(ldapsearch.skip)('5,000 slow connections on LDAP and on SIP/TLS'
         { timeout: 20_000 },
       )
       expect(stdout).toContain('defaultNamingContext: DC=corp,DC=contoso,DC=test')
-      const report = await runPhone({
-        net: new PhoneNet(t.lab.endpoints()),
-        mac: '00:04:f2:00:16:02',
-        signIn: 'alice@contoso.test',
-        account: 'CORP\\alice',
-        password: 'Passw0rd!',
-        state: new PhoneState('3.5.6907.35'),
-      })
+      const report = await signInAlice(t, '00:04:f2:00:16:02', '3.5.6907.35')
       expect(report.endState).toBe('signed-in')
     } finally {
       for (const s of attack) s.destroy()

@@ -5,10 +5,8 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { packageRoot } from '../../lab/paths.js'
 import { seededRandom, type Random } from '../../core/random.js'
-import { runPhone } from '../../phone/emulator.js'
-import { PhoneNet } from '../../phone/net.js'
-import { PhoneState } from '../../phone/state.js'
 import { startTestLab } from '../helpers/lab.js'
+import { signInAlice } from '../helpers/phone.js'
 
 /*
  * The reliability suite's fuzz smoke (issue 16; figures in docs/reliability.md): every port of a lab gets
@@ -109,14 +107,7 @@ describe('fuzz smoke on every port', () => {
     expect(seen('http')).toBeGreaterThan(10)
     expect(t.lab.journal.query({ kind: 'lab:failed' })).toEqual([])
     expect(t.lab.journal.query().filter((e) => e.kind.endsWith(':failed'))).toEqual([])
-    const report = await runPhone({
-      net: new PhoneNet(t.lab.endpoints()),
-      mac: '00:04:f2:00:16:16',
-      signIn: 'alice@contoso.test',
-      account: 'CORP\\alice',
-      password: 'Passw0rd!',
-      state: new PhoneState('1.0.522.101'),
-    })
+    const report = await signInAlice(t, '00:04:f2:00:16:16', '1.0.522.101')
     expect(report.endState).toBe('signed-in')
   }, 180_000)
 })
