@@ -11,6 +11,7 @@ export type DnsEventKind =
   | 'dns:malformed'
   | 'dns:failed'
   | 'dns:connection-refused'
+  | 'dns:timeout'
   | 'dns:record-added'
   | 'dns:record-removed'
   | 'dns:change-undone'

@@ -5,7 +5,7 @@ import { ruleMatches } from '../../core/faults/engine.js'
 import { NO_FAULT, planFault, waitFor, type FaultPlan } from '../../core/faults/apply.js'
 import type { DeviceRef } from '../../core/journal/devices.js'
 import type { Peer } from '../../core/journal/journal.js'
-import { bindTcp, closeTcp, type TcpListener } from '../../core/net/tcp.js'
+import { bindTcp, closeTcp, messageDeadline, type TcpListener } from '../../core/net/tcp.js'
 import { bindUdp, closeUdp } from '../../core/net/udp.js'
 import type { BoundPort, ListenRequest } from '../../core/server.js'
 import type { ServerDeps } from '../contract.js'
@@ -270,10 +270,15 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
     // Answers go out in the order the queries came, even when a fault delays one of them.
     let chain: Promise<void> = Promise.resolve()
     socket.setTimeout(TCP_IDLE_MS, () => socket.destroy())
+    // A query begun must end within the idle time too: a trickled byte does not keep the connection.
+    const deadline = messageDeadline(socket, TCP_IDLE_MS, () =>
+      this.messageTimedOut(socket, peer, TCP_IDLE_MS),
+    )
     socket.on('data', (data: Buffer) => {
       const joined = buffered.length === 0 ? data : Buffer.concat([buffered, data])
       const { frames, rest } = takeDnsFrames(joined)
       buffered = rest.length > 0 ? Uint8Array.from(rest) : new Uint8Array(0)
+      deadline(buffered.length > 0)
       for (const frame of frames) {
         const copy = Uint8Array.from(frame)
         chain = chain.then(async () => {
