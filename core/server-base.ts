@@ -1,4 +1,6 @@
 import { LabError } from './errors.js'
+import { NO_FAULT, planFault, type FaultPlan } from './faults/apply.js'
+import type { Fault } from './faults/types.js'
 import type { Peer } from './journal/journal.js'
 import type { BoundPort, LabDeps, LabServer, ReadyState } from './server.js'
 
@@ -154,6 +156,13 @@ export abstract class ServerBase<C, D extends LabDeps = LabDeps> implements LabS
       peer,
     })
     socket.destroy()
+  }
+
+  /** Where a fault takes effect for this server (the one fault path, core/faults/apply.ts), seeded. */
+  protected plan(fault: Fault | undefined, transport: 'udp' | 'tcp', garbageLength = 64): FaultPlan {
+    return fault === undefined
+      ? NO_FAULT
+      : planFault(fault, { transport, random: this.deps.random, garbageLength })
   }
 
   /** A bug of ours must not take the lab down either: journal it and keep serving. */

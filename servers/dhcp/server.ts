@@ -12,7 +12,8 @@ import {
 import { networkInterfaces } from 'node:os'
 import { dirname, join } from 'node:path'
 import { LabDecodeError, LabError } from '../../core/errors.js'
-import { NO_FAULT, planFault, waitFor } from '../../core/faults/apply.js'
+import { NO_FAULT, waitFor } from '../../core/faults/apply.js'
+import { namedLink, offLink, type NamedLink } from '../../core/net/link.js'
 import type { Journal, Peer } from '../../core/journal/journal.js'
 import { normalizeMac } from '../../core/journal/devices.js'
 import { bindUdp, closeUdp } from '../../core/net/udp.js'
@@ -196,16 +197,6 @@ function confinedInterface(name: string): { address: string; broadcast: string; 
   return { address: own.address, broadcast, netmask: own.netmask }
 }
 
-/** Every IPv4 address of this host (the lab's own, on any link). */
-function ownAddresses(): Set<string> {
-  return new Set(
-    Object.values(networkInterfaces())
-      .flatMap((list) => list ?? [])
-      .filter((a) => a.family === 'IPv4')
-      .map((a) => a.address),
-  )
-}
-
 /**
  * The DHCP server: one UDP socket; outside loopback mode it answers only when confined to the named
  * interface, only MACs in its allow-list, and only after checking that no other server answers on the
@@ -223,7 +214,7 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
   #sender: Socket | undefined
   #serverId: string
   /** Outside loopback: the named link's address and mask, and the host's own addresses. */
-  #link: { address: string; netmask: string; own: ReadonlySet<string> } | undefined
+  #link: NamedLink | undefined
 
   constructor(config: DhcpSlice, listen: readonly ListenRequest[], deps: ServerDeps, runtime: DhcpRuntime) {
     super(deps)
@@ -261,7 +252,7 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
       const link = confinedInterface(name)
       this.#broadcast = link.broadcast
       this.#serverId = link.address
-      this.#link = { address: link.address, netmask: link.netmask, own: ownAddresses() }
+      this.#link = namedLink(link.address, link.netmask)
       this.#plan = planFor(this.#config, this.#serverId)
       if (this.#config.block.rogueCheck) await this.#rogueCheck(name, req.port)
     }
@@ -295,27 +286,11 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
 
   #receive(msg: Buffer, rinfo: RemoteInfo): void {
     const peer: Peer = { address: rinfo.address, port: rinfo.port, transport: 'udp' }
-    const foreign = this.#foreign(rinfo.address)
+    // The socket listens on every address (a client with no address broadcasts from 0.0.0.0), so the
+    // named link is checked on the source (issue 16: a DISCOVER to 127.0.0.1:67 was offered an address).
+    const foreign = this.#link === undefined ? undefined : offLink(rinfo.address, this.#link)
     if (foreign !== undefined) this.peerRefused(peer, foreign)
     else this.track(this.#handle(msg, rinfo, peer), peer)
-  }
-
-  /**
-   * Why a datagram did not come over the named link, or undefined when it did. The socket listens on every
-   * address (a client without one broadcasts from 0.0.0.0), so the link is checked on the source: a client
-   * with no address yet, or an address of the link's subnet that is not this host's own (a phone, a relay
-   * agent). Loopback and the host's own addresses are other links (issue 16: a DISCOVER to 127.0.0.1:67
-   * inside the lab's namespace was offered an address).
-   */
-  #foreign(source: string): string | undefined {
-    const link = this.#link
-    if (link === undefined || source === '0.0.0.0') return undefined
-    if (source.startsWith('127.')) return `${source} is loopback, not the named link`
-    if (link.own.has(source)) return `${source} is this host's own address, not a device on the named link`
-    const mask = ipToInt(link.netmask)
-    if ((ipToInt(source) & mask) >>> 0 !== (ipToInt(link.address) & mask) >>> 0)
-      return `${source} is not on the named link's subnet`
-    return undefined
   }
 
   protected async unbind(): Promise<void> {
@@ -352,7 +327,7 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
   }
 
   async #handle(msg: Buffer, rinfo: RemoteInfo, peer: Peer): Promise<void> {
-    const { journal, faults, random } = this.deps
+    const { journal, faults } = this.deps
     let req: DhcpMessage
     try {
       req = decodeDhcp(msg)
@@ -405,7 +380,7 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
           fields: { messageType: type, xid, ...(vendorClass !== undefined ? { vendorClass } : {}) },
         })
     const fault = applied?.fault
-    const plan = planFault(fault, { transport: 'udp', random, garbageLength: 300 })
+    const plan = this.plan(fault, 'udp', 300)
     if (plan.hook === 'silence') {
       journal.record({
         server: 'dhcp',

@@ -686,3 +686,37 @@ export function queryMessage(
       : {}),
   }
 }
+
+/** Where a query's question ends (header + name + type + class), or -1 when the name is not a plain one. */
+export function questionEnd(msg: Uint8Array): number {
+  let p = DNS_HEADER_LENGTH
+  while (p < msg.length) {
+    const len = msg[p]!
+    if (len === 0) return p + 5 <= msg.length ? p + 5 : -1
+    if (len > 63) return -1
+    p += len + 1
+  }
+  return -1
+}
+
+/**
+ * The bytes of an encoded answer (encoded once, for any query) as this query gets them: its ID, its RD and CD bits, and its question as
+ * asked (letter case included, as resolvers using 0x20 expect). Every answer goes through here, cached or
+ * made for a fault, so that no resolver ever sees an answer with another query's ID.
+ */
+export function stampAnswer(
+  encoded: Uint8Array,
+  encodedQuestionEnd: number,
+  query: DnsMessage,
+  msg: Uint8Array,
+): Buffer {
+  const bytes = Buffer.allocUnsafe(encoded.length)
+  bytes.set(encoded)
+  bytes[0] = query.id >>> 8
+  bytes[1] = query.id & 0xff
+  bytes[2] = bytes[2]! | (query.rd ? 0x01 : 0)
+  bytes[3] = bytes[3]! | (query.cd ? 0x10 : 0)
+  if (questionEnd(msg) === encodedQuestionEnd)
+    bytes.set(msg.subarray(DNS_HEADER_LENGTH, encodedQuestionEnd), DNS_HEADER_LENGTH)
+  return bytes
+}

@@ -2,7 +2,7 @@ import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram'
 import type { Socket } from 'node:net'
 import { LabDecodeError } from '../../core/errors.js'
 import { ruleMatches } from '../../core/faults/engine.js'
-import { NO_FAULT, planFault, waitFor, type FaultPlan } from '../../core/faults/apply.js'
+import { NO_FAULT, waitFor, type FaultPlan } from '../../core/faults/apply.js'
 import type { DeviceRef } from '../../core/journal/devices.js'
 import type { Peer } from '../../core/journal/journal.js'
 import { bindTcp, closeTcp, messageDeadline, type TcpListener } from '../../core/net/tcp.js'
@@ -16,6 +16,8 @@ import {
   DnsRcode,
   decodeDns,
   encodeDns,
+  questionEnd,
+  stampAnswer,
   frameDns,
   peekDnsId,
   rcodeName,
@@ -83,35 +85,6 @@ function applyRuntime(records: readonly DnsRecord[], runtime: DnsRuntime): DnsRe
     }
   }
   return out
-}
-
-/** Where a query's question ends (header + name + type + class), or -1 when the name is not a plain one. */
-function questionEnd(msg: Uint8Array): number {
-  let p = DNS_HEADER_LENGTH
-  while (p < msg.length) {
-    const len = msg[p]!
-    if (len === 0) return p + 5 <= msg.length ? p + 5 : -1
-    if (len > 63) return -1
-    p += len + 1
-  }
-  return -1
-}
-
-/**
- * The bytes of an encoded answer as this query gets them: its ID, its RD and CD bits, and its question as
- * asked (letter case included, as resolvers using 0x20 expect). Every answer goes through here, cached or
- * made for a fault, so that no resolver ever sees an answer with another query's ID.
- */
-function stampAnswer(cached: Cached, query: DnsMessage, msg: Uint8Array): Buffer {
-  const bytes = Buffer.allocUnsafe(cached.bytes.length)
-  bytes.set(cached.bytes)
-  bytes[0] = query.id >>> 8
-  bytes[1] = query.id & 0xff
-  bytes[2] = bytes[2]! | (query.rd ? 0x01 : 0)
-  bytes[3] = bytes[3]! | (query.cd ? 0x10 : 0)
-  if (questionEnd(msg) === cached.questionEnd)
-    bytes.set(msg.subarray(DNS_HEADER_LENGTH, cached.questionEnd), DNS_HEADER_LENGTH)
-  return bytes
 }
 
 /**
@@ -355,9 +328,7 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
           ...(device ? { device } : {}),
           fields: { qname, qtype, transport },
         })
-    const plan = applied
-      ? planFault(applied.fault, { transport, random: this.deps.random, garbageLength: 64 })
-      : NO_FAULT
+    const plan = this.plan(applied?.fault, transport)
     if (plan.hook === 'behaviour' && plan.delayMs > 0) {
       const ms = plan.delayMs
       return waitFor(ms).then(() =>
@@ -445,7 +416,10 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
         if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear()
         this.#cache.set(key, cached)
       }
-      return this.#sent(stampAnswer(cached, query, msg), cached, { ...base, ...view })
+      return this.#sent(stampAnswer(cached.bytes, cached.questionEnd, query, msg), cached, {
+        ...base,
+        ...view,
+      })
     }
     const protocol = plan.protocol
     const answer: DnsAnswer =
@@ -468,7 +442,7 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
       limit,
       protocol?.kind === 'answer' && protocol.set.tc === true,
     )
-    const bytes = plan.onEncoded(stampAnswer(cached, query, msg))
+    const bytes = plan.onEncoded(stampAnswer(cached.bytes, cached.questionEnd, query, msg))
     const detail = { ...base, ...view, fault: plan.fault.kind }
     return this.#sent(
       bytes,

@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { TlsContexts, tlsSettings } from '../../certs/tls.js'
 import { authenticate, type ConnectionAuth } from '../../core/auth/http.js'
 import { LabDecodeError } from '../../core/errors.js'
-import { planFault, waitFor } from '../../core/faults/apply.js'
+import { waitFor } from '../../core/faults/apply.js'
 import type { Peer } from '../../core/journal/journal.js'
 import { bindError } from '../../core/net/udp.js'
 import type { User } from '../../core/site.js'
@@ -249,7 +249,7 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps> {
     const applied = faults.decide({ server: 'http', peer: this.#peer(req), fields })
     if (!applied) return undefined
     s.fault = applied
-    const plan = planFault(applied.fault, { transport: 'tcp', random: this.deps.random, garbageLength: 64 })
+    const plan = this.plan(applied.fault, 'tcp')
     s.plan = plan
     if (plan.hook === 'silence') {
       this.#journal(req, 0)

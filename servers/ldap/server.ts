@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net'
 import { certificateDer } from '../../certs/export.js'
 import { LabDecodeError } from '../../core/errors.js'
-import { NO_FAULT, planFault, waitFor, type FaultPlan } from '../../core/faults/apply.js'
+import { NO_FAULT, waitFor, type FaultPlan } from '../../core/faults/apply.js'
 import type { DeviceRef } from '../../core/journal/devices.js'
 import type { Peer } from '../../core/journal/journal.js'
 import { bindTcp, closeTcp, messageDeadline, type TcpListener } from '../../core/net/tcp.js'
@@ -222,9 +222,7 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps> {
     const applied = faults.idle
       ? undefined
       : faults.decide({ server: 'ldap', peer, ...(device ? { device } : {}), fields })
-    const plan = applied
-      ? planFault(applied.fault, { transport: 'tcp', random: this.deps.random, garbageLength: 64 })
-      : NO_FAULT
+    const plan = this.plan(applied?.fault, 'tcp')
     if (plan.hook === 'behaviour' && plan.delayMs > 0) {
       await waitFor(plan.delayMs)
       if (session.abandoned.has(msg.id)) {

@@ -1,6 +1,6 @@
 import type { RemoteInfo, Socket } from 'node:dgram'
 import { LabDecodeError } from '../../core/errors.js'
-import { planFault, waitFor } from '../../core/faults/apply.js'
+import { waitFor } from '../../core/faults/apply.js'
 import type { Peer } from '../../core/journal/journal.js'
 import { bindUdp, closeUdp } from '../../core/net/udp.js'
 import type { BoundPort, ListenRequest } from '../../core/server.js'
@@ -55,7 +55,7 @@ export class NtpServer extends ServerBase<NtpConfig, ServerDeps> {
   async #onMessage(socket: Socket, msg: Buffer, rinfo: RemoteInfo): Promise<void> {
     const receivedMs = this.deps.clock.now()
     const peer: Peer = { address: rinfo.address, port: rinfo.port, transport: 'udp' }
-    const { journal, faults, random, clock } = this.deps
+    const { journal, faults, clock } = this.deps
     let request: NtpPacket
     try {
       request = decodeNtp(msg)
@@ -88,7 +88,7 @@ export class NtpServer extends ServerBase<NtpConfig, ServerDeps> {
       peer,
       fields: { version: request.version, mode: request.mode },
     })
-    const plan = planFault(applied?.fault, { transport: 'udp', random, garbageLength: 48 })
+    const plan = this.plan(applied?.fault, 'udp', 48)
     if (plan.hook === 'silence') return
     if (plan.hook === 'connection') {
       if (plan.kind === 'garbage')

@@ -3,7 +3,7 @@ import { Duplex } from 'node:stream'
 import { TLSSocket } from 'node:tls'
 import { TlsContexts } from '../../certs/tls.js'
 import { LabDecodeError } from '../../core/errors.js'
-import { NO_FAULT, planFault, waitFor } from '../../core/faults/apply.js'
+import { waitFor } from '../../core/faults/apply.js'
 import type { AppliedFault } from '../../core/faults/engine.js'
 import type { Peer } from '../../core/journal/journal.js'
 import { clientHelloLength, decodeClientHello, usesSha1, versionName } from '../../core/net/client-hello.js'
@@ -130,9 +130,7 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
       socket.pause()
       this.#hello(head, peer)
       const f = this.#decide(peer, { stage: 'tls' })
-      const plan = f
-        ? planFault(f.fault, { transport: 'tcp', random: this.deps.random, garbageLength: 64 })
-        : NO_FAULT
+      const plan = this.plan(f?.fault, 'tcp')
       if (plan.hook !== 'behaviour') {
         this.#record(
           'sip:tls-aborted',
@@ -278,9 +276,7 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
     if (event) fields.event = event
     const applied = this.#decide(peer, fields, user)
     const f = applied?.fault
-    const plan = f
-      ? planFault(f, { transport: 'tcp', random: this.deps.random, garbageLength: 64 })
-      : NO_FAULT
+    const plan = this.plan(f, 'tcp')
     const detail = {
       method: req.method,
       uri: req.uri,
