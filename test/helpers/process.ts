@@ -96,3 +96,15 @@ export async function runCli(
   const [code] = (await once(child, 'exit')) as [number | null]
   return { code: code ?? -1, stdout, stderr }
 }
+
+/**
+ * A lab process of the test's own on ephemeral ports, its admin API on an ephemeral loopback port, its
+ * state in `state`; `args` go first (a scenario file, --mode …).
+ */
+export function spawnEphemeralLab(
+  state: string,
+  args: string[] = [],
+  options: Parameters<typeof spawnLab>[1] = {},
+): Promise<LabProcess> {
+  return spawnLab([...args, '--ports', 'ephemeral', '--admin', '127.0.0.1:0', '--state', state], options)
+}

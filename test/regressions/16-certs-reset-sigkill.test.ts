@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { packageRoot } from '../../lab/paths.js'
 import { seededRandom } from '../../core/random.js'
-import { runCli, spawnLab } from '../helpers/process.js'
+import { runCli, spawnEphemeralLab } from '../helpers/process.js'
 
 /*
  * Issue 16, finding 9: a `certs reset` killed part-way (SIGKILL at the sixth delete) left a state the lab
@@ -41,12 +41,7 @@ describe('certs reset killed at any moment', () => {
     for (let round = 0; round < 8; round++) {
       {
         // A CA to reset: a lab makes one (the test's PKI cache is not used: these are real CAs on disk).
-        await using lab = await spawnLab(
-          ['--ports', 'ephemeral', '--admin', '127.0.0.1:0', '--state', state],
-          {
-            freshPki: true,
-          },
-        )
+        await using lab = await spawnEphemeralLab(state, [], { freshPki: true })
         expect(lab.ready.endpoints.length).toBeGreaterThan(0)
       }
       await resetKilledAfter(Math.floor(random() * 400))
@@ -54,7 +49,7 @@ describe('certs reset killed at any moment', () => {
     }
     const shown = await runCli(['certs', 'show', '--state', state])
     expect(shown.code, shown.stderr).toBe(0)
-    await using last = await spawnLab(['--ports', 'ephemeral', '--admin', '127.0.0.1:0', '--state', state], {
+    await using last = await spawnEphemeralLab(state, [], {
       freshPki: true,
     })
     expect(last.ready.endpoints.length).toBeGreaterThan(0)

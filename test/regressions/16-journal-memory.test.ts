@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { spawnLab } from '../helpers/process.js'
+import { spawnEphemeralLab } from '../helpers/process.js'
 
 /*
  * Issue 16, findings 1 and 10: the in-memory journal kept attacker-sized text (a 63 KB invalid body to
@@ -42,14 +42,7 @@ function post(port: number, body: Buffer): Promise<number> {
 
 describe('journal memory under attack', () => {
   it('1,500 invalid 63 KB update requests leave the lab under 250 MB RSS, each journaled, bounded', async () => {
-    await using lab = await spawnLab([
-      '--ports',
-      'ephemeral',
-      '--admin',
-      '127.0.0.1:0',
-      '--state',
-      join(dir, 'a'),
-    ])
+    await using lab = await spawnEphemeralLab(join(dir, 'a'))
     const http = lab.ready.endpoints.find((e) => e.name === 'http')!.port
     const body = Buffer.from(`<Request><${'x'.repeat(63 * 1024)}`) // not well-formed: the parser echoes it
     let statuses: number[] = []
@@ -65,14 +58,7 @@ describe('journal memory under attack', () => {
   }, 120_000)
 
   it('writes a bounded number of warnings for a flood of malformed NTP packets, and journals each', async () => {
-    await using lab = await spawnLab([
-      '--ports',
-      'ephemeral',
-      '--admin',
-      '127.0.0.1:0',
-      '--state',
-      join(dir, 'b'),
-    ])
+    await using lab = await spawnEphemeralLab(join(dir, 'b'))
     let output = ''
     lab.child.stdout!.on('data', (d: Buffer) => (output += d.toString()))
     const ntp = lab.ready.endpoints.find((e) => e.name === 'ntp')!.port

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { packageRoot } from '../../lab/paths.js'
 import type { PhoneReport } from '../../phone/emulator.js'
-import { runCli, spawnLab } from '../helpers/process.js'
+import { runCli, spawnEphemeralLab } from '../helpers/process.js'
 
 /*
  * Issue 17, finding 3: `cx700-lab phone` read the default state directory unless --state was given, so
@@ -15,8 +15,7 @@ const dir = mkdtempSync(join(tmpdir(), 'cx700-phone-state-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const DEFAULT = join(packageRoot(), 'scenarios', 'default.yaml')
 const env = { XDG_STATE_HOME: join(dir, 'xdg') }
-const lab = (state: string, freshPki = false) =>
-  spawnLab([DEFAULT, '--ports', 'ephemeral', '--admin', '127.0.0.1:0', '--state', state], { freshPki })
+const lab = (state: string, freshPki = false) => spawnEphemeralLab(state, [DEFAULT], { freshPki })
 const phone = async (adminUrl: string): Promise<PhoneReport> => {
   const out = await runCli(['phone', '--admin', adminUrl, '--json'], env)
   return JSON.parse(out.stdout) as PhoneReport // one phone: one report

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { MINIMAL_SCENARIO } from '../helpers/lab.js'
-import { runCli, spawnLab } from '../helpers/process.js'
+import { runCli, spawnEphemeralLab } from '../helpers/process.js'
 
 /*
  * Issue 17, findings 4 and 6, through the CLI a user runs: the validator's suggestions and its silences, and
@@ -60,14 +60,7 @@ describe('cx700-lab validate says what was meant', () => {
 
 describe('the port map', () => {
   it('lists the Autodiscover names among the HTTPS hosts', async () => {
-    await using lab = await spawnLab([
-      '--ports',
-      'ephemeral',
-      '--admin',
-      '127.0.0.1:0',
-      '--state',
-      join(dir, 'state'),
-    ])
+    await using lab = await spawnEphemeralLab(join(dir, 'state'))
     const https = lab.ready.endpoints.find((e) => e.name === 'https')
     expect(https?.hosts).toEqual(
       expect.arrayContaining(['mail.contoso.test', 'autodiscover.contoso.test', 'contoso.test']),
