@@ -16,6 +16,7 @@ import {
   validate,
 } from './commands.js'
 import { CERTS_HELP, certs } from './certs.js'
+import { CLOCK_HELP, clock } from './clock.js'
 import { DNS_HELP, dns } from './dns.js'
 import { PREFLIGHT_HELP, preflightCommand } from './preflight.js'
 import { UP_HELP, up } from './up.js'
@@ -34,6 +35,7 @@ Commands:
   endpoints            the running lab's port map
   dns list|add|remove|undo|reset   change the running lab's DNS records
   certs show|export|reset          the lab CA kept in the state directory
+  clock [show|rate N|advance D]    the lab's clock: run it fast, move it on
   preflight --interface IF         check a host before real phones meet the lab on IF
   scenario load FILE   swap the running lab's scenario
   schema               print the scenario JSON Schema
@@ -52,6 +54,7 @@ const HELPS: Record<string, string> = {
   scenario: SCENARIO_HELP,
   dns: DNS_HELP,
   certs: CERTS_HELP,
+  clock: CLOCK_HELP,
   preflight: PREFLIGHT_HELP,
   phone: PHONE_HELP,
   verify: VERIFY_HELP,
@@ -95,6 +98,8 @@ export async function main(argv: string[]): Promise<number> {
         return await dns(rest)
       case 'certs':
         return await certs(rest)
+      case 'clock':
+        return await clock(rest)
       case 'preflight':
         return await preflightCommand(rest)
       case 'schema':

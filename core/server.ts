@@ -1,4 +1,4 @@
-import type { Clock } from './clock.js'
+import type { LabClock } from './clock.js'
 import type { FaultEngine } from './faults/engine.js'
 import type { FaultCapabilities } from './faults/types.js'
 import type { Journal } from './journal/journal.js'
@@ -35,7 +35,8 @@ export interface BoundPort extends SocketSpec {
 /** What every server gets injected; nothing reaches for globals (house-style §2). */
 export interface LabDeps {
   readonly logger: Logger
-  readonly clock: Clock
+  /** The lab's one clock: lab time (possibly fast or advanced) and timers planned in it. */
+  readonly clock: LabClock
   readonly random: Random
   readonly journal: Journal
   readonly faults: FaultEngine

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { LabPki } from '../certs/pki.js'
 import { thumbprint } from '../certs/export.js'
 import { join } from 'node:path'
-import { systemClock, type Clock } from '../core/clock.js'
+import { systemClock, type Clock, type ClockChange, type LabClock } from '../core/clock.js'
 import { LabError } from '../core/errors.js'
 import { FaultEngine } from '../core/faults/engine.js'
 import { Journal, type JournalOptions } from '../core/journal/journal.js'
@@ -40,7 +40,8 @@ export interface LabOptions {
   readonly stateDir?: string
   /** Where journal.jsonl goes; defaults to a new folder under <state>/runs/. */
   readonly runDir?: string
-  readonly clock?: Clock
+  /** The lab's clock (tests pass a stopped one); by default real time, at the scenario's `clock.rate`. */
+  readonly clock?: LabClock
   /** The journal's bounds: events and octets kept in memory, the file's size before it is rotated. */
   readonly journal?: Pick<JournalOptions, 'capacity' | 'capacityBytes' | 'fileMaxBytes'>
 }
@@ -116,6 +117,25 @@ function siteView(s: Scenario): SiteView {
   return { network: s.network, site: s.site, users: s.users, hosts: s.hosts }
 }
 
+/** A lab duration in the largest units that keep it readable: 1d 2h, 15m, 900ms. */
+export function formatLabDuration(ms: number): string {
+  const units: [string, number][] = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ]
+  const parts: string[] = []
+  let rest = Math.round(ms)
+  for (const [u, size] of units)
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)}${u}`)
+      rest %= size
+    }
+  if (rest > 0 || parts.length === 0) parts.push(`${rest}ms`)
+  return parts.slice(0, 2).join(' ')
+}
+
 function runStamp(clock: Clock): string {
   return new Date(clock.now()).toISOString().replace(/[:.]/g, '-')
 }
@@ -130,7 +150,8 @@ export class Lab implements AsyncDisposable {
   readonly stateDir: string
   readonly runDir: string
   readonly logger: Logger
-  readonly #clock: Clock
+  readonly #clock: LabClock
+  readonly #unwatchClock: () => void
   readonly #ports: PortPolicy
   readonly #mode: NetworkMode | undefined
   readonly #interface: string | undefined
@@ -168,6 +189,29 @@ export class Lab implements AsyncDisposable {
     })
     this.faults.setScenarioRules(options.scenario.faults)
     this.runtimes = createRuntimes({ journal: this.journal, stateDir: this.stateDir })
+    this.#unwatchClock = this.#clock.onChange((change) => this.#journalClock(change))
+  }
+
+  /** Every change of lab time is in the journal, with both times, so a timeline can be read across it. */
+  #journalClock(change: ClockChange): void {
+    const { labMs, wallMs, rate } = this.#clock.state()
+    const at = new Date(labMs).toISOString()
+    this.journal.record({
+      server: 'lab',
+      kind: 'lab:clock',
+      summary:
+        change.kind === 'rate'
+          ? `lab clock runs at ${rate}× real time (was ${change.from}×), lab time ${at}`
+          : `lab clock advanced by ${formatLabDuration(change.byMs)} to ${at}`,
+      detail: { ...change, labTime: at, wallTime: new Date(wallMs).toISOString(), rate },
+    })
+  }
+
+  /** Runs lab time at the scenario's rate (at start and on reload, when it names another rate). */
+  #followScenarioRate(scenario: Scenario, previous?: Scenario): void {
+    const rate = scenario.clock.rate
+    if (rate !== this.#clock.rate && (previous === undefined || previous.clock.rate !== rate))
+      this.#clock.setRate(rate)
   }
 
   get scenario(): Scenario {
@@ -175,7 +219,7 @@ export class Lab implements AsyncDisposable {
   }
 
   /** The lab's clock (what its servers and journal use). */
-  get clock(): Clock {
+  get clock(): LabClock {
     return this.#clock
   }
 
@@ -263,6 +307,7 @@ export class Lab implements AsyncDisposable {
       throw err
     }
     this.#state = 'running'
+    this.#followScenarioRate(this.#scenario)
     this.journal.record({
       server: 'lab',
       kind: 'lab:started',
@@ -371,7 +416,9 @@ export class Lab implements AsyncDisposable {
     })
     for (const n of retire) this.#servers.delete(n)
     for (const f of fresh) this.#servers.set(f.name, f.instance)
+    const before = this.#scenario
     this.#scenario = next
+    this.#followScenarioRate(next, before)
     this.#network = network
     this.#random = seededRandom(next.seed)
     this.faults.setScenarioRules(next.faults)
@@ -393,6 +440,7 @@ export class Lab implements AsyncDisposable {
     this.#servers.clear()
     await Promise.all(servers.map((s) => s.stop()))
     this.journal.record({ server: 'lab', kind: 'lab:stopped', summary: 'lab stopped', detail: {} })
+    this.#unwatchClock()
     this.journal.close()
     this.#state = 'stopped'
     this.logger.info('lab stopped')

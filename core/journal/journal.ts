@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
-import type { Clock } from '../clock.js'
+import { LabClock, type Clock } from '../clock.js'
 import { LabError } from '../errors.js'
 import { DeviceRegistry, type DeviceRef } from './devices.js'
 
@@ -15,7 +15,10 @@ export interface Peer {
 /** One event shape for every protocol (house-style §4). */
 export interface JournalEvent {
   readonly seq: number
+  /** Lab time (ISO 8601): what the lab's clock said — wall time unless the clock was sped up or advanced. */
   readonly time: string
+  /** Wall time, present once the lab clock has departed from it (a fast or advanced clock). */
+  readonly wall?: string
   /** The server that saw it ('ntp', 'dns', …) or 'lab' / 'admin' / 'faults' for the control plane. */
   readonly server: string
   readonly device?: DeviceRef
@@ -135,6 +138,7 @@ function boundEvent(event: JournalEvent): JournalEvent {
 export class Journal {
   readonly devices: DeviceRegistry
   readonly #clock: Clock
+  readonly #labClock: LabClock | undefined
   readonly #capacity: number
   readonly #capacityBytes: number
   readonly #fileMaxBytes: number
@@ -156,6 +160,7 @@ export class Journal {
 
   constructor(options: JournalOptions) {
     this.#clock = options.clock
+    this.#labClock = options.clock instanceof LabClock ? options.clock : undefined
     this.#capacity = options.capacity ?? 100_000
     this.#capacityBytes = options.capacityBytes ?? 32 * 1024 * 1024
     this.#fileMaxBytes = options.fileMaxBytes ?? 256 * 1024 * 1024
@@ -276,6 +281,9 @@ export class Journal {
     const event: JournalEvent = {
       seq: ++this.#seq,
       time: this.#time(),
+      ...(this.#labClock?.departed === true
+        ? { wall: new Date(this.#labClock.wallNow()).toISOString() }
+        : {}),
       server: input.server,
       ...(device ? { device } : {}),
       ...(input.peer ? { peer: input.peer } : {}),

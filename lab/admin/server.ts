@@ -2,6 +2,7 @@ import { readdirSync, realpathSync } from 'node:fs'
 import { packageRoot } from '../paths.js'
 import { dashboardPage, timelineHtml } from './dashboard.js'
 import { buildTimelines } from './timeline.js'
+import { clockRoutes } from './clock-routes.js'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { lookup } from 'node:dns/promises'
 import { isIP, isIPv4, isIPv6 } from 'node:net'
@@ -254,6 +255,8 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
     }
     return { scenarios }
   })
+
+  clockRoutes(app, lab.clock)
 
   app.get('/faults', async () => ({ faults: lab.faults.list() }))
 

@@ -6,8 +6,19 @@ import type { DeviceRef } from '../../core/journal/devices.js'
 import type { JournalEvent, JournalFilter } from '../../core/journal/journal.js'
 import type { Endpoint, Health } from '../runtime.js'
 import type { DnsRecordInput } from '../../servers/dns/schema.js'
+import type { ClockChangeRequest, ClockView } from '../admin/clock-routes.js'
 
-export type { Endpoint, Health, JournalEvent, JournalFilter, FaultRule, RuleStatus, DeviceRef }
+export type {
+  ClockChangeRequest,
+  ClockView,
+  Endpoint,
+  Health,
+  JournalEvent,
+  JournalFilter,
+  FaultRule,
+  RuleStatus,
+  DeviceRef,
+}
 
 export interface EndpointsAnswer {
   readonly scenario: string
@@ -149,6 +160,16 @@ export class LabClient {
     } catch (err) {
       if (!signal.aborted) throw err
     }
+  }
+
+  /** Where lab time stands and how fast it runs. */
+  clock(): Promise<ClockView> {
+    return this.#request('GET', '/clock')
+  }
+
+  /** Runs lab time at another rate and/or moves it on (`advance: '24h'`). */
+  changeClock(change: ClockChangeRequest): Promise<ClockView> {
+    return this.#request('POST', '/clock', { json: change })
   }
 
   faults(): Promise<RuleStatus[]> {

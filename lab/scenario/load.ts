@@ -359,6 +359,7 @@ export function loadScenario(file: string, text?: string, baseDir?: string): Sce
     name: doc.name,
     description: doc.description,
     seed: doc.seed,
+    clock: doc.clock,
     network: deriveNetwork(doc.network),
     site,
     users: deriveUsers(doc.users, site),

@@ -14,6 +14,8 @@ export interface Scenario {
   readonly name: string
   readonly description: string
   readonly seed: number
+  /** How fast lab time runs (lab ms per wall ms). */
+  readonly clock: ScenarioDocument['clock']
   readonly network: Network
   readonly site: Site
   readonly users: readonly User[]

@@ -96,6 +96,18 @@ export const ScenarioSchema = Type.Object(
       default: 1,
       description: 'Seeds every probabilistic fault.',
     }),
+    clock: Type.Object(
+      {
+        rate: Type.Number({
+          minimum: 0,
+          maximum: 1_000_000,
+          default: 1,
+          description:
+            'How fast lab time runs: lab seconds per wall second (1 real time; 3600 a lab hour a second; 0 stopped, moved only by `cx700-lab clock advance`). Every server, the journal and emulated phones follow it.',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     network: NetworkSchema,
     site: SiteSchema,
     users: Type.Array(UserSchema, { default: [] }),

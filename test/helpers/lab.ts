@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startAdmin, type AdminServer } from '../../lab/admin/server.js'
 import { LabClient } from '../../lab/client/index.js'
-import type { Clock } from '../../core/clock.js'
+import type { LabClock } from '../../core/clock.js'
 import { testLogger } from '../../core/logger.js'
 import { Lab } from '../../lab/runtime.js'
 import { loadScenario } from '../../lab/scenario/load.js'
@@ -32,7 +32,7 @@ export interface TestLab extends AsyncDisposable {
 /** A lab on 127.0.0.1 with every port ephemeral, its admin API, and a temporary state folder; all removed on dispose. */
 export async function startTestLab(
   yaml = MINIMAL_SCENARIO,
-  options: { clock?: Clock; adminHost?: string; /** load this file instead of `yaml` */ file?: string } = {},
+  options: { clock?: LabClock; adminHost?: string; /** load this file instead of `yaml` */ file?: string } = {},
 ): Promise<TestLab> {
   const dir = mkdtempSync(join(tmpdir(), 'cx700-lab-'))
   const write = (name: string, text: string): string => {
