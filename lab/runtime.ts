@@ -152,6 +152,8 @@ export class Lab implements AsyncDisposable {
   readonly logger: Logger
   readonly #clock: LabClock
   readonly #unwatchClock: () => void
+  /** Whether the clock is the lab's own (not one a caller passed in). */
+  readonly #ownClock: boolean
   readonly #ports: PortPolicy
   readonly #mode: NetworkMode | undefined
   readonly #interface: string | undefined
@@ -171,6 +173,7 @@ export class Lab implements AsyncDisposable {
     this.#network = withMode(options.scenario, options.mode, options.interface)
     this.#ports = options.ports ?? 'scenario'
     this.#clock = options.clock ?? systemClock()
+    this.#ownClock = options.clock === undefined
     this.logger = options.logger
     this.stateDir = options.stateDir ?? defaultStateDir()
     this.runDir =
@@ -207,11 +210,14 @@ export class Lab implements AsyncDisposable {
     })
   }
 
-  /** Runs lab time at the scenario's rate (at start and on reload, when it names another rate). */
+  /**
+   * Runs lab time at the scenario's rate: at start (unless the caller brought its own clock, as tests do)
+   * and on a reload to a scenario that names another rate.
+   */
   #followScenarioRate(scenario: Scenario, previous?: Scenario): void {
     const rate = scenario.clock.rate
-    if (rate !== this.#clock.rate && (previous === undefined || previous.clock.rate !== rate))
-      this.#clock.setRate(rate)
+    if (rate === this.#clock.rate) return
+    if (previous === undefined ? this.#ownClock : previous.clock.rate !== rate) this.#clock.setRate(rate)
   }
 
   get scenario(): Scenario {

@@ -7,6 +7,9 @@ import {
   decodeNtlm,
   desl,
   encodeAuthenticate,
+  clientSigningKey,
+  ntlmMac,
+  ntlmv2SessionKey,
   encodeChallenge,
   encodeNegotiate,
   md4,
@@ -103,6 +106,31 @@ describe('NTLM one-way functions and responses ([MS-NLMP] §4.2)', () => {
     // LMv2 (§4.2.4.2.1): HMAC-MD5(ResponseKeyLM, ServerChallenge + ClientChallenge) + ClientChallenge
     const lm = createHmac('md5', key).update(SERVER_CHALLENGE).update(CLIENT_CHALLENGE).digest()
     expect(toHex(lm)).toBe('86c35097ac9cec102554764a57cccc19')
+    // SessionBaseKey (§4.2.4.1.2): what signs later messages when no key is exchanged.
+    const auth = {
+      type: 3 as const,
+      flags: 0,
+      lmResponse: new Uint8Array(24),
+      ntResponse: Buffer.concat([ntProofStr(key, SERVER_CHALLENGE, temp), temp]),
+      domain: 'Domain',
+      user: 'User',
+      workstation: 'COMPUTER',
+    }
+    expect(toHex(ntlmv2SessionKey(auth, 'Password')!)).toBe('8de40ccadbc14a82f15cb0ad0de95ca3')
+    expect(ntlmv2SessionKey({ ...auth, ntResponse: new Uint8Array(24) }, 'Password')).toBeUndefined()
+  })
+
+  it('a MAC is version 1, an 8-octet checksum and the sequence number, and changes with each of them (§3.4.4.2)', () => {
+    const signKey = clientSigningKey(hex('8de40ccadbc14a82f15cb0ad0de95ca3'))
+    expect(signKey).toHaveLength(16)
+    const mac = ntlmMac(signKey, 7, Buffer.from('<NTLM><41><7>'))
+    expect(toHex(mac.subarray(0, 4))).toBe('01000000')
+    expect(toHex(mac.subarray(12))).toBe('07000000')
+    expect(toHex(ntlmMac(signKey, 7, Buffer.from('<NTLM><41><7>')))).toBe(toHex(mac))
+    expect(toHex(ntlmMac(signKey, 8, Buffer.from('<NTLM><41><7>')))).not.toBe(toHex(mac))
+    expect(toHex(ntlmMac(signKey, 7, Buffer.from('<NTLM><41><8>')).subarray(4, 12))).not.toBe(
+      toHex(mac.subarray(4, 12)),
+    )
   })
 })
 

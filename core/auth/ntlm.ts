@@ -316,6 +316,46 @@ export function verifyNtlm(
   return same(desl(hash, serverChallenge), nt) ? 'NTLMv1' : undefined
 }
 
+// ------------------------------------------------------------------------------------ session and signing
+
+/**
+ * The NTLMv2 session base key ([MS-NLMP] §3.3.2: HMAC_MD5(ResponseKeyNT, NTProofStr)); with neither key
+ * exchange nor LM key negotiated it is the exported session key the signing key is made from.
+ */
+export function ntlmv2SessionKey(
+  auth: Extract<NtlmMessage, { type: 3 }>,
+  password: string,
+): Uint8Array | undefined {
+  if (auth.ntResponse.length <= 24) return undefined
+  const key = ntowfv2(password, auth.user, auth.domain)
+  return new Uint8Array(createHmac('md5', key).update(auth.ntResponse.subarray(0, 16)).digest())
+}
+
+/** The client-to-server signing key ([MS-NLMP] §3.4.5.2 SIGNKEY, extended session security). */
+export function clientSigningKey(exportedSessionKey: Uint8Array): Uint8Array {
+  return new Uint8Array(
+    createHash('md5')
+      .update(exportedSessionKey)
+      .update('session key to client-to-server signing key magic constant\0', 'latin1')
+      .digest(),
+  )
+}
+
+/**
+ * The NTLM MAC with extended session security and no key exchange ([MS-NLMP] §3.4.4.2): version 1, the first
+ * eight octets of HMAC_MD5(SigningKey, SeqNum ‖ Message), SeqNum — 16 octets, which MS-SIPAE sends in hex.
+ */
+export function ntlmMac(signingKey: Uint8Array, seqNum: number, message: Uint8Array): Uint8Array {
+  const seq = Buffer.alloc(4)
+  seq.writeUInt32LE(seqNum >>> 0)
+  const checksum = createHmac('md5', signingKey).update(seq).update(message).digest().subarray(0, 8)
+  const out = Buffer.alloc(16)
+  out.writeUInt32LE(1, 0)
+  checksum.copy(out, 4)
+  seq.copy(out, 12)
+  return new Uint8Array(out)
+}
+
 // ------------------------------------------------------------------------------------------- client side
 
 /** A NEGOTIATE (type 1) message, as a client opens the handshake with. */
@@ -339,7 +379,11 @@ export function encodeNegotiate(): Uint8Array {
  * An AUTHENTICATE (type 3) with an NTLMv2 response to a CHALLENGE ([MS-NLMP] §3.3.2), as the emulated
  * phone sends it. `clientChallenge` and `timestamp` are parameters so that tests can pin them.
  */
-export function encodeAuthenticate(options: {
+export function encodeAuthenticate(options: AuthenticateOptions): Uint8Array {
+  return authenticateWithKey(options).message
+}
+
+export interface AuthenticateOptions {
   readonly challenge: Extract<NtlmMessage, { type: 2 }>
   readonly user: string
   readonly domain: string
@@ -348,7 +392,13 @@ export function encodeAuthenticate(options: {
   readonly clientChallenge?: Uint8Array
   /** Windows FILETIME (100 ns since 1601). */
   readonly timestamp?: bigint
-}): Uint8Array {
+}
+
+/** The AUTHENTICATE and the session key both ends now share (what signs later messages). */
+export function authenticateWithKey(options: AuthenticateOptions): {
+  message: Uint8Array
+  sessionKey: Uint8Array
+} {
   const { challenge } = options
   const key = ntowfv2(options.password, options.user, options.domain)
   const time = Buffer.alloc(8)
@@ -378,5 +428,8 @@ export function encodeAuthenticate(options: {
   // Session key field: empty, at the end.
   head.writeUInt32LE(offset, 56)
   head.writeUInt32LE((challenge.flags | NtlmFlag.unicode) >>> 0, 60)
-  return new Uint8Array(Buffer.concat([head, ...fields]))
+  return {
+    message: new Uint8Array(Buffer.concat([head, ...fields])),
+    sessionKey: new Uint8Array(createHmac('md5', key).update(proof).digest()),
+  }
 }

@@ -114,6 +114,11 @@ describe('the emulator, stage by stage', () => {
     expect(state.everSignedIn).toBe(true)
     const props = await provisioningStage(ctx, sip)
     expect(props.primaryEmailAddress).toBe('alice@contoso.test')
+    // The SUBSCRIBEs were signed on the security association REGISTER made, and the pool verified them.
+    const subscribes = t.lab.journal
+      .query({ kind: 'sip:request' })
+      .filter((e) => e.detail.method === 'SUBSCRIBE')
+    expect(subscribes.at(-1)?.summary).toContain('signature verified')
     expect(await exchangeStage(ctx, n, props)).toBe(true)
     const wrong = context(state, 'not-the-password')
     const w = await network(wrong)

@@ -78,7 +78,7 @@ function registerNtlm(
     ctx(),
     sas,
   )!
-  return { first, ask, final }
+  return { first, ask, final, opaque: challenge.opaque ?? '' }
 }
 
 describe('OCS registrar: REGISTER with MS-SIP NTLM', () => {
@@ -181,17 +181,20 @@ describe('OCS registrar: REGISTER with MS-SIP NTLM', () => {
 })
 
 describe('OCS in-band provisioning', () => {
-  const registered = (): SipConnection => {
+  /** A connection that registered, its security associations, and a request header naming the one made. */
+  const registered = (): { conn: SipConnection; sas: SecurityAssociations; onSa: string } => {
     const conn: SipConnection = {}
-    registerNtlm(conn, new SecurityAssociations(), 'alice@contoso.test', 'alice', 'Passw0rd!')
-    return conn
+    const sas = new SecurityAssociations()
+    const { opaque } = registerNtlm(conn, sas, 'alice@contoso.test', 'alice', 'Passw0rd!')
+    const onSa = `Authorization: NTLM qop="auth", realm="${REALM}", opaque="${opaque}", targetname="ocspool.contoso.test", crand="1", cnum="1", response="00"`
+    return { conn, sas, onSa }
   }
-  const subscribe = (event: string, c: SipContext = ctx(), conn = registered()) =>
+  const subscribe = (event: string, c: SipContext = ctx(), r = registered()) =>
     answer(
-      request('SUBSCRIBE', 'alice@contoso.test', [`Event: ${event}`, 'Expires: 0']),
-      conn,
+      request('SUBSCRIBE', 'alice@contoso.test', [`Event: ${event}`, 'Expires: 0', r.onSa]),
+      r.conn,
       c,
-      new SecurityAssociations(),
+      r.sas,
     )!
   const properties = (body: Buffer): Record<string, string> => {
     const out: Record<string, string> = {}

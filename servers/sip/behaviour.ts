@@ -3,13 +3,24 @@ import { findUser } from '../../core/auth/http.js'
 import { LabDecodeError } from '../../core/errors.js'
 import {
   NtlmFlag,
+  clientSigningKey,
   decodeNtlm,
   newServerChallenge,
+  ntlmMac,
+  ntlmv2SessionKey,
   serverChallenge,
   verifyNtlm,
 } from '../../core/auth/ntlm.js'
 import type { Site, User } from '../../core/site.js'
-import { SipHeaders, paramOf, parseAuthParams, uriOf, type SipRequest, type SipResponse } from './codec.js'
+import {
+  SipHeaders,
+  paramOf,
+  parseAuthParams,
+  signatureBuffer,
+  uriOf,
+  type SipRequest,
+  type SipResponse,
+} from './codec.js'
 import { provisioningV1, provisioningV2, roamingSelf, type ProvisioningInput } from './provisioning.js'
 import type { SipConfig } from './schema.js'
 
@@ -49,6 +60,13 @@ export interface SipConnection {
   contact?: string
 }
 
+/** What a REGISTER that succeeded asks of the registrar: keep `contact` for `expires` seconds (0: remove). */
+export interface RegistrationChange {
+  readonly user: string
+  readonly contact: string
+  readonly expires: number
+}
+
 /**
  * One connection's NTLM security associations by `opaque` (connectionless NTLM spans requests), and its
  * Digest nonces.
@@ -56,7 +74,7 @@ export interface SipConnection {
 export class SecurityAssociations {
   readonly #ntlm = new Map<string, Uint8Array>()
   readonly #nonces = new Set<string>()
-  readonly #users = new Map<string, string>()
+  readonly #users = new Map<string, { user: string; signingKey?: Uint8Array }>()
   static readonly MAX = 10_000
 
   newNtlm(): { opaque: string; challenge: Uint8Array } {
@@ -71,13 +89,19 @@ export class SecurityAssociations {
     this.#ntlm.delete(opaque)
     return c
   }
-  /** Marks an association as the user's, once its AUTHENTICATE was verified (signed requests reuse it). */
-  authenticated(opaque: string, user: string): void {
+  /**
+   * Marks an association as the user's, once its AUTHENTICATE was verified; later requests are signed on it
+   * with the client signing key (known for NTLMv2).
+   */
+  authenticated(opaque: string, user: string, signingKey?: Uint8Array): void {
     if (this.#users.size >= SecurityAssociations.MAX) this.#users.delete(this.#users.keys().next().value!)
-    this.#users.set(opaque, user)
+    this.#users.set(opaque, { user, ...(signingKey ? { signingKey } : {}) })
   }
   userOf(opaque: string): string | undefined {
-    return this.#users.get(opaque)
+    return this.#users.get(opaque)?.user
+  }
+  signingKeyOf(opaque: string): Uint8Array | undefined {
+    return this.#users.get(opaque)?.signingKey
   }
   newNonce(): string {
     const nonce = randomBytes(16).toString('hex')
@@ -97,6 +121,8 @@ export interface SipOutcome {
   readonly summary: string
   readonly user?: string
   readonly event?: string
+  /** For the registrar: a registration made, refreshed or removed. */
+  readonly registration?: RegistrationChange
 }
 
 const toTag = (callId: string): string => createHash('sha1').update(callId).digest('hex').slice(0, 10)
@@ -196,10 +222,19 @@ function authenticateRequest(
       ]),
       summary: `404: ${aor} is no user of the scenario`,
     }
-  if (conn.user === user && req.method !== 'REGISTER')
+  // Digest has no security association: a registered connection stands for its user.
+  if (ctx.slice.block.authentication === 'digest' && conn.user === user && req.method !== 'REGISTER')
     return { user, how: 'registered connection', extra: [] }
   const header = req.headers.get('authorization') ?? req.headers.get('proxy-authorization')
-  if (header === undefined) return challengeAll(req, ctx, sas, 'no credentials')
+  if (header === undefined)
+    return challengeAll(
+      req,
+      ctx,
+      sas,
+      conn.user === user
+        ? 'not signed on the security association (every request after sign-in must be)'
+        : 'no credentials',
+    )
   const { scheme, params } = parseAuthParams(header)
   const block = ctx.slice.block
   if (block.authentication === 'digest') {
@@ -217,11 +252,11 @@ function authenticateRequest(
   if (scheme !== 'ntlm') return challengeAll(req, ctx, sas, `scheme ${scheme} not offered`)
   const gssapi = params['gssapi-data'] ?? ''
   const pool = ctx.slice.pool
-  // A request signed on this connection's established security association (a re-REGISTER): accepted for
-  // the user who authenticated it. The signature itself is not checked. The server keeps one set of
-  // security associations per connection, so another connection's opaque is unknown here.
+  // A request on this connection's established security association (every request after sign-in, and
+  // each re-REGISTER) must be signed on it (MS-SIPAE §3.2.5.3). The server keeps one set of security
+  // associations per connection, so another connection's opaque is unknown here.
   if (gssapi === '' && params.opaque !== undefined && sas.userOf(params.opaque) === user.signInAddress)
-    return { user, how: `NTLM security association ${params.opaque}`, extra: [] }
+    return signedRequest(req, ctx, sas, user, params)
   if (gssapi === '' || params.opaque === undefined) {
     // The client asks for a CHALLENGE (connectionless NTLM: no NEGOTIATE message).
     const { opaque, challenge } = sas.newNtlm()
@@ -256,13 +291,54 @@ function authenticateRequest(
       summary: `403: NTLM as ${message.domain}\\${message.user}: ${named === user ? 'wrong password' : `not the user of ${aor}`}`,
       user: user.signInAddress,
     }
-  sas.authenticated(params.opaque, user.signInAddress)
+  const sessionKey = ntlmv2SessionKey(message, user.password)
+  sas.authenticated(params.opaque, user.signInAddress, sessionKey && clientSigningKey(sessionKey))
   const info = `NTLM ${quoted({ opaque: params.opaque, qop: 'auth', realm: REALM, targetname: pool, rspauth: '0100000000000000' + randomBytes(8).toString('hex'), srand: randomBytes(4).toString('hex').toUpperCase(), snum: 1 })}`
   return {
     user,
     how: `${version} as ${message.domain}\\${message.user}`,
     extra: [['Authentication-Info', info]],
   }
+}
+
+/**
+ * A request on an established NTLM security association: it must carry crand, cnum and the signature
+ * (`response`). The signature is checked with the client signing key (NTLMv2); whether a bad one is refused
+ * or only journaled is the scenario's `signatures` knob (ADR 0012).
+ */
+function signedRequest(
+  req: SipRequest,
+  ctx: SipContext,
+  sas: SecurityAssociations,
+  user: User,
+  params: Readonly<Record<string, string>>,
+): { user: User; how: string; extra: [string, string][] } | SipOutcome {
+  const opaque = params.opaque ?? ''
+  const { crand, cnum, response } = params
+  if (crand === undefined || cnum === undefined || response === undefined)
+    return challengeAll(
+      req,
+      ctx,
+      sas,
+      `security association ${opaque} named without a signature (crand, cnum, response)`,
+    )
+  const key = sas.signingKeyOf(opaque)
+  const how = `NTLM security association ${opaque}`
+  if (!key) return { user, how: `${how}, signature not checked (NTLMv1 keys)`, extra: [] }
+  const buffer = signatureBuffer(req, {
+    scheme: 'NTLM',
+    rand: crand,
+    num: cnum,
+    realm: params.realm ?? REALM,
+    targetname: params.targetname ?? ctx.slice.pool,
+  })
+  const expected = Buffer.from(ntlmMac(key, Number.parseInt(cnum, 10) || 0, Buffer.from(buffer))).toString(
+    'hex',
+  )
+  if (expected === response.toLowerCase()) return { user, how: `${how}, signature verified`, extra: [] }
+  if (ctx.slice.block.signatures === 'verify')
+    return challengeAll(req, ctx, sas, `the signature on security association ${opaque} does not verify`)
+  return { user, how: `${how}, signature does not verify (accepted: signatures is journal)`, extra: [] }
 }
 
 /** Answers one request (undefined: no answer, as for ACK). */
@@ -297,14 +373,17 @@ export function answer(
       const auth = authenticateRequest(req, conn, ctx, sas)
       if (!('how' in auth)) return auth
       const who = auth.user.signInAddress
-      if (req.method === 'SUBSCRIBE') return subscribe(req, auth.user, ctx)
+      if (req.method === 'SUBSCRIBE') {
+        const out = subscribe(req, auth.user, ctx)
+        return { ...out, summary: `${out.summary} (${auth.how})` }
+      }
       if (req.method === 'INVITE')
         return {
           response: respond(req, 480, 'Temporarily Unavailable'),
           summary: '480: the lab places no calls',
           user: who,
         }
-      return { response: respond(req, 200, 'OK'), summary: `200 ${req.method}`, user: who }
+      return { response: respond(req, 200, 'OK'), summary: `200 ${req.method} (${auth.how})`, user: who }
     }
     default:
       return {
@@ -348,6 +427,7 @@ function register(
         ? `200 REGISTER (unregistered) ${auth.how}`
         : `200 REGISTER, Expires ${expires}, ${auth.how}`,
     user: auth.user.signInAddress,
+    registration: { user: auth.user.signInAddress, contact, expires },
   }
 }
 

@@ -25,8 +25,8 @@ const REGISTER =
   '\r\n' +
   'body'
 
-const requests = (out: (SipMessage | 'ping')[]): SipRequest[] =>
-  out.filter((m): m is SipRequest => m !== 'ping' && m.kind === 'request')
+const requests = (out: (SipMessage | 'ping' | 'pong')[]): SipRequest[] =>
+  out.filter((m): m is SipRequest => typeof m !== 'string' && m.kind === 'request')
 
 describe('SIP framing and parsing', () => {
   it('parses a request: compact forms, folding, body by Content-Length', () => {

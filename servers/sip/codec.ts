@@ -120,7 +120,8 @@ export function parseHead(
 
 /**
  * Cuts a TCP/TLS byte stream into SIP messages. `push` returns the messages completed so far and keeps the
- * rest; bare CRLFs between messages are keep-alive pings (RFC 5626 §3.5.1), reported as `ping`.
+ * rest; bare CRLFs between messages are keep-alives (RFC 5626 §3.5.1): a double CRLF is a `ping`, a single
+ * one the `pong` that answers it.
  */
 export class SipFramer {
   #buffer: Buffer = Buffer.alloc(0)
@@ -134,16 +135,16 @@ export class SipFramer {
     return this.#buffer.length
   }
 
-  push(chunk: Buffer): (SipMessage | 'ping')[] {
+  push(chunk: Buffer): (SipMessage | 'ping' | 'pong')[] {
     this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk])
-    const out: (SipMessage | 'ping')[] = []
+    const out: (SipMessage | 'ping' | 'pong')[] = []
     for (;;) {
       // Leading CRLFs: a keep-alive (CRLFCRLF) or stray line ends.
       let skip = 0
       while (skip + 1 < this.#buffer.length && this.#buffer[skip] === 13 && this.#buffer[skip + 1] === 10)
         skip += 2
       if (skip > 0) {
-        if (skip >= 4) out.push('ping')
+        out.push(skip >= 4 ? 'ping' : 'pong')
         this.#buffer = this.#buffer.subarray(skip)
       }
       if (this.#buffer.length === 0) return out
@@ -208,4 +209,43 @@ export function paramOf(value: string | undefined, name: string): string | undef
     if (k?.trim().toLowerCase() === name) return (v ?? '').trim()
   }
   return undefined
+}
+
+/** What a message's signature covers besides the message ([MS-SIP] §3.1.4.2): the security association's part. */
+export interface SignatureParams {
+  /** `NTLM` or `Kerberos`, as the Authorization header names it. */
+  readonly scheme: string
+  /** crand (client) or srand (server). */
+  readonly rand: string
+  /** cnum (client) or snum (server). */
+  readonly num: string
+  readonly realm: string
+  readonly targetname: string
+}
+
+/**
+ * The buffer an MS-SIP signature is computed over ([MS-SIP] §3.1.4.2, [MS-SIPAE] §3.2.5.2): authentication
+ * method, rand, num, realm, targetname, Call-ID, CSeq number, CSeq method, From URI, From tag, To tag and,
+ * when present, Expires and a response's status code — each as it appears in the message, in angle brackets.
+ */
+export function signatureBuffer(m: SipMessage, p: SignatureParams): string {
+  const from = m.headers.get('from')
+  const [cseqNum = '', cseqMethod = ''] = (m.headers.get('cseq') ?? '').trim().split(/\s+/)
+  const parts = [
+    p.scheme,
+    p.rand,
+    p.num,
+    p.realm,
+    p.targetname,
+    m.headers.get('call-id') ?? '',
+    cseqNum,
+    cseqMethod,
+    uriOf(from),
+    paramOf(from, 'tag') ?? '',
+    paramOf(m.headers.get('to'), 'tag') ?? '',
+  ]
+  const expires = m.headers.get('expires')
+  if (expires !== undefined) parts.push(expires)
+  if (m.kind === 'response') parts.push(String(m.status))
+  return parts.map((x) => `<${x}>`).join('')
 }

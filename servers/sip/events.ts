@@ -18,6 +18,8 @@ export type SipEventKind =
   | 'sip:failed'
   | 'sip:connection-refused'
   | 'sip:timeout'
+  | 'sip:registration-expired'
+  | 'sip:unregistered'
 
 /** The detail of a `sip:request`: the status answered (absent when nothing was). */
 export interface SipRequestDetail extends EventDetail {
@@ -29,6 +31,10 @@ export interface SipRequestDetail extends EventDetail {
 
 export const classifySip: EventClassifier = (event) => {
   const e = event as ServerEvent<SipEventKind, SipRequestDetail>
-  const refused = e.kind === 'sip:tls-failed' || e.kind === 'sip:tls-aborted' || e.kind === 'sip:tcp-refused'
+  const refused =
+    e.kind === 'sip:tls-failed' ||
+    e.kind === 'sip:tls-aborted' ||
+    e.kind === 'sip:tcp-refused' ||
+    e.kind === 'sip:registration-expired'
   return { stage: 'SIP', ok: !failedAlike(e) && !refused && !statusFailed(e.detail.status) }
 }

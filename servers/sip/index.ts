@@ -3,12 +3,14 @@ import type { LabServerDefinition } from '../contract.js'
 import { classifySip } from './events.js'
 import { SipServer, type SipSlice } from './server.js'
 import { SIP_FAULTS } from './schema.js'
+import { Registrar, sipRoutes } from './registrar.js'
 
 export { SipSchema, type SipConfig } from './schema.js'
 export { SipServer, type SipSlice } from './server.js'
 export { SipFramer, encodeSip, parseHead, type SipMessage } from './codec.js'
+export { Registrar, type RegistrationView } from './registrar.js'
 
-export const sipDefinition: LabServerDefinition<typeof SipSchema, SipSlice> = {
+export const sipDefinition: LabServerDefinition<typeof SipSchema, SipSlice, Registrar> = {
   name: 'sip',
   schema: SipSchema,
   sockets: [
@@ -25,6 +27,7 @@ export const sipDefinition: LabServerDefinition<typeof SipSchema, SipSlice> = {
     pool: hosts.find((h) => h.roles.includes('pool'))?.name ?? `ocspool.${site.sipDomain}`,
   }),
   classify: classifySip,
-  runtime: () => undefined,
-  create: (config, listen, deps) => new SipServer(config, listen, deps),
+  runtime: ({ journal }) => new Registrar(journal),
+  create: (config, listen, deps, registrar) => new SipServer(config, listen, deps, registrar),
+  routes: (app, registrar) => sipRoutes(app, registrar),
 }

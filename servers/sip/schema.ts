@@ -36,6 +36,11 @@ export const SipSchema = serverBlock(
         },
       ),
     ),
+    signatures: StringEnum(['verify', 'journal'] as const, {
+      default: 'journal',
+      description:
+        'Requests after sign-in must be signed on the NTLM security association (MS-SIPAE); an unsigned one is always challenged. verify: a signature that does not verify is challenged too, as OCS does. journal (default): it is accepted and the journal says it did not verify — the lab’s reading of the signature buffer is unconfirmed against a hardware phone (ADR 0012).',
+    }),
     registerExpires: Type.Integer({
       minimum: 0,
       maximum: 86_400,

@@ -20,6 +20,7 @@ import {
   type SipSlice,
 } from './behaviour.js'
 import { SipFramer, encodeSip, uriOf, type SipRequest } from './codec.js'
+import type { Registrar } from './registrar.js'
 
 export type { SipSlice } from './behaviour.js'
 
@@ -37,11 +38,13 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
   #config: SipSlice
   readonly #listen: readonly ListenRequest[]
   #listeners: TcpListener[] = []
+  readonly #registrar: Registrar
 
-  constructor(config: SipSlice, listen: readonly ListenRequest[], deps: ServerDeps) {
+  constructor(config: SipSlice, listen: readonly ListenRequest[], deps: ServerDeps, registrar: Registrar) {
     super(deps)
     this.#config = config
     this.#listen = listen
+    this.#registrar = registrar
   }
 
   configure(config: SipSlice): void {
@@ -228,6 +231,7 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
     // A security association belongs to its connection (issue 16): another connection that presents its
     // opaque is challenged afresh.
     const sas = new SecurityAssociations()
+    stream.once('close', () => this.#registrar.closed(conn))
     let chain: Promise<void> = Promise.resolve()
     stream.on('data', (data: Buffer) => {
       let messages
@@ -252,6 +256,7 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
           stream.write('\r\n') // RFC 5626 §3.5.1 pong
           continue
         }
+        if (m === 'pong') continue
         if (m.kind === 'response') continue // answers to our own requests: we send none
         chain = chain
           .then(() => this.#handle(m, conn, sas, stream, peer))
@@ -336,6 +341,8 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
       outcome = answer(req, conn, ctx, sas)
     }
     if (!outcome) return
+    if (outcome.registration && outcome.response.status === 200)
+      this.#registrar.apply(conn, outcome.registration, peer, this.deps.clock)
     const bytes = encodeSip(outcome.response)
     const sent = plan.altersBytes ? Buffer.from(plan.onEncoded(bytes)) : bytes
     const who = outcome.user ?? user

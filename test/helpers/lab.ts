@@ -32,7 +32,11 @@ export interface TestLab extends AsyncDisposable {
 /** A lab on 127.0.0.1 with every port ephemeral, its admin API, and a temporary state folder; all removed on dispose. */
 export async function startTestLab(
   yaml = MINIMAL_SCENARIO,
-  options: { clock?: LabClock; adminHost?: string; /** load this file instead of `yaml` */ file?: string } = {},
+  options: {
+    clock?: LabClock
+    adminHost?: string
+    /** load this file instead of `yaml` */ file?: string
+  } = {},
 ): Promise<TestLab> {
   const dir = mkdtempSync(join(tmpdir(), 'cx700-lab-'))
   const write = (name: string, text: string): string => {

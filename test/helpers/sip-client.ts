@@ -20,7 +20,7 @@ export class SipTestClient implements AsyncDisposable {
     this.socket = socket
     socket.on('data', (d: Buffer) => {
       for (const m of this.#framer.push(d)) {
-        if (m === 'ping') continue
+        if (typeof m === 'string') continue
         const w = this.#waiters.shift()
         if (w) w(m)
         else this.#queue.push(m)
@@ -96,6 +96,14 @@ export class SipTestClient implements AsyncDisposable {
     return this.request('REGISTER', user, [
       `Authorization: NTLM qop="auth", realm="SIP Communications Service", opaque="${p.opaque ?? ''}", targetname="ocspool.contoso.test", gssapi-data="${type3.slice(5)}", version=3`,
     ])
+  }
+
+  /**
+   * An Authorization naming the last security association with crand, cnum and a signature that is not
+   * computed (all zeros): what a client that does not sign sends.
+   */
+  unsignedOnSa(cnum = 1): string {
+    return `Authorization: NTLM qop="auth", realm="SIP Communications Service", opaque="${this.lastOpaque ?? ''}", targetname="ocspool.contoso.test", crand="1a2b3c4d", cnum="${cnum}", response="01000000000000000000000000000000"`
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -21,11 +21,14 @@ describe('OCS pool over TLS', () => {
     const ok = await c.register(...ALICE)
     expect(ok.status).toBe(200)
     expect(ok.headers.get('expires')).toBe('900')
-    const sub = await c.request('SUBSCRIBE', 'alice@contoso.test', [
+    const subscribe = [
       'Event: vnd-microsoft-provisioning-v2',
       'Accept: application/vnd-microsoft-roaming-provisioning-v2+xml',
       'Expires: 0',
-    ])
+    ]
+    // After sign-in every request must name the security association (MS-SIPAE): an unsigned one is challenged.
+    expect((await c.request('SUBSCRIBE', 'alice@contoso.test', subscribe)).status).toBe(401)
+    const sub = await c.request('SUBSCRIBE', 'alice@contoso.test', [...subscribe, c.unsignedOnSa()])
     expect(sub.status).toBe(200)
     const props: Record<string, string> = {}
     for (const g of children(parseXml(sub.body.toString()), 'provisionGroup'))
@@ -42,7 +45,9 @@ describe('OCS pool over TLS', () => {
     expect(hello?.detail).toMatchObject({ serverName: 'ocspool.contoso.test', sslv2: false })
     expect((hello?.detail.cipherSuites as string[]).length).toBeGreaterThan(5)
     const requests = t.lab.journal.query({ kind: 'sip:request' })
-    expect(requests.map((e) => e.detail.status)).toEqual([401, 401, 200, 200])
+    expect(requests.map((e) => e.detail.status)).toEqual([401, 401, 200, 401, 200])
+    // The signature was wrong: accepted by default (servers.sip.signatures: journal), and the journal says so.
+    expect(requests.at(-1)?.summary).toContain('signature does not verify')
     expect(requests.at(-1)?.device).toMatchObject({ user: 'alice@contoso.test' })
   })
 
