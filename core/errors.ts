@@ -27,6 +27,7 @@ export type LabErrorCode =
   | 'LAB_ERR_HTTP_STATE'
   | 'LAB_ERR_XML_DECODE'
   | 'LAB_ERR_SIP_DECODE'
+  | 'LAB_ERR_ABS_DECODE'
   | 'LAB_ERR_TLS_DECODE'
 
 export class LabError extends Error {

@@ -9,6 +9,7 @@ import { FaultEngine } from '../core/faults/engine.js'
 import { Journal, type JournalOptions } from '../core/journal/journal.js'
 import type { Logger } from '../core/logger.js'
 import { defaultStateDir } from './paths.js'
+import { PhoneCommands } from './admin/phone-commands.js'
 import { seededRandom, type Random } from '../core/random.js'
 import type { Scenario, ServerName, ServersConfig } from './scenario/model.js'
 import type { Network } from '../core/site.js'
@@ -161,6 +162,8 @@ export class Lab implements AsyncDisposable {
   #scenario: Scenario
   #network: Network
   readonly runtimes: Runtimes
+  /** Commands waiting for emulated phones (reboot, power-cycle, hard reset). */
+  readonly phoneCommands: PhoneCommands
   #servers = new Map<ServerName, Instance>()
   #pki: LabPki | undefined
   #state: 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' = 'idle'
@@ -192,6 +195,7 @@ export class Lab implements AsyncDisposable {
     })
     this.faults.setScenarioRules(options.scenario.faults)
     this.runtimes = createRuntimes({ journal: this.journal, stateDir: this.stateDir })
+    this.phoneCommands = new PhoneCommands(this.journal)
     this.#unwatchClock = this.#clock.onChange((change) => this.#journalClock(change))
   }
 

@@ -1,4 +1,6 @@
 import { performance } from 'node:perf_hooks'
+import { systemClock, type LabClock } from '../core/clock.js'
+import { firmwareProfile, type FirmwareProfile } from './firmware.js'
 import type { TLSSocket } from 'node:tls'
 import type { EndState } from '../lab/scenario/schema.js'
 import type { Lease } from './dhcp.js'
@@ -43,8 +45,7 @@ export const DEFAULT_GUESSES: PhoneGuesses = {
   tlsVersion: 'TLSv1',
 }
 
-/** The newest CX700 build (spec §6.4): a phone below it after sign-in was not updated. */
-export const LATEST_FIRMWARE = '3.5.6907.35'
+export { LATEST_FIRMWARE } from './firmware.js'
 
 export interface PhoneOptions {
   readonly net: PhoneNet
@@ -57,6 +58,11 @@ export interface PhoneOptions {
   readonly guesses?: Partial<PhoneGuesses>
   /** Per network exchange. */
   readonly timeoutMs?: number
+  /**
+   * The time the phone lives in: the lab's clock when the phone runs in the lab's process (a fast or advanced
+   * lab clock moves the phone's clock and its timers too), else real time.
+   */
+  readonly clock?: LabClock
   /** On a real link: makes broadcast possible before the lease, and puts the leased address on the link. */
   readonly link?: {
     readonly prepare: () => Promise<void>
@@ -117,6 +123,7 @@ export class PhoneContext {
   readonly state: PhoneState
   readonly net: PhoneNet
   readonly timeoutMs: number
+  readonly clock: LabClock
   readonly sni: boolean
   readonly steps: PhoneStep[] = []
   readonly status: string[] = []
@@ -130,6 +137,7 @@ export class PhoneContext {
     this.state = options.state
     this.net = options.net
     this.timeoutMs = options.timeoutMs ?? 2_000
+    this.clock = options.clock ?? systemClock()
     this.sni = this.guesses.sni ?? options.net.loopback
   }
 
@@ -146,9 +154,14 @@ export class PhoneContext {
     if (this.status.at(-1) !== line) this.status.push(line)
   }
 
-  /** The phone's clock: the host's, moved by the offset NTP set. */
+  /** The phone's clock: the time it lives in, moved by the offset NTP set. */
   now(): Date {
-    return new Date(Date.now() + this.state.clockOffsetMs)
+    return new Date(this.clock.now() + this.state.clockOffsetMs)
+  }
+
+  /** What the phone's firmware does differently (phone/firmware.ts). */
+  get firmware(): FirmwareProfile {
+    return firmwareProfile(this.state.firmware)
   }
 
   /** A TLS connection as the phone makes it, checked against the roots it holds and its own clock. */

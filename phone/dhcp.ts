@@ -25,6 +25,10 @@ export interface Lease {
   readonly searchList: readonly string[]
   readonly wins: readonly string[]
   readonly server: string
+  /** Option 51, seconds. */
+  readonly leaseSeconds: number
+  /** When to renew (option 58, else half the lease: RFC 2131 §4.4.5), seconds. */
+  readonly renewSeconds: number
 }
 
 /**
@@ -56,19 +60,15 @@ export function readSearchList(b: Uint8Array | undefined, accept: 'ascii' | 'rfc
   return []
 }
 
-/**
- * DISCOVER → OFFER → REQUEST → ACK. On a real segment: broadcast from port 68 with the broadcast flag; in
- * loopback mode the lab answers the sender (its relay-like mode). Undefined when no offer comes.
- */
-export async function dhcpLease(
+type Ask = (m: DhcpMessage, want: number) => Promise<DhcpMessage | undefined>
+
+/** One DHCP client socket for the duration of `run`: on a real segment port 68 with broadcast. */
+async function withClient<T>(
   net: PhoneNet,
-  mac: string,
-  options: {
-    readonly accept119: 'ascii' | 'rfc3397' | 'both'
-    readonly timeoutMs: number
-    readonly attempts: number
-  },
-): Promise<Lease | undefined> {
+  timeoutMs: number,
+  to: { host: string; port: number } | undefined,
+  run: (ask: Ask, xid: number) => Promise<T>,
+): Promise<T> {
   const socket = createSocket({ type: 'udp4', reuseAddr: true })
   const loopback = net.loopback
   await new Promise<void>((resolve, reject) => {
@@ -79,14 +79,13 @@ export async function dhcpLease(
     })
   })
   if (!loopback) socket.setBroadcast(true)
-  const to = net.target('255.255.255.255', 67, 'udp')
   const xid = randomInt(1, 0x7fffffff)
-  const ask = (m: DhcpMessage, want: number): Promise<DhcpMessage | undefined> =>
+  const ask: Ask = (m, want) =>
     new Promise((resolve) => {
       const timer = setTimeout(() => {
         socket.off('message', on)
         resolve(undefined)
-      }, options.timeoutMs)
+      }, timeoutMs)
       const on = (b: Buffer): void => {
         try {
           const d = decodeDhcp(b)
@@ -103,10 +102,55 @@ export async function dhcpLease(
       if (to) socket.send(encodeDhcp(m), to.port, to.host)
     })
   try {
+    return await run(ask, xid)
+  } finally {
+    socket.close()
+  }
+}
+
+/** The lease an ACK grants, read as the phone reads it. */
+function leaseOf(ack: DhcpMessage, accept119: 'ascii' | 'rfc3397' | 'both', server: string): Lease {
+  const domain = Buffer.from(ack.options.get(Opt.domainName) ?? new Uint8Array(0))
+    .toString('latin1')
+    .replace(/\0+$/, '')
+  const mask = readIps(ack.options.get(Opt.subnetMask))[0] ?? '255.255.255.0'
+  const seconds = (code: number): number | undefined => {
+    const b = ack.options.get(code)
+    return b?.length === 4 ? Buffer.from(b).readUInt32BE(0) : undefined
+  }
+  const leaseSeconds = seconds(Opt.leaseTime) ?? 86_400
+  return {
+    address: ack.yiaddr,
+    prefix: mask.split('.').reduce((n, o) => n + (Number(o) >>> 0).toString(2).replace(/0/g, '').length, 0),
+    dns: readIps(ack.options.get(Opt.dns)),
+    domain,
+    searchList: readSearchList(ack.options.get(Opt.domainSearch), accept119),
+    wins: readIps(ack.options.get(Opt.wins)),
+    server: readIps(ack.options.get(Opt.serverId))[0] ?? server,
+    leaseSeconds,
+    renewSeconds: seconds(Opt.renewalTime) ?? Math.floor(leaseSeconds / 2),
+  }
+}
+
+/**
+ * DISCOVER → OFFER → REQUEST → ACK. On a real segment: broadcast from port 68 with the broadcast flag; in
+ * loopback mode the lab answers the sender (its relay-like mode). Undefined when no offer comes.
+ */
+export async function dhcpLease(
+  net: PhoneNet,
+  mac: string,
+  options: {
+    readonly accept119: 'ascii' | 'rfc3397' | 'both'
+    readonly timeoutMs: number
+    readonly attempts: number
+  },
+): Promise<Lease | undefined> {
+  const flags = net.loopback ? 0 : 0x8000
+  return withClient(net, options.timeoutMs, net.target('255.255.255.255', 67, 'udp'), async (ask, xid) => {
     const common: [number, Uint8Array][] = [[Opt.parameterList, PARAMETERS]]
     let offer: DhcpMessage | undefined
     for (let i = 0; i < options.attempts && !offer; i++)
-      offer = await ask(clientMessage(1, mac, common, { xid, flags: loopback ? 0 : 0x8000 }), 2)
+      offer = await ask(clientMessage(1, mac, common, { xid, flags }), 2)
     if (!offer || offer.options.get(Opt.messageType)?.[0] !== 2) return undefined
     const serverId = offer.options.get(Opt.serverId) ?? new Uint8Array(4)
     const ack = await ask(
@@ -114,25 +158,32 @@ export async function dhcpLease(
         3,
         mac,
         [...common, [Opt.requestedAddress, ipBytes(offer.yiaddr)], [Opt.serverId, serverId]],
-        { xid, flags: loopback ? 0 : 0x8000 },
+        { xid, flags },
       ),
       5,
     )
     if (!ack || ack.options.get(Opt.messageType)?.[0] !== 5) return undefined
-    const domain = Buffer.from(ack.options.get(Opt.domainName) ?? new Uint8Array(0))
-      .toString('latin1')
-      .replace(/\0+$/, '')
-    const mask = readIps(ack.options.get(Opt.subnetMask))[0] ?? '255.255.255.0'
-    return {
-      address: ack.yiaddr,
-      prefix: mask.split('.').reduce((n, o) => n + (Number(o) >>> 0).toString(2).replace(/0/g, '').length, 0),
-      dns: readIps(ack.options.get(Opt.dns)),
-      domain,
-      searchList: readSearchList(ack.options.get(Opt.domainSearch), options.accept119),
-      wins: readIps(ack.options.get(Opt.wins)),
-      server: readIps(serverId)[0] ?? '',
-    }
-  } finally {
-    socket.close()
-  }
+    return leaseOf(ack, options.accept119, readIps(serverId)[0] ?? '')
+  })
+}
+
+/**
+ * RENEWING (RFC 2131 §4.3.2, §4.4.5): at T1 a DHCPREQUEST with ciaddr, unicast to the server that granted
+ * the lease. The renewed lease, or undefined (a NAK or no answer: the phone keeps its address until T2).
+ */
+export async function renewLease(
+  net: PhoneNet,
+  mac: string,
+  lease: Lease,
+  options: { readonly accept119: 'ascii' | 'rfc3397' | 'both'; readonly timeoutMs: number },
+): Promise<Lease | undefined> {
+  const to = net.target(lease.server, 67, 'udp') ?? net.target('255.255.255.255', 67, 'udp')
+  return withClient(net, options.timeoutMs, to, async (ask, xid) => {
+    const ack = await ask(
+      clientMessage(3, mac, [[Opt.parameterList, PARAMETERS]], { xid, ciaddr: lease.address }),
+      5,
+    )
+    if (!ack || ack.options.get(Opt.messageType)?.[0] !== 5) return undefined
+    return leaseOf(ack, options.accept119, lease.server)
+  })
 }

@@ -4,10 +4,14 @@ import {
   LATEST_FIRMWARE,
   isNewer,
   type EndState,
+  type Outcome,
   type PhoneGuesses,
+  type PhoneNetwork,
   type PhoneOptions,
   type PhoneReport,
 } from './context.js'
+import type { PhoneSip } from './sip.js'
+import type { Provisioned } from './stages/provisioning.js'
 import { dcLocatorStage } from './stages/dc-locator.js'
 import { dhcpStage } from './stages/dhcp.js'
 import { exchangeStage } from './stages/exchange.js'
@@ -28,40 +32,83 @@ export {
   type PhoneStep,
 } from './context.js'
 
+/** A phone that signed in: what it keeps while it lives (the pool connection, what provisioning said). */
+export interface SignedIn {
+  readonly sip: PhoneSip
+  readonly network: PhoneNetwork
+  readonly props: Provisioned
+  /** The Expires the pool granted, seconds. */
+  readonly expiresS: number
+}
+
+/** How a sign-in ended, and the session when the phone is signed in. */
+export interface SignInResult {
+  readonly end: EndState
+  readonly session?: SignedIn
+}
+
 /**
  * The emulated CX700 (spec §1, §9): boots, signs in and syncs the way the phone does, through the network
  * only. A boot is the sequence of the spec's stages over one context — DHCP, the first update check, NTP, the
  * DC locator, the trust bootstrap (LDAP and /certsrv), the SIP target walk over TLS checked as Windows CE
  * checks it, REGISTER, provisioning, the Device Update Service, Exchange (Autodiscover and EWS) — each in
  * phone/stages/. A stage either hands its result to the next or ends the boot in a named state; the phone's
- * stored state (phone/state.ts) outlives the boot, so booting again is running the sequence again.
+ * stored state (phone/state.ts) outlives the boot, so booting again is running the sequence again. One pass
+ * here; phone/life.ts keeps the phone living after it.
  */
 export async function runPhone(options: PhoneOptions): Promise<PhoneReport> {
   const ctx = new PhoneContext(options)
   return ctx.report(await boot(ctx))
 }
 
-/** One boot, stage after stage; the end state it reaches. */
+/** One boot, then the phone is switched off: a downloaded update counts as installed. */
 export async function boot(ctx: PhoneContext): Promise<EndState> {
+  const on = await powerOn(ctx)
+  if ('end' in on) return on.end
+  const result = await signIn(ctx, on.next)
+  result.session?.sip.close()
+  if (ctx.state.pendingFirmware) {
+    ctx.state.firmware = ctx.state.pendingFirmware
+    ctx.state.pendingFirmware = undefined
+  }
+  return result.end
+}
+
+/** Power-on: DHCP, then the first update check of a never-signed-in phone (§2.1, §6.1). */
+export async function powerOn(ctx: PhoneContext): Promise<Outcome<PhoneNetwork>> {
   const network = await dhcpStage(ctx)
-  if ('end' in network) return network.end
+  if ('end' in network) return network
   await firstUpdateStage(ctx, network.next)
-  const time = await timeStage(ctx, network.next)
-  if ('end' in time) return time.end
-  const dc = await dcLocatorStage(ctx, network.next)
-  if ('end' in dc) return dc.end
-  const trust = await trustStage(ctx, network.next, dc.next)
-  if ('end' in trust) return trust.end
-  const pool = await poolStage(ctx, network.next)
-  if ('end' in pool) return pool.end
+  return network
+}
+
+/** Sign-in on a network the phone has: time, DC, trust, pool, REGISTER, provisioning, updates, Exchange. */
+export async function signIn(ctx: PhoneContext, network: PhoneNetwork): Promise<SignInResult> {
+  const time = await timeStage(ctx, network)
+  if ('end' in time) return { end: time.end }
+  const dc = await dcLocatorStage(ctx, network)
+  if ('end' in dc) return { end: dc.end }
+  const trust = await trustStage(ctx, network, dc.next)
+  if ('end' in trust) return { end: trust.end }
+  const pool = await poolStage(ctx, network)
+  if ('end' in pool) return { end: pool.end }
   const registered = await registerStage(ctx, pool.next)
-  if ('end' in registered) return registered.end
-  const props = await provisioningStage(ctx, registered.next)
+  if ('end' in registered) return { end: registered.end }
+  const sip = registered.next.sip
+  const props = await provisioningStage(ctx, sip)
+  if (ctx.firmware.onR2Pool === 'crashes') {
+    // F16 (§6.4, S12): an OCS 2007 build gets almost to the end of the login, then crashes.
+    ctx.step('crash', false, `${ctx.state.firmware} (${ctx.firmware.label}) crashed after provisioning`)
+    sip.close()
+    return { end: 'crashed-after-sign-in' }
+  }
   // §6.2 the update check with the provisioned URL
-  if (ctx.state.dusUrl) await updateCheck(ctx, network.next, ctx.state.dusUrl, 'update (provisioned)')
+  if (ctx.state.dusUrl) await updateCheck(ctx, network, ctx.state.dusUrl, 'update (provisioned)')
   ctx.learnt.firmware = ctx.state.firmware
-  if (!(await exchangeStage(ctx, network.next, props))) return 'signed-in-without-exchange'
-  return isNewer(LATEST_FIRMWARE, ctx.state.firmware) ? 'signed-in-not-updated' : 'signed-in'
+  const session: SignedIn = { sip, network, props, expiresS: registered.next.expiresS }
+  if (!(await exchangeStage(ctx, network, props))) return { end: 'signed-in-without-exchange', session }
+  const installed = ctx.state.pendingFirmware ?? ctx.state.firmware
+  return { end: isNewer(LATEST_FIRMWARE, installed) ? 'signed-in-not-updated' : 'signed-in', session }
 }
 
 /**

@@ -1,4 +1,5 @@
 import { LabDecodeError } from '../core/errors.js'
+import type { Clock } from '../core/clock.js'
 import {
   clientRequest,
   decodeNtp,
@@ -16,10 +17,11 @@ export async function ntpOffset(
   net: PhoneNet,
   server: string,
   timeoutMs: number,
+  clock: Clock,
 ): Promise<{ offsetMs: number } | { problem: string }> {
   const to = net.target(server, 123, 'udp')
   if (!to) return { problem: `nothing answers NTP at ${server}` }
-  const sent = Date.now()
+  const sent = clock.now()
   const transmit = ntpTimestampFromUnixMs(sent)
   const request = encodeNtp(clientRequest(3, transmit))
   const answer = await udpAsk(to.host, to.port, request, () => true, timeoutMs)
@@ -29,7 +31,7 @@ export async function ntpOffset(
     if (p.originTimestamp !== transmit) return { problem: 'an NTP answer to another request' }
     if (p.stratum === 0) return { problem: `Kiss-o'-Death ${Buffer.from(p.referenceId).toString('latin1')}` }
     if (p.leap === 3) return { problem: 'the NTP server is unsynchronised' }
-    const received = Date.now()
+    const received = clock.now()
     const serverTime = unixMsFromNtpTimestamp(p.transmitTimestamp, sent)
     return { offsetMs: serverTime - (sent + received) / 2 }
   } catch (err) {

@@ -10,7 +10,11 @@ import * as x509 from '@peculiar/x509'
  */
 export class PhoneState {
   firmware: string
+  /** An image downloaded and not yet installed (installed when the phone is idle, then it reboots). */
+  pendingFirmware: string | undefined
   everSignedIn = false
+  /** The sign-in addresses of the global address list the phone last downloaded (§4.3). */
+  gal: string[] = []
   user: string | undefined
   dusUrl: string | undefined
   clockOffsetMs = 0

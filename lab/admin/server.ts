@@ -3,6 +3,7 @@ import { packageRoot } from '../paths.js'
 import { dashboardPage, timelineHtml } from './dashboard.js'
 import { buildTimelines } from './timeline.js'
 import { clockRoutes } from './clock-routes.js'
+import { phoneCommandRoutes } from './phone-commands.js'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { lookup } from 'node:dns/promises'
 import { isIP, isIPv4, isIPv6 } from 'node:net'
@@ -257,6 +258,7 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
   })
 
   clockRoutes(app, lab.clock)
+  phoneCommandRoutes(app, lab.phoneCommands)
 
   app.get('/faults', async () => ({ faults: lab.faults.list() }))
 

@@ -172,6 +172,18 @@ export class LabClient {
     return this.#request('POST', '/clock', { json: change })
   }
 
+  /** Leaves a command (reboot, power-cycle, hard-reset) for the emulated phone with this MAC. */
+  commandPhone(mac: string, command: string): Promise<{ mac: string; command: string }> {
+    return this.#request('POST', `/phones/${encodeURIComponent(mac)}/${encodeURIComponent(command)}`)
+  }
+
+  /** Takes the commands waiting for the emulated phone with this MAC. */
+  phoneCommands(mac: string): Promise<string[]> {
+    return this.#request<{ commands: string[] }>('GET', `/phones/${encodeURIComponent(mac)}/commands`).then(
+      (r) => r.commands,
+    )
+  }
+
   faults(): Promise<RuleStatus[]> {
     return this.#request<{ faults: RuleStatus[] }>('GET', '/faults').then((r) => r.faults)
   }

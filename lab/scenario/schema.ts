@@ -21,6 +21,7 @@ export const END_STATES = [
   'tls-failed',
   'tls-untrusted',
   'sign-in-refused',
+  'crashed-after-sign-in',
   'signed-in',
   'signed-in-not-updated',
   'signed-in-without-exchange',

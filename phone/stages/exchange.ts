@@ -96,7 +96,7 @@ async function tryWay(
 }
 
 /** §3: Autodiscover by the ways the guesses list, in order, until one gives an EWS URL. */
-async function autodiscover(
+export async function autodiscover(
   ctx: PhoneContext,
   network: PhoneNetwork,
   email: string,
@@ -115,7 +115,7 @@ const FOLDERS = [
 ] as const
 
 /** §4: FindItem on contacts, voice mail and missed calls over one NTLM-authenticated connection. */
-async function ews(ctx: PhoneContext, network: PhoneNetwork, ewsUrl: string): Promise<boolean> {
+export async function ews(ctx: PhoneContext, network: PhoneNetwork, ewsUrl: string): Promise<boolean> {
   const u = new URL(ewsUrl)
   const address = await network.dns.address(u.hostname)
   const to = address ? ctx.net.target(address, Number(u.port || 443), 'tcp') : undefined

@@ -8,7 +8,7 @@ export type Provisioned = Readonly<Record<string, string>>
 
 /**
  * §2.8: SUBSCRIBE to the provisioning package (v2 or v1 by guess), then to the self categories; where the
- * e-mail travels is a GUESS, so both are read. The pool connection is closed afterwards.
+ * e-mail travels is a GUESS, so both are read. The pool connection stays open (the phone lives on it).
  */
 export async function provisioningStage(ctx: PhoneContext, sip: PhoneSip): Promise<Provisioned> {
   const event =
@@ -19,7 +19,6 @@ export async function provisioningStage(ctx: PhoneContext, sip: PhoneSip): Promi
     ['Event: vnd-microsoft-roaming-self', 'Expires: 0'],
     ctx.timeoutMs,
   )
-  sip.close()
   const props: Record<string, string> = {}
   try {
     const doc = prov?.status === 200 && prov.body.length > 0 ? parseXml(prov.body.toString()) : undefined

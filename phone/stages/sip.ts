@@ -1,4 +1,5 @@
 import { STATUS, ended, next, type Outcome, type PhoneContext, type PhoneNetwork } from '../context.js'
+import { userAgent } from '../firmware.js'
 import { PhoneSip } from '../sip.js'
 import type { TrustFailure } from '../trust.js'
 
@@ -38,7 +39,14 @@ export async function poolStage(ctx: PhoneContext, network: PhoneNetwork): Promi
     if ('socket' in tls) {
       ctx.step('tls', true, `${t.host}:${t.port} ${tls.socket.getProtocol() ?? ''}`)
       ctx.learnt.pool = t.host
-      return next(new PhoneSip(tls.socket, ctx.options.signIn, `${network.lease.address}:5061`))
+      return next(
+        new PhoneSip(
+          tls.socket,
+          ctx.options.signIn,
+          `${network.lease.address}:5061`,
+          userAgent(ctx.state.firmware),
+        ),
+      )
     }
     lastFailure = tls.failure
     ctx.step('tls', false, `${t.host}:${t.port}: ${tls.reason}`)
@@ -52,7 +60,10 @@ export async function poolStage(ctx: PhoneContext, network: PhoneNetwork): Promi
 }
 
 /** §2.7: REGISTER, the NTLM challenge, 200 with Expires; the phone now counts as having signed in. */
-export async function registerStage(ctx: PhoneContext, sip: PhoneSip): Promise<Outcome<PhoneSip>> {
+export async function registerStage(
+  ctx: PhoneContext,
+  sip: PhoneSip,
+): Promise<Outcome<{ sip: PhoneSip; expiresS: number }>> {
   const { account, password } = ctx.options
   const registered = await sip.register(account, password, ctx.timeoutMs * 2)
   const expires = registered?.headers.get('expires')
@@ -68,5 +79,5 @@ export async function registerStage(ctx: PhoneContext, sip: PhoneSip): Promise<O
   }
   ctx.state.everSignedIn = true
   ctx.state.user = account
-  return next(sip)
+  return next({ sip, expiresS: Number(expires ?? 900) || 900 })
 }

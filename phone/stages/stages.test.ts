@@ -112,7 +112,7 @@ describe('the emulator, stage by stage', () => {
     ok(await trustStage(ctx, n, ok(await dcLocatorStage(ctx, n))))
     const sip = ok(await registerStage(ctx, ok(await poolStage(ctx, n))))
     expect(state.everSignedIn).toBe(true)
-    const props = await provisioningStage(ctx, sip)
+    const props = await provisioningStage(ctx, sip.sip)
     expect(props.primaryEmailAddress).toBe('alice@contoso.test')
     // The SUBSCRIBEs were signed on the security association REGISTER made, and the pool verified them.
     const subscribes = t.lab.journal

@@ -8,7 +8,7 @@ export async function timeStage(ctx: PhoneContext, network: PhoneNetwork): Promi
   const ntpHost = srv[0]?.target ?? 'time.windows.com'
   const ntpAddress = await dns.address(ntpHost)
   const time = ntpAddress
-    ? await ntpOffset(ctx.net, ntpAddress, ctx.timeoutMs)
+    ? await ntpOffset(ctx.net, ntpAddress, ctx.timeoutMs, ctx.clock)
     : { problem: `${ntpHost} does not resolve` }
   if (!('offsetMs' in time)) {
     ctx.step('ntp', false, time.problem)
@@ -16,6 +16,7 @@ export async function timeStage(ctx: PhoneContext, network: PhoneNetwork): Promi
   }
   ctx.step('ntp', true, `${ntpHost}: clock set, offset ${Math.round(time.offsetMs)} ms`)
   ctx.state.clockOffsetMs = time.offsetMs
+  ctx.learnt.ntpServer = ntpAddress
   ctx.learnt.clockOffsetMs = Math.round(time.offsetMs)
   return next(time.offsetMs)
 }

@@ -26,7 +26,7 @@ async function open(ctx: PhoneContext, network: PhoneNetwork, u: URL): Promise<P
   return 'socket' in tls ? new PhoneHttp(tls.socket) : `${tls.failure}: ${tls.reason}`
 }
 
-/** Downloads the offered image from BaseURL; the phone's firmware moves on when it arrives whole. */
+/** Downloads the offered image from BaseURL; whole, it waits to be installed when the phone is idle (§6.3). */
 async function download(
   ctx: PhoneContext,
   network: PhoneNetwork,
@@ -48,8 +48,12 @@ async function download(
     ctx.step(label, false, `GET CPE.nbt answered ${image?.status ?? 'nothing'}`)
     return
   }
-  ctx.step(label, true, `updated ${ctx.state.firmware} → ${version} (${image.body.length} octets)`)
-  ctx.state.firmware = version
+  ctx.step(
+    label,
+    true,
+    `downloaded ${version} (${image.body.length} octets) to replace ${ctx.state.firmware}`,
+  )
+  ctx.state.pendingFirmware = version
 }
 
 /** §6.2: asks the Device Update Service at `url` for a newer image, and installs it. Never ends the boot. */
@@ -81,7 +85,7 @@ export async function updateCheck(
     const doc = parseXml(a.body.toString())
     const version = path(doc, 'Modules', 'Module', 'Version')?.text ?? ''
     const base = path(doc, 'BaseURL')?.text ?? ''
-    if (!isNewer(version, ctx.state.firmware)) {
+    if (!isNewer(version, ctx.state.pendingFirmware ?? ctx.state.firmware)) {
       ctx.step(label, true, `current (${ctx.state.firmware}; offered ${version || 'nothing'})`)
       return
     }
@@ -100,7 +104,7 @@ export async function updateCheck(
 
 /** §6.1: a never-signed-in 1.0.522.101 / 3.5.6907.35 looks for the DUS by ucupdates-r2.<option 15>. */
 export async function firstUpdateStage(ctx: PhoneContext, network: PhoneNetwork): Promise<void> {
-  if (ctx.state.everSignedIn || !['1.0.522.101', '3.5.6907.35'].includes(ctx.state.firmware)) return
+  if (ctx.state.everSignedIn || !ctx.firmware.findsUpdatesBeforeSignIn) return
   const name = `ucupdates-r2.${network.lease.domain}`
   const dus = await network.dns.address(name)
   if (dus)

@@ -6,6 +6,7 @@ import type { ServerDeps } from '../contract.js'
 import type { HttpConfig } from './schema.js'
 import type { Mailbox } from './mailbox.js'
 import type { XmlElement } from '../../core/xml.js'
+import type { AddressBook } from './abs.js'
 
 /** What the HTTP server gets of a scenario. */
 export interface HttpSlice {
@@ -64,6 +65,8 @@ export interface HttpContext {
   httpPort(): number
   /** The mailbox of a scenario user, kept while the lab runs. */
   mailbox(user: User): Mailbox
+  /** The pool's Address Book Server (its files outlive a reload). */
+  readonly addressBook: AddressBook
   /** Journals a request answered outside fastify's reply cycle (a hijacked reply). */
   journal(req: FastifyRequest, status: number): void
   /** Answers the request with an IIS-style 404. */

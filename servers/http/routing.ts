@@ -4,7 +4,7 @@ import type { HttpSlice } from './context.js'
  * How the HTTP listeners route, as IIS sites do: by path to a double, and by Host to the sites that have it.
  */
 
-export type Area = 'certsrv' | 'autodiscover' | 'ews' | 'dus'
+export type Area = 'certsrv' | 'autodiscover' | 'ews' | 'dus' | 'abs'
 
 /** Which double a path belongs to (paths are case-insensitive, as on IIS). */
 export function areaOf(path: string): Area | undefined {
@@ -12,6 +12,7 @@ export function areaOf(path: string): Area | undefined {
   if (p.startsWith('/certsrv')) return 'certsrv'
   if (p.startsWith('/autodiscover/')) return 'autodiscover'
   if (p.startsWith('/ews/')) return 'ews'
+  if (p.startsWith('/abs/')) return 'abs'
   if (
     p.startsWith('/requesthandler/') ||
     p.startsWith('/requesthandlerext/') ||
@@ -44,6 +45,8 @@ export function hostServes(area: Area, hostHeader: string, slice: HttpSlice): bo
       return roles.includes('exchange')
     case 'dus':
       return roles.includes('dus')
+    case 'abs':
+      return roles.includes('abs')
     case 'autodiscover':
       return (
         roles.includes('exchange') ||

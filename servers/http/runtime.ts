@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Journal } from '../../core/journal/journal.js'
 import type { User } from '../../core/site.js'
 import { buildMailbox, type Mailbox } from './mailbox.js'
+import { AddressBook } from './abs.js'
 
 /**
  * The Exchange mailboxes of a running lab: built from the scenario the first time a user's mailbox is read,
@@ -11,9 +12,12 @@ import { buildMailbox, type Mailbox } from './mailbox.js'
 export class HttpRuntime {
   readonly #journal: Journal
   readonly #boxes = new Map<string, { readonly key: string; readonly box: Mailbox }>()
+  /** The pool's address-book files (generated daily in lab time). */
+  readonly addressBook: AddressBook
 
   constructor(journal: Journal) {
     this.#journal = journal
+    this.addressBook = new AddressBook(journal)
   }
 
   mailbox(user: User, now: number): Mailbox {

@@ -130,6 +130,27 @@ export const HttpSchema = serverBlock(
       },
       { additionalProperties: false, default: {} },
     ),
+    abs: Type.Object(
+      {
+        enabled: Type.Boolean({
+          default: true,
+          description:
+            'The pool’s Address Book Server: the device address-book files the phone downloads every 24 h from the provisioned absInternalServerUrl (spec §4.3, §5), at /abs/int/handler and /abs/ext/handler.',
+        }),
+        authentication: Type.Boolean({
+          default: true,
+          description: 'Ask for credentials (401 Negotiate, NTLM) as the IIS virtual directory does.',
+        }),
+        kerberos: StringEnum(['retry', 'refuse'] as const, { default: 'retry' }),
+        runTime: Type.String({
+          pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$',
+          default: '01:30',
+          description:
+            'When ABServer’s daily pass writes the new full file (lab time, UTC): a user added to the scenario is in the files from the next pass on (F27).',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   'HTTP (80) and HTTPS (443): AD CS /certsrv, where the phone downloads the CA chain (spec §2.5, F8, F9); Exchange Autodiscover (§3) and EWS (§4); the Device Update Service (§6).',
 )

@@ -16,6 +16,7 @@ import { certsrvRoutes } from './certsrv.js'
 import { parseXml, soapRequest } from '../../core/xml.js'
 import { stateOf, type HttpContext, type HttpSlice } from './context.js'
 import { dusRoutes } from './dus-routes.js'
+import { absRoutes } from './abs-routes.js'
 import { exchangeRoutes } from './exchange.js'
 import { areaOf, hostServes } from './routing.js'
 import type { HttpRuntime } from './runtime.js'
@@ -54,13 +55,22 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps> {
       httpsPort: () => this.#httpsPort,
       httpPort: () => this.#httpPort,
       mailbox: (user: User) => this.#runtime.mailbox(user, this.deps.clock.now()),
+      addressBook: this.#runtime.addressBook,
       journal: (req, status) => this.#journal(req, status),
       notFound: (reply) => notFound(reply),
     }
+    this.#followDirectory(config)
+  }
+
+  /** The Address Book Server follows the directory's users (its daily pass reads them). */
+  #followDirectory(config: HttpSlice): void {
+    if (config.block.abs.enabled)
+      this.#runtime.addressBook.follow(config.users, config.block.abs.runTime, this.deps.clock)
   }
 
   configure(config: HttpSlice): void {
     this.#config = config
+    this.#followDirectory(config)
     // A reload may bring another PKI: the default certificate of each HTTPS listener follows it.
     for (const { server, address } of this.#https) {
       const cert = this.deps.pki().select({ localAddress: address })
@@ -153,6 +163,7 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps> {
     certsrvRoutes(app, this.#context)
     exchangeRoutes(app, this.#context)
     dusRoutes(app, this.#context)
+    absRoutes(app, this.#context)
     app.setNotFoundHandler(async (_req, reply) => notFound(reply))
     app.setErrorHandler(async (err: { statusCode?: number; message: string }, _req, reply) =>
       reply
@@ -179,7 +190,7 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps> {
     if (area === 'autodiscover' && block.autodiscover.soap && https) reply.header('X-SOAP-Enabled', 'True')
     // The Device Update Service takes no credentials (a never-signed-in phone asks too, spec §6.1).
     if (area === 'dus') return undefined
-    if (area !== 'certsrv' && !https) {
+    if (area !== 'certsrv' && area !== 'abs' && !https) {
       // Exchange requires SSL; Autodiscover's GET over HTTP is the redirect step (MS-OXDISCO).
       if (area === 'autodiscover' && req.method === 'GET' && block.autodiscover.httpRedirect) {
         const port = this.#httpsPort === 443 ? '' : `:${this.#httpsPort}`
@@ -192,7 +203,13 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps> {
         .send('<html><body><h1>403.4 - Forbidden: SSL is required to view this resource.</h1></body></html>')
     }
     const knobs =
-      area === 'certsrv' ? block.certsrv : area === 'autodiscover' ? block.autodiscover : block.ews
+      area === 'certsrv'
+        ? block.certsrv
+        : area === 'autodiscover'
+          ? block.autodiscover
+          : area === 'abs'
+            ? block.abs
+            : block.ews
     if (!knobs.authentication) return undefined
     let conn = this.#connections.get(req.socket)
     if (!conn) {
@@ -200,8 +217,9 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps> {
       this.#connections.set(req.socket, conn)
     }
     const server =
-      this.#config.hosts.find((h) => h.roles.includes(area === 'certsrv' ? 'ca' : 'exchange'))?.name ??
-      this.#config.site.adDomain
+      this.#config.hosts.find((h) =>
+        h.roles.includes(area === 'certsrv' ? 'ca' : area === 'abs' ? 'abs' : 'exchange'),
+      )?.name ?? this.#config.site.adDomain
     const outcome = authenticate(req.headers.authorization, conn, {
       users: this.#config.users,
       domain: this.#config.site.netbiosName,

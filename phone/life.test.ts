@@ -1,0 +1,57 @@
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { manualClock } from '../core/clock.js'
+import { packageRoot } from '../lab/paths.js'
+import { startTestLab, type TestLab } from '../test/helpers/lab.js'
+import { LivingPhone } from './life.js'
+import { PhoneNet } from './net.js'
+import { PhoneState } from './state.js'
+
+/*
+ * The phone over time, on the lab clock moved on by the phone itself (fast-forward): a lab day in seconds.
+ */
+const START = Date.parse('2026-11-29T08:00:00Z')
+const clock = manualClock(START)
+let t: TestLab
+beforeAll(async () => {
+  t = await startTestLab(undefined, { file: join(packageRoot(), 'scenarios', 'default.yaml'), clock })
+})
+afterAll(async () => {
+  await t[Symbol.asyncDispose]()
+})
+
+const phone = (mac: string, state: PhoneState, liveForMs: number): LivingPhone =>
+  new LivingPhone({
+    net: new PhoneNet(t.lab.endpoints()),
+    mac,
+    signIn: 'alice@contoso.test',
+    account: 'CORP\\alice',
+    password: 'Passw0rd!',
+    state,
+    timeoutMs: 2_000,
+    clock,
+    fastForward: true,
+    liveForMs,
+  })
+
+describe('a living phone', () => {
+  it('stays registered for a lab day and a bit: keep-alives, re-REGISTERs before Expires, one daily cycle, no expiry', async () => {
+    const since = t.lab.journal.lastSeq
+    const life = await phone('00:04:f2:00:02:01', new PhoneState('3.5.6907.35'), 25 * 3_600_000).run()
+    expect(life.stopped).toBe('time')
+    expect(life.endState).toBe('signed-in')
+    expect(life.boots).toHaveLength(1)
+    const steps = life.boots[0]!.steps
+    const count = (step: string): number => steps.filter((s) => s.step === step && s.ok).length
+    // 900 s granted, refreshed halfway: 25 h / 450 s.
+    expect(count('re-register')).toBeGreaterThanOrEqual(199)
+    expect(count('keep-alive')).toBe(0) // only failures are steps
+    expect(count('address-book')).toBe(2)
+    expect(count('update (daily)')).toBe(1)
+    expect(count('ntp-resync')).toBeGreaterThanOrEqual(23)
+    expect(count('dhcp-renew')).toBeGreaterThanOrEqual(1)
+    const events = t.lab.journal.query({}).filter((e) => e.seq > since)
+    expect(events.filter((e) => e.kind === 'sip:registration-expired')).toHaveLength(0)
+    expect(clock.now() - START).toBeGreaterThanOrEqual(25 * 3_600_000)
+  }, 60_000)
+})

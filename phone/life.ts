@@ -1,0 +1,368 @@
+import { performance } from 'node:perf_hooks'
+import type { LabClock } from '../core/clock.js'
+import { PhoneContext, type EndState, type PhoneOptions, type PhoneReport } from './context.js'
+import { renewLease } from './dhcp.js'
+import { powerOn, signIn, type SignedIn } from './emulator.js'
+import { ntpOffset } from './ntp.js'
+import { downloadAddressBook } from './stages/address-book.js'
+import { autodiscover, ews } from './stages/exchange.js'
+import { updateCheck } from './stages/update.js'
+
+/**
+ * How the phone paces its life (spec §5). Facts are defaults as the spec gives them; the GUESSes (§10) are
+ * knobs with the best guess as default.
+ */
+export interface LifeTimings {
+  /** Re-REGISTER once this share of the granted Expires has passed (GUESS: half, as SIP UAs commonly do). */
+  readonly reRegisterAt: number
+  /** A CRLF keep-alive this often, seconds (GUESS: half the pool's ms-keep-alive timeout of 300 s). */
+  readonly keepAliveS: number
+  /** EWS voice mail and missed-call poll, seconds (GUESS: the provisioned ucExchangeMwiPoll, in minutes). */
+  readonly ewsPollS: number
+  /** Update check, Autodiscover refresh, address-book download: every 24 h (FACT S1c, S29). */
+  readonly dailyS: number
+  /** NTP resync, seconds (GUESS: hourly). */
+  readonly ntpResyncS: number
+  /** How long a reboot takes before DHCP starts again, seconds (GUESS). */
+  readonly rebootS: number
+  /** How long the phone stays idle after a download before it installs and reboots, seconds (GUESS). */
+  readonly installIdleS: number
+  /** How long before the phone tries again after losing the pool or failing to sign in, seconds (GUESS). */
+  readonly retryS: number
+}
+
+export const DEFAULT_TIMINGS: LifeTimings = {
+  reRegisterAt: 0.5,
+  keepAliveS: 150,
+  ewsPollS: 180,
+  dailyS: 86_400,
+  ntpResyncS: 3_600,
+  rebootS: 60,
+  installIdleS: 60,
+  retryS: 60,
+}
+
+export type PhoneCommand = 'reboot' | 'power-cycle' | 'hard-reset'
+
+export interface LifeOptions extends PhoneOptions {
+  readonly clock: LabClock
+  readonly timings?: Partial<LifeTimings>
+  /** Stop after this much lab time (ms); unset: until stopped. */
+  readonly liveForMs?: number
+  /** Stop after this many loops (F10 sign-in retries, F16 crash reboots): the spec's loops are endless. */
+  readonly maxLoops?: number
+  /**
+   * Run alone on the lab clock: instead of waiting, move the clock on to the phone's next timer (stories that
+   * span days verify in seconds; only for one phone per lab).
+   */
+  readonly fastForward?: boolean
+  /** Commands waiting for this phone (an admin API mailbox); asked at every wake-up. */
+  readonly commands?: () => Promise<readonly PhoneCommand[]> | readonly PhoneCommand[]
+  /** Called after each boot (sign-in attempt) with its report. */
+  readonly onBoot?: (report: PhoneReport) => void
+}
+
+/** How a life ended, and what it went through. */
+export interface LifeReport {
+  readonly mac: string
+  readonly boots: readonly PhoneReport[]
+  /** Sign-in attempts that looped (F10) or crashed and rebooted (F16). */
+  readonly loops: number
+  readonly reboots: number
+  /** The end state of the last boot. */
+  readonly endState: EndState
+  /** Why the life ended: its time ran out, the loop cap, or it was stopped. */
+  readonly stopped: 'time' | 'loops' | 'stopped'
+  readonly firmware: string
+}
+
+/** Why the phone left the signed-in state. */
+type Leave = PhoneCommand | 'install' | 'lost-pool' | 'lost-address' | 'time' | 'stopped'
+
+/**
+ * A CX700 that lives on after sign-in (spec §5, §6): it keeps its TLS connection to the pool, sends
+ * keep-alives, re-REGISTERs before Expires, polls EWS, runs the daily cycle (update check, Autodiscover
+ * refresh, address-book download), renews its lease at T1, resyncs NTP; installs a downloaded update when
+ * idle and reboots; loops as the firmware and the lab make it loop (F10, F16), capped. All timing is in lab
+ * time, so a fast or advanced lab clock lives days in seconds. Reboot, power-cycle and hard reset come as
+ * commands.
+ */
+export class LivingPhone {
+  readonly timings: LifeTimings
+  readonly boots: PhoneReport[] = []
+  loops = 0
+  reboots = 0
+  readonly #options: LifeOptions
+  readonly #clock: LabClock
+  #wake = new AbortController()
+  #stopped = false
+  #pending: PhoneCommand[] = []
+
+  constructor(options: LifeOptions) {
+    this.#options = options
+    this.#clock = options.clock
+    this.timings = { ...DEFAULT_TIMINGS, ...options.timings }
+  }
+
+  /** Asks the phone to stop (it leaves at its next wake-up; the pool connection is closed). */
+  stop(): void {
+    this.#stopped = true
+    this.#wake.abort()
+  }
+
+  /** A command from the operator, taken at once. */
+  command(c: PhoneCommand): void {
+    this.#pending.push(c)
+    this.#wake.abort()
+  }
+
+  async run(): Promise<LifeReport> {
+    const until =
+      this.#options.liveForMs === undefined ? Infinity : this.#clock.now() + this.#options.liveForMs
+    // A phone whose only timers are lab timers must not let the process end under it.
+    const keep = setInterval(() => undefined, 1 << 30)
+    try {
+      return await this.#live(until)
+    } finally {
+      clearInterval(keep)
+    }
+  }
+
+  async #live(until: number): Promise<LifeReport> {
+    let network: SignedIn['network'] | undefined
+    let last: EndState = 'no-address'
+    const end = (stopped: LifeReport['stopped']): LifeReport => ({
+      mac: this.#options.mac,
+      boots: this.boots,
+      loops: this.loops,
+      reboots: this.reboots,
+      endState: last,
+      stopped,
+      firmware: this.#options.state.firmware,
+    })
+    for (;;) {
+      if (this.#stopped) return end('stopped')
+      if (this.#clock.now() >= until) return end('time')
+      const ctx = this.#context()
+      if (!network) {
+        const on = await powerOn(ctx)
+        if ('end' in on) {
+          last = this.#booted(ctx, on.end)
+          const why = await this.#wait(this.timings.retryS, until)
+          if (why === 'stopped' || why === 'time') return end(why === 'time' ? 'time' : 'stopped')
+          this.#obey(why)
+          continue
+        }
+        network = on.next
+      }
+      const result = await signIn(ctx, network)
+      last = this.#booted(ctx, result.end)
+      const looping = result.end === 'certificate-loop' || result.end === 'crashed-after-sign-in'
+      if (looping && ++this.loops >= (this.#options.maxLoops ?? Infinity)) return end('loops')
+      let leave: Leave | 'time-passed'
+      if (result.session) leave = await this.#signedIn(ctx, result.session, until)
+      else if (result.end === 'crashed-after-sign-in') {
+        // F16: the phone reboots (DHCP again) and gets almost to the end of the login again.
+        network = undefined
+        this.reboots++
+        leave = await this.#wait(this.timings.rebootS, until)
+      } else if (result.end === 'certificate-loop')
+        // F10: Locating DC → Downloading → Installing → Connecting, again.
+        leave = await this.#wait(this.timings.retryS, until)
+      else leave = await this.#wait(Infinity, until) // the error stays on screen until someone acts
+      if (leave === 'time' || leave === 'stopped') return end(leave === 'time' ? 'time' : 'stopped')
+      if (leave === 'lost-pool') await this.#wait(this.timings.retryS, until)
+      if (leave === 'install' || leave === 'lost-address' || this.#obey(leave)) {
+        network = undefined
+        if (leave === 'install') this.#install(ctx)
+        this.reboots++
+        if ((await this.#wait(this.timings.rebootS, until)) === 'stopped') return end('stopped')
+      }
+    }
+  }
+
+  /** Carries out a command that arrived while waiting; true when the phone reboots for it. */
+  #obey(why: Leave | 'time-passed'): boolean {
+    if (why !== 'reboot' && why !== 'power-cycle' && why !== 'hard-reset') return false
+    if (why === 'hard-reset') this.#options.state.hardReset()
+    return true
+  }
+
+  #install(ctx: PhoneContext): void {
+    const s = this.#options.state
+    if (!s.pendingFirmware) return
+    ctx.step('install', true, `installed ${s.pendingFirmware} over ${s.firmware} while idle; rebooting`)
+    s.firmware = s.pendingFirmware
+    s.pendingFirmware = undefined
+    s.save()
+  }
+
+  #context(): PhoneContext {
+    return new PhoneContext({ ...this.#options, clock: this.#clock })
+  }
+
+  #booted(ctx: PhoneContext, end: EndState): EndState {
+    this.#options.state.save()
+    const report = ctx.report(end)
+    this.boots.push(report)
+    this.#options.onBoot?.(report)
+    return end
+  }
+
+  /**
+   * Signed in: the phone's timers, one at a time in lab-time order, until it leaves (a command, an update to
+   * install, the pool or the address lost, its time up).
+   */
+  async #signedIn(ctx: PhoneContext, session: SignedIn, until: number): Promise<Leave> {
+    const t = this.timings
+    const { sip, network } = session
+    let lease = network.lease
+    const onClose = (): void => this.#wake.abort()
+    sip.socket.once('close', onClose)
+    // The address book is downloaded at sign-in, then with the daily cycle (§4.3, §5).
+    const abs = session.props.absInternalServerUrl
+    if (abs) await downloadAddressBook(ctx, network, abs)
+    const mwiMinutes = Number(session.props.ucExchangeMwiPoll)
+    const now = this.#clock.now()
+    const due = new Map<string, number>([
+      ['re-register', now + session.expiresS * 1000 * t.reRegisterAt],
+      ['keep-alive', now + t.keepAliveS * 1000],
+      ['daily', now + t.dailyS * 1000],
+      ['ntp', now + t.ntpResyncS * 1000],
+      ['renew', now + lease.renewSeconds * 1000],
+    ])
+    const ewsPollMs = (mwiMinutes > 0 ? mwiMinutes * 60 : t.ewsPollS) * 1000
+    if (typeof ctx.learnt.ewsUrl === 'string') due.set('ews', now + ewsPollMs)
+    if (this.#options.state.pendingFirmware) due.set('install', now + t.installIdleS * 1000)
+    try {
+      for (;;) {
+        const [task, at] = [...due.entries()].reduce((a, b) => (b[1] < a[1] ? b : a))
+        const why = await this.#wait((at - this.#clock.now()) / 1000, until)
+        if (why !== 'time-passed') return why
+        if (sip.closed) {
+          ctx.step('pool', false, 'the pool closed the connection')
+          return 'lost-pool'
+        }
+        const c = this.#clock.now()
+        switch (task) {
+          case 're-register': {
+            const a = await sip.refresh(ctx.timeoutMs * 2)
+            const expires = Number(a?.headers.get('expires') ?? session.expiresS) || session.expiresS
+            ctx.step('re-register', a?.status === 200, `REGISTER → ${a?.status ?? 'no answer'}`)
+            if (a?.status !== 200) return 'lost-pool'
+            due.set(task, c + expires * 1000 * t.reRegisterAt)
+            break
+          }
+          case 'keep-alive':
+            if (!(await sip.keepAlive(ctx.timeoutMs))) {
+              ctx.step('keep-alive', false, 'no pong from the pool')
+              return 'lost-pool'
+            }
+            due.set(task, c + t.keepAliveS * 1000)
+            break
+          case 'ews':
+            await ews(ctx, network, String(ctx.learnt.ewsUrl))
+            due.set(task, c + ewsPollMs)
+            break
+          case 'daily':
+            await this.#daily(ctx, session)
+            due.set(task, c + t.dailyS * 1000)
+            if (this.#options.state.pendingFirmware && !due.has('install'))
+              due.set('install', c + t.installIdleS * 1000)
+            break
+          case 'ntp': {
+            const server = ctx.learnt.ntpServer
+            const o =
+              typeof server === 'string'
+                ? await ntpOffset(ctx.net, server, ctx.timeoutMs, this.#clock)
+                : undefined
+            ctx.step(
+              'ntp-resync',
+              o !== undefined && 'offsetMs' in o,
+              o && 'problem' in o ? o.problem : 'clock resynced',
+            )
+            if (o && 'offsetMs' in o) this.#options.state.clockOffsetMs = o.offsetMs
+            due.set(task, c + t.ntpResyncS * 1000)
+            break
+          }
+          case 'renew': {
+            const renewed = await renewLease(ctx.net, this.#options.mac, lease, {
+              accept119: ctx.guesses.option119,
+              timeoutMs: ctx.timeoutMs,
+            })
+            ctx.step('dhcp-renew', renewed !== undefined, renewed ? `${renewed.address} renewed` : 'no ACK')
+            if (!renewed) return 'lost-address'
+            lease = renewed
+            due.set(task, c + lease.renewSeconds * 1000)
+            break
+          }
+          case 'install':
+            return 'install'
+        }
+      }
+    } finally {
+      sip.socket.off('close', onClose)
+      sip.close()
+    }
+  }
+
+  /** The 24-hour cycle (§5): the update check, the Autodiscover refresh, the address-book download. */
+  async #daily(ctx: PhoneContext, session: SignedIn): Promise<void> {
+    const { network, props } = session
+    const dus = this.#options.state.dusUrl
+    if (dus) await updateCheck(ctx, network, dus, 'update (daily)')
+    const email = props.primaryEmailAddress
+    if (email && props.exumEnabled !== 'false') {
+      const url = await autodiscover(ctx, network, email)
+      if (url !== undefined) ctx.learnt.ewsUrl = url
+    }
+    const abs = props.absInternalServerUrl
+    if (abs) await downloadAddressBook(ctx, network, abs)
+  }
+
+  /**
+   * Waits `seconds` of lab time (fast-forwarding the lab clock when the phone lives alone), or less: a
+   * command, a stop, the pool closing, or the end of the phone's time.
+   */
+  async #wait(seconds: number, until: number): Promise<Leave | 'time-passed'> {
+    const commands = await this.#options.commands?.()
+    if (commands) this.#pending.push(...commands)
+    const first = (): Leave | undefined => (this.#stopped ? 'stopped' : this.#pending.shift())
+    const early = first()
+    if (early) return early
+    const now = this.#clock.now()
+    const wakeAt = Math.min(now + Math.max(0, seconds) * 1000, until)
+    if (this.#wake.signal.aborted) this.#wake = new AbortController()
+    const signal = this.#wake.signal
+    if (this.#options.fastForward && Number.isFinite(wakeAt)) {
+      const sleeping = this.#clock.sleep(wakeAt - now, signal)
+      this.#clock.advance(Math.max(0, wakeAt - this.#clock.now()))
+      await sleeping
+    } else await this.#pollWhileSleeping(wakeAt - now, signal)
+    const late = first()
+    if (late) return late
+    if (signal.aborted) return 'lost-pool'
+    return this.#clock.now() >= until ? 'time' : 'time-passed'
+  }
+
+  /** Sleeps in lab time, asking for commands about once a wall second when someone can send them. */
+  async #pollWhileSleeping(ms: number, signal: AbortSignal): Promise<void> {
+    const ask = this.#options.commands
+    if (!ask) return this.#clock.sleep(ms, signal)
+    const end = this.#clock.now() + ms
+    while (!signal.aborted && this.#clock.now() < end) {
+      const t0 = performance.now()
+      await Promise.race([
+        this.#clock.sleep(end - this.#clock.now(), signal),
+        new Promise((r) => setTimeout(r, 1_000).unref()),
+      ])
+      if (performance.now() - t0 >= 999) {
+        const got = await ask()
+        if (got.length > 0) {
+          this.#pending.push(...got)
+          return
+        }
+      }
+    }
+  }
+}
