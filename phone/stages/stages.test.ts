@@ -62,11 +62,12 @@ describe('the emulator, stage by stage', () => {
     expect(await dhcpStage(ctx)).toEqual({ end: 'no-address' })
   })
 
-  it('the first update check finds ucupdates-r2 and installs the newer image', async () => {
+  it('the first update check finds ucupdates-r2 and downloads the newer image, to install when idle', async () => {
     const ctx = context()
     await firstUpdateStage(ctx, await network(ctx))
     expect(ctx.steps.at(-1)?.step).toBe('update (ucupdates-r2)')
-    expect(ctx.state.firmware).toBe('3.5.6907.35')
+    expect(ctx.state.pendingFirmware).toBe('3.5.6907.35')
+    expect(ctx.state.firmware).toBe('1.0.522.101')
   })
 
   it('NTP sets the clock; a dropped NTP answer ends the boot as clock-not-set', async () => {
