@@ -102,9 +102,17 @@ export async function updateCheck(
   }
 }
 
-/** §6.1: a never-signed-in 1.0.522.101 / 3.5.6907.35 looks for the DUS by ucupdates-r2.<option 15>. */
+/**
+ * The update check at power-on (§5, §6.4's state machine): a phone that signed in before asks the DUS URL it
+ * stored; a never-signed-in (or hard-reset) 1.0.522.101 / 3.5.6907.35 looks for it by ucupdates-r2.<option
+ * 15> (§6.1); other builds cannot find one before a sign-in (F18).
+ */
 export async function firstUpdateStage(ctx: PhoneContext, network: PhoneNetwork): Promise<void> {
-  if (ctx.state.everSignedIn || !ctx.firmware.findsUpdatesBeforeSignIn) return
+  if (ctx.state.everSignedIn) {
+    if (ctx.state.dusUrl) await updateCheck(ctx, network, ctx.state.dusUrl, 'update (power-on)')
+    return
+  }
+  if (!ctx.firmware.findsUpdatesBeforeSignIn) return
   const name = `ucupdates-r2.${network.lease.domain}`
   const dus = await network.dns.address(name)
   if (dus)

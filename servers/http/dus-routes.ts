@@ -58,7 +58,7 @@ export function dusRoutes(app: FastifyInstance, ctx: HttpContext): void {
       s.code = dus.mimeTypes ? 'no such file' : 'no MIME type for the file (F20)'
       return ctx.notFound(reply)
     }
-    const known = dus.ladder.includes(found.version) || dus.pending.includes(found.version)
+    const known = dus.approved === found.version || dus.pending.includes(found.version)
     let bytes: Buffer | undefined
     let refused: string | undefined
     if (dus.files !== undefined) {

@@ -13,7 +13,7 @@ import {
 import { upxRequest } from '../../test/helpers/dus.js'
 
 const CONFIG: DusConfig = {
-  ladder: ['1.0.522.73', '1.0.522.101', '3.5.6907.35'],
+  approved: '3.5.6907.35',
   pending: [],
   testDevices: [],
   downloadUrls: 'set',
@@ -39,25 +39,37 @@ describe('Device Update Service', () => {
     expect(other.model).toBe('CX700') // the defaults of the only device the lab knows
   })
 
-  it('offers one step of the ladder at a time (the two-step upgrade), nothing newer at the top', () => {
+  it('offers the approved version, never a rung between (1.0.199.123 gets 3.5.6907.35, not the R1 build)', () => {
     const at = (v: string, c: DusConfig = CONFIG) => decide(parseDusRequest(upxRequest(v)), c)
-    expect(at('1.0.522.73')).toEqual({ current: '1.0.522.73', offered: '1.0.522.101', outcome: 'update' })
+    expect(at('1.0.199.123')).toEqual({ current: '1.0.199.123', offered: '3.5.6907.35', outcome: 'update' })
     expect(at('1.0.522.101')).toMatchObject({ offered: '3.5.6907.35', outcome: 'update' })
     expect(at('3.5.6907.35')).toMatchObject({ offered: '3.5.6907.35', outcome: 'current' })
-    expect(at('1.0.199.123')).toMatchObject({ offered: '1.0.522.73', outcome: 'update' })
     expect(at('9.9')).toMatchObject({ offered: '9.9', outcome: 'current' })
-    const pending: DusConfig = { ...CONFIG, pending: ['3.5.6907.35'], testDevices: ['00:04:f2:aa:bb:cc'] }
-    expect(at('1.0.522.101', pending)).toMatchObject({ offered: '1.0.522.101', outcome: 'pending' })
-    expect(decide(parseDusRequest(upxRequest('1.0.522.101', '0004F2AABBCC')), pending)).toMatchObject({
-      offered: '3.5.6907.35',
+    // Step 1 of the two-step upgrade: 1.0.522.101 approved for the R1 phones.
+    expect(at('1.0.522.73', { ...CONFIG, approved: '1.0.522.101' })).toMatchObject({
+      offered: '1.0.522.101',
       outcome: 'update',
     })
+  })
+
+  it('offers a pending version to test devices only (F21)', () => {
+    const pending: DusConfig = {
+      ...CONFIG,
+      approved: '1.0.522.101',
+      pending: ['3.5.6907.35'],
+      testDevices: ['00:04:f2:aa:bb:cc'],
+    }
+    const at = (v: string, mac?: string) => decide(parseDusRequest(upxRequest(v, mac)), pending)
+    expect(at('1.0.522.101')).toMatchObject({ offered: '1.0.522.101', outcome: 'pending' })
+    expect(at('1.0.522.101', '0004F2AABBCC')).toMatchObject({ offered: '3.5.6907.35', outcome: 'update' })
+    expect(at('1.0.522.73')).toMatchObject({ offered: '1.0.522.101', outcome: 'update' })
   })
 
   it('answers with the version and the BaseURL/ExternalBaseURL folders, blank when the URLs are unset (F19)', () => {
     const r = parseDusRequest(upxRequest('1.0.522.73'))
     const urls = { internal: 'http://ocspool.contoso.test', external: 'https://ocspool.contoso.test' }
-    const doc = parseXml(dusResponse(r, decide(r, CONFIG), urls, new Date(0)))
+    const step1: DusConfig = { ...CONFIG, approved: '1.0.522.101' }
+    const doc = parseXml(dusResponse(r, decide(r, step1), urls, new Date(0)))
     expect(path(doc, 'Modules', 'Module', 'Version')?.text).toBe('1.0.522.101')
     expect(path(doc, 'BaseURL')?.text).toBe(
       'http://ocspool.contoso.test/DeviceUpdateFiles_Int/UCPhone/Polycom/CX700/A/ENU/1.0.522.101/CPE',

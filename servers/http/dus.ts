@@ -3,9 +3,9 @@ import { parseXml, x, xmlDocument, type XmlElement } from '../../core/xml.js'
 
 /**
  * The OCS 2007 R2 Device Update Service, pure (spec §6): what a `ucdevice.upx` request says about the
- * phone, which version to offer from the scenario's firmware ladder (one step at a time: 1.0.522.73 →
- * 1.0.522.101 → 3.5.6907.35, the two-step upgrade of §6.4; a pending step only to test devices), the
- * answer with BaseURL/ExternalBaseURL, and stand-in update files. The request's element names are not
+ * phone, which version to offer — the approved one (§6.2: administrators approve an update and devices fetch
+ * it), or the newest pending one to a designated test device (F21) — the answer with BaseURL/ExternalBaseURL,
+ * and stand-in update files. The request's element names are not
  * published (§10.7): any well-formed XML is read, by local names, wherever they are.
  */
 
@@ -28,7 +28,8 @@ export interface DusRequest {
 }
 
 export interface DusConfig {
-  readonly ladder: readonly string[]
+  /** The approved version every device is offered. */
+  readonly approved: string
   readonly pending: readonly string[]
   readonly testDevices: readonly string[]
   readonly downloadUrls: 'set' | 'blank'
@@ -102,17 +103,22 @@ export function currentVersion(r: DusRequest): string {
   return (r.modules.find((m) => m.filename.toLowerCase() === 'cpe.nbt') ?? r.modules[0])?.version ?? ''
 }
 
-/** The next step of the ladder for the device, if it may have it. */
+/**
+ * What the device is offered (§6.2): the approved version, or for a test device the newest pending one when
+ * it is newer; `update` when that is newer than what the device runs, `pending` when only an unapproved one
+ * would be (F21).
+ */
 export function decide(r: DusRequest, c: DusConfig): DusDecision {
   const current = currentVersion(r)
-  const at = c.ladder.indexOf(current)
-  const next =
-    at >= 0 ? c.ladder[at + 1] : c.ladder.find((v) => current === '' || compareVersions(v, current) > 0)
-  if (next === undefined || (current !== '' && compareVersions(next, current) <= 0))
-    return { current, offered: current, outcome: 'current' }
   const tester = c.testDevices.map(normalizeMac).includes(r.mac)
-  if (c.pending.includes(next) && !tester) return { current, offered: current, outcome: 'pending' }
-  return { current, offered: next, outcome: 'update' }
+  const newest = (vs: readonly string[]): string | undefined => [...vs].sort(compareVersions).at(-1)
+  const pending = newest(c.pending)
+  const offer =
+    tester && pending !== undefined && compareVersions(pending, c.approved) > 0 ? pending : c.approved
+  const newer = (v: string): boolean => current === '' || compareVersions(v, current) > 0
+  if (newer(offer)) return { current, offered: offer, outcome: 'update' }
+  if (pending !== undefined && newer(pending)) return { current, offered: current, outcome: 'pending' }
+  return { current, offered: current, outcome: 'current' }
 }
 
 /** The folder path of an update (spec §6.2: …/UCPhone/Polycom/CX700/A/ENU/<version>/CPE). */

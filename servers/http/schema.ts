@@ -97,14 +97,16 @@ export const HttpSchema = serverBlock(
           description:
             'The Device Update Service: POST /RequestHandler/ucdevice.upx (80 and 443), /RequestHandlerExt/ucdevice.upx (443), and the update files (spec §6).',
         }),
-        ladder: Type.Array(Type.String({ pattern: '^\\d+(\\.\\d+){1,3}$' }), {
-          default: ['1.0.522.73', '1.0.522.101', '3.5.6907.35'],
+        approved: Type.String({
+          pattern: '^\\d+(\\.\\d+){1,3}$',
+          default: '3.5.6907.35',
           description:
-            'Firmware versions in upgrade order; a phone is offered the step after its own (the two-step upgrade of spec §6.4).',
+            'The version the administrator approved: every device running an older one is offered it (spec §6.2). The two-step upgrade of §6.4 is two approvals: 1.0.522.101 for the R1 phones, then 3.5.6907.35.',
         }),
         pending: Type.Array(Type.String(), {
           default: [],
-          description: 'Versions uploaded but not approved: offered only to testDevices (F21).',
+          description:
+            'Versions uploaded but not approved: the newest is offered only to testDevices, when newer than the approved one (F21).',
         }),
         testDevices: Type.Array(Type.String({ pattern: '^([0-9A-Fa-f]{2}[:-]?){5}[0-9A-Fa-f]{2}$' }), {
           default: [],
