@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Lab } from '../lab/runtime.js'
 import { checkExpectations, type Divergence } from '../lab/scenario/expect.js'
-import { loadScenario } from '../lab/scenario/load.js'
+import { loadScenario, loadScenarioText } from '../lab/scenario/load.js'
+import type { Scenario } from '../lab/scenario/model.js'
+import { parseDuration } from '../core/schema/common.js'
+import { LivingPhone, type Milestone } from '../phone/life.js'
+import { basename, dirname } from 'node:path'
+import { stringify } from 'yaml'
 import { createLogger, type Logger } from '../core/logger.js'
 import { runPhone, type PhoneReport } from '../phone/emulator.js'
 import { PhoneNet } from '../phone/net.js'
@@ -12,9 +17,11 @@ import { parse, table } from './args.js'
 
 export const VERIFY_HELP = `Usage: cx700-lab verify SCENARIO… [--state DIR] [--json]
 
-For each scenario: starts the lab on loopback (ephemeral ports), runs one emulated CX700 against it as a
-factory-fresh phone on 1.0.522.101 with the scenario's first user, and checks the scenario's expect: block
-(end state, status lines, journal rules). Prints a pass/fail table with the first divergence of each
+For each scenario: starts the lab on loopback (ephemeral ports), runs the scenario's emulated CX700 (its
+phone: block — firmware, used before or factory-fresh, one boot or a life of lab days and phases; by default a
+factory-fresh 1.0.522.101 booting once) as the scenario's first user, and checks the scenario's expect: block
+(end state, status lines, loops, firmware, journal rules). A living phone moves the lab clock on whenever it
+waits, so days take seconds. Prints a pass/fail table with the first divergence of each
 failure. Exit 0 when every scenario passes, 1 otherwise.
 
   --state DIR   keep the lab's state (its CA) here (default: a temporary folder, removed afterwards)
@@ -32,24 +39,105 @@ export interface VerifyResult {
 /** The MAC the verifying phone uses: Polycom's OUI, so that the DHCP allow-list lets it in. */
 export const VERIFY_MAC = '00:04:f2:00:00:01'
 
-/** Runs a factory-fresh emulated phone against a started lab and checks the scenario's expectations. */
-export async function verifyOnLab(lab: Lab): Promise<VerifyResult> {
+/**
+ * The state the scenario's phone starts from: its firmware, and — used here before — the user, the root and
+ * the pool's update URL it stored then.
+ */
+function phoneState(lab: Lab): PhoneState {
+  const { phone, hosts, site, users } = lab.scenario
+  const state = new PhoneState(phone.firmware)
+  if (phone.usedBefore) {
+    const pool = hosts.find((h) => h.roles.includes('pool'))?.name ?? `ocspool.${site.sipDomain}`
+    const https = lab.endpoints().find((e) => e.server === 'http' && e.name === 'https')?.port ?? 443
+    state.everSignedIn = true
+    state.user = users[0]?.userName
+    state.addRoots([lab.pki.root.certificate])
+    state.dusUrl = `https://${pool}${https === 443 ? '' : `:${https}`}/RequestHandler/ucdevice.upx`
+  }
+  return state
+}
+
+/** The scenario's phone, once (no `live`), or living through its phases on the lab clock. */
+async function runScenarioPhone(
+  lab: Lab,
+): Promise<{ report: PhoneReport; loops?: number; firmware: string }> {
   const scenario = lab.scenario
   const user = scenario.users[0]
-  const since = lab.journal.query().at(-1)?.seq ?? 0
-  const report = await runPhone({
+  const state = phoneState(lab)
+  const options = {
     net: new PhoneNet(lab.endpoints()),
     mac: VERIFY_MAC,
     signIn: user?.signInAddress ?? `nobody@${scenario.site.sipDomain}`,
     account: user?.userName ?? 'nobody',
     password: user?.password ?? '',
-    state: new PhoneState('1.0.522.101'),
+    state,
+    clock: lab.clock,
+  }
+  const { phone } = scenario
+  if (phone.live === undefined && phone.then.length === 0) {
+    const report = await runPhone(options)
+    return { report, firmware: state.firmware }
+  }
+  const phases = [{ live: phone.live ?? '0s' }, ...phone.then]
+  let at = 0
+  const milestones: Milestone[] = []
+  for (const [i, p] of phases.entries()) {
+    if (i > 0)
+      milestones.push({
+        afterMs: at,
+        run: async () => {
+          if ('overlay' in p && p.overlay !== undefined) await lab.reload(overlaid(scenario, p.overlay))
+          // Through the lab's mailbox, as an operator's command reaches a phone (and is journaled).
+          if ('command' in p && p.command !== undefined) lab.phoneCommands.give(VERIFY_MAC, p.command)
+          return undefined
+        },
+      })
+    at += parseDuration(p.live)
+  }
+  lab.journal.record({
+    server: 'lab',
+    kind: 'lab:clock',
+    summary: `the lab clock moves on whenever the verifying phone waits (fast-forward through ${phases.length} phase(s), ${at / 3_600_000} lab hours)`,
+    detail: { kind: 'fast-forward', labMs: at },
   })
+  const life = await new LivingPhone({
+    ...options,
+    fastForward: true,
+    liveForMs: at,
+    maxLoops: phone.maxLoops,
+    timings: phone.timings,
+    milestones,
+    commands: () => lab.phoneCommands.take(VERIFY_MAC),
+  }).run()
+  const last = life.boots.at(-1)
+  const report: PhoneReport = last
+    ? { ...last, endState: life.endState }
+    : { mac: VERIFY_MAC, endState: life.endState, status: [], steps: [], learnt: {}, ms: 0 }
+  return { report, loops: life.loops, firmware: life.firmware }
+}
+
+/** The scenario with a phase's overlay merged over it, as `extends` merges (validated like any scenario). */
+function overlaid(scenario: Scenario, overlay: Readonly<Record<string, unknown>>): Scenario {
+  const text = stringify({ extends: basename(scenario.file), ...overlay })
+  return loadScenarioText(text, `${scenario.file} (phase overlay)`, dirname(scenario.file))
+}
+
+/** Runs the scenario's emulated phone against a started lab and checks the scenario's expectations. */
+export async function verifyOnLab(lab: Lab): Promise<VerifyResult> {
+  const scenario = lab.scenario
+  const since = lab.journal.query().at(-1)?.seq ?? 0
+  const { report, loops, firmware } = await runScenarioPhone(lab)
   lab.journal.flush()
   const events = lab.journal.query().filter((e) => e.seq > since)
   const divergences = checkExpectations(
     scenario.expect,
-    { endState: report.endState, status: report.status, lastStep: describeLast(report) },
+    {
+      endState: report.endState,
+      status: report.status,
+      lastStep: describeLast(report),
+      ...(loops !== undefined ? { loops } : {}),
+      firmware,
+    },
     events,
   )
   return {

@@ -21,7 +21,7 @@ export interface LabTimer {
 /** What changed the lab's time (journaled by the runtime). */
 export type ClockChange =
   | { readonly kind: 'rate'; readonly from: number; readonly to: number }
-  | { readonly kind: 'advance'; readonly byMs: number }
+  | { readonly kind: 'advance'; readonly byMs: number; readonly quiet?: boolean }
 
 /** The most lab time one Node timer is set for: Node's timers hold 2^31−1 ms. */
 const TIMER_MAX_MS = 2 ** 31 - 1
@@ -93,15 +93,18 @@ export class LabClock implements Clock {
     this.#notify({ kind: 'rate', from, to: this.#rate })
   }
 
-  /** Moves lab time forward by `ms` at once; the timers it passes run, in lab-time order. */
-  advance(ms: number): void {
+  /**
+   * Moves lab time forward by `ms` at once; the timers it passes run, in lab-time order. `quiet`: a move that
+   * is part of a run (a fast-forwarding phone), not an operator's act — listeners may leave it out.
+   */
+  advance(ms: number, options: { readonly quiet?: boolean } = {}): void {
     if (!Number.isFinite(ms) || ms < 0)
       throw new RangeError(`the lab clock only moves forward, not by ${ms} ms`)
     this.#reanchor()
     this.#labAnchor += ms
     if (ms > 0) this.#departed = true
     this.#drain()
-    this.#notify({ kind: 'advance', byMs: ms })
+    this.#notify({ kind: 'advance', byMs: ms, ...(options.quiet === true ? { quiet: true } : {}) })
   }
 
   /** Sets lab time (tests; forward or back — timers already due run). */

@@ -199,8 +199,12 @@ export class Lab implements AsyncDisposable {
     this.#unwatchClock = this.#clock.onChange((change) => this.#journalClock(change))
   }
 
-  /** Every change of lab time is in the journal, with both times, so a timeline can be read across it. */
+  /**
+   * Every change an operator makes to lab time is in the journal, with both times, so a timeline can be read
+   * across it (the quiet moves of a fast-forwarding phone are not; its events carry `wall` beside `time`).
+   */
   #journalClock(change: ClockChange): void {
+    if (change.kind === 'advance' && change.quiet === true) return
     const { labMs, wallMs, rate } = this.#clock.state()
     const at = new Date(labMs).toISOString()
     this.journal.record({

@@ -97,11 +97,13 @@ export async function signIn(ctx: PhoneContext, network: PhoneNetwork): Promise<
   const sip = registered.next.sip
   const props = await provisioningStage(ctx, sip)
   if (ctx.firmware.onR2Pool === 'crashes') {
-    // F16 (§6.4, S12): an OCS 2007 build gets almost to the end of the login, then crashes.
+    // F16 (§6.4, S12): an OCS 2007 build gets almost to the end of the login, then crashes — before it keeps
+    // anything provisioned, so it never learns the R2 pool's update service.
     ctx.step('crash', false, `${ctx.state.firmware} (${ctx.firmware.label}) crashed after provisioning`)
     sip.close()
     return { end: 'crashed-after-sign-in' }
   }
+  if (props.updatesServerInternalUrl) ctx.state.dusUrl = props.updatesServerInternalUrl
   // §6.2 the update check with the provisioned URL
   if (ctx.state.dusUrl) await updateCheck(ctx, network, ctx.state.dusUrl, 'update (provisioned)')
   ctx.learnt.firmware = ctx.state.firmware

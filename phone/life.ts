@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import type { LabClock } from '../core/clock.js'
+import type { PhoneCommand } from '../lab/admin/phone-commands.js'
 import { PhoneContext, type EndState, type PhoneOptions, type PhoneReport } from './context.js'
 import { renewLease } from './dhcp.js'
 import { powerOn, signIn, type SignedIn } from './emulator.js'
@@ -42,7 +43,7 @@ export const DEFAULT_TIMINGS: LifeTimings = {
   retryS: 60,
 }
 
-export type PhoneCommand = 'reboot' | 'power-cycle' | 'hard-reset'
+export type { PhoneCommand }
 
 export interface LifeOptions extends PhoneOptions {
   readonly clock: LabClock
@@ -60,6 +61,17 @@ export interface LifeOptions extends PhoneOptions {
   readonly commands?: () => Promise<readonly PhoneCommand[]> | readonly PhoneCommand[]
   /** Called after each boot (sign-in attempt) with its report. */
   readonly onBoot?: (report: PhoneReport) => void
+  /**
+   * Changes to the phone's world at lab times after the start (ms): each runs when the phone reaches it while
+   * waiting (the lab is changed, then the phone goes on), and may give the phone a command.
+   */
+  readonly milestones?: readonly Milestone[]
+}
+
+export interface Milestone {
+  /** Lab ms after the life began. */
+  readonly afterMs: number
+  readonly run: () => Promise<PhoneCommand | undefined>
 }
 
 /** How a life ended, and what it went through. */
@@ -97,6 +109,7 @@ export class LivingPhone {
   #wake = new AbortController()
   #stopped = false
   #pending: PhoneCommand[] = []
+  #milestones: { at: number; run: Milestone['run'] }[] = []
 
   constructor(options: LifeOptions) {
     this.#options = options
@@ -117,8 +130,11 @@ export class LivingPhone {
   }
 
   async run(): Promise<LifeReport> {
-    const until =
-      this.#options.liveForMs === undefined ? Infinity : this.#clock.now() + this.#options.liveForMs
+    const start = this.#clock.now()
+    const until = this.#options.liveForMs === undefined ? Infinity : start + this.#options.liveForMs
+    this.#milestones = [...(this.#options.milestones ?? [])]
+      .sort((a, b) => a.afterMs - b.afterMs)
+      .map((m) => ({ at: start + m.afterMs, run: m.run }))
     // A phone whose only timers are lab timers must not let the process end under it.
     const keep = setInterval(() => undefined, 1 << 30)
     try {
@@ -154,6 +170,17 @@ export class LivingPhone {
           continue
         }
         network = on.next
+        if (this.#options.state.pendingFirmware) {
+          // Downloaded at power-on, before anyone signed in: the phone is idle, so it installs and reboots.
+          const why = await this.#wait(this.timings.installIdleS, until)
+          if (why === 'stopped' || why === 'time') return end(why === 'time' ? 'time' : 'stopped')
+          this.#install(ctx)
+          last = this.#booted(ctx, 'updating')
+          network = undefined
+          this.reboots++
+          if ((await this.#wait(this.timings.rebootS, until)) === 'stopped') return end('stopped')
+          continue
+        }
       }
       const result = await signIn(ctx, network)
       last = this.#booted(ctx, result.end)
@@ -166,10 +193,12 @@ export class LivingPhone {
         network = undefined
         this.reboots++
         leave = await this.#wait(this.timings.rebootS, until)
-      } else if (result.end === 'certificate-loop')
-        // F10: Locating DC → Downloading → Installing → Connecting, again.
+      } else if (result.end === 'certificate-loop') {
+        // F10: the installed root cannot validate the pool; the phone starts over — Locating DC →
+        // Downloading → Installing → Connecting — fetching the root again (spec S8).
+        this.#options.state.clearRoots()
         leave = await this.#wait(this.timings.retryS, until)
-      else leave = await this.#wait(Infinity, until) // the error stays on screen until someone acts
+      } else leave = await this.#wait(Infinity, until) // the error stays on screen until someone acts
       if (leave === 'time' || leave === 'stopped') return end(leave === 'time' ? 'time' : 'stopped')
       if (leave === 'lost-pool') await this.#wait(this.timings.retryS, until)
       if (leave === 'install' || leave === 'lost-address' || this.#obey(leave)) {
@@ -322,27 +351,43 @@ export class LivingPhone {
 
   /**
    * Waits `seconds` of lab time (fast-forwarding the lab clock when the phone lives alone), or less: a
-   * command, a stop, the pool closing, or the end of the phone's time.
+   * command, a stop, the pool closing, or the end of the phone's time. Milestones on the way run in order.
    */
   async #wait(seconds: number, until: number): Promise<Leave | 'time-passed'> {
     const commands = await this.#options.commands?.()
     if (commands) this.#pending.push(...commands)
     const first = (): Leave | undefined => (this.#stopped ? 'stopped' : this.#pending.shift())
-    const early = first()
-    if (early) return early
+    const wakeAt = Math.min(this.#clock.now() + Math.max(0, seconds) * 1000, until)
+    for (;;) {
+      const early = first()
+      if (early) return early
+      const milestone = this.#milestones[0]
+      const to = milestone && milestone.at <= wakeAt ? milestone.at : wakeAt
+      if (this.#wake.signal.aborted) this.#wake = new AbortController()
+      const signal = this.#wake.signal
+      await this.#sleepUntil(to, signal)
+      const late = first()
+      if (late) return late
+      if (signal.aborted) return 'lost-pool'
+      if (milestone && milestone.at === to && this.#clock.now() >= to) {
+        this.#milestones.shift()
+        const c = await milestone.run()
+        if (c) this.#pending.push(c)
+        continue
+      }
+      if (this.#clock.now() >= wakeAt) return this.#clock.now() >= until ? 'time' : 'time-passed'
+    }
+  }
+
+  async #sleepUntil(at: number, signal: AbortSignal): Promise<void> {
     const now = this.#clock.now()
-    const wakeAt = Math.min(now + Math.max(0, seconds) * 1000, until)
-    if (this.#wake.signal.aborted) this.#wake = new AbortController()
-    const signal = this.#wake.signal
-    if (this.#options.fastForward && Number.isFinite(wakeAt)) {
-      const sleeping = this.#clock.sleep(wakeAt - now, signal)
-      this.#clock.advance(Math.max(0, wakeAt - this.#clock.now()))
-      await sleeping
-    } else await this.#pollWhileSleeping(wakeAt - now, signal)
-    const late = first()
-    if (late) return late
-    if (signal.aborted) return 'lost-pool'
-    return this.#clock.now() >= until ? 'time' : 'time-passed'
+    if (!Number.isFinite(at)) return this.#pollWhileSleeping(Infinity, signal)
+    if (this.#options.fastForward) {
+      const sleeping = this.#clock.sleep(at - now, signal)
+      this.#clock.advance(Math.max(0, at - this.#clock.now()), { quiet: true })
+      return sleeping
+    }
+    return this.#pollWhileSleeping(at - now, signal)
   }
 
   /** Sleeps in lab time, asking for commands about once a wall second when someone can send them. */

@@ -29,6 +29,10 @@ export class PhoneState {
   roots(): readonly x509.X509Certificate[] {
     return this.#roots
   }
+  /** Forgets the roots (a root the phone installed but cannot use is fetched again: the F10 loop). */
+  clearRoots(): void {
+    this.#roots = []
+  }
   addRoots(certs: readonly x509.X509Certificate[]): void {
     for (const c of certs) if (!this.#roots.some((r) => r.equal(c))) this.#roots.push(c)
   }

@@ -12,6 +12,9 @@ export interface Outcome {
   readonly status: readonly string[]
   /** The step where it ended, for the message. */
   readonly lastStep?: string | undefined
+  /** A living phone's loops (F10, F16), and the firmware it ended on. */
+  readonly loops?: number
+  readonly firmware?: string
 }
 
 /** One way a run differed from the scenario's `expect:` block. */
@@ -66,6 +69,10 @@ export function checkExpectations(
       expected: expect.status.join(' → '),
       got: outcome.status.join(' → ') || '(none)',
     })
+  if (expect.loops !== undefined && (outcome.loops ?? 0) < expect.loops)
+    out.push({ what: 'loops', expected: `at least ${expect.loops}`, got: String(outcome.loops ?? 0) })
+  if (expect.firmware !== undefined && expect.firmware !== outcome.firmware)
+    out.push({ what: 'firmware', expected: expect.firmware, got: outcome.firmware ?? '(unknown)' })
   const first = (m: Match): number => events.findIndex((e) => matches(e, m))
   for (const rule of expect.journal) {
     if ('order' in rule) {
@@ -95,6 +102,14 @@ export function checkExpectations(
           what: 'journal',
           expected: `no ${describe(rule.none)}${rule.before ? ` before ${describe(rule.before)}` : ''}`,
           got: `#${hit.seq}: ${hit.summary}`,
+        })
+    } else if ('count' in rule) {
+      const n = events.filter((e) => matches(e, rule.count)).length
+      if ((rule.min !== undefined && n < rule.min) || (rule.max !== undefined && n > rule.max))
+        out.push({
+          what: 'journal count',
+          expected: `${describe(rule.count)}: ${rule.min ?? 0}${rule.max !== undefined ? ` to ${rule.max}` : ' or more'}`,
+          got: String(n),
         })
     } else if (first(rule.some) < 0) {
       out.push({ what: 'journal', expected: `some ${describe(rule.some)}`, got: 'none' })

@@ -367,6 +367,7 @@ export function loadScenario(file: string, text?: string, baseDir?: string): Sce
     pki: doc.pki,
     servers: doc.servers,
     faults: doc.faults,
+    phone: doc.phone,
     expect: doc.expect,
   })
 }

@@ -23,5 +23,6 @@ export interface Scenario {
   readonly pki: ScenarioDocument['pki']
   readonly servers: ServersConfig
   readonly faults: readonly FaultRule[]
+  readonly phone: ScenarioDocument['phone']
   readonly expect: ScenarioDocument['expect']
 }

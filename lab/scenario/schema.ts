@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { FaultRuleSchema } from '../../core/faults/types.js'
 import { PkiSchema } from '../../certs/schema.js'
 import { ServersSchema } from '../../servers/index.js'
-import { StringEnum } from '../../core/schema/common.js'
+import { DurationSchema, StringEnum } from '../../core/schema/common.js'
 import { BOOT_STAGES } from '../../core/journal/events.js'
 import { HostSchema, NetworkSchema, SiteSchema, UserSchema } from '../../core/site.js'
 
@@ -22,6 +22,7 @@ export const END_STATES = [
   'tls-untrusted',
   'sign-in-refused',
   'crashed-after-sign-in',
+  'updating',
   'signed-in',
   'signed-in-not-updated',
   'signed-in-without-exchange',
@@ -63,6 +64,18 @@ export const JournalRuleSchema = Type.Union([
     { additionalProperties: false, description: 'No such event (before the first `before` event).' },
   ),
   Type.Object({ some: JournalMatchSchema }, { additionalProperties: false }),
+  Type.Object(
+    {
+      count: JournalMatchSchema,
+      min: Type.Optional(Type.Integer({ minimum: 0 })),
+      max: Type.Optional(Type.Integer({ minimum: 0 })),
+    },
+    {
+      additionalProperties: false,
+      description:
+        'How many such events there are: at least min, at most max (e.g. re-REGISTERs over a day).',
+    },
+  ),
 ])
 
 export const ExpectSchema = Type.Object(
@@ -73,10 +86,96 @@ export const ExpectSchema = Type.Object(
     status: Type.Optional(
       Type.Array(Type.String(), { description: 'Status lines the phone must show, in order.' }),
     ),
+    loops: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          'The living phone loops at least this many times: a sign-in that ends in the certificate loop (F10) or a crash and reboot after provisioning (F16).',
+      }),
+    ),
+    firmware: Type.Optional(
+      Type.String({ description: 'The firmware the phone runs at the end (after any upgrade).' }),
+    ),
     journal: Type.Array(JournalRuleSchema, {
       default: [],
       description:
         'What the lab must see while the emulated phone runs, across protocols, e.g. { order: [{ server: dns, contains: _sipinternaltls._tcp }, { server: dns, contains: _sip._tls }] }.',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+)
+
+/** How the emulated phone paces its life (phone/life.ts); each a GUESS of spec §10 but dailyS (§5). */
+export const PhoneTimingsSchema = Type.Object(
+  {
+    reRegisterAt: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 1,
+        description: 'Re-REGISTER at this share of Expires (0.5).',
+      }),
+    ),
+    keepAliveS: Type.Optional(Type.Integer({ minimum: 1, description: 'CRLF keep-alive every N s (150).' })),
+    ewsPollS: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: 'EWS poll every N s unless ucExchangeMwiPoll is provisioned (180).',
+      }),
+    ),
+    dailyS: Type.Optional(Type.Integer({ minimum: 60, description: 'The daily cycle (86400, spec §5).' })),
+    ntpResyncS: Type.Optional(Type.Integer({ minimum: 60, description: 'NTP resync every N s (3600).' })),
+    rebootS: Type.Optional(Type.Integer({ minimum: 0, description: 'A reboot takes N s (60).' })),
+    installIdleS: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Idle N s after a download before installing (60).' }),
+    ),
+    retryS: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Retry a lost pool or a looping sign-in after N s (60).' }),
+    ),
+  },
+  { additionalProperties: false, default: {} },
+)
+
+/** A phase of the phone's life after the first: what changes, then how long the phone lives on. */
+export const PhonePhaseSchema = Type.Object(
+  {
+    overlay: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), {
+        description:
+          'Any part of a scenario (e.g. { servers: { http: { dus: { approved: 3.5.6907.35 } } } }), merged over this one as `extends` merges, applied to the running lab before the phase.',
+      }),
+    ),
+    command: Type.Optional(StringEnum(['reboot', 'power-cycle', 'hard-reset'] as const)),
+    live: DurationSchema,
+  },
+  { additionalProperties: false },
+)
+
+/** The emulated phone `verify` runs (issue 19's first slice of the phone block). */
+export const PhoneBlockSchema = Type.Object(
+  {
+    firmware: Type.String({
+      pattern: '^\\d+(\\.\\d+){1,3}$',
+      default: '1.0.522.101',
+      description: 'The build the phone runs (its profile: phone/firmware.ts).',
+    }),
+    usedBefore: Type.Boolean({
+      default: false,
+      description:
+        'The phone signed in on this site before: it has a stored user, the lab’s root and the pool’s DUS URL.',
+    }),
+    // Unset: one boot. Set: the phone lives this long in lab time after power-on (verify moves the lab clock
+    // on whenever the phone waits, so a day takes seconds).
+    live: Type.Optional(DurationSchema),
+    maxLoops: Type.Integer({
+      minimum: 1,
+      maximum: 1000,
+      default: 5,
+      description: 'Stop a looping phone after this many loops (the spec’s loops are endless).',
+    }),
+    timings: PhoneTimingsSchema,
+    then: Type.Array(PhonePhaseSchema, {
+      default: [],
+      description: 'Further phases: a change to the lab and/or a command to the phone, then more life.',
     }),
   },
   { additionalProperties: false, default: {} },
@@ -116,6 +215,7 @@ export const ScenarioSchema = Type.Object(
     pki: PkiSchema,
     servers: ServersSchema,
     faults: Type.Array(FaultRuleSchema, { default: [] }),
+    phone: PhoneBlockSchema,
     expect: ExpectSchema,
   },
   {

@@ -41,6 +41,5 @@ export async function provisioningStage(ctx: PhoneContext, sip: PhoneSip): Promi
     `${event} → ${prov?.status ?? 'no answer'}; e-mail ${props.primaryEmailAddress ?? 'none'}, DUS ${props.updatesServerInternalUrl || 'none'}`,
   )
   ctx.learnt.email = props.primaryEmailAddress
-  if (props.updatesServerInternalUrl) ctx.state.dusUrl = props.updatesServerInternalUrl
   return props
 }

@@ -29,6 +29,8 @@ const DUS_WALKS: Readonly<Record<string, RegExp>> = {
   'f19-dus-blank-urls.yaml': /^blank download URLs$/,
   'f20-dus-no-mime-types.yaml': /^download 404$/,
   'f21-dus-pending-only.yaml': /^not offered$/,
+  // Step 1 of the two-step upgrade approves the bridge build itself.
+  'upgrade-two-step.yaml': /^not offered$/,
 }
 
 /** Where the phone's Exchange walk fails, for the scenarios whose story is that it does. */
