@@ -66,3 +66,9 @@ export function endpointTable(endpoints: readonly Endpoint[], adminUrl: string):
   ])
   return table(rows)
 }
+
+/** The MAC `n` after `mac` (consecutive phones). */
+export const macPlus = (mac: string, n: number): string => {
+  const v = (BigInt(`0x${mac.replace(/[^0-9a-f]/gi, '')}`) + BigInt(n)).toString(16).padStart(12, '0')
+  return v.match(/../g)!.join(':')
+}

@@ -6,8 +6,10 @@ import { defaultStateDir } from '../lab/paths.js'
 import { DEFAULT_GUESSES, parseGuesses, runPhone, type PhoneReport } from '../phone/emulator.js'
 import { PhoneNet } from '../phone/net.js'
 import { PhoneState } from '../phone/state.js'
-import { intOption, parse, usage } from './args.js'
+import { intOption, macPlus, parse, usage } from './args.js'
 import { client } from './commands.js'
+import { livePhones, parseTimings } from './live.js'
+import { PHONE_COMMANDS } from '../lab/admin/phone-commands.js'
 
 export const PHONE_HELP = `Usage: cx700-lab phone --user SIGN-IN --account DOMAIN\\\\user --password P [options]
 
@@ -35,7 +37,18 @@ and EWS. Prints the phone's status lines and a step trace; exit 0 when it ends s
                      with --direct, the default state directory)
   --sni              send SNI on a real segment too (the CX700 probably does not; spec GUESS; loopback always does)
   --expect STATE     the end state that counts as success (default signed-in)
+  --live DURATION    keep the phone living after sign-in for this much lab time (e.g. 24h; "forever" until
+                     Ctrl-C): keep-alives, re-REGISTERs, EWS polls, the daily cycle, lease renewal, NTP resync,
+                     updates installed when idle, reboots and loops. Follows the running lab's clock (fast
+                     with \`cx700-lab clock rate N\`) and takes commands sent with \`cx700-lab phone reboot MAC\`.
+  --max-loops N      with --live: stop a looping phone (F10, F16) after N loops (default: never)
+  --timing K=V       with --live: one of the GUESSed intervals (repeatable): reRegisterAt=0.5, keepAliveS=150,
+                     ewsPollS=180, dailyS=86400, ntpResyncS=3600, rebootS=60, installIdleS=60, retryS=60
   --json             one JSON report per phone
+
+Usage: cx700-lab phone reboot|power-cycle|hard-reset MAC [--admin URL]
+
+Leaves a command for a living emulated phone (it acts on it within a second), as a person at its desk would.
 `
 
 const run = promisify(execFile)
@@ -45,13 +58,8 @@ async function ipCommand(args: string[]): Promise<void> {
   await run(ip, args)
 }
 
-const macPlus = (mac: string, n: number): string => {
-  const v = (BigInt(`0x${mac.replace(/[^0-9a-f]/gi, '')}`) + BigInt(n)).toString(16).padStart(12, '0')
-  return v.match(/../g)!.join(':')
-}
-
 export async function phone(argv: string[]): Promise<number> {
-  const { values } = parse(argv, {
+  const { values, positionals } = parse(argv, {
     user: { type: 'string' },
     account: { type: 'string' },
     password: { type: 'string' },
@@ -69,9 +77,20 @@ export async function phone(argv: string[]): Promise<number> {
     sni: { type: 'boolean' },
     expect: { type: 'string' },
     json: { type: 'boolean' },
+    live: { type: 'string' },
+    'max-loops': { type: 'string' },
+    timing: { type: 'string', multiple: true },
   })
   if (values.help) {
     process.stdout.write(PHONE_HELP)
+    return 0
+  }
+  const [verb, target, ...extra] = positionals
+  if (verb !== undefined) {
+    if (!(PHONE_COMMANDS as readonly string[]).includes(verb) || target === undefined || extra.length > 0)
+      throw usage(`phone takes options, or one of ${PHONE_COMMANDS.join(', ')} and a MAC.`)
+    const done = await client({ ...values, admin: values.lab ?? values.admin }).commandPhone(target, verb)
+    process.stdout.write(`${done.command} left for ${done.mac}\n`)
     return 0
   }
   const signIn = values.user ?? 'alice@contoso.test'
@@ -114,6 +133,30 @@ export async function phone(argv: string[]): Promise<number> {
             await ipCommand(['addr', 'replace', `${lease.address}/${lease.prefix}`, 'dev', ifName])
           },
         }
+  if (values.live !== undefined) {
+    if (values.direct) throw usage('--live follows the running lab’s clock: it does not go with --direct.')
+    const lab = client({ ...values, admin: values.lab ?? values.admin })
+    return livePhones(lab, values.live, {
+      count,
+      firstMac,
+      maxLoops: intOption(values['max-loops'], 'max-loops'),
+      timings: parseTimings(values.timing ?? []),
+      json: values.json === true,
+      phone: (mac) => {
+        const state = PhoneState.load(stateDir, mac, values.firmware ?? '1.0.522.101')
+        if (values['hard-reset']) state.hardReset()
+        return {
+          net,
+          mac,
+          signIn,
+          account,
+          password: values.password ?? 'Passw0rd!',
+          state,
+          guesses: { ...DEFAULT_GUESSES, ...(values.sni ? { sni: true } : {}), ...guesses },
+        }
+      },
+    })
+  }
   const reports = await Promise.all(
     Array.from({ length: count }, async (_, i): Promise<PhoneReport> => {
       const mac = macPlus(firstMac, i)

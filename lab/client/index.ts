@@ -7,6 +7,7 @@ import type { JournalEvent, JournalFilter } from '../../core/journal/journal.js'
 import type { Endpoint, Health } from '../runtime.js'
 import type { DnsRecordInput } from '../../servers/dns/schema.js'
 import type { ClockChangeRequest, ClockView } from '../admin/clock-routes.js'
+import type { PhoneCommand } from '../admin/phone-commands.js'
 
 export type {
   ClockChangeRequest,
@@ -178,10 +179,11 @@ export class LabClient {
   }
 
   /** Takes the commands waiting for the emulated phone with this MAC. */
-  phoneCommands(mac: string): Promise<string[]> {
-    return this.#request<{ commands: string[] }>('GET', `/phones/${encodeURIComponent(mac)}/commands`).then(
-      (r) => r.commands,
-    )
+  phoneCommands(mac: string): Promise<PhoneCommand[]> {
+    return this.#request<{ commands: PhoneCommand[] }>(
+      'GET',
+      `/phones/${encodeURIComponent(mac)}/commands`,
+    ).then((r) => r.commands)
   }
 
   faults(): Promise<RuleStatus[]> {
