@@ -2,9 +2,11 @@ import { STAGES, type DeviceTimeline } from './timeline.js'
 
 /**
  * The lab dashboard: one self-contained page (no CDN, no build step) served by the admin API. It reads
- * the same routes as the CLI — /endpoints, /scenario, /scenarios, /faults, /timeline — follows
+ * the same routes as the CLI — /endpoints, /scenario, /scenarios, /faults, /timeline, /clock,
+ * /sip/registrations — follows
  * /journal/events (server-sent events; a streamed /journal?follow=1 when a token is needed) for live updates,
- * and can add or remove faults and switch scenarios. Keyboard first:
+ * and can add or remove faults, switch scenarios, run the lab clock fast or move it on, and leave a reboot,
+ * power-cycle or hard reset for an emulated phone. Keyboard first:
  * every control is a native button, link or form field; stages are buttons that expand their events.
  */
 
@@ -77,6 +79,12 @@ export function dashboardPage(): string {
   </form>
   <p id="fault-msg" role="status"></p>
 </section>
+<section aria-labelledby="h-clock"><h2 id="h-clock">Lab clock</h2>
+  <p>Lab time <b id="clock-lab">…</b> · <b id="clock-rate">…</b>× real time · wall <span id="clock-wall" class="muted">…</span></p>
+  <form id="clock-form"><label>Rate (lab s per wall s)<input name="rate" id="clock-rate-in" size="8" inputmode="decimal"></label><label>Advance by<input name="advance" id="clock-advance" size="8" placeholder="24h"></label><button type="submit">Change the clock</button></form>
+  <p id="clock-msg" role="status"></p>
+</section>
+<section aria-labelledby="h-registrations"><h2 id="h-registrations">Registered on the pool</h2><table id="registrations"></table></section>
 <section aria-labelledby="h-devices"><h2 id="h-devices">Phones</h2><div class="lanes" id="lanes"><p class="muted">No phone has talked to the lab yet.</p></div></section>
 </main>
 <script>
@@ -113,7 +121,22 @@ async function refreshFaults() {
   document.getElementById('faults').innerHTML = f.faults.length ? f.faults.map((r) =>
     '<li><code>' + esc(JSON.stringify({ match: r.rule.match, fault: r.rule.fault, times: r.rule.times })) + '</code> <span class="muted">(' + esc(r.origin) + ', applied ' + r.applied + ')</span> <button type="button" data-remove="' + esc(r.id) + '">Remove ' + esc(r.id) + '</button></li>').join('') : '<li class="muted">none</li>';
 }
+async function refreshClock() {
+  const c = await api('/clock');
+  document.getElementById('clock-lab').textContent = c.labTime;
+  document.getElementById('clock-rate').textContent = c.rate;
+  document.getElementById('clock-wall').textContent = c.wallTime;
+}
+async function refreshRegistrations() {
+  const r = await api('/sip/registrations').catch(() => ({ registrations: [] }));
+  document.getElementById('registrations').innerHTML = r.registrations.length
+    ? '<tr><th>User</th><th>Contact</th><th>From</th><th>Since (lab)</th><th>Until (lab)</th><th>Refreshed</th></tr>' +
+      r.registrations.map((g) => '<tr><td>' + esc(g.user) + '</td><td>' + esc(g.contact) + '</td><td>' + esc(g.peer) + '</td><td>' + esc(g.since) + '</td><td>' + esc(g.until) + '</td><td>' + g.refreshed + '</td></tr>').join('')
+    : '<tr><td class="muted">nobody is registered</td></tr>';
+}
 async function refreshTimeline() {
+  refreshClock().catch(() => undefined);
+  refreshRegistrations().catch(() => undefined);
   const t = await api('/timeline');
   const lanes = document.getElementById('lanes');
   if (!t.devices.length) return;
@@ -129,6 +152,7 @@ async function refreshTimeline() {
     return '<article class="lane" data-device="' + esc(d.key) + '"><h3>' + esc([d.macs.join(', '), d.ips.join(', '), d.users.join(', ')].filter(Boolean).join(' · ')) + '</h3>' +
       '<p>Screen: <span class="screen">' + esc(d.screen) + '</span>' + (d.alert ? ' — <span class="alert" role="alert">' + esc(d.alert) + '</span>' : '') +
       ' · <a href="/timeline/' + encodeURIComponent(d.key) + '">JSON</a> · <a href="/timeline/' + encodeURIComponent(d.key) + '?format=html" download>HTML for a bug report</a></p>' +
+      (d.macs.length ? '<p>' + ['reboot', 'power-cycle', 'hard-reset'].map((c) => '<button type="button" data-command="' + c + '" data-mac="' + esc(d.macs[0]) + '">' + c + ' ' + esc(d.macs[0]) + '</button>').join(' ') + ' <span class="muted">(an emulated phone living with --live takes it)</span></p>' : '') +
       '<div class="stages" role="group" aria-label="stages">' + cells + '</div>' + panels + '</article>';
   }).join('');
 }
@@ -145,6 +169,10 @@ document.addEventListener('click', async (ev) => {
     open.has(b.dataset.open) ? open.delete(b.dataset.open) : open.add(b.dataset.open);
     await refreshTimeline();
     document.querySelector('[data-open="' + CSS.escape(b.dataset.open) + '"]')?.focus();
+  }
+  if (b.dataset.command) {
+    await api('/phones/' + encodeURIComponent(b.dataset.mac) + '/' + b.dataset.command, { method: 'POST' });
+    document.getElementById('live').textContent = b.dataset.command + ' left for ' + b.dataset.mac;
   }
   if (b.dataset.remove) {
     await api('/faults/' + encodeURIComponent(b.dataset.remove), { method: 'DELETE' });
@@ -166,6 +194,17 @@ document.getElementById('fault-form').addEventListener('submit', async (ev) => {
   try { const r = await api('/faults', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rule) }); msg.textContent = 'Added fault ' + r.id + '.'; }
   catch (e) { msg.textContent = 'Refused: ' + e.message; }
   await refreshFaults();
+});
+document.getElementById('clock-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  const change = {};
+  if (f.get('rate')) change.rate = Number(f.get('rate'));
+  if (f.get('advance')) change.advance = String(f.get('advance'));
+  const msg = document.getElementById('clock-msg');
+  try { await api('/clock', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(change) }); msg.textContent = 'Clock changed.'; }
+  catch (e) { msg.textContent = 'Refused: ' + e.message; }
+  await refreshClock();
 });
 document.getElementById('scenario-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();

@@ -4,6 +4,7 @@ import { chromium, type Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { packageRoot } from '../../lab/paths.js'
 import { runPhone } from '../../phone/emulator.js'
+import { LivingPhone } from '../../phone/life.js'
 import { PhoneNet } from '../../phone/net.js'
 import { PhoneState } from '../../phone/state.js'
 import { startTestLab, type TestLab } from '../helpers/lab.js'
@@ -94,5 +95,45 @@ describe.skipIf(browserTool.skip)('the dashboard in headless Chromium', () => {
     expect(html).not.toMatch(/<script|https?:\/\/(?!127\.0\.0\.1)[a-z]/i)
     expect(html).toContain('unavailable')
     await page.close()
+  })
+
+  it('shows who is registered, runs the lab clock fast from the page, and reboots a living phone from its lane', async () => {
+    await using t = await startTestLab(undefined, { file: join(packageRoot(), 'scenarios', 'default.yaml') })
+    const page = await browser.newPage()
+    await page.goto(t.admin.url.replace('0.0.0.0', '127.0.0.1'))
+    await expect.poll(() => page.locator('#live').textContent()).toBe('live')
+    const mac = '00:04:f2:00:00:21'
+    const phone = new LivingPhone({
+      net: new PhoneNet(t.lab.endpoints()),
+      mac,
+      signIn: 'alice@contoso.test',
+      account: 'CORP\\alice',
+      password: 'Passw0rd!',
+      state: new PhoneState('3.5.6907.35'),
+      clock: t.lab.clock,
+      commands: () => t.lab.phoneCommands.take(mac),
+    })
+    const living = phone.run()
+    try {
+      await expect
+        .poll(() => page.locator('#registrations').textContent(), { timeout: 15_000 })
+        .toContain('alice@contoso.test')
+      await page.fill('#clock-rate-in', '600')
+      await page.click('#clock-form button[type=submit]')
+      await expect.poll(() => page.locator('#clock-rate').textContent()).toBe('600')
+      const since = t.lab.journal.lastSeq
+      await page.click(`button[data-command="reboot"][data-mac="${mac}"]`)
+      await t.lab.journal.waitFor({ kind: 'lab:phone-command' })
+      await expect
+        .poll(() => t.lab.journal.query({ kind: 'dhcp:request', device: mac, afterSeq: since }).length, {
+          timeout: 15_000,
+        })
+        .toBeGreaterThan(0)
+      await page.screenshot({ path: join(OUT, '3-registered-and-clock.png'), fullPage: true })
+    } finally {
+      phone.stop()
+      await living
+      await page.close()
+    }
   })
 })
