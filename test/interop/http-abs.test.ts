@@ -1,0 +1,87 @@
+import { execFile } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, describe, expect, it } from 'vitest'
+import { certificatePem } from '../../certs/export.js'
+import { manualClock } from '../../core/clock.js'
+import { absDay, decodeDabs, fullFileName } from '../../servers/http/abs.js'
+import { startTestLab, type TestLab } from '../helpers/lab.js'
+import { tool } from '../helpers/tools.js'
+
+const run = promisify(execFile)
+const curl = tool('curl', 'curl')
+const dir = mkdtempSync(join(tmpdir(), 'cx700-abs-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+const SCENARIO = (extra = ''): string => `version: 1
+name: abs
+site: { sipDomain: contoso.test, adDomain: corp.contoso.test }
+users:
+  - { signInAddress: alice@contoso.test, password: Passw0rd!, displayName: Alice Anders }
+  - { signInAddress: bob@contoso.test, password: Passw0rd!, displayName: Bob Baker }
+${extra}`
+
+/** curl to the pool's ABS URL as a client names it, with NTLM as the user (or none). */
+async function getFile(t: TestLab, file: string, user?: string): Promise<{ status: number; body: Buffer }> {
+  const port = t.port('http', 'https')
+  const ca = join(dir, 'root.pem')
+  writeFileSync(ca, certificatePem(t.lab.pki.chain.at(-1)!))
+  const out = join(dir, `o-${Math.random().toString(36).slice(2)}`)
+  writeFileSync(out, '')
+  const { stdout } = await run(
+    curl.path!,
+    [
+      '-s',
+      '-o',
+      out,
+      '-w',
+      '%{http_code}',
+      '--resolve',
+      `ocspool.contoso.test:${port}:127.0.0.1`,
+      '--cacert',
+      ca,
+      '--ciphers',
+      'DEFAULT:@SECLEVEL=0',
+      ...(user ? ['--ntlm', '-u', user] : []),
+      `https://ocspool.contoso.test:${port}/abs/int/handler/${file}`,
+    ],
+    { timeout: 15_000 },
+  )
+  return { status: Number(stdout), body: readFileSync(out) }
+}
+
+describe.skipIf(curl.skip)('the Address Book Server with curl', () => {
+  it('serves the day’s device file behind NTLM; a new user is in it only after the next daily pass (F27)', async () => {
+    const clock = manualClock(Date.parse('2026-11-29T08:00:00Z'))
+    await using t = await startTestLab(SCENARIO(), { clock })
+    const today = fullFileName(absDay(clock.now()))
+    expect((await getFile(t, today)).status).toBe(401)
+    const got = await getFile(t, today, 'CORP\\alice:Passw0rd!')
+    expect(got.status).toBe(200)
+    expect(decodeDabs(got.body).entries.map((e) => e.sipAddress)).toEqual([
+      'alice@contoso.test',
+      'bob@contoso.test',
+    ])
+    expect((await getFile(t, 'F-00000.dabs', 'CORP\\alice:Passw0rd!')).status).toBe(404)
+
+    await t.client.loadScenario(
+      SCENARIO().replace(
+        'users:\n',
+        'users:\n  - { signInAddress: carol@contoso.test, password: Passw0rd!, displayName: Carol Cole }\n',
+      ),
+    )
+    expect(decodeDabs((await getFile(t, today, 'CORP\\alice:Passw0rd!')).body).entries).toHaveLength(2)
+    clock.advance(17 * 3_600_000) // to 01:00 the next day: the pass has not run
+    const tomorrow = fullFileName(absDay(clock.now()))
+    expect((await getFile(t, tomorrow, 'CORP\\alice:Passw0rd!')).status).toBe(404)
+    clock.advance(30 * 60_000) // 01:30: ABServer's daily pass
+    const next = await getFile(t, tomorrow, 'CORP\\alice:Passw0rd!')
+    expect(next.status).toBe(200)
+    expect(decodeDabs(next.body).entries.map((e) => e.sipAddress)).toContain('carol@contoso.test')
+    const passes = t.lab.journal.query({ kind: 'http:abs-generated' })
+    expect(passes.map((e) => e.detail.why)).toEqual(['first start', 'daily pass at 01:30'])
+    expect(passes.at(-1)?.time).toBe('2026-11-30T01:30:00.000Z')
+  })
+})
