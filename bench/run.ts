@@ -5,6 +5,7 @@ import { ldap } from './ldap.js'
 import { pki } from './pki.js'
 import { startup } from './startup.js'
 import { storm } from './storm.js'
+import { soak } from './soak.js'
 
 /** `npm run bench -- <name>`: one script per measure; never part of `npm test`. */
 const BENCHES: Record<string, () => Promise<void>> = {
@@ -15,6 +16,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   dhcp: () => dhcp(),
   http: () => http(),
   storm: () => storm(),
+  soak: () => soak(),
 }
 
 const names = process.argv.slice(2)

@@ -1,6 +1,6 @@
-import { LabClock } from '../core/clock.js'
 import { DurationSchema, parseDuration } from '../core/schema/common.js'
 import type { LabClient } from '../lab/client/index.js'
+import { followLabClock } from '../phone/lab-clock.js'
 import { DEFAULT_TIMINGS, LivingPhone, type LifeReport, type LifeTimings } from '../phone/life.js'
 import type { PhoneOptions, PhoneReport } from '../phone/context.js'
 import { macPlus, usage } from './args.js'
@@ -20,27 +20,6 @@ export function parseTimings(pairs: readonly string[]): Partial<LifeTimings> {
     out[k] = n
   }
   return out
-}
-
-/**
- * A clock in this process that follows the running lab's: the same lab time and rate, re-read every second
- * so that an advance or a rate change made in the lab reaches the phone's timers.
- */
-export async function followLabClock(lab: LabClient): Promise<{ clock: LabClock; stop: () => void }> {
-  const first = await lab.clock()
-  const clock = new LabClock({ startMs: first.labMs, rate: first.rate })
-  const timer = setInterval(() => {
-    lab
-      .clock()
-      .then((v) => {
-        if (v.rate !== clock.rate) clock.setRate(v.rate)
-        const ahead = v.labMs - clock.now()
-        if (ahead > 250) clock.advance(ahead, { quiet: true })
-      })
-      .catch(() => undefined) // the lab is gone: the phones notice on their own connections
-  }, 1_000)
-  timer.unref()
-  return { clock, stop: () => clearInterval(timer) }
 }
 
 function printBoot(r: PhoneReport): void {

@@ -37,8 +37,9 @@ export interface SignedIn {
   readonly sip: PhoneSip
   readonly network: PhoneNetwork
   readonly props: Provisioned
-  /** The Expires the pool granted, seconds. */
+  /** The Expires the pool granted, seconds, and the lab time its 200 arrived (the refresh counts from it). */
   readonly expiresS: number
+  readonly registeredAt: number
 }
 
 /** How a sign-in ended, and the session when the phone is signed in. */
@@ -95,6 +96,7 @@ export async function signIn(ctx: PhoneContext, network: PhoneNetwork): Promise<
   const registered = await registerStage(ctx, pool.next)
   if ('end' in registered) return { end: registered.end }
   const sip = registered.next.sip
+  const registeredAt = ctx.clock.now()
   const props = await provisioningStage(ctx, sip)
   if (ctx.firmware.onR2Pool === 'crashes') {
     // F16 (§6.4, S12): an OCS 2007 build gets almost to the end of the login, then crashes — before it keeps
@@ -107,7 +109,7 @@ export async function signIn(ctx: PhoneContext, network: PhoneNetwork): Promise<
   // §6.2 the update check with the provisioned URL
   if (ctx.state.dusUrl) await updateCheck(ctx, network, ctx.state.dusUrl, 'update (provisioned)')
   ctx.learnt.firmware = ctx.state.firmware
-  const session: SignedIn = { sip, network, props, expiresS: registered.next.expiresS }
+  const session: SignedIn = { sip, network, props, expiresS: registered.next.expiresS, registeredAt }
   if (!(await exchangeStage(ctx, network, props))) return { end: 'signed-in-without-exchange', session }
   const installed = ctx.state.pendingFirmware ?? ctx.state.firmware
   return { end: isNewer(LATEST_FIRMWARE, installed) ? 'signed-in-not-updated' : 'signed-in', session }

@@ -239,8 +239,10 @@ export class LivingPhone {
   }
 
   /**
-   * Signed in: the phone's timers, one at a time in lab-time order, until it leaves (a command, an update to
-   * install, the pool or the address lost, its time up).
+   * Signed in: the phone's timers in lab-time order until it leaves (a command, an update to install, the pool
+   * or the address lost, its time up). The SIP connection's own work (re-REGISTER, keep-alive) is done in turn
+   * here; the rest (EWS polls, the daily cycle, NTP, the lease) runs beside it, as on the phone, so a slow EWS
+   * poll never makes a registration lapse. One of each at a time.
    */
   async #signedIn(ctx: PhoneContext, session: SignedIn, until: number): Promise<Leave> {
     const t = this.timings
@@ -248,25 +250,41 @@ export class LivingPhone {
     let lease = network.lease
     const onClose = (): void => this.#wake.abort()
     sip.socket.once('close', onClose)
-    // The address book is downloaded at sign-in, then with the daily cycle (§4.3, §5).
-    const abs = session.props.absInternalServerUrl
-    if (abs) await downloadAddressBook(ctx, network, abs)
+    const side = new Map<string, Promise<void>>()
+    let sideLeave: Leave | undefined
+    /** Runs a side task unless one of its kind is still running; a task may make the phone leave. */
+    const beside = (name: string, task: () => Promise<Leave | undefined>): void => {
+      if (side.has(name)) return
+      const running = task()
+        .then((leave) => {
+          if (leave && !sideLeave) {
+            sideLeave = leave
+            this.#wake.abort()
+          }
+        })
+        .finally(() => side.delete(name))
+      side.set(name, running)
+    }
     const mwiMinutes = Number(session.props.ucExchangeMwiPoll)
+    const ewsPollMs = (mwiMinutes > 0 ? mwiMinutes * 60 : t.ewsPollS) * 1000
     const now = this.#clock.now()
     const due = new Map<string, number>([
-      ['re-register', now + session.expiresS * 1000 * t.reRegisterAt],
+      // The refresh counts from the REGISTER, not from the end of the sign-in's other steps.
+      ['re-register', session.registeredAt + session.expiresS * 1000 * t.reRegisterAt],
       ['keep-alive', now + t.keepAliveS * 1000],
+      // The address book is downloaded at sign-in, then with the daily cycle (§4.3, §5).
+      ['address-book', now],
       ['daily', now + t.dailyS * 1000],
       ['ntp', now + t.ntpResyncS * 1000],
       ['renew', now + lease.renewSeconds * 1000],
     ])
-    const ewsPollMs = (mwiMinutes > 0 ? mwiMinutes * 60 : t.ewsPollS) * 1000
     if (typeof ctx.learnt.ewsUrl === 'string') due.set('ews', now + ewsPollMs)
     if (this.#options.state.pendingFirmware) due.set('install', now + t.installIdleS * 1000)
     try {
       for (;;) {
         const [task, at] = [...due.entries()].reduce((a, b) => (b[1] < a[1] ? b : a))
         const why = await this.#wait((at - this.#clock.now()) / 1000, until)
+        if (sideLeave) return sideLeave
         if (why !== 'time-passed') return why
         if (sip.closed) {
           ctx.step('pool', false, 'the pool closed the connection')
@@ -289,50 +307,70 @@ export class LivingPhone {
             }
             due.set(task, c + t.keepAliveS * 1000)
             break
+          case 'address-book': {
+            const abs = session.props.absInternalServerUrl
+            if (abs) beside(task, async () => void (await downloadAddressBook(ctx, network, abs)))
+            due.delete(task)
+            break
+          }
           case 'ews':
-            await ews(ctx, network, String(ctx.learnt.ewsUrl))
+            beside(task, async () => void (await ews(ctx, network, String(ctx.learnt.ewsUrl))))
             due.set(task, c + ewsPollMs)
             break
           case 'daily':
-            await this.#daily(ctx, session)
+            beside(task, async () => {
+              await this.#daily(ctx, session)
+              if (this.#options.state.pendingFirmware && !due.has('install'))
+                due.set('install', this.#clock.now() + t.installIdleS * 1000)
+              return undefined
+            })
             due.set(task, c + t.dailyS * 1000)
-            if (this.#options.state.pendingFirmware && !due.has('install'))
-              due.set('install', c + t.installIdleS * 1000)
             break
-          case 'ntp': {
-            const server = ctx.learnt.ntpServer
-            const o =
-              typeof server === 'string'
-                ? await ntpOffset(ctx.net, server, ctx.timeoutMs, this.#clock)
-                : undefined
-            ctx.step(
-              'ntp-resync',
-              o !== undefined && 'offsetMs' in o,
-              o && 'problem' in o ? o.problem : 'clock resynced',
-            )
-            if (o && 'offsetMs' in o) this.#options.state.clockOffsetMs = o.offsetMs
+          case 'ntp':
+            beside(task, async () => {
+              await this.#resyncClock(ctx)
+              return undefined
+            })
             due.set(task, c + t.ntpResyncS * 1000)
             break
-          }
-          case 'renew': {
-            const renewed = await renewLease(ctx.net, this.#options.mac, lease, {
-              accept119: ctx.guesses.option119,
-              timeoutMs: ctx.timeoutMs,
+          case 'renew':
+            beside(task, async () => {
+              const renewed = await renewLease(ctx.net, this.#options.mac, lease, {
+                accept119: ctx.guesses.option119,
+                timeoutMs: ctx.timeoutMs,
+              })
+              ctx.step('dhcp-renew', renewed !== undefined, renewed ? `${renewed.address} renewed` : 'no ACK')
+              if (!renewed) return 'lost-address'
+              lease = renewed
+              due.set('renew', this.#clock.now() + lease.renewSeconds * 1000)
+              return undefined
             })
-            ctx.step('dhcp-renew', renewed !== undefined, renewed ? `${renewed.address} renewed` : 'no ACK')
-            if (!renewed) return 'lost-address'
-            lease = renewed
-            due.set(task, c + lease.renewSeconds * 1000)
+            due.set(task, Infinity)
             break
-          }
           case 'install':
             return 'install'
         }
+        // A phone alone on a fast-forwarded clock does one thing at a time: lab time jumps only while it waits.
+        if (this.#options.fastForward) await Promise.allSettled(side.values())
       }
     } finally {
       sip.socket.off('close', onClose)
       sip.close()
+      await Promise.allSettled(side.values())
     }
+  }
+
+  /** NTP again, from the server the sign-in found (§2.3). */
+  async #resyncClock(ctx: PhoneContext): Promise<void> {
+    const server = ctx.learnt.ntpServer
+    const o =
+      typeof server === 'string' ? await ntpOffset(ctx.net, server, ctx.timeoutMs, this.#clock) : undefined
+    ctx.step(
+      'ntp-resync',
+      o !== undefined && 'offsetMs' in o,
+      o && 'problem' in o ? o.problem : 'clock resynced',
+    )
+    if (o && 'offsetMs' in o) this.#options.state.clockOffsetMs = o.offsetMs
   }
 
   /** The 24-hour cycle (§5): the update check, the Autodiscover refresh, the address-book download. */
