@@ -29,6 +29,8 @@ export interface Lease {
   readonly leaseSeconds: number
   /** When to renew (option 58, else half the lease: RFC 2131 §4.4.5), seconds. */
   readonly renewSeconds: number
+  /** When to rebind (option 59, else 7/8 of the lease), seconds. */
+  readonly rebindSeconds: number
 }
 
 /**
@@ -129,6 +131,7 @@ function leaseOf(ack: DhcpMessage, accept119: 'ascii' | 'rfc3397' | 'both', serv
     server: readIps(ack.options.get(Opt.serverId))[0] ?? server,
     leaseSeconds,
     renewSeconds: seconds(Opt.renewalTime) ?? Math.floor(leaseSeconds / 2),
+    rebindSeconds: seconds(Opt.rebindingTime) ?? Math.floor((leaseSeconds * 7) / 8),
   }
 }
 
@@ -168,16 +171,22 @@ export async function dhcpLease(
 }
 
 /**
- * RENEWING (RFC 2131 §4.3.2, §4.4.5): at T1 a DHCPREQUEST with ciaddr, unicast to the server that granted
- * the lease. The renewed lease, or undefined (a NAK or no answer: the phone keeps its address until T2).
+ * RENEWING and REBINDING (RFC 2131 §4.3.2, §4.4.5): at T1 a DHCPREQUEST with ciaddr, unicast to the server
+ * that granted the lease; at T2 the same, broadcast to any server. The lease extended, or undefined (a NAK or
+ * no answer: the phone keeps its address until T2, then until the lease ends).
  */
 export async function renewLease(
   net: PhoneNet,
   mac: string,
   lease: Lease,
-  options: { readonly accept119: 'ascii' | 'rfc3397' | 'both'; readonly timeoutMs: number },
+  options: {
+    readonly accept119: 'ascii' | 'rfc3397' | 'both'
+    readonly timeoutMs: number
+    readonly rebinding?: boolean
+  },
 ): Promise<Lease | undefined> {
-  const to = net.target(lease.server, 67, 'udp') ?? net.target('255.255.255.255', 67, 'udp')
+  const broadcast = net.target('255.255.255.255', 67, 'udp')
+  const to = options.rebinding ? broadcast : (net.target(lease.server, 67, 'udp') ?? broadcast)
   return withClient(net, options.timeoutMs, to, async (ask, xid) => {
     const ack = await ask(
       clientMessage(3, mac, [[Opt.parameterList, PARAMETERS]], { xid, ciaddr: lease.address }),

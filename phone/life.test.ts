@@ -55,3 +55,45 @@ describe('a living phone', () => {
     expect(clock.now() - START).toBeGreaterThanOrEqual(25 * 3_600_000)
   }, 60_000)
 })
+
+describe('a living phone’s lease', () => {
+  it('renews at T1; when the server stops answering it rebinds at T2, then loses the address at the end and reboots', async () => {
+    await using lab = await startTestLab(
+      `version: 1
+name: short-lease
+extends: ${JSON.stringify(join(packageRoot(), 'scenarios', 'default.yaml'))}
+servers:
+  dhcp: { leaseTime: 2h }
+`,
+      { clock },
+    )
+    const mac = '00:04:f2:00:02:02'
+    // The sign-in's DISCOVER and REQUEST, the renewal at T1 (1 h) answered; everything after that dropped.
+    await lab.client.addFault({ match: { server: 'dhcp', device: mac }, fault: { kind: 'drop' }, after: 3 })
+    const life = await new LivingPhone({
+      net: new PhoneNet(lab.lab.endpoints()),
+      mac,
+      signIn: 'alice@contoso.test',
+      account: 'CORP\\alice',
+      password: 'Passw0rd!',
+      state: new PhoneState('3.5.6907.35'),
+      timeoutMs: 500,
+      clock,
+      fastForward: true,
+      liveForMs: 4 * 3_600_000,
+      // Without an address the phone tries DHCP again every 30 min (each try a wall second of timeouts here).
+      timings: { ewsPollS: 3_600, retryS: 1_800 },
+    }).run()
+    const steps = life.boots[0]!.steps.filter(
+      (s) => s.step.startsWith('dhcp-') || s.detail.includes('ran out'),
+    )
+    expect(steps.map((s) => `${s.step} ${s.ok}`)).toEqual([
+      'dhcp-renew true', // T1 = 1 h
+      'dhcp-renew false', // T1 of the renewed lease: dropped
+      'dhcp-rebind false', // T2 = 7/8 of 2 h after the last ACK
+      'dhcp false', // the lease ran out
+    ])
+    expect(life.reboots).toBeGreaterThanOrEqual(1)
+    expect(life.boots.length).toBeGreaterThanOrEqual(2)
+  }, 60_000)
+})

@@ -248,6 +248,7 @@ export class LivingPhone {
     const t = this.timings
     const { sip, network } = session
     let lease = network.lease
+    let leaseStart = this.#clock.now()
     const onClose = (): void => this.#wake.abort()
     sip.socket.once('close', onClose)
     const side = new Map<string, Promise<void>>()
@@ -334,19 +335,32 @@ export class LivingPhone {
             due.set(task, c + t.ntpResyncS * 1000)
             break
           case 'renew':
-            beside(task, async () => {
+          case 'rebind':
+            beside('lease', async () => {
               const renewed = await renewLease(ctx.net, this.#options.mac, lease, {
                 accept119: ctx.guesses.option119,
                 timeoutMs: ctx.timeoutMs,
+                rebinding: task === 'rebind',
               })
-              ctx.step('dhcp-renew', renewed !== undefined, renewed ? `${renewed.address} renewed` : 'no ACK')
-              if (!renewed) return 'lost-address'
-              lease = renewed
-              due.set('renew', this.#clock.now() + lease.renewSeconds * 1000)
+              ctx.step(
+                `dhcp-${task}`,
+                renewed !== undefined,
+                renewed ? `${renewed.address} extended` : 'no ACK',
+              )
+              const at = this.#clock.now()
+              if (renewed) {
+                lease = renewed
+                leaseStart = at
+                due.set('renew', at + lease.renewSeconds * 1000)
+              } else if (task === 'renew') due.set('rebind', leaseStart + lease.rebindSeconds * 1000)
+              else due.set('lease-end', leaseStart + lease.leaseSeconds * 1000)
               return undefined
             })
-            due.set(task, Infinity)
+            due.delete(task)
             break
+          case 'lease-end':
+            ctx.step('dhcp', false, `the lease of ${lease.address} ran out`)
+            return 'lost-address'
           case 'install':
             return 'install'
         }
