@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { LabPki } from '../certs/pki.js'
@@ -79,4 +80,27 @@ export function labPki(stateDir: string, scenario: Scenario): Promise<LabPki> {
     hosts: scenario.hosts,
     listenAddresses: ['127.0.0.1'],
   })
+}
+
+/** The default site with an address pool large enough for thousands of phones, as a scenario file in `dir`. */
+export function crowdScenario(dir: string, name: string): string {
+  const file = join(dir, `${name}.yaml`)
+  const parent = JSON.stringify(join(packageRoot(), 'scenarios', 'default.yaml'))
+  writeFileSync(
+    file,
+    `extends: ${parent}\nname: ${name}\nsite: { subnet: 10.60.0.0/20 }\n` +
+      `servers:\n  dhcp:\n    pool: { start: 10.60.1.0, end: 10.60.15.250 }\n`,
+  )
+  return file
+}
+
+/** The MAC of the i-th phone of a crowd (Polycom's OUI, so the DHCP allow-list lets it in). */
+export const crowdMac = (i: number): string =>
+  `00:04:f2:${[(i >> 16) & 255, (i >> 8) & 255, i & 255].map((b) => b.toString(16).padStart(2, '0')).join(':')}`
+
+/** A process's resident set now (VmRSS) or at its peak (VmHWM), in MiB. */
+export function rssMb(pid: number, which: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = Number(new RegExp(`${which}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0)
+  return Math.round(kb / 1024)
 }

@@ -1,14 +1,13 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { LabClient } from '../lab/client/index.js'
-import { packageRoot } from '../lab/paths.js'
 import { followLabClock } from '../phone/lab-clock.js'
 import { LivingPhone, type LifeReport } from '../phone/life.js'
 import { PhoneNet } from '../phone/net.js'
 import { PhoneState } from '../phone/state.js'
-import { startLabProcess } from './process.js'
+import { crowdMac, crowdScenario, rssMb, startLabProcess } from './process.js'
 import { result } from './report.js'
 
 /**
@@ -16,17 +15,9 @@ import { result } from './report.js'
  * keep-alives, signed re-REGISTERs, EWS polls, daily cycles (update check, Autodiscover, address book), lease
  * renewals, NTP resyncs. Reports the lab's RSS once every phone is signed in and at the end, the journal's
  * size, and failures: registrations that lapsed and lives that did not end signed in (must be 0). The lab's
- * in-memory journal is capped at 100,000 events and 32 MiB (core/journal/journal.ts); the file rotates at
+ * in-memory journal is capped at 100,000 events and 16 MiB (core/journal/journal.ts); the file rotates at
  * 256 MiB. No peer exists for this.
  */
-
-const rssMb = (pid: number): number => {
-  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0)
-  return Math.round(kb / 1024)
-}
-
-const mac = (i: number): string =>
-  `00:04:f2:${[(i >> 16) & 255, (i >> 8) & 255, i & 255].map((b) => b.toString(16).padStart(2, '0')).join(':')}`
 
 /** Octets of every journal file under the lab's state directory. */
 function journalBytes(stateDir: string): number {
@@ -42,13 +33,7 @@ export async function soak(phones = 200, days = 7, rate = 600, ewsPollS = 3_600)
   const base = mkdtempSync(join(tmpdir(), 'cx700-bench-soak-'))
   let lab: Awaited<ReturnType<typeof startLabProcess>> | undefined
   try {
-    const file = join(base, 'soak.yaml')
-    const parent = JSON.stringify(join(packageRoot(), 'scenarios', 'default.yaml'))
-    writeFileSync(
-      file,
-      `extends: ${parent}\nname: bench-soak\nsite: { subnet: 10.60.0.0/20 }\n` +
-        `servers:\n  dhcp:\n    pool: { start: 10.60.1.0, end: 10.60.15.250 }\n`,
-    )
+    const file = crowdScenario(base, 'bench-soak')
     const stateDir = join(base, 'state')
     lab = await startLabProcess(stateDir, [file])
     const pid = lab.child.pid!
@@ -68,7 +53,7 @@ export async function soak(phones = 200, days = 7, rate = 600, ewsPollS = 3_600)
       lives.push(
         new LivingPhone({
           net,
-          mac: mac(i + 1),
+          mac: crowdMac(i + 1),
           signIn: 'alice@contoso.test',
           account: 'CORP\\alice',
           password: 'Passw0rd!',

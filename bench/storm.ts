@@ -1,13 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { LabClient } from '../lab/client/index.js'
-import { packageRoot } from '../lab/paths.js'
 import { runPhone, type PhoneReport } from '../phone/emulator.js'
 import { PhoneNet } from '../phone/net.js'
 import { PhoneState } from '../phone/state.js'
-import { startLabProcess } from './process.js'
+import { crowdMac, crowdScenario, rssMb, startLabProcess } from './process.js'
 import { result } from './report.js'
 
 /**
@@ -17,28 +16,11 @@ import { result } from './report.js'
  * second, failures (must be 0) and the lab's peak RSS. No peer exists for this.
  */
 
-/** The lab's peak resident set (VmHWM), in MiB. */
-function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0)
-  return Math.round(kb / 1024)
-}
-
-const mac = (i: number): string =>
-  `00:04:f2:${[(i >> 16) & 255, (i >> 8) & 255, i & 255].map((b) => b.toString(16).padStart(2, '0')).join(':')}`
-
 export async function storm(phones = 1000, concurrency = 50): Promise<void> {
   const base = mkdtempSync(join(tmpdir(), 'cx700-bench-storm-'))
   let lab: Awaited<ReturnType<typeof startLabProcess>> | undefined
   try {
-    // The default site with an address pool large enough for every phone.
-    const file = join(base, 'storm.yaml')
-    const parent = JSON.stringify(join(packageRoot(), 'scenarios', 'default.yaml'))
-    writeFileSync(
-      file,
-      `extends: ${parent}\nname: bench-storm\nsite: { subnet: 10.60.0.0/20 }\n` +
-        `servers:\n  dhcp:\n    pool: { start: 10.60.1.0, end: 10.60.15.250 }\n`,
-    )
+    const file = crowdScenario(base, 'bench-storm')
     lab = await startLabProcess(join(base, 'state'), [file])
     const endpoints = (await new LabClient(lab.adminUrl).endpoints()).endpoints
     const net = new PhoneNet(endpoints)
@@ -52,7 +34,7 @@ export async function storm(phones = 1000, concurrency = 50): Promise<void> {
           reports.push(
             await runPhone({
               net,
-              mac: mac(i + 1),
+              mac: crowdMac(i + 1),
               signIn: 'alice@contoso.test',
               account: 'CORP\\alice',
               password: 'Passw0rd!',
@@ -80,7 +62,7 @@ export async function storm(phones = 1000, concurrency = 50): Promise<void> {
       ratio: undefined,
       unit: 'phones/s',
       failures: failures.length,
-      rss_mb: peakRssMb(lab.child.pid!),
+      rss_mb: rssMb(lab.child.pid!, 'VmHWM'),
       phones,
       concurrency,
     })

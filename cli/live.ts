@@ -45,7 +45,8 @@ export async function livePhones(
   const forever = live === 'forever'
   if (!forever && (schemaProblems(DurationSchema, live).length > 0 || parseDuration(live) <= 0))
     throw usage(`--live takes a lab duration such as 24h or 7d, or "forever", not "${live}".`)
-  const { clock, stop } = await followLabClock(lab)
+  const followed = await followLabClock(lab)
+  const { clock } = followed
   const phones = Array.from({ length: o.count }, (_, i) => {
     const mac = macPlus(o.firstMac, i)
     return new LivingPhone({
@@ -69,7 +70,7 @@ export async function livePhones(
   try {
     reports = await Promise.all(phones.map((p) => p.run()))
   } finally {
-    stop()
+    followed.stop()
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }

@@ -3,7 +3,13 @@ import { promisify } from 'node:util'
 import { which } from '../lab/which.js'
 import type { Lease } from '../phone/dhcp.js'
 import { defaultStateDir } from '../lab/paths.js'
-import { DEFAULT_GUESSES, parseGuesses, runPhone, type PhoneReport } from '../phone/emulator.js'
+import {
+  DEFAULT_GUESSES,
+  parseGuesses,
+  runPhone,
+  type PhoneOptions,
+  type PhoneReport,
+} from '../phone/emulator.js'
 import { PhoneNet } from '../phone/net.js'
 import { PhoneState } from '../phone/state.js'
 import { intOption, macPlus, parse, usage } from './args.js'
@@ -133,6 +139,20 @@ export async function phone(argv: string[]): Promise<number> {
             await ipCommand(['addr', 'replace', `${lease.address}/${lease.prefix}`, 'dev', ifName])
           },
         }
+  /** One phone as the options say: its stored state (hard-reset if asked), the user, the guesses. */
+  const phoneOptions = (mac: string): PhoneOptions => {
+    const state = PhoneState.load(stateDir, mac, values.firmware ?? '1.0.522.101')
+    if (values['hard-reset']) state.hardReset()
+    return {
+      net,
+      mac,
+      signIn,
+      account,
+      password: values.password ?? 'Passw0rd!',
+      state,
+      guesses: { ...DEFAULT_GUESSES, ...(values.sni ? { sni: true } : {}), ...guesses },
+    }
+  }
   if (values.live !== undefined) {
     if (values.direct) throw usage('--live follows the running lab’s clock: it does not go with --direct.')
     const lab = client({ ...values, admin: values.lab ?? values.admin })
@@ -142,37 +162,14 @@ export async function phone(argv: string[]): Promise<number> {
       maxLoops: intOption(values['max-loops'], 'max-loops'),
       timings: parseTimings(values.timing ?? []),
       json: values.json === true,
-      phone: (mac) => {
-        const state = PhoneState.load(stateDir, mac, values.firmware ?? '1.0.522.101')
-        if (values['hard-reset']) state.hardReset()
-        return {
-          net,
-          mac,
-          signIn,
-          account,
-          password: values.password ?? 'Passw0rd!',
-          state,
-          guesses: { ...DEFAULT_GUESSES, ...(values.sni ? { sni: true } : {}), ...guesses },
-        }
-      },
+      phone: phoneOptions,
     })
   }
   const reports = await Promise.all(
     Array.from({ length: count }, async (_, i): Promise<PhoneReport> => {
-      const mac = macPlus(firstMac, i)
-      const state = PhoneState.load(stateDir, mac, values.firmware ?? '1.0.522.101')
-      if (values['hard-reset']) state.hardReset()
-      const report = await runPhone({
-        net,
-        mac,
-        signIn,
-        account,
-        password: values.password ?? 'Passw0rd!',
-        state,
-        guesses: { ...DEFAULT_GUESSES, ...(values.sni ? { sni: true } : {}), ...guesses },
-        ...(link ? { link } : {}),
-      })
-      state.save()
+      const options = phoneOptions(macPlus(firstMac, i))
+      const report = await runPhone({ ...options, ...(link ? { link } : {}) })
+      options.state.save()
       return report
     }),
   )

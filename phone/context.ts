@@ -97,6 +97,9 @@ export const STATUS = {
   cannotValidate: 'Cannot validate server certificate',
 } as const
 
+/** The steps one boot keeps (a living phone records every poll and refresh; older ones are dropped). */
+export const MAX_STEPS = 5_000
+
 /** What a stage hands on: its result for the stages after it, or the end of the boot. */
 export type Outcome<T> = { readonly next: T } | { readonly end: EndState }
 export const next = <T>(value: T): Outcome<T> => ({ next: value })
@@ -141,9 +144,10 @@ export class PhoneContext {
     this.sni = this.guesses.sni ?? options.net.loopback
   }
 
-  /** Records a step of the boot; returns `ok`. */
+  /** Records a step of the boot; returns `ok`. A phone living for days keeps its newest MAX_STEPS. */
   step(step: string, ok: boolean, detail: string): boolean {
     const now = performance.now()
+    if (this.steps.length >= MAX_STEPS) this.steps.splice(0, this.steps.length - MAX_STEPS + 1)
     this.steps.push({ step, ok, detail, ms: Math.round((now - this.#t) * 10) / 10 })
     this.#t = now
     return ok

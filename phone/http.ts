@@ -100,6 +100,10 @@ export class PhoneHttp {
     }
   }
 
+  get closed(): boolean {
+    return this.#closed || this.socket.destroyed
+  }
+
   close(): void {
     this.socket.destroy()
   }

@@ -4,7 +4,7 @@ import { manualClock } from '../core/clock.js'
 import { packageRoot } from '../lab/paths.js'
 import { startTestLab, type TestLab } from '../test/helpers/lab.js'
 import { LivingPhone } from './life.js'
-import { PhoneNet } from './net.js'
+import { alicePhone } from '../test/helpers/phone.js'
 import { PhoneState } from './state.js'
 
 /*
@@ -22,11 +22,7 @@ afterAll(async () => {
 
 const phone = (mac: string, state: PhoneState, liveForMs: number): LivingPhone =>
   new LivingPhone({
-    net: new PhoneNet(t.lab.endpoints()),
-    mac,
-    signIn: 'alice@contoso.test',
-    account: 'CORP\\alice',
-    password: 'Passw0rd!',
+    ...alicePhone(t, mac),
     state,
     timeoutMs: 2_000,
     clock,
@@ -71,12 +67,7 @@ servers:
     // The sign-in's DISCOVER and REQUEST, the renewal at T1 (1 h) answered; everything after that dropped.
     await lab.client.addFault({ match: { server: 'dhcp', device: mac }, fault: { kind: 'drop' }, after: 3 })
     const life = await new LivingPhone({
-      net: new PhoneNet(lab.lab.endpoints()),
-      mac,
-      signIn: 'alice@contoso.test',
-      account: 'CORP\\alice',
-      password: 'Passw0rd!',
-      state: new PhoneState('3.5.6907.35'),
+      ...alicePhone(lab, mac, '3.5.6907.35'),
       timeoutMs: 500,
       clock,
       fastForward: true,

@@ -6,7 +6,8 @@ import { renewLease } from './dhcp.js'
 import { powerOn, signIn, type SignedIn } from './emulator.js'
 import { ntpOffset } from './ntp.js'
 import { downloadAddressBook } from './stages/address-book.js'
-import { autodiscover, ews } from './stages/exchange.js'
+import { autodiscover, pollVoicemail } from './stages/exchange.js'
+import type { PhoneHttp } from './http.js'
 import { updateCheck } from './stages/update.js'
 
 /**
@@ -18,7 +19,10 @@ export interface LifeTimings {
   readonly reRegisterAt: number
   /** A CRLF keep-alive this often, seconds (GUESS: half the pool's ms-keep-alive timeout of 300 s). */
   readonly keepAliveS: number
-  /** EWS voice mail and missed-call poll, seconds (GUESS: the provisioned ucExchangeMwiPoll, in minutes). */
+  /**
+   * The voice-mail (message waiting) poll over EWS, seconds, when the pool provisions no ucExchangeMwiPoll
+   * (GUESS: that property is in minutes).
+   */
   readonly ewsPollS: number
   /** Update check, Autodiscover refresh, address-book download: every 24 h (FACT S1c, S29). */
   readonly dailyS: number
@@ -249,6 +253,7 @@ export class LivingPhone {
     const { sip, network } = session
     let lease = network.lease
     let leaseStart = this.#clock.now()
+    let ewsConnection: PhoneHttp | undefined
     const onClose = (): void => this.#wake.abort()
     sip.socket.once('close', onClose)
     const side = new Map<string, Promise<void>>()
@@ -315,7 +320,10 @@ export class LivingPhone {
             break
           }
           case 'ews':
-            beside(task, async () => void (await ews(ctx, network, String(ctx.learnt.ewsUrl))))
+            beside(task, async () => {
+              ewsConnection = await pollVoicemail(ctx, network, String(ctx.learnt.ewsUrl), ewsConnection)
+              return undefined
+            })
             due.set(task, c + ewsPollMs)
             break
           case 'daily':
@@ -371,6 +379,7 @@ export class LivingPhone {
       sip.socket.off('close', onClose)
       sip.close()
       await Promise.allSettled(side.values())
+      ewsConnection?.close()
     }
   }
 

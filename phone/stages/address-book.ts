@@ -1,7 +1,7 @@
 import { LabDecodeError } from '../../core/errors.js'
 import { absDay, decodeDabs, fullFileName } from '../../servers/http/abs.js'
 import type { PhoneContext, PhoneNetwork } from '../context.js'
-import { PhoneHttp } from '../http.js'
+import { connect } from './connect.js'
 
 /** How many days back the phone looks for a full file before it gives up (GUESS). */
 const DAYS_BACK = 3
@@ -17,12 +17,8 @@ export async function downloadAddressBook(
   absUrl: string,
 ): Promise<boolean> {
   const u = new URL(absUrl)
-  const address = await network.dns.address(u.hostname)
-  const to = address ? ctx.net.target(address, Number(u.port || 443), 'tcp') : undefined
-  if (!to) return ctx.step('address-book', false, `${u.hostname} does not resolve`)
-  const tls = await ctx.tls(to.host, to.port, u.hostname)
-  if (!('socket' in tls)) return ctx.step('address-book', false, `${u.hostname}: ${tls.reason}`)
-  const conn = new PhoneHttp(tls.socket)
+  const conn = await connect(ctx, network, u)
+  if (typeof conn === 'string') return ctx.step('address-book', false, `${u.hostname}: ${conn}`)
   try {
     const today = absDay(ctx.now().getTime())
     for (let day = today; day > today - DAYS_BACK; day--) {

@@ -2,6 +2,7 @@ import { LabDecodeError } from '../../core/errors.js'
 import { children, parseXml, path } from '../../core/xml.js'
 import type { PhoneContext, PhoneNetwork } from '../context.js'
 import { PhoneHttp } from '../http.js'
+import { connect } from './connect.js'
 import { MISSED_CALLS, findItemRequest, foundItems, outlookRequest } from '../requests.js'
 import type { Provisioned } from './provisioning.js'
 
@@ -117,12 +118,8 @@ const FOLDERS = [
 /** §4: FindItem on contacts, voice mail and missed calls over one NTLM-authenticated connection. */
 export async function ews(ctx: PhoneContext, network: PhoneNetwork, ewsUrl: string): Promise<boolean> {
   const u = new URL(ewsUrl)
-  const address = await network.dns.address(u.hostname)
-  const to = address ? ctx.net.target(address, Number(u.port || 443), 'tcp') : undefined
-  if (!to) return ctx.step('ews', false, `${u.hostname} does not resolve`)
-  const tls = await ctx.tls(to.host, to.port, u.hostname)
-  if (!('socket' in tls)) return ctx.step('ews', false, `${u.hostname}: ${tls.reason}`)
-  const conn = new PhoneHttp(tls.socket)
+  const conn = await connect(ctx, network, u)
+  if (typeof conn === 'string') return ctx.step('ews', false, `${u.hostname}: ${conn}`)
   const counts: Record<string, number> = {}
   for (const [folder, restriction] of FOLDERS) {
     const find = findItemRequest(
@@ -151,6 +148,51 @@ export async function ews(ctx: PhoneContext, network: PhoneNetwork, ewsUrl: stri
       .map(([k, v]) => `${k} ${v}`)
       .join(', ') || 'FindItem failed',
   )
+}
+
+/**
+ * The voice-mail poll of a signed-in phone (message waiting, at the provisioned ucExchangeMwiPoll): FindItem
+ * on the voice mail folder, on an HTTPS connection kept between polls (NTLM is per connection, so a kept one
+ * needs no new handshake). The connection to keep, or undefined when the poll failed.
+ */
+export async function pollVoicemail(
+  ctx: PhoneContext,
+  network: PhoneNetwork,
+  ewsUrl: string,
+  kept: PhoneHttp | undefined,
+): Promise<PhoneHttp | undefined> {
+  const u = new URL(ewsUrl)
+  let conn = kept && !kept.closed ? kept : undefined
+  if (!conn) {
+    const opened = await connect(ctx, network, u)
+    if (typeof opened === 'string') {
+      ctx.step('ews-poll', false, `${u.hostname}: ${opened}`)
+      return undefined
+    }
+    conn = opened
+  }
+  const find = findItemRequest(
+    'voicemail',
+    'IdOnly',
+    '<m:IndexedPageItemView MaxEntriesReturned="50" Offset="0" BasePoint="Beginning"/>',
+    '',
+  )
+  const a = await ctx.authenticated(conn, 'POST', u.pathname, u.hostname, find, {
+    'Content-Type': 'text/xml; charset=utf-8',
+  })
+  let items: number | undefined
+  try {
+    items = a?.status === 200 ? foundItems(a.body.toString())?.length : undefined
+  } catch (err) {
+    if (!(err instanceof LabDecodeError)) throw err
+  }
+  ctx.step(
+    'ews-poll',
+    items !== undefined,
+    items !== undefined ? `voicemail ${items}` : `FindItem answered ${a?.status ?? 'nothing'}`,
+  )
+  if (items === undefined) conn.close()
+  return items === undefined ? undefined : conn
 }
 
 /** §3–4 for a UM-enabled user: Autodiscover, then EWS. True when Exchange works (or is not needed). */

@@ -1,7 +1,7 @@
 import { LabDecodeError } from '../../core/errors.js'
 import { parseXml, path } from '../../core/xml.js'
 import { isNewer, type PhoneContext, type PhoneNetwork } from '../context.js'
-import { PhoneHttp } from '../http.js'
+import { connect } from './connect.js'
 
 /** The update request the phone POSTs to ucdevice.upx (spec §6.2; element names are the spec's GUESS §10.7). */
 function updateRequest(ctx: PhoneContext): string {
@@ -15,17 +15,6 @@ function updateRequest(ctx: PhoneContext): string {
   )
 }
 
-async function open(ctx: PhoneContext, network: PhoneNetwork, u: URL): Promise<PhoneHttp | string> {
-  const address = /^\d+\.\d+\.\d+\.\d+$/.test(u.hostname) ? u.hostname : await network.dns.address(u.hostname)
-  const to = address
-    ? ctx.net.target(address, Number(u.port || (u.protocol === 'https:' ? 443 : 80)), 'tcp')
-    : undefined
-  if (!to) return `${u.hostname} does not resolve or answer`
-  if (u.protocol !== 'https:') return PhoneHttp.open(to.host, to.port, ctx.timeoutMs)
-  const tls = await ctx.tls(to.host, to.port, u.hostname)
-  return 'socket' in tls ? new PhoneHttp(tls.socket) : `${tls.failure}: ${tls.reason}`
-}
-
 /** Downloads the offered image from BaseURL; whole, it waits to be installed when the phone is idle (§6.3). */
 async function download(
   ctx: PhoneContext,
@@ -35,9 +24,7 @@ async function download(
   label: string,
 ): Promise<void> {
   const file = new URL(`${base}/CPE.nbt`)
-  const fileAddress = await network.dns.address(file.hostname)
-  const fileTo = fileAddress ? ctx.net.target(fileAddress, Number(file.port || 80), 'tcp') : undefined
-  const conn = fileTo ? await PhoneHttp.open(fileTo.host, fileTo.port, ctx.timeoutMs) : 'does not resolve'
+  const conn = await connect(ctx, network, file)
   if (typeof conn === 'string') {
     ctx.step(label, false, `${file.hostname}: ${conn}`)
     return
@@ -64,7 +51,7 @@ export async function updateCheck(
   label: string,
 ): Promise<void> {
   const u = new URL(url)
-  const conn = await open(ctx, network, u)
+  const conn = await connect(ctx, network, u)
   if (typeof conn === 'string') {
     ctx.step(label, false, conn)
     return

@@ -3,10 +3,8 @@ import { join } from 'node:path'
 import { chromium, type Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { packageRoot } from '../../lab/paths.js'
-import { runPhone } from '../../phone/emulator.js'
 import { LivingPhone } from '../../phone/life.js'
-import { PhoneNet } from '../../phone/net.js'
-import { PhoneState } from '../../phone/state.js'
+import { alicePhone, signInAlice } from '../helpers/phone.js'
 import { startTestLab, type TestLab } from '../helpers/lab.js'
 import { tool } from '../helpers/tools.js'
 
@@ -24,15 +22,7 @@ const FLAGS = [
   '--disable-sync',
 ]
 
-const boot = (t: TestLab, mac: string) =>
-  runPhone({
-    net: new PhoneNet(t.lab.endpoints()),
-    mac,
-    signIn: 'alice@contoso.test',
-    account: 'CORP\\alice',
-    password: 'Passw0rd!',
-    state: new PhoneState('3.5.6907.35'),
-  })
+const boot = (t: TestLab, mac: string) => signInAlice(t, mac, '3.5.6907.35')
 
 describe.skipIf(browserTool.skip)('the dashboard in headless Chromium', () => {
   let browser: Browser
@@ -104,12 +94,7 @@ describe.skipIf(browserTool.skip)('the dashboard in headless Chromium', () => {
     await expect.poll(() => page.locator('#live').textContent()).toBe('live')
     const mac = '00:04:f2:00:00:21'
     const phone = new LivingPhone({
-      net: new PhoneNet(t.lab.endpoints()),
-      mac,
-      signIn: 'alice@contoso.test',
-      account: 'CORP\\alice',
-      password: 'Passw0rd!',
-      state: new PhoneState('3.5.6907.35'),
+      ...alicePhone(t, mac, '3.5.6907.35'),
       clock: t.lab.clock,
       commands: () => t.lab.phoneCommands.take(mac),
     })

@@ -1,17 +1,12 @@
-import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
-import { certificatePem } from '../../certs/export.js'
 import { manualClock } from '../../core/clock.js'
 import { absDay, decodeDabs, fullFileName } from '../../servers/http/abs.js'
 import { startTestLab, type TestLab } from '../helpers/lab.js'
-import { tool } from '../helpers/tools.js'
+import { curl, curlTo } from '../helpers/curl.js'
 
-const run = promisify(execFile)
-const curl = tool('curl', 'curl')
 const dir = mkdtempSync(join(tmpdir(), 'cx700-abs-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
@@ -24,33 +19,10 @@ users:
 ${extra}`
 
 /** curl to the pool's ABS URL as a client names it, with NTLM as the user (or none). */
-async function getFile(t: TestLab, file: string, user?: string): Promise<{ status: number; body: Buffer }> {
-  const port = t.port('http', 'https')
-  const ca = join(dir, 'root.pem')
-  writeFileSync(ca, certificatePem(t.lab.pki.chain.at(-1)!))
-  const out = join(dir, `o-${Math.random().toString(36).slice(2)}`)
-  writeFileSync(out, '')
-  const { stdout } = await run(
-    curl.path!,
-    [
-      '-s',
-      '-o',
-      out,
-      '-w',
-      '%{http_code}',
-      '--resolve',
-      `ocspool.contoso.test:${port}:127.0.0.1`,
-      '--cacert',
-      ca,
-      '--ciphers',
-      'DEFAULT:@SECLEVEL=0',
-      ...(user ? ['--ntlm', '-u', user] : []),
-      `https://ocspool.contoso.test:${port}/abs/int/handler/${file}`,
-    ],
-    { timeout: 15_000 },
-  )
-  return { status: Number(stdout), body: readFileSync(out) }
-}
+const getFile = (t: TestLab, file: string, user?: string) =>
+  curlTo(t, dir, `https://ocspool.contoso.test:${t.port('http', 'https')}/abs/int/handler/${file}`, [
+    ...(user ? ['--ntlm', '-u', user] : []),
+  ])
 
 describe.skipIf(curl.skip)('the Address Book Server with curl', () => {
   it('serves the day’s device file behind NTLM; a new user is in it only after the next daily pass (F27)', async () => {

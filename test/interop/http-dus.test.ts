@@ -1,49 +1,16 @@
-import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
-import { certificatePem } from '../../certs/export.js'
 import { parseXml, path } from '../../core/xml.js'
 import { upxRequest } from '../helpers/dus.js'
 import { startTestLab, type TestLab } from '../helpers/lab.js'
-import { tool } from '../helpers/tools.js'
+import { curl, curlTo as curlLab } from '../helpers/curl.js'
 
-const run = promisify(execFile)
-const curl = tool('curl', 'curl')
 const dir = mkdtempSync(join(tmpdir(), 'cx700-dus-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-/** curl to a lab URL as the phone would name it; --resolve sends the name to 127.0.0.1 on the lab's port. */
-async function curlTo(t: TestLab, url: string, args: readonly string[] = []) {
-  const u = new URL(url)
-  const out = join(dir, `o-${Math.random().toString(36).slice(2)}`)
-  const port = u.port || (u.protocol === 'https:' ? '443' : '80')
-  const ca = join(dir, 'root.pem')
-  writeFileSync(ca, certificatePem(t.lab.pki.chain.at(-1)!))
-  const { stdout } = await run(
-    curl.path!,
-    [
-      '-s',
-      '-o',
-      out,
-      '-w',
-      '%{http_code} %{content_type}',
-      '--resolve',
-      `${u.hostname}:${port}:127.0.0.1`,
-      '--cacert',
-      ca,
-      '--ciphers',
-      'DEFAULT:@SECLEVEL=0',
-      ...args,
-      url,
-    ],
-    { timeout: 20_000 },
-  )
-  const [status, type] = stdout.split(' ')
-  return { status: Number(status), type: type ?? '', body: readFileSync(out) }
-}
+const curlTo = (t: TestLab, url: string, args: readonly string[] = []) => curlLab(t, dir, url, args)
 
 const post = (body: string): string[] => ['-H', 'Content-Type: text/xml', '--data-binary', body]
 
