@@ -138,6 +138,21 @@ function boundEvent(event: JournalEvent): JournalEvent {
   }
 }
 
+/** The journal's own blocks of memory for the lines it keeps. */
+const CHUNK_BYTES = 256 * 1024
+
+const BEYOND_LATIN1 = /[\u0100-\uffff]/g
+
+/**
+ * A JSON line with every character beyond Latin-1 (a summary's →) written as a JSON unicode escape: the same JSON,
+ * but V8 keeps it in one byte per character instead of two.
+ */
+function latin1Only(line: string): string {
+  BEYOND_LATIN1.lastIndex = 0
+  if (!BEYOND_LATIN1.test(line)) return line
+  return line.replace(BEYOND_LATIN1, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
 export class Journal {
   readonly devices: DeviceRegistry
   readonly #clock: Clock
@@ -148,9 +163,15 @@ export class Journal {
   readonly #file: string | undefined
   #fileBytes = 0
   #bytes = 0
-  readonly #events: JournalEvent[] = []
-  /** The JSON length of each event in memory, in step with #events. */
-  readonly #sizes: number[] = []
+  /**
+   * The events in memory, as their JSON lines in one octet per character (Latin-1, anything beyond it
+   * escaped): outside the V8 heap, a sixth of what the event objects took there; queries parse what they read.
+   */
+  readonly #lines: Buffer[] = []
+  /** The sequence number of #lines[0] (events are published in sequence, one line each). */
+  #firstSeq = 1
+  #chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES)
+  #chunkUsed = 0
   readonly #listeners = new Set<Listener>()
   #fd: number | undefined
   #seq = 0
@@ -196,7 +217,7 @@ export class Journal {
       this.#write(this.#pendingLines.length > 0 ? this.#pendingLines.join('') + line : line)
       this.#pendingLines = []
     }
-    this.#publish(event, line.length)
+    this.#publish(event, line)
     this.#rotateIfFull()
     return event
   }
@@ -228,7 +249,7 @@ export class Journal {
     })
     writeSync(this.#fd, line)
     this.#fileBytes = line.length
-    this.#publish(event, line.length)
+    this.#publish(event, line)
   }
 
   /**
@@ -240,7 +261,7 @@ export class Journal {
   recordThen(input: JournalInput, then: () => void): JournalEvent {
     const { event, line } = this.#make(input)
     if (this.#fd === undefined) {
-      this.#publish(event, line.length)
+      this.#publish(event, line)
       then()
       return event
     }
@@ -250,7 +271,7 @@ export class Journal {
       this.#flushScheduled = true
       setImmediate(() => this.flush())
     }
-    this.#publish(event, line.length)
+    this.#publish(event, line)
     return event
   }
 
@@ -307,25 +328,47 @@ export class Journal {
     return this.#lastTime
   }
 
-  #publish(event: JournalEvent, size: number): void {
-    this.#events.push(event)
-    this.#sizes.push(size)
-    this.#bytes += size
+  #publish(event: JournalEvent, fileLine: string): void {
+    if (this.#lines.length === 0) this.#firstSeq = event.seq
+    const line = this.#store(latin1Only(fileLine))
+    this.#lines.push(line)
+    this.#bytes += line.length
     // Trimmed in batches: a splice of the oldest events on every record would move the whole array each time.
-    const overCount = this.#events.length > this.#capacity + Math.max(64, this.#capacity >>> 4)
+    const overCount = this.#lines.length > this.#capacity + Math.max(64, this.#capacity >>> 4)
     if (overCount || this.#bytes > this.#capacityBytes) this.#trim()
     if (this.#listeners.size > 0) for (const l of [...this.#listeners]) l(event)
   }
 
+  /**
+   * Copies a line into the journal's own chunks of memory (not Node's shared pool, where each short line would
+   * pin a slab of other data): chunks are freed as the oldest events are dropped.
+   */
+  #store(text: string): Buffer {
+    const n = text.length
+    if (n > CHUNK_BYTES / 4) {
+      const own = Buffer.allocUnsafeSlow(n)
+      own.write(text, 'latin1')
+      return own
+    }
+    if (this.#chunkUsed + n > CHUNK_BYTES) {
+      this.#chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES)
+      this.#chunkUsed = 0
+    }
+    const view = this.#chunk.subarray(this.#chunkUsed, this.#chunkUsed + n)
+    view.write(text, 'latin1')
+    this.#chunkUsed += n
+    return view
+  }
+
   /** Drops the oldest events until at most `capacity` events and 7/8 of `capacityBytes` remain in memory. */
   #trim(): void {
-    let drop = Math.max(0, this.#events.length - this.#capacity)
+    let drop = Math.max(0, this.#lines.length - this.#capacity)
     let bytes = this.#bytes
-    for (let i = 0; i < drop; i++) bytes -= this.#sizes[i] ?? 0
+    for (let i = 0; i < drop; i++) bytes -= this.#lines[i]!.length
     const target = this.#capacityBytes - (this.#capacityBytes >>> 3)
-    while (bytes > target && drop < this.#events.length - 1) bytes -= this.#sizes[drop++] ?? 0
-    this.#events.splice(0, drop)
-    this.#sizes.splice(0, drop)
+    while (bytes > target && drop < this.#lines.length - 1) bytes -= this.#lines[drop++]!.length
+    this.#lines.splice(0, drop)
+    this.#firstSeq += drop
     this.#bytes = bytes
   }
 
@@ -334,14 +377,33 @@ export class Journal {
     return this.#bytes
   }
 
-  /** Events in memory that match (the newest `capacity` of them), oldest first; `limit` keeps the newest N. */
+  /**
+   * Events in memory that match (the newest `capacity` of them), oldest first; `limit` keeps the newest N.
+   * Read newest first and stopped at `limit`; `afterSeq` starts at its event; a line that cannot name the
+   * server or exact kind asked for is not parsed.
+   */
   query(filter: JournalFilter = {}, limit?: number): JournalEvent[] {
-    const events =
-      this.#events.length > this.#capacity
-        ? this.#events.slice(this.#events.length - this.#capacity)
-        : this.#events
-    const out = events.filter((e) => matchesFilter(e, filter))
-    return limit !== undefined && out.length > limit ? out.slice(out.length - limit) : out
+    const lines = this.#lines
+    const after = filter.afterSeq !== undefined ? filter.afterSeq - this.#firstSeq + 1 : 0
+    const start = Math.max(0, lines.length - this.#capacity, after)
+    const kind =
+      filter.kind !== undefined && !/[:*]$/.test(filter.kind)
+        ? `"kind":${JSON.stringify(filter.kind)}`
+        : undefined
+    const server = filter.server !== undefined ? `"server":${JSON.stringify(filter.server)}` : undefined
+    const out: JournalEvent[] = []
+    const want = limit ?? Infinity
+    for (let i = lines.length - 1; i >= start && out.length < want; i--) {
+      const line = lines[i]!
+      if (
+        (kind !== undefined && !line.includes(kind, 0, 'latin1')) ||
+        (server !== undefined && !line.includes(server, 0, 'latin1'))
+      )
+        continue
+      const event = JSON.parse(line.toString('latin1')) as JournalEvent
+      if (matchesFilter(event, filter)) out.push(event)
+    }
+    return out.reverse()
   }
 
   /** Calls `listener` for every new event; returns the unsubscribe function. */
@@ -378,8 +440,8 @@ export class Journal {
 
   /** Forgets the events held in memory (the file keeps them); sequence numbers go on. */
   clear(): void {
-    this.#events.length = 0
-    this.#sizes.length = 0
+    this.#lines.length = 0
+    this.#firstSeq = this.#seq + 1
     this.#bytes = 0
   }
 
