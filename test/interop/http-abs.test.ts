@@ -55,5 +55,15 @@ describe.skipIf(curl.skip)('the Address Book Server with curl', () => {
     const passes = t.lab.journal.query({ kind: 'http:abs-generated' })
     expect(passes.map((e) => e.detail.why)).toEqual(['first start', 'daily pass at 01:30'])
     expect(passes.at(-1)?.time).toBe('2026-11-30T01:30:00.000Z')
+
+    // Faults reach it like every HTTP route: the next download answers 503, and the journal says so.
+    await t.client.addFault({
+      match: { server: 'http', fields: { path: `/abs/int/handler/${tomorrow}` } },
+      fault: { kind: 'error', code: '503' },
+      times: 1,
+    })
+    expect((await getFile(t, tomorrow, 'CORP\\alice:Passw0rd!')).status).toBe(503)
+    expect((await getFile(t, tomorrow, 'CORP\\alice:Passw0rd!')).status).toBe(200)
+    expect(t.lab.journal.query({ kind: 'fault:applied' })).toHaveLength(1)
   })
 })

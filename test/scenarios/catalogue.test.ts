@@ -284,7 +284,7 @@ describe('scenario catalogue', () => {
           `${file}: ${result.report.steps.map((s) => `${s.step} ${s.ok ? 'ok' : 'FAIL'} ${s.detail}`).join('; ')}`,
         ).toEqual([])
         expect(result.report.endState).toBe(t.lab.scenario.expect.endState)
-      })
+      }, 30_000) // a story of lab days verifies in under 30 s of wall time (issue 19)
 
       it('is served by the lab as written: NTP', async () => {
         await using t = await startTestLab(undefined, { file: join(dir, file) })
