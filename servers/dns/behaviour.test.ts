@@ -113,7 +113,7 @@ describe('resolveDns', () => {
     }
   })
 
-  it('REFUSED outside the lab zones, or NXDOMAIN when the scenario says so', () => {
+  it('REFUSED outside the lab zones when the scenario says so, or NXDOMAIN (the default), never authoritative', () => {
     expect(ask(zone, 'example.com', DnsType.A)).toMatchObject({ rcode: DnsRcode.REFUSED, aa: false })
     expect(ask(zone, 'example.com', DnsType.A, 'nxdomain').rcode).toBe(DnsRcode.NXDOMAIN)
     expect(

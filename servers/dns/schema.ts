@@ -67,8 +67,9 @@ export const DnsSchema = serverBlock(
       description: 'TTL of derived records.',
     }),
     outOfZone: StringEnum(['refused', 'nxdomain'] as const, {
-      default: 'refused',
-      description: 'The answer for a name outside every lab zone.',
+      default: 'nxdomain',
+      description:
+        'The answer for a name outside every lab zone: NXDOMAIN (not authoritative), as a site’s DNS server that recurses answers a name that exists nowhere — the first DC-locator query of every boot (_ldap._tcp.dc._msdcs.CORP) gets it; or REFUSED, as an authoritative-only server answers.',
     }),
     udpSize: Type.Integer({
       minimum: 512,
