@@ -13,25 +13,28 @@ const FALLBACKS = [
   ['sipexternal', 443],
 ] as const
 
-/** §2.6: the SRV records in order (the first set found), else the A-record fallbacks. */
-async function targets(network: PhoneNetwork): Promise<{ host: string; port: number }[]> {
+/**
+ * §2.6's candidates, in order and asked lazily (a later name is looked up only when every earlier target
+ * failed to answer): the records of each SRV name, then the A-record fallbacks.
+ */
+async function* targets(network: PhoneNetwork): AsyncGenerator<{ host: string; port: number }> {
   const { dns, sipDomain } = network
-  for (const s of ['_sipinternaltls._tcp', '_sip._tls', '_sipinternal._tcp']) {
-    const found = await dns.srv(`${s}.${sipDomain}`)
-    if (found.length > 0) return found.map((f) => ({ host: f.target, port: f.port }))
-  }
-  return FALLBACKS.map(([h, port]) => ({ host: `${h}.${sipDomain}`, port }))
+  for (const s of ['_sipinternaltls._tcp', '_sip._tls', '_sipinternal._tcp'])
+    for (const f of await dns.srv(`${s}.${sipDomain}`)) yield { host: f.target, port: f.port }
+  for (const [h, port] of FALLBACKS) yield { host: `${h}.${sipDomain}`, port }
 }
 
 /**
  * §2.6 "Connecting to Office Communications Server": the target walk, each over TLS checked as Windows CE
- * checks it; the walk goes on past a target that does not answer and stops at one whose certificate fails.
+ * checks it; the walk goes on past a target that does not answer (to the next SRV name, then the A-record
+ * fallbacks) and stops at one whose certificate fails.
  */
 export async function poolStage(ctx: PhoneContext, network: PhoneNetwork): Promise<Outcome<PhoneSip>> {
   ctx.show(STATUS.connecting)
-  const list = await targets(network)
   let lastFailure: TrustFailure | 'unreachable' | undefined
-  for (const t of list) {
+  let tried = 0
+  for await (const t of targets(network)) {
+    tried++
     const address = await network.dns.address(t.host)
     const to = address ? ctx.net.target(address, t.port, 'tcp') : undefined
     if (!to) continue
@@ -55,7 +58,7 @@ export async function poolStage(ctx: PhoneContext, network: PhoneNetwork): Promi
   if (lastFailure === 'sha2-root') return ended('certificate-loop')
   if (lastFailure === 'sha2') return ended('tls-failed')
   if (lastFailure && lastFailure !== 'unreachable') return ended('tls-untrusted')
-  ctx.step('sip-targets', false, `none of ${list.length} targets answered`)
+  ctx.step('sip-targets', false, `none of ${tried} targets answered`)
   return ended('pool-not-found')
 }
 
