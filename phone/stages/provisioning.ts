@@ -3,6 +3,23 @@ import { children, parseXml, path } from '../../core/xml.js'
 import type { PhoneContext } from '../context.js'
 import type { PhoneSip } from '../sip.js'
 
+const PROVISIONING_TYPE = {
+  'vnd-microsoft-provisioning-v2': 'application/vnd-microsoft-roaming-provisioning-v2+xml',
+  'vnd-microsoft-provisioning': 'application/vnd-microsoft-roaming-provisioning+xml',
+} as const
+const SELF_TYPE = 'application/vnd-microsoft-roaming-self+xml'
+
+/** The groups the phone asks for in the v2 SUBSCRIBE's body (spec §2.8, S18). */
+const GROUP_LIST =
+  '<provisioningGroupList xmlns="http://schemas.microsoft.com/2006/09/sip/provisioninggrouplist">' +
+  '<provisioningGroup name="ServerConfiguration"/><provisioningGroup name="meetingPolicy"/>' +
+  '<provisioningGroup name="ucPolicy"/></provisioningGroupList>'
+
+/** What the phone roams: its own categories (S23). */
+const ROAMING_LIST =
+  '<roamingList xmlns="http://schemas.microsoft.com/2006/09/sip/roaming-self">' +
+  '<roaming type="categories"/><roaming type="containers"/><roaming type="subscribers"/></roamingList>'
+
 /** What in-band provisioning told the phone (property name → value). */
 export type Provisioned = Readonly<Record<string, string>>
 
@@ -11,13 +28,19 @@ export type Provisioned = Readonly<Record<string, string>>
  * e-mail travels is a GUESS, so both are read. The pool connection stays open (the phone lives on it).
  */
 export async function provisioningStage(ctx: PhoneContext, sip: PhoneSip): Promise<Provisioned> {
-  const event =
-    ctx.guesses.provisioning === 'v2' ? 'vnd-microsoft-provisioning-v2' : 'vnd-microsoft-provisioning'
-  const prov = await sip.request('SUBSCRIBE', [`Event: ${event}`, 'Expires: 0'], ctx.timeoutMs)
+  const v2 = ctx.guesses.provisioning === 'v2'
+  const event = v2 ? 'vnd-microsoft-provisioning-v2' : 'vnd-microsoft-provisioning'
+  const prov = await sip.request(
+    'SUBSCRIBE',
+    [`Event: ${event}`, `Accept: ${PROVISIONING_TYPE[event]}`, 'Expires: 0'],
+    ctx.timeoutMs,
+    v2 ? { type: PROVISIONING_TYPE[event], text: GROUP_LIST } : undefined,
+  )
   const self = await sip.request(
     'SUBSCRIBE',
-    ['Event: vnd-microsoft-roaming-self', 'Expires: 0'],
+    ['Event: vnd-microsoft-roaming-self', `Accept: ${SELF_TYPE}`, 'Expires: 0'],
     ctx.timeoutMs,
+    { type: SELF_TYPE, text: ROAMING_LIST },
   )
   const props: Record<string, string> = {}
   try {
@@ -25,12 +48,14 @@ export async function provisioningStage(ctx: PhoneContext, sip: PhoneSip): Promi
     for (const grp of children(doc, 'provisionGroup'))
       for (const p of children(path(grp, 'propertyEntryList'), 'property')) props[p.attrs.name ?? ''] = p.text
     for (const c of children(doc, 'serverConfiguration')) props[c.name] = c.text
+    // Exchange UM enablement is read where S23 shows it — the user's userProperties — and nowhere else.
+    delete props.exumEnabled
     const selfDoc = self?.status === 200 && self.body.length > 0 ? parseXml(self.body.toString()) : undefined
     for (const cat of children(path(selfDoc, 'categories'), 'category')) {
       const email = path(cat, 'contactCard', 'identity', 'email')?.text
       if (email) props.primaryEmailAddress ??= email
       const um = path(cat, 'userProperties', 'exumEnabled')?.text
-      if (um) props.exumEnabled ??= um
+      if (um) props.exumEnabled = um
     }
   } catch (err) {
     if (!(err instanceof LabDecodeError)) throw err

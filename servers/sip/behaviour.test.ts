@@ -203,7 +203,7 @@ describe('OCS in-band provisioning', () => {
     return out
   }
 
-  it('answers provisioning v2 with ServerConfiguration: DUS and ABS URLs, e-mail, UM, policies', () => {
+  it('answers provisioning v2 with ServerConfiguration: DUS and ABS URLs, e-mail, policies', () => {
     const a = subscribe('vnd-microsoft-provisioning-v2')
     expect(a.response.status).toBe(200)
     expect(a.response.headers.get('content-type')).toBe(
@@ -215,9 +215,10 @@ describe('OCS in-band provisioning', () => {
       updatesServerEnabled: 'true',
       absInternalServerUrl: 'https://ocspool.contoso.test/abs/int/handler',
       primaryEmailAddress: 'alice@contoso.test',
-      exumEnabled: 'true',
       ucPhoneTimeout: '10',
     })
+    // UM enablement is the user's, in roaming-self's userProperties (S23): never in ServerConfiguration.
+    expect(p.exumEnabled).toBeUndefined()
     const overridden = properties(
       subscribe(
         'vnd-microsoft-provisioning-v2',

@@ -26,6 +26,9 @@ export interface SipRequestDetail extends EventDetail {
   readonly method?: string
   readonly from?: string
   readonly event?: string
+  /** What the client accepts, and the start of its body (the groups a provisioning SUBSCRIBE asks for). */
+  readonly accept?: string
+  readonly body?: string
   readonly status?: number
 }
 

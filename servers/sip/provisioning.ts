@@ -38,7 +38,7 @@ export function provisioningProperties(
     ['updatesServerEnabled', String(p.dus !== undefined)],
     ['sipDomain', p.site.sipDomain],
     ['voicemailUri', p.user.umEnabled ? `sip:${p.user.signInAddress};opaque=app:voicemail` : ''],
-    ['exumEnabled', String(p.user.umEnabled)],
+    // exumEnabled travels in the user's own userProperties category (S23), not here.
     ['ucExchangeMwiPoll', '3'],
   ]
   const policy: [string, string][] = [

@@ -282,11 +282,14 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
     const applied = this.#decide(peer, fields, user)
     const f = applied?.fault
     const plan = this.plan(f, 'tcp')
+    const accept = req.headers.get('accept')
     const detail = {
       method: req.method,
       uri: req.uri,
       from,
       ...(event ? { event } : {}),
+      ...(accept !== undefined ? { accept } : {}),
+      ...(req.body.length > 0 ? { body: req.body.toString('utf8').slice(0, 2_000) } : {}),
       ...(f ? { fault: f.kind } : {}),
     }
     if (plan.hook === 'silence') {
