@@ -38,7 +38,8 @@ and EWS. Prints the phone's status lines and a step trace; exit 0 when it ends s
   --lab URL, --admin URL, --token T   the lab to take the port map from (as for every command)
   --guess KEY=VALUE  change one of the spec's GUESSes (repeatable): option119=ascii|rfc3397|both,
                      sni=true|false, provisioning=v2|v1, autodiscover=https-smtp,https-autodiscover,http-redirect,
-                     ewsUrl=EwsUrl,ASUrl, maxSkewMs=N, tlsVersion=TLSv1|TLSv1.2 (defaults: the spec's best guesses)
+                     ewsUrl=EwsUrl,ASUrl, maxSkewMs=N, tlsVersion=TLSv1|TLSv1.2, unsetClock=ISO date
+                     (defaults: the spec's best guesses)
   --state DIR        where phones keep their state (default: the running lab's state directory, phones/;
                      with --direct, the default state directory)
   --sni              send SNI on a real segment too (the CX700 probably does not; spec GUESS; loopback always does)

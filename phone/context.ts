@@ -34,6 +34,11 @@ export interface PhoneGuesses {
   readonly maxSkewMs: number
   /** The newest TLS the phone speaks: Windows CE 6 has TLS 1.0 only. */
   readonly tlsVersion: 'TLSv1' | 'TLSv1.2'
+  /**
+   * What the phone's clock says when no NTP server answered (F5: it carries on with it). Sources are silent;
+   * a Windows CE device's clock after power loss starts at a fixed date (GUESS: 2006-01-01).
+   */
+  readonly unsetClock: string
 }
 export const DEFAULT_GUESSES: PhoneGuesses = {
   option119: 'ascii',
@@ -43,6 +48,7 @@ export const DEFAULT_GUESSES: PhoneGuesses = {
   ewsUrl: ['EwsUrl', 'ASUrl'],
   maxSkewMs: 5 * 60_000,
   tlsVersion: 'TLSv1',
+  unsetClock: '2006-01-01T00:00:00Z',
 }
 
 export { LATEST_FIRMWARE } from './firmware.js'

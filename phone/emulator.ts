@@ -106,11 +106,13 @@ export async function signIn(ctx: PhoneContext, network: PhoneNetwork): Promise<
     return { end: 'crashed-after-sign-in' }
   }
   if (props.updatesServerInternalUrl) ctx.state.dusUrl = props.updatesServerInternalUrl
-  // §6.2 the update check with the provisioned URL
+  // After sign-in the trace (S1d steps 22–26) has Autodiscover and the CAS first, then the update check
+  // with the provisioned URL (§6.2).
+  const exchange = await exchangeStage(ctx, network, props)
   if (ctx.state.dusUrl) await updateCheck(ctx, network, ctx.state.dusUrl, 'update (provisioned)')
   ctx.learnt.firmware = ctx.state.firmware
   const session: SignedIn = { sip, network, props, expiresS: registered.next.expiresS, registeredAt }
-  if (!(await exchangeStage(ctx, network, props))) return { end: 'signed-in-without-exchange', session }
+  if (!exchange) return { end: 'signed-in-without-exchange', session }
   const installed = ctx.state.pendingFirmware ?? ctx.state.firmware
   return { end: isNewer(LATEST_FIRMWARE, installed) ? 'signed-in-not-updated' : 'signed-in', session }
 }
@@ -118,7 +120,7 @@ export async function signIn(ctx: PhoneContext, network: PhoneNetwork): Promise<
 /**
  * Reads `key=value` guess overrides (the CLI's --guess): option119=ascii|rfc3397|both, sni=true|false,
  * provisioning=v2|v1, autodiscover=https-smtp,https-autodiscover,http-redirect, ewsUrl=EwsUrl,ASUrl,
- * maxSkewMs=N, tlsVersion=TLSv1|TLSv1.2. Throws an Error naming the bad one.
+ * maxSkewMs=N, tlsVersion=TLSv1|TLSv1.2, unsetClock=ISO date. Throws an Error naming the bad one.
  */
 export function parseGuesses(pairs: readonly string[]): Partial<PhoneGuesses> {
   const out: Record<string, unknown> = {}
@@ -155,9 +157,13 @@ export function parseGuesses(pairs: readonly string[]): Partial<PhoneGuesses> {
       case 'tlsVersion':
         out.tlsVersion = oneOf(k, v, ['TLSv1', 'TLSv1.2'] as const)
         break
+      case 'unsetClock':
+        if (Number.isNaN(Date.parse(v))) throw new Error(`--guess unsetClock takes an ISO date, not "${v}"`)
+        out.unsetClock = v
+        break
       default:
         throw new Error(
-          `--guess ${k} is not a guess the emulator has (option119, sni, provisioning, autodiscover, ewsUrl, maxSkewMs, tlsVersion)`,
+          `--guess ${k} is not a guess the emulator has (option119, sni, provisioning, autodiscover, ewsUrl, maxSkewMs, tlsVersion, unsetClock)`,
         )
     }
   }

@@ -70,12 +70,14 @@ describe('the emulator, stage by stage', () => {
     expect(ctx.state.firmware).toBe('1.0.522.101')
   })
 
-  it('NTP sets the clock; a dropped NTP answer ends the boot as clock-not-set', async () => {
+  it('NTP sets the clock; without an NTP answer the phone carries on with its clock unset (F5)', async () => {
     const ctx = context()
     expect(typeof ok(await timeStage(ctx, await network(ctx)))).toBe('number')
     await t.client.addFault({ match: { server: 'ntp' }, fault: { kind: 'drop' } })
     const late = context()
-    expect(await timeStage(late, await network(late))).toEqual({ end: 'clock-not-set' })
+    ok(await timeStage(late, await network(late)))
+    expect(late.now().toISOString()).toMatch(/^2006-01-01T00:00/)
+    expect(late.steps.at(-1)).toMatchObject({ step: 'ntp', ok: false })
   })
 
   it('the DC locator walks the suffixes; without the SRV record the DC is not found', async () => {
@@ -120,11 +122,36 @@ describe('the emulator, stage by stage', () => {
       .query({ kind: 'sip:request' })
       .filter((e) => e.detail.method === 'SUBSCRIBE')
     expect(subscribes.at(-1)?.summary).toContain('signature verified')
+    // As S18 shows it: the package's content type in Accept, and the groups asked for in the body.
+    const prov = subscribes.find((e) => e.detail.event === 'vnd-microsoft-provisioning-v2')
+    expect(prov?.detail.accept).toBe('application/vnd-microsoft-roaming-provisioning-v2+xml')
+    expect(prov?.detail.body).toContain('<provisioningGroup name="ServerConfiguration"/>')
     expect(await exchangeStage(ctx, n, props)).toBe(true)
     const wrong = context(state, 'not-the-password')
     const w = await network(wrong)
     ok(await timeStage(wrong, w))
     expect(await registerStage(wrong, ok(await poolStage(wrong, w)))).toEqual({ end: 'sign-in-refused' })
+  })
+
+  it('walks on past a dead SRV target to the A-record fallbacks, and signs in by sip.<domain> (§2.6)', async () => {
+    await t.client.addDnsRecord({
+      name: '_sipinternaltls._tcp.contoso.test',
+      type: 'SRV',
+      value: '0 0 5061 dead.contoso.test',
+    })
+    await t.client.addDnsRecord({ name: 'dead.contoso.test', type: 'A', value: '10.50.0.99' })
+    await t.client.addDnsRecord({ name: 'sip.contoso.test', type: 'A', value: '10.50.0.1' })
+    try {
+      const ctx = context(new PhoneState('3.5.6907.35'))
+      const n = await network(ctx)
+      ok(await timeStage(ctx, n))
+      ok(await trustStage(ctx, n, ok(await dcLocatorStage(ctx, n))))
+      const pool = ok(await poolStage(ctx, n))
+      pool.close()
+      expect(ctx.learnt.pool).toBe('sip.contoso.test')
+    } finally {
+      await t.client.resetDnsChanges()
+    }
   })
 
   it('boots twice over one stored state: the second boot re-enters every stage and signs in', async () => {
@@ -134,5 +161,9 @@ describe('the emulator, stage by stage', () => {
     expect(await boot(second)).toBe('signed-in')
     expect(second.status).not.toContain('Downloading Certificate')
     expect(second.steps.some((s) => s.step === 'update (ucupdates-r2)')).toBe(false)
+    // After sign-in: Autodiscover and EWS first, then the provisioned update check (trace S1d, 22–26).
+    const names = second.steps.map((s) => s.step)
+    expect(names.indexOf('autodiscover')).toBeGreaterThan(names.indexOf('provisioning'))
+    expect(names.indexOf('ews')).toBeLessThan(names.indexOf('update (provisioned)'))
   })
 })

@@ -1,7 +1,10 @@
-import { ended, next, type Outcome, type PhoneContext, type PhoneNetwork } from '../context.js'
+import { next, type Outcome, type PhoneContext, type PhoneNetwork } from '../context.js'
 import { ntpOffset } from '../ntp.js'
 
-/** §2.3: the clock from _ntp._udp.<SIP domain>, else time.windows.com; no time, no sign-in. */
+/**
+ * §2.3: the clock from _ntp._udp.<SIP domain>, else time.windows.com. Without an answer the phone carries on
+ * with its unset clock (F5) and fails later, where the time matters (Kerberos, certificate dates).
+ */
 export async function timeStage(ctx: PhoneContext, network: PhoneNetwork): Promise<Outcome<number>> {
   const { dns, sipDomain } = network
   const srv = await dns.srv(`_ntp._udp.${sipDomain}`)
@@ -11,8 +14,11 @@ export async function timeStage(ctx: PhoneContext, network: PhoneNetwork): Promi
     ? await ntpOffset(ctx.net, ntpAddress, ctx.timeoutMs, ctx.clock)
     : { problem: `${ntpHost} does not resolve` }
   if (!('offsetMs' in time)) {
-    ctx.step('ntp', false, time.problem)
-    return ended('clock-not-set')
+    const unset = Date.parse(ctx.guesses.unsetClock)
+    ctx.step('ntp', false, `${time.problem}: the clock stays unset (${ctx.guesses.unsetClock})`)
+    ctx.state.clockOffsetMs = unset - ctx.clock.now()
+    ctx.learnt.clockOffsetMs = Math.round(ctx.state.clockOffsetMs)
+    return next(ctx.state.clockOffsetMs)
   }
   ctx.step('ntp', true, `${ntpHost}: clock set, offset ${Math.round(time.offsetMs)} ms`)
   ctx.state.clockOffsetMs = time.offsetMs
