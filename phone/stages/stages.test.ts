@@ -137,10 +137,12 @@ describe('the emulator, stage by stage', () => {
     await t.client.addDnsRecord({
       name: '_sipinternaltls._tcp.contoso.test',
       type: 'SRV',
-      value: '0 0 5061 dead.contoso.test',
+      value: '0 0 5999 ocspool.contoso.test', // a port nothing answers on
     })
-    await t.client.addDnsRecord({ name: 'dead.contoso.test', type: 'A', value: '10.50.0.99' })
     await t.client.addDnsRecord({ name: 'sip.contoso.test', type: 'A', value: '10.50.0.1' })
+    // No other SRV record: the walk reaches the A records (an Edge's _sip._tls on 443 would be tried first).
+    await t.client.removeDnsRecords('_sip._tls.contoso.test', 'SRV')
+    await t.client.removeDnsRecords('_sipinternal._tcp.contoso.test', 'SRV')
     try {
       const ctx = context(new PhoneState('3.5.6907.35'))
       const n = await network(ctx)
