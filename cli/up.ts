@@ -5,6 +5,7 @@ import { ScenarioError } from '../core/errors.js'
 import { createLogger, type Logger } from '../core/logger.js'
 import { defaultScenarioPath, defaultStateDir } from '../lab/paths.js'
 import { Lab, type PortPolicy } from '../lab/runtime.js'
+import { startMemoryReducer } from '../core/memory.js'
 import { loadScenario } from '../lab/scenario/load.js'
 import { NETWORK_MODES, type NetworkMode } from '../core/site.js'
 import { endpointTable, hostPort, intOption, parse, usage } from './args.js'
@@ -114,6 +115,7 @@ export async function up(argv: string[]): Promise<number> {
     ...(values.interface !== undefined ? { interface: values.interface } : {}),
   })
   let adminServer: AdminServer | undefined
+  const reducer = startMemoryReducer(logger)
   try {
     await lab.start()
     adminServer = await startAdmin(lab, {
@@ -122,6 +124,7 @@ export async function up(argv: string[]): Promise<number> {
       ...(values.token !== undefined ? { token: values.token } : {}),
     })
   } catch (err) {
+    reducer.stop()
     await lab.stop()
     process.stderr.write(`${(err as Error).message}\n`)
     return 1
@@ -211,6 +214,7 @@ export async function up(argv: string[]): Promise<number> {
       logger.info({ signal }, 'stopping')
       for (const w of watchers) w.close()
       void (async () => {
+        reducer.stop()
         await adminServer?.close()
         await lab.stop()
         rmSync(current, { force: true })
