@@ -15,7 +15,7 @@ import { result } from './report.js'
  * keep-alives, signed re-REGISTERs, EWS polls, daily cycles (update check, Autodiscover, address book), lease
  * renewals, NTP resyncs. Reports the lab's RSS once every phone is signed in and at the end, the journal's
  * size, and failures: registrations that lapsed and lives that did not end signed in (must be 0). The lab's
- * in-memory journal is capped at 100,000 events and 16 MiB (core/journal/journal.ts); the file rotates at
+ * in-memory journal is capped at 100,000 events and 8 MiB (core/journal/journal.ts); the file rotates at
  * 256 MiB. No peer exists for this.
  */
 

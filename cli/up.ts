@@ -26,7 +26,7 @@ Options:
   --state DIR        state directory (default $XDG_STATE_HOME/cx700-lab)
   --ports POLICY     scenario (default) or ephemeral (port 0 wherever the scenario names none)
   --watch            reload the scenario file when it changes (a bad edit keeps the old scenario)
-  --journal-memory-mb N   how much of the journal is kept in memory (default 16; older events stay in the file)
+  --journal-memory-mb N   how much of the journal is kept in memory (default 8; older events stay in the file)
   --journal-file-mb N     rotate journal.jsonl at this size, keeping one older file (default 256; 0: never)
   --json             print one JSON line {"event":"ready",…} on stdout instead of the table; logs as JSON
   -h, --help         this text

@@ -6,7 +6,7 @@ import type { Logger } from './logger.js'
  * A lab that serves for days under steady load never goes idle, so V8's own memory reducer (which runs when
  * allocation stops) never runs and the heap keeps the headroom it grew: a week-long soak ended at twice the
  * resident memory of a signed-in lab while its live heap stayed bounded. This asks V8 for a full collection
- * when the heap has grown by `growthBytes` since the last one, checked every `intervalMs` of wall time — a
+ * when the heap has grown by `growthBytes` (8 MiB) since the last one, checked every `intervalMs` (10 s) of wall time — a
  * few milliseconds for the lab's heap — and the pages freed go back to the system.
  *
  * The collector is reached through V8's `--expose-gc`, set at run time; when that is not possible the
@@ -21,7 +21,7 @@ export function startMemoryReducer(
     logger.debug('memory reducer unavailable: V8 does not expose its collector here')
     return { stop: () => undefined }
   }
-  const growth = options.growthBytes ?? 32 * 1024 * 1024
+  const growth = options.growthBytes ?? 8 * 1024 * 1024
   let after = process.memoryUsage().heapUsed
   const timer = setInterval(() => {
     const used = process.memoryUsage().heapUsed
@@ -29,7 +29,7 @@ export function startMemoryReducer(
     gc()
     after = process.memoryUsage().heapUsed
     logger.debug({ before: used, after }, 'memory reducer: full collection')
-  }, options.intervalMs ?? 30_000)
+  }, options.intervalMs ?? 10_000)
   timer.unref()
   return { stop: () => clearInterval(timer) }
 }

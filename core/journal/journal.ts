@@ -61,8 +61,8 @@ export interface JournalOptions {
   /** How many events are kept in memory (older ones remain in the file). */
   readonly capacity?: number
   /**
-   * How many octets of events (as JSON) are kept in memory at most; default 16 MiB (about 40,000 events, some
-   * 40 MB of heap: a soak of 200 phones for a lab week stays within 1.5× of its RSS after sign-in).
+   * How many octets of events (as JSON) are kept in memory at most; default 8 MiB (about 15,000 events, held
+   * outside the V8 heap): a soak of 200 phones for a lab week stays within 1.5× of its RSS after sign-in.
    */
   readonly capacityBytes?: number
   /**
@@ -186,7 +186,7 @@ export class Journal {
     this.#clock = options.clock
     this.#labClock = options.clock instanceof LabClock ? options.clock : undefined
     this.#capacity = options.capacity ?? 100_000
-    this.#capacityBytes = options.capacityBytes ?? 16 * 1024 * 1024
+    this.#capacityBytes = options.capacityBytes ?? 8 * 1024 * 1024
     this.#fileMaxBytes = options.fileMaxBytes ?? 256 * 1024 * 1024
     this.#file = options.file
     this.devices = options.devices ?? new DeviceRegistry()
