@@ -25,15 +25,16 @@ describe.skipIf(curl.skip)('Device Update Service with curl', () => {
     )
     expect(upx.status).toBe(200)
     const doc = parseXml(upx.body.toString())
-    expect(path(doc, 'Modules', 'Module', 'Version')?.text).toBe('1.0.522.101')
+    // The approved version, whatever the phone runs (spec §6.2).
+    expect(path(doc, 'Modules', 'Module', 'Version')?.text).toBe('3.5.6907.35')
     const base = path(doc, 'BaseURL')?.text ?? ''
     expect(base).toBe(
-      `http://ocspool.contoso.test:${http}/DeviceUpdateFiles_Int/UCPhone/Polycom/CX700/A/ENU/1.0.522.101/CPE`,
+      `http://ocspool.contoso.test:${http}/DeviceUpdateFiles_Int/UCPhone/Polycom/CX700/A/ENU/3.5.6907.35/CPE`,
     )
     const image = await curlTo(t, `${base}/CPE.nbt`)
     expect(image.status).toBe(200)
     expect(image.type).toBe('binary/octet-stream')
-    expect(image.body.toString('latin1', 0, 40)).toContain('STAND-IN IMAGE 1.0.522.101')
+    expect(image.body.toString('latin1', 0, 40)).toContain('STAND-IN IMAGE 3.5.6907.35')
     expect((await curlTo(t, `${base}/CPE.cat`)).type).toBe('binary/octet-stream')
     const ext = path(doc, 'ExternalBaseURL')?.text ?? ''
     expect((await curlTo(t, `${ext}/CPE.xml`)).status).toBe(200)
@@ -42,7 +43,7 @@ describe.skipIf(curl.skip)('Device Update Service with curl', () => {
       area: 'dus',
       operation: 'ucdevice.upx',
       address: '00:04:f2:11:22:33',
-      code: 'update: 1.0.522.73 → 1.0.522.101',
+      code: 'update: 1.0.522.73 → 3.5.6907.35',
     })
   })
 

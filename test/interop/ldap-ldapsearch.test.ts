@@ -166,8 +166,13 @@ describe.skipIf(ldapsearch.skip)('LDAP fuzz on the running server', () => {
     )
     const samples = fc.sample(message, { numRuns: 100_000, seed: 3890 })
     let handled = 0
+    let malformed = 0
+    let failed = 0
+    // Counted as they come: the journal keeps only its newest events in memory (the file keeps all).
     const unsubscribe = t.lab.journal.subscribe((e) => {
       if (e.server === 'ldap' && e.kind !== 'fault:applied') handled++
+      if (e.kind === 'ldap:malformed') malformed++
+      if (e.kind === 'ldap:failed') failed++
     })
     // One connection per message (a malformed message ends its session, RFC 4511 §4.1.1), 32 at a time.
     const one = (bytes: Buffer): Promise<void> =>
@@ -187,8 +192,8 @@ describe.skipIf(ldapsearch.skip)('LDAP fuzz on the running server', () => {
     await expect.poll(() => handled, { timeout: 10_000 }).toBeGreaterThan(99_000)
     unsubscribe()
     expect(samples.length).toBe(100_000)
-    expect(t.lab.journal.query({ kind: 'ldap:failed' })).toEqual([])
-    expect(t.lab.journal.query({ kind: 'ldap:malformed' }).length).toBeGreaterThan(50_000)
+    expect(failed).toBe(0)
+    expect(malformed).toBeGreaterThan(50_000)
     const r = await search(t, [
       ...as('CONTOSO\\alice'),
       '-b',
