@@ -6,6 +6,9 @@ import { LabPki } from '../certs/pki.js'
 import { systemClock } from '../core/clock.js'
 import { packageRoot } from '../lab/paths.js'
 import type { Scenario } from '../lab/scenario/model.js'
+import type { PhoneOptions } from '../phone/context.js'
+import type { PhoneNet } from '../phone/net.js'
+import { PhoneState } from '../phone/state.js'
 
 export { which } from '../lab/which.js'
 
@@ -103,4 +106,17 @@ export function rssMb(pid: number, which: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   const kb = Number(new RegExp(`${which}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0)
   return Math.round(kb / 1024)
+}
+
+/** The i-th phone of a crowd: the default scenario's user on a factory-fresh 3.5.6907.35 (no update). */
+export function crowdPhone(net: PhoneNet, i: number): PhoneOptions {
+  return {
+    net,
+    mac: crowdMac(i),
+    signIn: 'alice@contoso.test',
+    account: 'CORP\\alice',
+    password: 'Passw0rd!',
+    state: new PhoneState('3.5.6907.35'),
+    timeoutMs: 10_000,
+  }
 }

@@ -6,8 +6,7 @@ import { LabClient } from '../lab/client/index.js'
 import { followLabClock } from '../phone/lab-clock.js'
 import { LivingPhone, type LifeReport } from '../phone/life.js'
 import { PhoneNet } from '../phone/net.js'
-import { PhoneState } from '../phone/state.js'
-import { crowdMac, crowdScenario, rssMb, startLabProcess } from './process.js'
+import { crowdPhone, crowdScenario, rssMb, startLabProcess } from './process.js'
 import { result } from './report.js'
 
 /**
@@ -52,13 +51,7 @@ export async function soak(phones = 200, days = 7, rate = 600, ewsPollS = 3_600)
     for (let i = 0; i < phones; i++)
       lives.push(
         new LivingPhone({
-          net,
-          mac: crowdMac(i + 1),
-          signIn: 'alice@contoso.test',
-          account: 'CORP\\alice',
-          password: 'Passw0rd!',
-          state: new PhoneState('3.5.6907.35'),
-          timeoutMs: 10_000,
+          ...crowdPhone(net, i + 1),
           clock,
           liveForMs: days * 86_400_000,
           timings: { ewsPollS },

@@ -5,8 +5,7 @@ import { performance } from 'node:perf_hooks'
 import { LabClient } from '../lab/client/index.js'
 import { runPhone, type PhoneReport } from '../phone/emulator.js'
 import { PhoneNet } from '../phone/net.js'
-import { PhoneState } from '../phone/state.js'
-import { crowdMac, crowdScenario, rssMb, startLabProcess } from './process.js'
+import { crowdPhone, crowdScenario, rssMb, startLabProcess } from './process.js'
 import { result } from './report.js'
 
 /**
@@ -31,17 +30,7 @@ export async function storm(phones = 1000, concurrency = 50): Promise<void> {
       Array.from({ length: concurrency }, async () => {
         while (next < phones) {
           const i = next++
-          reports.push(
-            await runPhone({
-              net,
-              mac: crowdMac(i + 1),
-              signIn: 'alice@contoso.test',
-              account: 'CORP\\alice',
-              password: 'Passw0rd!',
-              state: new PhoneState('3.5.6907.35'),
-              timeoutMs: 10_000,
-            }),
-          )
+          reports.push(await runPhone(crowdPhone(net, i + 1)))
         }
       }),
     )
