@@ -141,18 +141,6 @@ function boundEvent(event: JournalEvent): JournalEvent {
 /** The journal's own blocks of memory for the lines it keeps. */
 const CHUNK_BYTES = 256 * 1024
 
-const BEYOND_LATIN1 = /[\u0100-\uffff]/g
-
-/**
- * A JSON line with every character beyond Latin-1 (a summary's →) written as a JSON unicode escape: the same JSON,
- * but V8 keeps it in one byte per character instead of two.
- */
-function latin1Only(line: string): string {
-  BEYOND_LATIN1.lastIndex = 0
-  if (!BEYOND_LATIN1.test(line)) return line
-  return line.replace(BEYOND_LATIN1, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
-}
-
 export class Journal {
   readonly devices: DeviceRegistry
   readonly #clock: Clock
@@ -164,8 +152,8 @@ export class Journal {
   #fileBytes = 0
   #bytes = 0
   /**
-   * The events in memory, as their JSON lines in one octet per character (Latin-1, anything beyond it
-   * escaped): outside the V8 heap, a sixth of what the event objects took there; queries parse what they read.
+   * The events in memory, as their JSON lines in UTF-8 (one octet for nearly every character): outside the
+   * V8 heap, a sixth of what the event objects took there; queries parse what they read.
    */
   readonly #lines: Buffer[] = []
   /** The sequence number of #lines[0] (events are published in sequence, one line each). */
@@ -330,7 +318,7 @@ export class Journal {
 
   #publish(event: JournalEvent, fileLine: string): void {
     if (this.#lines.length === 0) this.#firstSeq = event.seq
-    const line = this.#store(latin1Only(fileLine))
+    const line = this.#store(fileLine)
     this.#lines.push(line)
     this.#bytes += line.length
     // Trimmed in batches: a splice of the oldest events on every record would move the whole array each time.
@@ -344,10 +332,10 @@ export class Journal {
    * pin a slab of other data): chunks are freed as the oldest events are dropped.
    */
   #store(text: string): Buffer {
-    const n = text.length
+    const n = Buffer.byteLength(text)
     if (n > CHUNK_BYTES / 4) {
       const own = Buffer.allocUnsafeSlow(n)
-      own.write(text, 'latin1')
+      own.write(text)
       return own
     }
     if (this.#chunkUsed + n > CHUNK_BYTES) {
@@ -355,7 +343,7 @@ export class Journal {
       this.#chunkUsed = 0
     }
     const view = this.#chunk.subarray(this.#chunkUsed, this.#chunkUsed + n)
-    view.write(text, 'latin1')
+    view.write(text)
     this.#chunkUsed += n
     return view
   }
@@ -395,12 +383,9 @@ export class Journal {
     const want = limit ?? Infinity
     for (let i = lines.length - 1; i >= start && out.length < want; i--) {
       const line = lines[i]!
-      if (
-        (kind !== undefined && !line.includes(kind, 0, 'latin1')) ||
-        (server !== undefined && !line.includes(server, 0, 'latin1'))
-      )
+      if ((kind !== undefined && !line.includes(kind)) || (server !== undefined && !line.includes(server)))
         continue
-      const event = JSON.parse(line.toString('latin1')) as JournalEvent
+      const event = JSON.parse(line.toString()) as JournalEvent
       if (matchesFilter(event, filter)) out.push(event)
     }
     return out.reverse()
