@@ -148,6 +148,21 @@ export const UserSchema = Type.Object(
       default: true,
       description: 'Unified Messaging: the phone reads voice mail over EWS.',
     }),
+    disabled: Type.Boolean({
+      default: false,
+      description:
+        'The AD account is disabled (userAccountControl ACCOUNTDISABLE): a logon with the right password is refused (LDAP data 533, STATUS_ACCOUNT_DISABLED).',
+    }),
+    passwordExpired: Type.Boolean({
+      default: false,
+      description:
+        'The password is past the domain’s maximum age: a logon with it is refused (LDAP data 532, STATUS_PASSWORD_EXPIRED).',
+    }),
+    ocsEnabled: Type.Boolean({
+      default: true,
+      description:
+        'Enabled for Office Communications Server (msRTCSIP-UserEnabled): if not, the pool answers 404 (ms-diagnostics 4005) to the REGISTER.',
+    }),
     mailbox: MailboxSchema,
   },
   { additionalProperties: false },
@@ -188,6 +203,9 @@ export interface User {
   readonly email: string
   readonly displayName: string
   readonly umEnabled: boolean
+  readonly disabled: boolean
+  readonly passwordExpired: boolean
+  readonly ocsEnabled: boolean
   readonly mailbox: Mailbox
 }
 

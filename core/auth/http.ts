@@ -1,5 +1,6 @@
 import { LabDecodeError } from '../errors.js'
 import type { User } from '../site.js'
+import { describeLogon, logon } from './logon.js'
 import { NtlmFlag, decodeNtlm, newServerChallenge, serverChallenge, verifyNtlm } from './ntlm.js'
 
 /**
@@ -121,9 +122,10 @@ export function authenticate(
       }
     const [name = '', ...rest] = decoded.split(':')
     const user = findUser(o.users, name)
-    return user && user.password === rest.join(':')
+    const dc = logon(user, user?.password === rest.join(':'))
+    return user && dc.ok
       ? { status: 'ok', user: user.signInAddress, scheme: 'Basic', detail: `Basic as ${name}` }
-      : { status: 'challenge', headers: offers(o), detail: `Basic as ${name}: wrong name or password` }
+      : { status: 'challenge', headers: offers(o), detail: `Basic as ${name}: ${describeLogon(dc)}` }
   }
   if (s !== 'ntlm' && s !== 'negotiate')
     return { status: 'challenge', headers: offers(o), detail: unofferedScheme(scheme, header) }
@@ -179,11 +181,12 @@ export function authenticate(
   delete conn.challenge
   const user = findUser(o.users, message.user, message.domain)
   const version = user ? verifyNtlm(message, challenge, user.password) : undefined
-  if (!user || !version) {
+  const dc = logon(user, version !== undefined)
+  if (!user || !version || !dc.ok) {
     return {
       status: 'challenge',
       headers: offers(o),
-      detail: `NTLM AUTHENTICATE as ${message.domain}\\${message.user}: wrong name or password`,
+      detail: `NTLM AUTHENTICATE as ${message.domain}\\${message.user}: ${describeLogon(dc)}`,
     }
   }
   conn.authenticated = { user: user.signInAddress, scheme: label }

@@ -42,6 +42,9 @@ export function deriveUsers(docs: ScenarioDocument['users'], site: Site): User[]
       email: (u.email ?? `${local}@${site.smtpDomain}`).toLowerCase(),
       displayName: u.displayName ?? local.charAt(0).toUpperCase() + local.slice(1),
       umEnabled: u.umEnabled,
+      disabled: u.disabled,
+      passwordExpired: u.passwordExpired,
+      ocsEnabled: u.ocsEnabled,
       mailbox: u.mailbox,
     }
   })

@@ -21,6 +21,8 @@ site: { sipDomain: contoso.test, adDomain: corp.contoso.test, netbiosName: CONTO
 users:
   - { signInAddress: alice@contoso.test, password: pw1, displayName: Alice Anders }
   - { signInAddress: bob@contoso.test, password: pw2, userName: bob.b@corp.contoso.test }
+  - { signInAddress: carol@contoso.test, password: pw3, disabled: true, ocsEnabled: false }
+  - { signInAddress: dave@contoso.test, password: pw4, passwordExpired: true }
 `,
 )
 const ROOT = Buffer.from('30820101root', 'utf8')
@@ -79,6 +81,26 @@ describe('binds', () => {
     expect(bind(d, 'CONTOSO\\alice', '').code).toBe(LdapResult.unwillingToPerform)
     expect(bind(d, '', '')).toMatchObject({ code: 0, form: 'anonymous' })
     expect(bindForm('uid=x,dc=y')).toBe('dn')
+  })
+
+  it('tells a disabled account (533) and an expired password (532) only to someone who knows the password', () => {
+    expect(bind(d, 'CONTOSO\\carol', 'pw3')).toMatchObject({
+      code: 49,
+      message: expect.stringContaining('data 533'),
+    })
+    expect(bind(d, 'CONTOSO\\carol', 'nope').message).toContain('data 52e')
+    expect(bind(d, 'CONTOSO\\dave', 'pw4').message).toContain('data 532')
+    expect(bind(d, 'CONTOSO\\mallory', 'pw1').message).toContain('data 525')
+    const carol = search(
+      d,
+      q('CN=Users,DC=corp,DC=contoso,DC=test', '(sAMAccountName=carol)', {
+        attributes: ['userAccountControl', 'msRTCSIP-UserEnabled'],
+      }),
+    )
+    expect(carol.entries[0]?.attributes.map((a) => [a.type, a.values.map(String)])).toEqual([
+      ['userAccountControl', ['514']],
+      ['msRTCSIP-UserEnabled', ['FALSE']],
+    ])
   })
 })
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { LdapResult, type EncodedAttribute, type LdapFilter, type Scope } from './codec.js'
+import { logon, type LogonOutcome } from '../../core/auth/logon.js'
 import { normalizeDn, type Account, type DirEntry, type Directory } from './directory.js'
 
 /**
@@ -10,13 +11,18 @@ import { normalizeDn, type Account, type DirEntry, type Directory } from './dire
 
 /** AD's own diagnostic texts, so that what a client logs looks like what it would log against a DC. */
 export const AD_MESSAGES = {
-  badPassword: '80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data 52e, v4563',
+  badPassword: logonFailed('52e'),
   bindFirst:
     '000004DC: LdapErr: DSID-0C090A5C, comment: In order to perform this operation a successful bind must be completed on the connection., data 0, v4563',
   unauthenticated:
     '00002028: LdapErr: DSID-0C0903C3, comment: unauthenticated bind (DN without password) disallowed, data 0, v4563',
   noSuchObject: '0000208D: NameErr: DSID-0310028C, problem 2001 (NO_OBJECT), data 0, best match of:',
 } as const
+
+/** AD's invalidCredentials diagnostic for a logon that failed with this Win32 error (data 52e, 533, …). */
+export function logonFailed(data: string): string {
+  return `80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data ${data}, v4563`
+}
 
 export type BindForm = 'anonymous' | 'dn' | 'netbios' | 'upn' | 'other'
 
@@ -25,6 +31,8 @@ export interface BindOutcome {
   readonly message: string
   readonly form: BindForm
   readonly account?: Account
+  /** What the DC said to the logon, for a bind with a name and a password. */
+  readonly logon?: LogonOutcome
 }
 
 export function bindForm(name: string): BindForm {
@@ -47,9 +55,15 @@ export function bind(directory: Directory, name: string, password: string): Bind
     return { code: LdapResult.unwillingToPerform, message: AD_MESSAGES.unauthenticated, form }
   const wanted = form === 'dn' ? normalizeDn(name) : name.toLowerCase()
   const account = directory.accounts.find((a) => a.bindNames.has(wanted))
-  if (!account || account.user.password !== password)
-    return { code: LdapResult.invalidCredentials, message: AD_MESSAGES.badPassword, form }
-  return { code: LdapResult.success, message: '', form, account }
+  const outcome = logon(account?.user, account?.user.password === password)
+  if (!account || !outcome.ok)
+    return {
+      code: LdapResult.invalidCredentials,
+      message: logonFailed(outcome.ldapData),
+      form,
+      logon: outcome,
+    }
+  return { code: LdapResult.success, message: '', form, account, logon: outcome }
 }
 
 // -------------------------------------------------------------------------------------------- matching

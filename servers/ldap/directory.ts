@@ -1,6 +1,10 @@
 import type { Host, Site, User } from '../../core/site.js'
 import { attributeTypes, objectClasses } from './subschema.js'
 
+/** pwdLastSet, a FILETIME (100 ns since 1601): 2025-01-01, and 2000-01-01 for an expired password. */
+const PWD_LAST_SET = '133801632000000000'
+const PWD_LAST_SET_EXPIRED = '125911584000000000'
+
 /**
  * The Active Directory a CX700 searches, pure: the domain naming context with the scenario's users, the
  * Configuration NC skeleton AD provisions (CN=Public Key Services: Certification Authorities, Enrollment
@@ -165,8 +169,11 @@ export function buildDirectory(input: DirectoryInput): Directory {
           userPrincipalName: upn,
           mail: user.email,
           'msRTCSIP-PrimaryUserAddress': `sip:${user.signInAddress}`,
-          'msRTCSIP-UserEnabled': 'TRUE',
-          userAccountControl: '512',
+          'msRTCSIP-UserEnabled': user.ocsEnabled ? 'TRUE' : 'FALSE',
+          // NORMAL_ACCOUNT (0x200), with ACCOUNTDISABLE (0x2) for a disabled one (MS-ADTS §2.2.16).
+          userAccountControl: user.disabled ? '514' : '512',
+          // Password last set: a year before the lab's epoch when it has expired (past any maxPwdAge).
+          pwdLastSet: user.passwordExpired ? PWD_LAST_SET_EXPIRED : PWD_LAST_SET,
         },
         ['person', 'organizationalPerson', 'user'],
       ),

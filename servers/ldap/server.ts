@@ -1,3 +1,4 @@
+import { describeLogon } from '../../core/auth/logon.js'
 import type { Socket } from 'node:net'
 import { certificateDer } from '../../certs/export.js'
 import { LabDecodeError } from '../../core/errors.js'
@@ -327,7 +328,11 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps> {
         const outcome = bind(this.#directory, op.name, password)
         if (outcome.account) session.account = outcome.account
         else if (outcome.code === LdapResult.success) delete session.account
-        const who = outcome.account ? ` as ${outcome.account.user.signInAddress}` : ''
+        const who = outcome.account
+          ? ` as ${outcome.account.user.signInAddress}`
+          : outcome.logon
+            ? `: ${describeLogon(outcome.logon)}`
+            : ''
         return {
           bytes: [encodeResult(id, LdapOp.bindResponse, outcome.code, outcome.message)],
           kind: 'ldap:bind',
@@ -340,6 +345,7 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps> {
             version: op.version,
             result: resultName(outcome.code),
             gc,
+            ...(outcome.logon ? { logon: outcome.logon.status } : {}),
             ...(outcome.account ? { user: outcome.account.user.signInAddress } : {}),
           },
           ...(outcome.account ? { device: { user: outcome.account.user.signInAddress } } : {}),

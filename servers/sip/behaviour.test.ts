@@ -14,6 +14,8 @@ site: { sipDomain: contoso.test, adDomain: corp.contoso.test }
 users:
   - { signInAddress: alice@contoso.test, password: Passw0rd!, displayName: Alice Anders }
   - { signInAddress: bob@contoso.test, password: other, umEnabled: false }
+  - { signInAddress: carol@contoso.test, password: pw3, ocsEnabled: false }
+  - { signInAddress: dave@contoso.test, password: pw4, disabled: true }
 `,
 )
 const slice = (over: Partial<SipContext['slice']['block']> = {}): SipContext['slice'] => ({
@@ -134,6 +136,23 @@ describe('OCS registrar: REGISTER with MS-SIP NTLM', () => {
     const unknown = answer(request('REGISTER', 'ghost@contoso.test'), {}, ctx(), new SecurityAssociations())!
     expect(unknown.response.status).toBe(404)
     expect(unknown.response.headers.get('ms-diagnostics')).toMatch(/^4005;/)
+  })
+
+  it('answers accounts that go wrong as OCS does: not SIP-enabled 404/4005, another user 4004, disabled 403', () => {
+    const notEnabled = answer(
+      request('REGISTER', 'carol@contoso.test'),
+      {},
+      ctx(),
+      new SecurityAssociations(),
+    )!
+    expect(notEnabled.response.status).toBe(404)
+    expect(notEnabled.summary).toContain('not enabled for Office Communications Server')
+    const other = registerNtlm({}, new SecurityAssociations(), 'alice@contoso.test', 'bob', 'other').final
+    expect(other.response.headers.get('ms-diagnostics-public')).toMatch(/^4004;/)
+    expect(other.summary).toContain('is bob@contoso.test, not alice@contoso.test')
+    const disabled = registerNtlm({}, new SecurityAssociations(), 'dave@contoso.test', 'dave', 'pw4').final
+    expect(disabled.response.status).toBe(403)
+    expect(disabled.summary).toContain('STATUS_ACCOUNT_DISABLED')
   })
 
   it('refuses a reused security association and a Kerberos token (which the lab cannot verify)', () => {

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { findUser } from '../../core/auth/http.js'
+import { describeLogon, logon } from '../../core/auth/logon.js'
 import { LabDecodeError } from '../../core/errors.js'
 import {
   NtlmFlag,
@@ -215,12 +216,13 @@ function authenticateRequest(
   sas: SecurityAssociations,
 ): { user: User; how: string; extra: [string, string][] } | SipOutcome {
   const { aor, user } = userOfRequest(req, ctx.slice.users)
-  if (!user)
+  // A user that AD knows but OCS does not (msRTCSIP-UserEnabled FALSE) is, to the pool, no SIP user at all.
+  if (!user || !user.ocsEnabled)
     return {
       response: respond(req, 404, 'Not Found', [
         ['ms-diagnostics', '4005;reason="Destination URI either not enabled for SIP or does not exist"'],
       ]),
-      summary: `404: ${aor} is no user of the scenario`,
+      summary: `404: ${aor} ${user ? 'is not enabled for Office Communications Server' : 'is no user of the scenario'}`,
     }
   // Digest has no security association: a registered connection stands for its user.
   if (ctx.slice.block.authentication === 'digest' && conn.user === user && req.method !== 'REGISTER')
@@ -239,10 +241,11 @@ function authenticateRequest(
   const block = ctx.slice.block
   if (block.authentication === 'digest') {
     if (scheme !== 'digest') return challengeAll(req, ctx, sas, `scheme ${scheme} not offered`)
-    if (!digestOk(req, user, params, sas))
+    const dc = logon(user, digestOk(req, user, params, sas))
+    if (!dc.ok)
       return {
         response: respond(req, 403, 'Forbidden'),
-        summary: `403: Digest as ${params.username ?? '?'}: wrong password`,
+        summary: `403: Digest as ${params.username ?? '?'}: ${describeLogon(dc)}`,
         user: user.signInAddress,
       }
     return { user, how: 'Digest', extra: [] }
@@ -284,11 +287,25 @@ function authenticateRequest(
   }
   if (message.type !== 3) return challengeAll(req, ctx, sas, `NTLM message type ${message.type} out of turn`)
   const named = findUser(ctx.slice.users, message.user, message.domain)
-  const version = named === user ? verifyNtlm(message, challenge, user.password) : undefined
-  if (!version)
+  const version = named ? verifyNtlm(message, challenge, named.password) : undefined
+  const dc = logon(named, version !== undefined)
+  const as = `NTLM as ${message.domain}\\${message.user}`
+  if (!version || !dc.ok)
     return {
       response: respond(req, 403, 'Forbidden', [['ms-diagnostics', '1000;reason="Final handshake failed"']]),
-      summary: `403: NTLM as ${message.domain}\\${message.user}: ${named === user ? 'wrong password' : `not the user of ${aor}`}`,
+      summary: `403: ${as}: ${describeLogon(dc)}`,
+      user: user.signInAddress,
+    }
+  // The credentials are good, but another user's: OCS refuses to let them act as this URI ([MS-OCER] 4004).
+  if (named !== user)
+    return {
+      response: respond(req, 403, 'Forbidden', [
+        [
+          'ms-diagnostics-public',
+          '4004;reason="Credentials provided are not authorized to act as specified from URI"',
+        ],
+      ]),
+      summary: `403: ${as} is ${named?.signInAddress ?? '?'}, not ${aor}`,
       user: user.signInAddress,
     }
   const sessionKey = ntlmv2SessionKey(message, user.password)

@@ -64,7 +64,7 @@ describe.skipIf(curl.skip ?? openssl.skip)('/certsrv with curl and openssl', () 
       'alice@contoso.test',
       'alice@contoso.test',
     ])
-    expect(events.at(-1)?.summary).toContain('wrong name or password')
+    expect(events.at(-1)?.summary).toContain('wrong password (STATUS_LOGON_FAILURE)')
   })
 
   it('fails a Kerberos-style Negotiate token once on a connection and accepts the retry (the guide’s trace)', async () => {
