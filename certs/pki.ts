@@ -37,12 +37,16 @@ const NOTICE = 'O=cx700-lab TEST LAB ONLY'
 /** The CAs the lab can hold; each variant (hash, key size) is a CA of its own. */
 export type CaKind = 'root' | 'intermediate' | 'untrusted' | 'lookalike'
 
-function caDirName(kind: CaKind, hash: PkiHash, bits: number): string {
-  return `${kind}-${hash}-${bits}`
+/** The lab's CA of a generation after the first gets its own folder and name (a CA reinstalled with a new key). */
+const generationSuffix = (generation: number, sep: string): string =>
+  generation > 1 ? `${sep}g${generation}` : ''
+
+function caDirName(kind: CaKind, hash: PkiHash, bits: number, generation = 1): string {
+  return `${kind}-${hash}-${bits}${generationSuffix(generation, '-')}`
 }
 
-function caSubject(kind: CaKind, hash: PkiHash, bits: number): string {
-  const variant = `${hash}/${bits}-bit`
+function caSubject(kind: CaKind, hash: PkiHash, bits: number, generation = 1): string {
+  const variant = `${hash}/${bits}-bit${generationSuffix(generation, ' ')}`
   switch (kind) {
     case 'root':
       return `CN=cx700-lab Root CA (${variant}), ${NOTICE}`
@@ -109,16 +113,17 @@ async function loadOrCreateCa(
   bits: number,
   now: number,
   issuer?: Authority,
+  generation = 1,
 ): Promise<{ ca: Authority; created: boolean }> {
   const root = pkiDir(stateDir)
-  const dir = join(root, caDirName(kind, hash, bits))
+  const dir = join(root, caDirName(kind, hash, bits, generation))
   removeResetLeftovers(stateDir)
   const existing = readCa(dir)
   if (existing) return { ca: existing, created: false }
   mkdirSync(root, { recursive: true, mode: 0o700 })
   const key = await generateRsaKey(bits)
   const certificate = await createCa({
-    name: caSubject(kind, hash, bits),
+    name: caSubject(kind, hash, bits, generation),
     hash,
     key,
     notBefore: new Date(now - 86_400_000),
@@ -267,14 +272,20 @@ export class LabPki {
     const { stateDir, clock, config, site } = options
     const now = clock.now()
     const created: string[] = []
-    const ca = async (kind: CaKind, hash: PkiHash, bits: number, issuer?: Authority): Promise<Authority> => {
-      const r = await loadOrCreateCa(stateDir, kind, hash, bits, now, issuer)
-      if (r.created) created.push(caDirName(kind, hash, bits))
+    const ca = async (
+      kind: CaKind,
+      hash: PkiHash,
+      bits: number,
+      issuer?: Authority,
+      generation = 1,
+    ): Promise<Authority> => {
+      const r = await loadOrCreateCa(stateDir, kind, hash, bits, now, issuer, generation)
+      if (r.created) created.push(caDirName(kind, hash, bits, generation))
       return r.ca
     }
-    const root = await ca('root', config.hash, config.keySize)
+    const root = await ca('root', config.hash, config.keySize, undefined, config.generation)
     const intermediate = config.intermediate
-      ? await ca('intermediate', config.hash, config.keySize, root)
+      ? await ca('intermediate', config.hash, config.keySize, root, config.generation)
       : undefined
     const labIssuer = intermediate ?? root
     const others = new Map<string, Authority>()

@@ -48,6 +48,13 @@ export const PkiSchema = Type.Object(
       default: 2048,
       description: 'RSA key size of the lab root (and intermediate).',
     }),
+    generation: Type.Integer({
+      minimum: 1,
+      maximum: 99,
+      default: 1,
+      description:
+        'Which generation of the lab’s CA: raising it stands up a new root and issuing CA with new keys, as an administrator reinstalling the enterprise CA would (a phone that stored the old root no longer trusts the servers: F28). Earlier generations stay in the state directory.',
+    }),
     intermediate: Type.Boolean({
       default: false,
       description: 'Issue server certificates from an intermediate CA under the root.',

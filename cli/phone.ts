@@ -16,6 +16,37 @@ import { intOption, macPlus, parse, usage } from './args.js'
 import { client } from './commands.js'
 import { livePhones, parseTimings } from './live.js'
 import { PHONE_COMMANDS } from '../lab/admin/phone-commands.js'
+import { loadScenario } from '../lab/scenario/load.js'
+import { scenarioPhone, type ScenarioPhone } from './scenario-phone.js'
+
+/** The phone block of the scenario file a running lab reports, when this machine can read it. */
+function storyOf(file: string | undefined): ScenarioPhone | undefined {
+  if (file === undefined || file.startsWith('<')) return undefined
+  try {
+    return scenarioPhone(loadScenario(file))
+  } catch {
+    return undefined // another machine's path, or a file changed since: the flags and defaults decide
+  }
+}
+
+/**
+ * What the user types: the flags, else the running scenario's phone block, else Alice of the default
+ * scenario. A --user of its own names the account and password after it (CORP\\local-part, Passw0rd!).
+ */
+function whatIsTyped(
+  values: { user?: string; account?: string; password?: string },
+  story: ScenarioPhone | undefined,
+): { signIn: string; account: string; password: string } {
+  const fromStory = values.user === undefined ? story : undefined
+  const signIn = values.user ?? story?.signIn ?? 'alice@contoso.test'
+  if (!/^[^@\s]+@[^@\s]+$/.test(signIn))
+    throw usage(`--user takes a sign-in address such as alice@contoso.test, not "${signIn}".`)
+  return {
+    signIn,
+    account: values.account ?? fromStory?.account ?? `CORP\\${signIn.split('@')[0]!}`,
+    password: values.password ?? fromStory?.password ?? 'Passw0rd!',
+  }
+}
 
 export const PHONE_HELP = `Usage: cx700-lab phone --user SIGN-IN --account DOMAIN\\\\user --password P [options]
 
@@ -24,12 +55,16 @@ NTP, the DC locator, the LDAP trust bootstrap and /certsrv, the SIP target walk 
 dates against the NTP-set clock), REGISTER with NTLM, provisioning, the Device Update Service, Autodiscover
 and EWS. Prints the phone's status lines and a step trace; exit 0 when it ends signed in (or in --expect).
 
-  --user ADDR        the sign-in address (default alice@contoso.test)
-  --account NAME     DOMAIN\\\\user or user@domain (default CORP\\\\<local part>)
-  --password P       (default Passw0rd!)
-  --mac MAC          (default 00:04:f2:00:00:01); with --count, the first of N consecutive MACs
+The phone is the running scenario's (its phone: block — user, what is typed, MAC, firmware, guesses) when
+this machine can read the scenario file; flags change any part of it.
+
+  --user ADDR        the sign-in address (default: the scenario's phone, else alice@contoso.test)
+  --account NAME     DOMAIN\\\\user or user@domain (default: the scenario's phone, else CORP\\\\<local part>)
+  --password P       (default: the scenario's phone, else Passw0rd!)
+  --mac MAC          (default: the scenario's phone, else 00:04:f2:00:00:01); with --count, the first of N
+                     consecutive MACs
   --count N          run N phones at once
-  --firmware V       a new phone's firmware (default 1.0.522.101)
+  --firmware V       a new phone's firmware (default: the scenario's phone, else 1.0.522.101)
   --hard-reset       forget stored user, roots and URLs first (spec §6.4)
   --direct           talk to real addresses and standard ports (in a network namespace or on a lab LAN);
                      default: loopback, through the running lab's port map (/endpoints) and nothing else
@@ -38,7 +73,8 @@ and EWS. Prints the phone's status lines and a step trace; exit 0 when it ends s
   --lab URL, --admin URL, --token T   the lab to take the port map from (as for every command)
   --guess KEY=VALUE  change one of the spec's GUESSes (repeatable): option119=ascii|rfc3397|both,
                      sni=true|false, provisioning=v2|v1, autodiscover=https-smtp,https-autodiscover,http-redirect,
-                     ewsUrl=EwsUrl,ASUrl, maxSkewMs=N, tlsVersion=TLSv1|TLSv1.2, unsetClock=ISO date
+                     ewsUrl=EwsUrl,ASUrl, maxSkewMs=N, tlsVersion=TLSv1|TLSv1.2, unsetClock=ISO date,
+                     wins=then-dns|only
                      (defaults: the spec's best guesses)
   --state DIR        where phones keep their state (default: the running lab's state directory, phones/;
                      with --direct, the default state directory)
@@ -100,28 +136,29 @@ export async function phone(argv: string[]): Promise<number> {
     process.stdout.write(`${done.command} left for ${done.mac}\n`)
     return 0
   }
-  const signIn = values.user ?? 'alice@contoso.test'
-  if (!/^[^@\s]+@[^@\s]+$/.test(signIn))
-    throw usage(`--user takes a sign-in address such as alice@contoso.test, not "${signIn}".`)
-  const account = values.account ?? `CORP\\${signIn.split('@')[0]!}`
-  const count = intOption(values.count, 'count') ?? 1
-  if (count < 1 || count > 10_000) throw usage('--count takes 1 to 10000.')
-  const firstMac = values.mac ?? '00:04:f2:00:00:01'
-  if (!/^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i.test(firstMac))
-    throw usage(`--mac takes a MAC such as 00:04:f2:00:00:01.`)
   let net: PhoneNet
   // Phones keep their state beside the lab's own (the roots they installed come from its CA).
   let labStateDir: string | undefined
+  // The running lab's scenario says who sits at the phone and what they type, unless flags say otherwise.
+  let story: ScenarioPhone | undefined
   if (values.direct) net = new PhoneNet()
   else {
     const lab = client({ ...values, admin: values.lab ?? values.admin })
     const answer = await lab.endpoints()
-    net = new PhoneNet(answer.endpoints)
+    net = new PhoneNet(answer.endpoints, answer.siteAddresses)
     labStateDir = answer.stateDir
+    story = storyOf(answer.scenarioFile)
   }
+  const typed = whatIsTyped(values, story)
+  const { signIn } = typed
+  const count = intOption(values.count, 'count') ?? 1
+  if (count < 1 || count > 10_000) throw usage('--count takes 1 to 10000.')
+  const firstMac = values.mac ?? story?.mac ?? '00:04:f2:00:00:01'
+  if (!/^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i.test(firstMac))
+    throw usage(`--mac takes a MAC such as 00:04:f2:00:00:01.`)
   let guesses
   try {
-    guesses = parseGuesses(values.guess ?? [])
+    guesses = { ...story?.guesses, ...parseGuesses(values.guess ?? []) }
   } catch (err) {
     throw usage((err as Error).message)
   }
@@ -142,14 +179,14 @@ export async function phone(argv: string[]): Promise<number> {
         }
   /** One phone as the options say: its stored state (hard-reset if asked), the user, the guesses. */
   const phoneOptions = (mac: string): PhoneOptions => {
-    const state = PhoneState.load(stateDir, mac, values.firmware ?? '1.0.522.101')
+    const state = PhoneState.load(stateDir, mac, values.firmware ?? story?.firmware ?? '1.0.522.101')
     if (values['hard-reset']) state.hardReset()
     return {
       net,
       mac,
       signIn,
-      account,
-      password: values.password ?? 'Passw0rd!',
+      account: typed.account,
+      password: typed.password,
       state,
       guesses: { ...DEFAULT_GUESSES, ...(values.sni ? { sni: true } : {}), ...guesses },
     }

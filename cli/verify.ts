@@ -14,12 +14,14 @@ import { runPhone, type PhoneReport } from '../phone/emulator.js'
 import { PhoneNet } from '../phone/net.js'
 import { PhoneState } from '../phone/state.js'
 import { parse, table } from './args.js'
+import { scenarioPhone, type ScenarioPhone } from './scenario-phone.js'
 
 export const VERIFY_HELP = `Usage: cx700-lab verify SCENARIO… [--state DIR] [--json]
 
 For each scenario: starts the lab on loopback (ephemeral ports), runs the scenario's emulated CX700 (its
-phone: block — firmware, used before or factory-fresh, one boot or a life of lab days and phases; by default a
-factory-fresh 1.0.522.101 booting once) as the scenario's first user, and checks the scenario's expect: block
+phone: block — who signs in and what they type, firmware, MAC, guesses, used before or factory-fresh, one boot
+or a life of lab days and phases; by default a factory-fresh 1.0.522.101 booting once as the scenario's first
+user with the right password), and checks the scenario's expect: block
 (end state, status lines, loops, firmware, journal rules). A living phone moves the lab clock on whenever it
 waits, so days take seconds. Prints a pass/fail table with the first divergence of each
 failure. Exit 0 when every scenario passes, 1 otherwise.
@@ -36,21 +38,18 @@ export interface VerifyResult {
   readonly report: PhoneReport
 }
 
-/** The MAC the verifying phone uses: Polycom's OUI, so that the DHCP allow-list lets it in. */
-export const VERIFY_MAC = '00:04:f2:00:00:01'
-
 /**
  * The state the scenario's phone starts from: its firmware, and — used here before — the user, the root and
  * the pool's update URL it stored then.
  */
-function phoneState(lab: Lab): PhoneState {
-  const { phone, hosts, site, users } = lab.scenario
-  const state = new PhoneState(phone.firmware)
-  if (phone.usedBefore) {
+function phoneState(lab: Lab, who: ScenarioPhone): PhoneState {
+  const { hosts, site } = lab.scenario
+  const state = new PhoneState(who.firmware)
+  if (who.usedBy) {
     const pool = hosts.find((h) => h.roles.includes('pool'))?.name ?? `ocspool.${site.sipDomain}`
     const https = lab.endpoints().find((e) => e.server === 'http' && e.name === 'https')?.port ?? 443
     state.everSignedIn = true
-    state.user = users[0]?.userName
+    state.user = who.usedBy.userName
     state.addRoots([lab.pki.root.certificate])
     state.dusUrl = `https://${pool}${https === 443 ? '' : `:${https}`}/RequestHandler/ucdevice.upx`
   }
@@ -62,14 +61,16 @@ async function runScenarioPhone(
   lab: Lab,
 ): Promise<{ report: PhoneReport; loops?: number; firmware: string }> {
   const scenario = lab.scenario
-  const user = scenario.users[0]
-  const state = phoneState(lab)
+  const who = scenarioPhone(scenario)
+  const state = phoneState(lab, who)
+  const mac = who.mac
   const options = {
-    net: new PhoneNet(lab.endpoints()),
-    mac: VERIFY_MAC,
-    signIn: user?.signInAddress ?? `nobody@${scenario.site.sipDomain}`,
-    account: user?.userName ?? 'nobody',
-    password: user?.password ?? '',
+    net: new PhoneNet(lab.endpoints(), lab.siteAddresses()),
+    mac,
+    signIn: who.signIn,
+    account: who.account,
+    password: who.password,
+    guesses: who.guesses,
     state,
     clock: lab.clock,
   }
@@ -88,7 +89,7 @@ async function runScenarioPhone(
         run: async () => {
           if ('overlay' in p && p.overlay !== undefined) await lab.reload(overlaid(scenario, p.overlay))
           // Through the lab's mailbox, as an operator's command reaches a phone (and is journaled).
-          if ('command' in p && p.command !== undefined) lab.phoneCommands.give(VERIFY_MAC, p.command)
+          if ('command' in p && p.command !== undefined) lab.phoneCommands.give(mac, p.command)
           return undefined
         },
       })
@@ -107,12 +108,12 @@ async function runScenarioPhone(
     maxLoops: phone.maxLoops,
     timings: phone.timings,
     milestones,
-    commands: () => lab.phoneCommands.take(VERIFY_MAC),
+    commands: () => lab.phoneCommands.take(mac),
   }).run()
   const last = life.boots.at(-1)
   const report: PhoneReport = last
     ? { ...last, endState: life.endState }
-    : { mac: VERIFY_MAC, endState: life.endState, status: [], steps: [], learnt: {}, ms: 0 }
+    : { mac, endState: life.endState, status: [], steps: [], learnt: {}, ms: 0 }
   return { report, loops: life.loops, firmware: life.firmware }
 }
 

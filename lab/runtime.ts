@@ -350,6 +350,15 @@ export class Lab implements AsyncDisposable {
     return out
   }
 
+  /**
+   * The addresses the lab answers on in the scenario's world: its own and every host's. In loopback mode an
+   * emulated phone reaches these through the port map, and nothing else (a DNS answer elsewhere is dead).
+   */
+  siteAddresses(): string[] {
+    const { site, hosts } = this.#scenario
+    return [...new Set([site.labAddress, ...hosts.map((h) => h.address)])]
+  }
+
   /** The names a server stands for: the hosts of its roles, then the names its definition adds. */
   #hostsOf<K extends ServerName>(name: K): string[] {
     const def: ServerDefinitions[K] = SERVER_DEFINITIONS[name]

@@ -39,6 +39,12 @@ export interface PhoneGuesses {
    * a Windows CE device's clock after power loss starts at a fixed date (GUESS: 2006-01-01).
    */
   readonly unsetClock: string
+  /**
+   * With WINS offered (DHCP option 44) and a `DOMAIN\user` name: the phone asks WINS for the domain's
+   * `<1C>` name first (§2.4, S4). When WINS does not answer (F3) it walks DNS as without WINS (`then-dns`,
+   * GUESS) or stays at "Locating Domain Controller" (`only`).
+   */
+  readonly wins: 'then-dns' | 'only'
 }
 export const DEFAULT_GUESSES: PhoneGuesses = {
   option119: 'ascii',
@@ -49,6 +55,7 @@ export const DEFAULT_GUESSES: PhoneGuesses = {
   maxSkewMs: 5 * 60_000,
   tlsVersion: 'TLSv1',
   unsetClock: '2006-01-01T00:00:00Z',
+  wins: 'then-dns',
 }
 
 export { LATEST_FIRMWARE } from './firmware.js'

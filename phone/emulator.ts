@@ -120,7 +120,7 @@ export async function signIn(ctx: PhoneContext, network: PhoneNetwork): Promise<
 /**
  * Reads `key=value` guess overrides (the CLI's --guess): option119=ascii|rfc3397|both, sni=true|false,
  * provisioning=v2|v1, autodiscover=https-smtp,https-autodiscover,http-redirect, ewsUrl=EwsUrl,ASUrl,
- * maxSkewMs=N, tlsVersion=TLSv1|TLSv1.2, unsetClock=ISO date. Throws an Error naming the bad one.
+ * maxSkewMs=N, tlsVersion=TLSv1|TLSv1.2, unsetClock=ISO date, wins=then-dns|only. Throws an Error naming the bad one.
  */
 export function parseGuesses(pairs: readonly string[]): Partial<PhoneGuesses> {
   const out: Record<string, unknown> = {}
@@ -161,9 +161,12 @@ export function parseGuesses(pairs: readonly string[]): Partial<PhoneGuesses> {
         if (Number.isNaN(Date.parse(v))) throw new Error(`--guess unsetClock takes an ISO date, not "${v}"`)
         out.unsetClock = v
         break
+      case 'wins':
+        out.wins = oneOf(k, v, ['then-dns', 'only'] as const)
+        break
       default:
         throw new Error(
-          `--guess ${k} is not a guess the emulator has (option119, sni, provisioning, autodiscover, ewsUrl, maxSkewMs, tlsVersion, unsetClock)`,
+          `--guess ${k} is not a guess the emulator has (option119, sni, provisioning, autodiscover, ewsUrl, maxSkewMs, tlsVersion, unsetClock, wins)`,
         )
     }
   }

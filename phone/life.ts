@@ -415,8 +415,7 @@ export class LivingPhone {
    * command, a stop, the pool closing, or the end of the phone's time. Milestones on the way run in order.
    */
   async #wait(seconds: number, until: number): Promise<Leave | 'time-passed'> {
-    const commands = await this.#options.commands?.()
-    if (commands) this.#pending.push(...commands)
+    await this.#collectCommands()
     const first = (): Leave | undefined => (this.#stopped ? 'stopped' : this.#pending.shift())
     const wakeAt = Math.min(this.#clock.now() + Math.max(0, seconds) * 1000, until)
     for (;;) {
@@ -434,10 +433,17 @@ export class LivingPhone {
         this.#milestones.shift()
         const c = await milestone.run()
         if (c) this.#pending.push(c)
+        // A milestone may have left a command in the lab's mailbox (verify's phases do): read it now.
+        await this.#collectCommands()
         continue
       }
       if (this.#clock.now() >= wakeAt) return this.#clock.now() >= until ? 'time' : 'time-passed'
     }
+  }
+
+  async #collectCommands(): Promise<void> {
+    const commands = await this.#options.commands?.()
+    if (commands) this.#pending.push(...commands)
   }
 
   async #sleepUntil(at: number, signal: AbortSignal): Promise<void> {

@@ -18,8 +18,15 @@ export interface LabEndpoint {
  */
 export class PhoneNet {
   readonly #map: readonly LabEndpoint[] | undefined
-  constructor(map?: readonly LabEndpoint[]) {
+  readonly #served: ReadonlySet<string> | undefined
+  /**
+   * `served`: the addresses the lab stands for (its own and its hosts', from /endpoints). Given, an address
+   * outside them reaches nothing, as a decommissioned server's address reaches nothing on a real site;
+   * absent, every address reaches the lab.
+   */
+  constructor(map?: readonly LabEndpoint[], served?: readonly string[]) {
     this.#map = map
+    this.#served = served && new Set(served)
   }
 
   get loopback(): boolean {
@@ -33,6 +40,7 @@ export class PhoneNet {
     transport: 'udp' | 'tcp',
   ): { host: string; port: number } | undefined {
     if (!this.#map) return { host: address, port }
+    if (this.#served && address !== '255.255.255.255' && !this.#served.has(address)) return undefined
     // A URL the lab handed out already carries its real port; a standard port is mapped.
     const e =
       this.#map.find((x) => x.port === port && x.transport === transport) ??

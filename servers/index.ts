@@ -6,6 +6,7 @@ import { dhcpDefinition } from './dhcp/index.js'
 import { dnsDefinition } from './dns/index.js'
 import { httpDefinition } from './http/index.js'
 import { ldapDefinition } from './ldap/index.js'
+import { netbiosDefinition } from './netbios/index.js'
 import { ntpDefinition } from './ntp/index.js'
 import { sipDefinition } from './sip/index.js'
 
@@ -18,6 +19,7 @@ const REGISTRY = {
   dhcp: dhcpDefinition,
   dns: dnsDefinition,
   ntp: ntpDefinition,
+  netbios: netbiosDefinition,
   ldap: ldapDefinition,
   http: httpDefinition,
   sip: sipDefinition,

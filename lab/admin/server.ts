@@ -60,7 +60,9 @@ export async function isLoopbackHost(host: string): Promise<boolean> {
 
 /** A scenario as the admin API shows it: every password replaced. */
 export function redactScenario(scenario: Scenario): Scenario {
-  return { ...scenario, users: scenario.users.map((u) => ({ ...u, password: '(hidden)' })) }
+  const phone =
+    scenario.phone.password === undefined ? scenario.phone : { ...scenario.phone, password: '(hidden)' }
+  return { ...scenario, users: scenario.users.map((u) => ({ ...u, password: '(hidden)' })), phone }
 }
 
 /** Whether a path (and, if it exists, what its links lead to) lies inside one of the folders. */
@@ -129,6 +131,8 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
     endpoints: lab.endpoints(),
     // Where this lab keeps its CA and its emulated phones' state (cx700-lab phone keeps phones beside it).
     stateDir: lab.stateDir,
+    scenarioFile: lab.scenario.file,
+    siteAddresses: lab.siteAddresses(),
   }))
 
   app.get('/devices', async () => ({ devices: lab.journal.devices.list() }))

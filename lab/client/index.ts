@@ -27,6 +27,10 @@ export interface EndpointsAnswer {
   readonly endpoints: readonly Endpoint[]
   /** The lab's state directory (its CA, and the state of the phones emulated against it). */
   readonly stateDir: string
+  /** The scenario file it runs (`<admin>` for one posted as text): `cx700-lab phone` reads its phone block. */
+  readonly scenarioFile: string
+  /** The addresses the lab stands for in the scenario (its own and its hosts'). */
+  readonly siteAddresses: readonly string[]
 }
 
 export interface ScenarioAnswer {

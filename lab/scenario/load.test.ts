@@ -70,7 +70,14 @@ describe('loadScenario', () => {
       leap: 'none',
       silent: false,
     })
-    expect(s.pki).toEqual({ hash: 'sha1', keySize: 2048, intermediate: false, leaf: {}, hosts: {} })
+    expect(s.pki).toEqual({
+      hash: 'sha1',
+      keySize: 2048,
+      generation: 1,
+      intermediate: false,
+      leaf: {},
+      hosts: {},
+    })
     expect(s.seed).toBe(1)
   })
 
@@ -115,7 +122,7 @@ faults:
       `${f}:11:13  /servers/ntp/offset  must be a duration such as 250ms, 90s, -5m, +3y or 1h30m, of at most 1000 years`,
       `${f}:12:11  /servers/ntp/leap  must be one of: none, insert, delete, unsynchronised`,
       `${f}:15:20  /faults/0/fault/kind  unknown kind "explode" (one of: drop, delay, reset, garbage, corrupt, truncate, error, answer)`,
-      `${f}:16:22  /faults/1/match/server  unknown server "dhcpd" (known: dhcp, dns, ntp, ldap, http, sip)`,
+      `${f}:16:22  /faults/1/match/server  unknown server "dhcpd" (known: dhcp, dns, ntp, netbios, ldap, http, sip)`,
       `${f}:19:33  /faults/2/fault/code  "SERVFAIL" is not a ntp error (use one of: RATE, DENY, RSTR)`,
     ])
   })
@@ -270,6 +277,18 @@ describe('mergeScenario', () => {
 })
 
 describe('scenario files shipped', () => {
+  it('checks that the phone block names users of the scenario, at their file:line', () => {
+    const dir = files({
+      'p.yaml': `${MINIMAL}phone:\n  user: nobody@fabrikam.test\n  usedBefore: ghost@fabrikam.test\n  mac: 00:04:f2:zz:00:01\n`,
+    })
+    const f = join(dir, 'p.yaml')
+    expect(problemsOf(() => loadScenario(f))).toEqual([
+      `${f}:9:9  /phone/user  "nobody@fabrikam.test" is not the sign-in address of a user of this scenario (/users)`,
+      `${f}:10:15  /phone/usedBefore  "ghost@fabrikam.test" is not the sign-in address of a user of this scenario (/users)`,
+      expect.stringMatching(new RegExp(`^${f}:11:8  /phone/mac  `)),
+    ])
+  })
+
   it('the embedded default scenario loads', () => {
     expect(loadScenario(defaultScenarioPath()).name).toBe('default')
   })

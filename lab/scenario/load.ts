@@ -267,6 +267,15 @@ function crossCheck(
       out.push({ pointer: `/users/${i}/signInAddress`, message: `duplicate of /users/${first}` })
     else seenUsers.set(key, i)
   })
+  const phone: Plain = isPlain(doc.phone) ? doc.phone : {}
+  for (const key of ['user', 'usedBefore'] as const) {
+    const named = phone[key]
+    if (typeof named === 'string' && !seenUsers.has(named.toLowerCase()))
+      out.push({
+        pointer: `/phone/${key}`,
+        message: `"${named}" is not the sign-in address of a user of this scenario (/users)`,
+      })
+  }
   const seenHosts = new Map<string, number>()
   arrayOf<{ name: string }>(doc.hosts, (h) => isPlain(h) && typeof h.name === 'string').forEach((h, i) => {
     if (!h) return

@@ -150,18 +150,79 @@ export const PhonePhaseSchema = Type.Object(
   { additionalProperties: false },
 )
 
-/** The emulated phone `verify` runs (issue 19's first slice of the phone block). */
+/** The spec's GUESSes the emulator makes (phone/context.ts PhoneGuesses; the CLI's --guess), for one story. */
+export const PhoneGuessesSchema = Type.Object(
+  {
+    option119: Type.Optional(StringEnum(['ascii', 'rfc3397', 'both'] as const)),
+    sni: Type.Optional(Type.Boolean()),
+    provisioning: Type.Optional(StringEnum(['v2', 'v1'] as const)),
+    autodiscover: Type.Optional(
+      Type.Array(StringEnum(['https-smtp', 'https-autodiscover', 'http-redirect'] as const), {
+        minItems: 1,
+      }),
+    ),
+    ewsUrl: Type.Optional(Type.Array(StringEnum(['EwsUrl', 'ASUrl'] as const), { minItems: 1 })),
+    maxSkewMs: Type.Optional(Type.Integer({ minimum: 0 })),
+    tlsVersion: Type.Optional(StringEnum(['TLSv1', 'TLSv1.2'] as const)),
+    unsetClock: Type.Optional(Type.String({ format: 'date-time' })),
+    wins: Type.Optional(
+      StringEnum(['then-dns', 'only'] as const, {
+        description:
+          'With WINS offered (option 44): ask WINS for DOMAIN<1C>, then walk DNS when it does not answer (then-dns), or not (only).',
+      }),
+    ),
+  },
+  { additionalProperties: false, default: {} },
+)
+
+/** How the phone's user names the account: as AD's NetBIOS form, the UPN, or exactly this text. */
+export const ACCOUNT_FORMS = ['netbios', 'upn'] as const
+
+/** The emulated phone `verify` (and `cx700-lab phone` on a running lab) runs: who, how, and for how long. */
 export const PhoneBlockSchema = Type.Object(
   {
+    user: Type.Optional(
+      Type.String({
+        pattern: '^[^@\\s]+@[^@\\s]+$',
+        description:
+          'Which of the scenario’s users sits at the phone, by sign-in address (default: the first).',
+      }),
+    ),
+    signIn: Type.Optional(
+      Type.String({
+        pattern: '^[^@\\s]+@[^@\\s]+$',
+        description:
+          'The sign-in address typed (default: the user’s). Another one — unknown, or someone else’s — tells F15.',
+      }),
+    ),
+    account: Type.String({
+      minLength: 1,
+      default: 'netbios',
+      description:
+        'The user name typed: netbios (DOMAIN\\user, the user’s userName), upn (user@AD domain), or the exact text.',
+    }),
+    password: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'The password typed (default: the user’s). A wrong one tells F15. Never served by the API.',
+      }),
+    ),
+    mac: Type.String({
+      pattern: '^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$',
+      default: '00:04:f2:00:00:01',
+      description: 'The phone’s MAC (Polycom’s OUI 00:04:f2 passes the DHCP allow-list).',
+    }),
+    guesses: PhoneGuessesSchema,
     firmware: Type.String({
       pattern: '^\\d+(\\.\\d+){1,3}$',
       default: '1.0.522.101',
       description: 'The build the phone runs (its profile: phone/firmware.ts).',
     }),
-    usedBefore: Type.Boolean({
+    usedBefore: Type.Union([Type.Boolean(), Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$' })], {
       default: false,
       description:
-        'The phone signed in on this site before: it has a stored user, the lab’s root and the pool’s DUS URL.',
+        'The phone signed in on this site before (true: as its user; a sign-in address: as that user): it has a stored user, the lab’s root and the pool’s DUS URL.',
     }),
     // Unset: one boot. Set: the phone lives this long in lab time after power-on (verify moves the lab clock
     // on whenever the phone waits, so a day takes seconds).

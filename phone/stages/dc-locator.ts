@@ -1,3 +1,4 @@
+import { winsQuery } from '../wins.js'
 import { STATUS, ended, next, type Outcome, type PhoneContext, type PhoneNetwork } from '../context.js'
 
 /** Where the phone reaches the domain controller's LDAP. */
@@ -25,12 +26,45 @@ async function locate(
   return undefined
 }
 
-/** §2.4: "Locating Domain Controller" — the DC's SRV record and its address. */
+/**
+ * §2.4: with WINS offered and a `DOMAIN\\user` name, WINS is asked for the domain's <1C> name (its
+ * domain controllers) first. Undefined: WINS gave nothing, so the DNS walk decides.
+ */
+async function fromWins(
+  ctx: PhoneContext,
+  network: PhoneNetwork,
+): Promise<Outcome<DomainController> | undefined> {
+  const { account } = ctx.options
+  const servers = network.lease.wins
+  if (!account.includes('\\') || servers.length === 0) return undefined
+  const domain = account.split('\\')[0]!.toUpperCase().slice(0, 15)
+  const trace: string[] = []
+  const answer = await winsQuery(ctx.net, servers, { name: domain, suffix: 0x1c, scope: '' }, trace)
+  const asked = `${domain}<1C> (${trace.length} quer${trace.length === 1 ? 'y' : 'ies'})`
+  const address = answer.kind === 'found' ? answer.addresses[0] : undefined
+  const to = address ? ctx.net.target(address, 389, 'tcp') : undefined
+  if (address && to) {
+    ctx.step('wins', true, `${asked} → ${answer.kind === 'found' ? answer.addresses.join(', ') : ''}`)
+    ctx.learnt.dc = address
+    return next({ name: address, host: to.host, port: to.port })
+  }
+  ctx.step(
+    'wins',
+    false,
+    `${asked}: ${answer.kind === 'negative' ? `negative from ${answer.server}` : 'no answer'}`,
+  )
+  if (answer.kind === 'no answer' && ctx.guesses.wins === 'only') return ended('dc-not-found')
+  return undefined
+}
+
+/** §2.4: "Locating Domain Controller" — WINS when offered, else the DC's SRV record and its address. */
 export async function dcLocatorStage(
   ctx: PhoneContext,
   network: PhoneNetwork,
 ): Promise<Outcome<DomainController>> {
   ctx.show(STATUS.locating)
+  const wins = await fromWins(ctx, network)
+  if (wins) return wins
   const dc = await locate(ctx, network)
   const address = dc ? await network.dns.address(dc.target) : undefined
   const to = dc && address ? ctx.net.target(address, dc.port, 'tcp') : undefined

@@ -1,5 +1,5 @@
 import * as x509 from '@peculiar/x509'
-import { Client } from 'ldapts'
+import { Client, InvalidCredentialsError } from 'ldapts'
 import { STATUS, ended, next, type Outcome, type PhoneContext, type PhoneNetwork } from '../context.js'
 import { PhoneHttp } from '../http.js'
 import type { DomainController } from './dc-locator.js'
@@ -12,7 +12,8 @@ function dcTimeMs(currentTime: string): number | undefined {
   return Date.UTC(year ?? 0, (month ?? 1) - 1, day, hour, minute, second)
 }
 
-type LdapStep = { readonly enrollmentHost: string | undefined } | { readonly end: 'kerberos-skew' }
+type LdapStep =
+  { readonly enrollmentHost: string | undefined } | { readonly end: 'kerberos-skew' | 'sign-in-refused' }
 
 /**
  * The directory part of §2.5: RootDSE (the configuration NC, and the DC's clock for Kerberos' tolerance),
@@ -37,7 +38,15 @@ async function fromDirectory(ctx: PhoneContext, ldap: Client): Promise<LdapStep>
       return { end: 'kerberos-skew' }
     }
   }
-  await ldap.bind(ctx.options.account, ctx.options.password)
+  try {
+    await ldap.bind(ctx.options.account, ctx.options.password)
+  } catch (err) {
+    // invalidCredentials (49): the DC refused the logon (AD's `data` code says why: 52e, 533, 532…). The
+    // phone's words for it are unknown (spec F15), so it shows no new status line; it cannot sign in.
+    if (!(err instanceof InvalidCredentialsError)) throw err
+    ctx.step('ldap-bind', false, `${ctx.options.account}: ${err.message}`)
+    return { end: 'sign-in-refused' }
+  }
   ctx.step('ldap-bind', true, `bound as ${ctx.options.account}`)
   if (ctx.state.roots().length > 0) return { enrollmentHost: undefined }
   ctx.show(STATUS.downloading)

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { isLoopbackHost } from '../../lab/admin/server.js'
 import { labHttp } from '../helpers/https.js'
-import { startTestLab } from '../helpers/lab.js'
+import { MINIMAL_SCENARIO, startTestLab } from '../helpers/lab.js'
 
 /*
  * Issue 16, findings 5 and 8: secrets the lab served or wrote, and a token skipped for a name that only
@@ -16,6 +16,15 @@ describe('no secret is served, journaled or left behind', () => {
     expect(body).toContain('alice@contoso.test')
     expect(body).not.toContain('Passw0rd!')
     expect(body).toContain('(hidden)')
+  })
+
+  it('GET /scenario hides the password the scenario’s phone types, too', async () => {
+    await using t = await startTestLab(`${MINIMAL_SCENARIO}phone: { password: Typed-Wrong-1 }\n`)
+    const body = (await (await fetch(`${t.admin.url}/scenario`)).json()) as {
+      scenario: { phone: { password?: string } }
+    }
+    expect(body.scenario.phone.password).toBe('(hidden)')
+    expect(JSON.stringify(body)).not.toContain('Typed-Wrong-1')
   })
 
   it('POST /scenario by path reads only scenario folders, and says the same whether a file exists or not', async () => {
