@@ -17,6 +17,7 @@ import {
 } from './commands.js'
 import { CERTS_HELP, certs } from './certs.js'
 import { CLOCK_HELP, clock } from './clock.js'
+import { KERBEROS_HELP, kerberos } from './kerberos.js'
 import { DNS_HELP, dns } from './dns.js'
 import { PREFLIGHT_HELP, preflightCommand } from './preflight.js'
 import { UP_HELP, up } from './up.js'
@@ -36,6 +37,7 @@ Commands:
   dns list|add|remove|undo|reset   change the running lab's DNS records
   certs show|export|reset          the lab CA kept in the state directory
   clock [show|rate N|advance D]    the lab's clock: run it fast, move it on
+  kerberos keytab FILE             the lab realm's service keys for MIT's tools (kvno -k)
   preflight --interface IF         check a host before real phones meet the lab on IF
   scenario load FILE   swap the running lab's scenario
   schema               print the scenario JSON Schema
@@ -55,6 +57,7 @@ const HELPS: Record<string, string> = {
   dns: DNS_HELP,
   certs: CERTS_HELP,
   clock: CLOCK_HELP,
+  kerberos: KERBEROS_HELP,
   preflight: PREFLIGHT_HELP,
   phone: PHONE_HELP,
   verify: VERIFY_HELP,
@@ -98,6 +101,8 @@ export async function main(argv: string[]): Promise<number> {
         return await dns(rest)
       case 'certs':
         return await certs(rest)
+      case 'kerberos':
+        return await kerberos(rest)
       case 'clock':
         return await clock(rest)
       case 'preflight':

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import { LabPki } from '../certs/pki.js'
+import { KerberosRealm, loadRealmSecret } from '../core/auth/krb5/realm.js'
 import { thumbprint } from '../certs/export.js'
 import { join } from 'node:path'
 import { systemClock, type Clock, type ClockChange, type LabClock } from '../core/clock.js'
@@ -275,6 +276,21 @@ export class Lab implements AsyncDisposable {
     return pki
   }
 
+  #realm: { scenario: Scenario; realm: KerberosRealm } | undefined
+
+  /**
+   * The Kerberos realm of the scenario in force: its keys come from the per-lab secret in the state
+   * directory (made at first use), so tickets outlive restarts as an AD's keys do.
+   */
+  get kerberos(): KerberosRealm {
+    const scenario = this.#scenario
+    if (this.#realm?.scenario !== scenario) {
+      const { site, users, hosts } = scenario
+      this.#realm = { scenario, realm: new KerberosRealm(loadRealmSecret(this.stateDir), site, users, hosts) }
+    }
+    return this.#realm.realm
+  }
+
   #deps(name: string): ServerDeps {
     return {
       logger: this.logger.child({ server: name }),
@@ -283,6 +299,7 @@ export class Lab implements AsyncDisposable {
       journal: this.journal,
       faults: this.faults,
       pki: () => this.pki,
+      kerberos: () => this.kerberos,
       endpoints: () => this.endpoints(),
     }
   }

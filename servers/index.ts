@@ -5,6 +5,7 @@ import type { LabServerDefinition } from './contract.js'
 import { dhcpDefinition } from './dhcp/index.js'
 import { dnsDefinition } from './dns/index.js'
 import { httpDefinition } from './http/index.js'
+import { kerberosDefinition } from './kerberos/index.js'
 import { ldapDefinition } from './ldap/index.js'
 import { netbiosDefinition } from './netbios/index.js'
 import { ntpDefinition } from './ntp/index.js'
@@ -20,6 +21,7 @@ const REGISTRY = {
   dns: dnsDefinition,
   ntp: ntpDefinition,
   netbios: netbiosDefinition,
+  kerberos: kerberosDefinition,
   ldap: ldapDefinition,
   http: httpDefinition,
   sip: sipDefinition,

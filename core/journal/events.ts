@@ -9,6 +9,7 @@ export const BOOT_STAGES = [
   'DNS',
   'NTP',
   'DC/LDAP',
+  'Kerberos',
   'certsrv',
   'SIP',
   'DUS',

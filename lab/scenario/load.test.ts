@@ -122,7 +122,7 @@ faults:
       `${f}:11:13  /servers/ntp/offset  must be a duration such as 250ms, 90s, -5m, +3y or 1h30m, of at most 1000 years`,
       `${f}:12:11  /servers/ntp/leap  must be one of: none, insert, delete, unsynchronised`,
       `${f}:15:20  /faults/0/fault/kind  unknown kind "explode" (one of: drop, delay, reset, garbage, corrupt, truncate, error, answer)`,
-      `${f}:16:22  /faults/1/match/server  unknown server "dhcpd" (known: dhcp, dns, ntp, netbios, ldap, http, sip)`,
+      `${f}:16:22  /faults/1/match/server  unknown server "dhcpd" (known: dhcp, dns, ntp, netbios, kerberos, ldap, http, sip)`,
       `${f}:19:33  /faults/2/fault/code  "SERVFAIL" is not a ntp error (use one of: RATE, DENY, RSTR)`,
     ])
   })

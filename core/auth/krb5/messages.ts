@@ -64,6 +64,14 @@ export const KRB_ERROR_NAMES: Readonly<Record<number, string>> = Object.fromEntr
   Object.entries(KrbErrorCode).map(([k, v]) => [v, k]),
 )
 
+/** KDC options (RFC 4120 §5.4.1), bit 0 the most significant. */
+export const KdcOption = {
+  forwardable: 1 << 30,
+  renewable: 1 << 23,
+  canonicalize: 1 << 16,
+  renewableOk: 1 << 4,
+} as const
+
 /** Ticket flags (RFC 4120 §5.3), bit 0 the most significant. */
 export const TicketFlag = {
   forwardable: 1 << 30,
@@ -108,6 +116,8 @@ export interface KdcReqBody {
   readonly realm: string
   readonly sname?: PrincipalName
   readonly till: number
+  /** The renew-till the client asks for (with the renewable option). */
+  readonly rtime?: number
   readonly nonce: number
   readonly etypes: readonly number[]
 }
@@ -272,6 +282,7 @@ export function encodeKdcReqBody(b: KdcReqBody): Uint8Array {
     context(2, generalString(b.realm)),
     context(3, b.sname && encodePrincipal(b.sname)),
     context(5, generalizedTime(b.till)),
+    context(6, time(b.rtime)),
     context(7, integer(b.nonce)),
     context(8, sequence(...b.etypes.map((e) => integer(e)))),
   )
@@ -300,6 +311,7 @@ function decodeKdcReq(node: DerNode, msgType: KdcReq['msgType']): KdcReq {
   const b = s.field(4, 'req-body')
   const cname = b.optional(1)
   const sname = b.optional(3)
+  const rtime = b.optional(6)?.time('rtime')
   return {
     msgType,
     padata: s.optional(3)?.items('padata').map(decodePaData) ?? [],
@@ -310,6 +322,7 @@ function decodeKdcReq(node: DerNode, msgType: KdcReq['msgType']): KdcReq {
       realm: b.field(2, 'realm').string('realm'),
       ...(sname ? { sname: decodePrincipal(sname) } : {}),
       till: b.field(5, 'till').time('till'),
+      ...(rtime !== undefined ? { rtime } : {}),
       nonce: b.field(7, 'nonce').int('nonce'),
       etypes: b
         .field(8, 'etype')
