@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import { LabPki } from '../certs/pki.js'
+import { parseDuration } from '../core/schema/common.js'
 import { KerberosRealm, loadRealmSecret } from '../core/auth/krb5/realm.js'
 import { thumbprint } from '../certs/export.js'
 import { join } from 'node:path'
@@ -286,7 +287,9 @@ export class Lab implements AsyncDisposable {
     const scenario = this.#scenario
     if (this.#realm?.scenario !== scenario) {
       const { site, users, hosts } = scenario
-      this.#realm = { scenario, realm: new KerberosRealm(loadRealmSecret(this.stateDir), site, users, hosts) }
+      const maxSkewMs = parseDuration(scenario.servers.kerberos.maxSkew)
+      const realm = new KerberosRealm(loadRealmSecret(this.stateDir), site, users, hosts, { maxSkewMs })
+      this.#realm = { scenario, realm }
     }
     return this.#realm.realm
   }

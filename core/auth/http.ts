@@ -2,14 +2,29 @@ import { LabDecodeError } from '../errors.js'
 import type { User } from '../site.js'
 import { describeLogon, logon } from './logon.js'
 import { NtlmFlag, decodeNtlm, newServerChallenge, serverChallenge, verifyNtlm } from './ntlm.js'
+import type { ReplayCache} from './krb5/acceptor.js';
+import { acceptApReq } from './krb5/acceptor.js'
+import { NameType } from './krb5/messages.js'
+import type { KerberosRealm } from './krb5/realm.js'
+import {
+  KrbTokId,
+  Mech,
+  NegState,
+  krb5Token,
+  negTokenResp,
+  readGssToken,
+  readKrb5Token,
+  type GssToken,
+} from './spnego.js'
 
 /**
  * HTTP authentication as IIS does it for /certsrv, Autodiscover and EWS, shared by every HTTP double:
  * a first 401 offering `Negotiate` and `NTLM`; the NTLM handshake on one connection (NEGOTIATE → 401 with a
- * CHALLENGE → AUTHENTICATE), in the `NTLM` scheme or raw inside `Negotiate`; Basic. A Kerberos token in
- * `Negotiate` cannot be verified by the lab: by the guide's trace (spec §2.5: the first Kerberos attempt
- * fails, the retry succeeds) it is refused once per connection and accepted the second time when
- * `kerberos: 'retry'`; `kerberos: 'refuse'` refuses it always.
+ * CHALLENGE → AUTHENTICATE), in the `NTLM` scheme, raw inside `Negotiate`, or inside SPNEGO; Kerberos in
+ * `Negotiate` (SPNEGO or bare), checked as Windows checks it (ticket opened with HTTP/<host>'s key, the
+ * authenticator, the skew, replays) and answered with an AP-REP when the client asks for mutual
+ * authentication; Basic. `kerberos: 'retry'` refuses the first good ticket on a connection and accepts the
+ * retry (spec §2.5's trace), `accept` takes it at once, `refuse` never does.
  */
 
 export interface HttpAuthOptions {
@@ -17,13 +32,27 @@ export interface HttpAuthOptions {
   /** The NetBIOS domain the CHALLENGE names. */
   readonly domain: string
   readonly host: string
-  readonly kerberos: 'retry' | 'refuse'
+  readonly kerberos: 'retry' | 'refuse' | 'accept'
+  /** What a Kerberos ticket is checked against; without it a ticket cannot be opened and is refused. */
+  readonly krb5?: {
+    readonly realm: KerberosRealm
+    readonly nowMs: number
+    readonly maxSkewMs: number
+    readonly replay: ReplayCache
+  }
   /** Also offer Basic in this realm (Exchange's Autodiscover and EWS do; /certsrv does not). */
   readonly basicRealm?: string
 }
 
 export type AuthOutcome =
-  | { readonly status: 'ok'; readonly user: string; readonly scheme: string; readonly detail: string }
+  | {
+      readonly status: 'ok'
+      readonly user: string
+      readonly scheme: string
+      readonly detail: string
+      /** WWW-Authenticate to send with the answer: the server's last token (SPNEGO, Kerberos AP-REP). */
+      readonly headers?: readonly string[]
+    }
   /** Answer 401 with these WWW-Authenticate values. */
   | { readonly status: 'challenge'; readonly headers: readonly string[]; readonly detail: string }
 
@@ -34,6 +63,8 @@ export type AuthOutcome =
  */
 export interface ConnectionAuth {
   challenge?: Uint8Array
+  /** NTLM is running inside SPNEGO on this connection: its tokens are wrapped in NegTokenResp. */
+  spnego?: boolean
   kerberosRefused?: boolean
   authenticated?: { readonly user: string; readonly scheme: string }
 }
@@ -130,24 +161,65 @@ export function authenticate(
   if (s !== 'ntlm' && s !== 'negotiate')
     return { status: 'challenge', headers: offers(o), detail: unofferedScheme(scheme, header) }
   const bytes = Buffer.from(token, 'base64')
-  const isNtlm = bytes.subarray(0, 8).toString('latin1') === 'NTLMSSP\0'
-  if (!isNtlm) {
-    if (s === 'negotiate' && o.kerberos === 'retry' && conn.kerberosRefused === true) {
-      conn.authenticated = { user: '(kerberos, not verified)', scheme: 'Negotiate' }
-      return {
-        status: 'ok',
-        user: '(kerberos, not verified)',
-        scheme: 'Negotiate',
-        detail: 'Kerberos token accepted on the retry (spec §2.5 trace; not verified)',
-      }
-    }
-    conn.kerberosRefused = true
+  if (s === 'ntlm') return ntlmStep(bytes, conn, o, 'NTLM')
+  let gss: GssToken
+  try {
+    gss = readGssToken(bytes)
+  } catch (err) {
+    if (!(err instanceof LabDecodeError)) throw err
     return {
       status: 'challenge',
       headers: offers(o),
-      detail: `a ${s === 'negotiate' ? 'Kerberos/SPNEGO' : 'malformed NTLM'} token of ${bytes.length} octets refused`,
+      detail: `a Negotiate token of ${bytes.length} octets: ${err.message}`,
     }
   }
+  switch (gss.kind) {
+    case 'ntlm':
+      conn.spnego = false
+      return ntlmStep(gss.message, conn, o, 'Negotiate')
+    case 'krb5':
+      return gss.tokId === KrbTokId.apReq
+        ? kerberosStep(gss.message, conn, o, (apRep) => krb5Token(KrbTokId.apRep, apRep, gss.mech))
+        : {
+            status: 'challenge',
+            headers: offers(o),
+            detail: `a Kerberos token of type ${gss.tokId.toString(16)}`,
+          }
+    case 'init': {
+      const first = gss.mechs[0]
+      if ((first === Mech.krb5 || first === Mech.msKrb5) && gss.mechToken) {
+        const inner = readKrb5Token(gss.mechToken)
+        return kerberosStep(inner.message, conn, o, (apRep) =>
+          negTokenResp(NegState.acceptCompleted, first, krb5Token(KrbTokId.apRep, apRep, inner.mech)),
+        )
+      }
+      if (first === Mech.ntlm && gss.mechToken) {
+        conn.spnego = true
+        return ntlmStep(gss.mechToken, conn, o, 'Negotiate')
+      }
+      return {
+        status: 'challenge',
+        headers: offers(o),
+        detail: `SPNEGO offering ${gss.mechs.join(', ') || 'nothing'}: no mechanism the lab takes first`,
+      }
+    }
+    case 'resp':
+      return conn.spnego && gss.mechToken
+        ? ntlmStep(gss.mechToken, conn, o, 'Negotiate')
+        : { status: 'challenge', headers: offers(o), detail: 'a NegTokenResp out of turn' }
+  }
+}
+
+/** Wraps an NTLM token for the connection's framing: bare, or in a SPNEGO NegTokenResp. */
+function ntlmToken(conn: ConnectionAuth, message: Uint8Array, done: boolean): Uint8Array {
+  if (!conn.spnego) return message
+  return done
+    ? negTokenResp(NegState.acceptCompleted)
+    : negTokenResp(NegState.acceptIncomplete, Mech.ntlm, message)
+}
+
+/** One NTLM message of the handshake (NEGOTIATE or AUTHENTICATE). */
+function ntlmStep(bytes: Uint8Array, conn: ConnectionAuth, o: HttpAuthOptions, label: string): AuthOutcome {
   let message
   try {
     message = decodeNtlm(bytes)
@@ -155,7 +227,6 @@ export function authenticate(
     if (!(err instanceof LabDecodeError)) throw err
     return { status: 'challenge', headers: offers(o), detail: err.message }
   }
-  const label = s === 'ntlm' ? 'NTLM' : 'Negotiate'
   if (message.type === 1) {
     conn.challenge = newServerChallenge()
     const challenge = serverChallenge(
@@ -166,8 +237,8 @@ export function authenticate(
     )
     return {
       status: 'challenge',
-      headers: [`${label} ${Buffer.from(challenge).toString('base64')}`],
-      detail: 'NTLM NEGOTIATE: sent a CHALLENGE',
+      headers: [`${label} ${Buffer.from(ntlmToken(conn, challenge, false)).toString('base64')}`],
+      detail: `NTLM NEGOTIATE${conn.spnego ? ' (in SPNEGO)' : ''}: sent a CHALLENGE`,
     }
   }
   if (message.type !== 3 || conn.challenge === undefined) {
@@ -194,6 +265,39 @@ export function authenticate(
     status: 'ok',
     user: user.signInAddress,
     scheme: label,
-    detail: `${version} as ${message.domain}\\${message.user}`,
+    detail: `${version} as ${message.domain}\\${message.user}${conn.spnego ? ' (in SPNEGO)' : ''}`,
+    ...(conn.spnego
+      ? { headers: [`Negotiate ${Buffer.from(ntlmToken(conn, new Uint8Array(), true)).toString('base64')}`] }
+      : {}),
+  }
+}
+
+/** A Kerberos AP-REQ for HTTP/<host>: checked, refused once under `retry`, answered with the AP-REP. */
+function kerberosStep(
+  apReq: Uint8Array,
+  conn: ConnectionAuth,
+  o: HttpAuthOptions,
+  wrap: (apRep: Uint8Array) => Uint8Array,
+): AuthOutcome {
+  if (o.kerberos === 'refuse' || !o.krb5)
+    return { status: 'challenge', headers: offers(o), detail: 'a Kerberos ticket refused (kerberos: refuse)' }
+  const r = acceptApReq(apReq, { ...o.krb5, service: { type: NameType.srvInst, names: ['HTTP', o.host] } })
+  if (!r.ok) return { status: 'challenge', headers: offers(o), detail: `Kerberos ${r.error}: ${r.why}` }
+  if (o.kerberos === 'retry' && conn.kerberosRefused !== true) {
+    conn.kerberosRefused = true
+    return {
+      status: 'challenge',
+      headers: offers(o),
+      detail: `a good Kerberos ticket of ${r.client} refused once (kerberos: retry — spec §2.5: the first attempt fails, the retry succeeds)`,
+    }
+  }
+  const user = r.user?.signInAddress ?? r.client
+  conn.authenticated = { user, scheme: 'Negotiate' }
+  return {
+    status: 'ok',
+    user,
+    scheme: 'Negotiate',
+    detail: `Kerberos as ${r.client}${r.apRep ? ', mutual (AP-REP sent)' : ''}`,
+    ...(r.apRep ? { headers: [`Negotiate ${Buffer.from(wrap(r.apRep)).toString('base64')}`] } : {}),
   }
 }

@@ -26,10 +26,10 @@ export const HttpSchema = serverBlock(
           default: true,
           description: 'Ask for credentials (401 Negotiate, NTLM) as IIS does.',
         }),
-        kerberos: StringEnum(['retry', 'refuse'] as const, {
+        kerberos: StringEnum(['retry', 'accept', 'refuse'] as const, {
           default: 'retry',
           description:
-            'A Kerberos token the lab cannot verify: refused once per connection, then accepted (the guide’s trace: first attempt fails, retry succeeds), or always refused.',
+            'A good Kerberos ticket (checked with HTTP/<CA host>’s key): refused once per connection, then accepted (the guide’s trace: the first attempt fails, the retry succeeds), accepted at once, or always refused.',
         }),
       },
       { additionalProperties: false, default: {} },
@@ -55,7 +55,7 @@ export const HttpSchema = serverBlock(
           default: true,
           description: 'Ask for credentials (401 Negotiate, NTLM, Basic) as Exchange does.',
         }),
-        kerberos: StringEnum(['retry', 'refuse'] as const, { default: 'retry' }),
+        kerberos: StringEnum(['retry', 'accept', 'refuse'] as const, { default: 'accept' }),
         soap: Type.Boolean({
           default: true,
           description:
@@ -86,7 +86,7 @@ export const HttpSchema = serverBlock(
           default: true,
           description: 'Ask for credentials; without, a request with none reads the first user’s mailbox.',
         }),
-        kerberos: StringEnum(['retry', 'refuse'] as const, { default: 'retry' }),
+        kerberos: StringEnum(['retry', 'accept', 'refuse'] as const, { default: 'accept' }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -143,7 +143,7 @@ export const HttpSchema = serverBlock(
           default: true,
           description: 'Ask for credentials (401 Negotiate, NTLM) as the IIS virtual directory does.',
         }),
-        kerberos: StringEnum(['retry', 'refuse'] as const, { default: 'retry' }),
+        kerberos: StringEnum(['retry', 'accept', 'refuse'] as const, { default: 'accept' }),
         runTime: Type.String({
           pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$',
           default: '01:30',

@@ -4,6 +4,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { TlsContexts, tlsSettings } from '../../certs/tls.js'
 import { authenticate, type ConnectionAuth } from '../../core/auth/http.js'
+import { ReplayCache } from '../../core/auth/krb5/acceptor.js'
 import { LabDecodeError } from '../../core/errors.js'
 import { waitFor } from '../../core/faults/apply.js'
 import type { Peer } from '../../core/journal/journal.js'
@@ -37,6 +38,8 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps> {
   readonly #listen: readonly ListenRequest[]
   #apps: FastifyInstance[] = []
   readonly #connections = new WeakMap<Socket, ConnectionAuth>()
+  /** Kerberos authenticators this IIS has seen (RFC 4120 §3.2.3): a replayed one is refused. */
+  readonly #replay = new ReplayCache()
   #https: { server: HttpsServer; address: string }[] = []
 
   readonly #runtime: HttpRuntime
@@ -225,6 +228,12 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps> {
       domain: this.#config.site.netbiosName,
       host: server,
       kerberos: knobs.kerberos,
+      krb5: {
+        realm: this.deps.kerberos(),
+        nowMs: Math.floor(this.deps.clock.now()),
+        maxSkewMs: this.deps.kerberos().maxSkewMs,
+        replay: this.#replay,
+      },
       ...(area !== 'certsrv' ? { basicRealm: hostOf(req) || server } : {}),
     })
     s.auth = outcome.detail
@@ -239,6 +248,8 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps> {
     }
     s.user = outcome.user
     s.scheme = outcome.scheme
+    // The server's last token (the Kerberos AP-REP for mutual authentication, SPNEGO's accept-completed).
+    if (outcome.headers) void reply.header('www-authenticate', [...outcome.headers])
     return undefined
   }
 

@@ -151,7 +151,8 @@ export class KerberosServer extends ServerBase<KerberosBlock, ServerDeps> {
       etypes: this.#block.etypes.map((e) => ETYPE_NUMBERS[e]),
       // Kerberos times are whole seconds and microseconds: the lab clock's sub-millisecond part is dropped.
       nowMs: Math.floor(this.deps.clock.now()),
-      maxSkewMs: parseDuration(this.#block.maxSkew),
+      // The domain's policy, which every Kerberos service of the lab shares (the realm carries it).
+      maxSkewMs: this.deps.kerberos().maxSkewMs,
       ticketLifetimeMs: parseDuration(this.#block.ticketLifetime),
     }
   }

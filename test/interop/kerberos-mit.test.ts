@@ -7,7 +7,7 @@ import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import { manualClock } from '../../core/clock.js'
 import { MINIMAL_SCENARIO, startTestLab, type TestLab } from '../helpers/lab.js'
-import { tool } from '../helpers/tools.js'
+import { pythonModule, tool } from '../helpers/tools.js'
 
 const kinit = tool('kinit', 'krb5-user')
 const klist = tool('klist', 'krb5-user')
@@ -181,5 +181,109 @@ describe.skipIf(skip)('MIT Kerberos clients against the KDC double', () => {
     socket.close()
     expect(t.lab.journal.query({ kind: 'kerberos:failed' })).toEqual([])
     expect((await client(t)(kinit.path!, ['alice'], 'Passw0rd!\n')).code).toBe(0)
+  })
+})
+
+const curl = tool('curl', 'curl')
+const gssapi = pythonModule('gssapi', 'python3-gssapi')
+
+describe.skipIf(skip ?? curl.skip ?? gssapi.skip)('Kerberos to IIS: Negotiate on /certsrv', () => {
+  const CERTSRV = '/certsrv/certnew.p7b?ReqID=CACert&Renewal=-1&Enc=b64'
+
+  it('curl --negotiate fetches the chain with a ticket for HTTP/<CA host> (certsrv.kerberos: accept)', async () => {
+    await using t = await startTestLab(`${SCENARIO}servers:\n  http: { certsrv: { kerberos: accept } }\n`)
+    const mit = client(t)
+    expect((await mit(kinit.path!, ['alice'], 'Passw0rd!\n')).code).toBe(0)
+    const port = t.port('http')
+    const r = await mit(curl.path!, [
+      '-s',
+      '--negotiate',
+      '-u',
+      ':',
+      '--resolve',
+      `dc1.contoso.test:${port}:127.0.0.1`,
+      `http://dc1.contoso.test:${port}${CERTSRV}`,
+    ])
+    expect(r.out).toContain('-----BEGIN CERTIFICATE-----')
+    const last = t.lab.journal.query({ kind: 'http:request' }).at(-1)
+    expect(last?.summary).toContain('→ 200')
+    expect(last?.detail.auth).toBe('Kerberos as alice@CONTOSO.TEST, mutual (AP-REP sent)')
+    expect(last?.detail.user).toBe('alice@contoso.test')
+  })
+
+  /** python-gssapi on one connection: each step a fresh context (a new authenticator), the reply token checked. */
+  const PYTHON = `
+import base64, http.client, sys, gssapi
+host, port, path, tries = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+conn = http.client.HTTPConnection('127.0.0.1', port)
+name = gssapi.Name('HTTP@' + host, gssapi.NameType.hostbased_service)
+for attempt in range(tries):
+    ctx = gssapi.SecurityContext(name=name, usage='initiate', flags=gssapi.RequirementFlag.mutual_authentication)
+    token = ctx.step()
+    conn.request('GET', path, headers={'Host': host, 'Authorization': 'Negotiate ' + base64.b64encode(token).decode()})
+    r = conn.getresponse(); r.read()
+    print('status', r.status)
+    if r.status == 200:
+        reply = r.getheader('WWW-Authenticate').split(' ', 1)[1]
+        ctx.step(base64.b64decode(reply))
+        print('mutual', ctx.complete)
+        break
+`
+
+  const REPLAY = `
+import base64, http.client, sys, gssapi
+host, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+name = gssapi.Name('HTTP@' + host, gssapi.NameType.hostbased_service)
+token = gssapi.SecurityContext(name=name, usage='initiate').step()
+for attempt in range(2):
+    conn = http.client.HTTPConnection('127.0.0.1', port)
+    conn.request('GET', path, headers={'Host': host, 'Authorization': 'Negotiate ' + base64.b64encode(token).decode()})
+    r = conn.getresponse(); r.read(); conn.close()
+    print('status', r.status)
+`
+
+  it('refuses the first good ticket on a connection and takes the retry, whose AP-REP python-gssapi verifies', async () => {
+    await using t = await startTestLab(SCENARIO)
+    const mit = client(t)
+    expect((await mit(kinit.path!, ['alice'], 'Passw0rd!\n')).code).toBe(0)
+    const r = await mit(gssapi.path!, [
+      '-c',
+      PYTHON,
+      'dc1.contoso.test',
+      String(t.port('http')),
+      CERTSRV,
+      '2',
+    ])
+    expect(r.out.trim().split('\n')).toEqual(['status 401', 'status 200', 'mutual True'])
+    const answers = t.lab.journal.query({ kind: 'http:request' }).map((e) => e.summary)
+    expect(answers.at(-2)).toContain('refused once (kerberos: retry')
+    expect(answers.at(-1)).toContain('→ 200')
+  })
+
+  it('refuses a ticket for another host and a replayed authenticator', async () => {
+    await using t = await startTestLab(`${SCENARIO}servers:\n  http: { certsrv: { kerberos: accept } }\n`)
+    const mit = client(t)
+    expect((await mit(kinit.path!, ['alice'], 'Passw0rd!\n')).code).toBe(0)
+    // A ticket for the pool's HTTP/ sent to the CA's site: IIS on the CA cannot open it.
+    const other = await mit(gssapi.path!, [
+      '-c',
+      PYTHON.replace("{'Host': host,", "{'Host': 'dc1.contoso.test',"),
+      'ocspool.contoso.test',
+      String(t.port('http')),
+      CERTSRV,
+      '1',
+    ])
+    expect(other.out).toContain('status 401')
+    expect(t.lab.journal.query({ kind: 'http:request' }).at(-1)?.summary).toContain('KRB_AP_ERR_NOT_US')
+    // The same authenticator twice, on two connections: the second is a replay.
+    const replay = await mit(gssapi.path!, [
+      '-c',
+      REPLAY,
+      'dc1.contoso.test',
+      String(t.port('http')),
+      CERTSRV,
+    ])
+    expect(replay.out.trim().split('\n')).toEqual(['status 200', 'status 401'])
+    expect(t.lab.journal.query({ kind: 'http:request' }).at(-1)?.summary).toContain('KRB_AP_ERR_REPEAT')
   })
 })

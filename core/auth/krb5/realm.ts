@@ -52,8 +52,18 @@ export class KerberosRealm {
   readonly #services: readonly string[]
   readonly #userKeys = new Map<string, Key>()
 
-  constructor(secret: Uint8Array, site: Site, users: readonly User[], hosts: readonly Host[]) {
+  /** The domain's Kerberos policy: the clock skew every Kerberos service tolerates (AD: 5 minutes). */
+  readonly maxSkewMs: number
+
+  constructor(
+    secret: Uint8Array,
+    site: Site,
+    users: readonly User[],
+    hosts: readonly Host[],
+    policy: { readonly maxSkewMs?: number } = {},
+  ) {
     this.name = site.adDomain.toUpperCase()
+    this.maxSkewMs = policy.maxSkewMs ?? 5 * 60_000
     this.#secret = secret
     this.#users = users
     this.#services = servicePrincipals(hosts)
