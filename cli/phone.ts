@@ -73,7 +73,7 @@ this machine can read the scenario file; flags change any part of it.
   --lab URL, --admin URL, --token T   the lab to take the port map from (as for every command)
   --guess KEY=VALUE  change one of the spec's GUESSes (repeatable): option119=ascii|rfc3397|both,
                      sni=true|false, provisioning=v2|v1, autodiscover=https-smtp,https-autodiscover,http-redirect,
-                     ewsUrl=EwsUrl,ASUrl, maxSkewMs=N, tlsVersion=TLSv1|TLSv1.2, unsetClock=ISO date,
+                     ewsUrl=EwsUrl,ASUrl, kerberos=rc4-hmac|aes|off, tlsVersion=TLSv1|TLSv1.2, unsetClock=ISO date,
                      wins=then-dns|only
                      (defaults: the spec's best guesses)
   --state DIR        where phones keep their state (default: the running lab's state directory, phones/;

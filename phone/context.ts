@@ -4,6 +4,7 @@ import { firmwareProfile, type FirmwareProfile } from './firmware.js'
 import type { TLSSocket } from 'node:tls'
 import type { EndState } from '../lab/scenario/schema.js'
 import type { Lease } from './dhcp.js'
+import type { Credentials } from './kerberos.js'
 import type { HttpAnswer, PhoneHttp } from './http.js'
 import { withNtlm } from './http-auth.js'
 import type { PhoneResolver } from './dns.js'
@@ -30,8 +31,12 @@ export interface PhoneGuesses {
   readonly autodiscover: readonly ('https-smtp' | 'https-autodiscover' | 'http-redirect')[]
   /** Which element carries the EWS URL (§10.4): EwsUrl if present, else ASUrl. */
   readonly ewsUrl: readonly ('EwsUrl' | 'ASUrl')[]
-  /** The Kerberos tolerance the DC enforces (§2.3: 5 minutes). */
-  readonly maxSkewMs: number
+  /**
+   * Kerberos (§2.5: the trace fetches /certsrv with a ticket; §10.11: the LDAP bind is presumably Kerberos):
+   * the encryption types the phone knows — `rc4-hmac` alone (GUESS: Windows CE 6 predates AES in
+   * Kerberos), `aes` (AES and RC4) — or `off`: NTLM everywhere.
+   */
+  readonly kerberos: 'rc4-hmac' | 'aes' | 'off'
   /** The newest TLS the phone speaks: Windows CE 6 has TLS 1.0 only. */
   readonly tlsVersion: 'TLSv1' | 'TLSv1.2'
   /**
@@ -52,7 +57,7 @@ export const DEFAULT_GUESSES: PhoneGuesses = {
   provisioning: 'v2',
   autodiscover: ['https-smtp', 'https-autodiscover', 'http-redirect'],
   ewsUrl: ['EwsUrl', 'ASUrl'],
-  maxSkewMs: 5 * 60_000,
+  kerberos: 'rc4-hmac',
   tlsVersion: 'TLSv1',
   unsetClock: '2006-01-01T00:00:00Z',
   wins: 'then-dns',
@@ -144,6 +149,8 @@ export class PhoneContext {
   readonly steps: PhoneStep[] = []
   readonly status: string[] = []
   readonly learnt: Record<string, unknown> = {}
+  /** This boot's Kerberos credentials: the TGT and where the KDC is (undefined: none, NTLM then). */
+  kerberos: { readonly tgt: Credentials; readonly kdc: string } | undefined
   readonly #t0 = performance.now()
   #t = this.#t0
 

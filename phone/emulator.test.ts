@@ -8,13 +8,15 @@ describe('the emulator’s guesses', () => {
         'option119=both',
         'sni=true',
         'autodiscover=https-autodiscover,http-redirect',
-        'maxSkewMs=60000',
+        'kerberos=off',
+        'wins=only',
       ]),
     ).toEqual({
       option119: 'both',
       sni: true,
       autodiscover: ['https-autodiscover', 'http-redirect'],
-      maxSkewMs: 60000,
+      kerberos: 'off',
+      wins: 'only',
     })
     expect(() => parseGuesses(['option119=maybe'])).toThrow(
       '--guess option119 takes ascii | rfc3397 | both, not "maybe"',

@@ -120,7 +120,7 @@ export async function signIn(ctx: PhoneContext, network: PhoneNetwork): Promise<
 /**
  * Reads `key=value` guess overrides (the CLI's --guess): option119=ascii|rfc3397|both, sni=true|false,
  * provisioning=v2|v1, autodiscover=https-smtp,https-autodiscover,http-redirect, ewsUrl=EwsUrl,ASUrl,
- * maxSkewMs=N, tlsVersion=TLSv1|TLSv1.2, unsetClock=ISO date, wins=then-dns|only. Throws an Error naming the bad one.
+ * kerberos=rc4-hmac|aes|off, tlsVersion=TLSv1|TLSv1.2, unsetClock=ISO date, wins=then-dns|only. Throws an Error naming the bad one.
  */
 export function parseGuesses(pairs: readonly string[]): Partial<PhoneGuesses> {
   const out: Record<string, unknown> = {}
@@ -150,9 +150,8 @@ export function parseGuesses(pairs: readonly string[]): Partial<PhoneGuesses> {
       case 'ewsUrl':
         out.ewsUrl = v.split(',').map((x) => oneOf(k, x, ['EwsUrl', 'ASUrl'] as const))
         break
-      case 'maxSkewMs':
-        if (!/^\d+$/.test(v)) throw new Error(`--guess maxSkewMs takes milliseconds, not "${v}"`)
-        out.maxSkewMs = Number(v)
+      case 'kerberos':
+        out.kerberos = oneOf(k, v, ['rc4-hmac', 'aes', 'off'] as const)
         break
       case 'tlsVersion':
         out.tlsVersion = oneOf(k, v, ['TLSv1', 'TLSv1.2'] as const)
@@ -166,7 +165,7 @@ export function parseGuesses(pairs: readonly string[]): Partial<PhoneGuesses> {
         break
       default:
         throw new Error(
-          `--guess ${k} is not a guess the emulator has (option119, sni, provisioning, autodiscover, ewsUrl, maxSkewMs, tlsVersion, unsetClock, wins)`,
+          `--guess ${k} is not a guess the emulator has (option119, sni, provisioning, autodiscover, ewsUrl, kerberos, tlsVersion, unsetClock, wins)`,
         )
     }
   }

@@ -52,3 +52,28 @@ export async function withNtlm(
     timeoutMs,
   )
 }
+
+/**
+ * An HTTP exchange with Kerberos in `Negotiate` on one connection: the first request, then a token, then —
+ * refused (spec §2.5's trace: "the first attempt fails") — a fresh token, up to `tries` of them.
+ */
+export async function withKerberos(
+  conn: PhoneHttp,
+  method: string,
+  path: string,
+  host: string,
+  token: () => Uint8Array,
+  timeoutMs: number,
+  tries = 2,
+): Promise<{ answer: HttpAnswer | undefined; attempts: number }> {
+  let answer = await conn.request(method, path, host, {}, '', timeoutMs)
+  let attempts = 0
+  while (answer?.status === 401 && attempts < tries) {
+    const offered = (answer.headers.get('www-authenticate') ?? []).some((v) => /^Negotiate\b/i.test(v.trim()))
+    if (!offered) break
+    attempts++
+    const authorization = `Negotiate ${Buffer.from(token()).toString('base64')}`
+    answer = await conn.request(method, path, host, { Authorization: authorization }, '', timeoutMs)
+  }
+  return { answer, attempts }
+}

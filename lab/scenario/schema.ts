@@ -162,7 +162,12 @@ export const PhoneGuessesSchema = Type.Object(
       }),
     ),
     ewsUrl: Type.Optional(Type.Array(StringEnum(['EwsUrl', 'ASUrl'] as const), { minItems: 1 })),
-    maxSkewMs: Type.Optional(Type.Integer({ minimum: 0 })),
+    kerberos: Type.Optional(
+      StringEnum(['rc4-hmac', 'aes', 'off'] as const, {
+        description:
+          'The Kerberos encryption types the phone knows: RC4-HMAC alone (default GUESS, Windows CE 6), AES and RC4, or off (NTLM everywhere).',
+      }),
+    ),
     tlsVersion: Type.Optional(StringEnum(['TLSv1', 'TLSv1.2'] as const)),
     unsetClock: Type.Optional(Type.String({ format: 'date-time' })),
     wins: Type.Optional(

@@ -4,6 +4,8 @@ import { STATUS, ended, next, type Outcome, type PhoneContext, type PhoneNetwork
 /** Where the phone reaches the domain controller's LDAP. */
 export interface DomainController {
   readonly name: string
+  /** Its address in the site (a DC is also the KDC: port 88 there). */
+  readonly address: string
   readonly host: string
   readonly port: number
 }
@@ -46,7 +48,7 @@ async function fromWins(
   if (address && to) {
     ctx.step('wins', true, `${asked} → ${answer.kind === 'found' ? answer.addresses.join(', ') : ''}`)
     ctx.learnt.dc = address
-    return next({ name: address, host: to.host, port: to.port })
+    return next({ name: address, address, host: to.host, port: to.port })
   }
   ctx.step(
     'wins',
@@ -78,5 +80,5 @@ export async function dcLocatorStage(
   }
   ctx.step('dc-locator', true, `${dc.target}:${dc.port}`)
   ctx.learnt.dc = dc.target
-  return next({ name: dc.target, host: to.host, port: to.port })
+  return next({ name: dc.target, address: address!, host: to.host, port: to.port })
 }

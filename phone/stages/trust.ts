@@ -1,43 +1,84 @@
 import * as x509 from '@peculiar/x509'
 import { Client, InvalidCredentialsError } from 'ldapts'
 import { STATUS, ended, next, type Outcome, type PhoneContext, type PhoneNetwork } from '../context.js'
+import { ETYPE_NAMES } from '../../core/auth/krb5/crypto.js'
 import { PhoneHttp } from '../http.js'
+import { PHONE_ETYPES, asExchange, negotiateToken, tgsExchange } from '../kerberos.js'
+import type { HttpAnswer } from '../http.js'
+import { withKerberos } from '../http-auth.js'
 import type { DomainController } from './dc-locator.js'
-
-/** The DC's clock from RootDSE currentTime (a GeneralizedTime), in ms; undefined when absent. */
-function dcTimeMs(currentTime: string): number | undefined {
-  const m = /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)/.exec(currentTime)
-  if (!m) return undefined
-  const [year, month, day, hour, minute, second] = m.slice(1).map(Number)
-  return Date.UTC(year ?? 0, (month ?? 1) - 1, day, hour, minute, second)
-}
 
 type LdapStep =
   { readonly enrollmentHost: string | undefined } | { readonly end: 'kerberos-skew' | 'sign-in-refused' }
 
+/** The realm a domain's naming context names: DC=corp,DC=contoso,DC=test → CORP.CONTOSO.TEST. */
+export function realmOf(namingContext: string): string {
+  return namingContext
+    .split(',')
+    .map((rdn) => rdn.trim().replace(/^dc=/i, ''))
+    .join('.')
+    .toUpperCase()
+}
+
+/** What the KDC's refusals mean for the phone: a clock it cannot fix, or a logon it cannot make. */
+const KERBEROS_ENDS: Readonly<Record<string, 'kerberos-skew' | 'sign-in-refused'>> = {
+  KRB_AP_ERR_SKEW: 'kerberos-skew',
+  KDC_ERR_PREAUTH_FAILED: 'sign-in-refused',
+  KDC_ERR_C_PRINCIPAL_UNKNOWN: 'sign-in-refused',
+  KDC_ERR_CLIENT_REVOKED: 'sign-in-refused',
+  KDC_ERR_KEY_EXPIRED: 'sign-in-refused',
+}
+
 /**
- * The directory part of §2.5: RootDSE (the configuration NC, and the DC's clock for Kerberos' tolerance),
- * a bind as the user, then certificationAuthority objects, else the pKIEnrollmentService's dNSHostName.
+ * The user's TGT from the DC's KDC (spec §2.5, §10.11), with the phone's own clock in PA-ENC-TIMESTAMP: a
+ * clock off by more than the domain allows is refused by the KDC (KRB_AP_ERR_SKEW, F5/F6), a wrong password
+ * or an account that went wrong likewise (F15). A KDC that does not answer leaves the phone on NTLM.
  */
-async function fromDirectory(ctx: PhoneContext, ldap: Client): Promise<LdapStep> {
+async function kerberosLogon(
+  ctx: PhoneContext,
+  dc: DomainController,
+  realm: string,
+): Promise<{ readonly end: 'kerberos-skew' | 'sign-in-refused' } | undefined> {
+  if (ctx.guesses.kerberos === 'off' || realm === '') return undefined
+  const { account, password } = ctx.options
+  const user = account.includes('\\') ? account.split('\\')[1]! : account.split('@')[0]!
+  const r = await asExchange({
+    net: ctx.net,
+    kdc: dc.address,
+    realm,
+    user,
+    password,
+    etypes: PHONE_ETYPES[ctx.guesses.kerberos],
+    now: () => ctx.now().getTime(),
+    timeoutMs: ctx.timeoutMs,
+  })
+  if (r.ok) {
+    ctx.kerberos = { tgt: r.value, kdc: dc.address }
+    ctx.step('kerberos', true, `TGT for ${user}@${realm} (${ETYPE_NAMES[r.value.session.etype]})`)
+    return undefined
+  }
+  const end = KERBEROS_ENDS[r.error]
+  ctx.step('kerberos', false, `AS exchange for ${user}@${realm}: ${r.error}${end ? '' : ' — NTLM from here'}`)
+  return end ? { end } : undefined
+}
+
+/**
+ * The directory part of §2.5: RootDSE (the configuration and domain naming contexts), the user's Kerberos
+ * logon at the DC's KDC, a bind as the user, then certificationAuthority objects, else the
+ * pKIEnrollmentService's dNSHostName.
+ */
+async function fromDirectory(ctx: PhoneContext, ldap: Client, dc: DomainController): Promise<LdapStep> {
   const dse = await ldap.search('', {
     scope: 'base',
-    attributes: ['configurationNamingContext', 'currentTime'],
+    attributes: ['configurationNamingContext', 'defaultNamingContext'],
   })
   const configNc = String(dse.searchEntries[0]?.configurationNamingContext ?? '')
-  const dcMs = dcTimeMs(String(dse.searchEntries[0]?.currentTime ?? ''))
-  if (dcMs !== undefined) {
-    const skew = ctx.now().getTime() - dcMs
-    ctx.learnt.dcSkewMs = skew
-    if (Math.abs(skew) > ctx.guesses.maxSkewMs) {
-      ctx.step(
-        'kerberos',
-        false,
-        `the phone's clock is ${Math.round(skew / 1000)} s off the DC's: Kerberos refuses (skew > ${ctx.guesses.maxSkewMs / 60_000} min)`,
-      )
-      return { end: 'kerberos-skew' }
-    }
-  }
+  const refused = await kerberosLogon(
+    ctx,
+    dc,
+    realmOf(String(dse.searchEntries[0]?.defaultNamingContext ?? '')),
+  )
+  if (refused) return refused
   try {
     await ldap.bind(ctx.options.account, ctx.options.password)
   } catch (err) {
@@ -91,6 +132,43 @@ function certificatesFromPkcs7(body: Buffer): x509.X509Certificate[] {
   return [...certs]
 }
 
+/**
+ * /certsrv with Kerberos, as the guide's trace shows it (§2.5, F9): a ticket for HTTP/<CA host>, the first
+ * attempt refused, the retry — a fresh authenticator with a new subkey — accepted. Undefined when the phone
+ * has no TGT or gets no service ticket (then NTLM).
+ */
+async function withTicket(
+  ctx: PhoneContext,
+  conn: PhoneHttp,
+  path: string,
+  host: string,
+): Promise<HttpAnswer | undefined> {
+  const k = ctx.kerberos
+  if (!k) return undefined
+  const spn = `HTTP/${host.toLowerCase()}`
+  const now = (): number => ctx.now().getTime()
+  const etypes = PHONE_ETYPES[ctx.guesses.kerberos === 'off' ? 'rc4-hmac' : ctx.guesses.kerberos]
+  const service = await tgsExchange(ctx.net, k.kdc, k.tgt, spn, etypes, now, ctx.timeoutMs)
+  if (!service.ok) {
+    ctx.step('kerberos', false, `TGS exchange for ${spn}: ${service.error} — NTLM instead`)
+    return undefined
+  }
+  const { answer, attempts } = await withKerberos(
+    conn,
+    'GET',
+    path,
+    host,
+    () => negotiateToken(service.value, now()),
+    ctx.timeoutMs,
+  )
+  ctx.step(
+    'certsrv-kerberos',
+    answer?.status === 200,
+    `${spn}: ${attempts} attempt(s) → ${answer?.status ?? 'no answer'}`,
+  )
+  return answer?.status === 200 ? answer : undefined
+}
+
 /** §2.5 step 4: the chain from AD CS web enrollment, as the user; its self-issued root is installed. */
 async function fromCertsrv(ctx: PhoneContext, network: PhoneNetwork, host: string): Promise<void> {
   const address = await network.dns.address(host)
@@ -100,7 +178,8 @@ async function fromCertsrv(ctx: PhoneContext, network: PhoneNetwork, host: strin
     ctx.step('certsrv', false, conn)
     return
   }
-  const a = await ctx.authenticated(conn, 'GET', '/certsrv/certnew.p7b?ReqID=CACert&Renewal=-1&Enc=b64', host)
+  const path = '/certsrv/certnew.p7b?ReqID=CACert&Renewal=-1&Enc=b64'
+  const a = (await withTicket(ctx, conn, path, host)) ?? (await ctx.authenticated(conn, 'GET', path, host))
   conn.close()
   let certs: x509.X509Certificate[] = []
   try {
@@ -134,7 +213,7 @@ export async function trustStage(
   })
   let found: LdapStep
   try {
-    found = await fromDirectory(ctx, ldap)
+    found = await fromDirectory(ctx, ldap, dc)
   } catch (err) {
     ctx.step('ldap', false, (err as Error).message)
     return ended('dc-not-found')
