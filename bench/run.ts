@@ -1,6 +1,7 @@
 import { dhcp } from './dhcp.js'
 import { dns } from './dns.js'
 import { http } from './http.js'
+import { kerberos } from './kerberos.js'
 import { ldap } from './ldap.js'
 import { pki } from './pki.js'
 import { startup } from './startup.js'
@@ -15,6 +16,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   ldap: () => ldap(),
   dhcp: () => dhcp(),
   http: () => http(),
+  kerberos: () => kerberos(),
   storm: () => storm(),
   soak: () => soak(),
 }

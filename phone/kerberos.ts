@@ -1,6 +1,14 @@
 import { randomInt } from 'node:crypto'
 import { connect } from 'node:net'
-import { Etype, decrypt, encrypt, randomKey, stringToKey, type Key } from '../core/auth/krb5/crypto.js'
+import {
+  Etype,
+  checksum,
+  decrypt,
+  encrypt,
+  randomKey,
+  stringToKey,
+  type Key,
+} from '../core/auth/krb5/crypto.js'
 import {
   KRB_ERROR_NAMES,
   KrbErrorCode,
@@ -15,7 +23,9 @@ import {
   encodeAuthenticator,
   encodeEncryptedData,
   encodeKdcReq,
+  encodeKdcReqBody,
   encodePaEncTsEnc,
+  type Checksum,
   type KdcReqBody,
   type PrincipalName,
   type Ticket,
@@ -167,13 +177,19 @@ export async function asExchange(o: {
   return { ok: true, value: { realm: o.realm, client, ticket: second.rep.ticket, session: part.key } }
 }
 
-function apReq(creds: Credentials, now: number, options: number, usage: number, subkey?: Key): Uint8Array {
+function apReq(
+  creds: Credentials,
+  now: number,
+  options: number,
+  usage: number,
+  extra: { subkey?: Key; cksum?: Checksum } = {},
+): Uint8Array {
   const authenticator = encodeAuthenticator({
     crealm: creds.realm,
     cname: creds.client,
     cusec: Math.floor((now % 1000) * 1000),
     ctime: now,
-    ...(subkey ? { subkey } : {}),
+    ...extra,
   })
   return encodeApReq({
     options,
@@ -200,7 +216,9 @@ export async function tgsExchange(
     nonce: randomInt(1, 0x7fffffff),
     etypes,
   }
-  const padata = [{ type: PaType.tgsReq, value: apReq(tgt, now(), 0, 7) }]
+  // The TGS-REQ's authenticator carries a checksum over the request body (RFC 4120 §5.4.1).
+  const cksum = checksum(tgt.session, 6, encodeKdcReqBody(body))
+  const padata = [{ type: PaType.tgsReq, value: apReq(tgt, now(), 0, 7, { cksum }) }]
   const m = decoded(await ask(net, kdc, encodeKdcReq(MsgType.tgsReq, padata, body), timeoutMs))
   if (!m) return noAnswer
   if (m.kind !== 'tgs-rep') return errorOf(m)
@@ -217,7 +235,7 @@ export async function tgsExchange(
  */
 export function negotiateToken(creds: Credentials, now: number): Uint8Array {
   const mutualRequired = 1 << 29
-  const token = apReq(creds, now, mutualRequired, 11, randomKey(creds.session.etype))
+  const token = apReq(creds, now, mutualRequired, 11, { subkey: randomKey(creds.session.etype) })
   return negTokenInit([Mech.msKrb5, Mech.krb5], krb5Token(KrbTokId.apReq, token, Mech.msKrb5))
 }
 

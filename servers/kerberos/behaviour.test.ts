@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decrypt, encrypt, stringToKey } from '../../core/auth/krb5/crypto.js'
+import { checksum, decrypt, encrypt, stringToKey } from '../../core/auth/krb5/crypto.js'
 import {
   KrbErrorCode,
   MsgType,
@@ -12,6 +12,7 @@ import {
   encodeApReq,
   encodeAuthenticator,
   encodeEncryptedData,
+  encodeKdcReqBody,
   encodePaEncTsEnc,
   type KdcReqBody,
   type KdcRep,
@@ -119,25 +120,24 @@ describe('KDC double: the TGS exchange', () => {
     const session = decodeEncKdcRepPart(
       decrypt(stringToKey(18, 'Passw0rd!', 'CORP.CONTOSO.TESTalice'), 3, tgt.encPart.cipher),
     ).key
-    const tgsReq = (service: string) => {
+    const tgsReq = (service: string, withChecksum = true) => {
+      const sname = { type: NameType.srvInst, names: service.split('/') }
+      const b = body({ sname })
+      const bodyRaw = encodeKdcReqBody(b)
+      const cksum = checksum(session, 6, bodyRaw)
       const authenticator = encodeAuthenticator({
         crealm: 'CORP.CONTOSO.TEST',
         cname: alice,
         cusec: 0,
         ctime: NOW,
+        ...(withChecksum ? { cksum } : {}),
       })
       const ap = encodeApReq({
         options: 0,
         ticket: tgt.ticket,
         authenticator: { etype: 18, cipher: encrypt(session, 7, authenticator) },
       })
-      const sname = { type: NameType.srvInst, names: service.split('/') }
-      return {
-        msgType: MsgType.tgsReq,
-        padata: [{ type: PaType.tgsReq, value: ap }],
-        body: body({ sname }),
-        bodyRaw: new Uint8Array(),
-      }
+      return { msgType: MsgType.tgsReq, padata: [{ type: PaType.tgsReq, value: ap }], body: b, bodyRaw }
     }
     const o = answerTgs(tgsReq('HTTP/dc1.corp.contoso.test'), ctx())
     expect(o).toMatchObject({
@@ -150,6 +150,10 @@ describe('KDC double: the TGS exchange', () => {
     expect(decodeEncKdcRepPart(decrypt(session, 8, rep.encPart.cipher)).nonce).toBe(77)
     expect(errorOf(answerTgs(tgsReq('HTTP/elsewhere.example'), ctx()).reply)).toBe(
       KrbErrorCode.KDC_ERR_S_PRINCIPAL_UNKNOWN,
+    )
+    // A TGS-REQ whose authenticator carries no checksum of the body is refused, as AD and MIT refuse it.
+    expect(errorOf(answerTgs(tgsReq('HTTP/dc1.corp.contoso.test', false), ctx()).reply)).toBe(
+      KrbErrorCode.KRB_AP_ERR_INAPP_CKSUM,
     )
   })
 })

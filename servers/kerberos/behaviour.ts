@@ -287,14 +287,19 @@ export function answerTgs(req: KdcReq, ctx: KdcContext): KdcOutcome {
       `the client's clock is ${Math.round(skew / 1000)} s off the KDC's`,
       who,
     )
-  if (authenticator.cksum) {
-    const expected = checksum(tgt.key, 6, req.bodyRaw)
-    if (
-      expected.type === authenticator.cksum.type &&
-      !Buffer.from(expected.value).equals(Buffer.from(authenticator.cksum.value))
+  // RFC 4120 §5.4.1: a TGS-REQ's authenticator must carry a keyed checksum over the request body.
+  if (!authenticator.cksum)
+    return fail(
+      KrbErrorCode.KRB_AP_ERR_INAPP_CKSUM,
+      'the authenticator carries no checksum of the request',
+      who,
     )
-      return fail(KrbErrorCode.KRB_AP_ERR_MODIFIED, 'the request body does not match its checksum', who)
-  }
+  const expected = checksum(tgt.key, 6, req.bodyRaw)
+  if (
+    expected.type !== authenticator.cksum.type ||
+    !Buffer.from(expected.value).equals(Buffer.from(authenticator.cksum.value))
+  )
+    return fail(KrbErrorCode.KRB_AP_ERR_MODIFIED, 'the request body does not match its checksum', who)
   const service = ctx.realm.find(sname)
   if (!service)
     return fail(KrbErrorCode.KDC_ERR_S_PRINCIPAL_UNKNOWN, `no service principal ${principalText(sname)}`, who)
