@@ -2,7 +2,7 @@ import { LabDecodeError } from '../errors.js'
 import type { User } from '../site.js'
 import { describeLogon, logon } from './logon.js'
 import { NtlmFlag, decodeNtlm, newServerChallenge, serverChallenge, verifyNtlm } from './ntlm.js'
-import type { ReplayCache} from './krb5/acceptor.js';
+import type { ReplayCache } from './krb5/acceptor.js'
 import { acceptApReq } from './krb5/acceptor.js'
 import { NameType } from './krb5/messages.js'
 import type { KerberosRealm } from './krb5/realm.js'

@@ -15,6 +15,7 @@ export const LdapResult = {
   protocolError: 2,
   sizeLimitExceeded: 4,
   authMethodNotSupported: 7,
+  saslBindInProgress: 14,
   noSuchObject: 32,
   invalidCredentials: 49,
   insufficientAccessRights: 50,
@@ -474,6 +475,21 @@ export function encodeResult(
     },
     options.controls,
   )
+}
+
+/** A BindResponse with the server's SASL credentials ([7] serverSaslCreds, RFC 4511 §4.2.2). */
+export function encodeBindResponse(
+  id: number,
+  code: number,
+  message: string,
+  serverSaslCreds?: Uint8Array,
+): Buffer {
+  return envelope(id, (w) => {
+    w.startSequence(LdapOp.bindResponse)
+    writeResult(w, code, '', message)
+    if (serverSaslCreds) w.writeBuffer(Buffer.from(serverSaslCreds), 0x87)
+    w.endSequence()
+  })
 }
 
 export function encodeSearchEntry(id: number, dn: string, attributes: readonly EncodedAttribute[]): Buffer {

@@ -1,3 +1,5 @@
+import { ReplayCache } from '../../core/auth/krb5/acceptor.js'
+import { saslBind, type SaslState } from './sasl.js'
 import { describeLogon } from '../../core/auth/logon.js'
 import type { Socket } from 'node:net'
 import { certificateDer } from '../../certs/export.js'
@@ -10,15 +12,7 @@ import type { Host, Site, User } from '../../core/site.js'
 import type { BoundPort, ListenRequest } from '../../core/server.js'
 import type { ServerDeps } from '../contract.js'
 import { ServerBase } from '../../core/server-base.js'
-import {
-  AD_MESSAGES,
-  PagedResults,
-  bind,
-  bindForm,
-  search,
-  type FoundEntry,
-  type SearchOutcome,
-} from './behaviour.js'
+import { AD_MESSAGES, PagedResults, bind, search, type FoundEntry, type SearchOutcome } from './behaviour.js'
 import {
   LdapOp,
   LdapResult,
@@ -28,6 +22,7 @@ import {
   decodePagedResults,
   encodeNoticeOfDisconnection,
   encodePagedResults,
+  encodeBindResponse,
   encodeResult,
   encodeSearchEntry,
   encodeSearchReference,
@@ -51,6 +46,8 @@ export interface LdapSlice {
 
 interface Session {
   account?: Account
+  /** A SASL GSSAPI exchange under way on this connection (RFC 4752 takes three binds). */
+  sasl?: SaslState
   readonly paged: PagedResults
   readonly abandoned: Set<number>
 }
@@ -77,6 +74,8 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps> {
   readonly name = 'ldap'
   #config: LdapSlice
   #directory!: Directory
+  /** Kerberos authenticators this DC has seen in SASL binds (RFC 4120 §3.2.3). */
+  readonly #replay = new ReplayCache()
   readonly #listen: readonly ListenRequest[]
   #listeners: TcpListener[] = []
 
@@ -352,21 +351,34 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps> {
         }
       }
       case 'sasl-bind': {
-        // The mechanism a client offers is what a QA engineer needs to see (a real CX700 will tell us, spec §10.11).
-        const message = `SASL ${op.mechanism} is not supported by the lab; bind with a simple bind`
+        const dc = this.#config.hosts.find((h) => h.roles.includes('dc'))?.name ?? this.#config.site.adDomain
+        const outcome = saslBind(op.mechanism, op.credentials, session.sasl, {
+          realm: this.deps.kerberos(),
+          host: dc,
+          nowMs: Math.floor(this.deps.clock.now()),
+          replay: this.#replay,
+          directory: this.#directory,
+        })
+        if (outcome.next) session.sasl = outcome.next
+        else delete session.sasl
+        if (outcome.account) session.account = outcome.account
+        else if (!outcome.next) delete session.account
+        const user = outcome.account?.user.signInAddress
         return {
-          bytes: [encodeResult(id, LdapOp.bindResponse, LdapResult.authMethodNotSupported, message)],
+          bytes: [encodeBindResponse(id, outcome.code, outcome.message, outcome.creds)],
           kind: 'ldap:bind',
-          summary: `#${id} SASL bind ${op.mechanism} (${bindForm(op.name)}) → authMethodNotSupported`,
+          summary: `#${id} SASL bind ${op.mechanism} → ${resultName(outcome.code)}: ${outcome.why}`,
           detail: {
             id,
             name: op.name,
             method: 'sasl',
             mechanism: op.mechanism,
             credentialBytes: op.credentials?.length ?? 0,
-            result: 'authMethodNotSupported',
+            result: resultName(outcome.code),
             gc,
+            ...(user ? { user } : {}),
           },
+          ...(user ? { device: { user } } : {}),
         }
       }
       case 'search':

@@ -55,6 +55,8 @@ export type AcceptResult =
       readonly sessionKey: EncryptionKey
       /** The AP-REP for mutual authentication, when the client asked for it. */
       readonly apRep?: Uint8Array
+      /** The acceptor's first sequence number (named in the AP-REP; GSS per-message tokens count from it). */
+      readonly acceptorSeq: number
     }
   | { readonly ok: false; readonly error: string; readonly why: string }
 
@@ -69,19 +71,21 @@ export function acceptApReq(apReqBytes: Uint8Array, o: AcceptOptions): AcceptRes
     if (!(err instanceof LabDecodeError)) throw err
     return { ok: false, error: 'KRB_AP_ERR_MSG_TYPE', why: err.message }
   }
-  const asked = principalText(ap.ticket.sname).toLowerCase()
-  if (asked !== principalText(o.service).toLowerCase())
-    return {
-      ok: false,
-      error: 'KRB_AP_ERR_NOT_US',
-      why: `a ticket for ${principalText(ap.ticket.sname)}, but this is ${principalText(o.service)}`,
-    }
   const service = o.realm.find(o.service)
   if (!service)
     return {
       ok: false,
       error: 'KRB_AP_ERR_NOT_US',
       why: `${principalText(o.service)} is no principal of the realm`,
+    }
+  // Windows opens any ticket sealed in its account's key, whatever SPN of the account it names; a ticket
+  // for another account's SPN does not open (its integrity check fails).
+  const named = o.realm.find(ap.ticket.sname)
+  if (named?.account !== service.account)
+    return {
+      ok: false,
+      error: 'KRB_AP_ERR_MODIFIED',
+      why: `a ticket for ${principalText(ap.ticket.sname)}, sealed for another account than ${service.account ?? principalText(o.service)}`,
     }
   let ticket
   let authenticator
@@ -154,6 +158,7 @@ export function acceptApReq(apReqBytes: Uint8Array, o: AcceptOptions): AcceptRes
     client,
     user,
     sessionKey: authenticator.subkey ?? ticket.key,
+    acceptorSeq: authenticator.seqNumber ?? 0,
     ...(apRep ? { apRep } : {}),
   }
 }

@@ -17,6 +17,11 @@ export interface RealmPrincipal {
   readonly name: PrincipalName
   readonly kind: 'user' | 'krbtgt' | 'service'
   readonly user?: User
+  /**
+   * The account whose key a service principal's tickets are sealed in: the host's computer account (AD
+   * registers HTTP/, ldap/, host/… of one host on its DC$ or server$ account, so they share a key).
+   */
+  readonly account?: string
 }
 
 /** The key version numbers the lab's keys carry (a keytab names them; AD's first password is kvno 1). */
@@ -50,6 +55,8 @@ export class KerberosRealm {
   readonly #secret: Uint8Array
   readonly #users: readonly User[]
   readonly #services: readonly string[]
+  /** The computer account each SPN is registered on (its host's FQDN). */
+  readonly #accounts: ReadonlyMap<string, string>
   readonly #userKeys = new Map<string, Key>()
 
   /** The domain's Kerberos policy: the clock skew every Kerberos service tolerates (AD: 5 minutes). */
@@ -66,7 +73,9 @@ export class KerberosRealm {
     this.maxSkewMs = policy.maxSkewMs ?? 5 * 60_000
     this.#secret = secret
     this.#users = users
-    this.#services = servicePrincipals(hosts)
+    const spns = servicePrincipals(hosts)
+    this.#services = spns.map((s) => s.spn)
+    this.#accounts = new Map(spns.map((s) => [s.spn, s.account]))
   }
 
   /** Every service principal of the lab's hosts, as `service/host`, spelled as AD registers them. */
@@ -85,11 +94,21 @@ export class KerberosRealm {
       return { name: this.krbtgt, kind: 'krbtgt' }
     // The password-change service (RFC 3244): the one ticket a user with an expired password may get.
     if (names.join('/') === 'kadmin/changepw')
-      return { name: { type: NameType.srvInst, names: ['kadmin', 'changepw'] }, kind: 'service' }
+      return {
+        name: { type: NameType.srvInst, names: ['kadmin', 'changepw'] },
+        kind: 'service',
+        account: 'krbtgt',
+      }
     if (names.length === 2) {
       // Service principal names are case-insensitive in AD (HTTP/ and http/ are one SPN).
       const spn = this.#services.find((x) => x.toLowerCase() === names.join('/'))
-      return spn ? { name: { type: NameType.srvInst, names: spn.split('/') }, kind: 'service' } : undefined
+      return spn
+        ? {
+            name: { type: NameType.srvInst, names: spn.split('/') },
+            kind: 'service',
+            account: this.#accounts.get(spn) ?? spn.toLowerCase(),
+          }
+        : undefined
     }
     if (names.length !== 1) return undefined
     const wanted = names[0]!
@@ -119,30 +138,34 @@ export class KerberosRealm {
       return key
     }
     const length = etype === Etype.aes256 ? 32 : 16
-    // One key per SPN whatever the case it is asked in.
-    const label = `${p.name.names.join('/').toLowerCase()}@${this.name}:${etype}`
+    // One key per account: every SPN of a host shares its computer account's key, as in AD.
+    const account = p.kind === 'service' ? (p.account ?? p.name.names.join('/').toLowerCase()) : 'krbtgt'
+    const label = `${account}@${this.name}:${etype}`
     const bytes = createHmac('sha256', this.#secret).update(label).digest().subarray(0, length)
     return { etype, bytes }
   }
 }
 
-/** The service principals AD registers for the lab's hosts (HTTP for IIS, ldap for the DC, sip for the pool). */
-export function servicePrincipals(hosts: readonly Host[]): string[] {
-  const out = new Set<string>()
+/**
+ * The service principals AD registers for the lab's hosts (HTTP for IIS, ldap and cifs for the DC, sip for
+ * the pool, host for every one), in FQDN and short form, each on its host's computer account.
+ */
+export function servicePrincipals(hosts: readonly Host[]): { spn: string; account: string }[] {
+  const out = new Map<string, string>()
   for (const h of hosts) {
     const short = h.name.split('.')[0]!
     const add = (service: string): void => {
-      out.add(`${service}/${h.name}`)
-      out.add(`${service}/${short}`)
+      for (const name of [h.name, short])
+        if (!out.has(`${service}/${name}`)) out.set(`${service}/${name}`, h.name)
     }
     add('host')
     if (h.roles.some((r) => r === 'ca' || r === 'exchange' || r === 'pool' || r === 'dus' || r === 'abs'))
-      add('http')
+      add('HTTP')
     if (h.roles.includes('dc')) {
       add('ldap')
       add('cifs')
     }
     if (h.roles.includes('pool')) add('sip')
   }
-  return [...out]
+  return [...out].map(([spn, account]) => ({ spn, account }))
 }
