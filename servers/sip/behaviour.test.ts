@@ -5,6 +5,10 @@ import { loadScenario } from '../../lab/scenario/load.js'
 import { parseXml, path, children } from '../../core/xml.js'
 import { REALM, SecurityAssociations, answer, type SipConnection, type SipContext } from './behaviour.js'
 import { SipFramer, parseAuthParams, type SipRequest } from './codec.js'
+import { ReplayCache } from '../../core/auth/krb5/acceptor.js'
+import { KerberosRealm } from '../../core/auth/krb5/realm.js'
+import { KrbTokId, krb5Token } from '../../core/auth/spnego.js'
+import { apReqFor } from '../../test/helpers/kerberos.js'
 
 const scenario = loadScenario(
   't.yaml',
@@ -18,6 +22,7 @@ users:
   - { signInAddress: dave@contoso.test, password: pw4, disabled: true }
 `,
 )
+const realm = new KerberosRealm(Buffer.alloc(32, 9), scenario.site, scenario.users, scenario.hosts)
 const slice = (over: Partial<SipContext['slice']['block']> = {}): SipContext['slice'] => ({
   block: { ...scenario.servers.sip, ...over },
   site: scenario.site,
@@ -155,7 +160,7 @@ describe('OCS registrar: REGISTER with MS-SIP NTLM', () => {
     expect(disabled.summary).toContain('STATUS_ACCOUNT_DISABLED')
   })
 
-  it('refuses a reused security association and a Kerberos token (which the lab cannot verify)', () => {
+  it('refuses a reused security association and a Kerberos token that is no ticket', () => {
     const sas = new SecurityAssociations()
     const conn: SipConnection = {}
     const { ask } = registerNtlm(conn, sas, 'alice@contoso.test', 'alice', 'Passw0rd!')
@@ -172,10 +177,60 @@ describe('OCS registrar: REGISTER with MS-SIP NTLM', () => {
     const kerberos = answer(
       request('REGISTER', 'alice@contoso.test', ['Authorization: Kerberos gssapi-data="YIIB"']),
       {},
-      ctx(),
+      ctx({ krb5: { realm, replay: new ReplayCache() } }),
       sas,
     )!
-    expect(kerberos.summary).toContain('Kerberos token the lab cannot verify')
+    expect(kerberos.summary).toContain('Kerberos token that does not decode')
+  })
+
+  it('registers with a Kerberos ticket for sip/<pool> in one leg, then takes requests on that association', () => {
+    const sas = new SecurityAssociations()
+    const krb5 = { realm, replay: new ReplayCache() }
+    const now = ctx().now.getTime()
+    const gss = (spn: string, user?: string) =>
+      Buffer.from(
+        krb5Token(KrbTokId.apReq, apReqFor(realm, spn, { now, ...(user ? { user } : {}) })),
+      ).toString('base64')
+    const header = (data: string) =>
+      `Authorization: Kerberos qop="auth", realm="${REALM}", targetname="sip/ocspool.contoso.test", gssapi-data="${data}", version=3`
+    const ok = answer(
+      request('REGISTER', 'alice@contoso.test', [header(gss('sip/ocspool.contoso.test'))]),
+      {},
+      ctx({ krb5 }),
+      sas,
+    )!
+    expect(ok.response.status).toBe(200)
+    expect(ok.summary).toContain('Kerberos as alice@CORP.CONTOSO.TEST')
+    const opaque = parseAuthParams(ok.response.headers.get('authentication-info')!).params.opaque!
+    const signed = `Authorization: Kerberos qop="auth", opaque="${opaque}", realm="${REALM}", targetname="sip/ocspool.contoso.test", crand="1a2b", cnum="2", response="00"`
+    const again = answer(request('REGISTER', 'alice@contoso.test', [signed]), {}, ctx({ krb5 }), sas)!
+    expect(again.response.status).toBe(200)
+    expect(again.summary).toContain('signature not checked (Kerberos MIC)')
+    // Another user's ticket for Alice's address, a ticket for another host, and no realm to check with.
+    expect(
+      answer(
+        request('REGISTER', 'alice@contoso.test', [header(gss('sip/ocspool.contoso.test', 'bob'))]),
+        {},
+        ctx({ krb5 }),
+        sas,
+      )!.response.status,
+    ).toBe(403)
+    expect(
+      answer(
+        request('REGISTER', 'alice@contoso.test', [header(gss('HTTP/mail.contoso.test'))]),
+        {},
+        ctx({ krb5 }),
+        sas,
+      )!.summary,
+    ).toContain('KRB_AP_ERR_MODIFIED')
+    expect(
+      answer(
+        request('REGISTER', 'alice@contoso.test', [header(gss('sip/ocspool.contoso.test'))]),
+        {},
+        ctx(),
+        sas,
+      )!.response.status,
+    ).toBe(401)
   })
 
   it('speaks RFC 2617 Digest when the scenario says so (for generic SIP tools)', () => {

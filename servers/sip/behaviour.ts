@@ -1,6 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { findUser } from '../../core/auth/http.js'
 import { describeLogon, logon } from '../../core/auth/logon.js'
+import { acceptApReq, type ReplayCache } from '../../core/auth/krb5/acceptor.js'
+import { NameType } from '../../core/auth/krb5/messages.js'
+import type { KerberosRealm } from '../../core/auth/krb5/realm.js'
+import { readKrb5Token } from '../../core/auth/spnego.js'
 import { LabDecodeError } from '../../core/errors.js'
 import {
   NtlmFlag,
@@ -53,6 +57,8 @@ export interface SipContext {
   readonly urls: { readonly dus?: ProvisioningInput['dus']; readonly abs: ProvisioningInput['abs'] }
   /** A fault changing the provisioning answer. */
   readonly provisioning?: 'empty' | 'no-dus' | 'no-email'
+  /** What a Kerberos token is checked against (sip/<pool>'s key, the replay cache); without it, refused. */
+  readonly krb5?: { readonly realm: KerberosRealm; readonly replay: ReplayCache }
 }
 
 /** One connection's state: who registered on it. */
@@ -75,7 +81,7 @@ export interface RegistrationChange {
 export class SecurityAssociations {
   readonly #ntlm = new Map<string, Uint8Array>()
   readonly #nonces = new Set<string>()
-  readonly #users = new Map<string, { user: string; signingKey?: Uint8Array }>()
+  readonly #users = new Map<string, { user: string; signingKey?: Uint8Array; unchecked?: string }>()
   static readonly MAX = 10_000
 
   newNtlm(): { opaque: string; challenge: Uint8Array } {
@@ -94,9 +100,13 @@ export class SecurityAssociations {
    * Marks an association as the user's, once its AUTHENTICATE was verified; later requests are signed on it
    * with the client signing key (known for NTLMv2).
    */
-  authenticated(opaque: string, user: string, signingKey?: Uint8Array): void {
+  authenticated(opaque: string, user: string, signingKey?: Uint8Array, unchecked = 'NTLMv1 keys'): void {
     if (this.#users.size >= SecurityAssociations.MAX) this.#users.delete(this.#users.keys().next().value!)
-    this.#users.set(opaque, { user, ...(signingKey ? { signingKey } : {}) })
+    this.#users.set(opaque, { user, ...(signingKey ? { signingKey } : { unchecked }) })
+  }
+  /** Why signatures on this association are not checked (no key the lab checks them with). */
+  uncheckedWhy(opaque: string): string | undefined {
+    return this.#users.get(opaque)?.unchecked
   }
   userOf(opaque: string): string | undefined {
     return this.#users.get(opaque)?.user
@@ -250,8 +260,7 @@ function authenticateRequest(
       }
     return { user, how: 'Digest', extra: [] }
   }
-  if (scheme === 'kerberos')
-    return challengeAll(req, ctx, sas, 'a Kerberos token the lab cannot verify (refused)')
+  if (scheme === 'kerberos') return kerberosRequest(req, ctx, sas, user, aor, params)
   if (scheme !== 'ntlm') return challengeAll(req, ctx, sas, `scheme ${scheme} not offered`)
   const gssapi = params['gssapi-data'] ?? ''
   const pool = ctx.slice.pool
@@ -319,6 +328,58 @@ function authenticateRequest(
 }
 
 /**
+ * Kerberos as MS-SIPAE carries it: a REGISTER with the AP-REQ in `gssapi-data`, checked with sip/<pool>'s
+ * key (one leg: the security association is made at once), then requests signed on that association. The
+ * lab checks the ticket and the authenticator; it does not check Kerberos signatures (MIC tokens) on later
+ * requests, and says so per request (ADR 0015).
+ */
+function kerberosRequest(
+  req: SipRequest,
+  ctx: SipContext,
+  sas: SecurityAssociations,
+  user: User,
+  aor: string,
+  params: Readonly<Record<string, string>>,
+): { user: User; how: string; extra: [string, string][] } | SipOutcome {
+  const pool = ctx.slice.pool
+  if (!ctx.slice.block.offerKerberos || !ctx.krb5)
+    return challengeAll(req, ctx, sas, 'Kerberos is not offered')
+  const gssapi = params['gssapi-data'] ?? ''
+  if (gssapi === '' && params.opaque !== undefined && sas.userOf(params.opaque) === user.signInAddress)
+    return signedRequest(req, ctx, sas, user, params)
+  let result
+  try {
+    const token = readKrb5Token(Buffer.from(gssapi, 'base64'))
+    result = acceptApReq(token.message, {
+      realm: ctx.krb5.realm,
+      service: { type: NameType.srvInst, names: ['sip', pool] },
+      nowMs: ctx.now.getTime(),
+      maxSkewMs: ctx.krb5.realm.maxSkewMs,
+      replay: ctx.krb5.replay,
+    })
+  } catch (err) {
+    if (!(err instanceof LabDecodeError)) throw err
+    return challengeAll(req, ctx, sas, `a Kerberos token that does not decode: ${err.message}`)
+  }
+  if (!result.ok) return challengeAll(req, ctx, sas, `Kerberos ${result.error}: ${result.why}`)
+  if (result.user !== user)
+    return {
+      response: respond(req, 403, 'Forbidden', [
+        [
+          'ms-diagnostics-public',
+          '4004;reason="Credentials provided are not authorized to act as specified from URI"',
+        ],
+      ]),
+      summary: `403: Kerberos as ${result.client}, not ${aor}`,
+      user: user.signInAddress,
+    }
+  const opaque = randomBytes(4).toString('hex').toUpperCase()
+  sas.authenticated(opaque, user.signInAddress, undefined, 'Kerberos MIC')
+  const info = `Kerberos ${quoted({ opaque, qop: 'auth', realm: REALM, targetname: `sip/${pool}`, srand: randomBytes(4).toString('hex').toUpperCase(), snum: 1 })}`
+  return { user, how: `Kerberos as ${result.client}`, extra: [['Authentication-Info', info]] }
+}
+
+/**
  * A request on an established NTLM security association: it must carry crand, cnum and the signature
  * (`response`). The signature is checked with the client signing key (NTLMv2); whether a bad one is refused
  * or only journaled is the scenario's `signatures` knob (ADR 0012).
@@ -340,8 +401,9 @@ function signedRequest(
       `security association ${opaque} named without a signature (crand, cnum, response)`,
     )
   const key = sas.signingKeyOf(opaque)
-  const how = `NTLM security association ${opaque}`
-  if (!key) return { user, how: `${how}, signature not checked (NTLMv1 keys)`, extra: [] }
+  const unchecked = sas.uncheckedWhy(opaque)
+  const how = `${unchecked === 'Kerberos MIC' ? 'Kerberos' : 'NTLM'} security association ${opaque}`
+  if (!key) return { user, how: `${how}, signature not checked (${unchecked ?? 'no key'})`, extra: [] }
   const buffer = signatureBuffer(req, {
     scheme: 'NTLM',
     rand: crand,

@@ -19,7 +19,7 @@ export const SipSchema = serverBlock(
     offerKerberos: Type.Boolean({
       default: true,
       description:
-        'List Kerberos beside NTLM in the first 401 (OCS 2007 R2 offers both; the lab cannot verify Kerberos and refuses a Kerberos token).',
+        'List Kerberos beside NTLM in the first 401 (OCS 2007 R2 offers both); a Kerberos REGISTER is checked with sip/<pool>’s key. Off: Kerberos is neither offered nor taken.',
     }),
     tls443: Type.Optional(
       Type.Object(

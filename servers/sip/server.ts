@@ -1,3 +1,4 @@
+import { ReplayCache } from '../../core/auth/krb5/acceptor.js'
 import type { Socket } from 'node:net'
 import { Duplex } from 'node:stream'
 import { TLSSocket } from 'node:tls'
@@ -39,6 +40,8 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
   readonly #listen: readonly ListenRequest[]
   #listeners: TcpListener[] = []
   readonly #registrar: Registrar
+  /** Kerberos authenticators this pool has seen (RFC 4120 §3.2.3). */
+  readonly #replay = new ReplayCache()
 
   constructor(config: SipSlice, listen: readonly ListenRequest[], deps: ServerDeps, registrar: Registrar) {
     super(deps)
@@ -335,8 +338,9 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
       const provisioning = set.provisioning
       const ctx: SipContext = {
         slice: this.#config,
-        now: new Date(this.deps.clock.now()),
+        now: new Date(Math.floor(this.deps.clock.now())),
         urls: this.#urls(),
+        krb5: { realm: this.deps.kerberos(), replay: this.#replay },
         ...(provisioning === 'empty' || provisioning === 'no-dus' || provisioning === 'no-email'
           ? { provisioning }
           : {}),

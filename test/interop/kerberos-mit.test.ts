@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { manualClock } from '../../core/clock.js'
 import { MINIMAL_SCENARIO, startTestLab, type TestLab } from '../helpers/lab.js'
 import { pythonModule, tool } from '../helpers/tools.js'
+import { SipTestClient } from '../helpers/sip-client.js'
 
 const kinit = tool('kinit', 'krb5-user')
 const klist = tool('klist', 'krb5-user')
@@ -330,5 +331,28 @@ print('cas', len(c.entries))
         /^TGS-ERROR KDC_ERR_S_PRINCIPAL_UNKNOWN alice@CONTOSO.TEST for ldap\/ocspool.contoso.test/,
       ),
     )
+  })
+})
+
+describe.skipIf(skip ?? gssapi.skip)('Kerberos to the pool: a REGISTER with an MIT ticket', () => {
+  const TOKEN = `
+import base64, gssapi
+name = gssapi.Name('sip@ocspool.contoso.test', gssapi.NameType.hostbased_service)
+print(base64.b64encode(gssapi.SecurityContext(name=name, usage='initiate').step()).decode())
+`
+
+  it('registers in one leg on sip/<pool>’s ticket, and refuses the same token again (a replay)', async () => {
+    await using t = await startTestLab(SCENARIO)
+    const mit = client(t)
+    expect((await mit(kinit.path!, ['alice'], 'Passw0rd!\n')).code).toBe(0)
+    const token = (await mit(gssapi.path!, ['-c', TOKEN])).out.trim()
+    await using sip = await SipTestClient.tls(t)
+    const header = `Authorization: Kerberos qop="auth", realm="SIP Communications Service", targetname="sip/ocspool.contoso.test", gssapi-data="${token}", version=3`
+    const ok = await sip.request('REGISTER', 'alice@contoso.test', [header])
+    expect(ok.status).toBe(200)
+    const requests = t.lab.journal.query({ kind: 'sip:request' }).map((e) => e.summary)
+    expect(requests.at(-1)).toContain('Kerberos as alice@CONTOSO.TEST')
+    // The same token again is a replay.
+    expect((await sip.request('REGISTER', 'alice@contoso.test', [header])).status).toBe(401)
   })
 })
