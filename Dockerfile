@@ -27,7 +27,7 @@ COPY scenarios ./scenarios
 # The lab CA and the leases live here: mount a volume so that phones keep trusting the lab across restarts.
 ENV XDG_STATE_HOME=/state
 VOLUME ["/state"]
-EXPOSE 53/udp 53/tcp 67/udp 80/tcp 123/udp 389/tcp 443/tcp 3268/tcp 5060/tcp 5061/tcp 8700/tcp
+EXPOSE 53/udp 53/tcp 67/udp 80/tcp 88/udp 88/tcp 123/udp 389/tcp 443/tcp 3268/tcp 5060/tcp 5061/tcp 8700/tcp
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8700/health').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "dist/cli/main.js"]

@@ -1,7 +1,15 @@
 import { LabDecodeError } from '../errors.js'
 import type { User } from '../site.js'
-import { describeLogon, logon } from './logon.js'
-import { NtlmFlag, decodeNtlm, newServerChallenge, serverChallenge, verifyNtlm } from './ntlm.js'
+import { describeLogon, logon, type LogonOutcome } from './logon.js'
+import {
+  NtlmFlag,
+  decodeNtlm,
+  newServerChallenge,
+  serverChallenge,
+  verifyNtlm,
+  type NtlmMessage,
+  type NtlmVersion,
+} from './ntlm.js'
 import type { ReplayCache } from './krb5/acceptor.js'
 import { acceptApReq } from './krb5/acceptor.js'
 import { NameType } from './krb5/messages.js'
@@ -85,6 +93,21 @@ export function findUser(users: readonly User[], name: string, domain = ''): Use
       (domain !== '' && `${domain}\\${bare}`.toLowerCase() === u.userName.toLowerCase())
     )
   })
+}
+
+/**
+ * An NTLM AUTHENTICATE checked as the DC checks it (through Netlogon): the user it names, the response
+ * against their password and the server's challenge, then the account (ADR 0014). One check for IIS, the
+ * pool and the DC's LDAP.
+ */
+export function ntlmLogon(
+  users: readonly User[],
+  message: Extract<NtlmMessage, { type: 3 }>,
+  challenge: Uint8Array,
+): { readonly user: User | undefined; readonly version: NtlmVersion | undefined; readonly dc: LogonOutcome } {
+  const user = findUser(users, message.user, message.domain)
+  const version = user ? verifyNtlm(message, challenge, user.password) : undefined
+  return { user, version, dc: logon(user, version !== undefined) }
 }
 
 /** The HTTP authentication schemes IANA registers (and NTLM, Kerberos): named in the journal as they are. */
@@ -250,9 +273,7 @@ function ntlmStep(bytes: Uint8Array, conn: ConnectionAuth, o: HttpAuthOptions, l
   }
   const challenge = conn.challenge
   delete conn.challenge
-  const user = findUser(o.users, message.user, message.domain)
-  const version = user ? verifyNtlm(message, challenge, user.password) : undefined
-  const dc = logon(user, version !== undefined)
+  const { user, version, dc } = ntlmLogon(o.users, message, challenge)
   if (!user || !version || !dc.ok) {
     return {
       status: 'challenge',

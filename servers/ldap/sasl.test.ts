@@ -7,11 +7,14 @@ import { unwrapInitiator, wrapAcceptor } from '../../core/auth/krb5/wrap.js'
 import {
   KrbTokId,
   Mech,
+  NegState,
   krb5Token,
   negTokenInit,
+  negTokenResp,
   readGssToken,
   readKrb5Token,
 } from '../../core/auth/spnego.js'
+import { decodeNtlm, encodeAuthenticate, encodeNegotiate } from '../../core/auth/ntlm.js'
 import { loadScenario } from '../../lab/scenario/load.js'
 import { apReqFor } from '../../test/helpers/kerberos.js'
 import { LdapResult } from './codec.js'
@@ -26,6 +29,7 @@ const NOW = Date.UTC(2026, 10, 29, 4, 0, 0)
 const realm = new KerberosRealm(Buffer.alloc(32, 5), s.site, s.users, s.hosts)
 const ROOT = Buffer.from('root')
 const ctx = (): SaslContext => ({
+  domain: 'CONTOSO',
   realm,
   host: 'dc1.contoso.test',
   nowMs: NOW,
@@ -59,6 +63,30 @@ describe('SASL binds with Kerberos (ADR 0015)', () => {
       LdapResult.invalidCredentials,
     )
     expect(() => unwrapInitiator(subkey, acceptorDirection(subkey, 1))).toThrow(/sent by the acceptor/)
+  })
+
+  it('GSS-SPNEGO with NTLM inside: CHALLENGE in accept-incomplete, then the AUTHENTICATE checked as the DC checks it', () => {
+    const c = ctx()
+    const first = saslBind('GSS-SPNEGO', negTokenInit([Mech.ntlm], encodeNegotiate()), undefined, c)
+    expect(first.code).toBe(LdapResult.saslBindInProgress)
+    const resp = readGssToken(first.creds!)
+    if (resp.kind !== 'resp') throw new Error(resp.kind)
+    const challenge = decodeNtlm(resp.mechToken!)
+    if (challenge.type !== 2) throw new Error('expected a CHALLENGE')
+    const type3 = (password: string) =>
+      negTokenResp(
+        NegState.acceptIncomplete,
+        undefined,
+        encodeAuthenticate({ challenge, user: 'alice', domain: 'CONTOSO', password, workstation: 'CX700' }),
+      )
+    expect(saslBind('GSS-SPNEGO', type3('wrong'), first.next, c)).toMatchObject({
+      code: LdapResult.invalidCredentials,
+      message: expect.stringContaining('data 52e'),
+    })
+    expect(saslBind('GSS-SPNEGO', type3('pw'), first.next, c)).toMatchObject({
+      code: LdapResult.success,
+      account: { user: { signInAddress: 'alice@contoso.test' } },
+    })
   })
 
   it('GSS-SPNEGO: one leg, the AP-REP inside accept-completed; other mechanisms are not supported', () => {

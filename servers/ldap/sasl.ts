@@ -13,12 +13,16 @@ import {
   readKrb5Token,
 } from '../../core/auth/spnego.js'
 import { LabDecodeError } from '../../core/errors.js'
+import { ntlmLogon } from '../../core/auth/http.js'
+import { describeLogon } from '../../core/auth/logon.js'
+import { NtlmFlag, decodeNtlm, newServerChallenge, serverChallenge } from '../../core/auth/ntlm.js'
+import { logonFailed } from './behaviour.js'
 import { LdapResult } from './codec.js'
 import type { Account, Directory } from './directory.js'
 
 /**
- * SASL binds with Kerberos as AD takes them (ADR 0015): GSSAPI (RFC 4752: the AP-REQ, then the security
- * layer agreed in Wrap tokens) and GSS-SPNEGO (SPNEGO around Kerberos, done in one leg). The lab offers only
+ * SASL binds as AD takes them (ADR 0015): GSSAPI (RFC 4752: the AP-REQ, then the security layer agreed in
+ * Wrap tokens) and GSS-SPNEGO (SPNEGO around Kerberos, done in one leg, or around NTLM, in two). The lab offers only
  * "no security layer": a client that wants LDAP signing or sealing is refused. Pure apart from the replay
  * cache the server keeps.
  */
@@ -31,7 +35,15 @@ const NO_SECURITY_LAYER = 0x01
  */
 const OFFER = Uint8Array.of(0x07, 0x01, 0x00, 0x00)
 
-export interface SaslState {
+export type SaslState = GssapiState | NtlmState
+
+/** GSS-SPNEGO with NTLM inside: the CHALLENGE went out, the AUTHENTICATE is next. */
+export interface NtlmState {
+  readonly mechanism: 'GSS-SPNEGO'
+  readonly challenge: Uint8Array
+}
+
+export interface GssapiState {
   readonly mechanism: 'GSSAPI'
   readonly key: Key
   readonly seq: bigint
@@ -42,6 +54,8 @@ export interface SaslState {
 }
 
 export interface SaslContext {
+  /** The NetBIOS domain an NTLM CHALLENGE names. */
+  readonly domain: string
   readonly realm: KerberosRealm
   /** The DC's host name: tickets must be for ldap/<it>. */
   readonly host: string
@@ -92,7 +106,7 @@ function acceptKerberos(token: Uint8Array, ctx: SaslContext) {
 
 function gssapi(
   credentials: Uint8Array | undefined,
-  state: SaslState | undefined,
+  state: GssapiState | undefined,
   ctx: SaslContext,
 ): SaslOutcome {
   if (!state) {
@@ -141,19 +155,53 @@ function gssapi(
   }
 }
 
-function gssSpnego(credentials: Uint8Array | undefined, ctx: SaslContext): SaslOutcome {
-  let g
-  try {
-    g = readGssToken(credentials ?? new Uint8Array())
-  } catch (err) {
-    if (!(err instanceof LabDecodeError)) throw err
-    return refuse(err.message)
-  }
-  const first = g.kind === 'init' ? g.mechs[0] : undefined
-  if (g.kind !== 'init' || !g.mechToken || (first !== Mech.krb5 && first !== Mech.msKrb5))
-    return refuse(
-      'GSS-SPNEGO: the lab takes Kerberos first in SPNEGO (NTLM: bind with NTLM in a simple bind)',
+/** GSS-SPNEGO with NTLM inside (what a Windows client falls back to): NEGOTIATE, then AUTHENTICATE. */
+function spnegoNtlm(token: Uint8Array, state: NtlmState | undefined, ctx: SaslContext): SaslOutcome {
+  const message = decodeNtlm(token)
+  if (message.type === 1) {
+    const challenge = newServerChallenge()
+    const reply = serverChallenge(
+      challenge,
+      ctx.domain,
+      ctx.host.split('.')[0]!.toUpperCase(),
+      message.flags & NtlmFlag.extendedSessionSecurity,
     )
+    return {
+      code: SASL_BIND_IN_PROGRESS,
+      message: '',
+      creds: negTokenResp(NegState.acceptIncomplete, Mech.ntlm, reply),
+      next: { mechanism: 'GSS-SPNEGO', challenge },
+      why: 'NTLM in SPNEGO: CHALLENGE sent',
+    }
+  }
+  if (message.type !== 3 || !state) return refuse(`NTLM message type ${message.type} out of turn`)
+  const users = ctx.directory.accounts.map((a) => a.user)
+  const { user, version, dc } = ntlmLogon(users, message, state.challenge)
+  const account = accountOf(ctx.directory, user)
+  if (!version || !dc.ok || !account) {
+    const r = refuse(`NTLM as ${message.domain}\\${message.user}: ${describeLogon(dc)}`)
+    return { ...r, message: logonFailed(dc.ldapData) }
+  }
+  return {
+    code: LdapResult.success,
+    message: '',
+    creds: negTokenResp(NegState.acceptCompleted),
+    account,
+    why: `GSS-SPNEGO (${version}) as ${message.domain}\\${message.user}`,
+  }
+}
+
+function gssSpnego(
+  credentials: Uint8Array | undefined,
+  state: NtlmState | undefined,
+  ctx: SaslContext,
+): SaslOutcome {
+  const g = readGssToken(credentials ?? new Uint8Array())
+  if (g.kind === 'resp' && g.mechToken) return spnegoNtlm(g.mechToken, state, ctx)
+  const first = g.kind === 'init' ? g.mechs[0] : undefined
+  if (g.kind === 'init' && g.mechToken && first === Mech.ntlm) return spnegoNtlm(g.mechToken, undefined, ctx)
+  if (g.kind !== 'init' || !g.mechToken || (first !== Mech.krb5 && first !== Mech.msKrb5))
+    return refuse('GSS-SPNEGO: the lab takes Kerberos or NTLM first in SPNEGO')
   const a = acceptKerberos(g.mechToken, ctx)
   if (!a.ok) return refuse(a.why)
   const account = accountOf(ctx.directory, a.r.user)
@@ -176,8 +224,10 @@ export function saslBind(
   ctx: SaslContext,
 ): SaslOutcome {
   try {
-    if (mechanism === 'GSSAPI') return gssapi(credentials, state, ctx)
-    if (mechanism === 'GSS-SPNEGO') return gssSpnego(credentials, ctx)
+    if (mechanism === 'GSSAPI')
+      return gssapi(credentials, state?.mechanism === 'GSSAPI' ? state : undefined, ctx)
+    if (mechanism === 'GSS-SPNEGO')
+      return gssSpnego(credentials, state?.mechanism === 'GSS-SPNEGO' ? state : undefined, ctx)
   } catch (err) {
     if (!(err instanceof LabDecodeError)) throw err
     return refuse(err.message)

@@ -353,6 +353,7 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps> {
       case 'sasl-bind': {
         const dc = this.#config.hosts.find((h) => h.roles.includes('dc'))?.name ?? this.#config.site.adDomain
         const outcome = saslBind(op.mechanism, op.credentials, session.sasl, {
+          domain: this.#config.site.netbiosName,
           realm: this.deps.kerberos(),
           host: dc,
           nowMs: Math.floor(this.deps.clock.now()),

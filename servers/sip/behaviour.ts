@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { findUser } from '../../core/auth/http.js'
+import { ntlmLogon } from '../../core/auth/http.js'
 import { describeLogon, logon } from '../../core/auth/logon.js'
 import { acceptApReq, type ReplayCache } from '../../core/auth/krb5/acceptor.js'
 import { NameType } from '../../core/auth/krb5/messages.js'
@@ -14,7 +14,6 @@ import {
   ntlmMac,
   ntlmv2SessionKey,
   serverChallenge,
-  verifyNtlm,
 } from '../../core/auth/ntlm.js'
 import type { Site, User } from '../../core/site.js'
 import {
@@ -295,9 +294,7 @@ function authenticateRequest(
     return challengeAll(req, ctx, sas, err.message)
   }
   if (message.type !== 3) return challengeAll(req, ctx, sas, `NTLM message type ${message.type} out of turn`)
-  const named = findUser(ctx.slice.users, message.user, message.domain)
-  const version = named ? verifyNtlm(message, challenge, named.password) : undefined
-  const dc = logon(named, version !== undefined)
+  const { user: named, version, dc } = ntlmLogon(ctx.slice.users, message, challenge)
   const as = `NTLM as ${message.domain}\\${message.user}`
   if (!version || !dc.ok)
     return {

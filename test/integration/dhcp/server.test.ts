@@ -125,7 +125,7 @@ describe('DHCP safety outside loopback', () => {
       const scenario = loadScenario(
         join(dir, 's.yaml'),
         MINIMAL_SCENARIO +
-          'servers:\n  dns: { enabled: false }\n  ntp: { enabled: false }\n  ldap: { enabled: false }\n  http: { enabled: false }\n  sip: { enabled: false }\n',
+          'servers:\n  dns: { enabled: false }\n  ntp: { enabled: false }\n  kerberos: { enabled: false }\n  ldap: { enabled: false }\n  http: { enabled: false }\n  sip: { enabled: false }\n',
         dir,
       )
       await using lab = new Lab({
