@@ -42,14 +42,17 @@ function overTcp(t: TestLab, bytes: Uint8Array, chunk: number): Promise<Buffer> 
         resolve(got.subarray(4))
       }
     })
-    socket.on('connect', async () => {
+    socket.on('connect', () => {
       const head = Buffer.alloc(4)
       head.writeUInt32BE(bytes.length)
       const all = Buffer.concat([head, bytes])
-      for (let at = 0; at < all.length; at += chunk) {
+      // One piece per turn of the event loop, so that the KDC reads them as separate segments.
+      const send = (at: number): void => {
+        if (at >= all.length) return
         socket.write(all.subarray(at, at + chunk))
-        await new Promise((r) => setImmediate(r))
+        setImmediate(() => send(at + chunk))
       }
+      send(0)
     })
   })
 }
