@@ -34,6 +34,15 @@ describe("each server's classifier, through the registry", () => {
       [ev('ntp', 'ntp:response', { stratum: 2 }), { stage: 'NTP', ok: true }],
       [ev('ldap', 'ldap:bind', { result: 'invalidCredentials' }), { stage: 'DC/LDAP', ok: false }],
       [ev('ldap', 'ldap:search', { result: 'success' }), { stage: 'DC/LDAP', ok: true }],
+      // The KDC has a lane of its own; PREAUTH_REQUIRED is how every AS exchange starts, not a failure.
+      [
+        ev('kerberos', 'kerberos:response', { error: 'KDC_ERR_PREAUTH_REQUIRED' }),
+        { stage: 'Kerberos', ok: true },
+      ],
+      [ev('kerberos', 'kerberos:response', { error: 'KRB_AP_ERR_SKEW' }), { stage: 'Kerberos', ok: false }],
+      [ev('kerberos', 'kerberos:response', { chosen: 'rc4-hmac' }), { stage: 'Kerberos', ok: true }],
+      [ev('netbios', 'netbios:response', { rcode: 'NAM_ERR' }), { stage: 'DC/LDAP', ok: false }],
+      [ev('netbios', 'netbios:response', { rcode: 'ok' }), { stage: 'DC/LDAP', ok: true }],
       [ev('sip', 'sip:request', { status: 401 }), { stage: 'SIP', ok: true }],
       [ev('sip', 'sip:request', { status: 503 }), { stage: 'SIP', ok: false }],
       [ev('sip', 'sip:tls-failed', { error: 'x' }), { stage: 'SIP', ok: false }],
