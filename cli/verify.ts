@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Lab } from '../lab/runtime.js'
@@ -13,10 +13,14 @@ import { createLogger, type Logger } from '../core/logger.js'
 import { runPhone, type PhoneReport } from '../phone/emulator.js'
 import { PhoneNet } from '../phone/net.js'
 import { PhoneState } from '../phone/state.js'
-import { parse, table } from './args.js'
+import { parse, table, usage } from './args.js'
+import { client } from './commands.js'
+import { deviceEvents, inferEndState, inferStatus } from '../lab/admin/infer.js'
+import type { JournalEvent } from '../core/journal/journal.js'
 import { scenarioPhone, type ScenarioPhone } from './scenario-phone.js'
 
 export const VERIFY_HELP = `Usage: cx700-lab verify SCENARIO… [--state DIR] [--json]
+       cx700-lab verify SCENARIO --device MAC [--journal FILE | --lab URL] [--json]
 
 For each scenario: starts the lab on loopback (ephemeral ports), runs the scenario's emulated CX700 (its
 phone: block — who signs in and what they type, firmware, MAC, guesses, used before or factory-fresh, one boot
@@ -28,6 +32,12 @@ failure. Exit 0 when every scenario passes, 1 otherwise.
 
   --state DIR   keep the lab's state (its CA) here (default: a temporary folder, removed afterwards)
   --json        one JSON document with every result
+
+With --device: judges a phone that is not emulated — a hardware CX700 on the lab — against the scenario's
+expect: block, from what the servers saw of it: the running lab's journal (--lab, --admin), or a saved
+journal.jsonl (--journal FILE, yesterday's run). The end state and the status lines are inferred from the
+servers' events (lab/admin/infer.ts says how, and what no server can see); the journal rules are checked on
+that device's events and the lab's own.
 `
 
 export interface VerifyResult {
@@ -170,11 +180,87 @@ export async function verifyScenario(
   }
 }
 
+/** Reads a journal.jsonl; a line that is not an event is counted and skipped. */
+function readJournal(file: string): { events: JournalEvent[]; skipped: number } {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw usage(`--journal ${file}: ${(err as Error).message}`)
+  }
+  const events: JournalEvent[] = []
+  let skipped = 0
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue
+    try {
+      const e = JSON.parse(line) as JournalEvent
+      if (typeof e.seq === 'number' && typeof e.kind === 'string') events.push(e)
+      else skipped++
+    } catch {
+      skipped++
+    }
+  }
+  return { events, skipped }
+}
+
+/** A phone the lab did not emulate, judged from the journal (a hardware CX700; issue 22). */
+export async function verifyDevice(
+  scenario: Scenario,
+  mac: string,
+  events: readonly JournalEvent[],
+): Promise<VerifyResult | undefined> {
+  const found = deviceEvents(events, mac)
+  if (!found) return undefined
+  const { timeline } = found
+  const endState = inferEndState(timeline)
+  const status = inferStatus(timeline)
+  const last = timeline.events.at(-1)
+  const divergences = checkExpectations(
+    scenario.expect,
+    {
+      endState,
+      status,
+      loops: timeline.loops,
+      ...(last ? { lastStep: `${last.kind}: ${last.summary}` } : {}),
+    },
+    found.events,
+  )
+  return {
+    scenario: scenario.name,
+    file: scenario.file,
+    passed: divergences.length === 0,
+    divergences,
+    report: { mac, endState, status, steps: [], learnt: { inferred: true, loops: timeline.loops }, ms: 0 },
+  }
+}
+
 export async function verify(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { state: { type: 'string' }, json: { type: 'boolean' } })
+  const { values, positionals } = parse(argv, {
+    state: { type: 'string' },
+    json: { type: 'boolean' },
+    device: { type: 'string' },
+    journal: { type: 'string' },
+    lab: { type: 'string' },
+    admin: { type: 'string' },
+    token: { type: 'string' },
+  })
   if (values.help || positionals.length === 0) {
     process.stdout.write(VERIFY_HELP)
     return values.help ? 0 : 2
+  }
+  if (values.device !== undefined) {
+    if (positionals.length !== 1) throw usage('verify --device judges one phone against one scenario.')
+    const scenario = loadScenario(positionals[0]!)
+    const events =
+      values.journal !== undefined
+        ? readJournal(values.journal).events
+        : await client({ ...values, admin: values.lab ?? values.admin }).journal({ limit: 100_000 })
+    const result = await verifyDevice(scenario, values.device, events)
+    if (!result) {
+      process.stderr.write(`no event of device ${values.device} in the journal\n`)
+      return 1
+    }
+    return printResults([result], values.json === true)
   }
   const temp = values.state === undefined ? mkdtempSync(join(tmpdir(), 'cx700-verify-')) : undefined
   const stateDir = values.state ?? temp!
@@ -184,7 +270,12 @@ export async function verify(argv: string[]): Promise<number> {
   } finally {
     if (temp) rmSync(temp, { recursive: true, force: true })
   }
-  if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`)
+  return printResults(results, values.json === true)
+}
+
+/** The pass/fail table (or JSON) of verify, and its exit code. */
+function printResults(results: readonly VerifyResult[], json: boolean): number {
+  if (json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`)
   else {
     const rows = [['SCENARIO', 'RESULT', 'END STATE', 'FIRST DIVERGENCE']]
     for (const r of results) {

@@ -29,6 +29,8 @@ export const LAB_PORTS: readonly {
   { port: 53, transport: 'tcp', what: 'DNS' },
   { port: 67, transport: 'udp', what: 'DHCP' },
   { port: 80, transport: 'tcp', what: 'HTTP (/certsrv, DUS)' },
+  { port: 88, transport: 'udp', what: 'Kerberos (KDC)' },
+  { port: 88, transport: 'tcp', what: 'Kerberos (KDC)' },
   { port: 123, transport: 'udp', what: 'NTP' },
   { port: 389, transport: 'tcp', what: 'LDAP' },
   { port: 443, transport: 'tcp', what: 'HTTPS (Autodiscover, EWS, DUS)' },

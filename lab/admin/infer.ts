@@ -1,0 +1,124 @@
+import type { EndState } from '../scenario/schema.js'
+import type { JournalEvent } from '../../core/journal/journal.js'
+import { buildTimelines, type DeviceTimeline, type TimelineEvent } from './timeline.js'
+
+/** A detail field that is text, or ''. */
+const text = (v: unknown): string => (typeof v === 'string' ? v : '')
+
+/**
+ * Where a phone's boot ended, read from what the servers saw of it — the only view the lab has of a hardware
+ * phone (issue 22). The rules, in order, each from the servers' own event details (never a summary):
+ *
+ * 1. a REGISTER answered 200: signed in — `signed-in-without-exchange` when the phone looked for Exchange
+ *    (an Autodiscover name in DNS, or Autodiscover itself) and no EWS request was answered 200 (a phone
+ *    whose user is not UM-enabled never looks, spec §4.1);
+ * 2. the KDC answered KRB_AP_ERR_SKEW: `kerberos-skew`;
+ * 3. the KDC refused the logon (pre-authentication failed, revoked, key expired, unknown client), the DC
+ *    refused a bind with invalidCredentials, or the pool answered the REGISTER 403 or 404:
+ *    `sign-in-refused`;
+ * 4. it went back to the DC after reaching the pool: `certificate-loop`;
+ * 5. it reached the pool (a ClientHello) and sent no REGISTER: `tls-untrusted` (the phone refused the
+ *    chain — an untrusted root and a SHA-2 certificate look alike from the server); a handshake the lab
+ *    saw fail is `tls-failed`;
+ * 6. it searched AD for CA objects and found no root there or at /certsrv: `cannot-validate-certificate`;
+ * 7. it had an address and asked DNS, but never reached the DC: `dc-not-found`; reached the DC and the
+ *    certificates, but never the pool: `pool-not-found`;
+ * 8. no DHCP ACK: `no-address`.
+ *
+ * What the servers cannot see is not inferred: whether an update was pending (`signed-in-not-updated`),
+ * a crash after provisioning (`crashed-after-sign-in`), an unset clock before the KDC (`clock-not-set`).
+ */
+export function inferEndState(t: Pick<DeviceTimeline, 'events' | 'loops'>): EndState {
+  const ev = t.events
+  const has = (p: (e: TimelineEvent) => boolean): boolean => ev.some(p)
+  const d = (e: TimelineEvent, k: string): unknown => e.detail[k]
+  const register = (status: number) => (e: TimelineEvent) =>
+    e.kind === 'sip:request' && d(e, 'method') === 'REGISTER' && d(e, 'status') === status
+  const kdcError =
+    (...names: string[]) =>
+    (e: TimelineEvent) =>
+      e.kind === 'kerberos:response' && names.includes(String(d(e, 'error')))
+  if (has(register(200))) {
+    // The phone looks for Exchange only for a UM-enabled user (spec §4.1): it asked DNS for an Autodiscover
+    // name or Autodiscover itself; then Exchange works only if an EWS request was answered 200.
+    const lookedForExchange =
+      has((e) => e.kind === 'dns:query' && /^autodiscover\./i.test(text(d(e, 'qname')))) ||
+      has((e) => e.stage === 'Autodiscover')
+    const ews = has((e) => e.stage === 'EWS' && e.kind === 'http:request' && d(e, 'status') === 200)
+    return lookedForExchange && !ews ? 'signed-in-without-exchange' : 'signed-in'
+  }
+  if (has(kdcError('KRB_AP_ERR_SKEW'))) return 'kerberos-skew'
+  if (
+    has(
+      kdcError(
+        'KDC_ERR_PREAUTH_FAILED',
+        'KDC_ERR_CLIENT_REVOKED',
+        'KDC_ERR_KEY_EXPIRED',
+        'KDC_ERR_C_PRINCIPAL_UNKNOWN',
+      ),
+    ) ||
+    has((e) => e.kind === 'ldap:bind' && d(e, 'result') === 'invalidCredentials') ||
+    has(register(403)) ||
+    has(register(404))
+  )
+    return 'sign-in-refused'
+  if (t.loops > 0) return 'certificate-loop'
+  if (has((e) => e.kind === 'sip:tls-failed')) return 'tls-failed'
+  if (has((e) => e.kind === 'sip:client-hello')) return 'tls-untrusted'
+  const caSearch = (e: TimelineEvent): boolean =>
+    e.kind === 'ldap:search' && /objectCategory=certificationAuthority/i.test(text(d(e, 'filter')))
+  const found = (e: TimelineEvent): boolean =>
+    Array.isArray(d(e, 'entries')) && (d(e, 'entries') as unknown[]).length > 0
+  const searchedCas = has(caSearch)
+  const gotRoot =
+    has((e) => e.stage === 'certsrv' && d(e, 'status') === 200) || has((e) => caSearch(e) && found(e))
+  if (searchedCas && !gotRoot) return 'cannot-validate-certificate'
+  const addressed = has((e) => e.kind === 'dhcp:reply' && d(e, 'type') === 'ACK')
+  if (!addressed) return 'no-address'
+  if (!has((e) => e.stage === 'DC/LDAP' && e.kind.startsWith('ldap:'))) return 'dc-not-found'
+  return 'pool-not-found'
+}
+
+/**
+ * The status lines the phone presumably showed, in order, from what the servers saw (spec §2.4, §2.5):
+ * "Locating Domain Controller" once it asked for the DC-locator record or reached the DC or its KDC, "Downloading Certificate" once it searched
+ * for CA objects, "Installing Certificate" once a root came (from AD or /certsrv), "Connecting to Office
+ * Communications Server" once it looked up the pool's SIP records or opened TLS to it, and "Cannot validate server certificate" when the
+ * boot ended there.
+ */
+export function inferStatus(t: Pick<DeviceTimeline, 'events' | 'loops'>): string[] {
+  const out: string[] = []
+  const show = (line: string): void => {
+    if (out.at(-1) !== line) out.push(line)
+  }
+  for (const e of t.events) {
+    const filter = text(e.detail.filter)
+    // The DNS names it asks say what it is doing even when nothing answers (F2, F4, F14).
+    const qname = e.kind === 'dns:query' ? text(e.detail.qname) : ''
+    if (/^_ldap\._tcp\.dc\._msdcs\./i.test(qname) && out.length === 0) show('Locating Domain Controller')
+    if (/^(_sipinternaltls\._tcp|_sip\._tls)\./i.test(qname))
+      show('Connecting to Office Communications Server')
+    if (e.stage === 'DC/LDAP' || e.stage === 'Kerberos') {
+      if (/objectCategory=certificationAuthority/i.test(filter)) show('Downloading Certificate')
+      else if (out.length === 0 || out.at(-1) === 'Connecting to Office Communications Server')
+        show('Locating Domain Controller')
+      const found = Array.isArray(e.detail.entries) && e.detail.entries.length > 0
+      if (/objectCategory=certificationAuthority/i.test(filter) && found) show('Installing Certificate')
+    }
+    if (e.stage === 'certsrv' && e.detail.status === 200) show('Installing Certificate')
+    if (e.kind === 'sip:client-hello') show('Connecting to Office Communications Server')
+  }
+  if (inferEndState(t) === 'cannot-validate-certificate') show('Cannot validate server certificate')
+  return out
+}
+
+/** One device's events in a journal (a MAC, IP or user of it), with the lab's own events beside them. */
+export function deviceEvents(
+  events: readonly JournalEvent[],
+  mac: string,
+): { timeline: DeviceTimeline; events: JournalEvent[] } | undefined {
+  const timeline = buildTimelines(events, Date.now()).find((d) => d.macs.includes(mac.toLowerCase()))
+  if (!timeline) return undefined
+  const seqs = new Set(timeline.events.map((e) => e.seq))
+  return { timeline, events: events.filter((e) => seqs.has(e.seq) || e.server === 'lab') }
+}

@@ -1,0 +1,90 @@
+import { execFile } from 'node:child_process'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { describe, expect, it } from 'vitest'
+import { verifyDevice } from '../../../cli/verify.js'
+import { packageRoot } from '../../../lab/paths.js'
+import { loadScenario } from '../../../lab/scenario/load.js'
+import { runPhone } from '../../../phone/emulator.js'
+import { PhoneNet } from '../../../phone/net.js'
+import { PhoneState } from '../../../phone/state.js'
+import { startTestLab } from '../../helpers/lab.js'
+
+const run = promisify(execFile)
+const scenarios = join(packageRoot(), 'scenarios')
+const CLI = join(packageRoot(), 'dist', 'cli', 'main.js')
+const MAC = '00:04:f2:aa:bb:01'
+
+/** verify with the CLI; its exit code and table. */
+async function cli(args: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout } = await run(process.execPath, [CLI, 'verify', ...args], { timeout: 30_000 })
+    return { code: 0, out: stdout }
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string }
+    return { code: e.code ?? -1, out: (e.stdout ?? '') + (e.stderr ?? '') }
+  }
+}
+
+/**
+ * A phone the lab did not drive (here the emulator, standing in for a hardware CX700: verify sees it only
+ * through the journal) is judged against a story: from the running lab, and offline from journal.jsonl.
+ */
+describe('verify --device: a phone judged from what the servers saw', () => {
+  it('passes the story its boot told, fails another with the first divergence, offline and live', async () => {
+    await using t = await startTestLab(undefined, { file: join(scenarios, 'f6-clock-skew.yaml') })
+    const u = t.lab.scenario.users[0]!
+    const report = await runPhone({
+      net: new PhoneNet(t.lab.endpoints(), t.lab.siteAddresses()),
+      mac: MAC,
+      signIn: u.signInAddress,
+      account: u.userName,
+      password: u.password,
+      state: new PhoneState('1.0.522.101'),
+      clock: t.lab.clock,
+    })
+    expect(report.endState).toBe('kerberos-skew')
+    t.lab.journal.flush()
+    const journal = join(t.lab.runDir, 'journal.jsonl')
+
+    const own = await cli([join(scenarios, 'f6-clock-skew.yaml'), '--device', MAC, '--journal', journal])
+    expect(own.code, own.out).toBe(0)
+    expect(own.out).toMatch(/f6-clock-skew\s+pass\s+kerberos-skew/)
+    const other = await cli([join(scenarios, 'default.yaml'), '--device', MAC, '--journal', journal])
+    expect(other.code).toBe(1)
+    expect(other.out).toContain('end state: expected signed-in, got kerberos-skew')
+    const live = await cli([join(scenarios, 'f6-clock-skew.yaml'), '--device', MAC, '--lab', t.admin.url])
+    expect(live.code, live.out).toBe(0)
+    expect(
+      (await cli([join(scenarios, 'default.yaml'), '--device', '00:04:f2:00:00:99', '--journal', journal]))
+        .out,
+    ).toContain('no event of device 00:04:f2:00:00:99')
+  })
+
+  it('infers the status lines the phone showed, and checks them with the journal rules', async () => {
+    await using t = await startTestLab(undefined, { file: join(scenarios, 'default.yaml') })
+    const u = t.lab.scenario.users[0]!
+    await runPhone({
+      net: new PhoneNet(t.lab.endpoints(), t.lab.siteAddresses()),
+      mac: MAC,
+      signIn: u.signInAddress,
+      account: u.userName,
+      password: u.password,
+      state: new PhoneState('3.5.6907.35'),
+      clock: t.lab.clock,
+    })
+    t.lab.journal.flush()
+    const result = await verifyDevice(
+      loadScenario(join(scenarios, 'default.yaml')),
+      MAC,
+      t.lab.journal.query(),
+    )
+    expect(result?.divergences).toEqual([])
+    expect(result?.report.status).toEqual([
+      'Locating Domain Controller',
+      'Downloading Certificate',
+      'Installing Certificate',
+      'Connecting to Office Communications Server',
+    ])
+  })
+})
