@@ -2,9 +2,8 @@ import type { RemoteInfo, Socket } from 'node:dgram'
 import { LabDecodeError } from '../../core/errors.js'
 import { waitFor } from '../../core/faults/apply.js'
 import type { Peer } from '../../core/journal/journal.js'
-import { bindUdp, closeUdp } from '../../core/net/udp.js'
-import type { BoundPort, ListenRequest } from '../../core/server.js'
-import { ServerBase } from '../../core/server-base.js'
+import type { ListenRequest } from '../../core/server.js'
+import { UdpServer } from '../../core/udp-server.js'
 import type { ServerDeps } from '../contract.js'
 import { OPCODE_NAMES, RCODE_NAMES, answerNbns, type NameOwner, type Registrations } from './behaviour.js'
 import { NbType, decodeNb, decodeNbAddresses, encodeNb, nameText, type NbPacket } from './codec.js'
@@ -26,12 +25,10 @@ function answered(p: NbPacket): string[] {
 }
 
 /** The WINS server: UDP I/O, the fault hook points, journal events; the answer itself is `answerNbns`. */
-export class NetbiosServer extends ServerBase<NetbiosSlice, ServerDeps> {
+export class NetbiosServer extends UdpServer<NetbiosSlice, ServerDeps> {
   readonly name = 'netbios'
   #slice: NetbiosSlice
-  readonly #listen: readonly ListenRequest[]
   readonly #registrations: Registrations
-  #sockets: Socket[] = []
 
   constructor(
     slice: NetbiosSlice,
@@ -39,9 +36,8 @@ export class NetbiosServer extends ServerBase<NetbiosSlice, ServerDeps> {
     deps: ServerDeps,
     registrations: Registrations,
   ) {
-    super(deps)
+    super(listen, deps)
     this.#slice = slice
-    this.#listen = listen
     this.#registrations = registrations
   }
 
@@ -49,30 +45,7 @@ export class NetbiosServer extends ServerBase<NetbiosSlice, ServerDeps> {
     this.#slice = slice
   }
 
-  protected async bind(): Promise<readonly BoundPort[]> {
-    const bound: BoundPort[] = []
-    for (const req of this.#listen) {
-      const socket = await bindUdp(
-        'netbios',
-        req.address,
-        req.port,
-        (msg, rinfo) => this.track(this.#onMessage(socket, msg, rinfo)),
-        (err) => this.deps.logger.warn({ err: err.message }, 'socket error'),
-      )
-      this.#sockets.push(socket)
-      const addr = socket.address()
-      bound.push({ ...req, server: 'netbios', address: addr.address, port: addr.port })
-    }
-    return bound
-  }
-
-  protected async unbind(): Promise<void> {
-    const sockets = this.#sockets
-    this.#sockets = []
-    await Promise.all(sockets.map((s) => closeUdp(s)))
-  }
-
-  async #onMessage(socket: Socket, msg: Buffer, rinfo: RemoteInfo): Promise<void> {
+  protected async onDatagram(socket: Socket, msg: Buffer, rinfo: RemoteInfo): Promise<void> {
     const peer: Peer = { address: rinfo.address, port: rinfo.port, transport: 'udp' }
     const { journal, faults, clock } = this.deps
     let request: NbPacket
@@ -105,7 +78,7 @@ export class NetbiosServer extends ServerBase<NetbiosSlice, ServerDeps> {
     if (plan.hook === 'silence') return
     if (plan.hook === 'connection') {
       if (plan.kind === 'garbage')
-        this.#send(socket, plan.bytes, peer, {
+        this.sendJournaled(socket, plan.bytes, peer, {
           kind: 'netbios:response',
           summary: `garbage: ${plan.bytes.length} random bytes`,
           detail: { bytes: plan.bytes.length, hex: hex(plan.bytes), fault: 'garbage' },
@@ -131,7 +104,7 @@ export class NetbiosServer extends ServerBase<NetbiosSlice, ServerDeps> {
       return
     }
     const bytes = plan.onEncoded(encodeNb(outcome.packet))
-    this.#send(socket, bytes, peer, {
+    this.sendJournaled(socket, bytes, peer, {
       kind: 'netbios:response',
       summary: outcome.summary,
       detail: {
@@ -143,20 +116,6 @@ export class NetbiosServer extends ServerBase<NetbiosSlice, ServerDeps> {
         bytes: bytes.length,
         ...(plan.fault ? { fault: plan.fault.kind } : {}),
       },
-    })
-  }
-
-  /** Journals the answer, then sends it: an answer a client saw is always in the journal. */
-  #send(
-    socket: Socket,
-    bytes: Uint8Array,
-    peer: Peer,
-    event: { kind: string; summary: string; detail: Record<string, unknown> },
-  ): void {
-    if (!this.listening) return
-    this.deps.journal.record({ server: 'netbios', ...event, peer })
-    socket.send(bytes, peer.port, peer.address, (err) => {
-      if (err) this.deps.logger.warn({ err: err.message }, 'send failed')
     })
   }
 }

@@ -2,10 +2,9 @@ import type { RemoteInfo, Socket } from 'node:dgram'
 import { LabDecodeError } from '../../core/errors.js'
 import { waitFor } from '../../core/faults/apply.js'
 import type { Peer } from '../../core/journal/journal.js'
-import { bindUdp, closeUdp } from '../../core/net/udp.js'
-import type { BoundPort, ListenRequest } from '../../core/server.js'
+import type { ListenRequest } from '../../core/server.js'
 import type { ServerDeps } from '../contract.js'
-import { ServerBase } from '../../core/server-base.js'
+import { UdpServer } from '../../core/udp-server.js'
 import { answerNtp, type NtpOverride } from './behaviour.js'
 import { decodeNtp, encodeNtp, referenceIdText, unixMsFromNtpTimestamp, type NtpPacket } from './codec.js'
 import type { NtpConfig } from './schema.js'
@@ -13,46 +12,20 @@ import type { NtpConfig } from './schema.js'
 const hex = (b: Uint8Array, max = 64): string => Buffer.from(b.subarray(0, max)).toString('hex')
 
 /** The NTP server: UDP I/O, the fault hook points, journal events; the answer itself is `answerNtp`. */
-export class NtpServer extends ServerBase<NtpConfig, ServerDeps> {
+export class NtpServer extends UdpServer<NtpConfig, ServerDeps> {
   readonly name = 'ntp'
   #config: NtpConfig
-  readonly #listen: readonly ListenRequest[]
-  #sockets: Socket[] = []
 
   constructor(config: NtpConfig, listen: readonly ListenRequest[], deps: ServerDeps) {
-    super(deps)
+    super(listen, deps)
     this.#config = config
-    this.#listen = listen
   }
 
   configure(config: NtpConfig): void {
     this.#config = config
   }
 
-  protected async bind(): Promise<readonly BoundPort[]> {
-    const bound: BoundPort[] = []
-    for (const req of this.#listen) {
-      const socket = await bindUdp(
-        'ntp',
-        req.address,
-        req.port,
-        (msg, rinfo) => this.track(this.#onMessage(socket, msg, rinfo)),
-        (err) => this.deps.logger.warn({ err: err.message }, 'socket error'),
-      )
-      this.#sockets.push(socket)
-      const addr = socket.address()
-      bound.push({ ...req, server: 'ntp', address: addr.address, port: addr.port })
-    }
-    return bound
-  }
-
-  protected async unbind(): Promise<void> {
-    const sockets = this.#sockets
-    this.#sockets = []
-    await Promise.all(sockets.map((s) => closeUdp(s)))
-  }
-
-  async #onMessage(socket: Socket, msg: Buffer, rinfo: RemoteInfo): Promise<void> {
+  protected async onDatagram(socket: Socket, msg: Buffer, rinfo: RemoteInfo): Promise<void> {
     const receivedMs = this.deps.clock.now()
     const peer: Peer = { address: rinfo.address, port: rinfo.port, transport: 'udp' }
     const { journal, faults, clock } = this.deps
@@ -92,7 +65,7 @@ export class NtpServer extends ServerBase<NtpConfig, ServerDeps> {
     if (plan.hook === 'silence') return
     if (plan.hook === 'connection') {
       if (plan.kind === 'garbage')
-        this.#send(socket, plan.bytes, peer, {
+        this.sendJournaled(socket, plan.bytes, peer, {
           kind: 'ntp:response',
           summary: `garbage: ${plan.bytes.length} random bytes`,
           detail: { bytes: plan.bytes.length, hex: hex(plan.bytes), fault: 'garbage' },
@@ -121,7 +94,7 @@ export class NtpServer extends ServerBase<NtpConfig, ServerDeps> {
     const bytes = plan.onEncoded(encodeNtp(outcome.packet))
     const p = outcome.packet
     const served = unixMsFromNtpTimestamp(p.transmitTimestamp, receivedMs + outcome.offsetMs)
-    this.#send(socket, bytes, peer, {
+    this.sendJournaled(socket, bytes, peer, {
       kind: 'ntp:response',
       summary:
         outcome.kiss !== undefined
@@ -139,20 +112,6 @@ export class NtpServer extends ServerBase<NtpConfig, ServerDeps> {
         ...(outcome.kiss !== undefined ? { kiss: outcome.kiss } : {}),
         ...(fault ? { fault: fault.kind } : {}),
       },
-    })
-  }
-
-  /** Journals the answer, then sends it: an answer a client saw is always in the journal. */
-  #send(
-    socket: Socket,
-    bytes: Uint8Array,
-    peer: Peer,
-    event: { kind: string; summary: string; detail: Record<string, unknown> },
-  ): void {
-    if (!this.listening) return
-    this.deps.journal.record({ server: 'ntp', ...event, peer })
-    socket.send(bytes, peer.port, peer.address, (err) => {
-      if (err) this.deps.logger.warn({ err: err.message }, 'send failed')
     })
   }
 }

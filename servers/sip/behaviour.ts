@@ -217,6 +217,20 @@ function userOfRequest(req: SipRequest, users: readonly User[]): { aor: string; 
   return { aor, user: users.find((u) => u.signInAddress === aor) }
 }
 
+/** Good credentials, but another user's than the URI names: OCS refuses them ([MS-OCER] 4004). */
+function notThisUser(req: SipRequest, user: User, summary: string): SipOutcome {
+  return {
+    response: respond(req, 403, 'Forbidden', [
+      [
+        'ms-diagnostics-public',
+        '4004;reason="Credentials provided are not authorized to act as specified from URI"',
+      ],
+    ]),
+    summary,
+    user: user.signInAddress,
+  }
+}
+
 /** Authenticates a request: the user, or the 401/403 to answer. */
 function authenticateRequest(
   req: SipRequest,
@@ -304,16 +318,7 @@ function authenticateRequest(
     }
   // The credentials are good, but another user's: OCS refuses to let them act as this URI ([MS-OCER] 4004).
   if (named !== user)
-    return {
-      response: respond(req, 403, 'Forbidden', [
-        [
-          'ms-diagnostics-public',
-          '4004;reason="Credentials provided are not authorized to act as specified from URI"',
-        ],
-      ]),
-      summary: `403: ${as} is ${named?.signInAddress ?? '?'}, not ${aor}`,
-      user: user.signInAddress,
-    }
+    return notThisUser(req, user, `403: ${as} is ${named?.signInAddress ?? '?'}, not ${aor}`)
   const sessionKey = ntlmv2SessionKey(message, user.password)
   sas.authenticated(params.opaque, user.signInAddress, sessionKey && clientSigningKey(sessionKey))
   const info = `NTLM ${quoted({ opaque: params.opaque, qop: 'auth', realm: REALM, targetname: pool, rspauth: '0100000000000000' + randomBytes(8).toString('hex'), srand: randomBytes(4).toString('hex').toUpperCase(), snum: 1 })}`
@@ -359,17 +364,7 @@ function kerberosRequest(
     return challengeAll(req, ctx, sas, `a Kerberos token that does not decode: ${err.message}`)
   }
   if (!result.ok) return challengeAll(req, ctx, sas, `Kerberos ${result.error}: ${result.why}`)
-  if (result.user !== user)
-    return {
-      response: respond(req, 403, 'Forbidden', [
-        [
-          'ms-diagnostics-public',
-          '4004;reason="Credentials provided are not authorized to act as specified from URI"',
-        ],
-      ]),
-      summary: `403: Kerberos as ${result.client}, not ${aor}`,
-      user: user.signInAddress,
-    }
+  if (result.user !== user) return notThisUser(req, user, `403: Kerberos as ${result.client}, not ${aor}`)
   const opaque = randomBytes(4).toString('hex').toUpperCase()
   sas.authenticated(opaque, user.signInAddress, undefined, 'Kerberos MIC')
   const info = `Kerberos ${quoted({ opaque, qop: 'auth', realm: REALM, targetname: `sip/${pool}`, srand: randomBytes(4).toString('hex').toUpperCase(), snum: 1 })}`

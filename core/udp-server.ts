@@ -1,0 +1,59 @@
+import type { RemoteInfo, Socket } from 'node:dgram'
+import type { Peer } from './journal/journal.js'
+import { bindUdp, closeUdp } from './net/udp.js'
+import type { BoundPort, LabDeps, ListenRequest } from './server.js'
+import { ServerBase } from './server-base.js'
+
+/**
+ * A server that answers datagrams on one UDP socket per listen request (NTP, the WINS double): binding,
+ * closing, and an answer journaled before it is sent — an answer a client saw is always in the journal.
+ */
+export abstract class UdpServer<C, D extends LabDeps = LabDeps> extends ServerBase<C, D> {
+  readonly #listen: readonly ListenRequest[]
+  #sockets: Socket[] = []
+
+  protected constructor(listen: readonly ListenRequest[], deps: D) {
+    super(deps)
+    this.#listen = listen
+  }
+
+  /** Handles one datagram (tracked: a bug is journaled as `<server>:failed`, never thrown). */
+  protected abstract onDatagram(socket: Socket, msg: Buffer, rinfo: RemoteInfo): Promise<void>
+
+  protected async bind(): Promise<readonly BoundPort[]> {
+    const bound: BoundPort[] = []
+    for (const req of this.#listen) {
+      const socket = await bindUdp(
+        this.name,
+        req.address,
+        req.port,
+        (msg, rinfo) => this.track(this.onDatagram(socket, msg, rinfo)),
+        (err) => this.deps.logger.warn({ err: err.message }, 'socket error'),
+      )
+      this.#sockets.push(socket)
+      const addr = socket.address()
+      bound.push({ ...req, server: this.name, address: addr.address, port: addr.port })
+    }
+    return bound
+  }
+
+  protected async unbind(): Promise<void> {
+    const sockets = this.#sockets
+    this.#sockets = []
+    await Promise.all(sockets.map((s) => closeUdp(s)))
+  }
+
+  /** Journals the answer, then sends it. */
+  protected sendJournaled(
+    socket: Socket,
+    bytes: Uint8Array,
+    peer: Peer,
+    event: { kind: string; summary: string; detail: Record<string, unknown> },
+  ): void {
+    if (!this.listening) return
+    this.deps.journal.record({ server: this.name, ...event, peer })
+    socket.send(bytes, peer.port, peer.address, (err) => {
+      if (err) this.deps.logger.warn({ err: err.message }, 'send failed')
+    })
+  }
+}
