@@ -3,12 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Lab } from '../lab/runtime.js'
 import { checkExpectations, type Divergence } from '../lab/scenario/expect.js'
-import { loadScenario, loadScenarioText } from '../lab/scenario/load.js'
+import { loadScenario, overlaid } from '../lab/scenario/load.js'
 import type { Scenario } from '../lab/scenario/model.js'
 import { parseDuration } from '../core/schema/common.js'
 import { LivingPhone, type Milestone } from '../phone/life.js'
-import { basename, dirname } from 'node:path'
-import { stringify } from 'yaml'
 import { createLogger, type Logger } from '../core/logger.js'
 import { runPhone, type PhoneReport } from '../phone/emulator.js'
 import { PhoneNet } from '../phone/net.js'
@@ -125,12 +123,6 @@ async function runScenarioPhone(
     ? { ...last, endState: life.endState }
     : { mac, endState: life.endState, status: [], steps: [], learnt: {}, ms: 0 }
   return { report, loops: life.loops, firmware: life.firmware }
-}
-
-/** The scenario with a phase's overlay merged over it, as `extends` merges (validated like any scenario). */
-function overlaid(scenario: Scenario, overlay: Readonly<Record<string, unknown>>): Scenario {
-  const text = stringify({ extends: basename(scenario.file), ...overlay })
-  return loadScenarioText(text, `${scenario.file} (phase overlay)`, dirname(scenario.file))
 }
 
 /** Runs the scenario's emulated phone against a started lab and checks the scenario's expectations. */

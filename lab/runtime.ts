@@ -1,6 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import { LabPki } from '../certs/pki.js'
+import { ScriptRunner } from './script.js'
+import { overlaid } from './scenario/load.js'
 import { parseDuration } from '../core/schema/common.js'
 import { KerberosRealm, loadRealmSecret } from '../core/auth/krb5/realm.js'
 import { thumbprint } from '../certs/export.js'
@@ -349,6 +351,34 @@ export class Lab implements AsyncDisposable {
       detail: { scenario: this.#scenario.name, file: this.#scenario.file, endpoints: this.endpoints() },
     })
     this.logger.info({ scenario: this.#scenario.name, mode: this.#network.mode }, 'lab started')
+    this.#startScript(this.#scenario)
+  }
+
+  #script: ScriptRunner | undefined
+
+  /** The scenario's script and how far it got (undefined: none). */
+  get script(): ScriptRunner | undefined {
+    return this.#script
+  }
+
+  /** Starts a scenario's script; a reload restarts it only when the script itself changed. */
+  #startScript(scenario: Scenario, before?: Scenario): void {
+    if (before && JSON.stringify(before.script) === JSON.stringify(scenario.script)) return
+    this.#script?.stop()
+    this.#script = undefined
+    if (scenario.script.length === 0) return
+    this.#script = new ScriptRunner(
+      {
+        journal: this.journal,
+        clock: this.#clock,
+        faults: this.faults,
+        logger: this.logger.child({ component: 'script' }),
+        overlay: (o) => this.reload(overlaid(this.#scenario, o)),
+        command: (mac, command) => this.phoneCommands.give(mac, command),
+      },
+      scenario.script,
+    )
+    this.#script.start()
   }
 
   /** Lets each server add its admin routes, working on its per-lab state. */
@@ -462,6 +492,7 @@ export class Lab implements AsyncDisposable {
     const before = this.#scenario
     this.#scenario = next
     this.#followScenarioRate(next, before)
+    this.#startScript(next, before)
     this.#network = network
     this.#random = seededRandom(next.seed)
     this.faults.setScenarioRules(next.faults)
@@ -478,6 +509,7 @@ export class Lab implements AsyncDisposable {
   async stop(): Promise<void> {
     if (this.#state === 'stopped' || this.#state === 'stopping') return
     this.#state = 'stopping'
+    this.#script?.stop()
     await this.#reloading
     const servers = [...this.#servers.values()].map((s) => s.server)
     this.#servers.clear()

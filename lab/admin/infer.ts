@@ -6,8 +6,9 @@ import { buildTimelines, type DeviceTimeline, type TimelineEvent } from './timel
 const text = (v: unknown): string => (typeof v === 'string' ? v : '')
 
 /**
- * Where a phone's boot ended, read from what the servers saw of it — the only view the lab has of a hardware
- * phone (issue 22). The rules, in order, each from the servers' own event details (never a summary):
+ * Where a phone's last boot (from its last DHCPDISCOVER) ended, read from what the servers saw of it — the
+ * only view the lab has of a hardware phone (issue 22). The rules, in order, each from the servers' own
+ * event details (never a summary):
  *
  * 1. a REGISTER answered 200: signed in — `signed-in-without-exchange` when the phone looked for Exchange
  *    (an Autodiscover name in DNS, or Autodiscover itself) and no EWS request was answered 200 (a phone
@@ -28,8 +29,17 @@ const text = (v: unknown): string => (typeof v === 'string' ? v : '')
  * What the servers cannot see is not inferred: whether an update was pending (`signed-in-not-updated`),
  * a crash after provisioning (`crashed-after-sign-in`), an unset clock before the KDC (`clock-not-set`).
  */
+/** The events of the phone's last boot: from its last DHCPDISCOVER (a renewal is a REQUEST, not a boot). */
+export function lastBoot(events: readonly TimelineEvent[]): readonly TimelineEvent[] {
+  let start = 0
+  events.forEach((e, i) => {
+    if (e.kind === 'dhcp:request' && e.detail.type === 'DISCOVER') start = i
+  })
+  return events.slice(start)
+}
+
 export function inferEndState(t: Pick<DeviceTimeline, 'events' | 'loops'>): EndState {
-  const ev = t.events
+  const ev = lastBoot(t.events)
   const has = (p: (e: TimelineEvent) => boolean): boolean => ev.some(p)
   const d = (e: TimelineEvent, k: string): unknown => e.detail[k]
   const register = (status: number) => (e: TimelineEvent) =>
@@ -80,7 +90,7 @@ export function inferEndState(t: Pick<DeviceTimeline, 'events' | 'loops'>): EndS
 }
 
 /**
- * The status lines the phone presumably showed, in order, from what the servers saw (spec §2.4, §2.5):
+ * The status lines the phone presumably showed in its last boot, from what the servers saw (spec §2.4, §2.5):
  * "Locating Domain Controller" once it asked for the DC-locator record or reached the DC or its KDC, "Downloading Certificate" once it searched
  * for CA objects, "Installing Certificate" once a root came (from AD or /certsrv), "Connecting to Office
  * Communications Server" once it looked up the pool's SIP records or opened TLS to it, and "Cannot validate server certificate" when the
@@ -91,7 +101,7 @@ export function inferStatus(t: Pick<DeviceTimeline, 'events' | 'loops'>): string
   const show = (line: string): void => {
     if (out.at(-1) !== line) out.push(line)
   }
-  for (const e of t.events) {
+  for (const e of lastBoot(t.events)) {
     const filter = text(e.detail.filter)
     // The DNS names it asks say what it is doing even when nothing answers (F2, F4, F14).
     const qname = e.kind === 'dns:query' ? text(e.detail.qname) : ''

@@ -266,6 +266,9 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
 
   app.get('/faults', async () => ({ faults: lab.faults.list() }))
 
+  // The scenario's script: how many steps, which fired when, which is next.
+  app.get('/script', async () => ({ script: lab.script?.status() ?? { steps: 0, fired: [] } }))
+
   app.post('/faults', async (req, reply) => {
     const rule: unknown = structuredClone(req.body)
     const problems = schemaProblems(FaultRuleSchema, rule)

@@ -36,7 +36,7 @@ const describe = (m: Match): string =>
     .join(' ')
 
 /** Stage and outcome come from the server's classifier; `contains` is the one rule that reads the summary. */
-const matches = (e: JournalEvent, m: Match): boolean => {
+export const matches = (e: JournalEvent, m: Match): boolean => {
   if (m.server !== undefined && e.server !== m.server) return false
   if (m.kind !== undefined && e.kind !== m.kind) return false
   if (m.contains !== undefined && !e.summary.includes(m.contains)) return false
@@ -76,9 +76,17 @@ export function checkExpectations(
   const first = (m: Match): number => events.findIndex((e) => matches(e, m))
   for (const rule of expect.journal) {
     if ('order' in rule) {
+      // `from`: the order is looked for among the events after the first one like it (a script's mark).
+      const from = rule.from
+      const after = from !== undefined ? first(from) : -1
+      if (from !== undefined && after < 0) {
+        out.push({ what: 'journal order', expected: `${describe(from)} happens`, got: 'it never happened' })
+        continue
+      }
+      const firstAfter = (m: Match): number => events.findIndex((e, k) => k > after && matches(e, m))
       let previous = -1
       for (const m of rule.order) {
-        const at = first(m)
+        const at = firstAfter(m)
         if (at < 0) {
           out.push({ what: 'journal order', expected: `${describe(m)} happens`, got: 'it never happened' })
           break

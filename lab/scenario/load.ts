@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs'
-import { dirname, isAbsolute, resolve } from 'node:path'
-import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Document } from 'yaml'
+import { basename, dirname, isAbsolute, resolve } from 'node:path'
+import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, stringify, type Document } from 'yaml'
 import { ScenarioError, type ScenarioProblem } from '../../core/errors.js'
 import { checkRule } from '../../core/faults/engine.js'
 import { FaultRuleSchema, type FaultCapabilities, type FaultRule } from '../../core/faults/types.js'
@@ -377,8 +377,15 @@ export function loadScenario(file: string, text?: string, baseDir?: string): Sce
     servers: doc.servers,
     faults: doc.faults,
     phone: doc.phone,
+    script: doc.script,
     expect: doc.expect,
   })
+}
+
+/** The scenario with an overlay (any part of a scenario) merged over it, as `extends` merges, validated. */
+export function overlaid(scenario: Scenario, overlay: Readonly<Record<string, unknown>>): Scenario {
+  const text = stringify({ extends: basename(scenario.file), ...overlay })
+  return loadScenarioText(text, `${scenario.file} (overlay)`, dirname(scenario.file))
 }
 
 /** Loads scenario text that did not come from a file (the admin API); `extends` resolves against baseDir. */

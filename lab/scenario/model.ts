@@ -24,5 +24,6 @@ export interface Scenario {
   readonly servers: ServersConfig
   readonly faults: readonly FaultRule[]
   readonly phone: ScenarioDocument['phone']
+  readonly script: ScenarioDocument['script']
   readonly expect: ScenarioDocument['expect']
 }

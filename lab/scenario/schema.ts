@@ -53,6 +53,13 @@ export const JournalRuleSchema = Type.Union([
         minItems: 2,
         description: 'Each happens, and the first of each comes after the first of the one before.',
       }),
+      from: Type.Optional(
+        Type.Object(JournalMatchSchema.properties, {
+          ...JournalMatchSchema,
+          description:
+            'Look only at the events after the first one like this (e.g. a script mark: { server: lab, contains: pool-back }).',
+        }),
+      ),
     },
     { additionalProperties: false },
   ),
@@ -247,6 +254,49 @@ export const PhoneBlockSchema = Type.Object(
   { additionalProperties: false, default: {} },
 )
 
+/** What a script step does: what the admin API can do to a running lab, and a named checkpoint. */
+export const ScriptActionSchema = Type.Object(
+  {
+    fault: Type.Optional(FaultRuleSchema),
+    removeFault: Type.Optional(
+      Type.String({ minLength: 1, description: 'The id of a fault rule to take away.' }),
+    ),
+    overlay: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), {
+        description:
+          'Any part of a scenario, merged over this one as `extends` merges, applied to the running lab.',
+      }),
+    ),
+    advanceClock: Type.Optional(DurationSchema),
+    command: Type.Optional(
+      Type.Object(
+        {
+          mac: Type.String({ pattern: '^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$' }),
+          command: StringEnum(['reboot', 'power-cycle', 'hard-reset'] as const),
+        },
+        { additionalProperties: false, description: 'A command left for an emulated phone.' },
+      ),
+    ),
+  },
+  { additionalProperties: false, minProperties: 1 },
+)
+
+/**
+ * One step of a scenario's script (issue 21): armed when the step before it has fired, it fires `at` a lab
+ * time since the script started, or `on` a journal event (after the step before), or at once; then waits
+ * `after`; then does its actions. Its `name` is a mark in the journal (`lab:script-step`).
+ */
+export const ScriptStepSchema = Type.Object(
+  {
+    name: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$', hint: 'kebab-case, e.g. pool-back' })),
+    at: Type.Optional(DurationSchema),
+    on: Type.Optional(JournalMatchSchema),
+    after: Type.Optional(DurationSchema),
+    do: Type.Optional(ScriptActionSchema),
+  },
+  { additionalProperties: false },
+)
+
 export const ScenarioSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String()),
@@ -282,6 +332,12 @@ export const ScenarioSchema = Type.Object(
     servers: ServersSchema,
     faults: Type.Array(FaultRuleSchema, { default: [] }),
     phone: PhoneBlockSchema,
+    script: Type.Array(ScriptStepSchema, {
+      default: [],
+      maxItems: 200,
+      description:
+        'Steps that change the lab as it runs, in order: faults, overlays, the clock, phone commands, marks.',
+    }),
     expect: ExpectSchema,
   },
   {

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest'
+import { manualClock } from '../../../core/clock.js'
+import { checkExpectations } from '../../../lab/scenario/expect.js'
+import { MINIMAL_SCENARIO, startTestLab } from '../../helpers/lab.js'
+import { askUdp, dnsQuery } from '../../helpers/dns-client.js'
+import { typeCode } from '../../../servers/dns/codec.js'
+
+const SCRIPT = `${MINIMAL_SCENARIO}script:
+  - name: ntp-down
+    at: 1h
+    do:
+      fault: { id: ntp-down, match: { server: ntp }, fault: { kind: drop } }
+  - name: dns-asked
+    on: { server: dns, contains: sip.contoso.test }
+    after: 5m
+    do:
+      removeFault: ntp-down
+  - name: later
+    do:
+      advanceClock: 1h
+      overlay: { servers: { ntp: { offset: +3y } } }
+`
+
+describe('a scenario script on the running lab (lab time, journal triggers, the admin API’s actions)', () => {
+  it('fires its steps in order, at lab times and on events, and journals each as a mark', async () => {
+    const clock = manualClock(Date.UTC(2026, 10, 29, 8, 0, 0))
+    await using t = await startTestLab(SCRIPT, { clock })
+    const fired = () => t.lab.journal.query({ kind: 'lab:script-step' }).map((e) => e.summary)
+    expect(fired()).toEqual([])
+    clock.advance(59 * 60_000)
+    expect(fired()).toEqual([])
+    clock.advance(60_000)
+    expect(fired()).toEqual(['script 1/3 ntp-down: added fault ntp-down'])
+    expect(t.lab.faults.list().map((f) => f.id)).toContain('ntp-down')
+    // Step 2 is armed now: an event that matches, then five lab minutes.
+    await askUdp(t.port('dns'), dnsQuery('sip.contoso.test', typeCode('A')!))
+    await new Promise((r) => setImmediate(r))
+    expect(fired()).toHaveLength(1)
+    clock.advance(5 * 60_000)
+    const second = await t.lab.journal.waitFor({
+      kind: 'lab:script-step',
+      afterSeq: t.lab.journal.query({ kind: 'lab:script-step' })[0]!.seq,
+    })
+    await t.lab.journal.waitFor({ kind: 'lab:script-step', afterSeq: second.seq })
+    expect(fired()[1]).toMatch(/^script 2\/3 dns-asked: removed fault ntp-down \(on #\d+\)$/)
+    expect(fired()[2]).toBe('script 3/3 later: clock advanced 1h; overlay applied (servers)')
+    expect(t.lab.scenario.servers.ntp.offset).toBe('+3y')
+    expect(t.lab.script?.status()).toMatchObject({
+      steps: 3,
+      fired: [{ name: 'ntp-down' }, { name: 'dns-asked' }, { name: 'later' }],
+    })
+    const status = (await (await fetch(`${t.admin.url}/script`)).json()) as { script: { fired: unknown[] } }
+    expect(status.script.fired).toHaveLength(3)
+  })
+
+  it('lets an order rule start from a mark: what happened after it, not before', async () => {
+    const clock = manualClock(Date.UTC(2026, 10, 29, 8, 0, 0))
+    await using t = await startTestLab(SCRIPT, { clock })
+    const ask = () => askUdp(t.port('dns'), dnsQuery('sip.contoso.test', typeCode('A')!))
+    await ask() // before the mark
+    clock.advance(3_600_000) // ntp-down
+    await ask() // after it: arms dns-asked
+    await new Promise((r) => setImmediate(r))
+    clock.advance(5 * 60_000)
+    await t.lab.journal.waitFor({
+      kind: 'lab:script-step',
+      afterSeq: t.lab.journal.query({ kind: 'lab:script-step' })[0]!.seq,
+    })
+    const mark = { server: 'lab', kind: 'lab:script-step', contains: 'ntp-down' }
+    const dnsAsked = { server: 'dns', contains: 'sip.contoso.test' }
+    const events = t.lab.journal.query()
+    const check = (rule: Parameters<typeof checkExpectations>[0]['journal'][number]) =>
+      checkExpectations({ journal: [rule] }, { endState: 'signed-in', status: [] }, events)
+    // From the start, the first query came before the mark; from the mark, a query and then step 2.
+    expect(check({ order: [mark, dnsAsked] })).toHaveLength(1)
+    expect(check({ from: mark, order: [dnsAsked, { server: 'lab', contains: 'dns-asked' }] })).toEqual([])
+  })
+})
