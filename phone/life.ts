@@ -202,6 +202,9 @@ export class LivingPhone {
         // Downloading → Installing → Connecting — fetching the root again (spec S8).
         this.#options.state.clearRoots()
         leave = await this.#wait(this.timings.retryS, until)
+      } else if (result.end === 'pool-not-found') {
+        // The pool was not there (no target answered, or it answered 5xx): tried again later, with the lease.
+        leave = await this.#wait(this.timings.retryS, until)
       } else leave = await this.#wait(Infinity, until) // the error stays on screen until someone acts
       if (leave === 'time' || leave === 'stopped') return end(leave === 'time' ? 'time' : 'stopped')
       if (leave === 'lost-pool') await this.#wait(this.timings.retryS, until)

@@ -17,7 +17,8 @@ const text = (v: unknown): string => (typeof v === 'string' ? v : '')
  * 3. the KDC refused the logon (pre-authentication failed, revoked, key expired, unknown client), the DC
  *    refused a bind with invalidCredentials, or the pool answered the REGISTER 403 or 404:
  *    `sign-in-refused`;
- * 4. it went back to the DC after reaching the pool: `certificate-loop`;
+ * 4. it went back to the DC after reaching the pool: `certificate-loop`; the pool answered its REGISTER
+ *    5xx: `pool-not-found` (the phone tries again later);
  * 5. it reached the pool (a ClientHello) and sent no REGISTER: `tls-untrusted` (the phone refused the
  *    chain — an untrusted root and a SHA-2 certificate look alike from the server); a handshake the lab
  *    saw fail is `tls-failed`;
@@ -73,6 +74,9 @@ export function inferEndState(t: Pick<DeviceTimeline, 'events' | 'loops'>): EndS
   )
     return 'sign-in-refused'
   if (t.loops > 0) return 'certificate-loop'
+  // A pool that answered the REGISTER 5xx (busy, down) is one the phone could not use: as if not found.
+  if (has((e) => e.kind === 'sip:request' && d(e, 'method') === 'REGISTER' && Number(d(e, 'status')) >= 500))
+    return 'pool-not-found'
   if (has((e) => e.kind === 'sip:tls-failed')) return 'tls-failed'
   if (has((e) => e.kind === 'sip:client-hello')) return 'tls-untrusted'
   const caSearch = (e: TimelineEvent): boolean =>

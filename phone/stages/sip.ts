@@ -78,7 +78,12 @@ export async function registerStage(
   )
   if (!ok) {
     sip.close()
-    return ended('sign-in-refused')
+    // A refusal (401/403/404) is the user's to fix; a pool that does not answer or answers 5xx (busy, down)
+    // is one the phone tries again later (RFC 3261 §21.5: 5xx is the server's failure, not the request's).
+    const status = registered?.status
+    return ended(
+      status === undefined || status >= 500 || status === 408 ? 'pool-not-found' : 'sign-in-refused',
+    )
   }
   ctx.state.everSignedIn = true
   ctx.state.user = account
