@@ -18,6 +18,7 @@ import {
 import { CERTS_HELP, certs } from './certs.js'
 import { CLOCK_HELP, clock } from './clock.js'
 import { KERBEROS_HELP, kerberos } from './kerberos.js'
+import { SCRIPT_HELP, script } from './script.js'
 import { DNS_HELP, dns } from './dns.js'
 import { PREFLIGHT_HELP, preflightCommand } from './preflight.js'
 import { UP_HELP, up } from './up.js'
@@ -38,6 +39,7 @@ Commands:
   certs show|export|reset          the lab CA kept in the state directory
   clock [show|rate N|advance D]    the lab's clock: run it fast, move it on
   kerberos keytab FILE             the lab realm's service keys for MIT's tools (kvno -k)
+  script [status|pause|resume|skip|restart]   the running scenario's script
   preflight --interface IF         check a host before real phones meet the lab on IF
   scenario load FILE   swap the running lab's scenario
   schema               print the scenario JSON Schema
@@ -58,6 +60,7 @@ const HELPS: Record<string, string> = {
   certs: CERTS_HELP,
   clock: CLOCK_HELP,
   kerberos: KERBEROS_HELP,
+  script: SCRIPT_HELP,
   preflight: PREFLIGHT_HELP,
   phone: PHONE_HELP,
   verify: VERIFY_HELP,
@@ -103,6 +106,8 @@ export async function main(argv: string[]): Promise<number> {
         return await certs(rest)
       case 'kerberos':
         return await kerberos(rest)
+      case 'script':
+        return await script(rest)
       case 'clock':
         return await clock(rest)
       case 'preflight':

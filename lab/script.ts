@@ -33,6 +33,7 @@ export interface ScriptStatus {
   readonly fired: readonly { readonly step: number; readonly name?: string; readonly at: string }[]
   /** The step waiting to fire (undefined: done). */
   readonly next?: number
+  readonly paused: boolean
 }
 
 export class ScriptRunner {
@@ -43,6 +44,7 @@ export class ScriptRunner {
   #startedAt = 0
   #cancel: (() => void) | undefined
   #stopped = false
+  #paused = false
 
   constructor(host: ScriptHost, steps: readonly Step[]) {
     this.#host = host
@@ -65,13 +67,61 @@ export class ScriptRunner {
     return {
       steps: this.#steps.length,
       fired: [...this.#fired],
+      paused: this.#paused,
       ...(this.#next < this.#steps.length ? { next: this.#next } : {}),
     }
   }
 
+  /** Holds the script: the step waiting to fire does not (its trigger is disarmed). */
+  pause(): void {
+    if (this.#paused) return
+    this.#paused = true
+    this.#cancel?.()
+    this.#cancel = undefined
+    this.#mark('paused')
+  }
+
+  /** Arms the waiting step again (an `at` step whose time has passed fires at once). */
+  resume(): void {
+    if (!this.#paused) return
+    this.#paused = false
+    this.#mark('resumed')
+    this.#arm()
+  }
+
+  /** Passes over the waiting step without doing it, and arms the next. */
+  skip(): void {
+    if (this.#next >= this.#steps.length) return
+    this.#cancel?.()
+    this.#cancel = undefined
+    const index = this.#next++
+    this.#mark(`skipped step ${index + 1} ${this.#steps[index]!.name ?? ''}`.trim())
+    if (!this.#paused) this.#arm()
+  }
+
+  /** Starts over from the first step (the lab stays as the steps left it). */
+  restart(): void {
+    this.#cancel?.()
+    this.#cancel = undefined
+    this.#next = 0
+    this.#fired.length = 0
+    this.#paused = false
+    this.#mark('restarted')
+    this.start()
+  }
+
+  #mark(what: string): void {
+    this.#host.journal.record({
+      server: 'lab',
+      kind: 'lab:script',
+      summary: `script ${what}`,
+      detail: { what, next: this.#next },
+    })
+  }
+
   /** Waits for the next step's trigger. */
   #arm(): void {
-    if (this.#stopped || this.#next >= this.#steps.length) return
+    if (this.#stopped || this.#paused || this.#next >= this.#steps.length) return
     const step = this.#steps[this.#next]!
     const { clock, journal } = this.#host
     const fire = (trigger?: JournalEvent): void => {
@@ -97,7 +147,7 @@ export class ScriptRunner {
   }
 
   async #run(step: Step, trigger: JournalEvent | undefined): Promise<void> {
-    if (this.#stopped) return
+    if (this.#stopped || this.#paused) return
     const index = this.#next
     this.#next++
     const done: string[] = []

@@ -267,7 +267,14 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
   app.get('/faults', async () => ({ faults: lab.faults.list() }))
 
   // The scenario's script: how many steps, which fired when, which is next.
-  app.get('/script', async () => ({ script: lab.script?.status() ?? { steps: 0, fired: [] } }))
+  app.get('/script', async () => ({ script: lab.script?.status() ?? { steps: 0, fired: [], paused: false } }))
+  for (const verb of ['pause', 'resume', 'skip', 'restart'] as const)
+    app.post(`/script/${verb}`, async (_req, reply) => {
+      const script = lab.script
+      if (!script) return reply.code(404).send({ error: 'the scenario has no script', problems: [] })
+      script[verb]()
+      return { script: script.status() }
+    })
 
   app.post('/faults', async (req, reply) => {
     const rule: unknown = structuredClone(req.body)

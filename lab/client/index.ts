@@ -1,3 +1,4 @@
+import type { ScriptStatus } from '../script.js'
 import type { ScenarioProblem } from '../../core/errors.js'
 import { LabError } from '../../core/errors.js'
 import type { RuleStatus } from '../../core/faults/engine.js'
@@ -20,6 +21,8 @@ export type {
   RuleStatus,
   DeviceRef,
 }
+
+export type { ScriptStatus }
 
 export interface EndpointsAnswer {
   readonly scenario: string
@@ -204,6 +207,16 @@ export class LabClient {
 
   clearFaults(): Promise<{ cleared: number }> {
     return this.#request('DELETE', '/faults')
+  }
+
+  /** The scenario's script: its steps, which fired when, which is next, whether it is paused. */
+  script(): Promise<{ script: ScriptStatus }> {
+    return this.#request('GET', '/script')
+  }
+
+  /** Pauses, resumes, skips the waiting step of, or restarts the scenario's script. */
+  controlScript(verb: 'pause' | 'resume' | 'skip' | 'restart'): Promise<{ script: ScriptStatus }> {
+    return this.#request('POST', `/script/${verb}`)
   }
 
   /** Validates and swaps the scenario; on error the running one stays and every problem is listed. */

@@ -1,9 +1,16 @@
+import { execFile } from 'node:child_process'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
+import { packageRoot } from '../../../lab/paths.js'
 import { manualClock } from '../../../core/clock.js'
 import { checkExpectations } from '../../../lab/scenario/expect.js'
 import { MINIMAL_SCENARIO, startTestLab } from '../../helpers/lab.js'
 import { askUdp, dnsQuery } from '../../helpers/dns-client.js'
 import { typeCode } from '../../../servers/dns/codec.js'
+
+const run = promisify(execFile)
+const CLI = join(packageRoot(), 'dist', 'cli', 'main.js')
 
 const SCRIPT = `${MINIMAL_SCENARIO}script:
   - name: ntp-down
@@ -74,5 +81,29 @@ describe('a scenario script on the running lab (lab time, journal triggers, the 
     // From the start, the first query came before the mark; from the mark, a query and then step 2.
     expect(check({ order: [mark, dnsAsked] })).toHaveLength(1)
     expect(check({ from: mark, order: [dnsAsked, { server: 'lab', contains: 'dns-asked' }] })).toEqual([])
+  })
+
+  it('pauses, resumes, skips and restarts through the admin API and cx700-lab script', async () => {
+    const clock = manualClock(Date.UTC(2026, 10, 29, 8, 0, 0))
+    await using t = await startTestLab(SCRIPT, { clock })
+    const cli = async (...args: string[]): Promise<string> =>
+      (await run(process.execPath, [CLI, 'script', ...args, '--admin', t.admin.url])).stdout
+    expect(await cli('pause')).toContain('step 1 of 3 waiting (paused)')
+    clock.advance(2 * 3_600_000)
+    expect(t.lab.journal.query({ kind: 'lab:script-step' })).toEqual([])
+    await cli('resume') // step 1's time has passed: it fires now
+    expect(t.lab.journal.query({ kind: 'lab:script-step' }).map((e) => e.detail.name)).toEqual(['ntp-down'])
+    expect(await cli('skip')).toContain('step 3 of 3 waiting')
+    await t.lab.journal.waitFor({
+      kind: 'lab:script-step',
+      afterSeq: t.lab.journal.query({ kind: 'lab:script-step' })[0]!.seq,
+    })
+    expect(t.lab.journal.query({ kind: 'lab:script' }).map((e) => e.summary)).toEqual([
+      'script paused',
+      'script resumed',
+      'script skipped step 2 dns-asked',
+    ])
+    expect(await cli('status')).toMatch(/1\s+ntp-down[\s\S]*3\s+later[\s\S]*done/)
+    expect((await cli('restart')).toString()).toContain('step 1 of 3 waiting')
   })
 })
