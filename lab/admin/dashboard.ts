@@ -2,7 +2,7 @@ import { STAGES, type DeviceTimeline } from './timeline.js'
 
 /**
  * The lab dashboard: one self-contained page (no CDN, no build step) served by the admin API. It reads
- * the same routes as the CLI — /endpoints, /scenario, /scenarios, /faults, /timeline, /clock,
+ * the same routes as the CLI — /endpoints, /scenario, /scenarios, /faults, /timeline, /clock, /script,
  * /sip/registrations — follows
  * /journal/events (server-sent events; a streamed /journal?follow=1 when a token is needed) for live updates,
  * and can add or remove faults, switch scenarios, run the lab clock fast or move it on, and leave a reboot,
@@ -84,6 +84,10 @@ export function dashboardPage(): string {
   <form id="clock-form"><label>Rate (lab s per wall s)<input name="rate" id="clock-rate-in" size="8" inputmode="decimal"></label><label>Advance by<input name="advance" id="clock-advance" size="8" placeholder="24h"></label><button type="submit">Change the clock</button></form>
   <p id="clock-msg" role="status"></p>
 </section>
+<section aria-labelledby="h-script"><h2 id="h-script">Script</h2>
+  <ol id="script-steps"></ol><p id="script-next" class="muted"></p>
+  <p><button type="button" data-script="pause">Pause</button> <button type="button" data-script="resume">Resume</button> <button type="button" data-script="skip">Skip the waiting step</button> <button type="button" data-script="restart">Restart</button></p>
+</section>
 <section aria-labelledby="h-registrations"><h2 id="h-registrations">Registered on the pool</h2><table id="registrations"></table></section>
 <section aria-labelledby="h-devices"><h2 id="h-devices">Phones</h2><div class="lanes" id="lanes"><p class="muted">No phone has talked to the lab yet.</p></div></section>
 </main>
@@ -127,6 +131,13 @@ async function refreshClock() {
   document.getElementById('clock-rate').textContent = c.rate;
   document.getElementById('clock-wall').textContent = c.wallTime;
 }
+async function refreshScript() {
+  const { script } = await api('/script');
+  document.getElementById('script-steps').innerHTML = script.fired.map((f) =>
+    '<li>' + esc(f.name || ('step ' + (f.step + 1))) + ' <span class="muted">' + esc(f.at) + '</span></li>').join('');
+  document.getElementById('script-next').textContent = script.steps === 0 ? 'The scenario has no script.'
+    : script.next === undefined ? 'Done.' : 'Step ' + (script.next + 1) + ' of ' + script.steps + ' waiting' + (script.paused ? ' (paused).' : '.');
+}
 async function refreshRegistrations() {
   const r = await api('/sip/registrations').catch(() => ({ registrations: [] }));
   document.getElementById('registrations').innerHTML = r.registrations.length
@@ -136,6 +147,7 @@ async function refreshRegistrations() {
 }
 async function refreshTimeline() {
   refreshClock().catch(() => undefined);
+  refreshScript().catch(() => undefined);
   refreshRegistrations().catch(() => undefined);
   const t = await api('/timeline');
   const lanes = document.getElementById('lanes');
@@ -195,6 +207,10 @@ document.getElementById('fault-form').addEventListener('submit', async (ev) => {
   catch (e) { msg.textContent = 'Refused: ' + e.message; }
   await refreshFaults();
 });
+document.querySelectorAll('[data-script]').forEach((b) => b.addEventListener('click', async () => {
+  try { await api('/script/' + b.dataset.script, { method: 'POST' }); } catch (e) { /* no script: nothing to do */ }
+  await refreshScript();
+}));
 document.getElementById('clock-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const f = new FormData(ev.target);

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { packageRoot } from '../../lab/paths.js'
 import { LivingPhone } from '../../phone/life.js'
 import { alicePhone, signInAlice } from '../helpers/phone.js'
-import { startTestLab, type TestLab } from '../helpers/lab.js'
+import { MINIMAL_SCENARIO, startTestLab, type TestLab } from '../helpers/lab.js'
+import { manualClock } from '../../core/clock.js'
 import { tool } from '../helpers/tools.js'
 
 const browserTool = tool('chromium', 'chromium')
@@ -119,6 +120,34 @@ describe.skipIf(browserTool.skip)('the dashboard in headless Chromium', () => {
     } finally {
       phone.stop()
       await living
+      await page.close()
+    }
+  })
+
+  it('shows the script’s marks as they fire, and pauses it from the page', async () => {
+    const clock = manualClock(Date.UTC(2026, 10, 29, 8, 0, 0))
+    await using t = await startTestLab(
+      `${MINIMAL_SCENARIO}script:\n  - name: first-mark\n    at: 1m\n  - name: second-mark\n    at: 2h\n`,
+      { clock },
+    )
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+    try {
+      await page.goto(t.admin.url.replace('0.0.0.0', '127.0.0.1'))
+      await expect
+        .poll(() => page.locator('#script-next').textContent(), { timeout: 15_000 })
+        .toBe('Step 1 of 2 waiting.')
+      clock.advance(60_000)
+      await expect
+        .poll(() => page.locator('#script-steps').textContent(), { timeout: 15_000 })
+        .toContain('first-mark')
+      await page.click('[data-script=pause]')
+      await expect
+        .poll(() => page.locator('#script-next').textContent())
+        .toBe('Step 2 of 2 waiting (paused).')
+      clock.advance(3 * 3_600_000)
+      expect(t.lab.journal.query({ kind: 'lab:script-step' })).toHaveLength(1)
+      await page.screenshot({ path: join(OUT, '4-script.png'), fullPage: true })
+    } finally {
       await page.close()
     }
   })
