@@ -45,6 +45,8 @@ export class ScriptRunner {
   #cancel: (() => void) | undefined
   #stopped = false
   #paused = false
+  /** When the step before fired (lab time): an `after` with no trigger counts from it. */
+  #lastFiredAt = 0
 
   constructor(host: ScriptHost, steps: readonly Step[]) {
     this.#host = host
@@ -54,6 +56,7 @@ export class ScriptRunner {
   start(): void {
     if (this.#steps.length === 0) return
     this.#startedAt = this.#host.clock.now()
+    this.#lastFiredAt = this.#startedAt
     this.#arm()
   }
 
@@ -143,6 +146,14 @@ export class ScriptRunner {
       const at = this.#startedAt + parseDuration(step.at)
       const timer = clock.after(Math.max(0, at - clock.now()), () => fire())
       this.#cancel = () => timer.cancel()
+    } else if (step.after !== undefined) {
+      // After the step before: counted from when it fired, not from when its actions were done (a reload
+      // takes wall time, in which a fast-forwarding phone moves lab time on).
+      const timer = clock.at(
+        this.#lastFiredAt + parseDuration(step.after),
+        () => void this.#run(step, undefined),
+      )
+      this.#cancel = () => timer.cancel()
     } else queueMicrotask(() => fire())
   }
 
@@ -150,6 +161,8 @@ export class ScriptRunner {
     if (this.#stopped || this.#paused) return
     const index = this.#next
     this.#next++
+    this.#lastFiredAt = this.#host.clock.now()
+    const firedAt = new Date(this.#lastFiredAt).toISOString()
     const done: string[] = []
     const a = step.do ?? {}
     const host = this.#host
@@ -179,12 +192,12 @@ export class ScriptRunner {
       host.logger.warn({ step: index, err: (err as Error).message }, 'script step failed')
     }
     const name = step.name ?? `step-${index + 1}`
-    this.#fired.push({ step: index, name, at: new Date(host.clock.now()).toISOString() })
+    this.#fired.push({ step: index, name, at: firedAt })
     host.journal.record({
       server: 'lab',
       kind: 'lab:script-step',
       summary: `script ${index + 1}/${this.#steps.length} ${name}${done.length ? `: ${done.join('; ')}` : ''}${trigger ? ` (on #${trigger.seq})` : ''}`,
-      detail: { step: index, name, actions: done, ...(trigger ? { trigger: trigger.seq } : {}) },
+      detail: { step: index, name, firedAt, actions: done, ...(trigger ? { trigger: trigger.seq } : {}) },
     })
     this.#arm()
   }

@@ -17,7 +17,7 @@ const text = (v: unknown): string => (typeof v === 'string' ? v : '')
  * 3. the KDC refused the logon (pre-authentication failed, revoked, key expired, unknown client), the DC
  *    refused a bind with invalidCredentials, or the pool answered the REGISTER 403 or 404:
  *    `sign-in-refused`;
- * 4. it went back to the DC after reaching the pool: `certificate-loop`; the pool answered its REGISTER
+ * 4. it went back to the DC after reaching the pool within the boot: `certificate-loop`; the pool answered its REGISTER
  *    5xx: `pool-not-found` (the phone tries again later);
  * 5. it reached the pool (a ClientHello) and sent no REGISTER: `tls-untrusted` (the phone refused the
  *    chain — an untrusted root and a SHA-2 certificate look alike from the server); a handshake the lab
@@ -37,6 +37,21 @@ export function lastBoot(events: readonly TimelineEvent[]): readonly TimelineEve
     if (e.kind === 'dhcp:request' && e.detail.type === 'DISCOVER') start = i
   })
   return events.slice(start)
+}
+
+/** How many times a boot went back to the DC after reaching the pool (F10's loop; a reboot is a new boot). */
+function loopsIn(events: readonly TimelineEvent[]): number {
+  let loops = 0
+  let reachedPool = false
+  for (const e of events) {
+    // The phone talking to the pool (not the pool's own bookkeeping: a registration that expired or ended).
+    if (e.kind === 'sip:client-hello' || e.kind === 'sip:request') reachedPool = true
+    if (e.stage === 'DC/LDAP' && reachedPool) {
+      loops++
+      reachedPool = false
+    }
+  }
+  return loops
 }
 
 export function inferEndState(t: Pick<DeviceTimeline, 'events' | 'loops'>): EndState {
@@ -73,7 +88,7 @@ export function inferEndState(t: Pick<DeviceTimeline, 'events' | 'loops'>): EndS
     has(register(404))
   )
     return 'sign-in-refused'
-  if (t.loops > 0) return 'certificate-loop'
+  if (loopsIn(ev) > 0) return 'certificate-loop'
   // A pool that answered the REGISTER 5xx (busy, down) is one the phone could not use: as if not found.
   if (has((e) => e.kind === 'sip:request' && d(e, 'method') === 'REGISTER' && Number(d(e, 'status')) >= 500))
     return 'pool-not-found'
