@@ -109,4 +109,14 @@ describe('the KDC double over TCP, and its faults', () => {
     const responses = t.lab.journal.query({ kind: 'kerberos:response' }).map((e) => e.detail)
     expect(responses[0]).toMatchObject({ error: 'KDC_ERR_CLIENT_REVOKED', fault: 'error' })
   })
+
+  it('answers KRB_ERR_RESPONSE_TOO_BIG over UDP when a reply passes the limit, and the reply itself over TCP', async () => {
+    await using t = await startTestLab(`${MINIMAL_SCENARIO}servers:\n  kerberos: { udpReplyLimit: 512 }\n`)
+    const udp = decodeKerberos((await overUdp(t, asReq(Date.now())))!)
+    expect(udp.kind === 'error' && udp.error.errorCode).toBe(KrbErrorCode.KRB_ERR_RESPONSE_TOO_BIG)
+    expect(decodeKerberos(await overTcp(t, asReq(Date.now()), 4096)).kind).toBe('as-rep')
+    expect(t.lab.journal.query({ kind: 'kerberos:response' })[0]?.summary).toContain(
+      'over UDP (retry over TCP)',
+    )
+  })
 })
