@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import { LabPki } from '../certs/pki.js'
 import { ScriptRunner } from './script.js'
-import { overlaid } from './scenario/load.js'
+import { mergeScenario, overlaid } from './scenario/load.js'
 import { parseDuration } from '../core/schema/common.js'
 import { KerberosRealm, loadRealmSecret } from '../core/auth/krb5/realm.js'
 import { thumbprint } from '../certs/export.js'
@@ -367,13 +367,18 @@ export class Lab implements AsyncDisposable {
     this.#script?.stop()
     this.#script = undefined
     if (scenario.script.length === 0) return
+    let overlays: Record<string, unknown> = {}
     this.#script = new ScriptRunner(
       {
         journal: this.journal,
         clock: this.#clock,
         faults: this.faults,
         logger: this.logger.child({ component: 'script' }),
-        overlay: (o) => this.reload(overlaid(this.#scenario, o)),
+        // A script's overlays add up, each over the scenario the script started on and the ones before it.
+        overlay: (o) => {
+          overlays = mergeScenario(overlays, o) as Record<string, unknown>
+          return this.reload(overlaid(scenario, overlays))
+        },
         command: (mac, command) => this.phoneCommands.give(mac, command),
       },
       scenario.script,

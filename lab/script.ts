@@ -138,8 +138,12 @@ export class ScriptRunner {
     if (step.on !== undefined) {
       const match = step.on
       // Run outside the journal's listener: the step's actions record events of their own.
+      const device = step.device?.toLowerCase()
+      const ofDevice = (e: JournalEvent): boolean =>
+        device === undefined ||
+        [e.device?.mac, e.device?.ip, e.device?.user].some((k) => k?.toLowerCase() === device)
       const off = journal.subscribe((e) => {
-        if (matches(e, match)) queueMicrotask(() => fire(e))
+        if (matches(e, match) && ofDevice(e)) queueMicrotask(() => fire(e))
       })
       this.#cancel = off
     } else if (step.at !== undefined) {
@@ -186,6 +190,14 @@ export class ScriptRunner {
       if (a.overlay) {
         await host.overlay(a.overlay)
         done.push(`overlay applied (${Object.keys(a.overlay).join(', ')})`)
+      }
+      for (const [server, enabled] of [
+        [a.stop, false],
+        [a.start, true],
+      ] as const) {
+        if (server === undefined) continue
+        await host.overlay({ servers: { [server]: { enabled } } })
+        done.push(`${server} ${enabled ? 'started' : 'stopped'}`)
       }
     } catch (err) {
       done.push(`failed: ${(err as Error).message}`)

@@ -267,6 +267,17 @@ function crossCheck(
       out.push({ pointer: `/users/${i}/signInAddress`, message: `duplicate of /users/${first}` })
     else seenUsers.set(key, i)
   })
+  arrayOf<Plain>(doc.script, isPlain).forEach((step, i) => {
+    const act = step && isPlain(step.do) ? step.do : {}
+    for (const key of ['stop', 'start'] as const) {
+      const server = act[key]
+      if (typeof server === 'string' && !caps.has(server))
+        out.push({
+          pointer: `/script/${i}/do/${key}`,
+          message: `unknown server "${server}" (known: ${[...caps.keys()].join(', ')})`,
+        })
+    }
+  })
   const phone: Plain = isPlain(doc.phone) ? doc.phone : {}
   for (const key of ['user', 'usedBefore'] as const) {
     const named = phone[key]

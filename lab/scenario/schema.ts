@@ -268,6 +268,15 @@ export const ScriptActionSchema = Type.Object(
       }),
     ),
     advanceClock: Type.Optional(DurationSchema),
+    stop: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'Take one server down (as an overlay setting it enabled: false).',
+      }),
+    ),
+    start: Type.Optional(
+      Type.String({ minLength: 1, description: 'Bring one server back (enabled: true).' }),
+    ),
     command: Type.Optional(
       Type.Object(
         {
@@ -291,6 +300,12 @@ export const ScriptStepSchema = Type.Object(
     name: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$', hint: 'kebab-case, e.g. pool-back' })),
     at: Type.Optional(DurationSchema),
     on: Type.Optional(JournalMatchSchema),
+    device: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'With `on`: only an event of this device (a MAC, IP or user).',
+      }),
+    ),
     after: Type.Optional(DurationSchema),
     do: Type.Optional(ScriptActionSchema),
   },

@@ -106,4 +106,27 @@ describe('a scenario script on the running lab (lab time, journal triggers, the 
     expect(await cli('status')).toMatch(/1\s+ntp-down[\s\S]*3\s+later[\s\S]*done/)
     expect((await cli('restart')).toString()).toContain('step 1 of 3 waiting')
   })
+
+  it('stops and starts one server, and fires on one device’s event only', async () => {
+    const clock = manualClock(Date.UTC(2026, 10, 29, 8, 0, 0))
+    await using t = await startTestLab(
+      `${MINIMAL_SCENARIO}script:\n  - name: ntp-off\n    on: { server: dns }\n    device: 127.0.0.1\n    do: { stop: ntp }\n  - name: ntp-on\n    after: 1h\n    do: { start: ntp }\n`,
+      { clock },
+    )
+    await askUdp(t.port('dns'), dnsQuery('sip.contoso.test', typeCode('A')!))
+    const off = await t.lab.journal.waitFor({ kind: 'lab:script-step' })
+    expect(off.summary).toContain('ntp stopped')
+    expect(t.lab.endpoints().some((e) => e.server === 'ntp')).toBe(false)
+    clock.advance(3_600_000)
+    const on = await t.lab.journal.waitFor({ kind: 'lab:script-step', afterSeq: off.seq })
+    expect(on.summary).toContain('ntp started')
+    expect(t.lab.endpoints().some((e) => e.server === 'ntp')).toBe(true)
+  })
+
+  it('refuses a script that names a server that does not exist, at its line', async () => {
+    const { loadScenario } = await import('../../../lab/scenario/load.js')
+    expect(() => loadScenario('s.yaml', `${MINIMAL_SCENARIO}script:\n  - do: { stop: dnss }\n`)).toThrow(
+      /s\.yaml:\d+:\d+ +\/script\/0\/do\/stop +unknown server "dnss"/,
+    )
+  })
 })
