@@ -19,6 +19,7 @@ import { CERTS_HELP, certs } from './certs.js'
 import { CLOCK_HELP, clock } from './clock.js'
 import { KERBEROS_HELP, kerberos } from './kerberos.js'
 import { SCRIPT_HELP, script } from './script.js'
+import { TIMELINE_HELP, timeline } from './timeline.js'
 import { DNS_HELP, dns } from './dns.js'
 import { PREFLIGHT_HELP, preflightCommand } from './preflight.js'
 import { UP_HELP, up } from './up.js'
@@ -40,6 +41,7 @@ Commands:
   clock [show|rate N|advance D]    the lab's clock: run it fast, move it on
   kerberos keytab FILE             the lab realm's service keys for MIT's tools (kvno -k)
   script [status|pause|resume|skip|restart]   the running scenario's script
+  timeline export|diff             a phone's boot as a golden timeline, and two of them compared
   preflight --interface IF         check a host before real phones meet the lab on IF
   scenario load FILE   swap the running lab's scenario
   schema               print the scenario JSON Schema
@@ -61,6 +63,7 @@ const HELPS: Record<string, string> = {
   clock: CLOCK_HELP,
   kerberos: KERBEROS_HELP,
   script: SCRIPT_HELP,
+  timeline: TIMELINE_HELP,
   preflight: PREFLIGHT_HELP,
   phone: PHONE_HELP,
   verify: VERIFY_HELP,
@@ -108,6 +111,8 @@ export async function main(argv: string[]): Promise<number> {
         return await kerberos(rest)
       case 'script':
         return await script(rest)
+      case 'timeline':
+        return await timeline(rest)
       case 'clock':
         return await clock(rest)
       case 'preflight':

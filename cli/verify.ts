@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Lab } from '../lab/runtime.js'
@@ -12,7 +12,7 @@ import { runPhone, type PhoneReport } from '../phone/emulator.js'
 import { PhoneNet } from '../phone/net.js'
 import { PhoneState } from '../phone/state.js'
 import { parse, table, usage } from './args.js'
-import { client } from './commands.js'
+import { journalEvents } from './journal-source.js'
 import { deviceEvents, inferEndState, inferStatus } from '../lab/admin/infer.js'
 import type { JournalEvent } from '../core/journal/journal.js'
 import { scenarioPhone, type ScenarioPhone } from './scenario-phone.js'
@@ -172,29 +172,6 @@ export async function verifyScenario(
   }
 }
 
-/** Reads a journal.jsonl; a line that is not an event is counted and skipped. */
-function readJournal(file: string): { events: JournalEvent[]; skipped: number } {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (err) {
-    throw usage(`--journal ${file}: ${(err as Error).message}`)
-  }
-  const events: JournalEvent[] = []
-  let skipped = 0
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue
-    try {
-      const e = JSON.parse(line) as JournalEvent
-      if (typeof e.seq === 'number' && typeof e.kind === 'string') events.push(e)
-      else skipped++
-    } catch {
-      skipped++
-    }
-  }
-  return { events, skipped }
-}
-
 /** A phone the lab did not emulate, judged from the journal (a hardware CX700; issue 22). */
 export async function verifyDevice(
   scenario: Scenario,
@@ -243,10 +220,7 @@ export async function verify(argv: string[]): Promise<number> {
   if (values.device !== undefined) {
     if (positionals.length !== 1) throw usage('verify --device judges one phone against one scenario.')
     const scenario = loadScenario(positionals[0]!)
-    const events =
-      values.journal !== undefined
-        ? readJournal(values.journal).events
-        : await client({ ...values, admin: values.lab ?? values.admin }).journal({ limit: 100_000 })
+    const events = await journalEvents(values)
     const result = await verifyDevice(scenario, values.device, events)
     if (!result) {
       process.stderr.write(`no event of device ${values.device} in the journal\n`)

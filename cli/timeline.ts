@@ -1,0 +1,70 @@
+import { readFileSync, writeFileSync } from 'node:fs'
+import { diffGolden, goldenOf, type GoldenTimeline } from '../lab/admin/golden.js'
+import { deviceEvents } from '../lab/admin/infer.js'
+import { parseDuration } from '../core/schema/common.js'
+import { parse, table, usage } from './args.js'
+import { CLIENT_OPTIONS } from './commands.js'
+import { journalEvents } from './journal-source.js'
+
+export const TIMELINE_HELP = `Usage: cx700-lab timeline export --device MAC [--journal FILE | --lab URL] [-o FILE]
+       cx700-lab timeline diff A.json B.json [--tolerance 2s]
+
+A phone's last boot as a golden timeline: per stage, what the phone asked for (the DHCP parameter list, DNS
+names, the TLS ClientHello, LDAP and Kerberos requests, HTTP paths, SIP methods) in order, with the time since
+the boot began. Export one from a hardware phone or an emulated one (the same file), keep it, and diff a later
+boot against it: requests missing or extra, a changed order, a time beyond the tolerance. diff exits 1 when
+the two boots differ.
+`
+
+function load(file: string): GoldenTimeline {
+  try {
+    const g = JSON.parse(readFileSync(file, 'utf8')) as GoldenTimeline
+    if (g.version !== 1 || typeof g.stages !== 'object') throw new Error('not a golden timeline (version 1)')
+    return g
+  } catch (err) {
+    throw usage(`${file}: ${(err as Error).message}`)
+  }
+}
+
+export async function timeline(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    ...CLIENT_OPTIONS,
+    device: { type: 'string' },
+    journal: { type: 'string' },
+    lab: { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    tolerance: { type: 'string' },
+    json: { type: 'boolean' },
+  })
+  if (values.help) {
+    process.stdout.write(TIMELINE_HELP)
+    return 0
+  }
+  const [verb, ...files] = positionals
+  if (verb === 'export') {
+    if (values.device === undefined || files.length > 0) throw usage('timeline export takes --device MAC.')
+    const found = deviceEvents(await journalEvents(values), values.device)
+    if (!found) {
+      process.stderr.write(`no event of device ${values.device} in the journal\n`)
+      return 1
+    }
+    const text = `${JSON.stringify(goldenOf(found.timeline), null, 2)}\n`
+    if (values.output !== undefined) writeFileSync(values.output, text)
+    else process.stdout.write(text)
+    return 0
+  }
+  if (verb === 'diff') {
+    if (files.length !== 2) throw usage('timeline diff takes two files.')
+    const tolerance = parseDuration(values.tolerance ?? '2s')
+    const diffs = diffGolden(load(files[0]!), load(files[1]!), tolerance)
+    if (values.json) process.stdout.write(`${JSON.stringify(diffs, null, 2)}\n`)
+    else if (diffs.length === 0)
+      process.stdout.write('the two boots asked for the same things, in the same order\n')
+    else
+      process.stdout.write(
+        `${table([['STAGE', 'DIFFERENCE', 'DETAIL'], ...diffs.map((d) => [d.stage, d.what, d.detail])])}\n`,
+      )
+    return diffs.length === 0 ? 0 : 1
+  }
+  throw usage('timeline takes export or diff.')
+}

@@ -1,0 +1,126 @@
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, describe, expect, it } from 'vitest'
+import { diffGolden, goldenOf, type GoldenTimeline } from '../../../lab/admin/golden.js'
+import { deviceEvents } from '../../../lab/admin/infer.js'
+import { packageRoot } from '../../../lab/paths.js'
+import { runPhone } from '../../../phone/emulator.js'
+import { PhoneNet } from '../../../phone/net.js'
+import { PhoneState } from '../../../phone/state.js'
+import { startTestLab, type TestLab } from '../../helpers/lab.js'
+
+const run = promisify(execFile)
+const CLI = join(packageRoot(), 'dist', 'cli', 'main.js')
+const scenarios = join(packageRoot(), 'scenarios')
+const dir = mkdtempSync(join(tmpdir(), 'cx700-golden-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+/** One factory-fresh boot of the emulated phone (standing in for a hardware one) on a lab. */
+async function boot(t: TestLab, mac: string): Promise<void> {
+  const u = t.lab.scenario.users[0]!
+  await runPhone({
+    net: new PhoneNet(t.lab.endpoints(), t.lab.siteAddresses()),
+    mac,
+    signIn: u.signInAddress,
+    account: u.userName,
+    password: u.password,
+    state: new PhoneState('3.5.6907.35'),
+    clock: t.lab.clock,
+  })
+  t.lab.journal.flush()
+}
+
+async function cli(args: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout } = await run(process.execPath, [CLI, 'timeline', ...args], { timeout: 30_000 })
+    return { code: 0, out: stdout }
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string }
+    return { code: e.code ?? -1, out: e.stdout ?? '' }
+  }
+}
+
+describe('golden timelines: a boot kept as a file, and two boots compared', () => {
+  it('finds two boots of one story the same, and names where a boot of another story departs', async () => {
+    await using healthy = await startTestLab(undefined, { file: join(scenarios, 'default.yaml') })
+    await boot(healthy, '00:04:f2:00:00:0a')
+    await boot(healthy, '00:04:f2:00:00:0b')
+    const journal = join(healthy.lab.runDir, 'journal.jsonl')
+    const a = join(dir, 'a.json')
+    const b = join(dir, 'b.json')
+    expect((await cli(['export', '--device', '00:04:f2:00:00:0a', '--journal', journal, '-o', a])).code).toBe(
+      0,
+    )
+    expect((await cli(['export', '--device', '00:04:f2:00:00:0b', '--journal', journal, '-o', b])).code).toBe(
+      0,
+    )
+    const same = await cli(['diff', a, b, '--tolerance', '5s'])
+    expect(same.code, same.out).toBe(0)
+    expect(same.out).toContain('the same things, in the same order')
+
+    await using skewed = await startTestLab(undefined, { file: join(scenarios, 'f6-clock-skew.yaml') })
+    await boot(skewed, '00:04:f2:00:00:0c')
+    const found = deviceEvents(skewed.lab.journal.query(), '00:04:f2:00:00:0c')!
+    const c = goldenOf(found.timeline)
+    const diffs = diffGolden(
+      JSON.parse(
+        (await cli(['export', '--device', '00:04:f2:00:00:0a', '--journal', journal])).out,
+      ) as GoldenTimeline,
+      c,
+      5_000,
+    )
+    // The skewed phone never reaches the pool: its SIP requests are missing, and it asks no trust search.
+    expect(diffs).toContainEqual(
+      expect.objectContaining({ stage: 'SIP', what: 'missing', detail: expect.stringMatching(/^REGISTER/) }),
+    )
+    expect(diffs).toContainEqual(
+      expect.objectContaining({
+        stage: 'DC/LDAP',
+        what: 'missing',
+        detail: expect.stringContaining('certificationAuthority'),
+      }),
+    )
+    expect(diffs.some((d) => d.what === 'extra')).toBe(false)
+  })
+
+  it('tells an order change and a slow request apart from a missing one', () => {
+    const g = (stages: Record<string, { ask: string; atMs: number }[]>) => ({
+      version: 1 as const,
+      device: 'x',
+      stages,
+    })
+    const a = g({
+      DNS: [
+        { ask: 'a A', atMs: 0 },
+        { ask: 'b A', atMs: 10 },
+      ],
+    })
+    expect(
+      diffGolden(
+        a,
+        g({
+          DNS: [
+            { ask: 'b A', atMs: 10 },
+            { ask: 'a A', atMs: 20 },
+          ],
+        }),
+        100,
+      ),
+    ).toEqual([{ stage: 'DNS', what: 'order', detail: 'A: a A → b A; B: b A → a A' }])
+    expect(
+      diffGolden(
+        a,
+        g({
+          DNS: [
+            { ask: 'a A', atMs: 0 },
+            { ask: 'b A', atMs: 5_000 },
+          ],
+        }),
+        2_000,
+      ),
+    ).toEqual([{ stage: 'DNS', what: 'timing', detail: 'b A: 10 ms in A, 5000 ms in B' }])
+  })
+})
