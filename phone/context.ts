@@ -158,7 +158,7 @@ export class PhoneContext {
     this.options = options
     this.guesses = { ...DEFAULT_GUESSES, ...options.guesses }
     this.state = options.state
-    this.net = options.net
+    this.net = options.net.forDevice(options.mac)
     this.timeoutMs = options.timeoutMs ?? 2_000
     this.clock = options.clock ?? systemClock()
     this.sni = this.guesses.sni ?? options.net.loopback
@@ -194,6 +194,7 @@ export class PhoneContext {
       sni: this.sni,
       timeoutMs: this.timeoutMs,
       maxVersion: this.guesses.tlsVersion,
+      net: this.net,
     })
   }
 

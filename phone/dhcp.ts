@@ -75,7 +75,7 @@ async function withClient<T>(
   const loopback = net.loopback
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject)
-    socket.bind(loopback ? 0 : 68, loopback ? '127.0.0.1' : '0.0.0.0', () => {
+    socket.bind(loopback ? 0 : 68, loopback ? (net.localAddress ?? '127.0.0.1') : '0.0.0.0', () => {
       socket.off('error', reject)
       resolve()
     })

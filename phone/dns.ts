@@ -2,7 +2,6 @@ import { randomInt } from 'node:crypto'
 import { LabDecodeError } from '../core/errors.js'
 import { decodeDns, encodeDns, queryMessage, typeCode, type DnsRecord } from '../servers/dns/codec.js'
 import type { PhoneNet } from './net.js'
-import { udpAsk } from './net.js'
 
 export type Lookup = { readonly name: string; readonly records: readonly DnsRecord[] }
 
@@ -27,7 +26,7 @@ export class PhoneResolver {
     if (!to) return []
     const id = randomInt(0, 0xffff)
     const bytes = encodeDns(queryMessage(name, typeCode(type)!, { id }))
-    const answer = await udpAsk(
+    const answer = await this.net.udpAsk(
       to.host,
       to.port,
       bytes,

@@ -27,8 +27,14 @@ export class PhoneHttp {
     socket.on('error', () => undefined)
   }
 
-  static async open(host: string, port: number, timeoutMs: number): Promise<PhoneHttp | string> {
-    const socket = tcpConnect({ host, port })
+  /** A connection to `host`:`port`, from `localAddress` when given (the phone's own on loopback). */
+  static async open(
+    host: string,
+    port: number,
+    timeoutMs: number,
+    localAddress?: string,
+  ): Promise<PhoneHttp | string> {
+    const socket = tcpConnect({ host, port, ...(localAddress ? { localAddress } : {}) })
     const up = await new Promise<true | string>((resolve) => {
       const timer = setTimeout(() => resolve('timed out'), timeoutMs)
       socket.once('connect', () => {

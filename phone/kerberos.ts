@@ -1,5 +1,4 @@
 import { randomInt } from 'node:crypto'
-import { connect } from 'node:net'
 import {
   Etype,
   checksum,
@@ -32,7 +31,7 @@ import {
 } from '../core/auth/krb5/messages.js'
 import { KrbTokId, Mech, krb5Token, negTokenInit } from '../core/auth/spnego.js'
 import { LabDecodeError } from '../core/errors.js'
-import { udpAsk, type PhoneNet } from './net.js'
+import type { PhoneNet } from './net.js'
 
 /**
  * The phone's Kerberos client (spec §2.5: the trace fetches /certsrv with a ticket): the AS exchange with
@@ -62,7 +61,7 @@ async function ask(
   timeoutMs: number,
 ): Promise<Uint8Array | undefined> {
   const udp = net.target(address, 88, 'udp')
-  const answer = udp ? await udpAsk(udp.host, udp.port, bytes, () => true, timeoutMs) : undefined
+  const answer = udp ? await net.udpAsk(udp.host, udp.port, bytes, () => true, timeoutMs) : undefined
   if (answer) {
     try {
       const m = decodeKerberos(answer)
@@ -73,17 +72,18 @@ async function ask(
     }
   }
   const tcp = net.target(address, 88, 'tcp')
-  return tcp ? tcpAsk(tcp.host, tcp.port, bytes, timeoutMs) : undefined
+  return tcp ? tcpAsk(net, tcp.host, tcp.port, bytes, timeoutMs) : undefined
 }
 
 function tcpAsk(
+  net: PhoneNet,
   host: string,
   port: number,
   bytes: Uint8Array,
   timeoutMs: number,
 ): Promise<Uint8Array | undefined> {
   return new Promise((resolve) => {
-    const socket = connect({ host, port })
+    const socket = net.tcp(host, port)
     let got = Buffer.alloc(0)
     const done = (v: Uint8Array | undefined): void => {
       socket.destroy()

@@ -7,7 +7,7 @@ import {
   ntpTimestampFromUnixMs,
   unixMsFromNtpTimestamp,
 } from '../servers/ntp/codec.js'
-import { udpAsk, type PhoneNet } from './net.js'
+import type { PhoneNet } from './net.js'
 
 /**
  * One SNTP exchange (spec §2.3): the offset of the server's clock from ours, or why there is none (no
@@ -24,7 +24,7 @@ export async function ntpOffset(
   const sent = clock.now()
   const transmit = ntpTimestampFromUnixMs(sent)
   const request = encodeNtp(clientRequest(3, transmit))
-  const answer = await udpAsk(to.host, to.port, request, () => true, timeoutMs)
+  const answer = await net.udpAsk(to.host, to.port, request, () => true, timeoutMs)
   if (!answer) return { problem: `no NTP answer from ${server}` }
   try {
     const p = decodeNtp(answer)

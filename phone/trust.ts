@@ -1,3 +1,4 @@
+import type { PhoneNet } from './net.js'
 import 'reflect-metadata'
 import { connect, type TLSSocket } from 'node:tls'
 import * as x509 from '@peculiar/x509'
@@ -103,9 +104,15 @@ export async function phoneTls(
   name: string,
   roots: readonly x509.X509Certificate[],
   now: Date,
-  options: { readonly sni: boolean; readonly timeoutMs: number; readonly maxVersion: 'TLSv1' | 'TLSv1.2' },
+  options: {
+    readonly sni: boolean
+    readonly timeoutMs: number
+    readonly maxVersion: 'TLSv1' | 'TLSv1.2'
+    /** The phone's network (its own address on loopback). */
+    readonly net?: PhoneNet
+  },
 ): Promise<{ socket: TLSSocket } | { failure: TrustFailure | 'unreachable'; reason: string }> {
-  const socket = connect({
+  const socket = (options.net ? options.net.tls.bind(options.net) : connect)({
     host,
     port,
     ...(options.sni ? { servername: name } : {}),

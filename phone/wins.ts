@@ -9,7 +9,7 @@ import {
   encodeNb,
   type NetbiosName,
 } from '../servers/netbios/codec.js'
-import { udpAsk, type PhoneNet } from './net.js'
+import type { PhoneNet } from './net.js'
 
 /**
  * The phone's WINS client (spec §2.4, S4): a unicast name query to each WINS server DHCP gave (option 44),
@@ -47,7 +47,7 @@ export async function winsQuery(
         additional: [],
       })
       trace.push(`${server} ${name.name}<${name.suffix.toString(16).toUpperCase()}>`)
-      const reply = await udpAsk(
+      const reply = await net.udpAsk(
         to.host,
         to.port,
         bytes,

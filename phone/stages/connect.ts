@@ -12,7 +12,7 @@ export async function connect(ctx: PhoneContext, network: PhoneNetwork, u: URL):
     ? ctx.net.target(address, Number(u.port || (u.protocol === 'https:' ? 443 : 80)), 'tcp')
     : undefined
   if (!to) return `${u.hostname} does not resolve or answer`
-  if (u.protocol !== 'https:') return PhoneHttp.open(to.host, to.port, ctx.timeoutMs)
+  if (u.protocol !== 'https:') return PhoneHttp.open(to.host, to.port, ctx.timeoutMs, ctx.net.localAddress)
   const tls = await ctx.tls(to.host, to.port, u.hostname)
   return 'socket' in tls ? new PhoneHttp(tls.socket) : `${tls.failure}: ${tls.reason}`
 }

@@ -16,7 +16,9 @@ async function redirected(
   host: string,
 ): Promise<{ to: { host: string; port: number } | undefined; name: string } | undefined> {
   const to = ctx.net.target(address, 80, 'tcp')
-  const plain = to ? await PhoneHttp.open(to.host, to.port, ctx.timeoutMs) : 'unreachable'
+  const plain = to
+    ? await PhoneHttp.open(to.host, to.port, ctx.timeoutMs, ctx.net.localAddress)
+    : 'unreachable'
   if (typeof plain === 'string') return undefined
   const r = await plain.request('GET', '/autodiscover/autodiscover.xml', host, {}, '', ctx.timeoutMs)
   plain.close()

@@ -1,4 +1,5 @@
 import * as x509 from '@peculiar/x509'
+import { connect as netConnect, type Socket } from 'node:net'
 import { Client, InvalidCredentialsError } from 'ldapts'
 import { STATUS, ended, next, type Outcome, type PhoneContext, type PhoneNetwork } from '../context.js'
 import { ETYPE_NAMES } from '../../core/auth/krb5/crypto.js'
@@ -173,7 +174,9 @@ async function withTicket(
 async function fromCertsrv(ctx: PhoneContext, network: PhoneNetwork, host: string): Promise<void> {
   const address = await network.dns.address(host)
   const to = address ? ctx.net.target(address, 80, 'tcp') : undefined
-  const conn = to ? await PhoneHttp.open(to.host, to.port, ctx.timeoutMs) : `${host} does not resolve`
+  const conn = to
+    ? await PhoneHttp.open(to.host, to.port, ctx.timeoutMs, ctx.net.localAddress)
+    : `${host} does not resolve`
   if (typeof conn === 'string') {
     ctx.step('certsrv', false, conn)
     return
@@ -210,6 +213,10 @@ export async function trustStage(
     url: `ldap://${dc.host}:${dc.port}`,
     timeout: ctx.timeoutMs,
     connectTimeout: ctx.timeoutMs,
+    // The phone's own address on loopback (PhoneNet.forDevice), as for its other connections.
+    ...(ctx.net.localAddress !== undefined
+      ? { createConnection: fromAddress(ctx.net.localAddress) as unknown as typeof netConnect }
+      : {}),
   })
   let found: LdapStep
   try {
@@ -231,4 +238,9 @@ export async function trustStage(
   ctx.show(STATUS.installing)
   ctx.learnt.roots = roots.map((r) => r.subject)
   return next(roots)
+}
+
+/** ldapts' connection factory (it calls it with port and host), made to connect from the phone's own address. */
+function fromAddress(localAddress: string): (port: number, host: string) => Socket {
+  return (port, host) => netConnect({ port, host, localAddress })
 }
