@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net'
-import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls'
+import { createSecureContext, TLSSocket, type SecureContext, type TLSSocketOptions } from 'node:tls'
 import type { LabPki, ServerCertificate } from './pki.js'
 
 /**
@@ -47,18 +47,31 @@ export class TlsContexts {
     return ctx
   }
 
-  /** Wraps an accepted TCP socket in a server-side TLS socket with the right certificate. */
-  wrap(socket: Socket): TLSSocket {
-    const byAddress = this.#pki.select({ localAddress: socket.localAddress })
-    const initial = this.context(byAddress)
+  /**
+   * What a server-side TLS socket needs for a connection that arrived on `localAddress`: the certificate of the
+   * host at that address when one host has it, else the one SNI names, else `defaultName`'s (or the
+   * multi-name fallback when none is given).
+   */
+  serverOptions(
+    localAddress: string | undefined,
+    defaultName?: string,
+  ): Pick<TLSSocketOptions, 'secureContext' | 'SNICallback'> {
+    const byAddress = this.#pki.select({ localAddress })
     const addressDecides = byAddress !== this.#pki.fallback
-    return new TLSSocket(socket, {
-      isServer: true,
+    const initial = this.context(
+      addressDecides || defaultName === undefined ? byAddress : this.#pki.select({ servername: defaultName }),
+    )
+    return {
       secureContext: initial,
       SNICallback: (servername, cb) => {
         cb(null, addressDecides ? initial : this.context(this.#pki.select({ servername })))
       },
-    })
+    }
+  }
+
+  /** Wraps an accepted TCP socket in a server-side TLS socket with the right certificate. */
+  wrap(socket: Socket): TLSSocket {
+    return new TLSSocket(socket, { isServer: true, ...this.serverOptions(socket.localAddress) })
   }
 }
 

@@ -20,6 +20,7 @@ import { CLOCK_HELP, clock } from './clock.js'
 import { KERBEROS_HELP, kerberos } from './kerberos.js'
 import { SCRIPT_HELP, script } from './script.js'
 import { TIMELINE_HELP, timeline } from './timeline.js'
+import { CAPTURE_HELP, capture } from './capture.js'
 import { DNS_HELP, dns } from './dns.js'
 import { PREFLIGHT_HELP, preflightCommand } from './preflight.js'
 import { UP_HELP, up } from './up.js'
@@ -42,6 +43,7 @@ Commands:
   kerberos keytab FILE             the lab realm's service keys for MIT's tools (kvno -k)
   script [status|pause|resume|skip|restart]   the running scenario's script
   timeline export|diff             a phone's boot as a golden timeline, and two of them compared
+  capture --device MAC [--stage S] a phone's traffic as a pcapng for Wireshark (TLS secrets inside)
   preflight --interface IF         check a host before real phones meet the lab on IF
   scenario load FILE   swap the running lab's scenario
   schema               print the scenario JSON Schema
@@ -64,6 +66,7 @@ const HELPS: Record<string, string> = {
   kerberos: KERBEROS_HELP,
   script: SCRIPT_HELP,
   timeline: TIMELINE_HELP,
+  capture: CAPTURE_HELP,
   preflight: PREFLIGHT_HELP,
   phone: PHONE_HELP,
   verify: VERIFY_HELP,
@@ -113,6 +116,8 @@ export async function main(argv: string[]): Promise<number> {
         return await script(rest)
       case 'timeline':
         return await timeline(rest)
+      case 'capture':
+        return await capture(rest)
       case 'clock':
         return await clock(rest)
       case 'preflight':

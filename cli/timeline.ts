@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs'
-import { diffGolden, goldenOf, type GoldenTimeline } from '../lab/admin/golden.js'
+import { asGolden, diffGolden, goldenOf, type GoldenTimeline } from '../lab/admin/golden.js'
 import { deviceEvents } from '../lab/admin/infer.js'
 import { parseDuration } from '../core/schema/common.js'
 import { parse, table, usage } from './args.js'
@@ -18,9 +18,7 @@ the two boots differ.
 
 function load(file: string): GoldenTimeline {
   try {
-    const g = JSON.parse(readFileSync(file, 'utf8')) as GoldenTimeline
-    if (g.version !== 1 || typeof g.stages !== 'object') throw new Error('not a golden timeline (version 1)')
-    return g
+    return asGolden(JSON.parse(readFileSync(file, 'utf8')))
   } catch (err) {
     throw usage(`${file}: ${(err as Error).message}`)
   }

@@ -28,6 +28,8 @@ Options:
   --watch            reload the scenario file when it changes (a bad edit keeps the old scenario)
   --journal-memory-mb N   how much of the journal is kept in memory (default 8; older events stay in the file)
   --journal-file-mb N     rotate journal.jsonl at this size, keeping one older file (default 256; 0: never)
+  --capture-device-mb N   how much of each device's traffic is kept for captures (default 4; 0: none)
+  --capture-mb N          how much traffic is kept for captures in all (default 32; 0: none)
   --json             print one JSON line {"event":"ready",…} on stdout instead of the table; logs as JSON
   -h, --help         this text
 `
@@ -43,6 +45,8 @@ export async function up(argv: string[]): Promise<number> {
     json: { type: 'boolean' },
     'journal-memory-mb': { type: 'string' },
     'journal-file-mb': { type: 'string' },
+    'capture-mb': { type: 'string' },
+    'capture-device-mb': { type: 'string' },
     interface: { type: 'string' },
     address: { type: 'string' },
   })
@@ -102,11 +106,19 @@ export async function up(argv: string[]): Promise<number> {
   const fileMb = intOption(values['journal-file-mb'], 'journal-file-mb')
   if ((memoryMb !== undefined && memoryMb < 1) || (fileMb !== undefined && fileMb < 0))
     throw usage('--journal-memory-mb takes 1 or more, --journal-file-mb 0 or more.')
+  const captureMb = intOption(values['capture-mb'], 'capture-mb')
+  const captureDeviceMb = intOption(values['capture-device-mb'], 'capture-device-mb')
+  if ((captureMb ?? 0) < 0 || (captureDeviceMb ?? 0) < 0)
+    throw usage('--capture-mb and --capture-device-mb take 0 or more.')
   const lab = new Lab({
     scenario,
     logger,
     stateDir,
     ports,
+    capture: {
+      perDeviceBytes: (captureDeviceMb ?? 4) * 1024 * 1024,
+      totalBytes: (captureMb ?? 32) * 1024 * 1024,
+    },
     journal: {
       ...(memoryMb !== undefined ? { capacityBytes: memoryMb * 1024 * 1024 } : {}),
       ...(fileMb !== undefined ? { fileMaxBytes: fileMb * 1024 * 1024 } : {}),

@@ -33,6 +33,7 @@ export type LabErrorCode =
   | 'LAB_ERR_SIP_DECODE'
   | 'LAB_ERR_ABS_DECODE'
   | 'LAB_ERR_TLS_DECODE'
+  | 'LAB_ERR_PCAPNG_DECODE'
 
 export class LabError extends Error {
   readonly code: LabErrorCode

@@ -1,4 +1,12 @@
+import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram'
+import type { Socket } from 'node:net'
+import type { Endpoint } from './capture/frames.js'
+import type { ConnectionTap } from './capture/store.js'
+import { tapSocket } from './capture/tap.js'
+import type { DeviceRef } from './journal/devices.js'
 import { LabError } from './errors.js'
+import { bindTcp, type TcpListener } from './net/tcp.js'
+import { bindUdp } from './net/udp.js'
 import { NO_FAULT, planFault, type FaultPlan } from './faults/apply.js'
 import type { Fault } from './faults/types.js'
 import type { Peer } from './journal/journal.js'
@@ -156,6 +164,94 @@ export abstract class ServerBase<C, D extends LabDeps = LabDeps> implements LabS
       peer,
     })
     socket.destroy()
+  }
+
+  /**
+   * Binds a UDP socket for this server: a socket error is logged, never thrown, and every datagram is
+   * captured (the device's capture, `cx700-lab capture`) before it is handled.
+   */
+  protected async listenUdp(
+    address: string,
+    port: number,
+    onMessage: (socket: UdpSocket, msg: Buffer, rinfo: RemoteInfo) => void,
+    options: {
+      /** Let another socket bind the same port on a specific address (the DHCP broadcast sender). */
+      readonly reuseAddr?: boolean
+      /** Who sent a datagram when its source address cannot tell (DHCP's chaddr). */
+      readonly deviceOf?: (msg: Buffer) => DeviceRef | undefined
+    } = {},
+  ): Promise<UdpSocket> {
+    let local: Endpoint = { address, port }
+    const socket: UdpSocket = await bindUdp(
+      this.name,
+      address,
+      port,
+      (msg, rinfo) => {
+        this.deps.capture.datagram(this.name, 'in', local, rinfo, msg, options.deviceOf?.(msg))
+        onMessage(socket, msg, rinfo)
+      },
+      (err) => this.deps.logger.warn({ err: err.message }, 'socket error'),
+      options.reuseAddr === true,
+    )
+    local = socket.address()
+    return socket
+  }
+
+  /** Sends a datagram (an answer already journaled) and captures it; a send error reaches the socket's listener. */
+  protected sendDatagram(
+    socket: UdpSocket,
+    bytes: Uint8Array,
+    to: Endpoint,
+    options: { readonly from?: Endpoint; readonly device?: DeviceRef } = {},
+  ): void {
+    this.deps.capture.datagram(this.name, 'out', options.from ?? socket.address(), to, bytes, options.device)
+    socket.send(bytes, to.port, to.address)
+  }
+
+  /**
+   * Listens on TCP for this server: connections over the limits are refused and journaled, and every
+   * accepted one is captured (what the peer sent, what the lab wrote, how it ended) before it is handled.
+   */
+  protected listenTcp(
+    address: string,
+    port: number,
+    onConnection: (socket: Socket) => void,
+  ): Promise<TcpListener> {
+    return bindTcp(
+      this.name,
+      address,
+      port,
+      (socket) => {
+        this.captureConnection(socket)
+        onConnection(socket)
+      },
+      { onRefused: (peer, why) => this.connectionRefused(peer, why) },
+    )
+  }
+
+  readonly #taps = new WeakMap<object, ConnectionTap>()
+
+  /** Starts capturing an accepted TCP socket (listenTcp does it; HTTP does it for its own listeners). */
+  protected captureConnection(socket: Socket): ConnectionTap {
+    const tap = this.deps.capture.connection(
+      this.name,
+      { address: socket.localAddress ?? '0.0.0.0', port: socket.localPort ?? 0 },
+      { address: socket.remoteAddress ?? '0.0.0.0', port: socket.remotePort ?? 0 },
+    )
+    tapSocket(socket, tap)
+    this.#taps.set(socket, tap)
+    return tap
+  }
+
+  /** The capture of a connection (its TCP socket, or what the server set up over it: see tapFor). */
+  protected tapOf(socket: object): ConnectionTap | undefined {
+    return this.#taps.get(socket)
+  }
+
+  /** Files a stream made over a captured socket (a TLS socket, a duplex) under the same capture. */
+  protected tapFor(stream: object, socket: object): void {
+    const tap = this.#taps.get(socket)
+    if (tap) this.#taps.set(stream, tap)
   }
 
   /** Where a fault takes effect for this server (the one fault path, core/faults/apply.ts), seeded. */

@@ -1,3 +1,4 @@
+import type { CaptureStore } from './capture/store.js'
 import type { LabClock } from './clock.js'
 import type { FaultEngine } from './faults/engine.js'
 import type { FaultCapabilities } from './faults/types.js'
@@ -42,6 +43,8 @@ export interface LabDeps {
   readonly faults: FaultEngine
   /** Every bound socket of the lab (a server handing out another's URL needs its real port). */
   readonly endpoints: () => readonly BoundPort[]
+  /** What crossed the lab's sockets, per device and bounded (packet captures). */
+  readonly capture: CaptureStore
 }
 
 /** What the runtime needs of any server, whatever its configuration. */

@@ -1,6 +1,6 @@
 import type { RemoteInfo, Socket } from 'node:dgram'
 import type { Peer } from './journal/journal.js'
-import { bindUdp, closeUdp } from './net/udp.js'
+import { closeUdp } from './net/udp.js'
 import type { BoundPort, LabDeps, ListenRequest } from './server.js'
 import { ServerBase } from './server-base.js'
 
@@ -23,12 +23,8 @@ export abstract class UdpServer<C, D extends LabDeps = LabDeps> extends ServerBa
   protected async bind(): Promise<readonly BoundPort[]> {
     const bound: BoundPort[] = []
     for (const req of this.#listen) {
-      const socket = await bindUdp(
-        this.name,
-        req.address,
-        req.port,
-        (msg, rinfo) => this.track(this.onDatagram(socket, msg, rinfo)),
-        (err) => this.deps.logger.warn({ err: err.message }, 'socket error'),
+      const socket = await this.listenUdp(req.address, req.port, (s, msg, rinfo) =>
+        this.track(this.onDatagram(s, msg, rinfo)),
       )
       this.#sockets.push(socket)
       const addr = socket.address()
@@ -52,8 +48,6 @@ export abstract class UdpServer<C, D extends LabDeps = LabDeps> extends ServerBa
   ): void {
     if (!this.listening) return
     this.deps.journal.record({ server: this.name, ...event, peer })
-    socket.send(bytes, peer.port, peer.address, (err) => {
-      if (err) this.deps.logger.warn({ err: err.message }, 'send failed')
-    })
+    this.sendDatagram(socket, bytes, peer)
   }
 }

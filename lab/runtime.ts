@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { systemClock, type Clock, type ClockChange, type LabClock } from '../core/clock.js'
 import { LabError } from '../core/errors.js'
 import { FaultEngine } from '../core/faults/engine.js'
+import { CaptureStore, type CaptureOptions } from '../core/capture/store.js'
 import { Journal, type JournalOptions } from '../core/journal/journal.js'
 import type { Logger } from '../core/logger.js'
 import { defaultStateDir } from './paths.js'
@@ -49,6 +50,8 @@ export interface LabOptions {
   readonly clock?: LabClock
   /** The journal's bounds: events and octets kept in memory, the file's size before it is rotated. */
   readonly journal?: Pick<JournalOptions, 'capacity' | 'capacityBytes' | 'fileMaxBytes'>
+  /** How much of what crossed the sockets is kept for captures (default 4 MiB a device, 32 MiB in all). */
+  readonly capture?: CaptureOptions
 }
 
 /** One line of the port map: where a service of a lab host really listens. */
@@ -152,6 +155,8 @@ function runStamp(clock: Clock): string {
 export class Lab implements AsyncDisposable {
   readonly journal: Journal
   readonly faults: FaultEngine
+  /** What crossed the servers' sockets, per device and bounded (`cx700-lab capture`). */
+  readonly capture: CaptureStore
   readonly stateDir: string
   readonly runDir: string
   readonly logger: Logger
@@ -190,6 +195,11 @@ export class Lab implements AsyncDisposable {
       ...options.journal,
       clock: this.#clock,
       file: join(this.runDir, 'journal.jsonl'),
+    })
+    this.capture = new CaptureStore({
+      ...(options.capture ? { capture: options.capture } : {}),
+      resolve: (address, hint) => this.journal.devices.resolve(hint, address),
+      now: () => this.#clock.now(),
     })
     this.#random = seededRandom(options.scenario.seed)
     this.faults = new FaultEngine({
@@ -306,6 +316,7 @@ export class Lab implements AsyncDisposable {
       pki: () => this.pki,
       kerberos: () => this.kerberos,
       endpoints: () => this.endpoints(),
+      capture: this.capture,
     }
   }
 

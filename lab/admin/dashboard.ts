@@ -89,7 +89,13 @@ export function dashboardPage(): string {
   <p><button type="button" data-script="pause">Pause</button> <button type="button" data-script="resume">Resume</button> <button type="button" data-script="skip">Skip the waiting step</button> <button type="button" data-script="restart">Restart</button></p>
 </section>
 <section aria-labelledby="h-registrations"><h2 id="h-registrations">Registered on the pool</h2><table id="registrations"></table></section>
-<section aria-labelledby="h-devices"><h2 id="h-devices">Phones</h2><div class="lanes" id="lanes"><p class="muted">No phone has talked to the lab yet.</p></div></section>
+<section aria-labelledby="h-devices"><h2 id="h-devices">Phones</h2>
+  <form id="golden-form"><label>Compare phone<select id="golden-device" name="device"></select></label>
+    <label>with a golden timeline<input type="file" id="golden-file" name="file" accept=".json,application/json"></label>
+    <label>tolerance<input id="golden-tolerance" name="tolerance" size="5" value="2s"></label><button type="submit">Compare</button></form>
+  <div id="golden-result" role="status"></div>
+  <p id="capture-msg" role="status"></p>
+  <div class="lanes" id="lanes"><p class="muted">No phone has talked to the lab yet.</p></div></section>
 </main>
 <script>
 const STAGES = ${JSON.stringify(STAGES)};
@@ -152,6 +158,9 @@ async function refreshTimeline() {
   const t = await api('/timeline');
   const lanes = document.getElementById('lanes');
   if (!t.devices.length) return;
+  const gd = document.getElementById('golden-device');
+  const chosen = gd.value;
+  gd.innerHTML = t.devices.map((d) => '<option value="' + esc(d.key) + '"' + (d.key === chosen ? ' selected' : '') + '>' + esc(d.macs[0] || d.key) + '</option>').join('');
   lanes.innerHTML = t.devices.map((d) => {
     const cells = STAGES.map((s) => {
       const st = d.stages[s];
@@ -159,11 +168,13 @@ async function refreshTimeline() {
       return '<button type="button" class="stage ' + (st ? st.last : '') + '" data-open="' + esc(id) + '" aria-expanded="' + open.has(id) + '"' + (st ? '' : ' disabled') + '>' +
         esc(s) + '<br>' + (st ? (st.last === 'ok' ? '✓ ' : '✗ ') + st.count : '—') + '</button>';
     }).join('');
-    const panels = STAGES.filter((s) => open.has(d.key + '|' + s)).map((s) => '<div><b>' + esc(s) + '</b>' +
+    const captureOf = d.macs[0] || d.ips[0];
+    const captureButton = (stage) => captureOf ? ' <button type="button" data-capture="' + esc(captureOf) + '"' + (stage ? ' data-stage="' + esc(stage) + '"' : '') + '>Capture ' + (stage ? 'of ' + esc(stage) + ' ' : '') + '(pcapng)</button>' : '';
+    const panels = STAGES.filter((s) => open.has(d.key + '|' + s)).map((s) => '<div><b>' + esc(s) + '</b>' + captureButton(s) +
       d.events.filter((e) => e.stage === s).map((e) => '<details><summary><span class="' + (e.ok ? 'ok-mark">✓' : 'bad-mark">✗') + '</span> #' + e.seq + ' ' + esc(e.time.slice(11, 23)) + ' ' + esc(e.summary) + '</summary><pre>' + esc(JSON.stringify(e.detail, null, 2)) + '</pre></details>').join('') + '</div>').join('');
     return '<article class="lane" data-device="' + esc(d.key) + '"><h3>' + esc([d.macs.join(', '), d.ips.join(', '), d.users.join(', ')].filter(Boolean).join(' · ')) + '</h3>' +
       '<p>Screen: <span class="screen">' + esc(d.screen) + '</span>' + (d.alert ? ' — <span class="alert" role="alert">' + esc(d.alert) + '</span>' : '') +
-      ' · <a href="/timeline/' + encodeURIComponent(d.key) + '">JSON</a> · <a href="/timeline/' + encodeURIComponent(d.key) + '?format=html" download>HTML for a bug report</a></p>' +
+      ' · <a href="/timeline/' + encodeURIComponent(d.key) + '">JSON</a> · <a href="/timeline/' + encodeURIComponent(d.key) + '?format=html" download>HTML for a bug report</a>' + captureButton() + '</p>' +
       (d.macs.length ? '<p>' + ['reboot', 'power-cycle', 'hard-reset'].map((c) => '<button type="button" data-command="' + c + '" data-mac="' + esc(d.macs[0]) + '">' + c + ' ' + esc(d.macs[0]) + '</button>').join(' ') + ' <span class="muted">(an emulated phone living with --live takes it)</span></p>' : '') +
       '<div class="stages" role="group" aria-label="stages">' + cells + '</div>' + panels + '</article>';
   }).join('');
@@ -186,10 +197,43 @@ document.addEventListener('click', async (ev) => {
     await api('/phones/' + encodeURIComponent(b.dataset.mac) + '/' + b.dataset.command, { method: 'POST' });
     document.getElementById('live').textContent = b.dataset.command + ' left for ' + b.dataset.mac;
   }
+  if (b.dataset.capture) {
+    const msg = document.getElementById('capture-msg');
+    const stage = b.dataset.stage;
+    const path = '/capture/' + encodeURIComponent(b.dataset.capture) + (stage ? '?stage=' + encodeURIComponent(stage) : '');
+    try {
+      const res = await fetch(path, { headers: token ? { authorization: 'Bearer ' + token } : {} });
+      if (!res.ok) throw new Error((await res.json().catch(() => ({}))).error || res.status);
+      const name = (res.headers.get('content-disposition') || '').match(/filename="([^"]+)"/)?.[1] || 'capture.pcapng';
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(await res.blob());
+      a.download = name;
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+      msg.textContent = 'Saved ' + name + ' (' + res.headers.get('x-capture-frames') + ' frames; open it in Wireshark).';
+    } catch (e) { msg.textContent = 'No capture: ' + e.message; }
+  }
   if (b.dataset.remove) {
     await api('/faults/' + encodeURIComponent(b.dataset.remove), { method: 'DELETE' });
     await refreshFaults();
   }
+});
+document.getElementById('golden-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const out = document.getElementById('golden-result');
+  const file = document.getElementById('golden-file').files[0];
+  if (!file) { out.textContent = 'Choose a golden timeline file (cx700-lab timeline export).'; return; }
+  try {
+    const golden = JSON.parse(await file.text());
+    const key = document.getElementById('golden-device').value;
+    const tolerance = document.getElementById('golden-tolerance').value || '2s';
+    const r = await api('/timeline/' + encodeURIComponent(key) + '/diff', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ golden, tolerance }) });
+    out.innerHTML = r.differences.length
+      ? '<p>' + esc(r.device) + ' differs from ' + esc(file.name) + ' (' + esc(r.against) + '):</p><ul id="golden-differences">' + r.differences.map((d) => '<li><b>' + esc(d.stage) + '</b> ' + esc(d.what) + ': ' + esc(d.detail) + '</li>').join('') + '</ul>'
+      : '<p>' + esc(r.device) + ' booted as ' + esc(file.name) + ' did (within ' + esc(tolerance) + ').</p>';
+  } catch (e) { out.textContent = 'Refused: ' + e.message; }
 });
 document.getElementById('fault-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();

@@ -113,3 +113,24 @@ export function diffGolden(a: GoldenTimeline, b: GoldenTimeline, toleranceMs: nu
   }
   return out
 }
+
+/** A golden timeline read back (from a file, a request body); throws with what is wrong with it. */
+export function asGolden(value: unknown): GoldenTimeline {
+  const g = value as Partial<GoldenTimeline> | null
+  if (
+    g === null ||
+    typeof g !== 'object' ||
+    g.version !== 1 ||
+    typeof g.stages !== 'object' ||
+    g.stages === null
+  )
+    throw new Error('not a golden timeline (version 1, with stages)')
+  for (const [stage, requests] of Object.entries(g.stages)) {
+    if (
+      !Array.isArray(requests) ||
+      requests.some((r: Partial<GoldenRequest>) => typeof r?.ask !== 'string' || typeof r.atMs !== 'number')
+    )
+      throw new Error(`stage ${stage}: each request needs an ask (text) and an atMs (number)`)
+  }
+  return g as GoldenTimeline
+}

@@ -1,7 +1,11 @@
+import { BOOT_STAGES, type BootStage } from '../../core/journal/events.js'
+import { captureKey, deviceCapture } from './capture.js'
 import { readdirSync, realpathSync } from 'node:fs'
 import { packageRoot } from '../paths.js'
 import { dashboardPage, timelineHtml } from './dashboard.js'
-import { buildTimelines } from './timeline.js'
+import { asGolden, diffGolden, goldenOf, type GoldenTimeline } from './golden.js'
+import { parseDuration } from '../../core/schema/common.js'
+import { buildTimelines, type DeviceTimeline } from './timeline.js'
 import { clockRoutes } from './clock-routes.js'
 import { phoneCommandRoutes } from './phone-commands.js'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
@@ -137,6 +141,36 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
 
   app.get('/devices', async () => ({ devices: lab.journal.devices.list() }))
 
+  // Packet captures per device and stage (pcapng with the TLS secrets, for Wireshark).
+  app.get('/capture', async () => ({ options: lab.capture.options, devices: lab.capture.devices() }))
+  app.get<{ Params: { device: string }; Querystring: { stage?: string } }>(
+    '/capture/:device',
+    async (req, reply) => {
+      const stage = req.query.stage
+      if (stage !== undefined && !(BOOT_STAGES as readonly string[]).includes(stage))
+        return reply.code(400).send({ error: `no stage ${stage}: one of ${BOOT_STAGES.join(', ')}` })
+      const found = deviceCapture(
+        lab.capture,
+        lab.journal.query({}, 100_000),
+        { device: req.params.device, ...(stage !== undefined ? { stage: stage as BootStage } : {}) },
+        lab.endpoints(),
+      )
+      if (!found)
+        return reply.code(404).send({
+          error: lab.capture.enabled
+            ? `nothing captured for ${req.params.device} (GET /capture lists the devices)`
+            : 'captures are off in this lab (cx700-lab up --capture-mb 0)',
+        })
+      const name = `cx700-${captureKey(req.params.device).replace(/[^a-zA-Z0-9.-]+/g, '-')}${stage ? `-${stage.replace(/[^a-zA-Z]+/g, '')}` : ''}`
+      return reply
+        .type('application/x-pcapng')
+        .header('content-disposition', `attachment; filename="${name}.pcapng"`)
+        .header('x-capture-frames', String(found.frames))
+        .header('x-capture-secrets-withheld', String(found.withheld))
+        .send(Buffer.from(found.bytes))
+    },
+  )
+
   // The lab PKI as a QA engineer wants to see it: certificates only, never a private key.
   app.get('/pki', async () => {
     const pki = lab.pki
@@ -221,6 +255,11 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(dashboardPage()))
   app.get('/dashboard', async (_req, reply) => reply.redirect('/', 302))
 
+  const timelineOf = (key: string): DeviceTimeline | undefined =>
+    buildTimelines(lab.journal.query({}, 100_000), lab.clock.now()).find((d) => d.key === key)
+  const noDevice = (reply: FastifyReply, key: string): FastifyReply =>
+    reply.code(404).send({ error: `no device ${key} in the journal (GET /timeline lists them)` })
+
   app.get('/timeline', async () => ({
     devices: buildTimelines(lab.journal.query({}, 100_000), lab.clock.now()),
   }))
@@ -228,13 +267,8 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
   app.get<{ Params: { key: string }; Querystring: { format?: string } }>(
     '/timeline/:key',
     async (req, reply) => {
-      const t = buildTimelines(lab.journal.query({}, 100_000), lab.clock.now()).find(
-        (d) => d.key === req.params.key,
-      )
-      if (!t)
-        return reply
-          .code(404)
-          .send({ error: `no device ${req.params.key} in the journal (GET /timeline lists them)` })
+      const t = timelineOf(req.params.key)
+      if (!t) return noDevice(reply, req.params.key)
       const name = `cx700-timeline-${t.key.replace(/[^a-zA-Z0-9.-]+/g, '_')}`
       if (req.query.format === 'html')
         return reply
@@ -242,6 +276,28 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
           .header('content-disposition', `attachment; filename="${name}.html"`)
           .send(timelineHtml(t, lab.scenario.name))
       return reply.header('content-disposition', `inline; filename="${name}.json"`).send(t)
+    },
+  )
+
+  // A device's last boot against a golden timeline (the dashboard's "Compare with a golden file").
+  app.post<{ Params: { key: string }; Body: { golden?: unknown; tolerance?: string } }>(
+    '/timeline/:key/diff',
+    async (req, reply) => {
+      const t = timelineOf(req.params.key)
+      if (!t) return noDevice(reply, req.params.key)
+      let golden: GoldenTimeline
+      let toleranceMs: number
+      try {
+        golden = asGolden(req.body?.golden)
+        toleranceMs = parseDuration(req.body?.tolerance ?? '2s')
+      } catch (err) {
+        return reply.code(400).send({ error: (err as Error).message })
+      }
+      return {
+        device: t.key,
+        against: golden.device,
+        differences: diffGolden(golden, goldenOf(t), toleranceMs),
+      }
     },
   )
 

@@ -24,6 +24,12 @@ export type {
 
 export type { ScriptStatus }
 
+export interface CapturesAnswer {
+  /** The bounds in force (octets per device, in all). */
+  readonly options: { readonly perDeviceBytes: number; readonly totalBytes: number }
+  readonly devices: readonly { key: string; mac?: string; bytes: number; records: number }[]
+}
+
 export interface EndpointsAnswer {
   readonly scenario: string
   readonly mode: string
@@ -53,7 +59,9 @@ export class AdminRequestError extends LabError {
   }
 }
 
-function query(filter: JournalFilter & { limit?: number; follow?: boolean }): string {
+function query(
+  filter: JournalFilter & { limit?: number; follow?: boolean; stage?: string | undefined },
+): string {
   const p = new URLSearchParams()
   for (const [k, v] of Object.entries(filter)) if (v !== undefined) p.set(k, String(v === true ? 1 : v))
   const s = p.toString()
@@ -70,7 +78,7 @@ export class LabClient {
     this.#token = token
   }
 
-  async #request<T>(method: string, path: string, body?: { json?: unknown; yaml?: string }): Promise<T> {
+  async #send(method: string, path: string, body?: { json?: unknown; yaml?: string }): Promise<Response> {
     const headers: Record<string, string> = {}
     if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`
     let payload: string | undefined
@@ -81,9 +89,8 @@ export class LabClient {
       headers['content-type'] = 'text/yaml'
       payload = body.yaml
     }
-    let res: Response
     try {
-      res = await fetch(this.baseUrl + path, {
+      return await fetch(this.baseUrl + path, {
         method,
         headers,
         ...(payload !== undefined ? { body: payload } : {}),
@@ -95,6 +102,10 @@ export class LabClient {
         { cause },
       )
     }
+  }
+
+  async #request<T>(method: string, path: string, body?: { json?: unknown; yaml?: string }): Promise<T> {
+    const res = await this.#send(method, path, body)
     if (res.status === 204) return undefined as T
     const text = await res.text()
     let data: unknown
@@ -128,6 +139,27 @@ export class LabClient {
 
   async journal(filter: JournalFilter & { limit?: number } = {}): Promise<JournalEvent[]> {
     return (await this.#request<{ events: JournalEvent[] }>('GET', `/journal${query(filter)}`)).events
+  }
+
+  /** What the lab keeps of each device's traffic for captures. */
+  captures(): Promise<CapturesAnswer> {
+    return this.#request('GET', '/capture')
+  }
+
+  /** A device's capture (pcapng), all of it or one boot stage. */
+  async capture(device: string, stage?: string): Promise<Uint8Array> {
+    const res = await this.#send('GET', `/capture/${encodeURIComponent(device)}${query({ stage })}`)
+    if (!res.ok) {
+      const text = await res.text()
+      let error = text
+      try {
+        error = (JSON.parse(text) as { error?: string }).error ?? text
+      } catch {
+        // not JSON: the text is the error
+      }
+      throw new AdminRequestError(res.status, error, [])
+    }
+    return new Uint8Array(await res.arrayBuffer())
   }
 
   clearJournal(): Promise<void> {

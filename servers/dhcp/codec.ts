@@ -116,6 +116,15 @@ function readOptions(buf: Uint8Array, start: number, end: number, out: Map<numbe
 }
 
 /** Decodes one BOOTP/DHCP message; throws LabDecodeError (LAB_ERR_DHCP_DECODE) on anything malformed. */
+/**
+ * The client's hardware address of a BOOTP message, read without decoding the rest (for filing a datagram
+ * under its device before it is handled): an Ethernet chaddr (htype 1, hlen 6), else undefined.
+ */
+export function peekChaddr(buf: Uint8Array): string | undefined {
+  if (buf.length < 236 || buf[1] !== 1 || buf[2] !== 6) return undefined
+  return [...buf.subarray(28, 34)].map((b) => b.toString(16).padStart(2, '0')).join(':')
+}
+
 export function decodeDhcp(buf: Uint8Array): DhcpMessage {
   if (buf.length < BOOTP_HEADER + 4)
     fail(`${buf.length} octets is shorter than the BOOTP header and cookie`, 0)

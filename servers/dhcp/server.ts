@@ -16,7 +16,8 @@ import { NO_FAULT, waitFor } from '../../core/faults/apply.js'
 import { namedLink, offLink, type NamedLink } from '../../core/net/link.js'
 import type { Journal, Peer } from '../../core/journal/journal.js'
 import { normalizeMac } from '../../core/journal/devices.js'
-import { bindUdp, closeUdp } from '../../core/net/udp.js'
+import { closeUdp } from '../../core/net/udp.js'
+import type { DeviceRef } from '../../core/journal/devices.js'
 import { parseDuration } from '../../core/schema/common.js'
 import type { Host, Network, Site } from '../../core/site.js'
 import type { BoundPort, ListenRequest } from '../../core/server.js'
@@ -47,6 +48,7 @@ import {
   readU16,
   u32Option,
   type DhcpMessage,
+  peekChaddr,
 } from './codec.js'
 import type { DhcpConfig } from './schema.js'
 import { probeDhcpServers } from './probe.js'
@@ -256,13 +258,18 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
       this.#plan = planFor(this.#config, this.#serverId)
       if (this.#config.block.rogueCheck) await this.#rogueCheck(name, req.port)
     }
-    const socket = await bindUdp(
-      'dhcp',
+    const deviceOf = (msg: Buffer): DeviceRef | undefined => {
+      const mac = peekChaddr(msg)
+      return mac === undefined ? undefined : { mac }
+    }
+    const socket = await this.listenUdp(
       req.address,
       req.port,
-      (msg, rinfo) => this.#receive(msg, rinfo),
-      (err) => this.deps.logger.warn({ err: err.message }, 'socket error'),
-      !this.#loopback,
+      (_s, msg, rinfo) => this.#receive(msg, rinfo),
+      {
+        reuseAddr: !this.#loopback,
+        deviceOf,
+      },
     )
     socket.setBroadcast(true)
     this.#socket = socket
@@ -270,14 +277,12 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
     if (!this.#loopback) {
       // RFC 2131 §4.1: broadcast replies go to 255.255.255.255. Sent from the link's own address (same port),
       // Linux routes the limited broadcast out of that link: the confined one, and only it.
-      this.#sender = await bindUdp(
-        'dhcp',
+      this.#sender = await this.listenUdp(
         this.#serverId,
         this.#port,
         // Unicast to the link's own address (a relay agent, a renewing client) arrives on this socket.
-        (msg, rinfo) => this.#receive(msg, rinfo),
-        (err) => this.deps.logger.warn({ err: err.message }, 'sender socket error'),
-        true,
+        (_s, msg, rinfo) => this.#receive(msg, rinfo),
+        { reuseAddr: true, deviceOf },
       )
       this.#sender.setBroadcast(true)
     }
@@ -369,7 +374,9 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
       },
       peer,
       device: { mac },
-      peerIsDevice: false,
+      // On loopback each emulated phone sends from an address of its own (PhoneNet.forDevice): that address is
+      // the device from here on. On a segment the source is 0.0.0.0 or a relay agent.
+      peerIsDevice: this.#loopback && peer.address !== '0.0.0.0',
     })
     const applied = faults.idle
       ? undefined
@@ -476,7 +483,11 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
       peerIsDevice: false,
     })
     const out = to.address === '255.255.255.255' && this.#sender ? this.#sender : this.#socket
-    if (this.listening) out?.send(bytes, to.port, to.address)
+    if (this.listening && out)
+      this.sendDatagram(out, bytes, to, {
+        from: { address: this.#serverId, port: this.#port },
+        device: { mac },
+      })
   }
 }
 

@@ -5,8 +5,8 @@ import { ruleMatches } from '../../core/faults/engine.js'
 import { NO_FAULT, waitFor, type FaultPlan } from '../../core/faults/apply.js'
 import type { DeviceRef } from '../../core/journal/devices.js'
 import type { Peer } from '../../core/journal/journal.js'
-import { bindTcp, closeTcp, messageDeadline, type TcpListener } from '../../core/net/tcp.js'
-import { bindUdp, closeUdp } from '../../core/net/udp.js'
+import { closeTcp, messageDeadline, type TcpListener } from '../../core/net/tcp.js'
+import { closeUdp } from '../../core/net/udp.js'
 import type { BoundPort, ListenRequest } from '../../core/server.js'
 import type { ServerDeps } from '../contract.js'
 import { ServerBase } from '../../core/server-base.js'
@@ -165,22 +165,14 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
       // dig and every resolver use one port for both transports: with an ephemeral UDP port, TCP takes the same number.
       const sharePort = tcpReq !== undefined && req.port === 0 && tcpReq.port === 0
       for (let attempt = 0; ; attempt++) {
-        const socket = await bindUdp(
-          'dns',
-          req.address,
-          req.port,
-          (msg, rinfo) => this.#onUdp(socket, msg, rinfo),
-          (err) => this.deps.logger.warn({ err: err.message }, 'socket error'),
+        const socket = await this.listenUdp(req.address, req.port, (s, msg, rinfo) =>
+          this.#onUdp(s, msg, rinfo),
         )
         const port = socket.address().port
         if (tcpReq) {
           try {
-            const listener = await bindTcp(
-              'dns',
-              tcpReq.address,
-              sharePort ? port : tcpReq.port,
-              (s) => this.#onTcp(s),
-              { onRefused: (peer, why) => this.connectionRefused(peer, why) },
+            const listener = await this.listenTcp(tcpReq.address, sharePort ? port : tcpReq.port, (s) =>
+              this.#onTcp(s),
             )
             this.#tcp.push(listener)
             const addr = listener.server.address()
@@ -226,7 +218,7 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
       }
       this.deps.journal.recordThen(event, () => {
         // No callback: a send error reaches the socket's 'error' listener (logged), and each send costs less.
-        if (this.listening) socket.send(o.bytes, peer.port, peer.address)
+        if (this.listening) this.sendDatagram(socket, o.bytes, peer)
       })
     }
     if (outcome instanceof Promise) this.track(outcome.then(deliver), peer)

@@ -1,13 +1,16 @@
-import type { Socket } from 'node:net'
+import type { Server as NetServer, Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import type { RequestListener } from 'node:http'
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { LabPki } from '../../certs/pki.js'
 import { TlsContexts, tlsSettings } from '../../certs/tls.js'
 import { authenticate, type ConnectionAuth } from '../../core/auth/http.js'
 import { ReplayCache } from '../../core/auth/krb5/acceptor.js'
 import { LabDecodeError } from '../../core/errors.js'
 import { waitFor } from '../../core/faults/apply.js'
 import type { Peer } from '../../core/journal/journal.js'
+import { SocketDuplex, secureOver } from '../../core/net/socket-duplex.js'
 import { bindError } from '../../core/net/udp.js'
 import type { User } from '../../core/site.js'
 import { ServerBase } from '../../core/server-base.js'
@@ -23,6 +26,9 @@ import { areaOf, hostServes } from './routing.js'
 import type { HttpRuntime } from './runtime.js'
 
 export type { HttpSlice } from './context.js'
+
+/** How long a TLS handshake may take (tls.Server's default handshakeTimeout). */
+const HANDSHAKE_MS = 120_000
 
 const hostOf = (req: FastifyRequest): string => (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase()
 
@@ -121,10 +127,63 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps> {
     }
   }
 
+  #contexts: { pki: LabPki; legacy: boolean; contexts: TlsContexts } | undefined
+
+  /** TLS contexts for the PKI in force (built again when a reload brings another PKI or TLS setting). */
+  #tlsContexts(): TlsContexts {
+    const pki = this.deps.pki()
+    const legacy = this.#config.block.legacyTls
+    if (this.#contexts?.pki !== pki || this.#contexts.legacy !== legacy)
+      this.#contexts = { pki, legacy, contexts: new TlsContexts(pki, { legacy }) }
+    return this.#contexts.contexts
+  }
+
+  /**
+   * While captures are on, connections are read through JS so that their octets can be captured (http and
+   * native TLS read the socket's handle directly): HTTP over a SocketDuplex, HTTPS over a TLS socket made
+   * here as the TLS server would make it (its certificate choice, key log, handshake errors and timeout).
+   * With captures off, the server accepts natively.
+   */
+  #acceptCaptured(server: NetServer, tlsAddress: string | undefined): void {
+    const native = server.listeners('connection') as ((socket: Duplex) => void)[]
+    server.removeAllListeners('connection')
+    server.on('connection', (raw: Socket) => {
+      if (!this.deps.capture.enabled) {
+        for (const l of native) l.call(server, raw)
+        return
+      }
+      const tap = this.captureConnection(raw)
+      if (tlsAddress === undefined) {
+        const duplex = new SocketDuplex(raw)
+        this.tapFor(duplex, raw)
+        for (const l of native) l.call(server, duplex)
+        return
+      }
+      const secure = secureOver(raw, undefined, this.#tlsContexts().serverOptions(tlsAddress))
+      this.tapFor(secure, raw)
+      secure.on('keylog', (line: Buffer) => tap.keylog(line.toString('latin1')))
+      const timer = setTimeout(() => secure.destroy(new Error('TLS handshake timeout')), HANDSHAKE_MS)
+      timer.unref()
+      const failed = (err: Error): void => {
+        clearTimeout(timer)
+        server.emit('tlsClientError', err, secure)
+        secure.destroy()
+      }
+      secure.on('error', failed)
+      secure.once('close', () => clearTimeout(timer))
+      secure.once('secure', () => {
+        clearTimeout(timer)
+        secure.off('error', failed)
+        server.emit('secureConnection', secure)
+      })
+    })
+  }
+
   protected async bind(): Promise<readonly BoundPort[]> {
     const bound: BoundPort[] = []
     for (const req of this.#listen) {
       const app = req.name === 'https' ? this.#app(this.#httpsFactory(req.address)) : this.#app()
+      this.#acceptCaptured(app.server, req.name === 'https' ? req.address : undefined)
       this.#apps.push(app)
       try {
         await app.listen({ host: req.address, port: req.port })
@@ -161,8 +220,12 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps> {
     app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body))
     app.addHook('onRequest', async (req, reply) => this.#onRequest(req, reply))
     app.addHook('preHandler', async (req, reply) => this.#faults(req, reply))
-    app.addHook('onSend', async (req, _reply, payload) => this.#onSend(req, payload))
-    app.addHook('onResponse', async (req, reply) => this.#journal(req, reply.statusCode))
+    // Journaled as the answer goes out, before its octets are written: an answer a client saw is in the journal.
+    app.addHook('onSend', async (req, reply, payload) => {
+      const out = await this.#onSend(req, payload)
+      this.#journal(req, reply.statusCode)
+      return out
+    })
     certsrvRoutes(app, this.#context)
     exchangeRoutes(app, this.#context)
     dusRoutes(app, this.#context)
@@ -175,6 +238,17 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps> {
         .send(`<html><body><h1>${err.statusCode ?? 500}</h1></body></html>`),
     )
     return app
+  }
+
+  /**
+   * Credentials that cross in clear (Basic, or a token of no scheme the lab knows) are concealed in the
+   * connection's capture: masked in plain HTTP, and the TLS secrets withheld so Wireshark cannot decrypt them.
+   */
+  #concealCredentials(req: FastifyRequest): void {
+    const header = req.headers.authorization
+    if (header === undefined || /^\s*(ntlm|negotiate)\s/i.test(header)) return
+    const token = header.trim().split(/\s+/).at(-1) ?? ''
+    this.tapOf(req.socket)?.conceal(Buffer.from(token, 'latin1'))
   }
 
   #peer(req: FastifyRequest): Peer {
@@ -223,6 +297,7 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps> {
       this.#config.hosts.find((h) =>
         h.roles.includes(area === 'certsrv' ? 'ca' : area === 'abs' ? 'abs' : 'exchange'),
       )?.name ?? this.#config.site.adDomain
+    this.#concealCredentials(req)
     const outcome = authenticate(req.headers.authorization, conn, {
       users: this.#config.users,
       domain: this.#config.site.netbiosName,

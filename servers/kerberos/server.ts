@@ -6,8 +6,8 @@ import { LabDecodeError } from '../../core/errors.js'
 import { waitFor } from '../../core/faults/apply.js'
 import type { Peer } from '../../core/journal/journal.js'
 import { parseDuration } from '../../core/schema/common.js'
-import { bindTcp, closeTcp, messageDeadline, type TcpListener } from '../../core/net/tcp.js'
-import { bindUdp, closeUdp } from '../../core/net/udp.js'
+import { closeTcp, messageDeadline, type TcpListener } from '../../core/net/tcp.js'
+import { closeUdp } from '../../core/net/udp.js'
 import type { BoundPort, ListenRequest } from '../../core/server.js'
 import { ServerBase } from '../../core/server-base.js'
 import type { ServerDeps } from '../contract.js'
@@ -49,26 +49,14 @@ export class KerberosServer extends ServerBase<KerberosBlock, ServerDeps> {
     const tcpReq = this.#listen.find((l) => l.transport === 'tcp')
     for (let attempt = 0; ; attempt++) {
       const socket = udpReq
-        ? await bindUdp(
-            'kerberos',
-            udpReq.address,
-            udpReq.port,
-            (msg, rinfo) => this.#onUdp(socket!, msg, rinfo),
-            (err) => this.deps.logger.warn({ err: err.message }, 'socket error'),
-          )
+        ? await this.listenUdp(udpReq.address, udpReq.port, (s, msg, rinfo) => this.#onUdp(s, msg, rinfo))
         : undefined
       const udpPort = socket?.address().port
       const share = udpReq?.port === 0 && tcpReq?.port === 0
       try {
         if (tcpReq) {
-          const listener = await bindTcp(
-            'kerberos',
-            tcpReq.address,
-            share ? udpPort! : tcpReq.port,
-            (s) => this.#onTcp(s),
-            {
-              onRefused: (peer, why) => this.connectionRefused(peer, why),
-            },
+          const listener = await this.listenTcp(tcpReq.address, share ? udpPort! : tcpReq.port, (s) =>
+            this.#onTcp(s),
           )
           this.#tcp.push(listener)
           const addr = listener.server.address()
@@ -102,7 +90,7 @@ export class KerberosServer extends ServerBase<KerberosBlock, ServerDeps> {
     const peer: Peer = { address: rinfo.address, port: rinfo.port, transport: 'udp' }
     this.track(
       this.#exchange(msg, peer, 'udp').then((bytes) => {
-        if (bytes && this.listening) socket.send(bytes, peer.port, peer.address)
+        if (bytes && this.listening) this.sendDatagram(socket, bytes, peer)
       }),
       peer,
     )

@@ -7,10 +7,11 @@ import { LabDecodeError } from '../../core/errors.js'
 import { NO_FAULT, waitFor, type FaultPlan } from '../../core/faults/apply.js'
 import type { DeviceRef } from '../../core/journal/devices.js'
 import type { Peer } from '../../core/journal/journal.js'
-import { bindTcp, closeTcp, messageDeadline, type TcpListener } from '../../core/net/tcp.js'
+import { closeTcp, messageDeadline, type TcpListener } from '../../core/net/tcp.js'
 import type { Host, Site, User } from '../../core/site.js'
 import type { BoundPort, ListenRequest } from '../../core/server.js'
 import type { ServerDeps } from '../contract.js'
+import type { ConnectionTap } from '../../core/capture/store.js'
 import { ServerBase } from '../../core/server-base.js'
 import { AD_MESSAGES, PagedResults, bind, search, type FoundEntry, type SearchOutcome } from './behaviour.js'
 import {
@@ -50,6 +51,8 @@ interface Session {
   sasl?: SaslState
   readonly paged: PagedResults
   readonly abandoned: Set<number>
+  /** This connection's capture: a simple bind's password is concealed in it. */
+  readonly tap: ConnectionTap | undefined
 }
 
 interface Reply {
@@ -108,12 +111,8 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps> {
     const bound: BoundPort[] = []
     for (const req of this.#listen) {
       if (req.name === 'ldap-gc' && !this.#config.block.globalCatalog) continue
-      const listener = await bindTcp(
-        'ldap',
-        req.address,
-        req.port,
-        (s) => this.#onConnection(s, req.name === 'ldap-gc'),
-        { onRefused: (peer, why) => this.connectionRefused(peer, why) },
+      const listener = await this.listenTcp(req.address, req.port, (s) =>
+        this.#onConnection(s, req.name === 'ldap-gc'),
       )
       this.#listeners.push(listener)
       const addr = listener.server.address()
@@ -134,7 +133,7 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps> {
       port: socket.remotePort ?? 0,
       transport: 'tcp',
     }
-    const session: Session = { paged: new PagedResults(), abandoned: new Set() }
+    const session: Session = { paged: new PagedResults(), abandoned: new Set(), tap: this.tapOf(socket) }
     let buffered = Buffer.alloc(0)
     let chain: Promise<void> = Promise.resolve()
     socket.setTimeout(IDLE_MS, () => socket.destroy())
@@ -323,6 +322,8 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps> {
     const { id, op } = msg
     switch (op.kind) {
       case 'bind': {
+        // A password crosses a simple bind in clear: never in a capture the lab serves.
+        session.tap?.conceal(op.password)
         const password = op.password.toString('utf8')
         const outcome = bind(this.#directory, op.name, password)
         if (outcome.account) session.account = outcome.account

@@ -1,14 +1,15 @@
 import { ReplayCache } from '../../core/auth/krb5/acceptor.js'
 import type { Socket } from 'node:net'
-import { Duplex } from 'node:stream'
-import { TLSSocket } from 'node:tls'
+import type { TLSSocketOptions } from 'node:tls'
+import type { LabPki } from '../../certs/pki.js'
 import { TlsContexts } from '../../certs/tls.js'
 import { LabDecodeError } from '../../core/errors.js'
 import { waitFor } from '../../core/faults/apply.js'
 import type { AppliedFault } from '../../core/faults/engine.js'
 import type { Peer } from '../../core/journal/journal.js'
+import { secureOver } from '../../core/net/socket-duplex.js'
 import { clientHelloLength, decodeClientHello, usesSha1, versionName } from '../../core/net/client-hello.js'
-import { bindTcp, closeTcp, messageDeadline, type TcpListener } from '../../core/net/tcp.js'
+import { closeTcp, messageDeadline, type TcpListener } from '../../core/net/tcp.js'
 import { ServerBase } from '../../core/server-base.js'
 import type { BoundPort, ListenRequest } from '../../core/server.js'
 import type { ServerDeps } from '../contract.js'
@@ -64,12 +65,8 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
           ? { ...planned, address: this.#config.block.tls443.address }
           : planned
       const tls = req.name !== 'sip-tcp'
-      const listener = await bindTcp(
-        'sip',
-        req.address,
-        req.port,
-        (s) => this.#onConnection(s, tls, req.address),
-        { onRefused: (peer, why) => this.connectionRefused(peer, why) },
+      const listener = await this.listenTcp(req.address, req.port, (s) =>
+        this.#onConnection(s, tls, req.address),
       )
       this.#listeners.push(listener)
       const addr = listener.server.address()
@@ -100,6 +97,16 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
     return faults.idle
       ? undefined
       : faults.decide({ server: 'sip', peer, ...(user ? { device: { user } } : {}), fields })
+  }
+
+  #contexts: { pki: LabPki; contexts: TlsContexts } | undefined
+
+  /** The pool's own certificate unless the address or SNI names another host: this server is the pool. */
+  #tlsOptions(localAddress: string): Pick<TLSSocketOptions, 'secureContext' | 'SNICallback'> {
+    const pki = this.deps.pki()
+    if (this.#contexts?.pki !== pki)
+      this.#contexts = { pki, contexts: new TlsContexts(pki, { legacy: true }) }
+    return this.#contexts.contexts.serverOptions(localAddress, this.#config.pool)
   }
 
   #onConnection(socket: Socket, tls: boolean, localAddress: string): void {
@@ -148,44 +155,10 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
         else if (plan.hook === 'connection') socket.resetAndDestroy()
         return // drop: the handshake never completes
       }
-      // TLS over a JS duplex fed with what was read (a native handle would lose the bytes already read).
-      const duplex = new Duplex({
-        read: () => {
-          socket.resume()
-        },
-        write: (chunk: Buffer, _enc, cb) => {
-          socket.write(chunk, cb)
-        },
-        final: (cb) => {
-          socket.end()
-          cb()
-        },
-        destroy: (err, cb) => {
-          socket.destroy()
-          cb(err)
-        },
-      })
-      duplex.push(head)
-      socket.on('data', (d: Buffer) => {
-        if (!duplex.push(d)) socket.pause()
-      })
-      socket.once('end', () => duplex.push(null))
-      socket.once('close', () => duplex.destroy())
-      const pki = this.deps.pki()
-      const contexts = new TlsContexts(pki, { legacy: true })
-      const secure = new TLSSocket(duplex, {
-        isServer: true,
-        // The pool's own certificate unless the address or SNI names another host: this server is the pool.
-        secureContext: contexts.context(
-          pki.select({ localAddress }) !== pki.fallback
-            ? pki.select({ localAddress })
-            : pki.select({ servername: this.#config.pool }),
-        ),
-        SNICallback: (servername, cb) => {
-          const byAddress = pki.select({ localAddress })
-          cb(null, contexts.context(byAddress !== pki.fallback ? byAddress : pki.select({ servername })))
-        },
-      })
+      // TLS over JS, fed first with what was read (a native handle would lose the bytes already read).
+      const secure = secureOver(socket, head, this.#tlsOptions(localAddress))
+      const tap = this.tapOf(socket)
+      if (tap) secure.on('keylog', (line: Buffer) => tap.keylog(line.toString('latin1')))
       secure.on('error', (err: Error) => {
         this.#record('sip:tls-failed', `TLS handshake failed: ${err.message}`, { error: err.message }, peer)
         secure.destroy()

@@ -1,7 +1,10 @@
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium, type Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readPcapng } from '../../core/capture/pcapng.js'
+import { goldenOf } from '../../lab/admin/golden.js'
+import type { DeviceTimeline } from '../../lab/admin/timeline.js'
 import { packageRoot } from '../../lab/paths.js'
 import { LivingPhone } from '../../phone/life.js'
 import { alicePhone, signInAlice } from '../helpers/phone.js'
@@ -147,6 +150,60 @@ describe.skipIf(browserTool.skip)('the dashboard in headless Chromium', () => {
       clock.advance(3 * 3_600_000)
       expect(t.lab.journal.query({ kind: 'lab:script-step' })).toHaveLength(1)
       await page.screenshot({ path: join(OUT, '4-script.png'), fullPage: true })
+    } finally {
+      await page.close()
+    }
+  })
+
+  it('saves a phone’s capture and one stage of it, and compares its boot with a golden file', async () => {
+    await using t = await startTestLab(undefined, { file: join(packageRoot(), 'scenarios', 'default.yaml') })
+    const mac = '00:04:f2:00:0e:01'
+    await boot(t, mac)
+    t.lab.journal.flush()
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true })
+    try {
+      await page.goto(t.admin.url.replace('0.0.0.0', '127.0.0.1'))
+      const lane = page.locator(`article.lane[data-device="mac:${mac}"]`)
+      await expect.poll(() => lane.count(), { timeout: 15_000 }).toBe(1)
+      const whole = page.waitForEvent('download')
+      await lane.locator('button[data-capture]:not([data-stage])').click()
+      const file = join(OUT, 'capture.pcapng')
+      await (await whole).saveAs(file)
+      const all = readPcapng(new Uint8Array(readFileSync(file)))
+      expect(all.frames.length).toBeGreaterThan(10)
+      expect(all.tlsKeyLog.length).toBeGreaterThan(0)
+      await lane.locator('button[data-open$="|SIP"]').click()
+      const sip = page.waitForEvent('download')
+      await lane.locator('button[data-capture][data-stage="SIP"]').click()
+      const sipFile = join(OUT, 'capture-sip.pcapng')
+      await (await sip).saveAs(sipFile)
+      const sipFrames = readPcapng(new Uint8Array(readFileSync(sipFile))).frames
+      expect(sipFrames.length).toBeGreaterThan(0)
+      expect(sipFrames.length).toBeLessThan(all.frames.length)
+      expect(await page.locator('#capture-msg').textContent()).toMatch(/^Saved cx700-.*SIP\.pcapng/)
+
+      // The boot against itself, then against a golden file that asked one DNS name more.
+      const timeline = (await (
+        await fetch(`${t.client.baseUrl}/timeline/mac:${mac}`)
+      ).json()) as DeviceTimeline
+      const golden = goldenOf(timeline)
+      const same = join(OUT, 'golden-same.json')
+      writeFileSync(same, JSON.stringify(golden))
+      await page.selectOption('#golden-device', `mac:${mac}`)
+      await page.setInputFiles('#golden-file', same)
+      await page.click('#golden-form button[type=submit]')
+      await expect
+        .poll(() => page.locator('#golden-result').textContent())
+        .toContain('booted as golden-same.json did')
+      const other = join(OUT, 'golden-other.json')
+      const dns = [...(golden.stages.DNS ?? []), { ask: 'wpad.contoso.test A', atMs: 1 }]
+      writeFileSync(other, JSON.stringify({ ...golden, stages: { ...golden.stages, DNS: dns } }))
+      await page.setInputFiles('#golden-file', other)
+      await page.click('#golden-form button[type=submit]')
+      await expect
+        .poll(() => page.locator('#golden-differences').textContent())
+        .toContain('DNS missing: wpad.contoso.test A')
+      await page.screenshot({ path: join(OUT, '5-capture-and-golden.png'), fullPage: true })
     } finally {
       await page.close()
     }

@@ -9,6 +9,8 @@ import { CLI, spawnLab } from '../helpers/process.js'
 import { rootSkip, tool } from '../helpers/tools.js'
 
 const ip = tool('ip', 'iproute2')
+const tshark = tool('tshark', 'tshark')
+const MAC = '00:04:f2:01:02:03'
 const skip = rootSkip() ?? ip.skip
 
 /**
@@ -79,6 +81,45 @@ describe.skipIf(skip)(
         'Connecting to Office Communications Server',
       ])
       expect(report.learnt.mailbox).toEqual({ contacts: 1, voicemail: 1, missedCalls: 0 })
+
+      // The emulator as the "hardware" phone: judged only from what the servers journaled, and its
+      // capture (real addresses and ports on a real link) read by tshark with the embedded TLS secrets.
+      const story = join(packageRoot(), 'scenarios', 'default.yaml')
+      const judged = await net.lab.exec(
+        [process.execPath, CLI, 'verify', story, '--device', MAC, '--journal', lab.ready.journal],
+        { timeoutMs: 30_000 },
+      )
+      expect(judged.code, judged.stdout + judged.stderr).toBe(0)
+      expect(judged.stdout).toMatch(/default\s+pass\s+signed-in/)
+      const pcap = join(dir, 'hardware.pcapng')
+      const saved = await net.lab.exec(
+        [process.execPath, CLI, 'capture', '--device', MAC, '--admin', lab.ready.adminUrl, '-o', pcap],
+        { timeoutMs: 30_000 },
+      )
+      expect(saved.code, saved.stderr).toBe(0)
+      if (tshark.path) {
+        const read = await net.lab.exec(
+          [
+            tshark.path,
+            '-n',
+            '-r',
+            pcap,
+            '-Y',
+            'sip.Method == "REGISTER" || dhcp',
+            '-T',
+            'fields',
+            '-e',
+            'ip.src',
+            '-e',
+            'udp.srcport',
+            '-e',
+            'sip.Method',
+          ],
+          { timeoutMs: 60_000 },
+        )
+        expect(read.stdout).toMatch(/^10\.50\.0\.\d+\t\tREGISTER$/m)
+        expect(read.stdout).toMatch(/^0\.0\.0\.0\t68\t$/m)
+      }
       // The phone remembers: on the next boot it has its roots and signs in without downloading them.
       const again = await bootPhone()
       const second = JSON.parse(again.stdout) as PhoneReport

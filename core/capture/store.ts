@@ -1,0 +1,319 @@
+import type { DeviceRef } from '../journal/devices.js'
+import type { Endpoint } from './frames.js'
+
+/** Which way the octets went: `in` from the peer to the lab, `out` from the lab to the peer. */
+export type Direction = 'in' | 'out'
+
+/** How much the lab keeps of what crossed its sockets. */
+export interface CaptureOptions {
+  /** At most this many octets per device (the oldest go first); 0 keeps nothing. */
+  readonly perDeviceBytes: number
+  /** At most this many octets in all (the least recently heard device loses its oldest first). */
+  readonly totalBytes: number
+}
+
+export const DEFAULT_CAPTURE: CaptureOptions = {
+  perDeviceBytes: 4 * 1024 * 1024,
+  totalBytes: 32 * 1024 * 1024,
+}
+
+/** One UDP datagram as a server received or sent it. */
+export interface CapturedDatagram {
+  readonly kind: 'udp'
+  readonly server: string
+  readonly timeMs: number
+  readonly direction: Direction
+  readonly local: Endpoint
+  readonly remote: Endpoint
+  readonly bytes: Uint8Array
+}
+
+/**
+ * One piece of a TCP connection's byte stream, with where it sits in both streams: `offset` is how much this
+ * direction had carried before it, `peerOffset` how much the other had (what the segment acknowledges). A FIN
+ * or RST carries no octets.
+ */
+export interface CapturedSegment {
+  readonly timeMs: number
+  readonly direction: Direction
+  readonly bytes: Uint8Array
+  readonly offset: number
+  readonly peerOffset: number
+  readonly flag?: 'fin' | 'rst'
+}
+
+/** One TCP connection: its ends, the segments still kept, its TLS key log lines, what must not be shown. */
+export interface CapturedConnection {
+  readonly kind: 'tcp'
+  readonly id: number
+  readonly server: string
+  readonly openedMs: number
+  readonly local: Endpoint
+  readonly remote: Endpoint
+  readonly segments: CapturedSegment[]
+  /** How many segments from the start were dropped for the bounds (the handshake is then not shown). */
+  evicted: number
+  /** How many of its items the bounds still keep (it goes with the last). */
+  live: number
+  readonly tlsKeyLog: string[]
+  /** Secrets that crossed in clear (a simple bind's password, Basic credentials), masked on export. */
+  readonly concealed: Uint8Array[]
+}
+
+export type CaptureRecord = CapturedDatagram | CapturedConnection
+
+/** A connection being captured: the server's socket tap reports to it. */
+export interface ConnectionTap {
+  data(direction: Direction, bytes: Uint8Array): void
+  fin(direction: Direction): void
+  reset(direction: Direction): void
+  /** A TLS key log line of this connection (Node's `keylog` event). */
+  keylog(line: string): void
+  /** Octets that must never be served: masked in the capture, and the TLS secrets withheld when encrypted. */
+  conceal(secret: Uint8Array): void
+}
+
+/** What a capture is keyed by: the device's MAC when the lab knows it, else the peer's address. */
+export function deviceKey(device: DeviceRef | undefined, address: string): string {
+  return device?.mac ?? device?.ip ?? address
+}
+
+/** One thing kept, in the order it came: what it costs, and what to drop when it goes. */
+interface Item {
+  readonly size: number
+  readonly record: CaptureRecord
+  readonly what: 'record' | 'segment' | 'keylog'
+}
+
+interface Bucket {
+  readonly key: string
+  readonly mac?: string
+  readonly records: CaptureRecord[]
+  readonly items: (Item | undefined)[]
+  head: number
+  bytes: number
+}
+
+/** What a captured item costs against the bounds, besides its octets. */
+const OVERHEAD = 64
+
+const NO_TAP: ConnectionTap = {
+  data: () => undefined,
+  fin: () => undefined,
+  reset: () => undefined,
+  keylog: () => undefined,
+  conceal: () => undefined,
+}
+
+/**
+ * The raw octets the lab's servers received and sent, per device and bounded: per device (oldest first) and
+ * in all (the device heard least recently gives way). A TCP connection keeps its place in both byte streams,
+ * so a capture written after its start was dropped still has consistent sequence numbers.
+ */
+export class CaptureStore {
+  #options: CaptureOptions
+  readonly #resolve: (peerAddress: string, hint?: DeviceRef) => DeviceRef | undefined
+  readonly #now: () => number
+  /** Least recently heard first. */
+  readonly #buckets = new Map<string, Bucket>()
+  #total = 0
+  #nextId = 1
+
+  constructor(options: {
+    readonly capture?: CaptureOptions
+    /** Who a peer is (the journal's device registry). */
+    readonly resolve: (peerAddress: string, hint?: DeviceRef) => DeviceRef | undefined
+    /** Lab time, as the journal stamps its events. */
+    readonly now: () => number
+  }) {
+    this.#options = options.capture ?? DEFAULT_CAPTURE
+    this.#resolve = options.resolve
+    this.#now = options.now
+  }
+
+  get options(): CaptureOptions {
+    return this.#options
+  }
+
+  get enabled(): boolean {
+    return this.#options.perDeviceBytes > 0 && this.#options.totalBytes > 0
+  }
+
+  /** How many octets are kept, in all. */
+  get bytes(): number {
+    return this.#total
+  }
+
+  /** New bounds; what is over them now goes at once. */
+  configure(options: CaptureOptions): void {
+    this.#options = options
+    for (const b of [...this.#buckets.values()]) this.#trim(b)
+    this.#trimTotal()
+  }
+
+  datagram(
+    server: string,
+    direction: Direction,
+    local: Endpoint,
+    remote: Endpoint,
+    bytes: Uint8Array,
+    hint?: DeviceRef,
+  ): void {
+    if (!this.enabled) return
+    const record: CapturedDatagram = {
+      kind: 'udp',
+      server,
+      timeMs: this.#now(),
+      direction,
+      local: { address: local.address, port: local.port },
+      remote: { address: remote.address, port: remote.port },
+      bytes: Uint8Array.from(bytes),
+    }
+    const bucket = this.#bucket(remote.address, hint)
+    bucket.records.push(record)
+    this.#add(bucket, { size: bytes.length + OVERHEAD, record, what: 'record' })
+  }
+
+  /** A connection the lab accepted; its tap records what crosses it. */
+  connection(server: string, local: Endpoint, remote: Endpoint, hint?: DeviceRef): ConnectionTap {
+    if (!this.enabled) return NO_TAP
+    const conn: CapturedConnection = {
+      kind: 'tcp',
+      id: this.#nextId++,
+      server,
+      openedMs: this.#now(),
+      local: { address: local.address, port: local.port },
+      remote: { address: remote.address, port: remote.port },
+      segments: [],
+      evicted: 0,
+      live: 0,
+      tlsKeyLog: [],
+      concealed: [],
+    }
+    const bucket = this.#bucket(remote.address, hint)
+    bucket.records.push(conn)
+    this.#add(bucket, { size: OVERHEAD, record: conn, what: 'record' })
+    const carried = { in: 0, out: 0 }
+    const ended = { in: false, out: false }
+    const other = (d: Direction): Direction => (d === 'in' ? 'out' : 'in')
+    const push = (direction: Direction, bytes: Uint8Array, flag?: 'fin' | 'rst'): void => {
+      if (ended[direction]) return
+      const segment: CapturedSegment = {
+        timeMs: this.#now(),
+        direction,
+        bytes,
+        offset: carried[direction],
+        peerOffset: carried[other(direction)],
+        ...(flag ? { flag } : {}),
+      }
+      carried[direction] += bytes.length + (flag === 'fin' ? 1 : 0)
+      if (flag) ended[direction] = true
+      conn.segments.push(segment)
+      this.#touch(bucket)
+      this.#add(bucket, { size: bytes.length + OVERHEAD, record: conn, what: 'segment' })
+    }
+    return {
+      data: (direction, bytes) => {
+        if (bytes.length > 0) push(direction, Uint8Array.from(bytes))
+      },
+      fin: (direction) => push(direction, new Uint8Array(0), 'fin'),
+      reset: (direction) => push(direction, new Uint8Array(0), 'rst'),
+      keylog: (line) => {
+        conn.tlsKeyLog.push(line.trim())
+        this.#add(bucket, { size: line.length + OVERHEAD, record: conn, what: 'keylog' })
+      },
+      conceal: (secret) => {
+        if (secret.length > 0) conn.concealed.push(Uint8Array.from(secret))
+      },
+    }
+  }
+
+  /** The devices with something captured, most recently heard last. */
+  devices(): { key: string; mac?: string; bytes: number; records: number }[] {
+    return [...this.#buckets.values()].map((b) => ({
+      key: b.key,
+      ...(b.mac ? { mac: b.mac } : {}),
+      bytes: b.bytes,
+      records: b.records.length,
+    }))
+  }
+
+  /** What is kept for one device (a MAC, or an address the lab never tied to one), oldest first. */
+  records(key: string): readonly CaptureRecord[] {
+    return this.#buckets.get(key.toLowerCase())?.records ?? []
+  }
+
+  /** The MAC a device's frames carry, when the lab knows it. */
+  macOf(key: string): string | undefined {
+    return this.#buckets.get(key.toLowerCase())?.mac
+  }
+
+  #bucket(address: string, hint: DeviceRef | undefined): Bucket {
+    const device = this.#resolve(address, hint)
+    const key = deviceKey(device, address).toLowerCase()
+    let bucket = this.#buckets.get(key)
+    if (!bucket) {
+      bucket = { key, ...(device?.mac ? { mac: device.mac } : {}), records: [], items: [], head: 0, bytes: 0 }
+      this.#buckets.set(key, bucket)
+    } else this.#touch(bucket)
+    return bucket
+  }
+
+  #touch(bucket: Bucket): void {
+    this.#buckets.delete(bucket.key)
+    this.#buckets.set(bucket.key, bucket)
+  }
+
+  #add(bucket: Bucket, item: Item): void {
+    if (item.record.kind === 'tcp') item.record.live++
+    bucket.items.push(item)
+    bucket.bytes += item.size
+    this.#total += item.size
+    this.#trim(bucket)
+    this.#trimTotal()
+  }
+
+  #trim(bucket: Bucket): void {
+    while (bucket.bytes > this.#options.perDeviceBytes && this.#evict(bucket));
+  }
+
+  #trimTotal(): void {
+    for (const bucket of this.#buckets.values()) {
+      if (this.#total <= this.#options.totalBytes) return
+      while (this.#total > this.#options.totalBytes && this.#evict(bucket));
+    }
+  }
+
+  /** Drops a bucket's oldest item: a datagram, a connection's oldest segment or key log line, its opening. */
+  #evict(bucket: Bucket): boolean {
+    const item = bucket.items[bucket.head]
+    if (!item) {
+      this.#buckets.delete(bucket.key)
+      return false
+    }
+    bucket.items[bucket.head++] = undefined
+    bucket.bytes -= item.size
+    this.#total -= item.size
+    const record = item.record
+    if (record.kind === 'udp') removeRecord(bucket, record)
+    else {
+      if (item.what === 'segment' && record.segments.shift()) record.evicted++
+      if (item.what === 'keylog') record.tlsKeyLog.shift()
+      if (--record.live === 0) removeRecord(bucket, record)
+    }
+    if (bucket.head >= bucket.items.length) {
+      this.#buckets.delete(bucket.key)
+      return false
+    }
+    if (bucket.head > 1024 && bucket.head * 2 > bucket.items.length) {
+      bucket.items.splice(0, bucket.head)
+      bucket.head = 0
+    }
+    return true
+  }
+}
+
+function removeRecord(bucket: Bucket, record: CaptureRecord): void {
+  const at = bucket.records.indexOf(record)
+  if (at >= 0) bucket.records.splice(at, 1)
+}
