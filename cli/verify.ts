@@ -13,12 +13,14 @@ import { PhoneNet } from '../phone/net.js'
 import { PhoneState } from '../phone/state.js'
 import { parse, table, usage } from './args.js'
 import { journalEvents } from './journal-source.js'
+import { client } from './commands.js'
+import { normalizeMac } from '../core/journal/devices.js'
 import { deviceEvents, inferEndState, inferStatus } from '../lab/admin/infer.js'
 import type { JournalEvent } from '../core/journal/journal.js'
 import { scenarioPhone, type ScenarioPhone } from './scenario-phone.js'
 
 export const VERIFY_HELP = `Usage: cx700-lab verify SCENARIO… [--state DIR] [--json]
-       cx700-lab verify SCENARIO --device MAC [--journal FILE | --lab URL] [--json]
+       cx700-lab verify SCENARIO --device MAC [--journal FILE | --lab URL [--next-boot]] [--json]
 
 For each scenario: starts the lab on loopback (ephemeral ports), runs the scenario's emulated CX700 (its
 phone: block — who signs in and what they type, firmware, MAC, guesses, used before or factory-fresh, one boot
@@ -35,7 +37,9 @@ With --device: judges a phone that is not emulated — a hardware CX700 on the l
 expect: block, from what the servers saw of it: the running lab's journal (--lab, --admin), or a saved
 journal.jsonl (--journal FILE, yesterday's run). The end state and the status lines are inferred from the
 servers' events (lab/admin/infer.ts says how, and what no server can see); the journal rules are checked on
-that device's events and the lab's own.
+that device's events and the lab's own. It judges the device's last boot; with --next-boot it waits on the
+running lab for the device's next one (power-cycle the phone now) and judges it once the phone has been
+quiet for --settle (default 20s of wall time) — within --timeout (default 10m).
 `
 
 export interface VerifyResult {
@@ -212,6 +216,9 @@ export async function verify(argv: string[]): Promise<number> {
     lab: { type: 'string' },
     admin: { type: 'string' },
     token: { type: 'string' },
+    'next-boot': { type: 'boolean' },
+    settle: { type: 'string' },
+    timeout: { type: 'string' },
   })
   if (values.help || positionals.length === 0) {
     process.stdout.write(VERIFY_HELP)
@@ -220,7 +227,13 @@ export async function verify(argv: string[]): Promise<number> {
   if (values.device !== undefined) {
     if (positionals.length !== 1) throw usage('verify --device judges one phone against one scenario.')
     const scenario = loadScenario(positionals[0]!)
-    const events = await journalEvents(values)
+    const events =
+      values['next-boot'] === true
+        ? await nextBoot(values, values.device, {
+            settleMs: parseDuration(values.settle ?? '20s'),
+            timeoutMs: parseDuration(values.timeout ?? '10m'),
+          })
+        : await journalEvents(values)
     const result = await verifyDevice(scenario, values.device, events)
     if (!result) {
       process.stderr.write(`no event of device ${values.device} in the journal\n`)
@@ -238,6 +251,75 @@ export async function verify(argv: string[]): Promise<number> {
   }
   return printResults(results, values.json === true)
 }
+
+/**
+ * The events of a device's next boot on the running lab: from its first DHCP request after now, until it has
+ * been quiet for `settleMs` (wall time: a phone signs in in seconds whatever the lab clock does). Rejects when
+ * no boot began, or none settled, within `timeoutMs`.
+ */
+async function nextBoot(
+  values: {
+    lab?: string | undefined
+    admin?: string | undefined
+    token?: string | undefined
+    state?: string
+  },
+  device: string,
+  o: { readonly settleMs: number; readonly timeoutMs: number },
+): Promise<JournalEvent[]> {
+  if (values.lab === undefined && values.admin === undefined && values.state === undefined)
+    process.stderr.write('waiting on the lab at the default admin address (--lab URL to name another)\n')
+  const lab = client({ ...values, admin: values.lab ?? values.admin })
+  const mac = normalizeMac(device)
+  const after = (await lab.journal({ limit: 1 })).at(-1)?.seq ?? 0
+  const events: JournalEvent[] = []
+  const controller = new AbortController()
+  let began = false
+  let quiet: NodeJS.Timeout | undefined
+  const settled = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      controller.abort()
+      reject(usage(`no boot of ${mac} ${began ? 'settled' : 'began'} within ${formatMs(o.timeoutMs)}.`))
+    }, o.timeoutMs)
+    const done = (): void => {
+      clearTimeout(timer)
+      controller.abort()
+      resolve()
+    }
+    process.stderr.write(`waiting for ${mac} to boot (power it on or cycle it now)…\n`)
+    void lab
+      .followJournal(
+        { afterSeq: after },
+        (e) => {
+          events.push(e)
+          const mine = e.device?.mac === mac
+          if (!began && mine && e.kind === 'dhcp:request') {
+            began = true
+            process.stderr.write(
+              `${mac} is booting; judging once it has been quiet for ${formatMs(o.settleMs)}\n`,
+            )
+          }
+          if (began && mine) {
+            clearTimeout(quiet)
+            quiet = setTimeout(done, o.settleMs)
+          }
+        },
+        controller.signal,
+      )
+      .catch((err: unknown) => {
+        clearTimeout(timer)
+        reject(err instanceof Error ? err : new Error(String(err)))
+      })
+  })
+  try {
+    await settled
+  } finally {
+    clearTimeout(quiet)
+  }
+  return events
+}
+
+const formatMs = (ms: number): string => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`)
 
 /** The pass/fail table (or JSON) of verify, and its exit code. */
 function printResults(results: readonly VerifyResult[], json: boolean): number {

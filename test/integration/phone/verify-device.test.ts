@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
@@ -9,6 +9,7 @@ import { runPhone } from '../../../phone/emulator.js'
 import { PhoneNet } from '../../../phone/net.js'
 import { PhoneState } from '../../../phone/state.js'
 import { startTestLab } from '../../helpers/lab.js'
+import { scenarioPhone } from '../../helpers/phone.js'
 
 const run = promisify(execFile)
 const scenarios = join(packageRoot(), 'scenarios')
@@ -86,5 +87,42 @@ describe('verify --device: a phone judged from what the servers saw', () => {
       'Installing Certificate',
       'Connecting to Office Communications Server',
     ])
+  })
+
+  it('--next-boot waits on the running lab for the phone to boot, then judges that boot', async () => {
+    await using t = await startTestLab(undefined, { file: join(scenarios, 'default.yaml') })
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'verify',
+        join(scenarios, 'default.yaml'),
+        '--device',
+        MAC,
+        '--lab',
+        t.admin.url,
+        '--next-boot',
+      ].concat(['--settle', '1s', '--timeout', '60s']),
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+    try {
+      // It follows the journal before the phone is powered on.
+      await new Promise<void>((resolve) =>
+        child.stderr.on('data', (d: Buffer) => {
+          err += d.toString()
+          if (err.includes('waiting for')) resolve()
+        }),
+      )
+      await runPhone(scenarioPhone(t, MAC))
+      expect(await exited, `${out}${err}`).toBe(0)
+      expect(out).toMatch(/default\s+pass\s+signed-in/)
+      expect(err).toContain(`${MAC} is booting`)
+    } finally {
+      child.kill()
+    }
   })
 })
