@@ -34,6 +34,7 @@ export type LabErrorCode =
   | 'LAB_ERR_ABS_DECODE'
   | 'LAB_ERR_TLS_DECODE'
   | 'LAB_ERR_PCAPNG_DECODE'
+  | 'LAB_ERR_TRAINING'
 
 export class LabError extends Error {
   readonly code: LabErrorCode
@@ -69,12 +70,11 @@ export function formatProblem(p: ScenarioProblem): string {
 
 export class ScenarioError extends LabError {
   readonly problems: readonly ScenarioProblem[]
-  constructor(problems: readonly ScenarioProblem[]) {
+  constructor(problems: readonly ScenarioProblem[], what = 'scenario') {
     const n = problems.length
     super(
       'LAB_ERR_SCENARIO_INVALID',
-      `Failed to load scenario: ${n} problem${n === 1 ? '' : 's'}.\n` +
-        problems.map(formatProblem).join('\n'),
+      `Failed to load ${what}: ${n} problem${n === 1 ? '' : 's'}.\n` + problems.map(formatProblem).join('\n'),
     )
     this.problems = problems
   }

@@ -60,7 +60,11 @@ describe('FaultEngine', () => {
     expect(faults.decide(ctx({ server: 'tcpish', fields: { path: '/certsrv/certnew.p7b' } }))?.ruleId).toBe(
       'by-field',
     )
-    expect(faults.decide(ctx({ server: 'tcpish', fields: { path: '/ews' } }))).toBeUndefined()
+    const stranger = { address: '192.0.2.9', port: 1, transport: 'udp' as const }
+    expect(faults.decide(ctx({ server: 'tcpish', peer: stranger, fields: { path: '/ews' } }))).toBeUndefined()
+    // A request that names no device matches by what the journal knows of its address: 127.0.0.1 was tied
+    // to the MAC above (a trainee's phone is matched so, whatever the server knows of it).
+    expect(faults.decide(ctx({ server: 'tcpish', fields: { path: '/ews' } }))?.ruleId).toBe('by-mac')
   })
 
   it('draws probabilities from the seeded source: the same seed gives the same pattern', () => {

@@ -269,10 +269,18 @@ export class FaultEngine {
   }
 
   /** Asks whether this request meets a fault; journals and returns the one applied, if any. */
+  #withDevice(ctx: FaultContext): FaultContext {
+    const device = this.#journal.devices.resolve(ctx.device, ctx.peer.address)
+    return device ? { ...ctx, device } : ctx
+  }
+
   decide(ctx: FaultContext): AppliedFault | undefined {
     if (this.idle) return undefined
+    // A rule for one device (a trainee's phone) matches by what the lab knows of the peer: its MAC, its user.
+    let known: FaultContext | undefined
+    const withDevice = (): FaultContext => (known ??= this.#withDevice(ctx))
     for (const r of [...this.#runtimeRules, ...this.#scenarioRules]) {
-      if (!ruleMatches(r.rule.match, ctx)) continue
+      if (!ruleMatches(r.rule.match, r.rule.match?.device !== undefined ? withDevice() : ctx)) continue
       r.matched++
       if (r.rule.after !== undefined && r.matched <= r.rule.after) continue
       if (r.rule.times !== undefined && r.applied >= r.rule.times) continue
