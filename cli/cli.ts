@@ -20,6 +20,7 @@ import { CLOCK_HELP, clock } from './clock.js'
 import { KERBEROS_HELP, kerberos } from './kerberos.js'
 import { SCRIPT_HELP, script } from './script.js'
 import { TIMELINE_HELP, timeline } from './timeline.js'
+import { TRAIN_HELP, train } from './train.js'
 import { CAPTURE_HELP, capture } from './capture.js'
 import { DNS_HELP, dns } from './dns.js'
 import { PREFLIGHT_HELP, preflightCommand } from './preflight.js'
@@ -33,6 +34,7 @@ Usage: cx700-lab COMMAND [options]
 
 Commands:
   up [SCENARIO]        start the lab (default: the embedded default scenario, loopback, no root)
+  train PACK [SCENARIO]   a training session: the lab, an exercise pack, the trainer's console and trainee pages
   validate FILE…       check scenario files, print every problem with file:line:col
   journal              print or follow what every server saw and answered
   fault add|list|remove|clear   inject faults into the running lab
@@ -55,6 +57,7 @@ Every command takes --help. Exit codes: 0 ok, 1 failed, 2 bad usage.
 
 const HELPS: Record<string, string> = {
   up: UP_HELP,
+  train: TRAIN_HELP,
   validate: VALIDATE_HELP,
   journal: JOURNAL_HELP,
   fault: FAULT_HELP,
@@ -92,6 +95,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'up':
         return await up(rest)
+      case 'train':
+        return await train(rest)
       case 'phone':
         return await phone(rest)
       case 'verify':

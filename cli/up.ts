@@ -7,6 +7,8 @@ import { defaultScenarioPath, defaultStateDir } from '../lab/paths.js'
 import { Lab, type PortPolicy } from '../lab/runtime.js'
 import { startMemoryReducer } from '../core/memory.js'
 import { loadScenario } from '../lab/scenario/load.js'
+import { loadPack } from '../lab/training/pack.js'
+import { TrainingSession } from '../lab/training/session.js'
 import { NETWORK_MODES, type NetworkMode } from '../core/site.js'
 import { endpointTable, hostPort, intOption, parse, usage } from './args.js'
 import { DEFAULT_ADMIN, currentFile } from './discover.js'
@@ -30,6 +32,7 @@ Options:
   --journal-file-mb N     rotate journal.jsonl at this size, keeping one older file (default 256; 0: never)
   --capture-device-mb N   how much of each device's traffic is kept for captures (default 4; 0: none)
   --capture-mb N          how much traffic is kept for captures in all (default 32; 0: none)
+  --training PACK    a training session on the exercise pack (cx700-lab train PACK says more)
   --json             print one JSON line {"event":"ready",…} on stdout instead of the table; logs as JSON
   -h, --help         this text
 `
@@ -46,6 +49,7 @@ export async function up(argv: string[]): Promise<number> {
     'journal-memory-mb': { type: 'string' },
     'journal-file-mb': { type: 'string' },
     'capture-mb': { type: 'string' },
+    training: { type: 'string' },
     'capture-device-mb': { type: 'string' },
     interface: { type: 'string' },
     address: { type: 'string' },
@@ -71,9 +75,11 @@ export async function up(argv: string[]): Promise<number> {
   const file = positionals[0] ?? defaultScenarioPath()
   const stateDir = values.state ?? defaultStateDir()
 
-  // Every scenario problem is reported here, before any socket binds.
+  // Every scenario (and exercise pack) problem is reported here, before any socket binds.
   let scenario
+  let pack
   try {
+    if (values.training !== undefined) pack = loadPack(values.training)
     scenario = loadScenario(file)
   } catch (err) {
     if (err instanceof ScenarioError) {
@@ -132,6 +138,7 @@ export async function up(argv: string[]): Promise<number> {
     await lab.start()
     adminServer = await startAdmin(lab, {
       ...admin,
+      ...(pack ? { training: new TrainingSession(pack, { faults: lab.faults, journal: lab.journal }) } : {}),
       ...(adminPath !== undefined ? { path: adminPath } : {}),
       ...(values.token !== undefined ? { token: values.token } : {}),
     })

@@ -88,6 +88,16 @@ export function dashboardPage(): string {
   <ol id="script-steps"></ol><p id="script-next" class="muted"></p>
   <p><button type="button" data-script="pause">Pause</button> <button type="button" data-script="resume">Resume</button> <button type="button" data-script="skip">Skip the waiting step</button> <button type="button" data-script="restart">Restart</button></p>
 </section>
+<section aria-labelledby="h-training" id="training" hidden><h2 id="h-training">Training</h2>
+  <p id="training-pack"></p>
+  <table id="trainees"></table>
+  <form id="trainee-form"><label>Trainee<input name="name" id="trainee-name" size="14"></label>
+    <label>Their phone (MAC)<input name="device" id="trainee-device" size="18" list="known-macs"></label><datalist id="known-macs"></datalist>
+    <button type="submit">Add trainee</button></form>
+  <form id="assign-form"><label>Trainee<select id="assign-trainee"></select></label>
+    <label>Exercise<select id="assign-exercise"></select></label><button type="submit">Assign</button></form>
+  <p id="training-msg" role="status"></p>
+</section>
 <section aria-labelledby="h-registrations"><h2 id="h-registrations">Registered on the pool</h2><table id="registrations"></table></section>
 <section aria-labelledby="h-devices"><h2 id="h-devices">Phones</h2>
   <form id="golden-form"><label>Compare phone<select id="golden-device" name="device"></select></label>
@@ -151,13 +161,46 @@ async function refreshRegistrations() {
       r.registrations.map((g) => '<tr><td>' + esc(g.user) + '</td><td>' + esc(g.contact) + '</td><td>' + esc(g.peer) + '</td><td>' + esc(g.since) + '</td><td>' + esc(g.until) + '</td><td>' + g.refreshed + '</td></tr>').join('')
     : '<tr><td class="muted">nobody is registered</td></tr>';
 }
+async function refreshTraining() {
+  let tr;
+  try { tr = await api('/training'); } catch { return; }
+  document.getElementById('training').hidden = false;
+  document.getElementById('training-pack').textContent = tr.pack.name + ' — ' + tr.pack.exercises.length + ' exercises';
+  const ex = Object.fromEntries(tr.pack.exercises.map((e) => [e.id, e]));
+  document.getElementById('trainees').innerHTML = tr.trainees.length
+    ? '<tr><th>Trainee</th><th>Phone</th><th>Now</th><th>Done</th><th>Their page</th><th>Report</th></tr>' + tr.trainees.map((t) =>
+      '<tr><td>' + esc(t.name) + '</td><td>' + esc(t.device) + '</td><td>' + esc(t.current ? ex[t.current].title : '—') + '</td><td>' +
+      esc(t.report.filter((r) => r.answer !== null).map((r) => (r.correct ? '✓ ' : '✗ ') + r.exercise).join(', ') || '—') + '</td><td><a class="trainee-link" data-trainee="' + esc(t.id) + '" href="' + esc(t.url) + '">' + esc(location.origin + '/trainee') + '</a></td>' +
+      '<td><button type="button" data-download="/training/trainees/' + esc(t.id) + '/report?format=html">HTML</button></td></tr>').join('')
+    : '<tr><td class="muted">No trainee yet: add one, with the MAC of their phone.</td></tr>';
+  const at = document.getElementById('assign-trainee');
+  const chosen = at.value;
+  at.innerHTML = tr.trainees.map((t) => '<option value="' + esc(t.id) + '"' + (t.id === chosen ? ' selected' : '') + '>' + esc(t.name) + '</option>').join('');
+  const ae = document.getElementById('assign-exercise');
+  if (!ae.options.length) ae.innerHTML = '<option value="">drawn at random</option>' + tr.pack.exercises.map((e) => '<option value="' + esc(e.id) + '">' + esc(e.title) + '</option>').join('');
+}
+async function download(path) {
+  const res = await fetch(path, { headers: token ? { authorization: 'Bearer ' + token } : {} });
+  if (!res.ok) throw new Error((await res.json().catch(() => ({}))).error || res.status);
+  const name = (res.headers.get('content-disposition') || '').match(/filename="([^"]+)"/)?.[1] || 'download';
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(await res.blob());
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  return { name, res };
+}
 async function refreshTimeline() {
+  refreshTraining().catch(() => undefined);
   refreshClock().catch(() => undefined);
   refreshScript().catch(() => undefined);
   refreshRegistrations().catch(() => undefined);
   const t = await api('/timeline');
   const lanes = document.getElementById('lanes');
   if (!t.devices.length) return;
+  document.getElementById('known-macs').innerHTML = t.devices.flatMap((d) => d.macs).map((m) => '<option value="' + esc(m) + '">').join('');
   const gd = document.getElementById('golden-device');
   const chosen = gd.value;
   gd.innerHTML = t.devices.map((d) => '<option value="' + esc(d.key) + '"' + (d.key === chosen ? ' selected' : '') + '>' + esc(d.macs[0] || d.key) + '</option>').join('');
@@ -202,23 +245,39 @@ document.addEventListener('click', async (ev) => {
     const stage = b.dataset.stage;
     const path = '/capture/' + encodeURIComponent(b.dataset.capture) + (stage ? '?stage=' + encodeURIComponent(stage) : '');
     try {
-      const res = await fetch(path, { headers: token ? { authorization: 'Bearer ' + token } : {} });
-      if (!res.ok) throw new Error((await res.json().catch(() => ({}))).error || res.status);
-      const name = (res.headers.get('content-disposition') || '').match(/filename="([^"]+)"/)?.[1] || 'capture.pcapng';
-      const a = document.createElement('a');
-      a.href = URL.createObjectURL(await res.blob());
-      a.download = name;
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+      const { name, res } = await download(path);
       msg.textContent = 'Saved ' + name + ' (' + res.headers.get('x-capture-frames') + ' frames; open it in Wireshark).';
     } catch (e) { msg.textContent = 'No capture: ' + e.message; }
+  }
+  if (b.dataset.download) {
+    try { await download(b.dataset.download); } catch (e) { document.getElementById('training-msg').textContent = 'No report: ' + e.message; }
   }
   if (b.dataset.remove) {
     await api('/faults/' + encodeURIComponent(b.dataset.remove), { method: 'DELETE' });
     await refreshFaults();
   }
+});
+document.getElementById('trainee-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  const msg = document.getElementById('training-msg');
+  try {
+    const t = await api('/training/trainees', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: f.get('name'), device: f.get('device') }) });
+    msg.textContent = 'Added ' + t.name + ' on ' + t.device + '. Give them the link in the table.';
+    ev.target.reset();
+  } catch (e) { msg.textContent = 'Refused: ' + e.message; }
+  await refreshTraining();
+});
+document.getElementById('assign-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const id = document.getElementById('assign-trainee').value;
+  const exercise = document.getElementById('assign-exercise').value;
+  const msg = document.getElementById('training-msg');
+  try {
+    const r = await api('/training/trainees/' + encodeURIComponent(id) + '/assign', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(exercise ? { exercise } : {}) });
+    msg.textContent = 'Assigned ' + r.exercise + ' to ' + id + '.';
+  } catch (e) { msg.textContent = 'Refused: ' + e.message; }
+  await refreshTraining();
 });
 document.getElementById('golden-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();

@@ -1,5 +1,7 @@
 import { BOOT_STAGES, type BootStage } from '../../core/journal/events.js'
 import { captureKey, deviceCapture } from './capture.js'
+import { trainingRoutes } from './training.js'
+import type { TrainingSession } from '../training/session.js'
 import { readdirSync, realpathSync } from 'node:fs'
 import { packageRoot } from '../paths.js'
 import { dashboardPage, timelineHtml } from './dashboard.js'
@@ -31,6 +33,8 @@ export interface AdminOptions {
   readonly path?: string
   /** Required when host is not loopback; generated if not given. */
   readonly token?: string
+  /** A training session (cx700-lab train PACK): the trainer's /training routes and the trainees' pages. */
+  readonly training?: TrainingSession
 }
 
 export interface AdminServer extends AsyncDisposable {
@@ -113,7 +117,9 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
     const expected = Buffer.from(`Bearer ${token}`)
     app.addHook('onRequest', async (req, reply) => {
       // The page itself carries no data; what it reads needs the token (it takes one from #token=…).
+      // Trainees' routes take their own tokens (lab/admin/training.ts), never the admin one.
       if (req.url === '/health' || req.url === '/' || req.url === '/dashboard') return
+      if (req.url === '/trainee' || req.url.startsWith('/trainee/') || req.url.startsWith('/trainee#')) return
       const given = Buffer.from(req.headers.authorization ?? '')
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
         await reply
@@ -319,6 +325,7 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
 
   clockRoutes(app, lab.clock)
   phoneCommandRoutes(app, lab.phoneCommands)
+  trainingRoutes(app, lab, options.training)
 
   app.get('/faults', async () => ({ faults: lab.faults.list() }))
 

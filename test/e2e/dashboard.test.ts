@@ -1,7 +1,6 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium, type Browser } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { readPcapng } from '../../core/capture/pcapng.js'
 import { goldenOf } from '../../lab/admin/golden.js'
 import type { DeviceTimeline } from '../../lab/admin/timeline.js'
@@ -10,37 +9,18 @@ import { LivingPhone } from '../../phone/life.js'
 import { alicePhone, signInAlice } from '../helpers/phone.js'
 import { MINIMAL_SCENARIO, startTestLab, type TestLab } from '../helpers/lab.js'
 import { manualClock } from '../../core/clock.js'
-import { tool } from '../helpers/tools.js'
+import { browserTool, sharedBrowser } from '../helpers/browser.js'
 
-const browserTool = tool('chromium', 'chromium')
 const OUT = join(packageRoot(), 'test-output', 'dashboard')
-
-/** Chromium as this machine runs it (env notes): headless, no sandbox as root, no background network. */
-const FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 
 const boot = (t: TestLab, mac: string) => signInAlice(t, mac, '3.5.6907.35')
 
 describe.skipIf(browserTool.skip)('the dashboard in headless Chromium', () => {
-  let browser: Browser
-  beforeAll(async () => {
-    mkdirSync(OUT, { recursive: true })
-    browser = await chromium.launch({ executablePath: browserTool.path!, headless: true, args: FLAGS })
-  })
-  afterAll(async () => {
-    await browser?.close()
-  })
+  const browser = sharedBrowser(OUT)
 
   it('shows a phone’s stages live, takes a fault from the page, and shows the next boot failing at the DC', async () => {
     await using t = await startTestLab(undefined, { file: join(packageRoot(), 'scenarios', 'default.yaml') })
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+    const page = await browser().newPage({ viewport: { width: 1280, height: 900 } })
     await page.goto(t.admin.url.replace('0.0.0.0', '127.0.0.1'))
     await expect.poll(() => page.locator('#live').textContent()).toBe('live')
     await expect.poll(() => page.locator('#servers tr').count()).toBeGreaterThan(5)
@@ -94,7 +74,7 @@ describe.skipIf(browserTool.skip)('the dashboard in headless Chromium', () => {
 
   it('shows who is registered, runs the lab clock fast from the page, and reboots a living phone from its lane', async () => {
     await using t = await startTestLab(undefined, { file: join(packageRoot(), 'scenarios', 'default.yaml') })
-    const page = await browser.newPage()
+    const page = await browser().newPage()
     await page.goto(t.admin.url.replace('0.0.0.0', '127.0.0.1'))
     await expect.poll(() => page.locator('#live').textContent()).toBe('live')
     const mac = '00:04:f2:00:00:21'
@@ -133,7 +113,7 @@ describe.skipIf(browserTool.skip)('the dashboard in headless Chromium', () => {
       `${MINIMAL_SCENARIO}script:\n  - name: first-mark\n    at: 1m\n  - name: second-mark\n    at: 2h\n`,
       { clock },
     )
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+    const page = await browser().newPage({ viewport: { width: 1280, height: 900 } })
     try {
       await page.goto(t.admin.url.replace('0.0.0.0', '127.0.0.1'))
       await expect
@@ -160,7 +140,7 @@ describe.skipIf(browserTool.skip)('the dashboard in headless Chromium', () => {
     const mac = '00:04:f2:00:0e:01'
     await boot(t, mac)
     t.lab.journal.flush()
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true })
+    const page = await browser().newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true })
     try {
       await page.goto(t.admin.url.replace('0.0.0.0', '127.0.0.1'))
       const lane = page.locator(`article.lane[data-device="mac:${mac}"]`)

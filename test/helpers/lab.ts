@@ -7,6 +7,8 @@ import type { LabClock } from '../../core/clock.js'
 import { testLogger } from '../../core/logger.js'
 import { Lab } from '../../lab/runtime.js'
 import { loadScenario } from '../../lab/scenario/load.js'
+import { loadPack } from '../../lab/training/pack.js'
+import { TrainingSession } from '../../lab/training/session.js'
 import { harvestTestPki, seedTestPki } from './pki-cache.js'
 
 export const MINIMAL_SCENARIO = `version: 1
@@ -36,6 +38,7 @@ export async function startTestLab(
     clock?: LabClock
     adminHost?: string
     /** load this file instead of `yaml` */ file?: string
+    /** an exercise pack: the admin API runs a training session on it */ training?: string
   } = {},
 ): Promise<TestLab> {
   const dir = mkdtempSync(join(tmpdir(), 'cx700-lab-'))
@@ -57,7 +60,18 @@ export async function startTestLab(
   await lab.start()
   let admin: AdminServer
   try {
-    admin = await startAdmin(lab, { host: options.adminHost ?? '127.0.0.1', port: 0 })
+    admin = await startAdmin(lab, {
+      host: options.adminHost ?? '127.0.0.1',
+      port: 0,
+      ...(options.training
+        ? {
+            training: new TrainingSession(loadPack(options.training), {
+              faults: lab.faults,
+              journal: lab.journal,
+            }),
+          }
+        : {}),
+    })
   } catch (err) {
     await lab.stop()
     throw err

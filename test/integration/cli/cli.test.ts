@@ -46,6 +46,9 @@ function bindTcp(port: number): Promise<void> {
   })
 }
 
+/** A lab that keeps its state in `d` and its admin API on an ephemeral loopback port, as JSON. */
+const upOptions = (d: string): string[] => ['--json', '--state', join(d, 'state'), '--admin', '127.0.0.1:0']
+
 describe('cx700-lab CLI', () => {
   it('validate: exit 0 for good files, 1 with every problem for bad ones, 2 for bad usage', async () => {
     const d = tmp()
@@ -76,17 +79,23 @@ describe('cx700-lab CLI', () => {
       join(d, 'bad.yaml'),
       MINIMAL_SCENARIO + 'servers:\n  ntp:\n    listen: { port: 0 }\n    leap: maybe\n',
     )
-    const r = await runCli([
-      'up',
-      join(d, 'bad.yaml'),
-      '--json',
-      '--state',
-      join(d, 'state'),
-      '--admin',
-      '127.0.0.1:0',
-    ])
+    const r = await runCli(['up', join(d, 'bad.yaml'), ...upOptions(d)])
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('/servers/ntp/leap  must be one of')
+    expect(r.stdout).not.toContain('"event":"ready"')
+  })
+
+  it('train refuses an exercise pack with a problem, naming its file and line, before binding anything', async () => {
+    const d = tmp()
+    writeFileSync(
+      join(d, 'pack.yaml'),
+      'version: 1\nname: p\nexercises:\n  - id: x\n    title: X\n    question: Q?\n    choices: [A, B]\n    answer: Z\n' +
+        '    notes: n\n    faults:\n      - { fault: { kind: drop } }\n',
+    )
+    const r = await runCli(['train', join(d, 'pack.yaml'), ...upOptions(d)])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('Failed to load exercise pack: 1 problem')
+    expect(r.stderr).toMatch(/pack\.yaml:8:\d+.*"Z" is not one of the choices/)
     expect(r.stdout).not.toContain('"event":"ready"')
   })
 

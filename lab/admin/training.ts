@@ -1,0 +1,279 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { JournalEvent } from '../../core/journal/journal.js'
+import type { Lab } from '../runtime.js'
+import type { Attempt, ReportLine, Trainee, TrainingSession } from '../training/session.js'
+import { buildTimelines, type DeviceTimeline } from './timeline.js'
+
+const esc = (s: string): string =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+
+/**
+ * What a trainee may read of an event: its stage, outcome and summary, never its detail, and nothing that
+ * names a fault the lab applied (the trainee is to find the cause).
+ */
+function sanitize(summary: string): string {
+  return summary
+    .replace(/\s*\((?:[^()]*\s)?fault\b[^()]*\)/gi, '')
+    .replace(/\bfault\b[^,;:]*/gi, '')
+    .trim()
+}
+
+const forTrainee = (e: { time: string; stage?: string; ok?: boolean; summary: string; server?: string }) => ({
+  time: e.time,
+  ...(e.stage !== undefined ? { stage: e.stage } : {}),
+  ...(e.ok !== undefined ? { ok: e.ok } : {}),
+  summary: sanitize(e.summary),
+})
+
+/** The one phone a trainee works on, as the trainee may see it. */
+function traineeLane(t: Trainee, timelines: readonly DeviceTimeline[]): object {
+  const lane = timelines.find((d) => d.macs.includes(t.device))
+  if (!lane) return { screen: 'The phone has not talked to the lab yet.', stages: {}, events: [] }
+  return {
+    screen: lane.screen,
+    stages: lane.stages,
+    events: lane.events
+      .filter((e) => !e.kind.startsWith('fault:'))
+      .slice(-60)
+      .map(forTrainee),
+  }
+}
+
+function reveal(session: TrainingSession, t: Trainee, a: Attempt, events: readonly JournalEvent[]): object {
+  return {
+    title: a.exercise.title,
+    yours: a.answer ?? null,
+    answer: a.exercise.answer,
+    correct: a.correct === true,
+    late: a.late === true,
+    notes: a.exercise.notes,
+    proof: session.proof(t, a, events).map((e) => ({ ...forTrainee(e), server: e.server })),
+  }
+}
+
+/** What the trainee's page shows: the phone, the exercise in progress or the last one's reveal. */
+export function traineeState(session: TrainingSession, t: Trainee, lab: Lab, now = Date.now()): object {
+  const events = lab.journal.query({}, 100_000)
+  const current = session.current(t)
+  const last = t.attempts.at(-1)
+  return {
+    name: t.name,
+    device: t.device,
+    phone: traineeLane(t, buildTimelines(events, lab.clock.now())),
+    ...(current
+      ? {
+          exercise: {
+            question: current.exercise.question,
+            choices: current.exercise.choices,
+            hints: current.exercise.hints.slice(0, current.hintsShown),
+            hintsLeft: current.exercise.hints.length - current.hintsShown,
+            timeLeftMs: Math.max(0, session.timeLimitMs(current) - (now - current.assignedAt)),
+          },
+        }
+      : {}),
+    ...(!current && last ? { reveal: reveal(session, t, last, events) } : {}),
+  }
+}
+
+/** A trainee's report: self-contained HTML (for the trainer's files) or the same lines as JSON. */
+export function reportHtml(session: TrainingSession, t: Trainee): string {
+  const rows = session
+    .report(t)
+    .map(
+      (r: ReportLine) =>
+        `<tr><td>${esc(r.title)}</td><td>${esc(r.answer ?? '—')}</td><td>${r.correct ? 'right' : 'wrong'}${r.late ? ' (late)' : ''}</td>` +
+        `<td>${r.timeToAnswerMs === null ? '—' : `${Math.round(r.timeToAnswerMs / 1000)} s`}</td><td>${r.hintsUsed}</td></tr>`,
+    )
+    .join('')
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(t.name)} — ${esc(session.pack.name)}</title>
+<style>body{font:15px/1.45 system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}td,th{border:1px solid #999;padding:.3rem .6rem;text-align:left}</style></head>
+<body><h1>${esc(session.pack.name)}: ${esc(t.name)}</h1><p>Phone ${esc(t.device)}</p>
+<table><tr><th>Exercise</th><th>Answer</th><th>Result</th><th>Time to answer</th><th>Hints used</th></tr>${rows}</table></body></html>`
+}
+
+/** The page a trainee opens (its link carries the trainee's token after #): no data until the token is shown. */
+export function traineePage(): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>Your phone</title>
+<style>body{font:15px/1.45 system-ui,sans-serif;margin:1.5rem;max-width:60rem}.stages{display:flex;gap:.3rem;flex-wrap:wrap}
+.stage{border:2px solid #888;border-radius:4px;padding:.2rem .5rem}.ok{border-color:#1a7f37}.failed{border-color:#cf222e;font-weight:700}
+button:focus-visible,input:focus-visible{outline:3px solid Highlight}.right{color:#1a7f37}.wrong{color:#cf222e}</style></head>
+<body><main>
+<h1 id="who">Your phone</h1>
+<section aria-labelledby="h-phone"><h2 id="h-phone">The phone</h2><p>Screen: <b id="screen">…</b></p><div class="stages" id="stages"></div>
+<details><summary>What the servers saw</summary><ol id="events"></ol></details></section>
+<section aria-labelledby="h-task"><h2 id="h-task">Your task</h2><div id="task" aria-live="polite"><p>Waiting for the trainer.</p></div></section>
+<p><button type="button" id="report">Download my report</button></p>
+</main>
+<script>
+const token = new URLSearchParams(location.hash.slice(1)).get('token') || '';
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+const api = async (path, opts = {}) => {
+  const res = await fetch(path, Object.assign({}, opts, { headers: Object.assign({ authorization: 'Bearer ' + token }, opts.headers || {}) }));
+  const body = res.headers.get('content-type')?.includes('json') ? await res.json() : await res.text();
+  if (!res.ok) throw new Error((body && body.error) || res.status);
+  return body;
+};
+let shownTask = '';
+async function refresh() {
+  const s = await api('/trainee/state');
+  document.getElementById('who').textContent = s.name + ' — phone ' + s.device;
+  document.getElementById('screen').textContent = s.phone.screen;
+  document.getElementById('stages').innerHTML = Object.entries(s.phone.stages).map(([k, v]) => '<span class="stage ' + v.last + '">' + esc(k) + ' ' + (v.last === 'ok' ? '✓' : '✗') + '</span>').join('');
+  document.getElementById('events').innerHTML = s.phone.events.map((e) => '<li>' + esc(e.time.slice(11, 19)) + ' ' + esc(e.stage || '') + ' ' + (e.ok === false ? '✗ ' : '') + esc(e.summary) + '</li>').join('');
+  const key = JSON.stringify([s.exercise && s.exercise.question, s.exercise && s.exercise.hints.length, s.reveal && s.reveal.title]);
+  if (key === shownTask) { if (s.exercise) document.getElementById('left').textContent = Math.ceil(s.exercise.timeLeftMs / 60000) + ' min left'; return; }
+  shownTask = key;
+  const task = document.getElementById('task');
+  if (s.exercise) {
+    task.innerHTML = '<p><b>' + esc(s.exercise.question) + '</b> <span id="left">' + Math.ceil(s.exercise.timeLeftMs / 60000) + ' min left</span></p>' +
+      '<form id="answer"><fieldset><legend>Your answer</legend>' + s.exercise.choices.map((c, i) => '<label><input type="radio" name="choice" value="' + esc(c) + '"' + (i === 0 ? ' required' : '') + '> ' + esc(c) + '</label><br>').join('') + '</fieldset><button type="submit">Answer</button></form>' +
+      '<ul id="hints">' + s.exercise.hints.map((h) => '<li>' + esc(h) + '</li>').join('') + '</ul>' +
+      (s.exercise.hintsLeft > 0 ? '<button type="button" id="hint">Give me a hint (' + s.exercise.hintsLeft + ' left)</button>' : '');
+    document.getElementById('answer').addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      await api('/trainee/answer', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ choice: new FormData(ev.target).get('choice') }) });
+      await refresh();
+    });
+    document.getElementById('hint')?.addEventListener('click', async () => { await api('/trainee/hint', { method: 'POST' }); await refresh(); });
+  } else if (s.reveal) {
+    const r = s.reveal;
+    task.innerHTML = '<h3 id="verdict" class="' + (r.correct ? 'right">Right' : 'wrong">Not this time') + (r.late ? ' (after the time limit)' : '') + '</h3>' +
+      '<p>' + esc(r.title) + '. You answered <b>' + esc(r.yours || '—') + '</b>; the cause: <b>' + esc(r.answer) + '</b>.</p><p id="notes">' + esc(r.notes) + '</p>' +
+      '<h4>What proves it</h4><ol id="proof">' + r.proof.map((e) => '<li>' + esc(e.time.slice(11, 19)) + ' ' + esc(e.server) + ': ' + esc(e.summary) + '</li>').join('') + '</ol>';
+  } else task.innerHTML = '<p>Waiting for the trainer.</p>';
+}
+document.getElementById('report').addEventListener('click', async () => {
+  const res = await fetch('/trainee/report', { headers: { authorization: 'Bearer ' + token } });
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(await res.blob());
+  a.download = 'training-report.html';
+  document.body.append(a); a.click(); a.remove();
+});
+refresh().catch((e) => { document.getElementById('task').textContent = 'This page needs the link your trainer gave you (' + e.message + ').'; });
+setInterval(() => refresh().catch(() => undefined), 2000);
+</script></body></html>`
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    trainee?: Trainee
+  }
+}
+
+/**
+ * The trainer's routes under /training (the admin API's own access rules) and the trainee's under /trainee,
+ * which take only that trainee's token and show only that trainee's phone.
+ */
+export function trainingRoutes(app: FastifyInstance, lab: Lab, session: TrainingSession | undefined): void {
+  const none = (reply: FastifyReply): FastifyReply =>
+    reply.code(404).send({ error: 'no exercise pack is loaded (cx700-lab train PACK)' })
+  const view = (s: TrainingSession, t: Trainee) => ({
+    id: t.id,
+    name: t.name,
+    device: t.device,
+    url: `/trainee#token=${t.token}`,
+    current: s.current(t)?.exercise.id ?? null,
+    report: s.report(t),
+  })
+  const failed = (reply: FastifyReply, err: unknown): FastifyReply =>
+    reply.code(400).send({ error: (err as Error).message })
+
+  app.get('/training', async (_req, reply) => {
+    if (!session) return none(reply)
+    return {
+      pack: {
+        name: session.pack.name,
+        description: session.pack.description ?? '',
+        exercises: session.pack.exercises,
+      },
+      trainees: session.trainees().map((t) => view(session, t)),
+    }
+  })
+  app.post<{ Body: { name?: string; device?: string } }>('/training/trainees', async (req, reply) => {
+    if (!session) return none(reply)
+    try {
+      return await reply
+        .code(201)
+        .send(view(session, session.addTrainee(req.body?.name ?? '', req.body?.device ?? '')))
+    } catch (err) {
+      return failed(reply, err)
+    }
+  })
+  app.post<{ Params: { id: string }; Body: { exercise?: string } | undefined }>(
+    '/training/trainees/:id/assign',
+    async (req, reply) => {
+      if (!session) return none(reply)
+      try {
+        const a = session.assign(req.params.id, req.body?.exercise || undefined)
+        return { trainee: req.params.id, exercise: a.exercise.id, faults: a.faultIds }
+      } catch (err) {
+        return failed(reply, err)
+      }
+    },
+  )
+  app.get<{ Params: { id: string }; Querystring: { format?: string } }>(
+    '/training/trainees/:id/report',
+    async (req, reply) => {
+      if (!session) return none(reply)
+      try {
+        const t = session.trainee(req.params.id)
+        return sendReport(reply, session, t, req.query.format)
+      } catch (err) {
+        return failed(reply, err)
+      }
+    },
+  )
+
+  // The trainee's side: the page carries no data; every route behind it takes the trainee's own token.
+  app.get('/trainee', async (_req, reply) => reply.type('text/html; charset=utf-8').send(traineePage()))
+  const trainee = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const given = (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '')
+    const t = session && given ? session.byToken(given) : undefined
+    if (!t) {
+      await reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ error: 'open the link your trainer gave you' })
+      return
+    }
+    req.trainee = t
+  }
+  app.get('/trainee/state', { preHandler: trainee }, async (req) => traineeState(session!, req.trainee!, lab))
+  app.post('/trainee/hint', { preHandler: trainee }, async (req) => ({
+    hint: session!.hint(req.trainee!) ?? null,
+  }))
+  app.post<{ Body: { choice?: string } }>('/trainee/answer', { preHandler: trainee }, async (req, reply) => {
+    try {
+      const a = session!.answer(req.trainee!, String(req.body?.choice ?? ''))
+      return { correct: a.correct }
+    } catch (err) {
+      return failed(reply, err)
+    }
+  })
+  app.get<{ Querystring: { format?: string } }>(
+    '/trainee/report',
+    { preHandler: trainee },
+    async (req, reply) => sendReport(reply, session!, req.trainee!, req.query.format ?? 'html'),
+  )
+}
+
+function sendReport(
+  reply: FastifyReply,
+  session: TrainingSession,
+  t: Trainee,
+  format: string | undefined,
+): FastifyReply {
+  const name = `training-${t.name.replace(/[^a-zA-Z0-9.-]+/g, '_')}`
+  if (format === 'html')
+    return reply
+      .type('text/html; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${name}.html"`)
+      .send(reportHtml(session, t))
+  return reply.send({
+    pack: session.pack.name,
+    trainee: t.name,
+    device: t.device,
+    exercises: session.report(t),
+  })
+}

@@ -1,0 +1,240 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { LabError } from '../../core/errors.js'
+import type { FaultEngine } from '../../core/faults/engine.js'
+import { normalizeMac } from '../../core/journal/devices.js'
+import type { Journal, JournalEvent } from '../../core/journal/journal.js'
+import { seededRandom, type Random } from '../../core/random.js'
+import { parseDuration } from '../../core/schema/common.js'
+import { matches } from '../scenario/expect.js'
+import type { Exercise, ExercisePack } from './pack.js'
+
+/** One exercise given to a trainee: when, the hints taken, the faults on the phone, and the answer. */
+export interface Attempt {
+  readonly exercise: Exercise
+  /** Wall time (ms): a class runs on people's time, whatever the lab clock does. */
+  readonly assignedAt: number
+  /** The journal's last event when it began: what the phone does from here belongs to it. */
+  readonly fromSeq: number
+  readonly faultIds: readonly string[]
+  hintsShown: number
+  answer?: string
+  answeredAt?: number
+  correct?: boolean
+  /** Answered after the time limit, or never answered before the next exercise. */
+  late?: boolean
+}
+
+export interface Trainee {
+  readonly id: string
+  readonly name: string
+  /** The phone the trainee works on (its MAC, normalised). */
+  readonly device: string
+  readonly token: string
+  readonly attempts: Attempt[]
+}
+
+/** One line of a trainee's report. */
+export interface ReportLine {
+  readonly exercise: string
+  readonly title: string
+  readonly answer: string | null
+  readonly correct: boolean
+  readonly timeToAnswerMs: number | null
+  readonly hintsUsed: number
+  readonly late: boolean
+}
+
+/**
+ * A training session (issue 21): a pack of exercises, trainees each on a phone of their own, exercises
+ * assigned (chosen or drawn from the pack's seed) as fault rules scoped to the trainee's phone — so two
+ * trainees on one lab meet different faults — hints, answers, the reveal and a report. Every step is in the
+ * journal under the `training` server (never with the trainee's device, so nothing of it reaches their view).
+ */
+export class TrainingSession {
+  readonly pack: ExercisePack
+  readonly #faults: FaultEngine
+  readonly #journal: Journal
+  readonly #now: () => number
+  readonly #random: Random
+  readonly #trainees = new Map<string, Trainee>()
+  #next = 1
+
+  constructor(
+    pack: ExercisePack,
+    deps: { readonly faults: FaultEngine; readonly journal: Journal; readonly now?: () => number },
+  ) {
+    this.pack = pack
+    this.#faults = deps.faults
+    this.#journal = deps.journal
+    this.#now = deps.now ?? Date.now
+    this.#random = seededRandom(pack.seed)
+  }
+
+  trainees(): readonly Trainee[] {
+    return [...this.#trainees.values()]
+  }
+
+  trainee(id: string): Trainee {
+    const t = this.#trainees.get(id)
+    if (!t) throw new LabError('LAB_ERR_TRAINING', `No trainee ${id}: GET /training lists them.`)
+    return t
+  }
+
+  /** The trainee a token belongs to (compared in constant time), or undefined. */
+  byToken(token: string): Trainee | undefined {
+    const given = Buffer.from(token)
+    for (const t of this.#trainees.values()) {
+      const own = Buffer.from(t.token)
+      if (own.length === given.length && timingSafeEqual(own, given)) return t
+    }
+    return undefined
+  }
+
+  addTrainee(name: string, device: string): Trainee {
+    const mac = normalizeMac(device)
+    if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(mac))
+      throw new LabError(
+        'LAB_ERR_TRAINING',
+        `"${device}" is not a MAC address (00:04:f2:…): a trainee works on one phone.`,
+      )
+    const taken = this.trainees().find((t) => t.device === mac)
+    if (taken) throw new LabError('LAB_ERR_TRAINING', `${mac} is already ${taken.name}'s phone.`)
+    const trainee: Trainee = {
+      id: `t${this.#next++}`,
+      name: name.trim() || mac,
+      device: mac,
+      token: randomBytes(18).toString('base64url'),
+      attempts: [],
+    }
+    this.#trainees.set(trainee.id, trainee)
+    this.#record('training:trainee', `trainee ${trainee.id} (${trainee.name}) on ${mac}`, {
+      trainee: trainee.id,
+      mac,
+    })
+    return trainee
+  }
+
+  /** The exercise in progress (assigned, not answered), if any. */
+  current(t: Trainee): Attempt | undefined {
+    const last = t.attempts.at(-1)
+    return last && last.answer === undefined && last.late !== true ? last : undefined
+  }
+
+  /**
+   * Gives a trainee an exercise — the one named, or one drawn from the pack's seed among those the trainee
+   * has not had yet — and puts its faults on the trainee's phone alone. An exercise still running ends first.
+   */
+  assign(traineeId: string, exerciseId?: string): Attempt {
+    const t = this.trainee(traineeId)
+    const running = this.current(t)
+    if (running) {
+      running.late = true
+      this.#clearFaults(running)
+    }
+    const exercise =
+      exerciseId === undefined ? this.#draw(t) : this.pack.exercises.find((e) => e.id === exerciseId)
+    if (!exercise)
+      throw new LabError(
+        'LAB_ERR_TRAINING',
+        `No exercise ${exerciseId ?? ''} in ${this.pack.name} (${this.pack.exercises.map((e) => e.id).join(', ')}).`,
+      )
+    const n = t.attempts.length + 1
+    const faultIds = exercise.faults.map((rule, i) => {
+      const id = `train-${t.id}-${n}-${i + 1}`
+      this.#faults.add({ ...rule, id, match: { ...rule.match, device: t.device } })
+      return id
+    })
+    const attempt: Attempt = {
+      exercise,
+      assignedAt: this.#now(),
+      fromSeq: this.#journal.query({}, 1)[0]?.seq ?? 0,
+      faultIds,
+      hintsShown: 0,
+    }
+    t.attempts.push(attempt)
+    this.#record('training:assigned', `exercise ${exercise.id} given to ${t.id} (${t.name})`, {
+      trainee: t.id,
+      exercise: exercise.id,
+      faults: faultIds,
+    })
+    return attempt
+  }
+
+  #draw(t: Trainee): Exercise {
+    const had = new Set(t.attempts.map((a) => a.exercise.id))
+    const fresh = this.pack.exercises.filter((e) => !had.has(e.id))
+    const from = fresh.length > 0 ? fresh : this.pack.exercises
+    return from[Math.floor(this.#random() * from.length)]!
+  }
+
+  /** The next hint of the trainee's exercise (counted), or undefined when none is left. */
+  hint(t: Trainee): string | undefined {
+    const a = this.current(t)
+    const hint = a?.exercise.hints[a.hintsShown]
+    if (!a || hint === undefined) return undefined
+    a.hintsShown++
+    this.#record('training:hint', `${t.id} took hint ${a.hintsShown} of ${a.exercise.id}`, {
+      trainee: t.id,
+      exercise: a.exercise.id,
+      hint: a.hintsShown,
+    })
+    return hint
+  }
+
+  /** The trainee's answer: recorded, the faults taken off the phone, the reveal opened. */
+  answer(t: Trainee, choice: string): Attempt {
+    const a = this.current(t)
+    if (!a) throw new LabError('LAB_ERR_TRAINING', 'No exercise is running for you: ask the trainer for one.')
+    if (!a.exercise.choices.includes(choice))
+      throw new LabError('LAB_ERR_TRAINING', `"${choice}" is not one of the choices.`)
+    a.answer = choice
+    a.answeredAt = this.#now()
+    a.correct = choice === a.exercise.answer
+    if (a.answeredAt - a.assignedAt > this.timeLimitMs(a)) a.late = true
+    this.#clearFaults(a)
+    this.#record('training:answered', `${t.id} answered ${a.exercise.id}: ${a.correct ? 'right' : 'wrong'}`, {
+      trainee: t.id,
+      exercise: a.exercise.id,
+      correct: a.correct,
+      late: a.late === true,
+      hints: a.hintsShown,
+    })
+    return a
+  }
+
+  timeLimitMs(a: Attempt): number {
+    return parseDuration(a.exercise.timeLimit)
+  }
+
+  /** Journal events of the trainee's phone since the exercise began that prove its cause (the reveal). */
+  proof(t: Trainee, a: Attempt, events: readonly JournalEvent[]): JournalEvent[] {
+    const mine = events.filter((e) => e.seq > a.fromSeq && e.device?.mac === t.device)
+    return mine.filter((e) => a.exercise.proof.some((m) => matches(e, m))).slice(0, 20)
+  }
+
+  report(t: Trainee): ReportLine[] {
+    return t.attempts.map((a) => ({
+      exercise: a.exercise.id,
+      title: a.exercise.title,
+      answer: a.answer ?? null,
+      correct: a.correct === true,
+      timeToAnswerMs: a.answeredAt !== undefined ? a.answeredAt - a.assignedAt : null,
+      hintsUsed: a.hintsShown,
+      late: a.late === true,
+    }))
+  }
+
+  #clearFaults(a: Attempt): void {
+    for (const id of a.faultIds) {
+      try {
+        this.#faults.remove(id)
+      } catch {
+        // Already gone (the trainer cleared the faults): nothing to take off.
+      }
+    }
+  }
+
+  #record(kind: string, summary: string, detail: Record<string, unknown>): void {
+    this.#journal.record({ server: 'training', kind, summary, detail })
+  }
+}

@@ -1,0 +1,121 @@
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { manualClock } from '../../core/clock.js'
+import { ScenarioError } from '../../core/errors.js'
+import { FaultEngine } from '../../core/faults/engine.js'
+import { Journal } from '../../core/journal/journal.js'
+import { seededRandom } from '../../core/random.js'
+import { SERVER_FAULTS } from '../../servers/index.js'
+import { packageRoot } from '../paths.js'
+import { loadPack } from './pack.js'
+import { TrainingSession } from './session.js'
+
+const FIRST_DAY = join(packageRoot(), 'scenarios', 'training', 'first-day.yaml')
+
+function session(now = { ms: 0 }) {
+  const journal = new Journal({ clock: manualClock(Date.UTC(2026, 10, 29)) })
+  const faults = new FaultEngine({ journal, random: seededRandom(1), servers: SERVER_FAULTS })
+  return {
+    journal,
+    faults,
+    s: new TrainingSession(loadPack(FIRST_DAY), { faults, journal, now: () => now.ms }),
+  }
+}
+
+const peer = { address: '127.64.0.1', port: 5000, transport: 'udp' as const }
+
+describe('exercise packs', () => {
+  it('loads the catalogue pack with its defaults', () => {
+    const pack = loadPack(FIRST_DAY)
+    expect(pack.exercises.map((e) => e.id)).toEqual(['dc-srv-missing', 'dc-refuses', 'pool-busy'])
+    expect(pack.exercises[0]!.choices).toContain(pack.exercises[0]!.answer)
+  })
+
+  it('names every problem at its file:line: an answer not offered, a device in a rule, a server it cannot fault', () => {
+    const text = [
+      'version: 1',
+      'name: broken',
+      'exercises:',
+      '  - id: one',
+      '    title: One',
+      '    question: Why?',
+      '    choices: [A, B]',
+      '    answer: C',
+      '    timeLimit: soon',
+      '    notes: n',
+      '    faults:',
+      '      - { match: { server: dns, device: "00:04:f2:00:00:01" }, fault: { kind: drop } }',
+      '      - { match: { server: nosuch }, fault: { kind: drop } }',
+    ].join('\n')
+    let err: unknown
+    try {
+      loadPack('/tmp/broken.yaml', text)
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(ScenarioError)
+    const problems = (err as ScenarioError).problems.map((p) => `${p.line}: ${p.message}`)
+    expect(problems.join('\n')).toMatch(/^8: "C" is not one of the choices/m)
+    expect(problems.join('\n')).toMatch(/^9: not a duration/m)
+    expect(problems.join('\n')).toMatch(/^12: an exercise’s faults go to the phone it is assigned to/m)
+    expect(problems.join('\n')).toMatch(/^13: unknown server "nosuch"/m)
+    expect((err as ScenarioError).message).toMatch(/^Failed to load exercise pack: 4 problems/)
+  })
+})
+
+describe('a training session', () => {
+  it('puts an exercise’s faults on the trainee’s phone alone, and takes them off at the answer', () => {
+    const { s, faults, journal } = session()
+    const ann = s.addTrainee('Ann', '00-04-F2-00-00-01')
+    s.addTrainee('Bob', '00:04:f2:00:00:02')
+    journal.devices.learn({ mac: '00:04:f2:00:00:01', ip: '127.64.0.1' })
+    journal.devices.learn({ mac: '00:04:f2:00:00:02', ip: '127.64.0.2' })
+    const a = s.assign(ann.id, 'dc-srv-missing')
+    expect(a.faultIds).toEqual(['train-t1-1-1'])
+    const ask = (address: string) =>
+      faults.decide({
+        server: 'dns',
+        peer: { ...peer, address },
+        fields: { qname: '_ldap._tcp.dc._msdcs.corp.contoso.test' },
+      })
+    expect(ask('127.64.0.1')?.fault).toEqual({ kind: 'error', code: 'NXDOMAIN' })
+    expect(ask('127.64.0.2')).toBeUndefined()
+    expect(s.answer(ann, 'DNS records').correct).toBe(true)
+    expect(ask('127.64.0.1')).toBeUndefined()
+    expect(journal.query({ server: 'training' }).map((e) => e.kind)).toEqual([
+      'training:trainee',
+      'training:trainee',
+      'training:assigned',
+      'training:answered',
+    ])
+  })
+
+  it('draws exercises from the seed, each once before any again; counts hints; marks a late answer', () => {
+    const now = { ms: 0 }
+    const { s } = session(now)
+    const t = s.addTrainee('Ann', '00:04:f2:00:00:01')
+    const drawn = [1, 2, 3].map(() => s.assign(t.id).exercise.id)
+    expect(new Set(drawn).size).toBe(3)
+    expect(t.attempts.slice(0, 2).every((a) => a.late === true)).toBe(true) // replaced unanswered
+    const a = t.attempts[2]!
+    expect(s.hint(t)).toBe(a.exercise.hints[0])
+    now.ms = 11 * 60_000
+    s.answer(t, a.exercise.choices[0]!)
+    expect(s.report(t)[2]).toMatchObject({ hintsUsed: 1, late: true, timeToAnswerMs: 11 * 60_000 })
+    // The same seed draws the same exercises for the same class.
+    const again = session().s
+    const u = again.addTrainee('Ann', '00:04:f2:00:00:01')
+    expect([1, 2, 3].map(() => again.assign(u.id).exercise.id)).toEqual(drawn)
+  })
+
+  it('refuses a second trainee on one phone, a token it never gave, and an answer not offered', () => {
+    const { s } = session()
+    const t = s.addTrainee('Ann', '00:04:f2:00:00:01')
+    expect(() => s.addTrainee('Bob', '00:04:f2:00:00:01')).toThrow(/already Ann's phone/)
+    expect(() => s.addTrainee('Cy', 'not-a-mac')).toThrow(/not a MAC address/)
+    expect(s.byToken(t.token)).toBe(t)
+    expect(s.byToken(`${t.token.slice(0, -1)}x`)).toBeUndefined()
+    s.assign(t.id, 'pool-busy')
+    expect(() => s.answer(t, 'Nothing')).toThrow(/not one of the choices/)
+  })
+})
