@@ -147,8 +147,10 @@ async function refreshClock() {
   document.getElementById('clock-rate').textContent = c.rate;
   document.getElementById('clock-wall').textContent = c.wallTime;
 }
+let marks = [];
 async function refreshScript() {
   const { script } = await api('/script');
+  marks = script.fired;
   document.getElementById('script-steps').innerHTML = script.fired.map((f) =>
     '<li>' + esc(f.name || ('step ' + (f.step + 1))) + ' <span class="muted">' + esc(f.at) + '</span></li>').join('');
   document.getElementById('script-next').textContent = script.steps === 0 ? 'The scenario has no script.'
@@ -195,7 +197,7 @@ async function download(path) {
 async function refreshTimeline() {
   refreshTraining().catch(() => undefined);
   refreshClock().catch(() => undefined);
-  refreshScript().catch(() => undefined);
+  await refreshScript().catch(() => undefined);
   refreshRegistrations().catch(() => undefined);
   const t = await api('/timeline');
   const lanes = document.getElementById('lanes');
@@ -215,11 +217,14 @@ async function refreshTimeline() {
     const captureButton = (stage) => captureOf ? ' <button type="button" data-capture="' + esc(captureOf) + '"' + (stage ? ' data-stage="' + esc(stage) + '"' : '') + '>Capture ' + (stage ? 'of ' + esc(stage) + ' ' : '') + '(pcapng)</button>' : '';
     const panels = STAGES.filter((s) => open.has(d.key + '|' + s)).map((s) => '<div><b>' + esc(s) + '</b>' + captureButton(s) +
       d.events.filter((e) => e.stage === s).map((e) => '<details><summary><span class="' + (e.ok ? 'ok-mark">✓' : 'bad-mark">✗') + '</span> #' + e.seq + ' ' + esc(e.time.slice(11, 23)) + ' ' + esc(e.summary) + '</summary><pre>' + esc(JSON.stringify(e.detail, null, 2)) + '</pre></details>').join('') + '</div>').join('');
+    const since = d.events.length ? d.events[0].time : d.lastTime;
+    const laneMarks = marks.filter((m) => m.at >= since);
+    const markLine = laneMarks.length ? '<p class="marks">Script marks: ' + laneMarks.map((m) => '<span class="mark">⚑ ' + esc(m.name || ('step ' + (m.step + 1))) + ' ' + esc(m.at.slice(11, 19)) + '</span>').join(' ') + '</p>' : '';
     return '<article class="lane" data-device="' + esc(d.key) + '"><h3>' + esc([d.macs.join(', '), d.ips.join(', '), d.users.join(', ')].filter(Boolean).join(' · ')) + '</h3>' +
       '<p>Screen: <span class="screen">' + esc(d.screen) + '</span>' + (d.alert ? ' — <span class="alert" role="alert">' + esc(d.alert) + '</span>' : '') +
       ' · <a href="/timeline/' + encodeURIComponent(d.key) + '">JSON</a> · <a href="/timeline/' + encodeURIComponent(d.key) + '?format=html" download>HTML for a bug report</a>' + captureButton() + '</p>' +
       (d.macs.length ? '<p>' + ['reboot', 'power-cycle', 'hard-reset'].map((c) => '<button type="button" data-command="' + c + '" data-mac="' + esc(d.macs[0]) + '">' + c + ' ' + esc(d.macs[0]) + '</button>').join(' ') + ' <span class="muted">(an emulated phone living with --live takes it)</span></p>' : '') +
-      '<div class="stages" role="group" aria-label="stages">' + cells + '</div>' + panels + '</article>';
+      markLine + '<div class="stages" role="group" aria-label="stages">' + cells + '</div>' + panels + '</article>';
   }).join('');
 }
 let pending = false;

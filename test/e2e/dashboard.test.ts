@@ -115,6 +115,7 @@ describe.skipIf(browserTool.skip)('the dashboard in headless Chromium', () => {
     )
     const page = await browser().newPage({ viewport: { width: 1280, height: 900 } })
     try {
+      await boot(t, '00:04:f2:00:0d:01')
       await page.goto(t.admin.url.replace('0.0.0.0', '127.0.0.1'))
       await expect
         .poll(() => page.locator('#script-next').textContent(), { timeout: 15_000 })
@@ -123,6 +124,10 @@ describe.skipIf(browserTool.skip)('the dashboard in headless Chromium', () => {
       await expect
         .poll(() => page.locator('#script-steps').textContent(), { timeout: 15_000 })
         .toContain('first-mark')
+      // The mark is on the phone's lane too, where it happened in its life.
+      await expect
+        .poll(() => page.locator('article.lane[data-device="mac:00:04:f2:00:0d:01"] .marks').textContent())
+        .toContain('⚑ first-mark 08:01:00')
       await page.click('[data-script=pause]')
       await expect
         .poll(() => page.locator('#script-next').textContent())
