@@ -8,7 +8,7 @@ import { Lab, type PortPolicy } from '../lab/runtime.js'
 import { startMemoryReducer } from '../core/memory.js'
 import { loadScenario } from '../lab/scenario/load.js'
 import { loadPack } from '../lab/training/pack.js'
-import { TrainingSession } from '../lab/training/session.js'
+import { trainingOnLab } from '../lab/training/on-lab.js'
 import { NETWORK_MODES, type NetworkMode } from '../core/site.js'
 import { endpointTable, hostPort, intOption, parse, usage } from './args.js'
 import { DEFAULT_ADMIN, currentFile } from './discover.js'
@@ -138,7 +138,7 @@ export async function up(argv: string[]): Promise<number> {
     await lab.start()
     adminServer = await startAdmin(lab, {
       ...admin,
-      ...(pack ? { training: new TrainingSession(pack, { faults: lab.faults, journal: lab.journal }) } : {}),
+      ...(pack ? { training: trainingOnLab(lab, pack) } : {}),
       ...(adminPath !== undefined ? { path: adminPath } : {}),
       ...(values.token !== undefined ? { token: values.token } : {}),
     })

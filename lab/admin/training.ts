@@ -205,7 +205,7 @@ export function trainingRoutes(app: FastifyInstance, lab: Lab, session: Training
     async (req, reply) => {
       if (!session) return none(reply)
       try {
-        const a = session.assign(req.params.id, req.body?.exercise || undefined)
+        const a = await session.assign(req.params.id, req.body?.exercise || undefined)
         return { trainee: req.params.id, exercise: a.exercise.id, faults: a.faultIds }
       } catch (err) {
         return failed(reply, err)
@@ -245,7 +245,7 @@ export function trainingRoutes(app: FastifyInstance, lab: Lab, session: Training
   }))
   app.post<{ Body: { choice?: string } }>('/trainee/answer', { preHandler: trainee }, async (req, reply) => {
     try {
-      const a = session!.answer(req.trainee!, String(req.body?.choice ?? ''))
+      const a = await session!.answer(req.trainee!, String(req.body?.choice ?? ''))
       return { correct: a.correct }
     } catch (err) {
       return failed(reply, err)

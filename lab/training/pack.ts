@@ -1,10 +1,12 @@
-import { resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { Type, type Static } from '@sinclair/typebox'
 import { ScenarioError, type ScenarioProblem } from '../../core/errors.js'
 import { checkRule } from '../../core/faults/engine.js'
 import { FaultRuleSchema } from '../../core/faults/types.js'
 import { parseDuration } from '../../core/schema/common.js'
 import { SERVER_FAULTS } from '../../servers/index.js'
+import { packageRoot } from '../paths.js'
+import { loadScenario } from '../scenario/load.js'
 import { JournalMatchSchema } from '../scenario/schema.js'
 import { locate, readYamlSource, schemaProblemsAt } from '../scenario/yaml-source.js'
 
@@ -29,9 +31,16 @@ export const ExerciseSchema = Type.Object(
     }),
     timeLimit: Type.String({ default: '15m', description: 'How long the trainee has (e.g. 10m).' }),
     faults: Type.Array(FaultRuleSchema, {
-      minItems: 1,
+      default: [],
       description: 'Fault rules put on the trainee’s phone alone while the exercise runs (no match.device).',
     }),
+    story: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'A catalogue story (its name, e.g. f6-clock-skew) or a scenario file beside the pack: the lab runs it while the exercise does — for every phone, so only one story at a time.',
+      }),
+    ),
     notes: Type.String({ minLength: 1, description: 'The trainer’s notes: shown at the reveal.' }),
     proof: Type.Array(JournalMatchSchema, {
       default: [],
@@ -58,7 +67,7 @@ export const PackSchema = Type.Object(
 export type ExercisePack = Static<typeof PackSchema> & { readonly file: string }
 
 /** The checks across fields: an answer among the choices, a time limit that parses, rules the servers take. */
-function crossChecks(pack: Static<typeof PackSchema>): { pointer: string; message: string }[] {
+function crossChecks(pack: Static<typeof PackSchema>, dir: string): { pointer: string; message: string }[] {
   const out: { pointer: string; message: string }[] = []
   const ids = new Set<string>()
   pack.exercises.forEach((e, i) => {
@@ -79,6 +88,12 @@ function crossChecks(pack: Static<typeof PackSchema>): { pointer: string; messag
         message: `not a duration (e.g. 10m): ${(err as Error).message}`,
       })
     }
+    if (e.faults.length === 0 && e.story === undefined)
+      out.push({ pointer: at, message: 'an exercise needs faults for the trainee’s phone, or a story' })
+    if (e.story !== undefined) {
+      const problem = storyProblem(storyFile(e.story, dir))
+      if (problem) out.push({ pointer: `${at}/story`, message: `story ${e.story}: ${problem}` })
+    }
     e.faults.forEach((rule, j) => {
       if (rule.match?.device !== undefined)
         out.push({
@@ -92,6 +107,22 @@ function crossChecks(pack: Static<typeof PackSchema>): { pointer: string; messag
   return out
 }
 
+/** The scenario file of an exercise's story: a file beside the pack, or a story of the catalogue by name. */
+export function storyFile(story: string, packDir: string): string {
+  return /\.ya?ml$/.test(story) ? resolve(packDir, story) : join(packageRoot(), 'scenarios', `${story}.yaml`)
+}
+
+function storyProblem(file: string): string | undefined {
+  try {
+    loadScenario(file)
+    return undefined
+  } catch (err) {
+    return err instanceof ScenarioError
+      ? `${file} does not load: ${err.problems[0]?.message ?? ''}`
+      : (err as Error).message
+  }
+}
+
 /** Reads and validates an exercise pack; every problem names its file:line:col (a ScenarioError). */
 export function loadPack(file: string, text?: string): ExercisePack {
   const name = resolve(file)
@@ -101,7 +132,7 @@ export function loadPack(file: string, text?: string): ExercisePack {
   const data = structuredClone(read.data)
   const problems: ScenarioProblem[] = schemaProblemsAt(sources, PackSchema, data)
   if (problems.length === 0) {
-    for (const p of crossChecks(data as Static<typeof PackSchema>))
+    for (const p of crossChecks(data as Static<typeof PackSchema>, dirname(name)))
       problems.push({ ...locate(sources, p.pointer), path: p.pointer, message: p.message })
   }
   if (problems.length > 0)

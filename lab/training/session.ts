@@ -6,7 +6,8 @@ import type { Journal, JournalEvent } from '../../core/journal/journal.js'
 import { seededRandom, type Random } from '../../core/random.js'
 import { parseDuration } from '../../core/schema/common.js'
 import { matches } from '../scenario/expect.js'
-import type { Exercise, ExercisePack } from './pack.js'
+import { dirname } from 'node:path'
+import { storyFile, type Exercise, type ExercisePack } from './pack.js'
 
 /** One exercise given to a trainee: when, the hints taken, the faults on the phone, and the answer. */
 export interface Attempt {
@@ -57,13 +58,23 @@ export class TrainingSession {
   readonly #now: () => number
   readonly #random: Random
   readonly #trainees = new Map<string, Trainee>()
+  readonly #applyStory: ((file: string | undefined) => Promise<void>) | undefined
+  /** The story the lab runs for exercises in progress, and whose they are. */
+  #story: { readonly name: string; readonly trainees: Set<string> } | undefined
   #next = 1
 
   constructor(
     pack: ExercisePack,
-    deps: { readonly faults: FaultEngine; readonly journal: Journal; readonly now?: () => number },
+    deps: {
+      readonly faults: FaultEngine
+      readonly journal: Journal
+      readonly now?: () => number
+      /** Runs an exercise's story on the lab (its scenario file), or the scenario the session began on. */
+      readonly story?: (file: string | undefined) => Promise<void>
+    },
   ) {
     this.pack = pack
+    this.#applyStory = deps.story
     this.#faults = deps.faults
     this.#journal = deps.journal
     this.#now = deps.now ?? Date.now
@@ -124,13 +135,8 @@ export class TrainingSession {
    * Gives a trainee an exercise — the one named, or one drawn from the pack's seed among those the trainee
    * has not had yet — and puts its faults on the trainee's phone alone. An exercise still running ends first.
    */
-  assign(traineeId: string, exerciseId?: string): Attempt {
+  async assign(traineeId: string, exerciseId?: string): Promise<Attempt> {
     const t = this.trainee(traineeId)
-    const running = this.current(t)
-    if (running) {
-      running.late = true
-      this.#clearFaults(running)
-    }
     const exercise =
       exerciseId === undefined ? this.#draw(t) : this.pack.exercises.find((e) => e.id === exerciseId)
     if (!exercise)
@@ -138,6 +144,12 @@ export class TrainingSession {
         'LAB_ERR_TRAINING',
         `No exercise ${exerciseId ?? ''} in ${this.pack.name} (${this.pack.exercises.map((e) => e.id).join(', ')}).`,
       )
+    const running = this.current(t)
+    if (running) {
+      running.late = true
+      await this.#end(t, running)
+    }
+    if (exercise.story !== undefined) await this.#startStory(t, exercise.story)
     const n = t.attempts.length + 1
     const faultIds = exercise.faults.map((rule, i) => {
       const id = `train-${t.id}-${n}-${i + 1}`
@@ -181,8 +193,38 @@ export class TrainingSession {
     return hint
   }
 
-  /** The trainee's answer: recorded, the faults taken off the phone, the reveal opened. */
-  answer(t: Trainee, choice: string): Attempt {
+  /**
+   * A story changes the lab for every phone: it runs while any exercise of it does, and two different stories
+   * cannot run at once.
+   */
+  async #startStory(t: Trainee, story: string): Promise<void> {
+    if (this.#story && this.#story.name !== story) {
+      const whose = [...this.#story.trainees].map((id) => this.trainee(id).name).join(', ')
+      throw new LabError(
+        'LAB_ERR_TRAINING',
+        `The lab runs another story for ${whose}'s exercise, and a story changes the lab for every phone: wait for their answer, or give an exercise of the same story or of faults only.`,
+      )
+    }
+    if (!this.#applyStory) throw new LabError('LAB_ERR_TRAINING', 'This session cannot run stories.')
+    if (!this.#story) {
+      await this.#applyStory(storyFile(story, dirname(this.pack.file)))
+      this.#story = { name: story, trainees: new Set() }
+    }
+    this.#story.trainees.add(t.id)
+  }
+
+  /** An exercise ends: its faults off the phone, and the lab back to its scenario when no story is needed. */
+  async #end(t: Trainee, a: Attempt): Promise<void> {
+    this.#clearFaults(a)
+    if (a.exercise.story === undefined || !this.#story) return
+    this.#story.trainees.delete(t.id)
+    if (this.#story.trainees.size > 0) return
+    this.#story = undefined
+    await this.#applyStory?.(undefined)
+  }
+
+  /** The trainee's answer: recorded, the faults taken off the phone (the story ended), the reveal opened. */
+  async answer(t: Trainee, choice: string): Promise<Attempt> {
     const a = this.current(t)
     if (!a) throw new LabError('LAB_ERR_TRAINING', 'No exercise is running for you: ask the trainer for one.')
     if (!a.exercise.choices.includes(choice))
@@ -191,7 +233,7 @@ export class TrainingSession {
     a.answeredAt = this.#now()
     a.correct = choice === a.exercise.answer
     if (a.answeredAt - a.assignedAt > this.timeLimitMs(a)) a.late = true
-    this.#clearFaults(a)
+    await this.#end(t, a)
     this.#record('training:answered', `${t.id} answered ${a.exercise.id}: ${a.correct ? 'right' : 'wrong'}`, {
       trainee: t.id,
       exercise: a.exercise.id,

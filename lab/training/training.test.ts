@@ -8,7 +8,7 @@ import { seededRandom } from '../../core/random.js'
 import { SERVER_FAULTS } from '../../servers/index.js'
 import { packageRoot } from '../paths.js'
 import { loadPack } from './pack.js'
-import { TrainingSession } from './session.js'
+import { TrainingSession, type Trainee } from './session.js'
 
 const FIRST_DAY = join(packageRoot(), 'scenarios', 'training', 'first-day.yaml')
 
@@ -18,7 +18,12 @@ function session(now = { ms: 0 }) {
   return {
     journal,
     faults,
-    s: new TrainingSession(loadPack(FIRST_DAY), { faults, journal, now: () => now.ms }),
+    s: new TrainingSession(loadPack(FIRST_DAY), {
+      faults,
+      journal,
+      now: () => now.ms,
+      story: async () => undefined,
+    }),
   }
 }
 
@@ -27,7 +32,12 @@ const peer = { address: '127.64.0.1', port: 5000, transport: 'udp' as const }
 describe('exercise packs', () => {
   it('loads the catalogue pack with its defaults', () => {
     const pack = loadPack(FIRST_DAY)
-    expect(pack.exercises.map((e) => e.id)).toEqual(['dc-srv-missing', 'dc-refuses', 'pool-busy'])
+    expect(pack.exercises.map((e) => e.id)).toEqual([
+      'dc-srv-missing',
+      'dc-refuses',
+      'pool-busy',
+      'clock-ahead',
+    ])
     expect(pack.exercises[0]!.choices).toContain(pack.exercises[0]!.answer)
   })
 
@@ -64,13 +74,13 @@ describe('exercise packs', () => {
 })
 
 describe('a training session', () => {
-  it('puts an exercise’s faults on the trainee’s phone alone, and takes them off at the answer', () => {
+  it('puts an exercise’s faults on the trainee’s phone alone, and takes them off at the answer', async () => {
     const { s, faults, journal } = session()
     const ann = s.addTrainee('Ann', '00-04-F2-00-00-01')
     s.addTrainee('Bob', '00:04:f2:00:00:02')
     journal.devices.learn({ mac: '00:04:f2:00:00:01', ip: '127.64.0.1' })
     journal.devices.learn({ mac: '00:04:f2:00:00:02', ip: '127.64.0.2' })
-    const a = s.assign(ann.id, 'dc-srv-missing')
+    const a = await s.assign(ann.id, 'dc-srv-missing')
     expect(a.faultIds).toEqual(['train-t1-1-1'])
     const ask = (address: string) =>
       faults.decide({
@@ -80,7 +90,7 @@ describe('a training session', () => {
       })
     expect(ask('127.64.0.1')?.fault).toEqual({ kind: 'error', code: 'NXDOMAIN' })
     expect(ask('127.64.0.2')).toBeUndefined()
-    expect(s.answer(ann, 'DNS records').correct).toBe(true)
+    expect((await s.answer(ann, 'DNS records')).correct).toBe(true)
     expect(ask('127.64.0.1')).toBeUndefined()
     expect(journal.query({ server: 'training' }).map((e) => e.kind)).toEqual([
       'training:trainee',
@@ -90,32 +100,62 @@ describe('a training session', () => {
     ])
   })
 
-  it('draws exercises from the seed, each once before any again; counts hints; marks a late answer', () => {
+  it('draws exercises from the seed, each once before any again; counts hints; marks a late answer', async () => {
     const now = { ms: 0 }
     const { s } = session(now)
     const t = s.addTrainee('Ann', '00:04:f2:00:00:01')
-    const drawn = [1, 2, 3].map(() => s.assign(t.id).exercise.id)
-    expect(new Set(drawn).size).toBe(3)
-    expect(t.attempts.slice(0, 2).every((a) => a.late === true)).toBe(true) // replaced unanswered
-    const a = t.attempts[2]!
+    const drawn: string[] = []
+    for (let i = 0; i < 4; i++) drawn.push((await s.assign(t.id)).exercise.id)
+    expect(new Set(drawn).size).toBe(4)
+    expect(t.attempts.slice(0, 3).every((a) => a.late === true)).toBe(true) // replaced unanswered
+    const a = t.attempts[3]!
     expect(s.hint(t)).toBe(a.exercise.hints[0])
     now.ms = 11 * 60_000
-    s.answer(t, a.exercise.choices[0]!)
-    expect(s.report(t)[2]).toMatchObject({ hintsUsed: 1, late: true, timeToAnswerMs: 11 * 60_000 })
+    await s.answer(t, a.exercise.choices[0]!)
+    expect(s.report(t)[3]).toMatchObject({ hintsUsed: 1, late: true, timeToAnswerMs: 11 * 60_000 })
     // The same seed draws the same exercises for the same class.
     const again = session().s
     const u = again.addTrainee('Ann', '00:04:f2:00:00:01')
-    expect([1, 2, 3].map(() => again.assign(u.id).exercise.id)).toEqual(drawn)
+    const redrawn: string[] = []
+    for (let i = 0; i < 4; i++) redrawn.push((await again.assign(u.id)).exercise.id)
+    expect(redrawn).toEqual(drawn)
   })
 
-  it('refuses a second trainee on one phone, a token it never gave, and an answer not offered', () => {
+  it('refuses a second trainee on one phone, a token it never gave, and an answer not offered', async () => {
     const { s } = session()
     const t = s.addTrainee('Ann', '00:04:f2:00:00:01')
     expect(() => s.addTrainee('Bob', '00:04:f2:00:00:01')).toThrow(/already Ann's phone/)
     expect(() => s.addTrainee('Cy', 'not-a-mac')).toThrow(/not a MAC address/)
     expect(s.byToken(t.token)).toBe(t)
     expect(s.byToken(`${t.token.slice(0, -1)}x`)).toBeUndefined()
-    s.assign(t.id, 'pool-busy')
-    expect(() => s.answer(t, 'Nothing')).toThrow(/not one of the choices/)
+    await s.assign(t.id, 'pool-busy')
+    await expect(s.answer(t, 'Nothing')).rejects.toThrow(/not one of the choices/)
+  })
+
+  it('runs a story for every phone while its exercises do, one story at a time, then the lab’s own again', async () => {
+    const journal = new Journal({ clock: manualClock(Date.UTC(2026, 10, 29)) })
+    const faults = new FaultEngine({ journal, random: seededRandom(1), servers: SERVER_FAULTS })
+    const applied: (string | undefined)[] = []
+    const pack = loadPack(FIRST_DAY)
+    const two = {
+      ...pack,
+      exercises: [...pack.exercises, { ...pack.exercises[3]!, id: 'other', story: 'f3-wins-dead' }],
+    }
+    const s = new TrainingSession(two, { faults, journal, story: async (file) => void applied.push(file) })
+    const [ann, bob, cy] = ['01', '02', '03'].map((n) => s.addTrainee(n, `00:04:f2:00:00:${n}`)) as [
+      Trainee,
+      Trainee,
+      Trainee,
+    ]
+    await s.assign(ann.id, 'clock-ahead')
+    await s.assign(bob.id, 'clock-ahead')
+    expect(applied).toEqual([join(packageRoot(), 'scenarios', 'f6-clock-skew.yaml')])
+    await expect(s.assign(cy.id, 'other')).rejects.toThrow(/another story for 01, 02's exercise/)
+    await s.answer(ann, 'Time (NTP)')
+    expect(applied).toHaveLength(1) // Bob's exercise still needs it
+    await s.answer(bob, 'DNS records')
+    expect(applied).toEqual([join(packageRoot(), 'scenarios', 'f6-clock-skew.yaml'), undefined])
+    await s.assign(cy.id, 'other')
+    expect(applied.at(-1)).toBe(join(packageRoot(), 'scenarios', 'f3-wins-dead.yaml'))
   })
 })

@@ -8,7 +8,7 @@ import { testLogger } from '../../core/logger.js'
 import { Lab } from '../../lab/runtime.js'
 import { loadScenario } from '../../lab/scenario/load.js'
 import { loadPack } from '../../lab/training/pack.js'
-import { TrainingSession } from '../../lab/training/session.js'
+import { trainingOnLab } from '../../lab/training/on-lab.js'
 import { harvestTestPki, seedTestPki } from './pki-cache.js'
 
 export const MINIMAL_SCENARIO = `version: 1
@@ -63,14 +63,7 @@ export async function startTestLab(
     admin = await startAdmin(lab, {
       host: options.adminHost ?? '127.0.0.1',
       port: 0,
-      ...(options.training
-        ? {
-            training: new TrainingSession(loadPack(options.training), {
-              faults: lab.faults,
-              journal: lab.journal,
-            }),
-          }
-        : {}),
+      ...(options.training ? { training: trainingOnLab(lab, loadPack(options.training)) } : {}),
     })
   } catch (err) {
     await lab.stop()

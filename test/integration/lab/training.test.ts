@@ -1,0 +1,52 @@
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { packageRoot } from '../../../lab/paths.js'
+import { runPhone } from '../../../phone/emulator.js'
+import { startTestLab } from '../../helpers/lab.js'
+import { scenarioPhone } from '../../helpers/phone.js'
+
+const PACK = join(packageRoot(), 'scenarios', 'training', 'first-day.yaml')
+const MAC = '00:04:f2:00:7c:01'
+
+describe('training: an exercise of a story', () => {
+  it('runs the story on the lab while the exercise does, and the lab’s own scenario after the answer', async () => {
+    await using t = await startTestLab(undefined, {
+      file: join(packageRoot(), 'scenarios', 'default.yaml'),
+      training: PACK,
+    })
+    const api = t.client.baseUrl
+    const post = (path: string, body: unknown, token?: string) =>
+      fetch(`${api}${path}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        body: JSON.stringify(body),
+      })
+    const added = (await (await post('/training/trainees', { name: 'Ann', device: MAC })).json()) as {
+      id: string
+      url: string
+    }
+    expect((await post(`/training/trainees/${added.id}/assign`, { exercise: 'clock-ahead' })).status).toBe(
+      200,
+    )
+    expect(t.lab.scenario.name).toBe('f6-clock-skew')
+    expect((await runPhone(scenarioPhone(t, MAC))).endState).toBe('kerberos-skew')
+
+    const token = added.url.split('#token=')[1]!
+    const state = (await (
+      await fetch(`${api}/trainee/state`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as {
+      exercise: { question: string }
+    }
+    expect(state.exercise.question).toContain('could not sign in')
+    expect(JSON.stringify(state)).not.toContain('f6-clock-skew')
+    const answered = (await (await post('/trainee/answer', { choice: 'Time (NTP)' }, token)).json()) as {
+      correct: boolean
+    }
+    expect(answered.correct).toBe(true)
+    expect(t.lab.scenario.name).toBe('default')
+    expect((await runPhone(scenarioPhone(t, MAC, '3.5.6907.35'))).endState).toBe('signed-in')
+  })
+})
