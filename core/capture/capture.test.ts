@@ -157,6 +157,8 @@ describe('CaptureStore', () => {
     tap.data('in', Buffer.from('w0rd! end'))
     tap.keylog('CLIENT_RANDOM 1 2')
     tap.conceal(Buffer.from('Passw0rd!'))
+    tap.conceal(Buffer.from('Passw0rd!')) // again on the next request: kept once
+    expect((s.records('00:04:f2:00:00:01')[0] as CapturedConnection).concealed).toHaveLength(1)
     const content = captureContent({ records: s.records('00:04:f2:00:00:01') })
     const payloads = Buffer.concat(content.frames.map((f) => f.bytes.subarray(54)))
     expect(payloads.toString()).toContain('bind ********* end')

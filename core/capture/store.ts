@@ -82,7 +82,7 @@ export function deviceKey(device: DeviceRef | undefined, address: string): strin
 interface Item {
   readonly size: number
   readonly record: CaptureRecord
-  readonly what: 'record' | 'segment' | 'keylog'
+  readonly what: 'record' | 'segment' | 'keylog' | 'secret'
 }
 
 interface Bucket {
@@ -223,7 +223,10 @@ export class CaptureStore {
         this.#add(bucket, { size: line.length + OVERHEAD, record: conn, what: 'keylog' })
       },
       conceal: (secret) => {
-        if (secret.length > 0) conn.concealed.push(Uint8Array.from(secret))
+        // Once per secret: a keep-alive connection sends the same Basic credentials with every request.
+        if (secret.length === 0 || conn.concealed.some((c) => Buffer.from(c).equals(secret))) return
+        conn.concealed.push(Uint8Array.from(secret))
+        this.#add(bucket, { size: secret.length + OVERHEAD, record: conn, what: 'secret' })
       },
     }
   }
