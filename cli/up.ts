@@ -30,6 +30,7 @@ Options:
   --watch            reload the scenario file when it changes (a bad edit keeps the old scenario)
   --journal-memory-mb N   how much of the journal is kept in memory (default 8; older events stay in the file)
   --journal-file-mb N     rotate journal.jsonl at this size, keeping one older file (default 256; 0: never)
+  --capture SCOPE         whose traffic is kept for captures: phones (default: the devices known by MAC), all, off
   --capture-device-mb N   how much of each device's traffic is kept for captures (default 4; 0: none)
   --capture-mb N          how much traffic is kept for captures in all (default 32; 0: none)
   --training PACK    a training session on the exercise pack (cx700-lab train PACK says more)
@@ -51,6 +52,7 @@ export async function up(argv: string[]): Promise<number> {
     'capture-mb': { type: 'string' },
     training: { type: 'string' },
     'capture-device-mb': { type: 'string' },
+    capture: { type: 'string' },
     interface: { type: 'string' },
     address: { type: 'string' },
   })
@@ -116,14 +118,17 @@ export async function up(argv: string[]): Promise<number> {
   const captureDeviceMb = intOption(values['capture-device-mb'], 'capture-device-mb')
   if ((captureMb ?? 0) < 0 || (captureDeviceMb ?? 0) < 0)
     throw usage('--capture-mb and --capture-device-mb take 0 or more.')
+  if (values.capture !== undefined && !['phones', 'all', 'off'].includes(values.capture))
+    throw usage('--capture takes phones, all or off.')
   const lab = new Lab({
     scenario,
     logger,
     stateDir,
     ports,
     capture: {
-      perDeviceBytes: (captureDeviceMb ?? 4) * 1024 * 1024,
-      totalBytes: (captureMb ?? 32) * 1024 * 1024,
+      perDeviceBytes: values.capture === 'off' ? 0 : (captureDeviceMb ?? 4) * 1024 * 1024,
+      totalBytes: values.capture === 'off' ? 0 : (captureMb ?? 32) * 1024 * 1024,
+      scope: values.capture === 'all' ? 'all' : 'phones',
     },
     journal: {
       ...(memoryMb !== undefined ? { capacityBytes: memoryMb * 1024 * 1024 } : {}),

@@ -27,11 +27,16 @@ function pseudo(frame: Uint8Array): number {
   return sum + ip[9]! + length
 }
 
-function store(perDeviceBytes = 1_000_000, totalBytes = 10_000_000): { s: CaptureStore; tick: () => void } {
+function store(
+  perDeviceBytes = 1_000_000,
+  totalBytes = 10_000_000,
+  scope: 'phones' | 'all' = 'all',
+): { s: CaptureStore; tick: () => void } {
   let now = 1_800_000_000_000
   const s = new CaptureStore({
-    capture: { perDeviceBytes, totalBytes },
-    resolve: (address) => (address === phone.address ? { mac: '00:04:f2:00:00:01', ip: address } : undefined),
+    capture: { perDeviceBytes, totalBytes, scope },
+    resolve: (address, hint) =>
+      hint ?? (address === phone.address ? { mac: '00:04:f2:00:00:01', ip: address } : undefined),
     now: () => now,
   })
   return { s, tick: () => (now += 10) }
@@ -166,8 +171,20 @@ describe('CaptureStore', () => {
     expect(content.withheld).toBe(1)
   })
 
+  it('keeps only phones (devices known by MAC) unless told to keep everyone', () => {
+    const { s } = store(1_000_000, 10_000_000, 'phones')
+    s.datagram('dns', 'in', lab, { address: '127.0.0.1', port: 5 }, new Uint8Array(10))
+    s.connection('http', lab, { address: '127.0.0.1', port: 6 }).data('in', new Uint8Array(10))
+    s.datagram('dns', 'in', lab, phone, new Uint8Array(10))
+    s.datagram('dhcp', 'in', lab, { address: '0.0.0.0', port: 68 }, new Uint8Array(10), {
+      mac: '00:04:f2:00:00:09',
+    })
+    expect(s.devices().map((d) => d.key)).toEqual(['00:04:f2:00:00:01', '00:04:f2:00:00:09'])
+    expect(s.wants('127.0.0.1')).toBe(false)
+  })
+
   it('keeps nothing when turned off', () => {
-    const { s } = store(0, 0)
+    const { s } = store(0, 0, 'all')
     s.datagram('dns', 'in', lab, phone, new Uint8Array(10))
     s.connection('ldap', lab, phone).data('in', new Uint8Array(10))
     expect(s.devices()).toEqual([])

@@ -10,11 +10,17 @@ export interface CaptureOptions {
   readonly perDeviceBytes: number
   /** At most this many octets in all (the least recently heard device loses its oldest first). */
   readonly totalBytes: number
+  /**
+   * Whose traffic is kept: `phones`, the devices the lab knows by their MAC (a DHCP lease, a chaddr) — what QA
+   * captures, and what keeps load generators and tools off the costlier capturing paths — or `all`.
+   */
+  readonly scope: 'phones' | 'all'
 }
 
 export const DEFAULT_CAPTURE: CaptureOptions = {
   perDeviceBytes: 4 * 1024 * 1024,
   totalBytes: 32 * 1024 * 1024,
+  scope: 'phones',
 }
 
 /** One UDP datagram as a server received or sent it. */
@@ -139,6 +145,12 @@ export class CaptureStore {
     return this.#options.perDeviceBytes > 0 && this.#options.totalBytes > 0
   }
 
+  /** Whether what a peer sends and gets is kept (captures on, and within the scope). */
+  wants(address: string, hint?: DeviceRef): boolean {
+    if (!this.enabled) return false
+    return this.#options.scope === 'all' || (hint?.mac ?? this.#resolve(address, hint)?.mac) !== undefined
+  }
+
   /** How many octets are kept, in all. */
   get bytes(): number {
     return this.#total
@@ -159,7 +171,7 @@ export class CaptureStore {
     bytes: Uint8Array,
     hint?: DeviceRef,
   ): void {
-    if (!this.enabled) return
+    if (!this.wants(remote.address, hint)) return
     const record: CapturedDatagram = {
       kind: 'udp',
       server,
@@ -176,7 +188,7 @@ export class CaptureStore {
 
   /** A connection the lab accepted; its tap records what crosses it. */
   connection(server: string, local: Endpoint, remote: Endpoint, hint?: DeviceRef): ConnectionTap {
-    if (!this.enabled) return NO_TAP
+    if (!this.wants(remote.address, hint)) return NO_TAP
     const conn: CapturedConnection = {
       kind: 'tcp',
       id: this.#nextId++,

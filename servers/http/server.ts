@@ -148,7 +148,7 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps> {
     const native = server.listeners('connection') as ((socket: Duplex) => void)[]
     server.removeAllListeners('connection')
     server.on('connection', (raw: Socket) => {
-      if (!this.deps.capture.enabled) {
+      if (!this.deps.capture.wants(raw.remoteAddress ?? '')) {
         for (const l of native) l.call(server, raw)
         return
       }

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { startAdmin, type AdminServer } from '../../lab/admin/server.js'
 import { LabClient } from '../../lab/client/index.js'
 import type { LabClock } from '../../core/clock.js'
+import type { CaptureOptions } from '../../core/capture/store.js'
 import { testLogger } from '../../core/logger.js'
 import { Lab } from '../../lab/runtime.js'
 import { loadScenario } from '../../lab/scenario/load.js'
@@ -39,6 +40,7 @@ export async function startTestLab(
     adminHost?: string
     /** load this file instead of `yaml` */ file?: string
     /** an exercise pack: the admin API runs a training session on it */ training?: string
+    /** what the lab keeps for captures (default: phones, 4 MiB each, 32 MiB in all) */ capture?: CaptureOptions
   } = {},
 ): Promise<TestLab> {
   const dir = mkdtempSync(join(tmpdir(), 'cx700-lab-'))
@@ -56,6 +58,7 @@ export async function startTestLab(
     stateDir,
     ports: 'ephemeral',
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.capture ? { capture: options.capture } : {}),
   })
   await lab.start()
   let admin: AdminServer

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
 import { readPcapng } from '../../core/capture/pcapng.js'
+import { DEFAULT_CAPTURE } from '../../core/capture/store.js'
 import type { BootStage } from '../../core/journal/events.js'
 import { deviceCapture } from '../../lab/admin/capture.js'
 import { packageRoot } from '../../lab/paths.js'
@@ -141,7 +142,11 @@ describe.skipIf(tshark.skip)('packet captures per device and stage, read by tsha
   it.skipIf(curl.skip ?? ldapsearch.skip)(
     'a password that crossed in clear is never served: masked in a simple bind, TLS secrets withheld for Basic',
     async () => {
-      await using t = await startTestLab(undefined, { file: DEFAULT })
+      // Tools are no phones: the lab keeps their traffic when told to keep everyone's.
+      await using t = await startTestLab(undefined, {
+        file: DEFAULT,
+        capture: { ...DEFAULT_CAPTURE, scope: 'all' },
+      })
       const u = t.lab.scenario.users[0]!
       await run(ldapsearch.path!, [
         ...['-x', '-H', `ldap://127.0.0.1:${t.port('ldap')}`, '-D', u.userName, '-w', u.password],
