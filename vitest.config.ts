@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{core,lab,servers,certs,phone,cli}/**/*.test.ts'],
+          include: ['{core,lab,servers,certs,phone,cli,bench}/**/*.test.ts'],
         },
       },
       {

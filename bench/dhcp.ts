@@ -23,10 +23,15 @@ await new Promise((r) => s.bind(67, relay, r))
 const pending = new Map()
 let done = 0
 let next = 0
+const seen = { discovers: 0, offers: 0, requests: 0, acks: 0, naks: 0, undecodable: 0 }
+// A round that gets no lease soon, or does not end, says what it saw instead of hanging.
+const giveUp = (why) => { console.log(JSON.stringify({ error: why, leases: done, ...seen })); process.exit(3) }
+setTimeout(() => { if (done === 0) giveUp('no lease in 15 s') }, 15_000).unref()
+setTimeout(() => giveUp('the round did not end in 90 s'), 90_000).unref()
 const t0 = performance.now()
 const base = { op: 1, htype: 1, hlen: 6, hops: 1, secs: 0, flags: 0, ciaddr: '0.0.0.0', yiaddr: '0.0.0.0', siaddr: '0.0.0.0', giaddr: relay, sname: '', file: '' }
 const mac = (i) => prefix + ':' + [(i >> 8) & 255, i & 255].map((b) => b.toString(16).padStart(2, '0')).join(':')
-const send = (m) => s.send(encodeDhcp(m), 67, server)
+const send = (m) => { seen[m.options.get(53)[0] === 1 ? 'discovers' : 'requests']++; s.send(encodeDhcp(m), 67, server) }
 const start = () => {
   if (next >= count) return
   const i = next++
@@ -37,10 +42,13 @@ const start = () => {
 await new Promise((resolve) => {
   s.on('message', (b) => {
     let m
-    try { m = decodeDhcp(b) } catch { return }
+    try { m = decodeDhcp(b) } catch { seen.undecodable++; return }
     const p = pending.get(m.xid)
     if (!p) return
     const type = m.options.get(53)?.[0]
+    if (type === 2) seen.offers++
+    else if (type === 5) seen.acks++
+    else if (type === 6) seen.naks++
     if (type === 2) send({ ...base, xid: m.xid, chaddr: mac(p.i), options: new Map([[53, Uint8Array.of(3)], [50, Uint8Array.from(m.yiaddr.split('.').map(Number))], [54, m.options.get(54)]]) })
     else if (type === 5) { pending.delete(m.xid); done++; if (done === count) resolve(); else start() }
   })
@@ -56,7 +64,17 @@ function ip(args: string[]): void {
   execFileSync('ip', args, { stdio: 'pipe' })
 }
 
-function runGenerator(ns: string, script: string, count: number, prefix: string): Promise<number> {
+/**
+ * Runs one round of the generator in the client namespace: leases/s, or an error with what the generator saw
+ * (DISCOVERs sent, OFFERs, ACKs, NAKs) and `context()` — the serving side's own log — when it got no lease.
+ */
+function runGenerator(
+  ns: string,
+  script: string,
+  count: number,
+  prefix: string,
+  context: () => string,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       'ip',
@@ -68,14 +86,24 @@ function runGenerator(ns: string, script: string, count: number, prefix: string)
     child.stdout.on('data', (d: Buffer) => (out += d.toString()))
     child.stderr.on('data', (d: Buffer) => (err += d.toString()))
     const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
-    child.once('exit', () => {
+    child.once('exit', (code, signal) => {
       clearTimeout(timer)
+      let r: { leases: number; seconds?: number; error?: string } | undefined
       try {
-        const r = JSON.parse(out) as { leases: number; seconds: number }
-        resolve(r.leases / r.seconds)
+        r = JSON.parse(out) as typeof r
       } catch {
-        reject(new Error(`the load generator failed: ${err || out}`))
+        // reported below
       }
+      if (r?.seconds !== undefined && r.error === undefined) resolve(r.leases / r.seconds)
+      else
+        reject(
+          new Error(
+            `the load generator got ${r?.leases ?? 0} of ${count} leases from 10.50.0.1 ` +
+              `(exit ${code ?? signal}): ${r?.error ?? 'no result'}\n` +
+              `generator: ${out.trim() || '(no output)'} ${err.trim()}\n` +
+              `server's last log lines:\n${context() || '(none)'}`,
+          ),
+        )
     })
   })
 }
@@ -125,7 +153,7 @@ servers:
         join(dir, `state-${round}`),
         [scenario, '--mode', 'netns'],
         undefined,
-        (argv) => spawn('ip', ['netns', 'exec', labNs, ...argv], { stdio: ['ignore', 'pipe', 'ignore'] }),
+        (argv) => spawn('ip', ['netns', 'exec', labNs, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] }),
       )
       try {
         return await runGenerator(
@@ -133,6 +161,7 @@ servers:
           script,
           clients,
           `02:00:${(round++).toString(16).padStart(2, '0')}:aa`,
+          () => lab.logTail(),
         )
       } finally {
         await lab.stop()
@@ -168,6 +197,7 @@ servers:
           script,
           clients,
           `02:00:${(round++).toString(16).padStart(2, '0')}:bb`,
+          () => '(dnsmasq runs with --quiet-dhcp)',
         )
       } finally {
         await stopProcess(peer)

@@ -9,14 +9,20 @@ import type { Scenario } from '../lab/scenario/model.js'
 import type { PhoneOptions } from '../phone/context.js'
 import type { PhoneNet } from '../phone/net.js'
 import { PhoneState } from '../phone/state.js'
+import { profileArgs } from './profile.js'
 
 export { which } from '../lab/which.js'
 
 export interface LabProcess {
   readonly child: ChildProcess
   readonly adminUrl: string
+  /** The lab's last lines of output (its JSON log), to show when a bench round fails. */
+  logTail(): string
   stop(): Promise<void>
 }
+
+/** How many of the lab's last log lines a bench keeps to show with a failure. */
+const LOG_TAIL_LINES = 40
 
 /** Ends a child process: SIGTERM, SIGKILL after 5 s; resolves when it has exited. */
 export async function stopProcess(child: ChildProcess): Promise<void> {
@@ -38,10 +44,11 @@ export async function startLabProcess(
   node = process.execPath,
   /** How to run it (e.g. inside a network namespace); the default spawns it directly. */
   spawner: (argv: string[]) => ChildProcess = (argv) =>
-    spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] }),
+    spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }),
 ): Promise<LabProcess> {
   const child = spawner([
     node,
+    ...profileArgs(),
     join(packageRoot(), 'dist', 'cli', 'main.js'),
     'up',
     ...args,
@@ -54,9 +61,17 @@ export async function startLabProcess(
     stateDir,
   ])
   const exited = new Promise((r) => child.once('exit', r))
+  const tail: string[] = []
+  const keep = (line: string): void => {
+    tail.push(line)
+    if (tail.length > LOG_TAIL_LINES) tail.shift()
+  }
+  if (child.stderr) createInterface({ input: child.stderr }).on('line', keep)
+  const logTail = (): string => tail.join('\n')
   try {
     const adminUrl = await new Promise<string>((resolve, reject) => {
       createInterface({ input: child.stdout! }).on('line', (line) => {
+        keep(line)
         try {
           const msg = JSON.parse(line) as { event?: string; adminUrl?: string }
           if (msg.event === 'ready' && msg.adminUrl) resolve(msg.adminUrl)
@@ -64,9 +79,9 @@ export async function startLabProcess(
           // not JSON
         }
       })
-      void exited.then(() => reject(new Error('the lab exited before it was ready')))
+      void exited.then(() => reject(new Error(`the lab exited before it was ready:\n${logTail()}`)))
     })
-    return { child, adminUrl, stop: () => stopProcess(child) }
+    return { child, adminUrl, logTail, stop: () => stopProcess(child) }
   } catch (err) {
     await stopProcess(child)
     throw err
