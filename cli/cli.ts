@@ -2,31 +2,93 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { LabError } from '../core/errors.js'
 import { packageRoot } from '../lab/paths.js'
-import { ScenarioSchema } from '../lab/scenario/schema.js'
-import {
-  ENDPOINTS_HELP,
-  FAULT_HELP,
-  JOURNAL_HELP,
-  SCENARIO_HELP,
-  VALIDATE_HELP,
-  endpoints,
-  fault,
-  journal,
-  scenario,
-  validate,
-} from './commands.js'
-import { CERTS_HELP, certs } from './certs.js'
-import { CLOCK_HELP, clock } from './clock.js'
-import { KERBEROS_HELP, kerberos } from './kerberos.js'
-import { SCRIPT_HELP, script } from './script.js'
-import { TIMELINE_HELP, timeline } from './timeline.js'
-import { TRAIN_HELP, train } from './train.js'
-import { CAPTURE_HELP, capture } from './capture.js'
-import { DNS_HELP, dns } from './dns.js'
-import { PREFLIGHT_HELP, preflightCommand } from './preflight.js'
-import { UP_HELP, up } from './up.js'
-import { PHONE_HELP, phone } from './phone.js'
-import { VERIFY_HELP, verify } from './verify.js'
+
+/** A command: its help and what it runs. Loaded when named, so `up` does not load the emulator or the tools. */
+interface Command {
+  readonly help: string
+  run(argv: string[]): Promise<number> | number
+}
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  up: async () => {
+    const m = await import('./up.js')
+    return { help: m.UP_HELP, run: m.up }
+  },
+  train: async () => {
+    const m = await import('./train.js')
+    return { help: m.TRAIN_HELP, run: m.train }
+  },
+  phone: async () => {
+    const m = await import('./phone.js')
+    return { help: m.PHONE_HELP, run: m.phone }
+  },
+  verify: async () => {
+    const m = await import('./verify.js')
+    return { help: m.VERIFY_HELP, run: m.verify }
+  },
+  validate: async () => {
+    const m = await import('./commands.js')
+    return { help: m.VALIDATE_HELP, run: m.validate }
+  },
+  journal: async () => {
+    const m = await import('./commands.js')
+    return { help: m.JOURNAL_HELP, run: m.journal }
+  },
+  fault: async () => {
+    const m = await import('./commands.js')
+    return { help: m.FAULT_HELP, run: m.fault }
+  },
+  endpoints: async () => {
+    const m = await import('./commands.js')
+    return { help: m.ENDPOINTS_HELP, run: m.endpoints }
+  },
+  scenario: async () => {
+    const m = await import('./commands.js')
+    return { help: m.SCENARIO_HELP, run: m.scenario }
+  },
+  dns: async () => {
+    const m = await import('./dns.js')
+    return { help: m.DNS_HELP, run: m.dns }
+  },
+  certs: async () => {
+    const m = await import('./certs.js')
+    return { help: m.CERTS_HELP, run: m.certs }
+  },
+  kerberos: async () => {
+    const m = await import('./kerberos.js')
+    return { help: m.KERBEROS_HELP, run: m.kerberos }
+  },
+  script: async () => {
+    const m = await import('./script.js')
+    return { help: m.SCRIPT_HELP, run: m.script }
+  },
+  timeline: async () => {
+    const m = await import('./timeline.js')
+    return { help: m.TIMELINE_HELP, run: m.timeline }
+  },
+  capture: async () => {
+    const m = await import('./capture.js')
+    return { help: m.CAPTURE_HELP, run: m.capture }
+  },
+  clock: async () => {
+    const m = await import('./clock.js')
+    return { help: m.CLOCK_HELP, run: m.clock }
+  },
+  preflight: async () => {
+    const m = await import('./preflight.js')
+    return { help: m.PREFLIGHT_HELP, run: m.preflightCommand }
+  },
+  schema: async () => {
+    const { ScenarioSchema } = await import('../lab/scenario/schema.js')
+    return {
+      help: 'Usage: cx700-lab schema\n\nPrints the scenario JSON Schema.\n',
+      run: () => {
+        process.stdout.write(JSON.stringify(ScenarioSchema, null, 2) + '\n')
+        return 0
+      },
+    }
+  },
+}
 
 const HELP = `cx700-lab — test-double network servers for the Polycom CX700. TEST LAB ONLY.
 
@@ -55,26 +117,6 @@ Commands:
 Every command takes --help. Exit codes: 0 ok, 1 failed, 2 bad usage.
 `
 
-const HELPS: Record<string, string> = {
-  up: UP_HELP,
-  train: TRAIN_HELP,
-  validate: VALIDATE_HELP,
-  journal: JOURNAL_HELP,
-  fault: FAULT_HELP,
-  endpoints: ENDPOINTS_HELP,
-  scenario: SCENARIO_HELP,
-  dns: DNS_HELP,
-  certs: CERTS_HELP,
-  clock: CLOCK_HELP,
-  kerberos: KERBEROS_HELP,
-  script: SCRIPT_HELP,
-  timeline: TIMELINE_HELP,
-  capture: CAPTURE_HELP,
-  preflight: PREFLIGHT_HELP,
-  phone: PHONE_HELP,
-  verify: VERIFY_HELP,
-}
-
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
   try {
@@ -82,9 +124,11 @@ export async function main(argv: string[]): Promise<number> {
       case undefined:
       case 'help':
       case '--help':
-      case '-h':
-        process.stdout.write((rest[0] !== undefined ? HELPS[rest[0]] : undefined) ?? HELP)
+      case '-h': {
+        const named = rest[0] !== undefined ? COMMANDS[rest[0]] : undefined
+        process.stdout.write(named ? (await named()).help : HELP)
         return command === undefined ? 2 : 0
+      }
       case '--version':
       case 'version': {
         const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as {
@@ -93,47 +137,13 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${pkg.version}\n`)
         return 0
       }
-      case 'up':
-        return await up(rest)
-      case 'train':
-        return await train(rest)
-      case 'phone':
-        return await phone(rest)
-      case 'verify':
-        return await verify(rest)
-      case 'validate':
-        return validate(rest)
-      case 'journal':
-        return await journal(rest)
-      case 'fault':
-        return await fault(rest)
-      case 'endpoints':
-        return await endpoints(rest)
-      case 'scenario':
-        return await scenario(rest)
-      case 'dns':
-        return await dns(rest)
-      case 'certs':
-        return await certs(rest)
-      case 'kerberos':
-        return await kerberos(rest)
-      case 'script':
-        return await script(rest)
-      case 'timeline':
-        return await timeline(rest)
-      case 'capture':
-        return await capture(rest)
-      case 'clock':
-        return await clock(rest)
-      case 'preflight':
-        return await preflightCommand(rest)
-      case 'schema':
-        process.stdout.write(JSON.stringify(ScenarioSchema, null, 2) + '\n')
-        return 0
-      default:
-        process.stderr.write(`cx700-lab: unknown command "${command}".\n\n${HELP}`)
-        return 2
     }
+    const load = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined
+    if (!load) {
+      process.stderr.write(`cx700-lab: unknown command "${command}".\n\n${HELP}`)
+      return 2
+    }
+    return await (await load()).run(rest)
   } catch (err) {
     if (err instanceof LabError) {
       process.stderr.write(`cx700-lab: ${err.message}\n`)

@@ -204,7 +204,16 @@ export abstract class ServerBase<C, D extends LabDeps = LabDeps> implements LabS
     to: Endpoint,
     options: { readonly from?: Endpoint; readonly device?: DeviceRef } = {},
   ): void {
-    this.deps.capture.datagram(this.name, 'out', options.from ?? socket.address(), to, bytes, options.device)
+    // The socket's own address (a system call) only when the datagram is kept.
+    if (this.deps.capture.wants(to.address, options.device))
+      this.deps.capture.datagram(
+        this.name,
+        'out',
+        options.from ?? socket.address(),
+        to,
+        bytes,
+        options.device,
+      )
     socket.send(bytes, to.port, to.address)
   }
 

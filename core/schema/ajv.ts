@@ -1,4 +1,9 @@
-import { Ajv, type ValidateFunction } from 'ajv'
+import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { _, Ajv, type ValidateFunction } from 'ajv'
 import type { TSchema } from '@sinclair/typebox'
 import { DURATION_MAX_MS, DURATION_PATTERN, parseDuration } from './common.js'
 
@@ -8,8 +13,9 @@ const HOSTNAME =
 const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/(3[0-2]|[12]?\d)$/
 
 /** The one configured validator: every error at once, defaults filled in, our formats and keywords known. */
-export function createAjv(): Ajv {
+export function createAjv(options: { readonly source?: boolean } = {}): Ajv {
   const ajv = new Ajv({
+    ...(options.source === true ? { code: { source: true, formats: _`formats` } } : {}),
     allErrors: true,
     verbose: true,
     useDefaults: true,
@@ -58,12 +64,28 @@ export function createAjv(): Ajv {
 let shared: Ajv | undefined
 const cache = new WeakMap<object, ValidateFunction>()
 
-/** A compiled validator for a schema, cached per schema object. */
+/** Where `npm run build` puts validators compiled ahead of time (beside this module, in dist). */
+const PRECOMPILED_DIR = fileURLToPath(new URL('./precompiled/', import.meta.url))
+
+/** The name of a schema's precompiled validator: a digest of the schema, so an edited schema never meets an old one. */
+export function precompiledName(schema: TSchema): string {
+  return `${createHash('sha256').update(JSON.stringify(schema)).digest('hex').slice(0, 24)}.cjs`
+}
+
+function loadPrecompiled(schema: TSchema, ajv: Ajv): ValidateFunction | undefined {
+  const file = join(PRECOMPILED_DIR, precompiledName(schema))
+  if (!existsSync(file)) return undefined
+  const require = createRequire(import.meta.url)
+  const make = require(file) as (formats: unknown, require: NodeJS.Require) => ValidateFunction
+  return make(ajv.formats, require)
+}
+
+/** A validator for a schema, cached per schema object: precompiled at build time when there is one. */
 export function validatorFor(schema: TSchema): ValidateFunction {
   shared ??= createAjv()
   let v = cache.get(schema)
   if (!v) {
-    v = shared.compile(schema)
+    v = loadPrecompiled(schema, shared) ?? shared.compile(schema)
     cache.set(schema, v)
   }
   return v
