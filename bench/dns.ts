@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LabClient, type DnsRecordView } from '../lab/client/index.js'
 import { median, result } from './report.js'
-import { startLabProcess, stopProcess, which } from './process.js'
+import { rssMb, startLabProcess, stopProcess, which } from './process.js'
 
 /**
  * Queries per second from dnsperf against the lab's DNS (journal on, as in use) and against dnsmasq serving
@@ -62,7 +62,7 @@ function dnsperf(port: number, file: string, seconds: number): Promise<number> {
   })
 }
 
-export async function dns(rounds = 3, seconds = 5): Promise<void> {
+export async function dns(rounds = 3, seconds = Number(process.env.BENCH_SECONDS ?? 5)): Promise<void> {
   for (const t of ['dnsperf', 'dnsmasq']) {
     if (!which(t))
       throw new Error(`${t} is not installed (apt-get install ${t === 'dnsmasq' ? 'dnsmasq-base' : t})`)
@@ -99,7 +99,16 @@ export async function dns(rounds = 3, seconds = 5): Promise<void> {
     const p = median(peerRates)
     console.log(`lab (cx700-lab, journal on): ${labRates.map(Math.round).join(', ')} q/s`)
     console.log(`peer (dnsmasq ${records.length} records):  ${peerRates.map(Math.round).join(', ')} q/s`)
-    result('dns', { lab: Math.round(l), peer: Math.round(p), ratio: l / p, unit: 'q/s', rounds, seconds })
+    result('dns', {
+      lab: Math.round(l),
+      peer: Math.round(p),
+      ratio: l / p,
+      unit: 'q/s',
+      rounds,
+      seconds,
+      // The lab's peak resident set over every round (the journal keeps what it served, bounded).
+      rss_mb: rssMb(lab.child.pid!, 'VmHWM'),
+    })
   } finally {
     if (peer) await stopProcess(peer)
     if (lab) await lab.stop()

@@ -116,6 +116,14 @@ export function crowdScenario(dir: string, name: string): string {
 export const crowdMac = (i: number): string =>
   `00:04:f2:${[(i >> 16) & 255, (i >> 8) & 255, i & 255].map((b) => b.toString(16).padStart(2, '0')).join(':')}`
 
+/** The CPU time (user + system) a process has used so far, in seconds, from /proc (clock ticks of 10 ms). */
+export function cpuSeconds(pid: number): number {
+  // The fields after the command name (which may hold spaces) start at state; utime and stime are 14 and 15.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
 /** A process's resident set now (VmRSS) or at its peak (VmHWM), in MiB. */
 export function rssMb(pid: number, which: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')

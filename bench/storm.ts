@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks'
 import { LabClient } from '../lab/client/index.js'
 import { runPhone, type PhoneReport } from '../phone/emulator.js'
 import { PhoneNet } from '../phone/net.js'
-import { crowdPhone, crowdScenario, rssMb, startLabProcess } from './process.js'
+import { cpuSeconds, crowdPhone, crowdScenario, rssMb, startLabProcess } from './process.js'
 import { result } from './report.js'
 
 /**
@@ -25,6 +25,8 @@ export async function storm(phones = 1000, concurrency = 50): Promise<void> {
     const net = new PhoneNet(endpoints)
     const reports: PhoneReport[] = []
     let next = 0
+    const labCpu0 = cpuSeconds(lab.child.pid!)
+    const phonesCpu0 = process.cpuUsage()
     const t0 = performance.now()
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
@@ -35,6 +37,10 @@ export async function storm(phones = 1000, concurrency = 50): Promise<void> {
       }),
     )
     const seconds = (performance.now() - t0) / 1000
+    // Where the two cores went: the lab's process, and this one (the emulated phones).
+    const labCpu = cpuSeconds(lab.child.pid!) - labCpu0
+    const used = process.cpuUsage(phonesCpu0)
+    const phonesCpu = (used.user + used.system) / 1e6
     const failures = reports.filter((r) => r.endState !== 'signed-in')
     const ms = reports.map((r) => r.ms).sort((a, b) => a - b)
     console.log(`${phones} phones, ${concurrency} at a time: ${seconds.toFixed(1)} s`)
@@ -52,6 +58,8 @@ export async function storm(phones = 1000, concurrency = 50): Promise<void> {
       unit: 'phones/s',
       failures: failures.length,
       rss_mb: rssMb(lab.child.pid!, 'VmHWM'),
+      lab_cpu_s: labCpu,
+      phones_cpu_s: phonesCpu,
       phones,
       concurrency,
     })

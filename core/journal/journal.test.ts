@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { manualClock } from '../clock.js'
 import { LabError } from '../errors.js'
-import { Journal } from './journal.js'
+import fc from 'fast-check'
+import { Journal, eventLine, type JournalEvent } from './journal.js'
 
 const dirs: string[] = []
 afterEach(() => {
@@ -174,5 +175,63 @@ describe('Journal bounds (issue 16, findings 1 and 10)', () => {
     expect(seqs.every((seq, i) => i === 0 || seq === seqs[i - 1]! + 1)).toBe(true)
     expect(current.at(-1)).toMatchObject({ kind: 'ntp:request', summary: 'request 149' })
     expect(readFileSync(file, 'utf8').length).toBeLessThan(20_000 + 1_000)
+  })
+})
+
+describe('eventLine', () => {
+  const text = fc.string({ unit: 'binary', maxLength: 40 })
+  const event = fc.record(
+    {
+      seq: fc.nat(),
+      time: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+      wall: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+      server: text,
+      device: fc.record({ mac: text, ip: text, user: text }, { requiredKeys: [] }),
+      peer: fc.record({
+        address: text,
+        port: fc.oneof(fc.nat(65535), fc.constant(Number.NaN)),
+        transport: fc.constantFrom('udp' as const, 'tcp' as const, 'tls' as const),
+      }),
+      kind: text,
+      summary: text,
+      detail: fc.dictionary(text, fc.jsonValue()),
+    },
+    { requiredKeys: ['seq', 'time', 'server', 'kind', 'summary', 'detail'] },
+  )
+
+  it('writes what JSON.stringify writes, with or without a detail kept serialized', () => {
+    fc.assert(
+      fc.property(event, (e: JournalEvent) => {
+        const json = JSON.stringify(e) + '\n'
+        expect(eventLine(e)).toBe(json)
+        expect(eventLine(e, JSON.stringify(e.detail))).toBe(json)
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  it('is what the file holds, line for line, across batched and direct records', () => {
+    const dir = tmp()
+    const j = new Journal({ clock: manualClock(0), file: join(dir, 'journal.jsonl') })
+    const sent: string[] = []
+    for (let i = 0; i < 50; i++) {
+      const input = {
+        server: 'dns',
+        kind: 'dns:query',
+        summary: `q ${i} ü`,
+        detail: { id: i },
+        peer: peer('10.0.0.1'),
+      }
+      if (i % 7 === 0) j.record(input)
+      else j.recordThen(input, () => sent.push(String(i)))
+    }
+    j.flush()
+    const lines = readFileSync(join(dir, 'journal.jsonl'), 'utf8').trimEnd().split('\n')
+    expect(lines.map((l) => (JSON.parse(l) as JournalEvent).seq)).toEqual(
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    )
+    expect(lines.map((l) => `${l}\n`)).toEqual(j.query().map((e) => eventLine(e)))
+    expect(sent).toHaveLength(50 - 8)
+    j.close()
   })
 })

@@ -39,6 +39,11 @@ export interface JournalInput {
   readonly device?: DeviceRef
   /** False when the peer is not the device itself (DHCP: 0.0.0.0 before a lease, or a relay agent). */
   readonly peerIsDevice?: boolean
+  /**
+   * `detail` already as JSON, exactly as `JSON.stringify(detail)` writes it: a server that gives the same
+   * answer many times keeps its description serialized (the DNS server's cached answers).
+   */
+  readonly detailJson?: string
 }
 
 export interface JournalFilter {
@@ -138,6 +143,25 @@ function boundEvent(event: JournalEvent): JournalEvent {
   }
 }
 
+/**
+ * An event's JSON line, as `JSON.stringify(event)` writes it, with the fixed fields written directly and the
+ * detail taken as given when the server kept it serialized (`detailJson`).
+ */
+export function eventLine(event: JournalEvent, detailJson?: string): string {
+  const p = event.peer
+  return (
+    `{"seq":${event.seq},"time":"${event.time}"` +
+    (event.wall !== undefined ? `,"wall":"${event.wall}"` : '') +
+    `,"server":${JSON.stringify(event.server)}` +
+    (event.device !== undefined ? `,"device":${JSON.stringify(event.device)}` : '') +
+    (p !== undefined
+      ? `,"peer":{"address":${JSON.stringify(p.address)},"port":${JSON.stringify(p.port)},"transport":"${p.transport}"}`
+      : '') +
+    `,"kind":${JSON.stringify(event.kind)},"summary":${JSON.stringify(event.summary)}` +
+    `,"detail":${detailJson ?? JSON.stringify(event.detail)}}\n`
+  )
+}
+
 /** The journal's own blocks of memory for the lines it keeps. */
 const CHUNK_BYTES = 256 * 1024
 
@@ -163,8 +187,8 @@ export class Journal {
   readonly #listeners = new Set<Listener>()
   #fd: number | undefined
   #seq = 0
-  /** Lines recorded with `recordThen` and not yet written, and the sends waiting for them. */
-  #pendingLines: string[] = []
+  /** Lines recorded with `recordThen` and not yet written (their octets as kept in memory), and the sends waiting for them. */
+  #pendingLines: Buffer[] = []
   #pendingActions: (() => void)[] = []
   #flushScheduled = false
   #lastMs = Number.NaN
@@ -200,20 +224,44 @@ export class Journal {
   /** Records an event, written to the file before this returns. */
   record(input: JournalInput): JournalEvent {
     const { event, line } = this.#make(input)
+    const bytes = this.#store(line)
     if (this.#fd !== undefined) {
       // Batched lines go first, in the same write, so the file keeps sequence order.
-      this.#write(this.#pendingLines.length > 0 ? this.#pendingLines.join('') + line : line)
+      this.#pendingLines.push(bytes)
+      this.#write(this.#pendingLines)
       this.#pendingLines = []
     }
-    this.#publish(event, line)
+    this.#publish(event, bytes)
     this.#rotateIfFull()
     return event
   }
 
-  #write(text: string): void {
+  /**
+   * Writes lines from the octets kept in memory (encoded once): lines stored one after another in a chunk
+   * go out as one piece, so a batch is one or two system calls.
+   */
+  #write(lines: readonly Buffer[]): void {
     if (this.#fd === undefined) return
-    writeSync(this.#fd, text)
-    this.#fileBytes += Buffer.byteLength(text)
+    let run = lines[0]
+    for (let i = 1; i <= lines.length; i++) {
+      const next = lines[i]
+      if (
+        run !== undefined &&
+        next !== undefined &&
+        next.buffer === run.buffer &&
+        next.byteOffset === run.byteOffset + run.length
+      ) {
+        run = Buffer.from(run.buffer, run.byteOffset, run.length + next.length)
+        continue
+      }
+      if (run !== undefined) this.#writeAll(run)
+      run = next
+    }
+  }
+
+  #writeAll(bytes: Buffer): void {
+    for (let done = 0; done < bytes.length;) done += writeSync(this.#fd!, bytes, done, bytes.length - done)
+    this.#fileBytes += bytes.length
   }
 
   /**
@@ -235,9 +283,9 @@ export class Journal {
       summary: `journal file reached ${this.#fileMaxBytes} octets: events up to #${this.#seq} are in ${older} (one older generation is kept)`,
       detail: { previous: older, maxBytes: this.#fileMaxBytes, lastSeq: this.#seq },
     })
-    writeSync(this.#fd, line)
-    this.#fileBytes = line.length
-    this.#publish(event, line)
+    const bytes = this.#store(line)
+    this.#writeAll(bytes)
+    this.#publish(event, bytes)
   }
 
   /**
@@ -248,18 +296,19 @@ export class Journal {
    */
   recordThen(input: JournalInput, then: () => void): JournalEvent {
     const { event, line } = this.#make(input)
+    const bytes = this.#store(line)
     if (this.#fd === undefined) {
-      this.#publish(event, line)
+      this.#publish(event, bytes)
       then()
       return event
     }
-    this.#pendingLines.push(line)
+    this.#pendingLines.push(bytes)
     this.#pendingActions.push(then)
     if (!this.#flushScheduled) {
       this.#flushScheduled = true
       setImmediate(() => this.flush())
     }
-    this.#publish(event, line)
+    this.#publish(event, bytes)
     return event
   }
 
@@ -271,7 +320,7 @@ export class Journal {
     if (lines.length === 0 && actions.length === 0) return
     this.#pendingLines = []
     this.#pendingActions = []
-    if (lines.length > 0) this.#write(lines.join(''))
+    if (lines.length > 0) this.#write(lines)
     for (const a of actions) a()
     this.#rotateIfFull()
   }
@@ -279,7 +328,7 @@ export class Journal {
   /** The event and its JSON line, with peer-sized text bounded (a long line is rebuilt, a short one kept). */
   #make(input: JournalInput): { event: JournalEvent; line: string } {
     const event = this.#event(input)
-    const line = JSON.stringify(event) + '\n'
+    const line = eventLine(event, input.detailJson)
     if (line.length <= LINE_MAX) return { event, line }
     const bounded = boundEvent(event)
     return { event: bounded, line: JSON.stringify(bounded) + '\n' }
@@ -298,7 +347,9 @@ export class Journal {
         : {}),
       server: input.server,
       ...(device ? { device } : {}),
-      ...(input.peer ? { peer: input.peer } : {}),
+      ...(input.peer
+        ? { peer: { address: input.peer.address, port: input.peer.port, transport: input.peer.transport } }
+        : {}),
       kind: input.kind,
       summary: input.summary,
       detail: input.detail ?? {},
@@ -316,9 +367,8 @@ export class Journal {
     return this.#lastTime
   }
 
-  #publish(event: JournalEvent, fileLine: string): void {
+  #publish(event: JournalEvent, line: Buffer): void {
     if (this.#lines.length === 0) this.#firstSeq = event.seq
-    const line = this.#store(fileLine)
     this.#lines.push(line)
     this.#bytes += line.length
     // Trimmed in batches: a splice of the oldest events on every record would move the whole array each time.
@@ -332,20 +382,20 @@ export class Journal {
    * pin a slab of other data): chunks are freed as the oldest events are dropped.
    */
   #store(text: string): Buffer {
-    const n = Buffer.byteLength(text)
-    if (n > CHUNK_BYTES / 4) {
-      const own = Buffer.allocUnsafeSlow(n)
+    // UTF-8 takes at most three octets per UTF-16 unit: room for that, and the line encoded in one pass.
+    const most = text.length * 3
+    if (most > CHUNK_BYTES / 4) {
+      const own = Buffer.allocUnsafeSlow(Buffer.byteLength(text))
       own.write(text)
       return own
     }
-    if (this.#chunkUsed + n > CHUNK_BYTES) {
+    if (this.#chunkUsed + most > CHUNK_BYTES) {
       this.#chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES)
       this.#chunkUsed = 0
     }
-    const view = this.#chunk.subarray(this.#chunkUsed, this.#chunkUsed + n)
-    view.write(text)
-    this.#chunkUsed += n
-    return view
+    const start = this.#chunkUsed
+    this.#chunkUsed += this.#chunk.write(text, start)
+    return this.#chunk.subarray(start, this.#chunkUsed)
   }
 
   /** Drops the oldest events until at most `capacity` events and 7/8 of `capacityBytes` remain in memory. */

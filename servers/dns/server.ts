@@ -51,6 +51,8 @@ interface Cached {
   readonly answers: readonly string[]
   /** The end of the journal summary: `→ NOERROR <records>`. */
   readonly outcome: string
+  /** The journal's summary and detail (as JSON, after the id) per transport and view, made at first use. */
+  readonly described: Map<string, { readonly summary: string; readonly detailTail: string }>
 }
 
 type Outcome =
@@ -59,6 +61,8 @@ type Outcome =
       readonly bytes: Uint8Array
       readonly summary: string
       readonly detail: Record<string, unknown>
+      /** `detail` as JSON, when a cached answer kept it serialized. */
+      readonly detailJson?: string
     }
   | { readonly action: 'none'; readonly summary: string; readonly detail: Record<string, unknown> }
   | { readonly action: 'reset'; readonly summary: string; readonly detail: Record<string, unknown> }
@@ -211,7 +215,14 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
     const outcome = this.#exchange(msg, peer, 'udp')
     const deliver = (o: Outcome): void => {
       if (!this.listening) return
-      const event = { server: 'dns', kind: 'dns:query', summary: o.summary, detail: o.detail, peer }
+      const event = {
+        server: 'dns',
+        kind: 'dns:query',
+        summary: o.summary,
+        detail: o.detail,
+        peer,
+        ...(o.action === 'send' && o.detailJson !== undefined ? { detailJson: o.detailJson } : {}),
+      }
       if (o.action !== 'send') {
         this.deps.journal.record(event)
         return
@@ -268,6 +279,7 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
       summary: o.summary,
       detail: o.detail,
       peer,
+      ...(o.action === 'send' && o.detailJson !== undefined ? { detailJson: o.detailJson } : {}),
     })
   }
 
@@ -408,7 +420,7 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
         if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear()
         this.#cache.set(key, cached)
       }
-      return this.#sent(stampAnswer(cached.bytes, cached.questionEnd, query, msg), cached, {
+      return this.#sentCached(stampAnswer(cached.bytes, cached.questionEnd, query, msg), cached, {
         ...base,
         ...view,
       })
@@ -468,10 +480,24 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
       tc: truncated,
       answers,
       outcome: `→ ${rcode}${what ? ` ${what}` : ''}`,
+      described: new Map(),
     }
   }
 
-  #sent(bytes: Uint8Array, c: Cached, detail: Record<string, unknown>): Outcome {
+  /** A cached answer sent: its summary and detail made once per transport and view, only the id new. */
+  #sentCached(bytes: Uint8Array, c: Cached, detail: Record<string, unknown>): Outcome {
+    const o = this.#sent(bytes, c, detail)
+    const key = `${detail.transport as string}|${(detail.view as number | undefined) ?? 0}`
+    let d = c.described.get(key)
+    if (!d) {
+      const { id: _id, ...rest } = o.detail
+      d = { summary: o.summary, detailTail: JSON.stringify(rest).slice(1) }
+      c.described.set(key, d)
+    }
+    return { ...o, summary: d.summary, detailJson: `{"id":${JSON.stringify(detail.id)},${d.detailTail}` }
+  }
+
+  #sent(bytes: Uint8Array, c: Cached, detail: Record<string, unknown>): Extract<Outcome, { action: 'send' }> {
     return {
       action: 'send',
       bytes,

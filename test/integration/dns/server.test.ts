@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { DnsRcode, DnsType, decodeDns, encodeDns, frameDns, rdataText } from '../../../servers/dns/codec.js'
 import { AdminRequestError } from '../../../lab/client/index.js'
+import type { JournalEvent } from '../../../core/journal/journal.js'
 import { MINIMAL_SCENARIO, startTestLab } from '../../helpers/lab.js'
 import { askTcp, askUdp, dnsQuery, tcpExchange, udpExchange } from '../../helpers/dns-client.js'
 
@@ -40,6 +41,26 @@ describe('DNS server on real sockets', () => {
       expect(m.questions[0]?.name).toBe(name)
       expect(m.answers[0]?.name).toBe(name) // the owner is a pointer to the question
     }
+  })
+
+  it('journals a cached answer as it does a fresh one: each id its own, the line the event', async () => {
+    await using t = await startTestLab()
+    const seen: JournalEvent[] = []
+    t.lab.journal.subscribe((e) => e.kind === 'dns:query' && seen.push(e))
+    for (const id of [21, 22]) await askUdp(t.port('dns'), dnsQuery(SRV, DnsType.SRV, { id }))
+    await askTcp(t.port('dns'), [
+      dnsQuery(SRV, DnsType.SRV, { id: 23 }),
+      dnsQuery(SRV, DnsType.SRV, { id: 24 }),
+    ])
+    const lines = t.lab.journal.query({ kind: 'dns:query' })
+    expect(lines).toEqual(JSON.parse(JSON.stringify(seen)))
+    expect(lines.map((e) => [e.detail.id, e.detail.transport])).toEqual([
+      [21, 'udp'],
+      [22, 'udp'],
+      [23, 'tcp'],
+      [24, 'tcp'],
+    ])
+    expect(new Set(lines.map((e) => e.summary)).size).toBe(2)
   })
 
   it('echoes an OPT record only when the query had one (RFC 6891 §7)', async () => {
