@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { LabPki } from '../certs/pki.js'
 import { systemClock } from '../core/clock.js'
-import { packageRoot } from '../lab/paths.js'
+import { LAB_NODE_OPTIONS, packageRoot } from '../lab/paths.js'
 import type { Scenario } from '../lab/scenario/model.js'
 import type { PhoneOptions } from '../phone/context.js'
 import type { PhoneNet } from '../phone/net.js'
@@ -48,6 +48,7 @@ export async function startLabProcess(
 ): Promise<LabProcess> {
   const child = spawner([
     node,
+    ...LAB_NODE_OPTIONS,
     ...profileArgs(),
     join(packageRoot(), 'dist', 'cli', 'main.js'),
     'up',

@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
+// The first line's options are lab/paths.ts LAB_NODE_OPTIONS (a test keeps the two the same).
 import module from 'node:module'
 import { nodeVersionProblem } from './node-version.js'
 

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { packageRoot } from '../../lab/paths.js'
+import { LAB_NODE_OPTIONS, packageRoot } from '../../lab/paths.js'
 import { harvestTestPki, seedTestPki } from './pki-cache.js'
 
 export const CLI = join(packageRoot(), 'dist', 'cli', 'main.js')
@@ -42,7 +42,7 @@ export async function spawnLab(
   const stateIndex = args.indexOf('--state')
   const stateDir = stateIndex >= 0 ? args[stateIndex + 1] : undefined
   if (stateDir !== undefined && !options.freshPki) seedTestPki(stateDir)
-  const argv = [options.node ?? process.execPath, CLI, 'up', '--json', ...args]
+  const argv = [options.node ?? process.execPath, ...LAB_NODE_OPTIONS, CLI, 'up', '--json', ...args]
   const child = options.spawner
     ? options.spawner(argv)
     : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
