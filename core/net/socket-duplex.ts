@@ -16,7 +16,10 @@ export class SocketDuplex extends Duplex {
         socket.resume()
       },
       write: (chunk: Buffer, _encoding, cb) => {
-        socket.write(chunk, cb)
+        // What TLS says after the peer has gone (its close_notify) cannot be delivered: dropped, not made an
+        // error with a stack trace for every connection that ends that way.
+        if (!socket.writable) cb()
+        else socket.write(chunk, cb)
       },
       final: (cb) => {
         socket.end()

@@ -9,7 +9,7 @@ import { authenticate, type ConnectionAuth } from '../../core/auth/http.js'
 import { ReplayCache } from '../../core/auth/krb5/acceptor.js'
 import { LabDecodeError } from '../../core/errors.js'
 import { waitFor } from '../../core/faults/apply.js'
-import type { Peer } from '../../core/journal/journal.js'
+import type { JournalInput, Peer } from '../../core/journal/journal.js'
 import { SocketDuplex, secureOver } from '../../core/net/socket-duplex.js'
 import { bindError } from '../../core/net/udp.js'
 import type { User } from '../../core/site.js'
@@ -220,10 +220,13 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps> {
     app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body))
     app.addHook('onRequest', async (req, reply) => this.#onRequest(req, reply))
     app.addHook('preHandler', async (req, reply) => this.#faults(req, reply))
-    // Journaled as the answer goes out, before its octets are written: an answer a client saw is in the journal.
+    // Journaled as the answer goes out, its octets written once the event is in the file (with the others
+    // of the same turn, one write): an answer a client saw is in the journal.
     app.addHook('onSend', async (req, reply, payload) => {
       const out = await this.#onSend(req, payload)
-      this.#journal(req, reply.statusCode)
+      await new Promise<void>((resolve) =>
+        this.deps.journal.recordThen(this.#event(req, reply.statusCode), resolve),
+      )
       return out
     })
     certsrvRoutes(app, this.#context)
@@ -383,11 +386,16 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps> {
   }
 
   #journal(req: FastifyRequest, status: number): void {
+    this.deps.journal.record(this.#event(req, status))
+  }
+
+  /** The journal event of a request and its answer (status 0: none was sent). */
+  #event(req: FastifyRequest, status: number): JournalInput {
     const s = stateOf(req)
     const host = hostOf(req)
     const answered = status === 0 ? `no answer (fault ${s.fault?.fault.kind ?? ''})` : String(status)
     const what = [s.operation, s.folder, s.address].filter((v) => v !== undefined).join(' ')
-    this.deps.journal.record({
+    return {
       server: 'http',
       kind: 'http:request',
       summary:
@@ -411,7 +419,7 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps> {
       },
       peer: this.#peer(req),
       ...(s.user && !s.user.startsWith('(') ? { device: { user: s.user } } : {}),
-    })
+    }
   }
 }
 
