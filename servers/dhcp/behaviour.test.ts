@@ -1,7 +1,8 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { loadScenario } from '../../lab/scenario/load.js'
 import { DhcpMessageType, Opt, clientMessage, ipBytes, readIps, readU32, type DhcpMessage } from './codec.js'
-import { LeaseTable, decideDhcp, replyTarget } from './behaviour.js'
+import { LeaseTable, decideDhcp, intToIp, ipToInt, replyTarget } from './behaviour.js'
 import { planFor } from './server.js'
 
 function plan(extra = '') {
@@ -169,5 +170,70 @@ describe('DHCP decisions (RFC 2131 §4.3)', () => {
       address: '10.50.0.255',
       toRelay: false,
     })
+  })
+})
+
+describe('LeaseTable.firstFree', () => {
+  const START = ipToInt('10.9.0.1')
+  const END = START + 40
+  /** What the search must find: the lowest address, walked from the start each time. */
+  const naive = (t: LeaseTable, now: number, skip: (a: string) => boolean): string | undefined => {
+    for (let n = START; n <= END; n++) {
+      const a = intToIp(n)
+      if (!skip(a) && !t.holder(a, now)) return a
+    }
+    return undefined
+  }
+
+  it('finds an address released below where the last search stopped', () => {
+    const t = new LeaseTable()
+    const owner = {}
+    const take = (mac: string): string => {
+      const a = t.firstFree(owner, START, END, 0, () => false)!
+      t.set({ mac, address: a, expires: 100, state: 'bound' })
+      return a
+    }
+    const first = take('00:04:f2:00:00:01')
+    take('00:04:f2:00:00:02')
+    t.release('00:04:f2:00:00:01')
+    expect(take('00:04:f2:00:00:03')).toBe(first)
+  })
+
+  it('finds what a walk from the start finds, across offers, moves, releases, expiry and a new pool', () => {
+    const ttl = fc.integer({ min: 1, max: 3_000 })
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('take' as const), mac: fc.nat(60), ttl }),
+      fc.record({ kind: fc.constant('move' as const), mac: fc.nat(60), offset: fc.nat(40), ttl }),
+      fc.record({ kind: fc.constant('release' as const), mac: fc.nat(60) }),
+      fc.record({ kind: fc.constant('wait' as const), ms: fc.nat(200) }),
+      fc.record({ kind: fc.constant('pool' as const) }),
+    )
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 120 }), (ops) => {
+        const t = new LeaseTable()
+        let owner = {}
+        let now = 1_000
+        const skip = (a: string): boolean => a.endsWith('.7')
+        const mac = (i: number): string => `00:04:f2:00:00:${i.toString(16).padStart(2, '0')}`
+        for (const o of ops) {
+          if (o.kind === 'take') {
+            const a = t.firstFree(owner, START, END, now, skip)
+            expect(a).toBe(naive(t, now, skip))
+            if (a) t.set({ mac: mac(o.mac), address: a, expires: now + o.ttl, state: 'offered' })
+          } else if (o.kind === 'move') {
+            t.set({
+              mac: mac(o.mac),
+              address: intToIp(START + o.offset),
+              expires: now + o.ttl,
+              state: 'bound',
+            })
+          } else if (o.kind === 'release') t.release(mac(o.mac))
+          else if (o.kind === 'wait') now += o.ms
+          else owner = {}
+        }
+        expect(t.firstFree(owner, START, END, now, skip)).toBe(naive(t, now, skip))
+      }),
+      { numRuns: 300 },
+    )
   })
 })

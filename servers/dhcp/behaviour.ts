@@ -38,9 +38,13 @@ export class LeaseTable {
 
   set(lease: Lease): void {
     const old = this.#byMac.get(lease.mac)
-    if (old && this.#byAddress.get(old.address) === old) this.#byAddress.delete(old.address)
+    if (old && this.#byAddress.get(old.address) === old) {
+      this.#byAddress.delete(old.address)
+      if (old.address !== lease.address) this.#forgetScan()
+    }
     this.#byMac.set(lease.mac, lease)
     this.#byAddress.set(lease.address, lease)
+    this.#scan.heldUntil = Math.min(this.#scan.heldUntil, lease.expires)
   }
 
   release(mac: string): void {
@@ -48,6 +52,44 @@ export class LeaseTable {
     if (!l) return
     this.#byMac.delete(mac)
     if (this.#byAddress.get(l.address) === l) this.#byAddress.delete(l.address)
+    this.#forgetScan()
+  }
+
+  /**
+   * Where the search for the first free address may start: every address of the pool below `from` was held
+   * (or skipped) when it was last looked at, and stays so until a lease is released or moved, the first of
+   * them expires (`heldUntil`), or the pool changes (`owner`). Without it a crowd's DISCOVERs each walked
+   * every lease before them.
+   */
+  #scan: { owner: object | undefined; from: number; heldUntil: number } = {
+    owner: undefined,
+    from: 0,
+    heldUntil: Infinity,
+  }
+
+  #forgetScan(): void {
+    this.#scan = { owner: undefined, from: 0, heldUntil: Infinity }
+  }
+
+  /** The lowest address from `start` to `end` that no lease holds and `skip` does not rule out. */
+  firstFree(
+    owner: object,
+    start: number,
+    end: number,
+    now: number,
+    skip: (address: string) => boolean,
+  ): string | undefined {
+    if (this.#scan.owner !== owner || now >= this.#scan.heldUntil)
+      this.#scan = { owner, from: start, heldUntil: Infinity }
+    for (let n = this.#scan.from; n <= end; n++) {
+      const address = intToIp(n)
+      const skipped = skip(address)
+      const held = skipped ? undefined : this.holder(address, now)
+      if (!skipped && !held) return address
+      this.#scan.from = n + 1
+      if (held) this.#scan.heldUntil = Math.min(this.#scan.heldUntil, held.expires)
+    }
+    return undefined
   }
 
   ofMac(mac: string): Lease | undefined {
@@ -128,11 +170,7 @@ function chooseAddress(
   const reservedAddresses = new Set(plan.reservations.values())
   const free = (a: string): boolean => inPool(plan, a) && !reservedAddresses.has(a) && !leases.holder(a, now)
   if (requested && free(requested)) return requested
-  for (let n = plan.poolStart; n <= plan.poolEnd; n++) {
-    const a = intToIp(n)
-    if (free(a)) return a
-  }
-  return undefined
+  return leases.firstFree(plan, plan.poolStart, plan.poolEnd, now, (a) => reservedAddresses.has(a))
 }
 
 export interface DhcpReply {
