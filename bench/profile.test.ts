@@ -8,6 +8,7 @@ describe('bench profile summary', () => {
     expect(areaOf('file:///w/dist/core/journal/journal.js', 'record')).toBe('core/journal')
     expect(areaOf('file:///w/dist/servers/dns/server.js', 'x')).toBe('servers/dns')
     expect(areaOf('file:///w/dist/cli/up.js', 'up')).toBe('cli')
+    expect(areaOf('file:///w/dist/core/auth/krb5/crypto.js', 'hmac')).toBe('core/auth')
     expect(areaOf('file:///w/node_modules/@peculiar/x509/build/x509.cjs.js', 'f')).toBe('@peculiar/x509')
     expect(areaOf('file:///w/node_modules/pino/lib/proto.js', 'f')).toBe('pino')
     expect(areaOf('node:internal/dgram', 'send')).toBe('node internals')

@@ -37,8 +37,8 @@ export function areaOf(url: string, functionName: string): string {
   if (url.startsWith('node:')) return 'node internals'
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)
   if (pkg) return pkg[1]!
-  const own = /\/dist\/([^/]+)\/(?:([^/]+)\/)?[^/]+\.js$/.exec(url)
-  if (own) return own[2] && !own[2].endsWith('.js') ? `${own[1]}/${own[2]}` : own[1]!
+  const own = /\/dist\/([^/]+)\/(?:([^/]+)\/)?/.exec(url)
+  if (own) return own[2] ? `${own[1]}/${own[2]}` : own[1]!
   return url
 }
 

@@ -1,4 +1,5 @@
 import { createCipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { secretKey } from './secret-key.js'
 import { LabDecodeError } from '../errors.js'
 
 /**
@@ -73,7 +74,7 @@ export function ntowfv1(password: string): Uint8Array {
 /** NTOWFv2: HMAC-MD5(NT hash, UPPER(user) + domain). */
 export function ntowfv2(password: string, user: string, domain: string): Uint8Array {
   return new Uint8Array(
-    createHmac('md5', ntowfv1(password))
+    createHmac('md5', secretKey(ntowfv1(password)))
       .update(utf16(user.toUpperCase() + domain))
       .digest(),
   )
@@ -95,7 +96,7 @@ function desKey(seven: Uint8Array): Buffer {
 
 function des(key7: Uint8Array, block: Uint8Array): Buffer {
   const k = desKey(key7)
-  const c = createCipheriv('des-ede3-ecb', Buffer.concat([k, k, k]), null)
+  const c = createCipheriv('des-ede3-ecb', secretKey(Buffer.concat([k, k, k])), null)
   c.setAutoPadding(false)
   return Buffer.concat([c.update(block), c.final()])
 }
@@ -283,7 +284,9 @@ export function ntProofStr(
   serverChallenge: Uint8Array,
   temp: Uint8Array,
 ): Uint8Array {
-  return new Uint8Array(createHmac('md5', responseKeyNT).update(serverChallenge).update(temp).digest())
+  return new Uint8Array(
+    createHmac('md5', secretKey(responseKeyNT)).update(serverChallenge).update(temp).digest(),
+  )
 }
 
 /**
@@ -328,7 +331,7 @@ export function ntlmv2SessionKey(
 ): Uint8Array | undefined {
   if (auth.ntResponse.length <= 24) return undefined
   const key = ntowfv2(password, auth.user, auth.domain)
-  return new Uint8Array(createHmac('md5', key).update(auth.ntResponse.subarray(0, 16)).digest())
+  return new Uint8Array(createHmac('md5', secretKey(key)).update(auth.ntResponse.subarray(0, 16)).digest())
 }
 
 /** The client-to-server signing key ([MS-NLMP] §3.4.5.2 SIGNKEY, extended session security). */
@@ -348,7 +351,11 @@ export function clientSigningKey(exportedSessionKey: Uint8Array): Uint8Array {
 export function ntlmMac(signingKey: Uint8Array, seqNum: number, message: Uint8Array): Uint8Array {
   const seq = Buffer.alloc(4)
   seq.writeUInt32LE(seqNum >>> 0)
-  const checksum = createHmac('md5', signingKey).update(seq).update(message).digest().subarray(0, 8)
+  const checksum = createHmac('md5', secretKey(signingKey))
+    .update(seq)
+    .update(message)
+    .digest()
+    .subarray(0, 8)
   const out = Buffer.alloc(16)
   out.writeUInt32LE(1, 0)
   checksum.copy(out, 4)
@@ -430,6 +437,6 @@ export function authenticateWithKey(options: AuthenticateOptions): {
   head.writeUInt32LE((challenge.flags | NtlmFlag.unicode) >>> 0, 60)
   return {
     message: new Uint8Array(Buffer.concat([head, ...fields])),
-    sessionKey: new Uint8Array(createHmac('md5', key).update(proof).digest()),
+    sessionKey: new Uint8Array(createHmac('md5', secretKey(key)).update(proof).digest()),
   }
 }

@@ -7,6 +7,7 @@ import {
   randomBytes,
   timingSafeEqual,
 } from 'node:crypto'
+import { secretKey } from '../secret-key.js'
 import { LabDecodeError } from '../../errors.js'
 import { ntowfv1 } from '../ntlm.js'
 
@@ -57,7 +58,7 @@ export function rc4(key: Uint8Array, data: Uint8Array): Uint8Array {
 }
 
 const hmac = (alg: 'md5' | 'sha1', key: Uint8Array, ...data: Uint8Array[]): Buffer => {
-  const h = createHmac(alg, key)
+  const h = createHmac(alg, secretKey(key))
   for (const d of data) h.update(d)
   return h.digest()
 }
@@ -138,7 +139,7 @@ export function nfold(input: Uint8Array, bytes: number): Uint8Array {
 const aesName = (key: Uint8Array): string => (key.length === 16 ? 'aes-128' : 'aes-256')
 
 function aesEcbBlock(key: Uint8Array, block: Uint8Array): Buffer {
-  const c = createCipheriv(`${aesName(key)}-ecb`, key, null)
+  const c = createCipheriv(`${aesName(key)}-ecb`, secretKey(key), null)
   c.setAutoPadding(false)
   return Buffer.concat([c.update(block), c.final()])
 }
@@ -150,7 +151,7 @@ export function aesCtsEncrypt(key: Uint8Array, plain: Uint8Array): Uint8Array {
   if (plain.length === 16) return aesEcbBlock(key, plain)
   const padded = Buffer.alloc(Math.ceil(plain.length / 16) * 16)
   Buffer.from(plain).copy(padded)
-  const c = createCipheriv(`${aesName(key)}-cbc`, key, iv)
+  const c = createCipheriv(`${aesName(key)}-cbc`, secretKey(key), iv)
   c.setAutoPadding(false)
   const cbc = Buffer.concat([c.update(padded), c.final()])
   const n = cbc.length / 16
@@ -163,7 +164,7 @@ export function aesCtsEncrypt(key: Uint8Array, plain: Uint8Array): Uint8Array {
 export function aesCtsDecrypt(key: Uint8Array, cipher: Uint8Array): Uint8Array {
   if (cipher.length < 16) fail('AES-CTS needs at least one block')
   if (cipher.length === 16) {
-    const d = createDecipheriv(`${aesName(key)}-ecb`, key, null)
+    const d = createDecipheriv(`${aesName(key)}-ecb`, secretKey(key), null)
     d.setAutoPadding(false)
     return Buffer.concat([d.update(cipher), d.final()])
   }
@@ -173,12 +174,12 @@ export function aesCtsDecrypt(key: Uint8Array, cipher: Uint8Array): Uint8Array {
   const cPenult = cipher.subarray((n - 2) * 16, (n - 1) * 16) // this is E(last full) in CS3 order
   const cLast = cipher.subarray((n - 1) * 16)
   // Decrypt the swapped block with ECB to recover the tail of the penultimate CBC block.
-  const dn = createDecipheriv(`${aesName(key)}-ecb`, key, null)
+  const dn = createDecipheriv(`${aesName(key)}-ecb`, secretKey(key), null)
   dn.setAutoPadding(false)
   const x = Buffer.concat([dn.update(cPenult), dn.final()])
   const full = Buffer.concat([cLast, x.subarray(lastLen)])
   const reordered = Buffer.concat([before, full, cPenult])
-  const d = createDecipheriv(`${aesName(key)}-cbc`, key, Buffer.alloc(16))
+  const d = createDecipheriv(`${aesName(key)}-cbc`, secretKey(key), Buffer.alloc(16))
   d.setAutoPadding(false)
   const plain = Buffer.concat([d.update(reordered), d.final()])
   return plain.subarray(0, cipher.length)

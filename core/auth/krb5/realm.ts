@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto'
+import { secretKey } from '../secret-key.js'
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Host, Site, User } from '../../site.js'
@@ -141,7 +142,7 @@ export class KerberosRealm {
     // One key per account: every SPN of a host shares its computer account's key, as in AD.
     const account = p.kind === 'service' ? (p.account ?? p.name.names.join('/').toLowerCase()) : 'krbtgt'
     const label = `${account}@${this.name}:${etype}`
-    const bytes = createHmac('sha256', this.#secret).update(label).digest().subarray(0, length)
+    const bytes = createHmac('sha256', secretKey(this.#secret)).update(label).digest().subarray(0, length)
     return { etype, bytes }
   }
 }
