@@ -4,7 +4,7 @@ import { LabDecodeError } from '../../core/errors.js'
 import { ruleMatches } from '../../core/faults/engine.js'
 import { NO_FAULT, waitFor, type FaultPlan } from '../../core/faults/apply.js'
 import type { DeviceRef } from '../../core/journal/devices.js'
-import type { Peer } from '../../core/journal/journal.js'
+import type { JournalInput, Peer } from '../../core/journal/journal.js'
 import { closeTcp, messageDeadline, type TcpListener } from '../../core/net/tcp.js'
 import { closeUdp } from '../../core/net/udp.js'
 import type { BoundPort, ListenRequest } from '../../core/server.js'
@@ -215,14 +215,7 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
     const outcome = this.#exchange(msg, peer, 'udp')
     const deliver = (o: Outcome): void => {
       if (!this.listening) return
-      const event = {
-        server: 'dns',
-        kind: 'dns:query',
-        summary: o.summary,
-        detail: o.detail,
-        peer,
-        ...(o.action === 'send' && o.detailJson !== undefined ? { detailJson: o.detailJson } : {}),
-      }
+      const event = this.#event(peer, o)
       if (o.action !== 'send') {
         this.deps.journal.record(event)
         return
@@ -273,14 +266,19 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
   }
 
   #record(peer: Peer, o: Outcome): void {
-    this.deps.journal.record({
+    this.deps.journal.record(this.#event(peer, o))
+  }
+
+  /** The journal event of one exchange (its detail kept serialized when the answer came from the cache). */
+  #event(peer: Peer, o: Outcome): JournalInput {
+    return {
       server: 'dns',
       kind: 'dns:query',
       summary: o.summary,
       detail: o.detail,
       peer,
       ...(o.action === 'send' && o.detailJson !== undefined ? { detailJson: o.detailJson } : {}),
-    })
+    }
   }
 
   // ---------------------------------------------------------------------------------------------- answers
