@@ -1,4 +1,5 @@
 import type { DeviceRef } from '../journal/devices.js'
+import { ByteArena } from './arena.js'
 import type { Endpoint } from './frames.js'
 
 /** Which way the octets went: `in` from the peer to the lab, `out` from the lab to the peer. */
@@ -84,24 +85,49 @@ export function deviceKey(device: DeviceRef | undefined, address: string): strin
   return device?.mac ?? device?.ip ?? address
 }
 
-/** One thing kept, in the order it came: what it costs, and what to drop when it goes. */
-interface Item {
-  readonly size: number
-  readonly record: CaptureRecord
-  readonly what: 'record' | 'segment' | 'keylog' | 'secret'
+/** A segment as kept: it knows its connection, so it is its own item in the bucket's queue. */
+interface KeptSegment extends CapturedSegment {
+  readonly connection: CapturedConnection
 }
+
+/** A connection's TLS key log line or concealed secret, as an item: what it costs and whose it is. */
+interface KeptExtra {
+  readonly what: 'keylog' | 'secret'
+  readonly size: number
+  readonly connection: CapturedConnection
+}
+
+/**
+ * One thing kept, in the order it came: a datagram, a connection's opening, one of its segments, a key log
+ * line or a secret. Each is dropped from the front of its bucket's queue.
+ */
+type Item = CapturedDatagram | CapturedConnection | KeptSegment | KeptExtra
 
 interface Bucket {
   readonly key: string
   readonly mac?: string
   readonly records: CaptureRecord[]
   readonly items: (Item | undefined)[]
+  /** Where the bucket's octets are copied to, in the order they came (the order they go). */
+  readonly arena: ByteArena
   head: number
   bytes: number
 }
 
-/** What a captured item costs against the bounds, besides its octets. */
-const OVERHEAD = 64
+/**
+ * What a captured item costs against the bounds besides its octets — its object, its view into the arena,
+ * its time, its place in two queues — as measured on Node 24 (`capture.test.ts` holds the store's heap to
+ * what it counts).
+ */
+const OVERHEAD = 256
+
+const NOTHING = new Uint8Array(0)
+
+function sizeOf(item: Item): number {
+  if ('what' in item) return item.size
+  if ('bytes' in item) return item.bytes.length + OVERHEAD
+  return OVERHEAD
+}
 
 const NO_TAP: ConnectionTap = {
   data: () => undefined,
@@ -172,6 +198,7 @@ export class CaptureStore {
     hint?: DeviceRef,
   ): void {
     if (!this.wants(remote.address, hint)) return
+    const bucket = this.#bucket(remote.address, hint)
     const record: CapturedDatagram = {
       kind: 'udp',
       server,
@@ -179,11 +206,10 @@ export class CaptureStore {
       direction,
       local: { address: local.address, port: local.port },
       remote: { address: remote.address, port: remote.port },
-      bytes: Uint8Array.from(bytes),
+      bytes: bucket.arena.copy(bytes),
     }
-    const bucket = this.#bucket(remote.address, hint)
     bucket.records.push(record)
-    this.#add(bucket, { size: bytes.length + OVERHEAD, record, what: 'record' })
+    this.#add(bucket, record)
   }
 
   /** A connection the lab accepted; its tap records what crosses it. */
@@ -204,13 +230,14 @@ export class CaptureStore {
     }
     const bucket = this.#bucket(remote.address, hint)
     bucket.records.push(conn)
-    this.#add(bucket, { size: OVERHEAD, record: conn, what: 'record' })
+    this.#add(bucket, conn)
     const carried = { in: 0, out: 0 }
     const ended = { in: false, out: false }
     const other = (d: Direction): Direction => (d === 'in' ? 'out' : 'in')
     const push = (direction: Direction, bytes: Uint8Array, flag?: 'fin' | 'rst'): void => {
       if (ended[direction]) return
-      const segment: CapturedSegment = {
+      const segment: KeptSegment = {
+        connection: conn,
         timeMs: this.#now(),
         direction,
         bytes,
@@ -222,23 +249,23 @@ export class CaptureStore {
       if (flag) ended[direction] = true
       conn.segments.push(segment)
       this.#touch(bucket)
-      this.#add(bucket, { size: bytes.length + OVERHEAD, record: conn, what: 'segment' })
+      this.#add(bucket, segment)
     }
     return {
       data: (direction, bytes) => {
-        if (bytes.length > 0) push(direction, Uint8Array.from(bytes))
+        if (bytes.length > 0) push(direction, bucket.arena.copy(bytes))
       },
-      fin: (direction) => push(direction, new Uint8Array(0), 'fin'),
-      reset: (direction) => push(direction, new Uint8Array(0), 'rst'),
+      fin: (direction) => push(direction, NOTHING, 'fin'),
+      reset: (direction) => push(direction, NOTHING, 'rst'),
       keylog: (line) => {
         conn.tlsKeyLog.push(line.trim())
-        this.#add(bucket, { size: line.length + OVERHEAD, record: conn, what: 'keylog' })
+        this.#add(bucket, { what: 'keylog', size: line.length + OVERHEAD, connection: conn })
       },
       conceal: (secret) => {
         // Once per secret: a keep-alive connection sends the same Basic credentials with every request.
         if (secret.length === 0 || conn.concealed.some((c) => Buffer.from(c).equals(secret))) return
         conn.concealed.push(Uint8Array.from(secret))
-        this.#add(bucket, { size: secret.length + OVERHEAD, record: conn, what: 'secret' })
+        this.#add(bucket, { what: 'secret', size: secret.length + OVERHEAD, connection: conn })
       },
     }
   }
@@ -268,7 +295,8 @@ export class CaptureStore {
     const key = deviceKey(device, address).toLowerCase()
     let bucket = this.#buckets.get(key)
     if (!bucket) {
-      bucket = { key, ...(device?.mac ? { mac: device.mac } : {}), records: [], items: [], head: 0, bytes: 0 }
+      const mac = device?.mac ? { mac: device.mac } : {}
+      bucket = { key, ...mac, records: [], items: [], arena: new ByteArena(), head: 0, bytes: 0 }
       this.#buckets.set(key, bucket)
     } else this.#touch(bucket)
     return bucket
@@ -280,10 +308,12 @@ export class CaptureStore {
   }
 
   #add(bucket: Bucket, item: Item): void {
-    if (item.record.kind === 'tcp') item.record.live++
+    const size = sizeOf(item)
+    if ('connection' in item) item.connection.live++
+    else if (item.kind === 'tcp') item.live++
     bucket.items.push(item)
-    bucket.bytes += item.size
-    this.#total += item.size
+    bucket.bytes += size
+    this.#total += size
     this.#trim(bucket)
     this.#trimTotal()
   }
@@ -307,20 +337,21 @@ export class CaptureStore {
       return false
     }
     bucket.items[bucket.head++] = undefined
-    bucket.bytes -= item.size
-    this.#total -= item.size
-    const record = item.record
-    if (record.kind === 'udp') removeRecord(bucket, record)
-    else {
-      if (item.what === 'segment' && record.segments.shift()) record.evicted++
-      if (item.what === 'keylog') record.tlsKeyLog.shift()
-      if (--record.live === 0) removeRecord(bucket, record)
-    }
+    const size = sizeOf(item)
+    bucket.bytes -= size
+    this.#total -= size
+    if ('connection' in item) {
+      const conn = item.connection
+      if (!('what' in item) && conn.segments.shift()) conn.evicted++
+      if ('what' in item && item.what === 'keylog') conn.tlsKeyLog.shift()
+      if (--conn.live === 0) removeRecord(bucket, conn)
+    } else if (item.kind === 'udp' || --item.live === 0) removeRecord(bucket, item)
     if (bucket.head >= bucket.items.length) {
       this.#buckets.delete(bucket.key)
       return false
     }
-    if (bucket.head > 1024 && bucket.head * 2 > bucket.items.length) {
+    // The queue is compacted once a quarter of it is spent, so it holds at most a third more than it keeps.
+    if (bucket.head > 256 && bucket.head * 4 > bucket.items.length) {
       bucket.items.splice(0, bucket.head)
       bucket.head = 0
     }
