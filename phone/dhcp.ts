@@ -136,7 +136,7 @@ function leaseOf(ack: DhcpMessage, accept119: 'ascii' | 'rfc3397' | 'both', serv
 }
 
 /**
- * DISCOVER → OFFER → REQUEST → ACK. On a real segment: broadcast from port 68 with the broadcast flag; in
+ * DISCOVER → OFFER → REQUEST → ACK, each of the two sent up to `attempts` times. On a real segment: broadcast from port 68 with the broadcast flag; in
  * loopback mode the lab answers the sender (its relay-like mode). Undefined when no offer comes.
  */
 export async function dhcpLease(
@@ -156,15 +156,16 @@ export async function dhcpLease(
       offer = await ask(clientMessage(1, mac, common, { xid, flags }), 2)
     if (!offer || offer.options.get(Opt.messageType)?.[0] !== 2) return undefined
     const serverId = offer.options.get(Opt.serverId) ?? new Uint8Array(4)
-    const ack = await ask(
-      clientMessage(
-        3,
-        mac,
-        [...common, [Opt.requestedAddress, ipBytes(offer.yiaddr)], [Opt.serverId, serverId]],
-        { xid, flags },
-      ),
-      5,
+    const request = clientMessage(
+      3,
+      mac,
+      [...common, [Opt.requestedAddress, ipBytes(offer.yiaddr)], [Opt.serverId, serverId]],
+      { xid, flags },
     )
+    // The REQUEST is retransmitted as the DISCOVER was (RFC 2131 §4.1): a datagram lost in a boot storm
+    // costs a retransmission, not the boot.
+    let ack: DhcpMessage | undefined
+    for (let i = 0; i < options.attempts && !ack; i++) ack = await ask(request, 5)
     if (!ack || ack.options.get(Opt.messageType)?.[0] !== 5) return undefined
     return leaseOf(ack, options.accept119, readIps(serverId)[0] ?? '')
   })

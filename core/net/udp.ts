@@ -27,6 +27,13 @@ export function bindError(
 }
 
 /**
+ * What a server's UDP socket may hold before the kernel drops datagrams: Linux's default (208 KiB) holds some
+ * two hundred small datagrams — one floor of phones powering up at once after a power cut, each DISCOVER
+ * or query waiting its turn. The kernel caps it at net.core.rmem_max.
+ */
+export const UDP_RECEIVE_BUFFER = 4 * 1024 * 1024
+
+/**
  * Binds a UDP socket and resolves once it listens. Socket errors after the bind are logged by `onError`,
  * never thrown: a bad datagram must not take the lab down.
  */
@@ -40,7 +47,7 @@ export function bindUdp(
   reuseAddr = false,
 ): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = createSocket({ type: 'udp4', reuseAddr })
+    const socket = createSocket({ type: 'udp4', reuseAddr, recvBufferSize: UDP_RECEIVE_BUFFER })
     const failBind = (err: Error): void => {
       socket.close()
       reject(bindError(server, 'udp', address, port, err))
