@@ -53,6 +53,8 @@ export async function startLabProcess(
     join(packageRoot(), 'dist', 'cli', 'main.js'),
     'up',
     ...args,
+    // BENCH_LAB_ARGS="--capture off" starts every bench's lab with other options.
+    ...(process.env.BENCH_LAB_ARGS?.split(/\s+/).filter(Boolean) ?? []),
     '--json',
     '--ports',
     'ephemeral',

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { LabClient } from '../lab/client/index.js'
+import type { MemoryHealth } from '../lab/runtime.js'
 import { followLabClock } from '../phone/lab-clock.js'
 import { LivingPhone, type LifeReport } from '../phone/life.js'
 import { PhoneNet } from '../phone/net.js'
@@ -46,6 +47,10 @@ export async function soak(phones = 200, days = 7, rate = 600, ewsPollS = 3_600)
     const rssStart = rssMb(pid)
     let signedIn = 0
     let rssSignedIn = 0
+    let memorySignedIn: Promise<MemoryHealth> | undefined
+    // RSS every 5 s once lab time runs fast: whether it levels off, the second half against the first.
+    const samples: number[] = []
+    let sampler: NodeJS.Timeout | undefined
     const t0 = performance.now()
     const lives: Promise<LifeReport>[] = []
     for (let i = 0; i < phones; i++)
@@ -58,38 +63,66 @@ export async function soak(phones = 200, days = 7, rate = 600, ewsPollS = 3_600)
           onBoot: (r) => {
             if (!r.endState.startsWith('signed-in') || ++signedIn !== phones) return
             rssSignedIn = rssMb(pid)
+            memorySignedIn = client.health().then((h) => h.memory)
             fast = followed.setRate(rate)
+            sampler = setInterval(() => samples.push(rssMb(pid)), 5_000)
           },
         }).run(),
       )
     const reports = await Promise.all(lives)
     await fast
+    clearInterval(sampler)
     followed.stop()
     const seconds = (performance.now() - t0) / 1000
     const rssEnd = rssMb(pid)
+    const rssHalfway = samples[Math.floor(samples.length / 2)]
+    const memoryEnd = (await client.health()).memory
+    const memoryStart = await memorySignedIn
     const lapsed = (await client.journal({ kind: 'sip:registration-expired', limit: 100_000 })).length
     const notSignedIn = reports.filter((r) => !r.endState.startsWith('signed-in'))
     const failed = reports.flatMap((r) => r.boots.flatMap((b) => b.steps.filter((s) => !s.ok)))
-    for (const f of failed.slice(0, 5)) console.log(`failed step ${f.step}: ${f.detail}`)
+    if (failed.length > 0)
+      console.log(`${failed.length} boot steps failed (a later attempt may have succeeded):`)
+    const failedLines = reports.flatMap((r) =>
+      r.boots.flatMap((b, i) =>
+        b.steps.filter((s) => !s.ok).map((f) => `${r.mac} boot ${i + 1} failed step ${f.step}: ${f.detail}`),
+      ),
+    )
+    for (const line of failedLines.slice(0, 20)) console.log(line)
     const lapses = await client.journal({ kind: 'sip:registration-expired', limit: 5 })
     for (const e of lapses) console.log(`${e.time}: ${e.summary}`)
     for (const r of notSignedIn.slice(0, 5))
       console.log(`${r.mac}: ${r.endState}, ${r.boots.length} boots, ${r.reboots} reboots`)
     const journalMb = journalBytes(stateDir) / 1024 / 1024
     console.log(
-      `${phones} phones × ${days} lab days at ${rate}× in ${seconds.toFixed(0)} s: RSS ${rssStart} MB at start, ${rssSignedIn} MB signed in, ${rssEnd} MB at the end; journal ${journalMb.toFixed(0)} MB on disk`,
+      `${phones} phones × ${days} lab days at ${rate}× in ${seconds.toFixed(0)} s: RSS ${rssStart} MB at start, ${rssSignedIn} MB signed in, ${rssHalfway ?? '?'} MB halfway, ${rssEnd} MB at the end; journal ${journalMb.toFixed(0)} MB on disk`,
     )
+    // Where the resident set is: V8's heap (live and reserved), and what the two bounded stores hold.
+    for (const [when, m] of [
+      ['signed in', memoryStart],
+      ['at the end', memoryEnd],
+    ] as const)
+      if (m)
+        console.log(
+          `${when}: heap ${m.heapUsedMb} MB used of ${m.heapTotalMb}, external ${m.externalMb}, journal ${m.journalMb} MB and captures ${m.captureMb} MB in memory`,
+        )
     result('soak', {
       lab: rssEnd,
       peer: undefined,
       ratio: undefined,
       unit: 'rss_mb_end',
       growth: rssSignedIn > 0 ? rssEnd / rssSignedIn : undefined,
+      growth_second_half: rssHalfway ? rssEnd / rssHalfway : undefined,
       failures: lapsed + notSignedIn.length,
       lapsed,
+      failed_steps: failed.length,
       rss_mb_start: rssStart,
       rss_mb_signed_in: rssSignedIn,
+      rss_mb_halfway: rssHalfway,
       rss_mb: rssEnd,
+      heap_mb_signed_in: memoryStart?.heapUsedMb,
+      heap_mb_end: memoryEnd.heapUsedMb,
+      capture_mb: memoryEnd.captureMb,
       journal_mb: journalMb,
       phones,
       days,
@@ -98,6 +131,8 @@ export async function soak(phones = 200, days = 7, rate = 600, ewsPollS = 3_600)
     })
   } finally {
     if (lab) await lab.stop()
-    rmSync(base, { recursive: true, force: true })
+    // BENCH_KEEP_STATE=1 keeps the lab's state (its journal files) to read after the run.
+    if (process.env.BENCH_KEEP_STATE === '1') console.log(`the lab's state is kept in ${base}`)
+    else rmSync(base, { recursive: true, force: true })
   }
 }

@@ -20,10 +20,7 @@ export async function storm(phones = 1000, concurrency = 50): Promise<void> {
   let lab: Awaited<ReturnType<typeof startLabProcess>> | undefined
   try {
     const file = crowdScenario(base, 'bench-storm')
-    lab = await startLabProcess(join(base, 'state'), [
-      file,
-      ...(process.env.BENCH_LAB_ARGS?.split(' ') ?? []),
-    ])
+    lab = await startLabProcess(join(base, 'state'), [file])
     const endpoints = (await new LabClient(lab.adminUrl).endpoints()).endpoints
     const net = new PhoneNet(endpoints)
     const reports: PhoneReport[] = []

@@ -66,11 +66,29 @@ export interface ServerHealth {
   readonly ports: readonly BoundPort[]
 }
 
+/**
+ * Where the lab's memory is, in MiB: the process's resident set and V8's heap (as `process.memoryUsage()`
+ * reports them), and what the two bounded stores hold — the journal's events in memory and the packet
+ * captures. A lab left running for days shows here whether it levels off.
+ */
+export interface MemoryHealth {
+  readonly rssMb: number
+  readonly heapUsedMb: number
+  readonly heapTotalMb: number
+  /** Octets outside V8's heap: Buffers and other ArrayBuffers, TLS and socket state. */
+  readonly externalMb: number
+  readonly journalMb: number
+  readonly captureMb: number
+}
+
 export interface Health {
   readonly ok: boolean
   readonly scenario: string
   readonly servers: readonly ServerHealth[]
+  readonly memory: MemoryHealth
 }
+
+const mib = (bytes: number): number => Math.round((bytes / 1024 / 1024) * 10) / 10
 
 /** A running server with the one operation that depends on its configuration type bound to it. */
 interface Instance {
@@ -444,6 +462,19 @@ export class Lab implements AsyncDisposable {
       ok: this.#state === 'running' && servers.every((s) => s.state === 'listening'),
       scenario: this.#scenario.name,
       servers,
+      memory: this.#memory(),
+    }
+  }
+
+  #memory(): MemoryHealth {
+    const m = process.memoryUsage()
+    return {
+      rssMb: mib(m.rss),
+      heapUsedMb: mib(m.heapUsed),
+      heapTotalMb: mib(m.heapTotal),
+      externalMb: mib(m.external),
+      journalMb: mib(this.journal.memoryBytes),
+      captureMb: mib(this.capture.bytes),
     }
   }
 

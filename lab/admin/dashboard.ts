@@ -64,7 +64,7 @@ export function dashboardPage(): string {
   <form id="scenario-form"><label>Switch to<select id="scenario-select" name="path"></select></label><button type="submit">Load scenario</button></form>
   <p id="scenario-msg" role="status"></p>
 </section>
-<section aria-labelledby="h-servers"><h2 id="h-servers">Servers</h2><table id="servers"></table></section>
+<section aria-labelledby="h-servers"><h2 id="h-servers">Servers</h2><table id="servers"></table><p id="memory" class="muted"></p></section>
 <section aria-labelledby="h-faults"><h2 id="h-faults">Faults</h2>
   <ul id="faults"></ul>
   <form id="fault-form">
@@ -127,7 +127,7 @@ async function refreshStatic() {
   const sel = document.getElementById('scenario-select');
   sel.innerHTML = list.scenarios.map((s) => '<option value="' + esc(s.path) + '"' + (s.path === sc.file ? ' selected' : '') + '>' + esc(s.name) + '</option>').join('');
   const ep = await api('/endpoints');
-  const health = await fetch('/health', { headers: token ? { authorization: 'Bearer ' + token } : {} }).then((r) => r.json()).catch(() => ({ servers: [] }));
+  const health = await refreshHealth();
   const state = Object.fromEntries((health.servers || []).map((s) => [s.name, s.state]));
   document.getElementById('servers').innerHTML = '<tr><th>Server</th><th>State</th><th>Socket</th><th>Address</th><th>Stands for</th></tr>' +
     ep.endpoints.map((e) => '<tr><td>' + esc(e.server) + '</td><td>' + esc(state[e.server] || '?') + '</td><td>' + esc(e.name + ' ' + e.transport) + '</td><td>' + esc(e.address + ':' + e.port) + '</td><td>' + esc((e.hosts || []).join(', ') + ' (:' + e.standardPort + ')') + '</td></tr>').join('');
@@ -135,6 +135,12 @@ async function refreshStatic() {
   const fs = document.getElementById('fault-server');
   if (!fs.options.length) fs.innerHTML = servers.map((s) => '<option>' + esc(s) + '</option>').join('');
   await refreshFaults();
+}
+async function refreshHealth() {
+  const health = await fetch('/health', { headers: token ? { authorization: 'Bearer ' + token } : {} }).then((r) => r.json()).catch(() => ({ servers: [] }));
+  const m = health.memory;
+  if (m) document.getElementById('memory').textContent = 'Memory: RSS ' + m.rssMb + ' MiB (V8 heap ' + m.heapUsedMb + ' of ' + m.heapTotalMb + ' MiB); in memory: journal ' + m.journalMb + ' MiB, captures ' + m.captureMb + ' MiB';
+  return health;
 }
 async function refreshFaults() {
   const f = await api('/faults');
@@ -361,7 +367,7 @@ async function follow() {
 }
 refreshStatic().then(refreshTimeline).catch((e) => { document.getElementById('live').textContent = 'error: ' + e.message; });
 follow();
-setInterval(() => refreshTimeline().catch(() => undefined), 10000);
+setInterval(() => { refreshTimeline().catch(() => undefined); refreshHealth().catch(() => undefined); }, 10000);
 </script>
 </body></html>`
 }

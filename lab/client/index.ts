@@ -123,14 +123,9 @@ export class LabClient {
 
   /** Resolves with the health answer whether or not the lab is healthy (503 is an answer too). */
   async health(): Promise<Health> {
-    try {
-      return await this.#request<Health>('GET', '/health')
-    } catch (err) {
-      if (err instanceof AdminRequestError && err.status === 503) {
-        return { ok: false, scenario: '', servers: [] }
-      }
-      throw err
-    }
+    const res = await this.#send('GET', '/health')
+    if (res.status === 200 || res.status === 503) return (await res.json()) as Health
+    throw new AdminRequestError(res.status, `GET /health answered ${res.status}`, [])
   }
 
   endpoints(): Promise<EndpointsAnswer> {

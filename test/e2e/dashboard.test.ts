@@ -25,6 +25,7 @@ describe.skipIf(browserTool.skip)('the dashboard in headless Chromium', () => {
     await expect.poll(() => page.locator('#live').textContent()).toBe('live')
     await expect.poll(() => page.locator('#servers tr').count()).toBeGreaterThan(5)
     expect(await page.locator('#servers').textContent()).toContain('listening')
+    expect(await page.locator('#memory').textContent()).toMatch(/^Memory: RSS \d+(\.\d)? MiB .*journal \d/)
 
     // A phone boots: its lane appears and fills in, stage by stage, from the journal stream.
     expect((await boot(t, '00:04:f2:00:00:01')).endState).toBe('signed-in')

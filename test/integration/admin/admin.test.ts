@@ -20,6 +20,19 @@ describe('admin API', () => {
     expect(e.endpoints.find((p) => p.server === 'ntp')).toMatchObject({ port: t.port('ntp') })
   })
 
+  it('reports where the memory is: the process, V8, and the journal and captures it holds', async () => {
+    await using t = await startTestLab()
+    await using c = await ntpClient(t.port('ntp'))
+    await c.ask() // journaled before it was answered
+    const { memory } = await t.client.health()
+    const mib = (bytes: number): number => Math.round((bytes / 1024 / 1024) * 10) / 10
+    expect(t.lab.journal.memoryBytes).toBeGreaterThan(0)
+    expect(memory.journalMb).toBe(mib(t.lab.journal.memoryBytes))
+    expect(memory.captureMb).toBe(mib(t.lab.capture.bytes))
+    expect(memory.heapUsedMb).toBeLessThanOrEqual(memory.heapTotalMb)
+    expect(memory.rssMb).toBeGreaterThan(memory.heapUsedMb)
+  })
+
   it('a fault added through the API changes the next NTP answer and is journaled', async () => {
     await using t = await startTestLab()
     await using c = await ntpClient(t.port('ntp'))
