@@ -48,6 +48,22 @@ const outlook = (address: string, schema: string = NS.outlook2006a): string =>
 </Autodiscover>`
 
 describe('POX Autodiscover (Outlook provider)', () => {
+  it('answers a mailbox the same each time, and anew once anything it says changes', () => {
+    const answer = (c: AutodiscoverContext): string => poxAutodiscover(outlook('alice@contoso.test'), c).xml
+    const first = answer(ctx())
+    expect(answer(ctx())).toBe(first)
+    const ews = (xml: string): string | undefined =>
+      path(parseXml(xml), 'Response', 'Account', 'Protocol', 'EwsUrl')?.text
+    expect(
+      ews(answer(ctx({ urls: { ...ctx().urls, ews: 'https://mail.contoso.test:8443/EWS/Exchange.asmx' } }))),
+    ).toBe('https://mail.contoso.test:8443/EWS/Exchange.asmx')
+    expect(answer(ctx({ protocols: ['EXCH'] }))).not.toBe(first)
+    const renamed = { ...scenario.users[0]!, displayName: 'Alice Renamed' }
+    const xml = poxAutodiscover(outlook('alice@contoso.test'), ctx({ users: [renamed] })).xml
+    expect(path(parseXml(xml), 'Response', 'User', 'DisplayName')?.text).toBe('Alice Renamed')
+    expect(answer(ctx())).toBe(first)
+  })
+
   it('answers a user with EXCH, EXPR and WEB blocks carrying ASUrl, EwsUrl, OOFUrl, UMUrl and OABUrl', () => {
     const a = poxAutodiscover(outlook('Alice@Contoso.test'), ctx())
     expect(a.user?.signInAddress).toBe('alice@contoso.test')

@@ -143,7 +143,42 @@ export function poxAutodiscover(body: string | XmlElement, ctx: AutodiscoverCont
   return { xml: poxSettings(user, ctx), address: asked, user }
 }
 
+/**
+ * The settings documents already written, per user and per everything else they say: a mailbox's answer is
+ * the same from one request to the next until the scenario changes (a changed user is a new object; a new
+ * URL, port or protocol list is a new key). Rendering one took ~25 µs, half of answering a request.
+ */
+const rendered = new WeakMap<User, Map<string, string>>()
+
+function settingsKey(ctx: AutodiscoverContext): string {
+  const { urls, site } = ctx
+  return [
+    ctx.server,
+    urls.ews,
+    urls.um,
+    urls.oab,
+    urls.owa,
+    ctx.protocols.join(),
+    ctx.ewsUrlElements.join(),
+    ctx.noProtocol === true,
+    site.netbiosName,
+    site.smtpDomain,
+  ].join('\n')
+}
+
 function poxSettings(user: User, ctx: AutodiscoverContext): string {
+  const key = settingsKey(ctx)
+  let byKey = rendered.get(user)
+  const kept = byKey?.get(key)
+  if (kept !== undefined) return kept
+  const xml = renderPoxSettings(user, ctx)
+  if (!byKey) rendered.set(user, (byKey = new Map<string, string>()))
+  if (byKey.size >= 8) byKey.clear() // a lab switching ports or protocols to and fro keeps a few, not all
+  byKey.set(key, xml)
+  return xml
+}
+
+function renderPoxSettings(user: User, ctx: AutodiscoverContext): string {
   const { site, urls } = ctx
   const short = ctx.server.split('.')[0]!.toUpperCase()
   const org = `/o=${organisation(site)}/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)`
