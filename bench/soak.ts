@@ -80,15 +80,15 @@ export async function soak(phones = 200, days = 7, rate = 600, ewsPollS = 3_600)
     const memoryStart = await memorySignedIn
     const lapsed = (await client.journal({ kind: 'sip:registration-expired', limit: 100_000 })).length
     const notSignedIn = reports.filter((r) => !r.endState.startsWith('signed-in'))
-    const failed = reports.flatMap((r) => r.boots.flatMap((b) => b.steps.filter((s) => !s.ok)))
-    if (failed.length > 0)
-      console.log(`${failed.length} boot steps failed (a later attempt may have succeeded):`)
-    const failedLines = reports.flatMap((r) =>
+    // Every failed boot step, with its phone (a later boot of the same phone may have succeeded).
+    const failed = reports.flatMap((r) =>
       r.boots.flatMap((b, i) =>
         b.steps.filter((s) => !s.ok).map((f) => `${r.mac} boot ${i + 1} failed step ${f.step}: ${f.detail}`),
       ),
     )
-    for (const line of failedLines.slice(0, 20)) console.log(line)
+    if (failed.length > 0)
+      console.log(`${failed.length} boot steps failed (a later attempt may have succeeded):`)
+    for (const line of failed.slice(0, 20)) console.log(line)
     const lapses = await client.journal({ kind: 'sip:registration-expired', limit: 5 })
     for (const e of lapses) console.log(`${e.time}: ${e.summary}`)
     for (const r of notSignedIn.slice(0, 5))

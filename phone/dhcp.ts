@@ -136,8 +136,9 @@ function leaseOf(ack: DhcpMessage, accept119: 'ascii' | 'rfc3397' | 'both', serv
 }
 
 /**
- * DISCOVER → OFFER → REQUEST → ACK, each of the two sent up to `attempts` times. On a real segment: broadcast from port 68 with the broadcast flag; in
- * loopback mode the lab answers the sender (its relay-like mode). Undefined when no offer comes.
+ * DISCOVER → OFFER → REQUEST → ACK, each of the two sent up to `attempts` times. On a real segment: broadcast
+ * from port 68 with the broadcast flag; in loopback mode the lab answers the sender (its relay-like mode).
+ * Undefined when no offer or no ACK comes.
  */
 export async function dhcpLease(
   net: PhoneNet,
