@@ -228,6 +228,8 @@ export class CaptureStore {
       tlsKeyLog: [],
       concealed: [],
     }
+    // The tap keeps this bucket for the connection's life: should the bounds empty it (and drop it from the
+    // map), the connection's next piece puts it back (#touch), so a long connection is never lost track of.
     const bucket = this.#bucket(remote.address, hint)
     bucket.records.push(conn)
     this.#add(bucket, conn)
