@@ -3,6 +3,7 @@ import { dirname } from 'node:path'
 import { LabClock, type Clock } from '../clock.js'
 import { LabError } from '../errors.js'
 import { DeviceRegistry, type DeviceRef } from './devices.js'
+import { LineStore } from './lines.js'
 
 export type Transport = 'udp' | 'tcp' | 'tls'
 
@@ -162,9 +163,6 @@ export function eventLine(event: JournalEvent, detailJson?: string): string {
   )
 }
 
-/** The journal's own blocks of memory for the lines it keeps. */
-const CHUNK_BYTES = 256 * 1024
-
 export class Journal {
   readonly devices: DeviceRegistry
   readonly #clock: Clock
@@ -174,21 +172,16 @@ export class Journal {
   readonly #fileMaxBytes: number
   readonly #file: string | undefined
   #fileBytes = 0
-  #bytes = 0
   /**
    * The events in memory, as their JSON lines in UTF-8 (one octet for nearly every character): outside the
-   * V8 heap, a sixth of what the event objects took there; queries parse what they read.
+   * V8 heap, a sixth of what the event objects took there; queries parse what they read. Lines recorded with
+   * `recordThen` wait there, unwritten, for the batch's one write.
    */
-  readonly #lines: Buffer[] = []
-  /** The sequence number of #lines[0] (events are published in sequence, one line each). */
-  #firstSeq = 1
-  #chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES)
-  #chunkUsed = 0
+  readonly #lines = new LineStore()
   readonly #listeners = new Set<Listener>()
   #fd: number | undefined
   #seq = 0
-  /** Lines recorded with `recordThen` and not yet written (their octets as kept in memory), and the sends waiting for them. */
-  #pendingLines: Buffer[] = []
+  /** The sends waiting for the lines `recordThen` batched. */
   #pendingActions: (() => void)[] = []
   #flushScheduled = false
   #lastMs = Number.NaN
@@ -224,44 +217,24 @@ export class Journal {
   /** Records an event, written to the file before this returns. */
   record(input: JournalInput): JournalEvent {
     const { event, line } = this.#make(input)
-    const bytes = this.#store(line)
-    if (this.#fd !== undefined) {
-      // Batched lines go first, in the same write, so the file keeps sequence order.
-      this.#pendingLines.push(bytes)
-      this.#write(this.#pendingLines)
-      this.#pendingLines = []
-    }
-    this.#publish(event, bytes)
+    // Batched lines go first, in the same write, so the file keeps sequence order.
+    this.#lines.push(line, this.#fd !== undefined)
+    this.#write()
+    this.#publish(event)
     this.#rotateIfFull()
     return event
   }
 
   /**
-   * Writes lines from the octets kept in memory (encoded once): lines stored one after another in a chunk
+   * Writes the unwritten lines from the octets kept in memory (encoded once): lines stored one after another
    * go out as one piece, so a batch is one or two system calls.
    */
-  #write(lines: readonly Buffer[]): void {
+  #write(): void {
     if (this.#fd === undefined) return
-    let run = lines[0]
-    for (let i = 1; i <= lines.length; i++) {
-      const next = lines[i]
-      if (
-        run !== undefined &&
-        next !== undefined &&
-        next.buffer === run.buffer &&
-        next.byteOffset === run.byteOffset + run.length
-      ) {
-        run = Buffer.from(run.buffer, run.byteOffset, run.length + next.length)
-        continue
-      }
-      if (run !== undefined) this.#writeAll(run)
-      run = next
-    }
-  }
-
-  #writeAll(bytes: Buffer): void {
-    for (let done = 0; done < bytes.length;) done += writeSync(this.#fd!, bytes, done, bytes.length - done)
-    this.#fileBytes += bytes.length
+    this.#lines.takeUnwritten((bytes, start, end) => {
+      for (let done = start; done < end;) done += writeSync(this.#fd!, bytes, done, end - done)
+      this.#fileBytes += end - start
+    })
   }
 
   /**
@@ -283,9 +256,9 @@ export class Journal {
       summary: `journal file reached ${this.#fileMaxBytes} octets: events up to #${this.#seq} are in ${older} (one older generation is kept)`,
       detail: { previous: older, maxBytes: this.#fileMaxBytes, lastSeq: this.#seq },
     })
-    const bytes = this.#store(line)
-    this.#writeAll(bytes)
-    this.#publish(event, bytes)
+    this.#lines.push(line, true)
+    this.#write()
+    this.#publish(event)
   }
 
   /**
@@ -296,31 +269,28 @@ export class Journal {
    */
   recordThen(input: JournalInput, then: () => void): JournalEvent {
     const { event, line } = this.#make(input)
-    const bytes = this.#store(line)
     if (this.#fd === undefined) {
-      this.#publish(event, bytes)
+      this.#lines.push(line, false)
+      this.#publish(event)
       then()
       return event
     }
-    this.#pendingLines.push(bytes)
+    this.#lines.push(line, true)
     this.#pendingActions.push(then)
     if (!this.#flushScheduled) {
       this.#flushScheduled = true
       setImmediate(() => this.flush())
     }
-    this.#publish(event, bytes)
+    this.#publish(event)
     return event
   }
 
   /** Writes what `recordThen` batched, then runs the sends that waited for it. */
   flush(): void {
     this.#flushScheduled = false
-    const lines = this.#pendingLines
     const actions = this.#pendingActions
-    if (lines.length === 0 && actions.length === 0) return
-    this.#pendingLines = []
     this.#pendingActions = []
-    if (lines.length > 0) this.#write(lines)
+    this.#write()
     for (const a of actions) a()
     this.#rotateIfFull()
   }
@@ -367,52 +337,28 @@ export class Journal {
     return this.#lastTime
   }
 
-  #publish(event: JournalEvent, line: Buffer): void {
-    if (this.#lines.length === 0) this.#firstSeq = event.seq
-    this.#lines.push(line)
-    this.#bytes += line.length
-    // Trimmed in batches: a splice of the oldest events on every record would move the whole array each time.
+  /** Publishes an event whose line was just stored. */
+  #publish(event: JournalEvent): void {
+    // Trimmed in batches, as the byte bound is: lines are dropped a sixteenth of the capacity at a time.
     const overCount = this.#lines.length > this.#capacity + Math.max(64, this.#capacity >>> 4)
-    if (overCount || this.#bytes > this.#capacityBytes) this.#trim()
+    if (overCount || this.#lines.bytes > this.#capacityBytes) this.#trim()
     if (this.#listeners.size > 0) for (const l of [...this.#listeners]) l(event)
-  }
-
-  /**
-   * Copies a line into the journal's own chunks of memory (not Node's shared pool, where each short line would
-   * pin a slab of other data): chunks are freed as the oldest events are dropped.
-   */
-  #store(text: string): Buffer {
-    // UTF-8 takes at most three octets per UTF-16 unit: room for that, and the line encoded in one pass.
-    const most = text.length * 3
-    if (most > CHUNK_BYTES / 4) {
-      const own = Buffer.allocUnsafeSlow(Buffer.byteLength(text))
-      own.write(text)
-      return own
-    }
-    if (this.#chunkUsed + most > CHUNK_BYTES) {
-      this.#chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES)
-      this.#chunkUsed = 0
-    }
-    const start = this.#chunkUsed
-    this.#chunkUsed += this.#chunk.write(text, start)
-    return this.#chunk.subarray(start, this.#chunkUsed)
   }
 
   /** Drops the oldest events until at most `capacity` events and 7/8 of `capacityBytes` remain in memory. */
   #trim(): void {
-    let drop = Math.max(0, this.#lines.length - this.#capacity)
-    let bytes = this.#bytes
-    for (let i = 0; i < drop; i++) bytes -= this.#lines[i]!.length
+    const lines = this.#lines
+    let drop = Math.max(0, lines.length - this.#capacity)
+    let bytes = lines.bytes
+    for (let i = 0; i < drop; i++) bytes -= lines.lineBytes(i)
     const target = this.#capacityBytes - (this.#capacityBytes >>> 3)
-    while (bytes > target && drop < this.#lines.length - 1) bytes -= this.#lines[drop++]!.length
-    this.#lines.splice(0, drop)
-    this.#firstSeq += drop
-    this.#bytes = bytes
+    while (bytes > target && drop < lines.length - 1) bytes -= lines.lineBytes(drop++)
+    lines.drop(drop)
   }
 
   /** Octets (as JSON) of the events held in memory. */
   get memoryBytes(): number {
-    return this.#bytes
+    return this.#lines.bytes
   }
 
   /**
@@ -422,7 +368,9 @@ export class Journal {
    */
   query(filter: JournalFilter = {}, limit?: number): JournalEvent[] {
     const lines = this.#lines
-    const after = filter.afterSeq !== undefined ? filter.afterSeq - this.#firstSeq + 1 : 0
+    // The lines kept are the newest events, one each, in sequence: line 0 is event #(lastSeq - length + 1).
+    const firstSeq = this.#seq - lines.length + 1
+    const after = filter.afterSeq !== undefined ? filter.afterSeq - firstSeq + 1 : 0
     const start = Math.max(0, lines.length - this.#capacity, after)
     const kind =
       filter.kind !== undefined && !/[:*]$/.test(filter.kind)
@@ -432,7 +380,7 @@ export class Journal {
     const out: JournalEvent[] = []
     const want = limit ?? Infinity
     for (let i = lines.length - 1; i >= start && out.length < want; i--) {
-      const line = lines[i]!
+      const line = lines.line(i)
       if ((kind !== undefined && !line.includes(kind)) || (server !== undefined && !line.includes(server)))
         continue
       const event = JSON.parse(line.toString()) as JournalEvent
@@ -475,9 +423,7 @@ export class Journal {
 
   /** Forgets the events held in memory (the file keeps them); sequence numbers go on. */
   clear(): void {
-    this.#lines.length = 0
-    this.#firstSeq = this.#seq + 1
-    this.#bytes = 0
+    this.#lines.clear()
   }
 
   close(): void {
