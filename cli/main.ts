@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env -S node --max-semi-space-size=8 --heap-growing-percent=30
 // The first line's options are lab/paths.ts LAB_NODE_OPTIONS (a test keeps the two the same).
 import module from 'node:module'
 import { nodeVersionProblem } from './node-version.js'
