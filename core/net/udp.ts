@@ -1,4 +1,6 @@
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
+import { createSocket, type RemoteInfo, type Socket, type SocketOptions } from 'node:dgram'
+import { lookup } from 'node:dns'
+import { isIPv4 } from 'node:net'
 import { LabError } from '../errors.js'
 
 export function bindError(
@@ -35,6 +37,17 @@ export function bindError(
 export const UDP_RECEIVE_BUFFER = 1024 * 1024
 
 /**
+ * How a lab socket finds where to send: the lab answers addresses (the peer's, a broadcast), which need no
+ * lookup. Node's default, `dns.lookup`, hands even an address back on the next tick, so every datagram sent
+ * cost a deferred callback (2.5% of the DNS server's CPU under dnsperf); an IPv4 address is now handed back
+ * at once, and anything else still goes to `dns.lookup`.
+ */
+export const lookupAddress: NonNullable<SocketOptions['lookup']> = (hostname, options, callback) => {
+  if (isIPv4(hostname)) callback(null, hostname, 4)
+  else lookup(hostname, options, callback)
+}
+
+/**
  * Binds a UDP socket and resolves once it listens. Socket errors after the bind are logged by `onError`,
  * never thrown: a bad datagram must not take the lab down.
  */
@@ -48,7 +61,12 @@ export function bindUdp(
   reuseAddr = false,
 ): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = createSocket({ type: 'udp4', reuseAddr, recvBufferSize: UDP_RECEIVE_BUFFER })
+    const socket = createSocket({
+      type: 'udp4',
+      reuseAddr,
+      recvBufferSize: UDP_RECEIVE_BUFFER,
+      lookup: lookupAddress,
+    })
     const failBind = (err: Error): void => {
       socket.close()
       reject(bindError(server, 'udp', address, port, err))

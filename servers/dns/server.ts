@@ -51,8 +51,8 @@ interface Cached {
   readonly answers: readonly string[]
   /** The end of the journal summary: `→ NOERROR <records>`. */
   readonly outcome: string
-  /** The journal's summary and detail (as JSON, after the id) per transport and view, made at first use. */
-  readonly described: Map<string, { readonly summary: string; readonly detailTail: string }>
+  /** The journal's summary and detail (as JSON, after the id) per transport and view (at `slot`), made at first use. */
+  readonly described: ({ readonly summary: string; readonly detailTail: string } | undefined)[]
 }
 
 type Outcome =
@@ -381,12 +381,12 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
     plan: FaultPlan,
     base: Record<string, unknown>,
   ): Outcome {
-    const asked = `${base.qname as string} ${base.qtype as string}`
+    const asked = (): string => `${base.qname as string} ${base.qtype as string}`
     if (plan.hook === 'silence') {
       const why = plan.kind === 'drop' ? 'fault drop' : 'fault reset on UDP'
       return {
         action: 'none',
-        summary: `${asked} → no answer (${why})`,
+        summary: `${asked()} → no answer (${why})`,
         detail: { ...base, fault: plan.kind },
       }
     }
@@ -394,13 +394,13 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
       return plan.kind === 'reset'
         ? {
             action: 'reset',
-            summary: `${asked} → connection reset (fault)`,
+            summary: `${asked()} → connection reset (fault)`,
             detail: { ...base, fault: 'reset' },
           }
         : {
             action: 'send',
             bytes: plan.bytes,
-            summary: `${asked} → ${plan.bytes.length} random bytes (fault)`,
+            summary: `${asked()} → ${plan.bytes.length} random bytes (fault)`,
             detail: { ...base, fault: 'garbage', bytes: plan.bytes.length },
           }
     }
@@ -411,17 +411,21 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
       this.#views.length > 0 ? this.#zoneFor(peer, device) : { index: 0, zone: this.#base }
     const view = index > 0 ? { view: index } : {}
     if (plan.fault === undefined) {
-      const key = `${index}|${lower(q.name)}|${q.type}|${q.class}|${query.edns ? 'e' : 'n'}${limit}`
+      const key = `${index}|${base.qname as string}|${q.type}|${q.class}|${query.edns ? 'e' : 'n'}${limit}`
       let cached = this.#cache.get(key)
       if (!cached) {
         cached = this.#encodeFresh(query, resolveDns(q, zone, this.#config.block), limit)
         if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear()
         this.#cache.set(key, cached)
       }
-      return this.#sentCached(stampAnswer(cached.bytes, cached.questionEnd, query, msg), cached, {
-        ...base,
-        ...view,
-      })
+      const slot = (transport === 'udp' ? 0 : 1) + 2 * index
+      return this.#sentCached(
+        stampAnswer(cached.bytes, cached.questionEnd, query, msg),
+        cached,
+        base,
+        slot,
+        view,
+      )
     }
     const protocol = plan.protocol
     const answer: DnsAnswer =
@@ -478,28 +482,50 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
       tc: truncated,
       answers,
       outcome: `→ ${rcode}${what ? ` ${what}` : ''}`,
-      described: new Map(),
+      described: [],
     }
   }
 
   /** A cached answer sent: its summary and detail made once per transport and view, only the id new. */
-  #sentCached(bytes: Uint8Array, c: Cached, detail: Record<string, unknown>): Outcome {
-    const o = this.#sent(bytes, c, detail)
-    const key = `${detail.transport as string}|${(detail.view as number | undefined) ?? 0}`
-    let d = c.described.get(key)
-    if (!d) {
-      const { id: _id, ...rest } = o.detail
-      d = { summary: o.summary, detailTail: JSON.stringify(rest).slice(1) }
-      c.described.set(key, d)
+  #sentCached(
+    bytes: Uint8Array,
+    c: Cached,
+    base: Record<string, unknown>,
+    slot: number,
+    view: { readonly view?: number },
+  ): Outcome {
+    const detail: Record<string, unknown> = {
+      ...base,
+      ...view,
+      rcode: rcodeName(c.rcode),
+      answers: c.answers,
+      tc: c.tc,
+      bytes: bytes.length,
     }
-    return { ...o, summary: d.summary, detailJson: `{"id":${JSON.stringify(detail.id)},${d.detailTail}` }
+    let d = c.described[slot]
+    if (!d) {
+      const { id: _id, ...rest } = detail
+      d = { summary: this.#summary(detail, c), detailTail: JSON.stringify(rest).slice(1) }
+      c.described[slot] = d
+    }
+    return {
+      action: 'send',
+      bytes,
+      summary: d.summary,
+      detail,
+      detailJson: `{"id":${detail.id as number},${d.detailTail}`,
+    }
+  }
+
+  #summary(detail: Record<string, unknown>, c: Cached): string {
+    return `${detail.qname as string} ${detail.qtype as string} (${detail.transport as string}) ${c.outcome}`
   }
 
   #sent(bytes: Uint8Array, c: Cached, detail: Record<string, unknown>): Extract<Outcome, { action: 'send' }> {
     return {
       action: 'send',
       bytes,
-      summary: `${detail.qname as string} ${detail.qtype as string} (${detail.transport as string}) ${c.outcome}`,
+      summary: this.#summary(detail, c),
       detail: { ...detail, rcode: rcodeName(c.rcode), answers: c.answers, tc: c.tc, bytes: bytes.length },
     }
   }
