@@ -19,7 +19,9 @@ import {
   encodeNoticeOfDisconnection,
   encodePagedResults,
   encodeResult,
+  encodeSearchAnswer,
   encodeSearchEntry,
+  encodeSearchReference,
   filterText,
   peekMessageId,
   takeLdapFrames,
@@ -149,6 +151,70 @@ describe('LDAP codec: byte vectors', () => {
       '300e' + '020102' + '6109' + '0a0131' + '0400' + '04026e6f',
     )
     expect(peekMessageId(encodeNoticeOfDisconnection(2, 'bye'))).toBe(0)
+  })
+})
+
+describe('LDAP codec: a search answer in one buffer', () => {
+  const text = fc.string({ maxLength: 80, unit: 'grapheme' })
+  const attribute = fc.record({
+    type: fc.string({ minLength: 1, maxLength: 30 }),
+    // Some values as large as a certificate chain, past the writer's first 1 KiB and its first growth.
+    values: fc.array(
+      fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.uint8Array({ minLength: 900, maxLength: 9000 })),
+      {
+        maxLength: 3,
+      },
+    ),
+  })
+  const entry = fc.record({ dn: text, attributes: fc.array(attribute, { maxLength: 4 }) })
+
+  it('is, octet for octet, its entries, reference and done as each message is encoded alone', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.array(entry, { maxLength: 5 }),
+        fc.option(fc.array(text, { minLength: 1, maxLength: 3 }), { nil: undefined }),
+        fc.constantFrom(LdapResult.success, LdapResult.noSuchObject, LdapResult.sizeLimitExceeded),
+        text,
+        fc.option(text, { nil: undefined }),
+        fc.boolean(),
+        (id, entries, references, code, message, matchedDn, paged) => {
+          const valued = entries.map((e) => ({
+            dn: e.dn,
+            attributes: e.attributes.map((a) => ({
+              type: a.type,
+              values: a.values.map((v) => Buffer.from(v)),
+            })),
+          }))
+          const controls = paged
+            ? [
+                {
+                  oid: '1.2.840.113556.1.4.319',
+                  critical: false,
+                  value: encodePagedResults(0, Buffer.from('c')),
+                },
+              ]
+            : []
+          const alone = [
+            ...valued.map((e) => encodeSearchEntry(id, e.dn, e.attributes)),
+            ...(references ? [encodeSearchReference(id, references)] : []),
+            encodeResult(id, LdapOp.searchResultDone, code, message, {
+              ...(matchedDn !== undefined ? { matchedDn } : {}),
+              controls,
+            }),
+          ]
+          const together = encodeSearchAnswer(id, valued, {
+            ...(references ? { references } : {}),
+            code,
+            message,
+            ...(matchedDn !== undefined ? { matchedDn } : {}),
+            controls,
+          })
+          expect(together.equals(Buffer.concat(alone))).toBe(true)
+        },
+      ),
+      { numRuns: 200 },
+    )
   })
 })
 

@@ -434,6 +434,17 @@ export interface EncodedAttribute {
 
 function envelope(id: number, body: (w: BerWriter) => void, controls: readonly LdapControl[] = []): Buffer {
   const w = new BerWriter()
+  writeEnvelope(w, id, body, controls)
+  return Buffer.from(w.buffer)
+}
+
+/** One LDAPMessage (RFC 4511 §4.2.1: messageID, protocolOp, [0] controls) written after what `w` holds. */
+function writeEnvelope(
+  w: BerWriter,
+  id: number,
+  body: (w: BerWriter) => void,
+  controls: readonly LdapControl[] = [],
+): void {
   w.startSequence()
   w.writeInt(id)
   body(w)
@@ -449,7 +460,6 @@ function envelope(id: number, body: (w: BerWriter) => void, controls: readonly L
     w.endSequence()
   }
   w.endSequence()
-  return Buffer.from(w.buffer)
 }
 
 function writeResult(w: BerWriter, code: number, matchedDn: string, message: string): void {
@@ -466,15 +476,20 @@ export function encodeResult(
   message = '',
   options: { matchedDn?: string; controls?: readonly LdapControl[] } = {},
 ): Buffer {
-  return envelope(
-    id,
-    (w) => {
-      w.startSequence(tag)
-      writeResult(w, code, options.matchedDn ?? '', message)
-      w.endSequence()
-    },
-    options.controls,
-  )
+  return envelope(id, resultBody(tag, code, message, options), options.controls)
+}
+
+function resultBody(
+  tag: number,
+  code: number,
+  message: string,
+  options: { readonly matchedDn?: string },
+): (w: BerWriter) => void {
+  return (w) => {
+    w.startSequence(tag)
+    writeResult(w, code, options.matchedDn ?? '', message)
+    w.endSequence()
+  }
 }
 
 /** A BindResponse with the server's SASL credentials ([7] serverSaslCreds, RFC 4511 §4.2.2). */
@@ -493,7 +508,11 @@ export function encodeBindResponse(
 }
 
 export function encodeSearchEntry(id: number, dn: string, attributes: readonly EncodedAttribute[]): Buffer {
-  return envelope(id, (w) => {
+  return envelope(id, searchEntryBody(dn, attributes))
+}
+
+function searchEntryBody(dn: string, attributes: readonly EncodedAttribute[]): (w: BerWriter) => void {
+  return (w) => {
     w.startSequence(LdapOp.searchResultEntry)
     w.writeString(dn)
     w.startSequence()
@@ -507,16 +526,57 @@ export function encodeSearchEntry(id: number, dn: string, attributes: readonly E
     }
     w.endSequence()
     w.endSequence()
-  })
+  }
 }
 
 /** A SearchResultReference (RFC 4511 §4.5.3): [APPLICATION 19] SEQUENCE OF URI. */
 export function encodeSearchReference(id: number, uris: readonly string[]): Buffer {
-  return envelope(id, (w) => {
+  return envelope(id, searchReferenceBody(uris))
+}
+
+function searchReferenceBody(uris: readonly string[]): (w: BerWriter) => void {
+  return (w) => {
     w.startSequence(LdapOp.searchResultReference)
     for (const uri of uris) w.writeString(uri)
     w.endSequence()
-  })
+  }
+}
+
+/** What a search answers, after its entries: any continuation references, then the SearchResultDone. */
+export interface SearchEnd {
+  readonly references?: readonly string[]
+  readonly code: number
+  readonly message: string
+  readonly matchedDn?: string
+  readonly controls?: readonly LdapControl[]
+}
+
+/**
+ * A search's whole answer (RFC 4511 §4.5.2: its entries, any reference, the done, each its own LDAPMessage)
+ * written one after another into one buffer sized for it at the start: one allocation where a message each
+ * took three (the writer's 1 KiB, its growth for a certificate, the copy out), and one socket write.
+ */
+export function encodeSearchAnswer(
+  id: number,
+  entries: readonly { readonly dn: string; readonly attributes: readonly EncodedAttribute[] }[],
+  end: SearchEnd,
+): Buffer {
+  // The octets it will take, near enough: strings as UTF-8 at most, each element's tag and length at most 6.
+  let size = 64 + 3 * end.message.length + 3 * (end.matchedDn?.length ?? 0)
+  for (const c of end.controls ?? []) size += 32 + c.oid.length + (c.value?.length ?? 0)
+  for (const uri of end.references ?? []) size += 6 + 3 * uri.length
+  for (const e of entries) {
+    size += 32 + 3 * e.dn.length
+    for (const a of e.attributes) {
+      size += 18 + 3 * a.type.length
+      for (const v of a.values) size += 6 + v.length
+    }
+  }
+  const w = new BerWriter({ size })
+  for (const e of entries) writeEnvelope(w, id, searchEntryBody(e.dn, e.attributes))
+  if (end.references) writeEnvelope(w, id, searchReferenceBody(end.references))
+  writeEnvelope(w, id, resultBody(LdapOp.searchResultDone, end.code, end.message, end), end.controls)
+  return w.buffer
 }
 
 /** The unsolicited Notice of Disconnection (RFC 4511 §4.4.1), sent before the server closes a connection. */

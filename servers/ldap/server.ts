@@ -25,8 +25,7 @@ import {
   encodePagedResults,
   encodeBindResponse,
   encodeResult,
-  encodeSearchEntry,
-  encodeSearchReference,
+  encodeSearchAnswer,
   filterText,
   peekMessageId,
   resultName,
@@ -516,14 +515,7 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps> {
         ]
       }
     } else outcome = run()
-    const bytes = outcome.entries.map((e) => encodeSearchEntry(id, e.dn, e.attributes))
-    if (outcome.references) bytes.push(encodeSearchReference(id, outcome.references))
-    bytes.push(
-      encodeResult(id, LdapOp.searchResultDone, outcome.code, outcome.message, {
-        ...(outcome.matchedDn !== undefined ? { matchedDn: outcome.matchedDn } : {}),
-        controls: doneControls,
-      }),
-    )
+    const bytes = [encodeSearchAnswer(id, outcome.entries, { ...outcome, controls: doneControls })]
     const dns = outcome.entries.map((e) => e.dn)
     const n = dns.length
     return {
