@@ -25,6 +25,7 @@ export function defaultScenarioPath(): string {
  * a busy server (60 s of dnsperf: 128 MiB of new space, RSS 250–280 MB); at 8 MiB the lab stays near
  * 145–155 MB under the same load (16 MiB: 165–170 MB) with no throughput lost that the bench can see (ADR 0017).
  * The old generation may grow to 1.3× what the last full collection kept, not V8's up to 2× and more for a
- * busy process: 60 s of dnsperf peaks at 135–143 MB rather than 152–161, at the same rate (ADR 0019).
+ * busy process: 60 s of dnsperf peaks at 135–143 MB rather than 152–161, at the same rate; the start pays one
+ * more full collection, ~50 ms (ADR 0019).
  */
 export const LAB_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=8', '--heap-growing-percent=30']
