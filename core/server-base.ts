@@ -7,6 +7,7 @@ import type { DeviceRef } from './journal/devices.js'
 import { LabError } from './errors.js'
 import { bindTcp, type TcpListener } from './net/tcp.js'
 import { bindUdp } from './net/udp.js'
+import { UdpPump, type DatagramSocket } from './net/udp-pumps.js'
 import { NO_FAULT, planFault, type FaultPlan } from './faults/apply.js'
 import type { Fault } from './faults/types.js'
 import type { Peer } from './journal/journal.js'
@@ -177,6 +178,8 @@ export abstract class ServerBase<C, D extends LabDeps = LabDeps> implements LabS
     options: {
       /** Let another socket bind the same port on a specific address (the DHCP broadcast sender). */
       readonly reuseAddr?: boolean
+      /** Share the port with UDP pump threads (`pumpUdp`). */
+      readonly reusePort?: boolean
       /** Who sent a datagram when its source address cannot tell (DHCP's chaddr). */
       readonly deviceOf?: (msg: Buffer) => DeviceRef | undefined
     } = {},
@@ -192,14 +195,37 @@ export abstract class ServerBase<C, D extends LabDeps = LabDeps> implements LabS
       },
       (err) => this.deps.logger.warn({ err: err.message }, 'socket error'),
       options.reuseAddr === true,
+      options.reusePort === true,
     )
     local = socket.address()
     return socket
   }
 
+  /**
+   * Starts a UDP pump thread on a port this server listens on with `reusePort` (udp-pumps.ts): its datagrams
+   * reach `onMessage` here, captured as `listenUdp`'s are, and answers sent through it go out from its thread.
+   */
+  protected pumpUdp(
+    address: string,
+    port: number,
+    onMessage: (socket: UdpPump, msg: Buffer, rinfo: RemoteInfo) => void,
+  ): Promise<UdpPump> {
+    const local: Endpoint = { address, port }
+    return UdpPump.start(
+      this.name,
+      address,
+      port,
+      (socket, msg, rinfo) => {
+        this.deps.capture.datagram(this.name, 'in', local, rinfo, msg)
+        onMessage(socket, msg, rinfo)
+      },
+      (err) => this.deps.logger.warn({ err: err.message }, 'socket error'),
+    )
+  }
+
   /** Sends a datagram (an answer already journaled) and captures it; a send error reaches the socket's listener. */
   protected sendDatagram(
-    socket: UdpSocket,
+    socket: DatagramSocket,
     bytes: Uint8Array,
     to: Endpoint,
     options: { readonly from?: Endpoint; readonly device?: DeviceRef } = {},

@@ -59,11 +59,14 @@ export function bindUdp(
   onError: (err: Error) => void,
   /** Let another socket bind the same port on a specific address (the DHCP broadcast sender). */
   reuseAddr = false,
+  /** Share the port with other sockets that ask the same (SO_REUSEPORT: UDP pump threads, udp-pumps.ts). */
+  reusePort = false,
 ): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = createSocket({
       type: 'udp4',
       reuseAddr,
+      ...(reusePort ? { reusePort } : {}),
       recvBufferSize: UDP_RECEIVE_BUFFER,
       lookup: lookupAddress,
     })

@@ -93,6 +93,13 @@ export const DnsSchema = serverBlock(
         'Derived records to leave out, e.g. { name: _sipinternaltls._tcp.contoso.test, type: SRV }.',
     }),
     views: Type.Array(DnsViewSchema, { default: [] }),
+    workers: Type.Integer({
+      minimum: 0,
+      maximum: 16,
+      default: 0,
+      description:
+        'Threads that receive and send the UDP queries beside the main thread (SO_REUSEPORT on the same port; the answers and the journal stay on the main thread): a machine with cores to spare answers more queries a second. 0: none. A change applies when the DNS server binds its sockets, and on a running lab when it started with at least one.',
+    }),
   },
   'DNS: every name a CX700 looks up, derived from the site (spec §2.2–2.6, §3, §6).',
 )

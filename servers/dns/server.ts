@@ -7,6 +7,7 @@ import type { DeviceRef } from '../../core/journal/devices.js'
 import type { JournalInput, Peer } from '../../core/journal/journal.js'
 import { closeTcp, messageDeadline, type TcpListener } from '../../core/net/tcp.js'
 import { closeUdp } from '../../core/net/udp.js'
+import type { DatagramSocket, UdpPump } from '../../core/net/udp-pumps.js'
 import type { BoundPort, ListenRequest } from '../../core/server.js'
 import type { ServerDeps } from '../contract.js'
 import { ServerBase } from '../../core/server-base.js'
@@ -102,6 +103,11 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
   readonly #listen: readonly ListenRequest[]
   readonly #runtime: DnsRuntime
   #udp: UdpSocket[] = []
+  /** Pump threads per UDP socket (only when the sockets were bound to share their port). */
+  #pumps: { readonly address: string; readonly port: number; readonly threads: UdpPump[] }[] = []
+  #sharedPorts = false
+  /** The pump threads being started or stopped after a change of `workers`. */
+  #resizing: Promise<void> = Promise.resolve()
   #tcp: TcpListener[] = []
   #base!: ZoneData
   #views: { view: DnsView; zone: ZoneData }[] = []
@@ -118,8 +124,29 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
   }
 
   configure(config: DnsSlice): void {
+    const workers = config.block.workers
     this.#config = config
     this.#rebuild()
+    if (this.listening && workers !== this.#pumps[0]?.threads.length) this.#resize(workers)
+  }
+
+  /** Starts or stops pump threads for a new `workers`; needs sockets bound to share their port. */
+  #resize(workers: number): void {
+    if (!this.#sharedPorts) {
+      this.deps.logger.warn(
+        { workers },
+        'dns: workers apply when the DNS server next binds (it started with none, so its port is not shared)',
+      )
+      return
+    }
+    this.#resizing = this.#resizing.then(async () => {
+      for (const p of this.#pumps) {
+        while (p.threads.length > workers) await p.threads.pop()!.close()
+        while (p.threads.length < workers && this.listening)
+          p.threads.push(await this.pumpUdp(p.address, p.port, (s, msg, rinfo) => this.#onUdp(s, msg, rinfo)))
+      }
+    })
+    this.track(this.#resizing)
   }
 
   /** Recomputes every view's zone data from the scenario and the runtime changes; forgets cached answers. */
@@ -168,9 +195,13 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
       const tcpReq = tcpReqs[i]
       // dig and every resolver use one port for both transports: with an ephemeral UDP port, TCP takes the same number.
       const sharePort = tcpReq !== undefined && req.port === 0 && tcpReq.port === 0
+      const workers = this.#config.block.workers
       for (let attempt = 0; ; attempt++) {
-        const socket = await this.listenUdp(req.address, req.port, (s, msg, rinfo) =>
-          this.#onUdp(s, msg, rinfo),
+        const socket = await this.listenUdp(
+          req.address,
+          req.port,
+          (s, msg, rinfo) => this.#onUdp(s, msg, rinfo),
+          workers > 0 ? { reusePort: true } : {},
         )
         const port = socket.address().port
         if (tcpReq) {
@@ -193,24 +224,40 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
         }
         this.#udp.push(socket)
         bound.unshift({ ...req, server: 'dns', address: socket.address().address, port })
+        if (workers > 0) await this.#startPumps(socket.address().address, port, workers)
         break
       }
     }
     return bound
   }
 
+  async #startPumps(address: string, port: number, workers: number): Promise<void> {
+    this.#sharedPorts = true
+    const threads: UdpPump[] = []
+    this.#pumps.push({ address, port, threads })
+    for (let i = 0; i < workers; i++)
+      threads.push(await this.pumpUdp(address, port, (s, msg, rinfo) => this.#onUdp(s, msg, rinfo)))
+  }
+
   protected async unbind(): Promise<void> {
     this.#unsubscribe()
+    await this.#resizing
     const udp = this.#udp
     const tcp = this.#tcp
+    const pumps = this.#pumps.flatMap((p) => p.threads)
     this.#udp = []
     this.#tcp = []
-    await Promise.all([...udp.map((u) => closeUdp(u)), ...tcp.map((t) => closeTcp(t))])
+    this.#pumps = []
+    await Promise.all([
+      ...pumps.map((p) => p.close()),
+      ...udp.map((u) => closeUdp(u)),
+      ...tcp.map((t) => closeTcp(t)),
+    ])
   }
 
   // ------------------------------------------------------------------------------------------- transports
 
-  #onUdp(socket: UdpSocket, msg: Buffer, rinfo: RemoteInfo): void {
+  #onUdp(socket: DatagramSocket, msg: Buffer, rinfo: RemoteInfo): void {
     const peer: Peer = { address: rinfo.address, port: rinfo.port, transport: 'udp' }
     const outcome = this.#exchange(msg, peer, 'udp')
     const deliver = (o: Outcome): void => {

@@ -1,5 +1,17 @@
+import { createSocket } from 'node:dgram'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { DnsRcode, DnsType, decodeDns, encodeDns, frameDns, rdataText } from '../../../servers/dns/codec.js'
+import { loadScenario } from '../../../lab/scenario/load.js'
+import {
+  DnsRcode,
+  DnsType,
+  decodeDns,
+  encodeDns,
+  frameDns,
+  rdataText,
+  type DnsMessage,
+} from '../../../servers/dns/codec.js'
 import { AdminRequestError } from '../../../lab/client/index.js'
 import type { JournalEvent } from '../../../core/journal/journal.js'
 import { MINIMAL_SCENARIO, startTestLab } from '../../helpers/lab.js'
@@ -278,5 +290,72 @@ describe('DNS faults', () => {
         message: '"RATE" is not a dns error (use one of: FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED)',
       },
     ])
+  })
+})
+
+describe('DNS with UDP pump threads (servers.dns.workers)', () => {
+  const WITH_WORKERS = (n: number): string => `${MINIMAL_SCENARIO}servers:\n  dns:\n    workers: ${n}\n`
+
+  /** Asks from `count` sockets of their own (the kernel spreads peers among the port's sockets by their address and port). */
+  async function askFromMany(
+    port: number,
+    count: number,
+    name: string,
+    file: string,
+  ): Promise<{ id: number; answer: DnsMessage | undefined; inFileFirst: boolean }[]> {
+    return Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const id = 1000 + i
+        const socket = createSocket('udp4')
+        try {
+          return await new Promise((resolve) => {
+            const timer = setTimeout(() => resolve({ id, answer: undefined, inFileFirst: false }), 1_000)
+            socket.once('message', (msg) => {
+              clearTimeout(timer)
+              // The line of the answer is in the journal's file before the client gets the answer.
+              const inFileFirst = readFileSync(file, 'utf8').includes(`"detail":{"id":${id},`)
+              resolve({ id, answer: decodeDns(msg), inFileFirst })
+            })
+            socket.send(encodeDns(dnsQuery(name, DnsType.A, { id })), port, '127.0.0.1')
+          })
+        } finally {
+          socket.close()
+        }
+      }),
+    )
+  }
+
+  it('answers every query whichever thread received it, each journaled before it was sent; faults apply alike', async () => {
+    await using t = await startTestLab(WITH_WORKERS(2))
+    const port = t.port('dns')
+    const file = join(t.lab.runDir, 'journal.jsonl')
+    const asked = await askFromMany(port, 32, 'sip.contoso.test', file)
+    for (const a of asked) {
+      expect(a.answer?.id).toBe(a.id)
+      expect(a.answer?.answers.map(rdataText)).toEqual(['10.50.0.1'])
+      expect(a.inFileFirst).toBe(true)
+    }
+    const events = t.lab.journal.query({ kind: 'dns:query' })
+    expect(events.map((e) => e.detail.id).sort()).toEqual(asked.map((a) => a.id).sort())
+    expect(events.every((e) => e.peer?.transport === 'udp' && e.device?.ip === '127.0.0.1')).toBe(true)
+
+    await t.client.addFault({
+      match: { server: 'dns', fields: { qname: 'sip.contoso.test' } },
+      fault: { kind: 'drop' },
+    })
+    const dropped = await askFromMany(port, 16, 'sip.contoso.test', file)
+    expect(dropped.every((a) => a.answer === undefined)).toBe(true)
+    expect(t.lab.journal.query({ kind: 'fault:applied', server: 'dns' })).toHaveLength(16)
+  })
+
+  it('stops and starts its threads when a reload changes workers, answering throughout', async () => {
+    await using t = await startTestLab(WITH_WORKERS(1))
+    const port = t.port('dns')
+    const file = join(t.lab.runDir, 'journal.jsonl')
+    for (const n of [0, 3, 1]) {
+      await t.lab.reload(loadScenario(t.write(`workers-${n}.yaml`, WITH_WORKERS(n))))
+      const asked = await askFromMany(port, 16, 'sip.contoso.test', file)
+      expect(asked.map((a) => a.answer?.id)).toEqual(asked.map((a) => a.id))
+    }
   })
 })
