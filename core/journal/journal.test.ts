@@ -1,6 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { manualClock } from '../clock.js'
 import { LabError } from '../errors.js'
@@ -175,6 +175,49 @@ describe('Journal bounds (issue 16, findings 1 and 10)', () => {
     expect(seqs.every((seq, i) => i === 0 || seq === seqs[i - 1]! + 1)).toBe(true)
     expect(current.at(-1)).toMatchObject({ kind: 'ntp:request', summary: 'request 149' })
     expect(readFileSync(file, 'utf8').length).toBeLessThan(20_000 + 1_000)
+  })
+})
+
+describe('Journal.queryAll', () => {
+  const clock = () => manualClock(Date.parse('2026-01-01T00:00:00Z'))
+  const record = (j: Journal, i: number): void => {
+    j.record({
+      server: i % 2 === 0 ? 'ntp' : 'dns',
+      kind: i % 2 === 0 ? 'ntp:request' : 'dns:query',
+      summary: `event ${i}`,
+      detail: { i, pad: 'p'.repeat(100) },
+    })
+  }
+
+  it('reads from the files, the rotated one too, what memory no longer holds', async () => {
+    const file = join(tmp(), 'journal.jsonl')
+    const j = new Journal({ clock: clock(), file, capacity: 10, fileMaxBytes: 8_000 })
+    for (let i = 1; i <= 100; i++) record(j, i)
+    expect(existsSync(join(dirname(file), 'journal.1.jsonl'))).toBe(true)
+    expect(j.query({}, 1_000)).toHaveLength(10)
+    const seqs = (events: JournalEvent[]): number[] => events.map((e) => e.seq)
+    const last = j.lastSeq
+    // The newest 40: memory's 10 and 30 from the files, in sequence without a gap.
+    const forty = await j.queryAll({}, 40)
+    expect(seqs(forty)).toEqual(Array.from({ length: 40 }, (_, k) => last - 39 + k))
+    // Only what the file of the current generation and the rotated one still hold, from afterSeq on, filtered.
+    const dns = await j.queryAll({ kind: 'dns:query', afterSeq: last - 30 }, 1_000)
+    expect(dns.length).toBeGreaterThan(10)
+    expect(dns.every((e) => e.kind === 'dns:query' && e.seq > last - 30)).toBe(true)
+    expect(seqs(dns)).toEqual([...seqs(dns)].sort((a, b) => a - b))
+    expect(dns.at(-1)?.detail).toMatchObject({ i: expect.any(Number) as number })
+    j.close()
+  })
+
+  it('answers from memory alone when memory holds enough, and brings nothing cleared back', async () => {
+    const file = join(tmp(), 'journal.jsonl')
+    const j = new Journal({ clock: clock(), file, capacity: 10 })
+    for (let i = 1; i <= 30; i++) record(j, i)
+    expect((await j.queryAll({}, 5)).map((e) => e.seq)).toEqual([26, 27, 28, 29, 30])
+    j.clear()
+    record(j, 31)
+    expect((await j.queryAll({}, 100)).map((e) => e.summary)).toEqual(['event 31'])
+    j.close()
   })
 })
 

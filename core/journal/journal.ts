@@ -1,4 +1,14 @@
-import { closeSync, fstatSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs'
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  writeSync,
+} from 'node:fs'
+import { createInterface } from 'node:readline'
 import { dirname } from 'node:path'
 import { LabClock, type Clock } from '../clock.js'
 import { LabError } from '../errors.js'
@@ -163,6 +173,21 @@ export function eventLine(event: JournalEvent, detailJson?: string): string {
   )
 }
 
+/** The rotated file beside a journal file: journal.jsonl → journal.1.jsonl. */
+function olderFile(file: string): string {
+  return file.replace(/\.jsonl$/, '') + '.1.jsonl'
+}
+
+/** An event from a line of a journal file; undefined for what is not one (a line cut by a crash). */
+function parseLine(line: string): JournalEvent | undefined {
+  try {
+    const event = JSON.parse(line) as JournalEvent
+    return typeof event === 'object' && event !== null && typeof event.seq === 'number' ? event : undefined
+  } catch {
+    return undefined
+  }
+}
+
 export class Journal {
   readonly devices: DeviceRegistry
   readonly #clock: Clock
@@ -181,6 +206,8 @@ export class Journal {
   readonly #listeners = new Set<Listener>()
   #fd: number | undefined
   #seq = 0
+  /** Events up to this one were cleared: reading the files does not bring them back. */
+  #clearedThrough = 0
   /** The sends waiting for the lines `recordThen` batched. */
   #pendingActions: (() => void)[] = []
   #flushScheduled = false
@@ -246,7 +273,7 @@ export class Journal {
     if (this.#fileMaxBytes <= 0 || this.#fileBytes < this.#fileMaxBytes) return
     if (file === undefined || this.#fd === undefined) return
     closeSync(this.#fd)
-    const older = file.replace(/\.jsonl$/, '') + '.1.jsonl'
+    const older = olderFile(file)
     renameSync(file, older)
     this.#fd = openSync(file, 'a')
     this.#fileBytes = 0
@@ -389,6 +416,34 @@ export class Journal {
     return out.reverse()
   }
 
+  /**
+   * As `query`, and what memory no longer holds is read from the journal's files (the rotated one first, then
+   * the current one), a line at a time: a lab that has run long enough to drop its oldest events from memory
+   * still answers for them. Events cleared with `clear` stay cleared.
+   */
+  async queryAll(filter: JournalFilter = {}, limit?: number): Promise<JournalEvent[]> {
+    const recent = this.query(filter, limit)
+    const want = (limit ?? Infinity) - recent.length
+    // The oldest event `query` reads; those before it (and after what was cleared) are read from the files.
+    const firstInMemory = this.#seq - Math.min(this.#lines.length, this.#capacity) + 1
+    const from = Math.max(this.#clearedThrough, filter.afterSeq ?? 0)
+    if (want <= 0 || this.#file === undefined || from + 1 >= firstInMemory) return recent
+    const older: JournalEvent[] = []
+    for (const file of [olderFile(this.#file), this.#file]) {
+      if (!existsSync(file)) continue
+      const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity })
+      for await (const line of lines) {
+        const event = parseLine(line)
+        if (!event || event.seq <= from || event.seq >= firstInMemory || !matchesFilter(event, filter))
+          continue
+        older.push(event)
+        // The newest `want` are kept: a long file costs what the answer holds, not what the file holds.
+        if (older.length > 2 * want + 1024) older.splice(0, older.length - want)
+      }
+    }
+    return [...older.slice(Math.max(0, older.length - want)), ...recent]
+  }
+
   /** Calls `listener` for every new event; returns the unsubscribe function. */
   subscribe(listener: Listener): () => void {
     this.#listeners.add(listener)
@@ -423,6 +478,7 @@ export class Journal {
 
   /** Forgets the events held in memory (the file keeps them); sequence numbers go on. */
   clear(): void {
+    this.#clearedThrough = this.#seq
     this.#lines.clear()
   }
 

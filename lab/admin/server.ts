@@ -371,7 +371,9 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
     const filter = journalFilter(q)
     const limit = q.limit && /^\d+$/.test(q.limit) ? Math.min(Number(q.limit), 100_000) : 1000
     if (q.follow !== '1' && q.follow !== 'true') {
-      return { lastSeq: lab.journal.lastSeq, events: lab.journal.query(filter, limit) }
+      // Past what memory holds, the journal's files answer (lastSeq first: the events are up to it or later).
+      const lastSeq = lab.journal.lastSeq
+      return { lastSeq, events: await lab.journal.queryAll(filter, limit) }
     }
     const stream = new PassThrough()
     const backlog = lab.journal.query(filter, limit)

@@ -41,6 +41,7 @@ export async function startTestLab(
     /** load this file instead of `yaml` */ file?: string
     /** an exercise pack: the admin API runs a training session on it */ training?: string
     /** what the lab keeps for captures (default: phones, 4 MiB each, 32 MiB in all) */ capture?: CaptureOptions
+    /** how many journal events memory holds (default 100,000) */ journalCapacity?: number
   } = {},
 ): Promise<TestLab> {
   const dir = mkdtempSync(join(tmpdir(), 'cx700-lab-'))
@@ -59,6 +60,7 @@ export async function startTestLab(
     ports: 'ephemeral',
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.capture ? { capture: options.capture } : {}),
+    ...(options.journalCapacity !== undefined ? { journal: { capacity: options.journalCapacity } } : {}),
   })
   await lab.start()
   let admin: AdminServer

@@ -135,6 +135,17 @@ describe('admin API', () => {
     expect(await t.client.journal()).toEqual([])
   })
 
+  it('answers for events memory no longer holds from the journal file', async () => {
+    await using t = await startTestLab(MINIMAL_SCENARIO, { journalCapacity: 20 })
+    await using c = await ntpClient(t.port('ntp'))
+    for (let i = 0; i < 40; i++) await c.ask()
+    expect(t.lab.journal.query({ kind: 'ntp:response' }, 1_000).length).toBeLessThan(20)
+    const all = await t.client.journal({ kind: 'ntp:response', limit: 100 })
+    expect(all).toHaveLength(40)
+    expect(all.map((e) => e.seq)).toEqual([...all.map((e) => e.seq)].sort((a, b) => a - b))
+    expect(await t.client.journal({ kind: 'ntp:response', limit: 5 })).toEqual(all.slice(-5))
+  })
+
   it('answers 400 to a request it cannot read', async () => {
     await using t = await startTestLab()
     const res = await fetch(`${t.admin.url}/scenario`, {
