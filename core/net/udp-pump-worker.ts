@@ -2,25 +2,18 @@
  * One UDP pump thread (see udp-pumps.ts): a socket on the server's port beside the main thread's
  * (SO_REUSEPORT: the kernel spreads the peers among the sockets), handing what it receives to the main thread
  * in batches and sending what the main thread hands back. It decides nothing and journals nothing: the answers
- * and the one journal stay on the main thread. Node's built-ins only, so that it runs as it is (from dist, or
- * from source where Node strips the types).
+ * and the one journal stay on the main thread. It loads Node's built-ins only, so that it runs as it is (from
+ * dist, or from source where Node strips the types).
  */
 import { createSocket } from 'node:dgram'
 import { parentPort, workerData } from 'node:worker_threads'
+// A type only: erased from what runs, so the thread still loads nothing of the lab.
+import type { Batch } from './udp-pumps.js'
 
 interface PumpData {
   readonly address: string
   readonly port: number
   readonly recvBufferSize: number
-}
-
-/** Datagrams one after another in one buffer, with their lengths and peers (the shape both ways). */
-interface Batch {
-  readonly kind: 'in' | 'out'
-  readonly bytes: ArrayBuffer
-  readonly lengths: readonly number[]
-  readonly addresses: readonly string[]
-  readonly ports: readonly number[]
 }
 
 const port = parentPort!

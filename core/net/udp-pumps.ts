@@ -8,7 +8,8 @@ export interface DatagramSocket {
   address(): { readonly address: string; readonly port: number }
 }
 
-interface Batch {
+/** Datagrams one after another in one buffer, with their lengths and peers: what crosses, both ways. */
+export interface Batch {
   readonly kind: 'in' | 'out'
   readonly bytes: ArrayBuffer
   readonly lengths: readonly number[]
