@@ -127,7 +127,7 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
     const workers = config.block.workers
     this.#config = config
     this.#rebuild()
-    if (this.listening && workers !== this.#pumps[0]?.threads.length) this.#resize(workers)
+    if (this.listening && workers !== (this.#pumps[0]?.threads.length ?? 0)) this.#resize(workers)
   }
 
   /** Starts or stops pump threads for a new `workers`; needs sockets bound to share their port. */
