@@ -32,6 +32,20 @@ import { resolveLeafProfile, type PkiConfig, type PkiHash, type ResolvedLeafProf
  */
 
 const YEAR = 365.25 * 86_400_000
+
+/**
+ * From when every lab CA is valid: the start of the CX700's era (Office Communications Server 2007), not the
+ * moment the CA was made. A lab's clock starts at the host's time and only moves forward, but a CA outlives
+ * the run that made it: a state directory kept from a host whose clock ran ahead, a host clock set back, or a
+ * lab clock that a test or a story starts in the past would otherwise find the lab's own CA "not yet valid",
+ * and every TLS step of the boot would fail for a reason no story asked for. So a CA covers every lab time a
+ * scenario or `cx700-lab clock` can reach — and no earlier: a phone whose clock was never set (the emulator's
+ * GUESS unsetClock, 2006-01-01; F5) still finds the lab’s certificates not yet valid, as spec §2.3 expects.
+ * Server certificates are dated from the lab clock at start (`validityDates`), so their profiles (expired,
+ * not yet valid) keep meaning what a story says.
+ */
+export const LAB_CA_NOT_BEFORE = Date.parse('2007-01-01T00:00:00Z')
+
 const NOTICE = 'O=cx700-lab TEST LAB ONLY'
 
 /** The CAs the lab can hold; each variant (hash, key size) is a CA of its own. */
@@ -126,7 +140,7 @@ async function loadOrCreateCa(
     name: caSubject(kind, hash, bits, generation),
     hash,
     key,
-    notBefore: new Date(now - 86_400_000),
+    notBefore: new Date(Math.min(LAB_CA_NOT_BEFORE, now - 86_400_000)),
     notAfter: new Date(now + (issuer ? 10 : 20) * YEAR),
     ...(issuer ? { issuer } : {}),
   })

@@ -6,11 +6,12 @@ import { startTestLab, type TestLab } from '../test/helpers/lab.js'
 import { LivingPhone } from './life.js'
 import { alicePhone } from '../test/helpers/phone.js'
 import { PhoneState } from './state.js'
+import { todayAt } from '../test/helpers/time.js'
 
 /*
  * The phone over time, on the lab clock moved on by the phone itself (fast-forward): a lab day in seconds.
  */
-const START = Date.parse('2026-11-29T08:00:00Z')
+const START = todayAt('08:00')
 const clock = manualClock(START)
 let t: TestLab
 beforeAll(async () => {

@@ -8,8 +8,9 @@ import { join, relative } from 'node:path'
  * before the lab starts, and topped up from it after the lab stops. Files are copied aside and renamed, so
  * parallel test workers never read half a key. Tests about CA creation itself opt out.
  */
-// Bump the version when the CA names or file layout change, so no test reads an old format.
-const CACHE = join(tmpdir(), 'cx700-lab-test-pki-cache-v1')
+// Bump the version when the CA names, dates or file layout change, so no test reads an old format (v2: CAs
+// valid from LAB_CA_NOT_BEFORE, not from the day they were made).
+const CACHE = join(tmpdir(), 'cx700-lab-test-pki-cache-v2')
 
 function files(dir: string): string[] {
   if (!existsSync(dir)) return []
