@@ -51,3 +51,20 @@ export function pythonModule(module: string, debianPackage: string): Tool {
     skip: found ? undefined : `Python module ${module} not installed (apt-get install ${debianPackage})`,
   }
 }
+
+/**
+ * A Debian package a test needs that brings no command of its own (a plugin or a library: libsasl2's GSSAPI
+ * module), found by dpkg. Missing locally: a skip naming it; missing under CI=true: a failure, as for a tool.
+ */
+export function debianPackage(name: string): Tool {
+  const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', name], { encoding: 'utf8', timeout: 20_000 })
+  const found = r.status === 0 && r.stdout.trim() === 'install ok installed'
+  if (!found && process.env.CI === 'true') {
+    throw new Error(`Debian package ${name} is missing under CI: .ci/run must apt-get install ${name}.`)
+  }
+  return {
+    name,
+    path: undefined,
+    skip: found ? undefined : `${name} not installed (apt-get install ${name})`,
+  }
+}

@@ -5,16 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MINIMAL_SCENARIO } from '../helpers/lab.js'
 import { createNetns, type Netns } from '../helpers/netns.js'
 import { spawnLab, type LabProcess } from '../helpers/process.js'
-import { rootSkip, tool } from '../helpers/tools.js'
+import { debianPackage, rootSkip, tool } from '../helpers/tools.js'
 
 const ldapsearch = tool('ldapsearch', 'ldap-utils')
 const kinit = tool('kinit', 'krb5-user')
 const ip = tool('ip', 'iproute2')
-const skip = rootSkip() ?? ldapsearch.skip ?? kinit.skip ?? ip.skip
+const saslGssapi = debianPackage('libsasl2-modules-gssapi-mit')
+const skip = rootSkip() ?? ldapsearch.skip ?? kinit.skip ?? ip.skip ?? saslGssapi.skip
 
 /**
- * ldapsearch -Y GSSAPI (libsasl2's GSSAPI plugin, Debian libsasl2-modules-gssapi-mit) names the service by the host it connects to (ldap/<host>), so it must reach the DC
- * by name: the lab runs in netns mode (88, 389) in a namespace of the test's own, whose /etc/hosts
+ * ldapsearch -Y GSSAPI (libsasl2's GSSAPI plugin) names the service by the host it connects to (ldap/<host>),
+ * so it must reach the DC by name: the lab runs in netns mode (88, 389) in a namespace of the test's own, whose /etc/hosts
  * (/etc/netns/<name>/hosts, which `ip netns exec` mounts) names the DC.
  */
 describe.skipIf(skip)(`ldapsearch -Y GSSAPI against the AD double (${skip ?? 'root'})`, () => {
