@@ -9,7 +9,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs'
-import { networkInterfaces } from 'node:os'
+import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os'
 import { dirname, join } from 'node:path'
 import { LabDecodeError, LabError } from '../../core/errors.js'
 import { NO_FAULT, waitFor } from '../../core/faults/apply.js'
@@ -176,9 +176,14 @@ function alterReply(reply: DhcpReply, set: Readonly<Record<string, string | numb
   return { ...reply, options, ...(typeof set.yiaddr === 'string' ? { yiaddr: set.yiaddr } : {}) }
 }
 
-/** The interface DHCP may answer on, checked: the only non-loopback link this process can see. */
-function confinedInterface(name: string): { address: string; broadcast: string; netmask: string } {
-  const all = networkInterfaces()
+/**
+ * The interface DHCP may answer on, checked: the only non-loopback link this process can see (`all`: the
+ * links as `os.networkInterfaces()` lists them).
+ */
+export function confinedInterface(
+  name: string,
+  all: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces(),
+): { address: string; broadcast: string; netmask: string } {
   const others = Object.entries(all)
     .filter(([n, addrs]) => n !== name && (addrs ?? []).some((a) => !a.internal))
     .map(([n]) => n)

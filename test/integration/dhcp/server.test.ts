@@ -145,13 +145,13 @@ describe('DHCP safety outside loopback', () => {
     }
   })
 
-  it('refuses to start when other links than the named one are visible', async () => {
+  it('refuses to start on a link it cannot confine itself to (in any namespace, loopback-only ones too)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cx700-dhcp-unsafe-'))
     try {
       const scenario = loadScenario(
         join(dir, 's.yaml'),
         MINIMAL_SCENARIO +
-          'servers:\n  dns: { enabled: false }\n  ntp: { enabled: false }\n  ldap: { enabled: false }\n  http: { enabled: false }\n  sip: { enabled: false }\n  dhcp: { interface: lo }\n',
+          'servers:\n  dns: { enabled: false }\n  ntp: { enabled: false }\n  ldap: { enabled: false }\n  http: { enabled: false }\n  sip: { enabled: false }\n  dhcp: { interface: cx7-absent }\n',
         dir,
       )
       const lab = new Lab({
@@ -162,7 +162,8 @@ describe('DHCP safety outside loopback', () => {
         ports: 'ephemeral',
       })
       const err = await lab.start().catch((e: unknown) => e)
-      expect((err as { code?: string }).code).toBe('LAB_ERR_DHCP_UNSAFE')
+      expect(err).toMatchObject({ code: 'LAB_ERR_DHCP_UNSAFE' })
+      expect((err as Error).message).toContain('interface cx7-absent has no IPv4 address here')
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
