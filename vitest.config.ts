@@ -4,6 +4,11 @@ import { defineConfig } from 'vitest/config'
 // interop tests with real third-party clients, and network-namespace tests (root; DHCP broadcast, port 123).
 export default defineConfig({
   test: {
+    // Most files wait on sockets, child processes and real clients rather than compute: on CI's 2 cores
+    // vitest's default (cores − 1 = one file at a time) left a core idle and the suite took 11 minutes.
+    maxWorkers: 3,
+    // Off a terminal (CI, a log), a line per finished file with how many of how many and the time so far.
+    reporters: ['default', './test/helpers/progress-reporter.ts'],
     projects: [
       {
         test: {
