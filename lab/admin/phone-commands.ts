@@ -1,11 +1,8 @@
-import type { FastifyInstance } from 'fastify'
 import type { Journal } from '../../core/journal/journal.js'
 
 /** What an operator can do to a running emulated phone, as a person at its desk would. */
 export const PHONE_COMMANDS = ['reboot', 'power-cycle', 'hard-reset'] as const
 export type PhoneCommand = (typeof PHONE_COMMANDS)[number]
-
-const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/
 
 /**
  * Commands waiting for emulated phones, by MAC: the admin API (and `cx700-lab phone reboot MAC`) leaves one,
@@ -42,24 +39,4 @@ export class PhoneCommands {
     this.#waiting.delete(mac.toLowerCase())
     return list
   }
-}
-
-export function phoneCommandRoutes(app: FastifyInstance, commands: PhoneCommands): void {
-  app.post<{ Params: { mac: string; command: string } }>('/phones/:mac/:command', async (req, reply) => {
-    const mac = req.params.mac.toLowerCase()
-    const command = req.params.command as PhoneCommand
-    if (!MAC.test(mac) || !PHONE_COMMANDS.includes(command))
-      return reply.code(400).send({
-        error: `Failed to command a phone: POST /phones/<MAC>/<${PHONE_COMMANDS.join('|')}>, not ${req.params.mac}/${req.params.command}.`,
-        problems: [],
-      })
-    if (!commands.give(mac, command))
-      return reply
-        .code(429)
-        .send({ error: `Failed to command ${mac}: too many commands are waiting.`, problems: [] })
-    return reply.code(202).send({ mac, command })
-  })
-  app.get<{ Params: { mac: string } }>('/phones/:mac/commands', async (req) => ({
-    commands: commands.take(req.params.mac),
-  }))
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply } from 'fastify'
 import type { JournalEvent } from '../../core/journal/journal.js'
 import type { Lab } from '../runtime.js'
 import type { Attempt, ReportLine, Trainee, TrainingSession } from '../training/session.js'
@@ -155,110 +155,8 @@ setInterval(() => refresh().catch(() => undefined), 2000);
 </script></body></html>`
 }
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    trainee?: Trainee
-  }
-}
-
-/**
- * The trainer's routes under /training (the admin API's own access rules) and the trainee's under /trainee,
- * which take only that trainee's token and show only that trainee's phone.
- */
-export function trainingRoutes(app: FastifyInstance, lab: Lab, session: TrainingSession | undefined): void {
-  const none = (reply: FastifyReply): FastifyReply =>
-    reply.code(404).send({ error: 'no exercise pack is loaded (cx700-lab train PACK)' })
-  const view = (s: TrainingSession, t: Trainee) => ({
-    id: t.id,
-    name: t.name,
-    device: t.device,
-    url: `/trainee#token=${t.token}`,
-    current: s.current(t)?.exercise.id ?? null,
-    report: s.report(t),
-  })
-  const failed = (reply: FastifyReply, err: unknown): FastifyReply =>
-    reply.code(400).send({ error: (err as Error).message })
-
-  app.get('/training', async (_req, reply) => {
-    if (!session) return none(reply)
-    return {
-      pack: {
-        name: session.pack.name,
-        description: session.pack.description ?? '',
-        exercises: session.pack.exercises,
-      },
-      trainees: session.trainees().map((t) => view(session, t)),
-    }
-  })
-  app.post<{ Body: { name?: string; device?: string } }>('/training/trainees', async (req, reply) => {
-    if (!session) return none(reply)
-    try {
-      return await reply
-        .code(201)
-        .send(view(session, session.addTrainee(req.body?.name ?? '', req.body?.device ?? '')))
-    } catch (err) {
-      return failed(reply, err)
-    }
-  })
-  app.post<{ Params: { id: string }; Body: { exercise?: string } | undefined }>(
-    '/training/trainees/:id/assign',
-    async (req, reply) => {
-      if (!session) return none(reply)
-      try {
-        const a = await session.assign(req.params.id, req.body?.exercise || undefined)
-        return { trainee: req.params.id, exercise: a.exercise.id, faults: a.faultIds }
-      } catch (err) {
-        return failed(reply, err)
-      }
-    },
-  )
-  app.get<{ Params: { id: string }; Querystring: { format?: string } }>(
-    '/training/trainees/:id/report',
-    async (req, reply) => {
-      if (!session) return none(reply)
-      try {
-        const t = session.trainee(req.params.id)
-        return sendReport(reply, session, t, req.query.format)
-      } catch (err) {
-        return failed(reply, err)
-      }
-    },
-  )
-
-  // The trainee's side: the page carries no data; every route behind it takes the trainee's own token.
-  app.get('/trainee', async (_req, reply) => reply.type('text/html; charset=utf-8').send(traineePage()))
-  const trainee = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const given = (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '')
-    const t = session && given ? session.byToken(given) : undefined
-    if (!t) {
-      await reply
-        .code(401)
-        .header('www-authenticate', 'Bearer')
-        .send({ error: 'open the link your trainer gave you' })
-      return
-    }
-    req.trainee = t
-  }
-  app.get('/trainee/state', { preHandler: trainee }, async (req) => traineeState(session!, req.trainee!, lab))
-  app.post('/trainee/hint', { preHandler: trainee }, async (req) => ({
-    hint: session!.hint(req.trainee!) ?? null,
-  }))
-  app.post<{ Body: { choice?: string } }>('/trainee/answer', { preHandler: trainee }, async (req, reply) => {
-    try {
-      const a = await session!.answer(req.trainee!, String(req.body?.choice ?? ''))
-      return { correct: a.correct }
-    } catch (err) {
-      return failed(reply, err)
-    }
-  })
-  app.get<{ Querystring: { format?: string } }>(
-    '/trainee/report',
-    { preHandler: trainee },
-    async (req, reply) => sendReport(reply, session!, req.trainee!, req.query.format ?? 'html'),
-  )
-}
-
-function sendReport(
+/** A trainee's report, as JSON or as an HTML download (format=html). */
+export function sendReport(
   reply: FastifyReply,
   session: TrainingSession,
   t: Trainee,

@@ -7,7 +7,7 @@ import type { DeviceRef } from '../../core/journal/devices.js'
 import type { JournalEvent, JournalFilter } from '../../core/journal/journal.js'
 import type { Endpoint, Health } from '../runtime.js'
 import type { DnsRecordInput } from '../../servers/dns/schema.js'
-import type { ClockChangeRequest, ClockView } from '../admin/clock-routes.js'
+import type { ClockChangeRequest, ClockView } from '../admin/clock-view.js'
 import type { PhoneCommand } from '../admin/phone-commands.js'
 
 export type {
