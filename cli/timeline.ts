@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { asGolden, diffGolden, goldenOf, type GoldenTimeline } from '../lab/admin/golden.js'
-import { deviceEvents } from '../lab/admin/infer.js'
+import { deviceEvents } from '../lab/admin/timeline.js'
 import { parseDuration } from '../core/schema/common.js'
 import { parse, table, usage } from './args.js'
 import { CLIENT_OPTIONS } from './commands.js'

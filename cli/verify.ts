@@ -15,7 +15,8 @@ import { parse, table, usage } from './args.js'
 import { journalEvents } from './journal-source.js'
 import { client } from './commands.js'
 import { normalizeMac } from '../core/journal/devices.js'
-import { deviceEvents, inferEndState, inferStatus } from '../lab/admin/infer.js'
+import { inferEndState, inferStatus } from '../lab/admin/screen.js'
+import { deviceEvents } from '../lab/admin/timeline.js'
 import type { JournalEvent } from '../core/journal/journal.js'
 import { scenarioPhone, type ScenarioPhone } from './scenario-phone.js'
 
@@ -185,8 +186,8 @@ export async function verifyDevice(
   const found = deviceEvents(events, mac)
   if (!found) return undefined
   const { timeline } = found
-  const endState = inferEndState(timeline)
-  const status = inferStatus(timeline)
+  const endState = inferEndState(timeline.events)
+  const status = inferStatus(timeline.events)
   const last = timeline.events.at(-1)
   const divergences = checkExpectations(
     scenario.expect,

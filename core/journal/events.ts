@@ -26,6 +26,18 @@ export interface EventClass {
   readonly ok: boolean
 }
 
+/** An event placed in its stage of the boot, as timelines and the screen inference read it. */
+export interface StagedEvent {
+  readonly seq: number
+  readonly time: string
+  readonly stage: BootStage
+  readonly kind: string
+  readonly summary: string
+  /** False for a refusal, an error, no answer or a failed handshake. */
+  readonly ok: boolean
+  readonly detail: Readonly<Record<string, unknown>>
+}
+
 /**
  * A server's reading of its own events: the stage and outcome of an event, or undefined for an event that is
  * not part of a phone's boot (a record changed through the admin API, a start-up check).

@@ -1,5 +1,5 @@
 import type { BootStage } from '../../core/journal/events.js'
-import { lastBoot } from './infer.js'
+import { lastBoot } from './screen.js'
 import type { DeviceTimeline, TimelineEvent } from './timeline.js'
 
 /**

@@ -75,7 +75,13 @@ describe('device timelines', () => {
     expect(t?.loops).toBe(2)
     expect(t?.alert).toBe('cycling Locating Domain Controller → Connecting, 3rd time')
     const stalled = buildTimelines(
-      [ev('certsrv', 'x', 'x', 0), ev('ldap', 'ldap:search', 'search pKIEnrollmentService → success', 1, d)],
+      [
+        ev('certsrv', 'x', 'x', 0),
+        ev('ldap', 'ldap:search', 'search pKIEnrollmentService → success', 1, {
+          ...d,
+          detail: { filter: '(objectCategory=pKIEnrollmentService)' },
+        }),
+      ],
       Date.parse(at(100)),
     )[0]
     expect(stalled?.screen).toBe('Downloading Certificate')

@@ -1,6 +1,7 @@
 import type { JournalEvent } from '../../core/journal/journal.js'
-import { BOOT_STAGES, type BootStage } from '../../core/journal/events.js'
+import { BOOT_STAGES, type BootStage, type StagedEvent } from '../../core/journal/events.js'
 import { classify } from '../classify.js'
+import { phoneScreen } from './screen.js'
 
 export { classify } from '../classify.js'
 
@@ -14,16 +15,7 @@ export { classify } from '../classify.js'
 export const STAGES = BOOT_STAGES
 export type Stage = BootStage
 
-export interface TimelineEvent {
-  readonly seq: number
-  readonly time: string
-  readonly stage: Stage
-  readonly kind: string
-  readonly summary: string
-  /** False for a refusal, an error, no answer or a failed handshake. */
-  readonly ok: boolean
-  readonly detail: Readonly<Record<string, unknown>>
-}
+export type TimelineEvent = StagedEvent
 
 export interface StageState {
   readonly count: number
@@ -82,24 +74,6 @@ function keysOf(e: JournalEvent): string[] {
 }
 
 const STALL_MS = 60_000
-
-function presumedScreen(events: readonly TimelineEvent[]): string {
-  let screen = 'Starting'
-  for (const e of events) {
-    if (e.stage === 'DHCP' && !e.ok && screen === 'Starting') screen = 'No network'
-    if (e.stage === 'DC/LDAP')
-      screen = /certificationAuthority|pKIEnrollmentService/.test(e.summary)
-        ? 'Downloading Certificate'
-        : 'Locating Domain Controller'
-    if (e.stage === 'certsrv') screen = e.ok ? 'Installing Certificate' : 'Downloading Certificate'
-    if (e.stage === 'SIP') {
-      if (/tls-failed|tls-aborted/.test(e.kind)) screen = 'Cannot validate server certificate'
-      else if (/200 REGISTER/.test(e.summary)) screen = 'Signed in'
-      else if (screen !== 'Signed in') screen = 'Connecting to Office Communications Server'
-    }
-  }
-  return screen
-}
 
 /** Builds every device's timeline from journal events (oldest first), as of `now`. */
 export function buildTimelines(events: readonly JournalEvent[], now: number): DeviceTimeline[] {
@@ -160,7 +134,7 @@ export function buildTimelines(events: readonly JournalEvent[], now: number): De
       }
     }
     const last = g.events.at(-1)!
-    const screen = presumedScreen(g.events)
+    const screen = phoneScreen(g.events)
     const silentMs = now - Date.parse(last.time)
     const alert =
       loops > 0
@@ -182,4 +156,15 @@ export function buildTimelines(events: readonly JournalEvent[], now: number): De
     })
   }
   return out.sort((a, b) => b.lastTime.localeCompare(a.lastTime))
+}
+
+/** One device's events in a journal (a MAC, IP or user of it), with the lab's own events beside them. */
+export function deviceEvents(
+  events: readonly JournalEvent[],
+  mac: string,
+): { timeline: DeviceTimeline; events: JournalEvent[] } | undefined {
+  const timeline = buildTimelines(events, Date.now()).find((d) => d.macs.includes(mac.toLowerCase()))
+  if (!timeline) return undefined
+  const seqs = new Set(timeline.events.map((e) => e.seq))
+  return { timeline, events: events.filter((e) => seqs.has(e.seq) || e.server === 'lab') }
 }

@@ -17,7 +17,7 @@ import { signatureHash } from '../../certs/export.js'
 import { clientRequest, ntpClient } from '../helpers/ntp-client.js'
 import { labHttp, labHttps } from '../helpers/https.js'
 import { verifyOnLab } from '../../cli/verify.js'
-import { inferEndState, inferStatus } from '../../lab/admin/infer.js'
+import { inferEndState, inferStatus } from '../../lab/admin/screen.js'
 import { buildTimelines } from '../../lab/admin/timeline.js'
 import { upxRequest } from '../helpers/dus.js'
 import { findItem, foundItems, outlookRequest } from '../helpers/exchange.js'
@@ -311,10 +311,16 @@ describe('scenario catalogue', () => {
           d.macs.includes(result.report.mac),
         )
         expect(phone, 'the phone has a timeline').toBeDefined()
-        const inferred = inferEndState(phone!)
+        const inferred = inferEndState(phone!.events)
         expect(inferred).toBe(UNSEEN[result.report.endState] ?? result.report.endState)
         const { live, then } = t.lab.scenario.phone
-        if (live === undefined && then.length === 0) expect(inferStatus(phone!)).toEqual(result.report.status)
+        if (live === undefined && then.length === 0) {
+          // One reading of the screen: verify --device's status lines, and the line the dashboard's lane and
+          // the trainee page show, are the emulated phone's own.
+          expect(inferStatus(phone!.events)).toEqual(result.report.status)
+          const signedIn = /^signed-in/.test(inferred)
+          expect(phone!.screen).toBe(signedIn ? 'Signed in' : (result.report.status.at(-1) ?? 'Starting'))
+        }
       }, 30_000) // a story of lab days verifies in under 30 s of wall time (issue 19)
 
       it('is served by the lab as written: NTP', async () => {

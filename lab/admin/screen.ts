@@ -1,9 +1,14 @@
 import type { EndState } from '../scenario/schema.js'
-import type { JournalEvent } from '../../core/journal/journal.js'
-import { buildTimelines, type DeviceTimeline, type TimelineEvent } from './timeline.js'
+import type { StagedEvent as TimelineEvent } from '../../core/journal/events.js'
 
 /** A detail field that is text, or ''. */
 const text = (v: unknown): string => (typeof v === 'string' ? v : '')
+
+/**
+ * What the phone shows, inferred once from what the servers saw of it — the only view the lab has of a
+ * hardware phone. The dashboard's lanes, the trainee page, `verify --device`, reports and golden timelines
+ * all read it from here (`phoneScreen`, `inferStatus`, `inferEndState`); nothing reads a summary's text.
+ */
 
 /**
  * Where a phone's last boot (from its last DHCPDISCOVER) ended, read from what the servers saw of it — the
@@ -54,8 +59,8 @@ function loopsIn(events: readonly TimelineEvent[]): number {
   return loops
 }
 
-export function inferEndState(t: Pick<DeviceTimeline, 'events' | 'loops'>): EndState {
-  const ev = lastBoot(t.events)
+export function inferEndState(events: readonly TimelineEvent[]): EndState {
+  const ev = lastBoot(events)
   const has = (p: (e: TimelineEvent) => boolean): boolean => ev.some(p)
   const d = (e: TimelineEvent, k: string): unknown => e.detail[k]
   const register = (status: number) => (e: TimelineEvent) =>
@@ -115,12 +120,13 @@ export function inferEndState(t: Pick<DeviceTimeline, 'events' | 'loops'>): EndS
  * Communications Server" once it looked up the pool's SIP records or opened TLS to it, and "Cannot validate server certificate" when the
  * boot ended there.
  */
-export function inferStatus(t: Pick<DeviceTimeline, 'events' | 'loops'>): string[] {
+export function inferStatus(events: readonly TimelineEvent[]): string[] {
   const out: string[] = []
   const show = (line: string): void => {
     if (out.at(-1) !== line) out.push(line)
   }
-  for (const e of lastBoot(t.events)) {
+  const lastIs = (line: string): boolean => out.at(-1) === line
+  for (const e of lastBoot(events)) {
     const filter = text(e.detail.filter)
     // The DNS names it asks say what it is doing even when nothing answers (F2, F4, F14).
     const qname = e.kind === 'dns:query' ? text(e.detail.qname) : ''
@@ -129,6 +135,12 @@ export function inferStatus(t: Pick<DeviceTimeline, 'events' | 'loops'>): string
       show('Connecting to Office Communications Server')
     if (e.stage === 'DC/LDAP' || e.stage === 'Kerberos') {
       if (/objectCategory=certificationAuthority/i.test(filter)) show('Downloading Certificate')
+      // Looking for the enrollment service is part of fetching the root (from /certsrv), when none came yet.
+      else if (
+        /objectCategory=pKIEnrollmentService/i.test(filter) &&
+        (out.length === 0 || lastIs('Locating Domain Controller'))
+      )
+        show('Downloading Certificate')
       else if (out.length === 0 || out.at(-1) === 'Connecting to Office Communications Server')
         show('Locating Domain Controller')
       const found = Array.isArray(e.detail.entries) && e.detail.entries.length > 0
@@ -137,17 +149,19 @@ export function inferStatus(t: Pick<DeviceTimeline, 'events' | 'loops'>): string
     if (e.stage === 'certsrv' && e.detail.status === 200) show('Installing Certificate')
     if (e.kind === 'sip:client-hello') show('Connecting to Office Communications Server')
   }
-  if (inferEndState(t) === 'cannot-validate-certificate') show('Cannot validate server certificate')
+  if (inferEndState(events) === 'cannot-validate-certificate') show('Cannot validate server certificate')
   return out
 }
 
-/** One device's events in a journal (a MAC, IP or user of it), with the lab's own events beside them. */
-export function deviceEvents(
-  events: readonly JournalEvent[],
-  mac: string,
-): { timeline: DeviceTimeline; events: JournalEvent[] } | undefined {
-  const timeline = buildTimelines(events, Date.now()).find((d) => d.macs.includes(mac.toLowerCase()))
-  if (!timeline) return undefined
-  const seqs = new Set(timeline.events.map((e) => e.seq))
-  return { timeline, events: events.filter((e) => seqs.has(e.seq) || e.server === 'lab') }
+/** Whether the last boot signed in (a REGISTER answered 200). */
+const signedIn = (state: EndState): boolean => state === 'signed-in' || state === 'signed-in-without-exchange'
+
+/**
+ * The line the phone presumably shows now: "Signed in" once its REGISTER was answered 200, else the last
+ * status line of its boot (`inferStatus`), else "Starting" — the spec knows no line for a phone without an
+ * address (F1), so the lab does not make one up; the stages show where it stands.
+ */
+export function phoneScreen(events: readonly TimelineEvent[]): string {
+  if (signedIn(inferEndState(events))) return 'Signed in'
+  return inferStatus(events).at(-1) ?? 'Starting'
 }
