@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { SERVER_DEFINITIONS, SERVER_NAMES } from '../servers/index.js'
 import { LAB_PORTS, link, privileges } from './preflight.js'
 
 describe('preflight checks', () => {
@@ -32,5 +33,17 @@ describe('preflight checks', () => {
 
   it('covers every port the issue names', () => {
     expect(LAB_PORTS.map((p) => p.port)).toEqual(expect.arrayContaining([53, 67, 80, 123, 389, 443, 5061]))
+    // Every socket the registry declares, the WINS port and SIP over TCP included (a second list lacked them).
+    for (const name of SERVER_NAMES)
+      for (const s of SERVER_DEFINITIONS[name].sockets)
+        expect(LAB_PORTS, `${name} ${s.name}`).toContainEqual(
+          expect.objectContaining({
+            port: s.standardPort,
+            transport: s.transport,
+            what: expect.stringContaining(name),
+          }),
+        )
+    expect(LAB_PORTS).toContainEqual({ port: 137, transport: 'udp', what: 'netbios' })
+    expect(LAB_PORTS).toContainEqual({ port: 5060, transport: 'tcp', what: 'sip (sip-tcp)' })
   })
 })

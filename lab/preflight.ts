@@ -5,6 +5,7 @@ import { createServer } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { promisify } from 'node:util'
 import { probeDhcpServers } from '../servers/dhcp/probe.js'
+import { SERVER_DEFINITIONS, SERVER_NAMES } from '../servers/index.js'
 
 /**
  * What `cx700-lab preflight` checks before real phones meet the lab on a NIC: privileges, the link (up,
@@ -19,24 +20,29 @@ export interface Check {
   readonly detail: string
 }
 
-/** The ports a lab on a NIC binds (the servers that exist and those to come: HTTP, HTTPS, SIP over TLS). */
+/**
+ * The ports a lab on a NIC binds: every socket the server registry declares, one line per port and transport
+ * (HTTPS and the pool's Edge-style 443 share one), named by the servers that bind it.
+ */
 export const LAB_PORTS: readonly {
   readonly port: number
   readonly transport: 'udp' | 'tcp'
   readonly what: string
-}[] = [
-  { port: 53, transport: 'udp', what: 'DNS' },
-  { port: 53, transport: 'tcp', what: 'DNS' },
-  { port: 67, transport: 'udp', what: 'DHCP' },
-  { port: 80, transport: 'tcp', what: 'HTTP (/certsrv, DUS)' },
-  { port: 88, transport: 'udp', what: 'Kerberos (KDC)' },
-  { port: 88, transport: 'tcp', what: 'Kerberos (KDC)' },
-  { port: 123, transport: 'udp', what: 'NTP' },
-  { port: 389, transport: 'tcp', what: 'LDAP' },
-  { port: 443, transport: 'tcp', what: 'HTTPS (Autodiscover, EWS, DUS)' },
-  { port: 3268, transport: 'tcp', what: 'LDAP global catalog' },
-  { port: 5061, transport: 'tcp', what: 'SIP over TLS' },
-]
+}[] = registryPorts()
+
+function registryPorts(): { port: number; transport: 'udp' | 'tcp'; what: string }[] {
+  const byPort = new Map<string, { port: number; transport: 'udp' | 'tcp'; what: string[] }>()
+  for (const name of SERVER_NAMES)
+    for (const socket of SERVER_DEFINITIONS[name].sockets) {
+      const key = `${socket.standardPort}/${socket.transport}`
+      const entry = byPort.get(key) ?? { port: socket.standardPort, transport: socket.transport, what: [] }
+      entry.what.push(socket.name === name ? name : `${name} (${socket.name})`)
+      byPort.set(key, entry)
+    }
+  return [...byPort.values()]
+    .sort((a, b) => a.port - b.port || a.transport.localeCompare(b.transport))
+    .map((e) => ({ port: e.port, transport: e.transport, what: e.what.join(', ') }))
+}
 
 const CAP_NET_BIND_SERVICE = 10
 const CAP_NET_ADMIN = 12
