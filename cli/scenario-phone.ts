@@ -1,6 +1,6 @@
 import type { Scenario } from '../lab/scenario/model.js'
 import type { PhoneGuesses } from '../phone/emulator.js'
-import type { User } from '../core/site.js'
+import { userPrincipalName, type User } from '../core/site.js'
 
 /** Who sits at the scenario's phone and what they type: the phone block read against the scenario's users. */
 export interface ScenarioPhone {
@@ -20,9 +20,8 @@ const bySignIn = (users: readonly User[], address: string): User | undefined =>
 /** The user name as the phone's user types it: AD's NetBIOS form, the UPN, or the block's exact text. */
 function typedAccount(form: string, user: User | undefined, scenario: Scenario): string {
   if (!user) return form === 'netbios' || form === 'upn' ? 'nobody' : form
-  const sam = user.userName.includes('\\') ? user.userName.split('\\')[1]! : user.userName.split('@')[0]!
   if (form === 'netbios') return user.userName
-  if (form === 'upn') return user.userName.includes('@') ? user.userName : `${sam}@${scenario.site.adDomain}`
+  if (form === 'upn') return userPrincipalName(user.userName, scenario.site.adDomain)
   return form
 }
 

@@ -196,6 +196,22 @@ export interface Site {
   readonly labAddress: string
 }
 
+/** The account part of a user name as typed: `DOMAIN\\Alice` and `Alice@corp.test` are both `Alice`. */
+export function accountPart(userName: string): string {
+  return userName.includes('\\') ? userName.split('\\')[1]! : userName.split('@')[0]!
+}
+
+/** The sAMAccountName a user name denotes, as AD compares it (lower-cased): what the directory, the KDC
+ * and IIS all go by. */
+export function accountName(userName: string): string {
+  return accountPart(userName).toLowerCase()
+}
+
+/** A user's userPrincipalName: the name as typed when it has a domain, else its account at the AD domain. */
+export function userPrincipalName(userName: string, adDomain: string): string {
+  return userName.includes('@') ? userName : `${accountPart(userName)}@${adDomain}`
+}
+
 export interface User {
   readonly signInAddress: string
   readonly password: string

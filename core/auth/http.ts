@@ -1,5 +1,5 @@
 import { LabDecodeError } from '../errors.js'
-import type { User } from '../site.js'
+import { accountName, type User } from '../site.js'
 import { describeLogon, logon, type LogonOutcome } from './logon.js'
 import {
   NtlmFlag,
@@ -79,14 +79,11 @@ export interface ConnectionAuth {
 
 /** The scenario user an NTLM or Basic name denotes: DOMAIN\user, user@domain, or the bare user name. */
 export function findUser(users: readonly User[], name: string, domain = ''): User | undefined {
-  const bare = (name.includes('\\') ? name.split('\\')[1]! : name.split('@')[0]!).toLowerCase()
+  const bare = accountName(name)
   const full = name.toLowerCase()
   return users.find((u) => {
-    const sam = (
-      u.userName.includes('\\') ? u.userName.split('\\')[1]! : u.userName.split('@')[0]!
-    ).toLowerCase()
     return (
-      sam === bare ||
+      accountName(u.userName) === bare ||
       u.userName.toLowerCase() === full ||
       u.signInAddress === full ||
       u.email === full ||

@@ -3,6 +3,7 @@ import { connect as netConnect, type Socket } from 'node:net'
 import { Client, InvalidCredentialsError } from 'ldapts'
 import { STATUS, ended, next, type Outcome, type PhoneContext, type PhoneNetwork } from '../context.js'
 import { ETYPE_NAMES } from '../../core/auth/krb5/crypto.js'
+import { accountPart } from '../../core/site.js'
 import { PhoneHttp } from '../http.js'
 import { PHONE_ETYPES, asExchange, negotiateToken, tgsExchange } from '../kerberos.js'
 import type { HttpAnswer } from '../http.js'
@@ -42,7 +43,7 @@ async function kerberosLogon(
 ): Promise<{ readonly end: 'kerberos-skew' | 'sign-in-refused' } | undefined> {
   if (ctx.guesses.kerberos === 'off' || realm === '') return undefined
   const { account, password } = ctx.options
-  const user = account.includes('\\') ? account.split('\\')[1]! : account.split('@')[0]!
+  const user = accountPart(account)
   const r = await asExchange({
     net: ctx.net,
     kdc: dc.address,

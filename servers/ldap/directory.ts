@@ -1,4 +1,4 @@
-import type { Host, Site, User } from '../../core/site.js'
+import { accountName, userPrincipalName, type Host, type Site, type User } from '../../core/site.js'
 import { attributeTypes, objectClasses } from './subschema.js'
 
 /** pwdLastSet, a FILETIME (100 ns since 1601): 2025-01-01, and 2000-01-01 for an expired password. */
@@ -153,8 +153,8 @@ export function buildDirectory(input: DirectoryInput): Directory {
 
   const accounts: Account[] = users.map((user) => {
     const typed = user.userName
-    const sam = (typed.includes('\\') ? typed.split('\\')[1]! : typed.split('@')[0]!).toLowerCase()
-    const upn = typed.includes('@') ? typed.toLowerCase() : `${sam}@${site.adDomain}`
+    const sam = accountName(typed)
+    const upn = userPrincipalName(typed, site.adDomain).toLowerCase()
     const dn = `CN=${user.displayName},CN=Users,${domainDn}`
     entries.push(
       entry(

@@ -2,7 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto'
 import { secretKey } from '../secret-key.js'
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Host, Site, User } from '../../site.js'
+import { accountName, type Host, type Site, type User } from '../../site.js'
 import { Etype, stringToKey, type Key } from './crypto.js'
 import { NameType, type PrincipalName } from './messages.js'
 
@@ -48,8 +48,7 @@ export function loadRealmSecret(stateDir: string): Uint8Array {
 }
 
 /** The user's sAMAccountName as AD derives it from the scenario's user name. */
-export const samOf = (u: User): string =>
-  (u.userName.includes('\\') ? u.userName.split('\\')[1]! : u.userName.split('@')[0]!).toLowerCase()
+export const samOf = (u: User): string => accountName(u.userName)
 
 export class KerberosRealm {
   readonly name: string
