@@ -10,7 +10,8 @@ import { bindUdp } from './net/udp.js'
 import { UdpPump, type DatagramSocket } from './net/udp-pumps.js'
 import { NO_FAULT, planFault, type FaultPlan } from './faults/apply.js'
 import type { Fault } from './faults/types.js'
-import type { Peer } from './journal/journal.js'
+import { eventInput, type EventMap, type EventWrite, type UntypedEvents } from './journal/events.js'
+import type { JournalEvent, Peer } from './journal/journal.js'
 import type { BoundPort, LabDeps, LabServer, ReadyState } from './server.js'
 
 /** At most this many warnings of one kind per window reach the lab's output. */
@@ -23,7 +24,11 @@ const WARN_WINDOW_MS = 10_000
  * while handling a request is journaled as `<server>:failed` and never takes the lab down. A server adds
  * its sockets (`bind`/`unbind`) and its protocol.
  */
-export abstract class ServerBase<C, D extends LabDeps = LabDeps> implements LabServer<C> {
+export abstract class ServerBase<
+  C,
+  D extends LabDeps = LabDeps,
+  E extends EventMap<E> = UntypedEvents,
+> implements LabServer<C> {
   abstract readonly name: string
   protected readonly deps: D
   #state: ReadyState = 'idle'
@@ -296,6 +301,19 @@ export abstract class ServerBase<C, D extends LabDeps = LabDeps> implements LabS
       : planFault(fault, { transport, random: this.deps.random, garbageLength })
   }
 
+  /**
+   * Journals one of this server's events, its kind and detail checked against the server's event map (its
+   * `events.ts`); written to the file before this returns.
+   */
+  protected record<K extends keyof E & string>(kind: K, event: EventWrite<E[K]>): JournalEvent {
+    return this.deps.journal.record(eventInput(this.name, kind, event))
+  }
+
+  /** Journals one of this server's events with the others of this turn, then calls `then` (group commit). */
+  protected recordThen<K extends keyof E & string>(kind: K, event: EventWrite<E[K]>, then: () => void): void {
+    this.deps.journal.recordThen(eventInput(this.name, kind, event), then)
+  }
+
   /** A bug of ours must not take the lab down either: journal it and keep serving. */
   protected failed(err: unknown, peer?: Peer): void {
     const message = err instanceof Error ? err.message : String(err)
@@ -304,7 +322,7 @@ export abstract class ServerBase<C, D extends LabDeps = LabDeps> implements LabS
       server: this.name,
       kind: `${this.name}:failed`,
       summary: `internal error: ${message}`,
-      detail: {},
+      detail: { error: message },
       ...(peer ? { peer } : {}),
     })
   }

@@ -1,4 +1,5 @@
 import type { RemoteInfo, Socket } from 'node:dgram'
+import type { EventMap, EventWrite, UntypedEvents } from './journal/events.js'
 import type { Peer } from './journal/journal.js'
 import { closeUdp } from './net/udp.js'
 import type { BoundPort, LabDeps, ListenRequest } from './server.js'
@@ -8,7 +9,11 @@ import { ServerBase } from './server-base.js'
  * A server that answers datagrams on one UDP socket per listen request (NTP, the WINS double): binding,
  * closing, and an answer journaled before it is sent — an answer a client saw is always in the journal.
  */
-export abstract class UdpServer<C, D extends LabDeps = LabDeps> extends ServerBase<C, D> {
+export abstract class UdpServer<
+  C,
+  D extends LabDeps = LabDeps,
+  E extends EventMap<E> = UntypedEvents,
+> extends ServerBase<C, D, E> {
   readonly #listen: readonly ListenRequest[]
   #sockets: Socket[] = []
 
@@ -40,14 +45,15 @@ export abstract class UdpServer<C, D extends LabDeps = LabDeps> extends ServerBa
   }
 
   /** Journals the answer, then sends it. */
-  protected sendJournaled(
+  protected sendJournaled<K extends keyof E & string>(
     socket: Socket,
     bytes: Uint8Array,
     peer: Peer,
-    event: { kind: string; summary: string; detail: Record<string, unknown> },
+    kind: K,
+    event: Omit<EventWrite<E[K]>, 'peer'>,
   ): void {
     if (!this.listening) return
-    this.deps.journal.record({ server: this.name, ...event, peer })
+    this.record(kind, { ...event, peer })
     this.sendDatagram(socket, bytes, peer)
   }
 }

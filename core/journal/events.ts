@@ -1,4 +1,5 @@
-import type { JournalEvent } from './journal.js'
+import type { DeviceRef } from './devices.js'
+import type { Journal, JournalEvent, JournalInput, Peer } from './journal.js'
 
 /**
  * The stages of a phone's boot and sign-in (spec §1, §9), in the order the dashboard draws them. Every server
@@ -48,6 +49,67 @@ export type EventClassifier = (event: JournalEvent) => EventClass | undefined
 export interface EventDetail {
   readonly fault?: string
 }
+
+/**
+ * A server's journal events: each kind it writes with the detail written with it, declared once in the
+ * server's `events.ts` (`interface NtpEvents { 'ntp:response': NtpAnswerDetail; … }`). Its writes
+ * (`ServerBase.record`) and its classifier are both checked against it, so a misspelt kind or detail field
+ * does not compile.
+ */
+export type EventMap<E> = { readonly [K in keyof E]: object }
+
+/** A message that did not decode (`<server>:malformed`): its size, why, and its octets in hex. */
+export interface MalformedDetail extends EventDetail {
+  readonly bytes: number
+  readonly error: string
+  readonly hex: string
+}
+
+/** Random octets sent in place of an answer (the `garbage` fault). */
+export interface GarbageDetail extends EventDetail {
+  readonly bytes: number
+  readonly hex: string
+  readonly fault: 'garbage'
+}
+
+/** A bug of ours while handling a request (`<server>:failed`, from the server base); the lab kept serving. */
+export interface FailedDetail extends EventDetail {
+  readonly error?: string
+}
+
+/** The events of a server whose map is not declared yet: any kind, any detail. */
+export type UntypedEvents = Readonly<Record<string, Readonly<Record<string, unknown>>>>
+
+/** One write of a server's event: the kind's own detail, and what the journal takes beside it. */
+export interface EventWrite<D> {
+  readonly summary: string
+  readonly detail: D
+  readonly peer?: Peer
+  /** What the server itself knows of the device (a DHCP chaddr, an LDAP bind name). */
+  readonly device?: DeviceRef
+  /** False when the peer is not the device itself (DHCP: 0.0.0.0 before a lease, or a relay agent). */
+  readonly peerIsDevice?: boolean
+}
+
+/**
+ * A writer of one server's events, checked as `ServerBase.record` is: for what journals beside the server
+ * (its per-lab runtime: an address-book pass, mailboxes rebuilt) and for the server base itself.
+ */
+export function eventWriter<E extends EventMap<E>>(
+  journal: Pick<Journal, 'record'>,
+  server: string,
+): <K extends keyof E & string>(kind: K, event: EventWrite<E[K]>) => JournalEvent {
+  return (kind, event) => journal.record(eventInput(server, kind, event))
+}
+
+/** What the journal takes for one typed write. */
+export function eventInput(server: string, kind: string, event: EventWrite<object>): JournalInput {
+  // The map's detail types are interfaces: the journal keeps them as the records they are.
+  return { server, kind, ...event, detail: event.detail as Record<string, unknown> }
+}
+
+/** A server's events as its classifier receives them: one of its kinds, with that kind's detail. */
+export type EventOf<E> = { [K in keyof E & string]: ServerEvent<K, E[K]> }[keyof E & string]
 
 /** A server's event as its classifier receives it: its own kinds, with the detail it writes. */
 export interface ServerEvent<K extends string, D> extends JournalEvent {

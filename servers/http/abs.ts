@@ -1,6 +1,8 @@
 import type { LabClock, LabTimer } from '../../core/clock.js'
 import { LabDecodeError } from '../../core/errors.js'
+import { eventWriter } from '../../core/journal/events.js'
 import type { Journal } from '../../core/journal/journal.js'
+import type { HttpEvents } from './events.js'
 import type { User } from '../../core/site.js'
 
 /** One entry of the device address book. */
@@ -126,9 +128,7 @@ export class AddressBook {
     if (same >= 0) this.#files.splice(same, 1)
     this.#files.push(file)
     if (this.#files.length > 30) this.#files.shift()
-    this.#journal.record({
-      server: 'http',
-      kind: 'http:abs-generated',
+    eventWriter<HttpEvents>(this.#journal, 'http')('http:abs-generated', {
       summary: `address book ${fullFileName(day)}: ${entries.length} entries (${why})`,
       detail: { file: fullFileName(day), entries: entries.length, why },
     })

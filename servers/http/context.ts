@@ -7,6 +7,7 @@ import type { HttpConfig } from './schema.js'
 import type { Mailbox } from './mailbox.js'
 import type { XmlElement } from '../../core/xml.js'
 import type { AddressBook } from './abs.js'
+import type { Area } from './events.js'
 
 /** What the HTTP server gets of a scenario. */
 export interface HttpSlice {
@@ -24,8 +25,8 @@ export interface RequestState {
   fault?: AppliedFault
   /** Where that fault takes effect (core/faults/apply.ts). */
   plan?: FaultPlan
-  /** certsrv, autodiscover or ews. */
-  area?: string
+  /** The IIS site the request went to. */
+  area?: Area
   /** The operation: the EWS or SOAP operation, Autodiscover, or the certsrv page. */
   operation?: string
   folder?: string

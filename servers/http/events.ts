@@ -4,26 +4,48 @@ import {
   type BootStage,
   type EventClassifier,
   type EventDetail,
-  type ServerEvent,
+  type EventOf,
 } from '../../core/journal/events.js'
 
-/** The journal events of the HTTP doubles (certsrv, Autodiscover, EWS, the Device Update Service). */
-export type HttpEventKind = 'http:request' | 'http:tls-failed' | 'http:mailboxes-reset' | 'http:failed'
+/** The IIS site a request goes to, by path (routing.ts). */
+export type Area = 'certsrv' | 'autodiscover' | 'ews' | 'dus' | 'abs'
 
-/** Which IIS site a request went to. */
-export type HttpArea = 'certsrv' | 'dus' | 'autodiscover' | 'ews'
-
-/** The detail of an `http:request`: the site, and the status answered (0: no answer). */
+/** The detail of an `http:request`: what was asked, of which site, by whom, and the status answered (0: none). */
 export interface HttpRequestDetail extends EventDetail {
-  readonly method?: string
-  readonly path?: string
-  readonly area?: HttpArea
-  readonly status?: number
+  readonly method: string
+  /** The request target as sent (path and query). */
+  readonly url: string
+  readonly host: string
+  readonly status: number
+  /** Which IIS site it went to. */
+  readonly area?: Area
   readonly operation?: string
+  readonly folder?: string
+  readonly items?: number
+  /** An EWS response code or an Autodiscover error. */
+  readonly code?: string
+  /** The address an Autodiscover request asked about. */
+  readonly address?: string
   readonly user?: string
+  readonly scheme?: string
+  /** Why authentication went as it did. */
+  readonly auth?: string
 }
 
-const STAGE: Readonly<Record<HttpArea, BootStage>> = {
+/** The journal events of the HTTP doubles (certsrv, Autodiscover, EWS, DUS, ABS), each with its detail. */
+export interface HttpEvents {
+  readonly 'http:request': HttpRequestDetail
+  readonly 'http:tls-failed': { readonly error: string }
+  /** A handler of ours failed: answered 500, journaled, the lab kept serving. */
+  readonly 'http:failed': { readonly method: string; readonly url: string; readonly error: string }
+  readonly 'http:mailboxes-reset': { readonly count: number }
+  readonly 'http:abs-generated': { readonly file: string; readonly entries: number; readonly why: string }
+}
+
+export type HttpEventKind = keyof HttpEvents
+
+/** The boot stage of each site a phone uses while it boots (the address book is fetched later). */
+const STAGE: Readonly<Partial<Record<Area, BootStage>>> = {
   certsrv: 'certsrv',
   dus: 'DUS',
   autodiscover: 'Autodiscover',
@@ -31,8 +53,8 @@ const STAGE: Readonly<Record<HttpArea, BootStage>> = {
 }
 
 export const classifyHttp: EventClassifier = (event) => {
-  const e = event as ServerEvent<HttpEventKind, HttpRequestDetail>
-  const area = e.detail.area
-  if (area === undefined || !(area in STAGE)) return undefined
-  return { stage: STAGE[area], ok: !failedAlike(e) && !statusFailed(e.detail.status) }
+  const e = event as EventOf<HttpEvents>
+  if (e.kind !== 'http:request') return undefined
+  const stage = e.detail.area === undefined ? undefined : STAGE[e.detail.area]
+  return stage === undefined ? undefined : { stage, ok: !failedAlike(e) && !statusFailed(e.detail.status) }
 }

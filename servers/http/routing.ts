@@ -1,10 +1,9 @@
 import type { HttpSlice } from './context.js'
+import type { Area } from './events.js'
 
 /**
  * How the HTTP listeners route, as IIS sites do: by path to a double, and by Host to the sites that have it.
  */
-
-export type Area = 'certsrv' | 'autodiscover' | 'ews' | 'dus' | 'abs'
 
 /** Which double a path belongs to (paths are case-insensitive, as on IIS). */
 export function areaOf(path: string): Area | undefined {

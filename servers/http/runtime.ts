@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify'
+import { eventWriter } from '../../core/journal/events.js'
 import type { Journal } from '../../core/journal/journal.js'
+import type { HttpEvents } from './events.js'
 import type { User } from '../../core/site.js'
 import { buildMailbox, type Mailbox } from './mailbox.js'
 import { AddressBook } from './abs.js'
@@ -45,9 +47,7 @@ export class HttpRuntime {
   reset(): number {
     const n = this.#boxes.size
     this.#boxes.clear()
-    this.#journal.record({
-      server: 'http',
-      kind: 'http:mailboxes-reset',
+    eventWriter<HttpEvents>(this.#journal, 'http')('http:mailboxes-reset', {
       summary: `${n} mailbox(es) rebuilt from the scenario`,
       detail: { count: n },
     })

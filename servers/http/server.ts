@@ -9,7 +9,9 @@ import { authenticate, type ConnectionAuth } from '../../core/auth/http.js'
 import { ReplayCache } from '../../core/auth/krb5/acceptor.js'
 import { LabDecodeError } from '../../core/errors.js'
 import { waitFor } from '../../core/faults/apply.js'
-import type { JournalInput, Peer } from '../../core/journal/journal.js'
+import type { EventWrite } from '../../core/journal/events.js'
+import type { Peer } from '../../core/journal/journal.js'
+import type { HttpEvents, HttpRequestDetail } from './events.js'
 import { SocketDuplex, secureOver } from '../../core/net/socket-duplex.js'
 import { bindError } from '../../core/net/udp.js'
 import type { User } from '../../core/site.js'
@@ -38,7 +40,7 @@ const hostOf = (req: FastifyRequest): string => (req.headers.host ?? '').replace
  * decided once a request is authenticated and its body read (so they can match the user and the operation);
  * every request is journaled with its user, operation, folder and status.
  */
-export class HttpServer extends ServerBase<HttpSlice, ServerDeps> {
+export class HttpServer extends ServerBase<HttpSlice, ServerDeps, HttpEvents> {
   readonly name = 'http'
   #config: HttpSlice
   readonly #listen: readonly ListenRequest[]
@@ -115,9 +117,7 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps> {
       this.#https.push({ server, address })
       // A failed handshake (an old client, a wrong protocol) is journaled, never fatal.
       server.on('tlsClientError', (err, socket) => {
-        this.deps.journal.record({
-          server: 'http',
-          kind: 'http:tls-failed',
+        this.record('http:tls-failed', {
           summary: `TLS handshake failed: ${err.message}`,
           detail: { error: err.message },
           peer: { address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0, transport: 'tls' },
@@ -225,7 +225,7 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps> {
     app.addHook('onSend', async (req, reply, payload) => {
       const out = await this.#onSend(req, payload)
       await new Promise<void>((resolve) =>
-        this.deps.journal.recordThen(this.#event(req, reply.statusCode), resolve),
+        this.recordThen('http:request', this.#event(req, reply.statusCode), resolve),
       )
       return out
     })
@@ -234,12 +234,17 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps> {
     dusRoutes(app, this.#context)
     absRoutes(app, this.#context)
     app.setNotFoundHandler(async (_req, reply) => notFound(reply))
-    app.setErrorHandler(async (err: { statusCode?: number; message: string }, _req, reply) =>
-      reply
-        .code(err.statusCode && err.statusCode < 500 ? err.statusCode : 500)
-        .type('text/html')
-        .send(`<html><body><h1>${err.statusCode ?? 500}</h1></body></html>`),
-    )
+    app.setErrorHandler(async (err: { statusCode?: number; message: string }, req, reply) => {
+      const status = err.statusCode && err.statusCode < 500 ? err.statusCode : 500
+      // A client's mistake (a body too large, bad framing) is its answer; anything else is a bug of ours.
+      if (status === 500)
+        this.record('http:failed', {
+          summary: `${req.method} ${req.url}: internal error: ${err.message}`,
+          detail: { method: req.method, url: req.url, error: err.message },
+          peer: this.#peer(req),
+        })
+      return reply.code(status).type('text/html').send(`<html><body><h1>${status}</h1></body></html>`)
+    })
     return app
   }
 
@@ -386,18 +391,16 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps> {
   }
 
   #journal(req: FastifyRequest, status: number): void {
-    this.deps.journal.record(this.#event(req, status))
+    this.record('http:request', this.#event(req, status))
   }
 
   /** The journal event of a request and its answer (status 0: none was sent). */
-  #event(req: FastifyRequest, status: number): JournalInput {
+  #event(req: FastifyRequest, status: number): EventWrite<HttpRequestDetail> {
     const s = stateOf(req)
     const host = hostOf(req)
     const answered = status === 0 ? `no answer (fault ${s.fault?.fault.kind ?? ''})` : String(status)
     const what = [s.operation, s.folder, s.address].filter((v) => v !== undefined).join(' ')
     return {
-      server: 'http',
-      kind: 'http:request',
       summary:
         `${req.method} ${req.url} (${host || '-'})${what ? ` ${what}` : ''} → ${answered}` +
         `${s.code && s.code !== 'NoError' ? ` ${s.code}` : ''}${s.user ? ` as ${s.user}` : ''}` +

@@ -2,25 +2,46 @@ import {
   failedAlike,
   type EventClassifier,
   type EventDetail,
-  type ServerEvent,
+  type EventOf,
+  type FailedDetail,
+  type GarbageDetail,
+  type MalformedDetail,
 } from '../../core/journal/events.js'
 
-/** The journal events of the WINS double. */
-export type NetbiosEventKind =
-  'netbios:request' | 'netbios:response' | 'netbios:ignored' | 'netbios:malformed' | 'netbios:failed'
+/** A name service request as the WINS double read it. */
+export interface NetbiosRequestDetail extends EventDetail {
+  readonly id: number
+  readonly opcode: string
+  readonly name: string
+  readonly broadcast: boolean
+  readonly bytes: number
+}
 
 /** The detail of a `netbios:response`: the name asked and the RCODE (RFC 1002 names) answered. */
-export interface NetbiosResponseDetail extends EventDetail {
-  readonly name?: string
-  readonly opcode?: string
-  readonly rcode?: string
-  readonly addresses?: readonly string[]
+export interface NetbiosAnswerDetail extends EventDetail {
+  readonly id: number
+  readonly opcode: string
+  readonly name: string
+  readonly rcode: string
+  readonly addresses: readonly string[]
+  readonly bytes: number
 }
+
+/** The journal events of the WINS double, each with the detail written with it. */
+export interface NetbiosEvents {
+  readonly 'netbios:request': NetbiosRequestDetail
+  readonly 'netbios:response': NetbiosAnswerDetail | GarbageDetail
+  readonly 'netbios:ignored': { readonly reason: string; readonly name: string }
+  readonly 'netbios:malformed': MalformedDetail
+  readonly 'netbios:failed': FailedDetail
+}
+
+export type NetbiosEventKind = keyof NetbiosEvents
 
 /** A WINS lookup is how a phone offered WINS locates its domain controller (spec §2.4): DC/LDAP stage. */
 export const classifyNetbios: EventClassifier = (event) => {
-  const e = event as ServerEvent<NetbiosEventKind, NetbiosResponseDetail>
-  const rcode = e.detail.rcode
+  const e = event as EventOf<NetbiosEvents>
+  const rcode = e.kind === 'netbios:response' && 'rcode' in e.detail ? e.detail.rcode : undefined
   const ok = !failedAlike(e) && e.kind !== 'netbios:ignored' && (rcode === undefined || rcode === 'ok')
   return { stage: 'DC/LDAP', ok }
 }

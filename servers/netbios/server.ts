@@ -7,6 +7,7 @@ import { UdpServer } from '../../core/udp-server.js'
 import type { ServerDeps } from '../contract.js'
 import { OPCODE_NAMES, RCODE_NAMES, answerNbns, type NameOwner, type Registrations } from './behaviour.js'
 import { NbType, decodeNb, decodeNbAddresses, encodeNb, nameText, type NbPacket } from './codec.js'
+import type { NetbiosEvents } from './events.js'
 import type { NetbiosBlock } from './schema.js'
 
 /** The WINS double's slice of a scenario: its block, and the names the domain holds. */
@@ -25,7 +26,7 @@ function answered(p: NbPacket): string[] {
 }
 
 /** The WINS server: UDP I/O, the fault hook points, journal events; the answer itself is `answerNbns`. */
-export class NetbiosServer extends UdpServer<NetbiosSlice, ServerDeps> {
+export class NetbiosServer extends UdpServer<NetbiosSlice, ServerDeps, NetbiosEvents> {
   readonly name = 'netbios'
   #slice: NetbiosSlice
   readonly #registrations: Registrations
@@ -47,15 +48,13 @@ export class NetbiosServer extends UdpServer<NetbiosSlice, ServerDeps> {
 
   protected async onDatagram(socket: Socket, msg: Buffer, rinfo: RemoteInfo): Promise<void> {
     const peer: Peer = { address: rinfo.address, port: rinfo.port, transport: 'udp' }
-    const { journal, faults, clock } = this.deps
+    const { faults, clock } = this.deps
     let request: NbPacket
     try {
       request = decodeNb(msg)
     } catch (err) {
       if (!(err instanceof LabDecodeError)) throw err
-      journal.record({
-        server: 'netbios',
-        kind: 'netbios:malformed',
+      this.record('netbios:malformed', {
         summary: `malformed datagram (${msg.length} bytes) dropped: ${err.message}`,
         detail: { bytes: msg.length, error: err.message, hex: hex(msg) },
         peer,
@@ -66,9 +65,7 @@ export class NetbiosServer extends UdpServer<NetbiosSlice, ServerDeps> {
     const named = request.questions[0]?.name ?? request.additional[0]?.name
     const name = named ? nameText(named) : '(no name)'
     const opcode = OPCODE_NAMES[request.opcode] ?? String(request.opcode)
-    journal.record({
-      server: 'netbios',
-      kind: 'netbios:request',
+    this.record('netbios:request', {
       summary: `${opcode} ${name}${request.flags.broadcast ? ' (broadcast)' : ''}`,
       detail: { id: request.id, opcode, name, broadcast: request.flags.broadcast, bytes: msg.length },
       peer,
@@ -78,10 +75,9 @@ export class NetbiosServer extends UdpServer<NetbiosSlice, ServerDeps> {
     if (plan.hook === 'silence') return
     if (plan.hook === 'connection') {
       if (plan.kind === 'garbage')
-        this.sendJournaled(socket, plan.bytes, peer, {
-          kind: 'netbios:response',
+        this.sendJournaled(socket, plan.bytes, peer, 'netbios:response', {
           summary: `garbage: ${plan.bytes.length} random bytes`,
-          detail: { bytes: plan.bytes.length, hex: hex(plan.bytes), fault: 'garbage' },
+          detail: { bytes: plan.bytes.length, hex: hex(plan.bytes), fault: 'garbage' as const },
         })
       return
     }
@@ -94,9 +90,7 @@ export class NetbiosServer extends UdpServer<NetbiosSlice, ServerDeps> {
       rcode,
     )
     if (outcome.action === 'ignore') {
-      journal.record({
-        server: 'netbios',
-        kind: 'netbios:ignored',
+      this.record('netbios:ignored', {
         summary: `not answered: ${outcome.reason}`,
         detail: { reason: outcome.reason, name },
         peer,
@@ -104,8 +98,7 @@ export class NetbiosServer extends UdpServer<NetbiosSlice, ServerDeps> {
       return
     }
     const bytes = plan.onEncoded(encodeNb(outcome.packet))
-    this.sendJournaled(socket, bytes, peer, {
-      kind: 'netbios:response',
+    this.sendJournaled(socket, bytes, peer, 'netbios:response', {
       summary: outcome.summary,
       detail: {
         id: request.id,

@@ -2,22 +2,48 @@ import {
   failedAlike,
   type EventClassifier,
   type EventDetail,
-  type ServerEvent,
+  type EventOf,
+  type FailedDetail,
+  type GarbageDetail,
+  type MalformedDetail,
 } from '../../core/journal/events.js'
 
-/** The journal events of the NTP double. */
-export type NtpEventKind = 'ntp:request' | 'ntp:response' | 'ntp:ignored' | 'ntp:malformed' | 'ntp:failed'
+/** An NTP request as the server read it. */
+export interface NtpRequestDetail extends EventDetail {
+  readonly version: number
+  readonly mode: number
+  /** The client's transmit timestamp, in hex (the origin the answer echoes). */
+  readonly transmitTimestamp: string
+  readonly bytes: number
+}
 
 /** The detail of an `ntp:response` (a Kiss-o'-Death carries its code). */
-export interface NtpResponseDetail extends EventDetail {
-  readonly version?: number
-  readonly stratum?: number
-  readonly offsetMs?: number
+export interface NtpAnswerDetail extends EventDetail {
+  readonly version: number
+  readonly stratum: number
+  readonly leap: number
+  readonly referenceId: string
+  readonly offsetMs: number
+  readonly transmitTimestamp: string
+  readonly originTimestamp: string
+  readonly bytes: number
   readonly kiss?: string
 }
 
+/** The journal events of the NTP double, each with the detail written with it. */
+export interface NtpEvents {
+  readonly 'ntp:request': NtpRequestDetail
+  readonly 'ntp:response': NtpAnswerDetail | GarbageDetail
+  readonly 'ntp:ignored': { readonly reason: string }
+  readonly 'ntp:malformed': MalformedDetail
+  readonly 'ntp:failed': FailedDetail
+}
+
+export type NtpEventKind = keyof NtpEvents
+
 export const classifyNtp: EventClassifier = (event) => {
-  const e = event as ServerEvent<NtpEventKind, NtpResponseDetail>
-  const ok = !failedAlike(e) && e.kind !== 'ntp:ignored' && e.detail.kiss === undefined
+  const e = event as EventOf<NtpEvents>
+  const kiss = e.kind === 'ntp:response' && 'kiss' in e.detail ? e.detail.kiss : undefined
+  const ok = !failedAlike(e) && e.kind !== 'ntp:ignored' && kiss === undefined
   return { stage: 'NTP', ok }
 }

@@ -7,12 +7,13 @@ import type { ServerDeps } from '../contract.js'
 import { UdpServer } from '../../core/udp-server.js'
 import { answerNtp, type NtpOverride } from './behaviour.js'
 import { decodeNtp, encodeNtp, referenceIdText, unixMsFromNtpTimestamp, type NtpPacket } from './codec.js'
+import type { NtpEvents } from './events.js'
 import type { NtpConfig } from './schema.js'
 
 const hex = (b: Uint8Array, max = 64): string => Buffer.from(b.subarray(0, max)).toString('hex')
 
 /** The NTP server: UDP I/O, the fault hook points, journal events; the answer itself is `answerNtp`. */
-export class NtpServer extends UdpServer<NtpConfig, ServerDeps> {
+export class NtpServer extends UdpServer<NtpConfig, ServerDeps, NtpEvents> {
   readonly name = 'ntp'
   #config: NtpConfig
 
@@ -28,15 +29,13 @@ export class NtpServer extends UdpServer<NtpConfig, ServerDeps> {
   protected async onDatagram(socket: Socket, msg: Buffer, rinfo: RemoteInfo): Promise<void> {
     const receivedMs = this.deps.clock.now()
     const peer: Peer = { address: rinfo.address, port: rinfo.port, transport: 'udp' }
-    const { journal, faults, clock } = this.deps
+    const { faults, clock } = this.deps
     let request: NtpPacket
     try {
       request = decodeNtp(msg)
     } catch (err) {
       if (!(err instanceof LabDecodeError)) throw err
-      journal.record({
-        server: 'ntp',
-        kind: 'ntp:malformed',
+      this.record('ntp:malformed', {
         summary: `malformed datagram (${msg.length} bytes) dropped: ${err.message}`,
         detail: { bytes: msg.length, error: err.message, hex: hex(msg) },
         peer,
@@ -44,9 +43,7 @@ export class NtpServer extends UdpServer<NtpConfig, ServerDeps> {
       this.warnLimited('malformed', { peer: `${peer.address}:${peer.port}` }, err.message)
       return
     }
-    journal.record({
-      server: 'ntp',
-      kind: 'ntp:request',
+    this.record('ntp:request', {
       summary: `NTPv${request.version} mode ${request.mode} request`,
       detail: {
         version: request.version,
@@ -65,10 +62,9 @@ export class NtpServer extends UdpServer<NtpConfig, ServerDeps> {
     if (plan.hook === 'silence') return
     if (plan.hook === 'connection') {
       if (plan.kind === 'garbage')
-        this.sendJournaled(socket, plan.bytes, peer, {
-          kind: 'ntp:response',
+        this.sendJournaled(socket, plan.bytes, peer, 'ntp:response', {
           summary: `garbage: ${plan.bytes.length} random bytes`,
-          detail: { bytes: plan.bytes.length, hex: hex(plan.bytes), fault: 'garbage' },
+          detail: { bytes: plan.bytes.length, hex: hex(plan.bytes), fault: 'garbage' as const },
         })
       return
     }
@@ -82,9 +78,7 @@ export class NtpServer extends UdpServer<NtpConfig, ServerDeps> {
           : {}
     const outcome = answerNtp(request, this.#config, { receivedMs, transmitMs: clock.now() }, override)
     if (outcome.action === 'ignore') {
-      journal.record({
-        server: 'ntp',
-        kind: 'ntp:ignored',
+      this.record('ntp:ignored', {
         summary: `not answered: ${outcome.reason}`,
         detail: { reason: outcome.reason },
         peer,
@@ -94,8 +88,7 @@ export class NtpServer extends UdpServer<NtpConfig, ServerDeps> {
     const bytes = plan.onEncoded(encodeNtp(outcome.packet))
     const p = outcome.packet
     const served = unixMsFromNtpTimestamp(p.transmitTimestamp, receivedMs + outcome.offsetMs)
-    this.sendJournaled(socket, bytes, peer, {
-      kind: 'ntp:response',
+    this.sendJournaled(socket, bytes, peer, 'ntp:response', {
       summary:
         outcome.kiss !== undefined
           ? `Kiss-o'-Death ${outcome.kiss}`
