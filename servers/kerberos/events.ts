@@ -2,35 +2,48 @@ import {
   failedAlike,
   type EventClassifier,
   type EventDetail,
-  type ServerEvent,
+  type EventOf,
+  type MalformedDetail,
 } from '../../core/journal/events.js'
 
-/** The journal events of the KDC double. */
-export type KerberosEventKind =
-  | 'kerberos:request'
-  | 'kerberos:response'
-  | 'kerberos:malformed'
-  | 'kerberos:failed'
-  | 'kerberos:connection-refused'
-  | 'kerberos:timeout'
+type Transport = 'udp' | 'tcp'
 
-/** A KDC exchange: who asked for which service, the etypes offered and chosen, and the KRB-ERROR if any. */
-export interface KerberosDetail extends EventDetail {
-  readonly msg?: 'AS' | 'TGS'
-  readonly principal?: string
-  readonly service?: string
-  readonly offered?: readonly string[]
-  readonly chosen?: string
-  readonly error?: string
+/** An AS-REQ or TGS-REQ as the KDC read it: who asked for which service, and the etypes offered. */
+export interface KerberosRequestDetail extends EventDetail {
+  readonly msg: 'AS' | 'TGS'
+  readonly principal: string
+  readonly service: string
+  readonly offered: readonly string[]
+  readonly transport: Transport
 }
+
+/** A KDC answer to a request: the etype chosen, or the KRB-ERROR. */
+export interface KerberosAnswerDetail extends KerberosRequestDetail {
+  readonly chosen?: string | undefined
+  readonly error?: string
+  readonly bytes: number
+}
+
+/** A KDC answer, or a TCP message refused for its length before it was read. */
+export type KerberosResponseDetail =
+  KerberosAnswerDetail | { readonly error: 'KRB_ERR_FIELD_TOOLONG'; readonly bytes: number }
+
+/** The journal events of the KDC double, each with the detail written with it. */
+export interface KerberosEvents {
+  readonly 'kerberos:request': KerberosRequestDetail
+  readonly 'kerberos:response': KerberosResponseDetail
+  readonly 'kerberos:malformed': MalformedDetail & { readonly transport: Transport }
+}
+
+export type KerberosEventKind = keyof KerberosEvents
 
 /**
  * The KDC's lane of the boot. A KDC_ERR_PREAUTH_REQUIRED is how every AS exchange starts (the client learns
  * the salt), so it does not count as a failure.
  */
 export const classifyKerberos: EventClassifier = (event) => {
-  const e = event as ServerEvent<KerberosEventKind, KerberosDetail>
-  const error = e.detail.error
+  const e = event as EventOf<KerberosEvents>
+  const error = e.kind === 'kerberos:response' ? e.detail.error : undefined
   const ok = !failedAlike(e) && (error === undefined || error === 'KDC_ERR_PREAUTH_REQUIRED')
   return { stage: 'Kerberos', ok }
 }

@@ -12,6 +12,7 @@ import type { BoundPort, ListenRequest } from '../../core/server.js'
 import { ServerBase } from '../../core/server-base.js'
 import type { ServerDeps } from '../contract.js'
 import { answerAs, answerTgs, krbError, type KdcContext, type KdcOutcome } from './behaviour.js'
+import type { KerberosEvents } from './events.js'
 import { ETYPE_NUMBERS, type KerberosBlock } from './schema.js'
 
 /** A TCP message is a 4-octet length and the message (RFC 4120 §7.2.2); the lab takes up to 64 KiB. */
@@ -22,7 +23,7 @@ const hex = (b: Uint8Array, max = 64): string => Buffer.from(b.subarray(0, max))
 type Transport = 'udp' | 'tcp'
 
 /** The KDC: UDP and TCP I/O, the fault hook points, journal events; the answers are `answerAs`/`answerTgs`. */
-export class KerberosServer extends ServerBase<KerberosBlock, ServerDeps> {
+export class KerberosServer extends ServerBase<KerberosBlock, ServerDeps, KerberosEvents> {
   readonly name = 'kerberos'
   #block: KerberosBlock
   readonly #listen: readonly ListenRequest[]
@@ -148,9 +149,7 @@ export class KerberosServer extends ServerBase<KerberosBlock, ServerDeps> {
   #tooLong(socket: Socket, peer: Peer, length: number): void {
     const ctx = this.#context()
     const reply = krbError(ctx, KrbErrorCode.KRB_ERR_FIELD_TOOLONG, ctx.realm.krbtgt)
-    this.deps.journal.record({
-      server: 'kerberos',
-      kind: 'kerberos:response',
+    this.record('kerberos:response', {
       summary: `a TCP message of ${length} octets → KRB_ERR_FIELD_TOOLONG`,
       detail: { error: 'KRB_ERR_FIELD_TOOLONG', bytes: length },
       peer,
@@ -160,7 +159,7 @@ export class KerberosServer extends ServerBase<KerberosBlock, ServerDeps> {
 
   /** One request in, the reply to send (undefined: none); journaled before it leaves. */
   async #exchange(msg: Uint8Array, peer: Peer, transport: Transport): Promise<Uint8Array | undefined> {
-    const { journal, faults } = this.deps
+    const { faults } = this.deps
     let req: KdcReq
     try {
       const m = decodeKerberos(msg)
@@ -169,9 +168,7 @@ export class KerberosServer extends ServerBase<KerberosBlock, ServerDeps> {
       req = m.req
     } catch (err) {
       if (!(err instanceof LabDecodeError)) throw err
-      journal.record({
-        server: 'kerberos',
-        kind: 'kerberos:malformed',
+      this.record('kerberos:malformed', {
         summary: `malformed ${transport} message (${msg.length} octets): ${err.message}`,
         detail: { bytes: msg.length, error: err.message, hex: hex(msg), transport },
         peer,
@@ -182,9 +179,7 @@ export class KerberosServer extends ServerBase<KerberosBlock, ServerDeps> {
     const msgName = req.msgType === 10 ? 'AS' : 'TGS'
     const principal = req.body.cname ? `${principalText(req.body.cname)}@${req.body.realm.toUpperCase()}` : ''
     const service = req.body.sname ? principalText(req.body.sname) : ''
-    journal.record({
-      server: 'kerberos',
-      kind: 'kerberos:request',
+    this.record('kerberos:request', {
       summary: `${msgName}-REQ ${principal ? `${principal} ` : ''}for ${service} (${req.body.etypes.map((e) => ETYPE_NAMES[e] ?? e).join(', ')})`,
       detail: {
         msg: msgName,
@@ -223,9 +218,7 @@ export class KerberosServer extends ServerBase<KerberosBlock, ServerDeps> {
     }
     const bytes = plan.onEncoded(reply)
     const who = outcome.principal !== '?' ? outcome.principal : principal
-    journal.record({
-      server: 'kerberos',
-      kind: 'kerberos:response',
+    this.record('kerberos:response', {
       summary: `${msgName}-${error ? `ERROR ${error}` : 'REP'} ${who} for ${outcome.service}: ${error === 'KRB_ERR_RESPONSE_TOO_BIG' ? `${outcome.reply.length} octets over UDP (retry over TCP)` : outcome.why}`,
       detail: {
         msg: msgName,
