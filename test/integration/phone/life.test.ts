@@ -1,12 +1,12 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { manualClock } from '../core/clock.js'
-import { packageRoot } from '../lab/paths.js'
-import { startTestLab, type TestLab } from '../test/helpers/lab.js'
-import { LivingPhone } from './life.js'
-import { alicePhone } from '../test/helpers/phone.js'
-import { PhoneState } from './state.js'
-import { todayAt } from '../test/helpers/time.js'
+import { manualClock } from '../../../core/clock.js'
+import { packageRoot } from '../../../lab/paths.js'
+import { startTestLab, type TestLab } from '../../helpers/lab.js'
+import { LivingPhone } from '../../../phone/life.js'
+import { alicePhone } from '../../helpers/phone.js'
+import { PhoneState } from '../../../phone/state.js'
+import { todayAt } from '../../helpers/time.js'
 
 /*
  * The phone over time, on the lab clock moved on by the phone itself (fast-forward): a lab day in seconds.
