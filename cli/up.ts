@@ -7,7 +7,8 @@ import { defaultScenarioPath, defaultStateDir } from '../lab/paths.js'
 import { Lab, type PortPolicy } from '../lab/runtime.js'
 import { startMemoryReducer } from '../core/memory.js'
 import { loadScenario } from '../lab/scenario/load.js'
-import { loadPack } from '../lab/training/pack.js'
+import type { Scenario } from '../lab/scenario/model.js'
+import { loadPack, type ExercisePack } from '../lab/training/pack.js'
 import { trainingOnLab } from '../lab/training/on-lab.js'
 import { NETWORK_MODES, type NetworkMode } from '../core/site.js'
 import { endpointTable, hostPort, intOption, parse, usage } from './args.js'
@@ -38,28 +39,55 @@ Options:
   -h, --help         this text
 `
 
-export async function up(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    mode: { type: 'string' },
-    admin: { type: 'string' },
-    token: { type: 'string' },
-    state: { type: 'string' },
-    ports: { type: 'string' },
-    watch: { type: 'boolean' },
-    json: { type: 'boolean' },
-    'journal-memory-mb': { type: 'string' },
-    'journal-file-mb': { type: 'string' },
-    'capture-mb': { type: 'string' },
-    training: { type: 'string' },
-    'capture-device-mb': { type: 'string' },
-    capture: { type: 'string' },
-    interface: { type: 'string' },
-    address: { type: 'string' },
-  })
-  if (values.help) {
-    process.stdout.write(UP_HELP)
-    return 0
+const OPTIONS = {
+  mode: { type: 'string' },
+  admin: { type: 'string' },
+  token: { type: 'string' },
+  state: { type: 'string' },
+  ports: { type: 'string' },
+  watch: { type: 'boolean' },
+  json: { type: 'boolean' },
+  'journal-memory-mb': { type: 'string' },
+  'journal-file-mb': { type: 'string' },
+  'capture-mb': { type: 'string' },
+  training: { type: 'string' },
+  'capture-device-mb': { type: 'string' },
+  capture: { type: 'string' },
+  interface: { type: 'string' },
+  address: { type: 'string' },
+} as const
+
+type Values = ReturnType<typeof parse<typeof OPTIONS>>['values']
+
+/** What `up` was asked for, checked: everything but the scenario, which is read next. */
+export interface UpPlan {
+  readonly file: string
+  readonly stateDir: string
+  readonly mode: NetworkMode | undefined
+  readonly ports: PortPolicy
+  readonly admin: { readonly host: string; readonly port: number }
+  /** A unix socket for the admin API instead of host:port. */
+  readonly adminPath: string | undefined
+  readonly token: string | undefined
+  readonly json: boolean
+  readonly watch: boolean
+  readonly training: string | undefined
+  readonly interface: string | undefined
+  readonly address: string | undefined
+  readonly journal: { readonly capacityBytes?: number; readonly fileMaxBytes?: number }
+  readonly capture: {
+    readonly perDeviceBytes: number
+    readonly totalBytes: number
+    readonly scope: 'all' | 'phones'
   }
+}
+
+const MB = 1024 * 1024
+
+/** The command line as a plan; a usage error names the option. Nothing is read or bound. */
+export function parseUp(argv: string[]): UpPlan | 'help' {
+  const { values, positionals } = parse(argv, OPTIONS)
+  if (values.help) return 'help'
   if (positionals.length > 1) throw usage('up takes one scenario file.')
   const mode = values.mode as NetworkMode | undefined
   if (mode !== undefined && !NETWORK_MODES.includes(mode))
@@ -68,84 +96,125 @@ export async function up(argv: string[]): Promise<number> {
   if (ports !== 'scenario' && ports !== 'ephemeral')
     throw usage(`--ports is scenario or ephemeral, not "${String(values.ports)}".`)
   const adminPath = values.admin?.startsWith('unix:') ? values.admin.slice(5) : undefined
-  const admin = values.admin !== undefined && adminPath === undefined ? hostPort(values.admin) : DEFAULT_ADMIN
-  const json = values.json === true || !process.stdout.isTTY
-  const logger: Logger = createLogger({
-    pretty: !json && process.stderr.isTTY,
-    level: process.env.LAB_LOG_LEVEL ?? 'info',
-  })
-  const file = positionals[0] ?? defaultScenarioPath()
-  const stateDir = values.state ?? defaultStateDir()
-
-  // Every scenario (and exercise pack) problem is reported here, before any socket binds.
-  let scenario
-  let pack
-  try {
-    if (values.training !== undefined) pack = loadPack(values.training)
-    scenario = loadScenario(file)
-  } catch (err) {
-    if (err instanceof ScenarioError) {
-      process.stderr.write(err.message + '\n')
-      return 1
-    }
-    throw err
+  return {
+    file: positionals[0] ?? defaultScenarioPath(),
+    stateDir: values.state ?? defaultStateDir(),
+    mode,
+    ports,
+    admin: values.admin !== undefined && adminPath === undefined ? hostPort(values.admin) : DEFAULT_ADMIN,
+    adminPath,
+    token: values.token,
+    json: values.json === true || !process.stdout.isTTY,
+    watch: values.watch === true,
+    training: values.training,
+    interface: values.interface,
+    address: values.address,
+    journal: journalSizes(values),
+    capture: captureSizes(values),
   }
+}
 
-  if ((mode ?? scenario.network.mode) === 'interface') {
-    const iface = values.interface ?? scenario.network.interface
-    if (iface === undefined) throw usage('interface mode needs --interface (the NIC the phones are on).')
-    if (values.address === undefined || !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(values.address))
-      throw usage(
-        'interface mode needs --address A.B.C.D/N, the lab address on that segment (e.g. 10.50.0.1/24).',
-      )
-    return runInterfaceMode({
-      file,
-      stateDir,
-      iface,
-      address: values.address,
-      admin,
-      json,
-      watch: values.watch === true,
-      logger,
-      ...(values.token !== undefined ? { token: values.token } : {}),
-    })
-  }
+function journalSizes(values: Values): UpPlan['journal'] {
   const memoryMb = intOption(values['journal-memory-mb'], 'journal-memory-mb')
   const fileMb = intOption(values['journal-file-mb'], 'journal-file-mb')
   if ((memoryMb !== undefined && memoryMb < 1) || (fileMb !== undefined && fileMb < 0))
     throw usage('--journal-memory-mb takes 1 or more, --journal-file-mb 0 or more.')
+  return {
+    ...(memoryMb !== undefined ? { capacityBytes: memoryMb * MB } : {}),
+    ...(fileMb !== undefined ? { fileMaxBytes: fileMb * MB } : {}),
+  }
+}
+
+function captureSizes(values: Values): UpPlan['capture'] {
   const captureMb = intOption(values['capture-mb'], 'capture-mb')
-  const captureDeviceMb = intOption(values['capture-device-mb'], 'capture-device-mb')
-  if ((captureMb ?? 0) < 0 || (captureDeviceMb ?? 0) < 0)
+  const deviceMb = intOption(values['capture-device-mb'], 'capture-device-mb')
+  if ((captureMb ?? 0) < 0 || (deviceMb ?? 0) < 0)
     throw usage('--capture-mb and --capture-device-mb take 0 or more.')
   if (values.capture !== undefined && !['phones', 'all', 'off'].includes(values.capture))
     throw usage('--capture takes phones, all or off.')
-  const lab = new Lab({
+  const off = values.capture === 'off'
+  return {
+    perDeviceBytes: off ? 0 : (deviceMb ?? 4) * MB,
+    totalBytes: off ? 0 : (captureMb ?? 32) * MB,
+    scope: values.capture === 'all' ? 'all' : 'phones',
+  }
+}
+
+/** `cx700-lab up`: parse, read the scenario (every problem before any socket binds), build, serve. */
+export async function up(argv: string[]): Promise<number> {
+  const plan = parseUp(argv)
+  if (plan === 'help') {
+    process.stdout.write(UP_HELP)
+    return 0
+  }
+  const logger: Logger = createLogger({
+    pretty: !plan.json && process.stderr.isTTY,
+    level: process.env.LAB_LOG_LEVEL ?? 'info',
+  })
+  let scenario: Scenario
+  let pack: ExercisePack | undefined
+  try {
+    pack = plan.training !== undefined ? loadPack(plan.training) : undefined
+    scenario = loadScenario(plan.file)
+  } catch (err) {
+    if (!(err instanceof ScenarioError)) throw err
+    process.stderr.write(err.message + '\n')
+    return 1
+  }
+  if ((plan.mode ?? scenario.network.mode) === 'interface') return interfaceMode(plan, scenario, logger)
+  return serve(plan, buildLab(plan, scenario, logger), pack, logger)
+}
+
+/** Interface mode: the lab in a namespace of its own on the NIC, reached through the host (cli/interface.ts). */
+function interfaceMode(plan: UpPlan, scenario: Scenario, logger: Logger): Promise<number> {
+  const iface = plan.interface ?? scenario.network.interface
+  if (iface === undefined) throw usage('interface mode needs --interface (the NIC the phones are on).')
+  if (plan.address === undefined || !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(plan.address))
+    throw usage(
+      'interface mode needs --address A.B.C.D/N, the lab address on that segment (e.g. 10.50.0.1/24).',
+    )
+  return runInterfaceMode({
+    file: plan.file,
+    stateDir: plan.stateDir,
+    iface,
+    address: plan.address,
+    admin: plan.admin,
+    json: plan.json,
+    watch: plan.watch,
+    logger,
+    ...(plan.token !== undefined ? { token: plan.token } : {}),
+  })
+}
+
+function buildLab(plan: UpPlan, scenario: Scenario, logger: Logger): Lab {
+  return new Lab({
     scenario,
     logger,
-    stateDir,
-    ports,
-    capture: {
-      perDeviceBytes: values.capture === 'off' ? 0 : (captureDeviceMb ?? 4) * 1024 * 1024,
-      totalBytes: values.capture === 'off' ? 0 : (captureMb ?? 32) * 1024 * 1024,
-      scope: values.capture === 'all' ? 'all' : 'phones',
-    },
-    journal: {
-      ...(memoryMb !== undefined ? { capacityBytes: memoryMb * 1024 * 1024 } : {}),
-      ...(fileMb !== undefined ? { fileMaxBytes: fileMb * 1024 * 1024 } : {}),
-    },
-    ...(mode ? { mode } : {}),
-    ...(values.interface !== undefined ? { interface: values.interface } : {}),
+    stateDir: plan.stateDir,
+    ports: plan.ports,
+    capture: plan.capture,
+    journal: plan.journal,
+    ...(plan.mode ? { mode: plan.mode } : {}),
+    ...(plan.interface !== undefined ? { interface: plan.interface } : {}),
   })
-  let adminServer: AdminServer | undefined
+}
+
+/** Starts the lab and its admin API, says where they are, and serves until SIGINT or SIGTERM. */
+async function serve(
+  plan: UpPlan,
+  lab: Lab,
+  pack: ExercisePack | undefined,
+  logger: Logger,
+): Promise<number> {
   const reducer = startMemoryReducer(logger)
+  let admin: AdminServer
   try {
     await lab.start()
-    adminServer = await startAdmin(lab, {
-      ...admin,
+    admin = await startAdmin(lab, {
+      ...plan.admin,
       ...(pack ? { training: trainingOnLab(lab, pack) } : {}),
-      ...(adminPath !== undefined ? { path: adminPath } : {}),
-      ...(values.token !== undefined ? { token: values.token } : {}),
+      ...(plan.adminPath !== undefined ? { path: plan.adminPath } : {}),
+      ...(plan.token !== undefined ? { token: plan.token } : {}),
     })
   } catch (err) {
     reducer.stop()
@@ -153,99 +222,111 @@ export async function up(argv: string[]): Promise<number> {
     process.stderr.write(`${(err as Error).message}\n`)
     return 1
   }
-  const adminUrl = adminServer.url
   const info = {
-    adminUrl,
-    scenario: scenario.name,
+    adminUrl: admin.url,
+    scenario: lab.scenario.name,
     endpoints: lab.endpoints(),
-    ...(adminServer.token ? { token: adminServer.token } : {}),
+    ...(admin.token ? { token: admin.token } : {}),
   }
   lab.writeRunInfo(info)
+  const current = writeCurrent(plan.stateDir, { pid: process.pid, runDir: lab.runDir, ...info })
+  // Watch before announcing readiness, so that an edit made right after the ready line is seen.
+  const unwatch = plan.watch ? watchScenario(plan.file, lab, logger) : () => undefined
+  process.stdout.write(plan.json ? readyLine(lab, info) : banner(lab, admin))
+  await untilSignal(logger)
+  unwatch()
+  reducer.stop()
+  await admin.close()
+  await lab.stop()
+  rmSync(current, { force: true })
+  return 0
+}
+
+/** The file that tells other commands where the running lab is (`cx700-lab` reads it to find the lab). */
+function writeCurrent(stateDir: string, info: object): string {
   const current = currentFile(stateDir)
   mkdirSync(dirname(current), { recursive: true })
-  writeFileSync(current, JSON.stringify({ pid: process.pid, runDir: lab.runDir, ...info }) + '\n', {
-    mode: 0o600,
-  })
+  writeFileSync(current, JSON.stringify(info) + '\n', { mode: 0o600 })
+  return current
+}
 
-  // Watch before announcing readiness, so that an edit made right after the ready line is seen.
-  let watchers: FSWatcher[] = []
-  if (values.watch) {
-    let timer: NodeJS.Timeout | undefined
-    const reload = async (): Promise<void> => {
-      try {
-        const next = loadScenario(file)
-        await lab.reload(next)
-        restartWatch(next.files)
-        logger.info({ scenario: next.name }, 'scenario file changed: reloaded')
-      } catch (err) {
-        // Editors that save by rename leave the old watch on a deleted file: watch the paths again.
-        restartWatch(watched)
-        logger.error(
-          { problems: err instanceof ScenarioError ? err.problems.length : undefined },
-          `reload refused, the old scenario keeps serving: ${(err as Error).message}`,
-        )
-      }
-    }
-    let watched: readonly string[] = scenario.files
-    const restartWatch = (files: readonly string[]): void => {
-      watched = files
-      for (const w of watchers) w.close()
-      watchers = files.flatMap((f) => {
-        try {
-          return [
-            watch(f, () => {
-              clearTimeout(timer)
-              timer = setTimeout(() => void reload(), 150)
-            }),
-          ]
-        } catch (err) {
-          logger.warn({ file: f }, `cannot watch the scenario file: ${(err as Error).message}`)
-          return []
-        }
-      })
-    }
-    restartWatch(scenario.files)
-  }
+function readyLine(lab: Lab, info: object): string {
+  const journal = `${lab.runDir}/journal.jsonl`
+  return JSON.stringify({ event: 'ready', pid: process.pid, runDir: lab.runDir, journal, ...info }) + '\n'
+}
 
-  if (json) {
-    process.stdout.write(
-      JSON.stringify({
-        event: 'ready',
-        pid: process.pid,
-        runDir: lab.runDir,
-        journal: `${lab.runDir}/journal.jsonl`,
-        ...info,
-      }) + '\n',
-    )
-  } else {
-    process.stdout.write(
-      `\n  cx700-lab — TEST LAB ONLY. Scenario "${scenario.name}" (${lab.network.mode}).\n\n` +
-        endpointTable(lab.endpoints(), adminUrl)
-          .split('\n')
-          .map((l) => `  ${l}`)
-          .join('\n') +
-        `\n\n  Dashboard and admin API: ${adminUrl}${adminServer.token ? `  (bearer token: ${adminServer.token})` : ''}\n` +
-        `  Journal:   ${lab.runDir}/journal.jsonl\n` +
-        `  Next:      npx cx700-lab phone   (an emulated CX700 boots and signs in; watch it on the dashboard)\n\n`,
-    )
-  }
+function banner(lab: Lab, admin: AdminServer): string {
+  const table = endpointTable(lab.endpoints(), admin.url)
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n')
+  return (
+    `\n  cx700-lab — TEST LAB ONLY. Scenario "${lab.scenario.name}" (${lab.network.mode}).\n\n${table}\n\n` +
+    `  Dashboard and admin API: ${admin.url}${admin.token ? `  (bearer token: ${admin.token})` : ''}\n` +
+    `  Journal:   ${lab.runDir}/journal.jsonl\n` +
+    `  Next:      npx cx700-lab phone   (an emulated CX700 boots and signs in; watch it on the dashboard)\n\n`
+  )
+}
 
-  return await new Promise<number>((resolve) => {
+/** Resolves at the first SIGINT or SIGTERM; a second one while the lab stops is ignored, so nothing is cut short. */
+function untilSignal(logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
     let stopping = false
     const stop = (signal: string): void => {
       if (stopping) return
       stopping = true
       logger.info({ signal }, 'stopping')
-      for (const w of watchers) w.close()
-      void (async () => {
-        reducer.stop()
-        await adminServer?.close()
-        await lab.stop()
-        rmSync(current, { force: true })
-        resolve(0)
-      })()
+      resolve()
     }
-    process.once('SIGINT', () => stop('SIGINT'))
-    process.once('SIGTERM', () => stop('SIGTERM'))
+    process.on('SIGINT', () => stop('SIGINT'))
+    process.on('SIGTERM', () => stop('SIGTERM'))
   })
+}
+
+/**
+ * Reloads the scenario when one of its files changes (a bad edit is refused and the old scenario keeps
+ * serving); returns what stops watching. Editors that save by rename leave a watch on a deleted file, so the
+ * paths are watched again after every change.
+ */
+function watchScenario(file: string, lab: Lab, logger: Logger): () => void {
+  let watchers: FSWatcher[] = []
+  let timer: NodeJS.Timeout | undefined
+  let watched: readonly string[] = lab.scenario.files
+  const reload = async (): Promise<void> => {
+    try {
+      const next = loadScenario(file)
+      await lab.reload(next)
+      watchFiles(next.files)
+      logger.info({ scenario: next.name }, 'scenario file changed: reloaded')
+    } catch (err) {
+      watchFiles(watched)
+      logger.error(
+        { problems: err instanceof ScenarioError ? err.problems.length : undefined },
+        `reload refused, the old scenario keeps serving: ${(err as Error).message}`,
+      )
+    }
+  }
+  const watchOne = (f: string): FSWatcher[] => {
+    try {
+      return [
+        watch(f, () => {
+          clearTimeout(timer)
+          timer = setTimeout(() => void reload(), 150)
+        }),
+      ]
+    } catch (err) {
+      logger.warn({ file: f }, `cannot watch the scenario file: ${(err as Error).message}`)
+      return []
+    }
+  }
+  const watchFiles = (files: readonly string[]): void => {
+    watched = files
+    for (const w of watchers) w.close()
+    watchers = files.flatMap(watchOne)
+  }
+  watchFiles(lab.scenario.files)
+  return () => {
+    clearTimeout(timer)
+    for (const w of watchers) w.close()
+  }
 }

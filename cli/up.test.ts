@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest'
+import { parseUp } from './up.js'
+
+/* `up`'s first stage: the command line as a plan, checked before anything is read or bound. */
+describe('cx700-lab up, parsed', () => {
+  it('plans the defaults: loopback from the scenario, the admin API on 8700, captures of phones', () => {
+    const plan = parseUp(['my.yaml'])
+    expect(plan).toMatchObject({
+      file: 'my.yaml',
+      mode: undefined,
+      ports: 'scenario',
+      admin: { host: '127.0.0.1', port: 8700 },
+      adminPath: undefined,
+      journal: {},
+      capture: { perDeviceBytes: 4 * 1024 * 1024, totalBytes: 32 * 1024 * 1024, scope: 'phones' },
+    })
+  })
+
+  it('reads every option into the plan', () => {
+    const plan = parseUp([
+      '--mode=netns',
+      '--admin=unix:/run/lab.sock',
+      '--journal-memory-mb=2',
+      '--journal-file-mb=0',
+      '--capture=off',
+      '--ports=ephemeral',
+      '--watch',
+    ])
+    expect(plan).toMatchObject({
+      mode: 'netns',
+      adminPath: '/run/lab.sock',
+      ports: 'ephemeral',
+      watch: true,
+      journal: { capacityBytes: 2 * 1024 * 1024, fileMaxBytes: 0 },
+      capture: { perDeviceBytes: 0, totalBytes: 0 },
+    })
+    expect(parseUp(['-h'])).toBe('help')
+  })
+
+  it('refuses a bad option with a usage error naming it', () => {
+    const refused = (argv: string[], what: RegExp): void =>
+      expect(() => parseUp(argv)).toThrow(
+        expect.objectContaining({ code: 'LAB_ERR_CLI_USAGE', message: expect.stringMatching(what) }),
+      )
+    refused(['a.yaml', 'b.yaml'], /one scenario file/)
+    refused(['--mode=bridge'], /--mode is one of/)
+    refused(['--ports=any'], /--ports is scenario or ephemeral/)
+    refused(['--journal-memory-mb=0'], /--journal-memory-mb takes 1 or more/)
+    refused(['--capture=some'], /--capture takes phones, all or off/)
+    refused(['--admin=nowhere'], /--admin takes HOST:PORT/)
+  })
+})
