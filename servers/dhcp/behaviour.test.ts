@@ -2,7 +2,15 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { loadScenario } from '../../lab/scenario/load.js'
 import { DhcpMessageType, Opt, clientMessage, ipBytes, readIps, readU32, type DhcpMessage } from './codec.js'
-import { LeaseTable, decideDhcp, intToIp, ipToInt, replyTarget } from './behaviour.js'
+import {
+  LeaseTable,
+  answerDhcp,
+  decideDhcp,
+  intToIp,
+  ipToInt,
+  replyMessage,
+  replyTarget,
+} from './behaviour.js'
 import { planFor } from './server.js'
 
 function plan(extra = '') {
@@ -169,6 +177,47 @@ describe('DHCP decisions (RFC 2131 §4.3)', () => {
     expect(replyTarget(msg(1, PHONE), offer, '10.50.0.255')).toEqual({
       address: '10.50.0.255',
       toRelay: false,
+    })
+  })
+})
+
+describe('the whole answer, a fault’s included', () => {
+  it('NAKs for an error fault, changes the fields an answer fault names, and stays silent where no answer was due', () => {
+    const p = plan()
+    const nak = answerDhcp(p, new LeaseTable(), msg(DhcpMessageType.DISCOVER, PHONE), NOW, {
+      kind: 'error',
+      code: 'NAK',
+    }).reply!
+    expect(nak.type).toBe(DhcpMessageType.NAK)
+    expect(readIps(nak.options.get(Opt.serverId))).toEqual(['10.50.0.1'])
+    const altered = answerDhcp(p, new LeaseTable(), msg(DhcpMessageType.DISCOVER, PHONE), NOW, {
+      kind: 'answer',
+      set: { domainName: 'wrong.test', yiaddr: '10.50.0.7', dns: '' },
+    }).reply!
+    expect(altered.yiaddr).toBe('10.50.0.7')
+    expect(Buffer.from(altered.options.get(Opt.domainName)!).toString()).toBe('wrong.test')
+    expect(altered.options.has(Opt.dns)).toBe(false)
+    const outsider = msg(DhcpMessageType.DISCOVER, '3c:22:fb:00:00:01')
+    expect(
+      answerDhcp(p, new LeaseTable(), outsider, NOW, { kind: 'error', code: 'NAK' }).reply,
+    ).toBeUndefined()
+  })
+
+  it('frames the reply in the request: op 2, its xid, flags, relay and chaddr; a NAK clears ciaddr', () => {
+    const req = msg(DhcpMessageType.REQUEST, PHONE, [], {
+      ciaddr: '10.50.0.100',
+      giaddr: '10.9.0.1',
+      flags: 0x8000,
+    })
+    const nak = answerDhcp(plan(), new LeaseTable(), req, NOW, { kind: 'error', code: 'NAK' }).reply!
+    expect(replyMessage(req, nak)).toMatchObject({
+      op: 2,
+      xid: req.xid,
+      flags: 0x8000,
+      giaddr: '10.9.0.1',
+      ciaddr: '0.0.0.0',
+      chaddr: req.chaddr,
+      yiaddr: '0.0.0.0',
     })
   })
 })

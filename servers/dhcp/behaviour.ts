@@ -1,3 +1,4 @@
+import type { ProtocolFault } from '../../core/faults/apply.js'
 import { normalizeMac } from '../../core/journal/devices.js'
 import {
   DhcpMessageType,
@@ -355,3 +356,75 @@ export function searchListOption(names: readonly string[], encoding: 'semicolon'
 }
 
 export { ipsOption, textOption }
+
+/** What the `answer` fault changes in a reply. */
+function alterReply(reply: DhcpReply, set: Readonly<Record<string, string | number | boolean>>): DhcpReply {
+  const options = new Map(reply.options)
+  const put = (code: number, value: string, encode: (v: string) => Uint8Array): void => {
+    if (value === '') options.delete(code)
+    else options.set(code, encode(value))
+  }
+  if (typeof set.domainName === 'string') put(Opt.domainName, set.domainName, textOption)
+  if (typeof set.searchList === 'string') put(Opt.domainSearch, set.searchList, textOption)
+  if (typeof set.dns === 'string') put(Opt.dns, set.dns, (v) => ipsOption(v.split(',')))
+  if (typeof set.router === 'string') put(Opt.router, set.router, (v) => ipsOption(v.split(',')))
+  if (typeof set.leaseSeconds === 'number' && options.has(Opt.leaseTime)) {
+    options.set(Opt.leaseTime, u32Option(set.leaseSeconds))
+    options.set(Opt.renewalTime, u32Option(Math.floor(set.leaseSeconds / 2)))
+    options.set(Opt.rebindingTime, u32Option(Math.floor((set.leaseSeconds * 7) / 8)))
+  }
+  return { ...reply, options, ...(typeof set.yiaddr === 'string' ? { yiaddr: set.yiaddr } : {}) }
+}
+
+/** A NAK from this server: the answer an `error` fault makes of any reply. */
+function nak(serverId: string): DhcpReply {
+  return {
+    type: DhcpMessageType.NAK,
+    yiaddr: '0.0.0.0',
+    options: new Map([
+      [Opt.messageType, Uint8Array.of(DhcpMessageType.NAK)],
+      [Opt.serverId, ipBytes(serverId)],
+    ]),
+  }
+}
+
+/**
+ * The whole answer to a client message, with what a fault asks of it: `error` makes it a NAK, `answer`
+ * changes its fields (`alterReply`). The lease table is updated as `decideDhcp` decided; a message that gets
+ * no answer gets none with a fault either.
+ */
+export function answerDhcp(
+  plan: DhcpPlan,
+  leases: LeaseTable,
+  req: DhcpMessage,
+  now: number,
+  fault: ProtocolFault | undefined,
+): DhcpDecision {
+  const decision = decideDhcp(plan, leases, req, now)
+  if (!decision.reply || fault === undefined) return decision
+  return {
+    ...decision,
+    reply: fault.kind === 'error' ? nak(plan.serverId) : alterReply(decision.reply, fault.set),
+  }
+}
+
+/** The reply as a message in the request's frame (RFC 2131 §4.3: op 2, the client's xid, flags and chaddr). */
+export function replyMessage(req: DhcpMessage, reply: DhcpReply): DhcpMessage {
+  return {
+    op: 2,
+    htype: req.htype,
+    hlen: req.hlen,
+    hops: 0,
+    xid: req.xid,
+    secs: 0,
+    flags: req.flags,
+    ciaddr: reply.type === DhcpMessageType.NAK ? '0.0.0.0' : req.ciaddr,
+    yiaddr: reply.yiaddr,
+    siaddr: '0.0.0.0',
+    giaddr: req.giaddr,
+    chaddr: req.chaddr,
+    sname: '',
+    file: '',
+    options: reply.options,
+  }
+}

@@ -13,6 +13,7 @@ import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os'
 import { dirname, join } from 'node:path'
 import { LabDecodeError, LabError } from '../../core/errors.js'
 import { NO_FAULT, waitFor } from '../../core/faults/apply.js'
+import type { Fault } from '../../core/faults/types.js'
 import { namedLink, offLink, type NamedLink } from '../../core/net/link.js'
 import type { Journal, Peer } from '../../core/journal/journal.js'
 import { normalizeMac } from '../../core/journal/devices.js'
@@ -25,7 +26,8 @@ import type { ServerDeps } from '../contract.js'
 import { ServerBase } from '../../core/server-base.js'
 import {
   LeaseTable,
-  decideDhcp,
+  answerDhcp,
+  replyMessage,
   describeOptions,
   intToIp,
   ipToInt,
@@ -46,7 +48,6 @@ import {
   messageTypeName,
   readIps,
   readU16,
-  u32Option,
   type DhcpMessage,
   peekChaddr,
 } from './codec.js'
@@ -155,25 +156,6 @@ export function planFor(slice: DhcpSlice, serverId: string): DhcpPlan {
     options,
     honourParameterList: block.honourParameterList,
   }
-}
-
-/** What the `answer` fault changes in a reply. */
-function alterReply(reply: DhcpReply, set: Readonly<Record<string, string | number | boolean>>): DhcpReply {
-  const options = new Map(reply.options)
-  const put = (code: number, value: string, encode: (v: string) => Uint8Array): void => {
-    if (value === '') options.delete(code)
-    else options.set(code, encode(value))
-  }
-  if (typeof set.domainName === 'string') put(Opt.domainName, set.domainName, textOption)
-  if (typeof set.searchList === 'string') put(Opt.domainSearch, set.searchList, textOption)
-  if (typeof set.dns === 'string') put(Opt.dns, set.dns, (v) => ipsOption(v.split(',')))
-  if (typeof set.router === 'string') put(Opt.router, set.router, (v) => ipsOption(v.split(',')))
-  if (typeof set.leaseSeconds === 'number' && options.has(Opt.leaseTime)) {
-    options.set(Opt.leaseTime, u32Option(set.leaseSeconds))
-    options.set(Opt.renewalTime, u32Option(Math.floor(set.leaseSeconds / 2)))
-    options.set(Opt.rebindingTime, u32Option(Math.floor((set.leaseSeconds * 7) / 8)))
-  }
-  return { ...reply, options, ...(typeof set.yiaddr === 'string' ? { yiaddr: set.yiaddr } : {}) }
 }
 
 /**
@@ -336,41 +318,81 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
     }
   }
 
+  /** One client message: read, journaled, its fault decided, answered by the behaviour, sent. */
   async #handle(msg: Buffer, rinfo: RemoteInfo, peer: Peer): Promise<void> {
-    const { journal, faults } = this.deps
-    let req: DhcpMessage
+    const req = this.#decode(msg, peer)
+    if (!req) return
+    const asked = this.#journalRequest(req, peer)
+    const fault = this.#fault(asked, peer)
+    const plan = this.plan(fault, 'udp', 300)
+    if (plan.hook === 'silence') {
+      this.#journalSilence(asked, peer, `fault ${plan.kind}`, { fault: plan.kind })
+      return
+    }
+    // Garbage goes where the answer would have gone, so the behaviour still decides the answer's target.
+    const behaviour = plan.hook === 'behaviour' ? plan : NO_FAULT
+    await waitFor(behaviour.delayMs)
+    const decision = answerDhcp(
+      this.#plan,
+      this.#runtime.leases,
+      req,
+      this.deps.clock.now(),
+      behaviour.protocol,
+    )
+    const reply = decision.reply
+    if (reply?.type === DhcpMessageType.ACK || asked.type === 'RELEASE' || asked.type === 'DECLINE')
+      this.#runtime.save(asked.mac)
+    if (!reply) {
+      this.#journalSilence(asked, peer, decision.note, { note: decision.note })
+      return
+    }
+    const maxSize = Math.max(576, readU16(req.options.get(Opt.maxMessageSize)) ?? 576) - 28
+    const bytes =
+      plan.hook === 'connection' && plan.kind === 'garbage'
+        ? plan.bytes
+        : behaviour.onEncoded(encodeDhcp(replyMessage(req, reply), { maxSize }))
+    this.#send(req, reply, bytes, rinfo, { ...asked, peer, note: decision.note, fault: fault?.kind })
+  }
+
+  /** The message, or undefined: DHCP's answer to garbage is silence (RFC 2131 has no error message for it). */
+  #decode(msg: Buffer, peer: Peer): DhcpMessage | undefined {
     try {
-      req = decodeDhcp(msg)
+      return decodeDhcp(msg)
     } catch (err) {
       if (!(err instanceof LabDecodeError)) throw err
-      // DHCP's answer to garbage is silence (RFC 2131 has no error message for it).
-      journal.record({
+      this.deps.journal.record({
         server: 'dhcp',
         kind: 'dhcp:malformed',
         summary: `malformed datagram (${msg.length} octets) ignored: ${err.message}`,
         detail: { bytes: msg.length, error: err.message },
         peer,
       })
-      return
+      return undefined
     }
+  }
+
+  /** Journals the request with what the phone asked; returns what the rest of the exchange names it by. */
+  #journalRequest(req: DhcpMessage, peer: Peer): Asked {
     const mac = normalizeMac(req.chaddr)
     const type = messageTypeName(req.options.get(Opt.messageType)?.[0])
     const vendorClass = req.options.has(Opt.vendorClass)
       ? Buffer.from(req.options.get(Opt.vendorClass)!).toString('latin1')
       : undefined
-    const asked = [...(req.options.get(Opt.parameterList) ?? [])]
+    const parameterList = [...(req.options.get(Opt.parameterList) ?? [])]
     const xid = req.xid.toString(16).padStart(8, '0')
-    journal.record({
+    const relay = req.giaddr !== '0.0.0.0' ? ` via relay ${req.giaddr}` : ''
+    const list = parameterList.length > 0 ? ` asks for ${parameterList.join(',')}` : ''
+    this.deps.journal.record({
       server: 'dhcp',
       kind: 'dhcp:request',
-      summary: `${type} from ${mac} xid ${xid}${req.giaddr !== '0.0.0.0' ? ` via relay ${req.giaddr}` : ''}${asked.length > 0 ? ` asks for ${asked.join(',')}` : ''}`,
+      summary: `${type} from ${mac} xid ${xid}${relay}${list}`,
       detail: {
         type,
         mac,
         xid,
         ciaddr: req.ciaddr,
         giaddr: req.giaddr,
-        parameterList: asked,
+        parameterList,
         ...(vendorClass !== undefined ? { vendorClass } : {}),
         ...(req.options.has(Opt.requestedAddress)
           ? { requested: readIps(req.options.get(Opt.requestedAddress))[0] }
@@ -383,96 +405,51 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
       // the device from here on. On a segment the source is 0.0.0.0 or a relay agent.
       peerIsDevice: this.#loopback && peer.address !== '0.0.0.0',
     })
-    const applied = faults.idle
-      ? undefined
-      : faults.decide({
-          server: 'dhcp',
-          peer,
-          device: { mac },
-          fields: { messageType: type, xid, ...(vendorClass !== undefined ? { vendorClass } : {}) },
-        })
-    const fault = applied?.fault
-    const plan = this.plan(fault, 'udp', 300)
-    if (plan.hook === 'silence') {
-      journal.record({
-        server: 'dhcp',
-        kind: 'dhcp:reply',
-        summary: `no answer to ${type} from ${mac} (fault ${plan.kind})`,
-        detail: { mac, xid, fault: plan.kind },
-        peer,
-        device: { mac },
-        peerIsDevice: false,
-      })
-      return
-    }
-    // Garbage goes where the answer would have gone, so the behaviour still decides the answer's target.
-    const behaviour = plan.hook === 'behaviour' ? plan : NO_FAULT
-    await waitFor(behaviour.delayMs)
-    const now = this.deps.clock.now()
-    const decision = decideDhcp(this.#plan, this.#runtime.leases, req, now)
-    let reply = decision.reply
-    const protocol = behaviour.protocol
-    if (protocol?.kind === 'error' && reply) {
-      reply = {
-        type: DhcpMessageType.NAK,
-        yiaddr: '0.0.0.0',
-        options: new Map([
-          [Opt.messageType, Uint8Array.of(DhcpMessageType.NAK)],
-          [Opt.serverId, ipBytes(this.#serverId)],
-        ]),
-      }
-    }
-    if (protocol?.kind === 'answer' && reply) reply = alterReply(reply, protocol.set)
-    if (reply?.type === DhcpMessageType.ACK || type === 'RELEASE' || type === 'DECLINE')
-      this.#runtime.save(mac)
-    if (!reply) {
-      journal.record({
-        server: 'dhcp',
-        kind: 'dhcp:reply',
-        summary: `no answer to ${type} from ${mac}: ${decision.note}`,
-        detail: { mac, xid, note: decision.note },
-        peer,
-        device: { mac },
-        peerIsDevice: false,
-      })
-      return
-    }
-    const maxSize = Math.max(576, readU16(req.options.get(Opt.maxMessageSize)) ?? 576) - 28
-    const message: DhcpMessage = {
-      op: 2,
-      htype: req.htype,
-      hlen: req.hlen,
-      hops: 0,
-      xid: req.xid,
-      secs: 0,
-      flags: req.flags,
-      ciaddr: reply.type === DhcpMessageType.NAK ? '0.0.0.0' : req.ciaddr,
-      yiaddr: reply.yiaddr,
-      siaddr: '0.0.0.0',
-      giaddr: req.giaddr,
-      chaddr: req.chaddr,
-      sname: '',
-      file: '',
-      options: reply.options,
-    }
-    const bytes =
-      plan.hook === 'connection' && plan.kind === 'garbage'
-        ? plan.bytes
-        : behaviour.onEncoded(encodeDhcp(message, { maxSize }))
-    const target = replyTarget(req, reply, this.#sender ? '255.255.255.255' : this.#broadcast)
-    const bound = this.#port
-    // In loopback mode there is no broadcast domain: what would be broadcast goes back to the sender.
-    const to = target.toRelay
-      ? { address: target.address, port: bound }
-      : this.#loopback
-        ? { address: rinfo.address, port: rinfo.port }
-        : { address: target.address, port: bound + 1 }
-    const replyType = messageTypeName(reply.type)
-    const acked = reply.type === DhcpMessageType.ACK && reply.yiaddr !== '0.0.0.0'
-    journal.record({
+    return { mac, type, xid, vendorClass }
+  }
+
+  #fault(asked: Asked, peer: Peer): Fault | undefined {
+    const { faults } = this.deps
+    if (faults.idle) return undefined
+    const { type, xid, vendorClass } = asked
+    return faults.decide({
+      server: 'dhcp',
+      peer,
+      device: { mac: asked.mac },
+      fields: { messageType: type, xid, ...(vendorClass !== undefined ? { vendorClass } : {}) },
+    })?.fault
+  }
+
+  #journalSilence(asked: Asked, peer: Peer, why: string, detail: { fault?: string; note?: string }): void {
+    const { mac, xid, type } = asked
+    this.deps.journal.record({
       server: 'dhcp',
       kind: 'dhcp:reply',
-      summary: `${replyType} ${reply.yiaddr !== '0.0.0.0' ? `${reply.yiaddr} ` : ''}to ${mac} → ${to.address}:${to.port}${fault ? ` (fault ${fault.kind})` : ''}`,
+      summary: `no answer to ${type} from ${mac}${detail.fault !== undefined ? ` (${why})` : `: ${why}`}`,
+      detail: { mac, xid, ...detail },
+      peer,
+      device: { mac },
+      peerIsDevice: false,
+    })
+  }
+
+  /** Journals the reply where it goes, then sends it (RFC 2131 §4.1: relay, unicast or broadcast). */
+  #send(
+    req: DhcpMessage,
+    reply: DhcpReply,
+    bytes: Uint8Array,
+    rinfo: RemoteInfo,
+    about: Asked & { readonly peer: Peer; readonly note: string; readonly fault: string | undefined },
+  ): void {
+    const { mac, xid, peer, note, fault } = about
+    const to = this.#destination(req, reply, rinfo)
+    const replyType = messageTypeName(reply.type)
+    const acked = reply.type === DhcpMessageType.ACK && reply.yiaddr !== '0.0.0.0'
+    const offered = reply.yiaddr !== '0.0.0.0' ? `${reply.yiaddr} ` : ''
+    this.deps.journal.record({
+      server: 'dhcp',
+      kind: 'dhcp:reply',
+      summary: `${replyType} ${offered}to ${mac} → ${to.address}:${to.port}${fault ? ` (fault ${fault})` : ''}`,
       detail: {
         type: replyType,
         mac,
@@ -480,8 +457,8 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
         yiaddr: reply.yiaddr,
         to: `${to.address}:${to.port}`,
         options: describeOptions(reply.options),
-        note: decision.note,
-        ...(fault ? { fault: fault.kind } : {}),
+        note,
+        ...(fault ? { fault } : {}),
       },
       peer,
       device: acked ? { mac, ip: reply.yiaddr } : { mac },
@@ -494,6 +471,23 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
         device: { mac },
       })
   }
+
+  /** Where the reply goes; in loopback mode there is no broadcast domain, so a broadcast goes back to the sender. */
+  #destination(req: DhcpMessage, reply: DhcpReply, rinfo: RemoteInfo): { address: string; port: number } {
+    const target = replyTarget(req, reply, this.#sender ? '255.255.255.255' : this.#broadcast)
+    const bound = this.#port
+    if (target.toRelay) return { address: target.address, port: bound }
+    if (this.#loopback) return { address: rinfo.address, port: rinfo.port }
+    return { address: target.address, port: bound + 1 }
+  }
+}
+
+/** What a request is named by in the journal events of its exchange. */
+interface Asked {
+  readonly mac: string
+  readonly type: string
+  readonly xid: string
+  readonly vendorClass: string | undefined
 }
 
 export type { Journal }
