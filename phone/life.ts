@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks'
 import type { LabClock } from '../core/clock.js'
 import type { PhoneCommand } from '../lab/admin/phone-commands.js'
 import { PhoneContext, type EndState, type PhoneOptions, type PhoneReport } from './context.js'
-import { renewLease } from './dhcp.js'
+import { renewLease, type Lease } from './dhcp.js'
 import { powerOn, signIn, type SignedIn } from './emulator.js'
 import { ntpOffset } from './ntp.js'
 import { downloadAddressBook } from './stages/address-book.js'
@@ -94,6 +94,34 @@ export interface LifeReport {
 
 /** Why the phone left the signed-in state. */
 type Leave = PhoneCommand | 'install' | 'lost-pool' | 'lost-address' | 'time' | 'stopped'
+
+/** The signed-in phone's timers, by what each does. */
+type Duty =
+  | 're-register'
+  | 'keep-alive'
+  | 'address-book'
+  | 'ews'
+  | 'daily'
+  | 'ntp'
+  | 'renew'
+  | 'rebind'
+  | 'lease-end'
+  | 'install'
+
+/** The signed-in phone between its timers: when each is due, what runs beside the SIP work, the lease. */
+interface Run {
+  readonly ctx: PhoneContext
+  readonly session: SignedIn
+  readonly due: Map<Duty, number>
+  readonly side: Map<string, Promise<void>>
+  /** The lease in force and the lab time it was granted (T1, T2 and the end count from there). */
+  lease: { readonly current: Lease; readonly since: number }
+  /** The EWS connection the polls keep. */
+  ews: PhoneHttp | undefined
+  /** Why a side duty made the phone leave. */
+  sideLeave: Leave | undefined
+  readonly ewsPollMs: number
+}
 
 /**
  * A CX700 that lives on after sign-in (spec §5, §6): it keeps its TLS connection to the pool, sends
@@ -252,32 +280,40 @@ export class LivingPhone {
    * poll never makes a registration lapse. One of each at a time.
    */
   async #signedIn(ctx: PhoneContext, session: SignedIn, until: number): Promise<Leave> {
-    const t = this.timings
-    const { sip, network } = session
-    let lease = network.lease
-    let leaseStart = this.#clock.now()
-    let ewsConnection: PhoneHttp | undefined
+    const run = this.#startRun(ctx, session)
+    const duties = this.#duties(run)
+    const { sip } = session
     const onClose = (): void => this.#wake.abort()
     sip.socket.once('close', onClose)
-    const side = new Map<string, Promise<void>>()
-    let sideLeave: Leave | undefined
-    /** Runs a side task unless one of its kind is still running; a task may make the phone leave. */
-    const beside = (name: string, task: () => Promise<Leave | undefined>): void => {
-      if (side.has(name)) return
-      const running = task()
-        .then((leave) => {
-          if (leave && !sideLeave) {
-            sideLeave = leave
-            this.#wake.abort()
-          }
-        })
-        .finally(() => side.delete(name))
-      side.set(name, running)
+    try {
+      for (;;) {
+        const [task, at] = [...run.due.entries()].reduce((a, b) => (b[1] < a[1] ? b : a))
+        const why = await this.#wait((at - this.#clock.now()) / 1000, until)
+        if (run.sideLeave) return run.sideLeave
+        if (why !== 'time-passed') return why
+        if (sip.closed) {
+          ctx.step('pool', false, 'the pool closed the connection')
+          return 'lost-pool'
+        }
+        const leave = await duties[task](this.#clock.now())
+        if (leave) return leave
+        // A phone alone on a fast-forwarded clock does one thing at a time: lab time jumps only while it waits.
+        if (this.#options.fastForward) await Promise.allSettled(run.side.values())
+      }
+    } finally {
+      sip.socket.off('close', onClose)
+      sip.close()
+      await Promise.allSettled(run.side.values())
+      run.ews?.close()
     }
-    const mwiMinutes = Number(session.props.ucExchangeMwiPoll)
-    const ewsPollMs = (mwiMinutes > 0 ? mwiMinutes * 60 : t.ewsPollS) * 1000
+  }
+
+  /** The signed-in phone's timers, each first due as the spec paces them (§4.3, §5). */
+  #startRun(ctx: PhoneContext, session: SignedIn): Run {
+    const t = this.timings
     const now = this.#clock.now()
-    const due = new Map<string, number>([
+    const mwiMinutes = Number(session.props.ucExchangeMwiPoll)
+    const due = new Map<Duty, number>([
       // The refresh counts from the REGISTER, not from the end of the sign-in's other steps.
       ['re-register', session.registeredAt + session.expiresS * 1000 * t.reRegisterAt],
       ['keep-alive', now + t.keepAliveS * 1000],
@@ -285,105 +321,112 @@ export class LivingPhone {
       ['address-book', now],
       ['daily', now + t.dailyS * 1000],
       ['ntp', now + t.ntpResyncS * 1000],
-      ['renew', now + lease.renewSeconds * 1000],
+      ['renew', now + session.network.lease.renewSeconds * 1000],
     ])
+    const ewsPollMs = (mwiMinutes > 0 ? mwiMinutes * 60 : t.ewsPollS) * 1000
     if (typeof ctx.learnt.ewsUrl === 'string') due.set('ews', now + ewsPollMs)
     if (this.#options.state.pendingFirmware) due.set('install', now + t.installIdleS * 1000)
-    try {
-      for (;;) {
-        const [task, at] = [...due.entries()].reduce((a, b) => (b[1] < a[1] ? b : a))
-        const why = await this.#wait((at - this.#clock.now()) / 1000, until)
-        if (sideLeave) return sideLeave
-        if (why !== 'time-passed') return why
-        if (sip.closed) {
-          ctx.step('pool', false, 'the pool closed the connection')
+    const lease = { current: session.network.lease, since: now }
+    return { ctx, session, due, side: new Map(), lease, ews: undefined, sideLeave: undefined, ewsPollMs }
+  }
+
+  /** Runs a side duty unless one of its kind is still running; a duty may make the phone leave. */
+  #beside(run: Run, name: string, duty: () => Promise<Leave | undefined>): void {
+    if (run.side.has(name)) return
+    const running = duty()
+      .then((leave) => {
+        if (leave && !run.sideLeave) {
+          run.sideLeave = leave
+          this.#wake.abort()
+        }
+      })
+      .finally(() => run.side.delete(name))
+    run.side.set(name, running)
+  }
+
+  /** What each timer does when it is due (`c`: lab time now); every duty has one (the type says so). */
+  #duties(run: Run): Record<Duty, (c: number) => Promise<Leave | undefined>> {
+    const { ctx, session, due } = run
+    const { sip, network } = session
+    const t = this.timings
+    return {
+      're-register': async (c) => {
+        const a = await sip.refresh(ctx.timeoutMs * 2)
+        const expires = Number(a?.headers.get('expires') ?? session.expiresS) || session.expiresS
+        ctx.step('re-register', a?.status === 200, `REGISTER → ${a?.status ?? 'no answer'}`)
+        if (a?.status !== 200) return 'lost-pool'
+        due.set('re-register', c + expires * 1000 * t.reRegisterAt)
+        return undefined
+      },
+      'keep-alive': async (c) => {
+        if (!(await sip.keepAlive(ctx.timeoutMs))) {
+          ctx.step('keep-alive', false, 'no pong from the pool')
           return 'lost-pool'
         }
-        const c = this.#clock.now()
-        switch (task) {
-          case 're-register': {
-            const a = await sip.refresh(ctx.timeoutMs * 2)
-            const expires = Number(a?.headers.get('expires') ?? session.expiresS) || session.expiresS
-            ctx.step('re-register', a?.status === 200, `REGISTER → ${a?.status ?? 'no answer'}`)
-            if (a?.status !== 200) return 'lost-pool'
-            due.set(task, c + expires * 1000 * t.reRegisterAt)
-            break
-          }
-          case 'keep-alive':
-            if (!(await sip.keepAlive(ctx.timeoutMs))) {
-              ctx.step('keep-alive', false, 'no pong from the pool')
-              return 'lost-pool'
-            }
-            due.set(task, c + t.keepAliveS * 1000)
-            break
-          case 'address-book': {
-            const abs = session.props.absInternalServerUrl
-            if (abs) beside(task, async () => void (await downloadAddressBook(ctx, network, abs)))
-            due.delete(task)
-            break
-          }
-          case 'ews':
-            beside(task, async () => {
-              ewsConnection = await pollVoicemail(ctx, network, String(ctx.learnt.ewsUrl), ewsConnection)
-              return undefined
-            })
-            due.set(task, c + ewsPollMs)
-            break
-          case 'daily':
-            beside(task, async () => {
-              await this.#daily(ctx, session)
-              if (this.#options.state.pendingFirmware && !due.has('install'))
-                due.set('install', this.#clock.now() + t.installIdleS * 1000)
-              return undefined
-            })
-            due.set(task, c + t.dailyS * 1000)
-            break
-          case 'ntp':
-            beside(task, async () => {
-              await this.#resyncClock(ctx)
-              return undefined
-            })
-            due.set(task, c + t.ntpResyncS * 1000)
-            break
-          case 'renew':
-          case 'rebind':
-            beside('lease', async () => {
-              const renewed = await renewLease(ctx.net, this.#options.mac, lease, {
-                accept119: ctx.guesses.option119,
-                timeoutMs: ctx.timeoutMs,
-                rebinding: task === 'rebind',
-              })
-              ctx.step(
-                `dhcp-${task}`,
-                renewed !== undefined,
-                renewed ? `${renewed.address} extended` : 'no ACK',
-              )
-              const at = this.#clock.now()
-              if (renewed) {
-                lease = renewed
-                leaseStart = at
-                due.set('renew', at + lease.renewSeconds * 1000)
-              } else if (task === 'renew') due.set('rebind', leaseStart + lease.rebindSeconds * 1000)
-              else due.set('lease-end', leaseStart + lease.leaseSeconds * 1000)
-              return undefined
-            })
-            due.delete(task)
-            break
-          case 'lease-end':
-            ctx.step('dhcp', false, `the lease of ${lease.address} ran out`)
-            return 'lost-address'
-          case 'install':
-            return 'install'
-        }
-        // A phone alone on a fast-forwarded clock does one thing at a time: lab time jumps only while it waits.
-        if (this.#options.fastForward) await Promise.allSettled(side.values())
-      }
-    } finally {
-      sip.socket.off('close', onClose)
-      sip.close()
-      await Promise.allSettled(side.values())
-      ewsConnection?.close()
+        due.set('keep-alive', c + t.keepAliveS * 1000)
+        return undefined
+      },
+      'address-book': async () => {
+        const abs = session.props.absInternalServerUrl
+        if (abs)
+          this.#beside(run, 'address-book', async () => void (await downloadAddressBook(ctx, network, abs)))
+        due.delete('address-book')
+        return undefined
+      },
+      ews: async (c) => {
+        this.#beside(run, 'ews', async () => {
+          run.ews = await pollVoicemail(ctx, network, String(ctx.learnt.ewsUrl), run.ews)
+          return undefined
+        })
+        due.set('ews', c + run.ewsPollMs)
+        return undefined
+      },
+      daily: async (c) => {
+        this.#beside(run, 'daily', async () => {
+          await this.#daily(ctx, session)
+          if (this.#options.state.pendingFirmware && !due.has('install'))
+            due.set('install', this.#clock.now() + t.installIdleS * 1000)
+          return undefined
+        })
+        due.set('daily', c + t.dailyS * 1000)
+        return undefined
+      },
+      ntp: async (c) => {
+        this.#beside(run, 'ntp', async () => void (await this.#resyncClock(ctx)))
+        due.set('ntp', c + t.ntpResyncS * 1000)
+        return undefined
+      },
+      renew: async () => this.#renew(run, 'renew'),
+      rebind: async () => this.#renew(run, 'rebind'),
+      'lease-end': async () => {
+        ctx.step('dhcp', false, `the lease of ${run.lease.current.address} ran out`)
+        return 'lost-address'
+      },
+      install: async () => 'install',
     }
+  }
+
+  /** Renews the lease at T1, or rebinds at T2 (RFC 2131 §4.4.5), beside the SIP work; plans what comes next. */
+  #renew(run: Run, duty: 'renew' | 'rebind'): undefined {
+    const { ctx, due } = run
+    this.#beside(run, 'lease', async () => {
+      const renewed = await renewLease(ctx.net, this.#options.mac, run.lease.current, {
+        accept119: ctx.guesses.option119,
+        timeoutMs: ctx.timeoutMs,
+        rebinding: duty === 'rebind',
+      })
+      ctx.step(`dhcp-${duty}`, renewed !== undefined, renewed ? `${renewed.address} extended` : 'no ACK')
+      const at = this.#clock.now()
+      const { since } = run.lease
+      if (renewed) {
+        run.lease = { current: renewed, since: at }
+        due.set('renew', at + renewed.renewSeconds * 1000)
+      } else if (duty === 'renew') due.set('rebind', since + run.lease.current.rebindSeconds * 1000)
+      else due.set('lease-end', since + run.lease.current.leaseSeconds * 1000)
+      return undefined
+    })
+    due.delete(duty)
+    return undefined
   }
 
   /** NTP again, from the server the sign-in found (§2.3). */
