@@ -5,7 +5,6 @@ export const PKI_HASHES = ['sha1', 'sha256', 'sha384'] as const
 export type PkiHash = (typeof PKI_HASHES)[number]
 export const PKI_VALIDITIES = ['valid', 'expired', 'not-yet-valid'] as const
 export const PKI_ISSUERS = ['lab', 'untrusted', 'lookalike'] as const
-export type PkiIssuer = (typeof PKI_ISSUERS)[number]
 
 const KeySize = Type.Union([Type.Literal(1024), Type.Literal(2048), Type.Literal(4096)])
 

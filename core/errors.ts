@@ -80,7 +80,3 @@ export class ScenarioError extends LabError {
     this.problems = problems
   }
 }
-
-export function invariant(condition: unknown, code: LabErrorCode, message: string): asserts condition {
-  if (!condition) throw new LabError(code, message)
-}

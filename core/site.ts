@@ -180,10 +180,6 @@ export const HostSchema = Type.Object(
   { additionalProperties: false },
 )
 
-export type SiteDocument = Static<typeof SiteSchema>
-export type UserDocument = Static<typeof UserSchema>
-export type HostDocument = Static<typeof HostSchema>
-
 /** The site with every default derived (spec terminology: SIP, SMTP, AD and DHCP domains). */
 export interface Site {
   readonly sipDomain: string

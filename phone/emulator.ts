@@ -23,13 +23,11 @@ import { firstUpdateStage, updateCheck } from './stages/update.js'
 
 export {
   DEFAULT_GUESSES,
-  LATEST_FIRMWARE,
   PhoneContext,
   type EndState,
   type PhoneGuesses,
   type PhoneOptions,
   type PhoneReport,
-  type PhoneStep,
 } from './context.js'
 
 /** A phone that signed in: what it keeps while it lives (the pool connection, what provisioning said). */

@@ -187,9 +187,6 @@ export const PhoneGuessesSchema = Type.Object(
   { additionalProperties: false, default: {} },
 )
 
-/** How the phone's user names the account: as AD's NetBIOS form, the UPN, or exactly this text. */
-export const ACCOUNT_FORMS = ['netbios', 'upn'] as const
-
 /** The emulated phone `verify` (and `cx700-lab phone` on a running lab) runs: who, how, and for how long. */
 export const PhoneBlockSchema = Type.Object(
   {

@@ -5,10 +5,8 @@ import { checkDhcp } from './check.js'
 import { DhcpRuntime, DhcpServer, type DhcpSlice } from './server.js'
 import { DHCP_FAULTS } from './schema.js'
 
-export { decodeDhcp, encodeDhcp, encodeSearchList, decodeSearchList, type DhcpMessage } from './codec.js'
-export { decideDhcp, LeaseTable } from './behaviour.js'
-export { DhcpSchema, type DhcpConfig } from './schema.js'
-export { DhcpRuntime, DhcpServer, type DhcpSlice } from './server.js'
+export { DhcpSchema } from './schema.js'
+export { DhcpRuntime, type DhcpSlice } from './server.js'
 
 export const dhcpDefinition: LabServerDefinition<typeof DhcpSchema, DhcpSlice, DhcpRuntime> = {
   name: 'dhcp',

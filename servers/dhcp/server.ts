@@ -15,7 +15,7 @@ import { LabDecodeError, LabError } from '../../core/errors.js'
 import { NO_FAULT, waitFor } from '../../core/faults/apply.js'
 import type { Fault } from '../../core/faults/types.js'
 import { namedLink, offLink, type NamedLink } from '../../core/net/link.js'
-import type { Journal, Peer } from '../../core/journal/journal.js'
+import type { Peer } from '../../core/journal/journal.js'
 import { normalizeMac } from '../../core/journal/devices.js'
 import { closeUdp } from '../../core/net/udp.js'
 import type { DeviceRef } from '../../core/journal/devices.js'
@@ -489,5 +489,3 @@ interface Asked {
   readonly xid: string
   readonly vendorClass: string | undefined
 }
-
-export type { Journal }

@@ -22,7 +22,6 @@ export const DnsType = {
   OPT: 41,
   ANY: 255,
 } as const
-export type DnsTypeName = Exclude<keyof typeof DnsType, 'OPT'>
 
 export const DnsRcode = {
   NOERROR: 0,
@@ -33,7 +32,6 @@ export const DnsRcode = {
   REFUSED: 5,
   BADVERS: 16,
 } as const
-export type DnsRcodeName = keyof typeof DnsRcode
 
 export const DNS_CLASS_IN = 1
 export const DNS_HEADER_LENGTH = 12

@@ -7,11 +7,9 @@ import { checkDns } from './check.js'
 import { DNS_FAULTS } from './schema.js'
 import type { DnsSlice } from './zone.js'
 
-export { decodeDns, encodeDns, takeDnsFrames, frameDns, type DnsMessage, type DnsRecord } from './codec.js'
-export { resolveDns } from './behaviour.js'
-export { DnsSchema, type DnsConfig } from './schema.js'
+export { DnsSchema } from './schema.js'
 export { DnsRuntime } from './runtime.js'
-export { DnsServer } from './server.js'
+
 export type { DnsSlice } from './zone.js'
 
 export const dnsDefinition: LabServerDefinition<typeof DnsSchema, DnsSlice, DnsRuntime> = {

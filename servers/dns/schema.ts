@@ -3,7 +3,6 @@ import { PeerSchema, StringEnum, serverBlock } from '../../core/schema/common.js
 import type { FaultCapabilities } from '../../core/faults/types.js'
 
 export const DNS_RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'NS', 'PTR', 'SRV', 'MX', 'TXT'] as const
-export type DnsRecordTypeName = (typeof DNS_RECORD_TYPES)[number]
 
 const OwnerName = Type.String({
   pattern:

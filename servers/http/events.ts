@@ -42,8 +42,6 @@ export interface HttpEvents {
   readonly 'http:abs-generated': { readonly file: string; readonly entries: number; readonly why: string }
 }
 
-export type HttpEventKind = keyof HttpEvents
-
 /** The boot stage of each site a phone uses while it boots (the address book is fetched later). */
 const STAGE: Readonly<Partial<Record<Area, BootStage>>> = {
   certsrv: 'certsrv',

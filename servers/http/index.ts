@@ -6,8 +6,8 @@ import { HttpServer, type HttpSlice } from './server.js'
 import { HTTP_FAULTS } from './schema.js'
 import { checkHttp } from './check.js'
 
-export { HttpSchema, type HttpConfig } from './schema.js'
-export { HttpServer, type HttpSlice } from './server.js'
+export { HttpSchema } from './schema.js'
+export { type HttpSlice } from './server.js'
 export { HttpRuntime } from './runtime.js'
 
 export const httpDefinition: LabServerDefinition<typeof HttpSchema, HttpSlice, HttpRuntime> = {

@@ -35,8 +35,6 @@ export interface KerberosEvents {
   readonly 'kerberos:malformed': MalformedDetail & { readonly transport: Transport }
 }
 
-export type KerberosEventKind = keyof KerberosEvents
-
 /**
  * The KDC's lane of the boot. A KDC_ERR_PREAUTH_REQUIRED is how every AS exchange starts (the client learns
  * the salt), so it does not count as a failure.

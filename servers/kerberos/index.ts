@@ -3,7 +3,6 @@ import { classifyKerberos } from './events.js'
 import { KERBEROS_FAULTS, KerberosSchema, type KerberosBlock } from './schema.js'
 import { KerberosServer } from './server.js'
 
-export { answerAs, answerTgs } from './behaviour.js'
 export { KerberosSchema, type KerberosBlock } from './schema.js'
 
 export const kerberosDefinition: LabServerDefinition<typeof KerberosSchema, KerberosBlock> = {

@@ -23,7 +23,6 @@ export const LdapResult = {
   unavailable: 52,
   unwillingToPerform: 53,
 } as const
-export type LdapResultName = keyof typeof LdapResult
 const RESULT_NAMES = new Map<number, string>(Object.entries(LdapResult).map(([k, v]) => [v, k]))
 export function resultName(code: number): string {
   return RESULT_NAMES.get(code) ?? `result ${code}`
@@ -371,18 +370,6 @@ export function peekMessageId(frame: Buffer): number | undefined {
     const r = new Reader(frame)
     r.sequence(0x30)
     return r.int()
-  } catch {
-    return undefined
-  }
-}
-
-/** The tag of a frame's protocol operation, when it can be read. */
-export function peekOperationTag(frame: Buffer): number | undefined {
-  try {
-    const r = new Reader(frame)
-    r.sequence(0x30)
-    r.int()
-    return r.peek()
   } catch {
     return undefined
   }

@@ -4,11 +4,8 @@ import { classifyLdap } from './events.js'
 import { LdapServer, type LdapSlice } from './server.js'
 import { LDAP_FAULTS } from './schema.js'
 
-export { decodeLdapMessage, filterText, takeLdapFrames, type LdapMessage, type LdapFilter } from './codec.js'
-export { bind, matches, search } from './behaviour.js'
-export { buildDirectory, type Directory } from './directory.js'
-export { LdapSchema, type LdapConfig } from './schema.js'
-export { LdapServer, type LdapSlice } from './server.js'
+export { LdapSchema } from './schema.js'
+export { type LdapSlice } from './server.js'
 
 export const ldapDefinition: LabServerDefinition<typeof LdapSchema, LdapSlice> = {
   name: 'ldap',

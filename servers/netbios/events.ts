@@ -36,8 +36,6 @@ export interface NetbiosEvents {
   readonly 'netbios:failed': FailedDetail
 }
 
-export type NetbiosEventKind = keyof NetbiosEvents
-
 /** A WINS lookup is how a phone offered WINS locates its domain controller (spec §2.4): DC/LDAP stage. */
 export const classifyNetbios: EventClassifier = (event) => {
   const e = event as EventOf<NetbiosEvents>

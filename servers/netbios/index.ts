@@ -5,9 +5,7 @@ import { classifyNetbios } from './events.js'
 import { NETBIOS_FAULTS, NetbiosSchema } from './schema.js'
 import { NetbiosServer, type NetbiosSlice } from './server.js'
 
-export { decodeNb, encodeNb, encodeName, nameText, parseNameText, type NbPacket } from './codec.js'
-export { answerNbns, scenarioNames } from './behaviour.js'
-export { NetbiosSchema, type NetbiosBlock } from './schema.js'
+export { NetbiosSchema } from './schema.js'
 
 export const netbiosDefinition: LabServerDefinition<typeof NetbiosSchema, NetbiosSlice, Registrations> = {
   name: 'netbios',

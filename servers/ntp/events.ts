@@ -39,8 +39,6 @@ export interface NtpEvents {
   readonly 'ntp:failed': FailedDetail
 }
 
-export type NtpEventKind = keyof NtpEvents
-
 export const classifyNtp: EventClassifier = (event) => {
   const e = event as EventOf<NtpEvents>
   const kiss = e.kind === 'ntp:response' && 'kiss' in e.detail ? e.detail.kiss : undefined

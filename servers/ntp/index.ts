@@ -4,16 +4,7 @@ import { classifyNtp } from './events.js'
 import { NtpServer } from './server.js'
 import { NTP_FAULTS, type NtpConfig } from './schema.js'
 
-export {
-  decodeNtp,
-  encodeNtp,
-  ntpTimestampFromUnixMs,
-  unixMsFromNtpTimestamp,
-  type NtpPacket,
-} from './codec.js'
-export { answerNtp } from './behaviour.js'
 export { NtpSchema, type NtpConfig } from './schema.js'
-export { NtpServer } from './server.js'
 
 export const ntpDefinition: LabServerDefinition<typeof NtpSchema, NtpConfig> = {
   name: 'ntp',

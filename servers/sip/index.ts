@@ -5,10 +5,10 @@ import { SipServer, type SipSlice } from './server.js'
 import { SIP_FAULTS } from './schema.js'
 import { Registrar, sipRoutes } from './registrar.js'
 
-export { SipSchema, type SipConfig } from './schema.js'
-export { SipServer, type SipSlice } from './server.js'
-export { SipFramer, encodeSip, parseHead, type SipMessage } from './codec.js'
-export { Registrar, type RegistrationView } from './registrar.js'
+export { SipSchema } from './schema.js'
+export { type SipSlice } from './server.js'
+
+export { Registrar } from './registrar.js'
 
 export const sipDefinition: LabServerDefinition<typeof SipSchema, SipSlice, Registrar> = {
   name: 'sip',

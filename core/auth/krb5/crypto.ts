@@ -18,7 +18,6 @@ import { ntowfv1 } from '../ntlm.js'
  */
 
 export const Etype = { aes256: 18, aes128: 17, rc4: 23 } as const
-export type EtypeNumber = (typeof Etype)[keyof typeof Etype]
 export const ETYPE_NAMES: Readonly<Record<number, string>> = {
   17: 'aes128-cts-hmac-sha1-96',
   18: 'aes256-cts-hmac-sha1-96',
