@@ -105,54 +105,7 @@ button:focus-visible,input:focus-visible{outline:3px solid Highlight}.right{colo
 <section aria-labelledby="h-task"><h2 id="h-task">Your task</h2><div id="task" aria-live="polite"><p>Waiting for the trainer.</p></div></section>
 <p><button type="button" id="report">Download my report</button></p>
 </main>
-<script>
-const token = new URLSearchParams(location.hash.slice(1)).get('token') || '';
-const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
-const api = async (path, opts = {}) => {
-  const res = await fetch(path, Object.assign({}, opts, { headers: Object.assign({ authorization: 'Bearer ' + token }, opts.headers || {}) }));
-  const body = res.headers.get('content-type')?.includes('json') ? await res.json() : await res.text();
-  if (!res.ok) throw new Error((body && body.error) || res.status);
-  return body;
-};
-let shownTask = '';
-async function refresh() {
-  const s = await api('/trainee/state');
-  document.getElementById('who').textContent = s.name + ' — phone ' + s.device;
-  document.getElementById('screen').textContent = s.phone.screen;
-  document.getElementById('stages').innerHTML = Object.entries(s.phone.stages).map(([k, v]) => '<span class="stage ' + v.last + '">' + esc(k) + ' ' + (v.last === 'ok' ? '✓' : '✗') + '</span>').join('');
-  document.getElementById('events').innerHTML = s.phone.events.map((e) => '<li>' + esc(e.time.slice(11, 19)) + ' ' + esc(e.stage || '') + ' ' + (e.ok === false ? '✗ ' : '') + esc(e.summary) + '</li>').join('');
-  const key = JSON.stringify([s.exercise && s.exercise.question, s.exercise && s.exercise.hints.length, s.reveal && s.reveal.title]);
-  if (key === shownTask) { if (s.exercise) document.getElementById('left').textContent = Math.ceil(s.exercise.timeLeftMs / 60000) + ' min left'; return; }
-  shownTask = key;
-  const task = document.getElementById('task');
-  if (s.exercise) {
-    task.innerHTML = '<p><b>' + esc(s.exercise.question) + '</b> <span id="left">' + Math.ceil(s.exercise.timeLeftMs / 60000) + ' min left</span></p>' +
-      '<form id="answer"><fieldset><legend>Your answer</legend>' + s.exercise.choices.map((c, i) => '<label><input type="radio" name="choice" value="' + esc(c) + '"' + (i === 0 ? ' required' : '') + '> ' + esc(c) + '</label><br>').join('') + '</fieldset><button type="submit">Answer</button></form>' +
-      '<ul id="hints">' + s.exercise.hints.map((h) => '<li>' + esc(h) + '</li>').join('') + '</ul>' +
-      (s.exercise.hintsLeft > 0 ? '<button type="button" id="hint">Give me a hint (' + s.exercise.hintsLeft + ' left)</button>' : '');
-    document.getElementById('answer').addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      await api('/trainee/answer', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ choice: new FormData(ev.target).get('choice') }) });
-      await refresh();
-    });
-    document.getElementById('hint')?.addEventListener('click', async () => { await api('/trainee/hint', { method: 'POST' }); await refresh(); });
-  } else if (s.reveal) {
-    const r = s.reveal;
-    task.innerHTML = '<h3 id="verdict" class="' + (r.correct ? 'right">Right' : 'wrong">Not this time') + (r.late ? ' (after the time limit)' : '') + '</h3>' +
-      '<p>' + esc(r.title) + '. You answered <b>' + esc(r.yours || '—') + '</b>; the cause: <b>' + esc(r.answer) + '</b>.</p><p id="notes">' + esc(r.notes) + '</p>' +
-      '<h4>What proves it</h4><ol id="proof">' + r.proof.map((e) => '<li>' + esc(e.time.slice(11, 19)) + ' ' + esc(e.server) + ': ' + esc(e.summary) + '</li>').join('') + '</ol>';
-  } else task.innerHTML = '<p>Waiting for the trainer.</p>';
-}
-document.getElementById('report').addEventListener('click', async () => {
-  const res = await fetch('/trainee/report', { headers: { authorization: 'Bearer ' + token } });
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(await res.blob());
-  a.download = 'training-report.html';
-  document.body.append(a); a.click(); a.remove();
-});
-refresh().catch((e) => { document.getElementById('task').textContent = 'This page needs the link your trainer gave you (' + e.message + ').'; });
-setInterval(() => refresh().catch(() => undefined), 2000);
-</script></body></html>`
+<script type="module" src="/assets/trainee.js"></script></body></html>`
 }
 
 /** A trainee's report, as JSON or as an HTML download (format=html). */

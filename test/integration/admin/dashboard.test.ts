@@ -12,7 +12,15 @@ describe('dashboard routes of the admin API', () => {
     expect(page.headers.get('content-type')).toContain('text/html')
     const html = await page.text()
     expect(html).toContain('<title>cx700-lab dashboard</title>')
-    expect(html).not.toMatch(/<(script|link)[^>]+src=|https?:\/\/(?!127\.)/) // no CDN, nothing remote
+    // No CDN, nothing remote: the one script is the lab's own, served from /assets/ and built from TypeScript.
+    expect(html).not.toMatch(/<(script|link)[^>]+(src|href)="(?!\/assets\/)|https?:\/\/(?!127\.)/)
+    expect(html).toContain('<script type="module" src="/assets/dashboard.js"></script>')
+    for (const file of ['dashboard.js', 'api.js', 'render.js', 'escape.js']) {
+      const script = await fetch(`${t.admin.url}/assets/${file}`)
+      expect(script.status, file).toBe(200)
+      expect(script.headers.get('content-type')).toContain('text/javascript')
+    }
+    expect((await fetch(`${t.admin.url}/assets/..%2Fpackage.json`)).status).toBe(400)
 
     // SSE: once the stream has opened (its comment line), the next journal event arrives as a `data:` line.
     let opened!: () => void
