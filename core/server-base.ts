@@ -48,7 +48,7 @@ export abstract class ServerBase<
     return this.#state === 'listening'
   }
 
-  abstract configure(config: C): void
+  abstract configure(config: C): void | Promise<void>
 
   /** Binds every socket; on failure, closes what it bound before throwing (LAB_ERR_SERVER_BIND). */
   protected abstract bind(): Promise<readonly BoundPort[]>

@@ -60,8 +60,11 @@ export interface RunningServer extends AsyncDisposable {
 
 /** The contract every protocol server fulfils. */
 export interface LabServer<C> extends RunningServer {
-  /** Swaps the behaviour's configuration in place (same sockets); used by hot reload. */
-  configure(config: C): void
+  /**
+   * Swaps the behaviour's configuration in place (same sockets); used by hot reload, which waits for what it
+   * returns (a change that takes time, such as DNS's pump threads, is in force when the reload resolves).
+   */
+  configure(config: C): void | Promise<void>
 }
 
 /** What every server's slice is made from besides its own block: the site, its users and hosts, the network. */

@@ -95,7 +95,7 @@ interface Instance {
   readonly server: RunningServer
   readonly listen: ListenRequest[]
   /** Hands the server its slice of another scenario (same sockets). */
-  readonly configure: (scenario: Scenario) => void
+  readonly configure: (scenario: Scenario) => void | Promise<void>
 }
 
 type Runtimes = { [K in ServerName]: RuntimeOf<K> }
@@ -529,7 +529,7 @@ export class Lab implements AsyncDisposable {
       throw err
     }
     const previous = this.#scenario.name
-    for (const { name } of keep) this.#servers.get(name)?.configure(next)
+    await Promise.all(keep.map(async ({ name }) => this.#servers.get(name)?.configure(next)))
     const retired = retire.flatMap((n) => {
       const s = this.#servers.get(n)?.server
       return s ? [s] : []

@@ -123,21 +123,23 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
     this.#unsubscribe = runtime.onChange(() => this.#rebuild())
   }
 
-  configure(config: DnsSlice): void {
+  /** A change of `workers` resolves once the threads have started or stopped (a reload waits for it). */
+  configure(config: DnsSlice): Promise<void> {
     const workers = config.block.workers
     this.#config = config
     this.#rebuild()
-    if (this.listening && workers !== (this.#pumps[0]?.threads.length ?? 0)) this.#resize(workers)
+    if (this.listening && workers !== (this.#pumps[0]?.threads.length ?? 0)) return this.#resize(workers)
+    return Promise.resolve()
   }
 
   /** Starts or stops pump threads for a new `workers`; needs sockets bound to share their port. */
-  #resize(workers: number): void {
+  #resize(workers: number): Promise<void> {
     if (!this.#sharedPorts) {
       this.deps.logger.warn(
         { workers },
         'dns: workers apply when the DNS server next binds (it started with none, so its port is not shared)',
       )
-      return
+      return Promise.resolve()
     }
     this.#resizing = this.#resizing.then(async () => {
       for (const p of this.#pumps) {
@@ -147,6 +149,8 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
       }
     })
     this.track(this.#resizing)
+    // A thread that fails to start is journaled (track); the reload that asked for it still completes.
+    return this.#resizing.catch(() => undefined)
   }
 
   /** Recomputes every view's zone data from the scenario and the runtime changes; forgets cached answers. */
