@@ -7,7 +7,7 @@ import type { Logger } from './logger.js'
 import type { Random } from './random.js'
 import type { FastifyInstance } from 'fastify'
 import type { Static, TObject } from '@sinclair/typebox'
-import type { EventClassifier } from './journal/events.js'
+import type { AskReader, EventClassifier } from './journal/events.js'
 import type { SchemaProblem } from './schema/problems.js'
 import type { Host, HostRole, Network, Site, User } from './site.js'
 
@@ -115,6 +115,8 @@ export interface ServerDefinition<S extends TObject, C, R = undefined, D extends
   check?(block: Readonly<Record<string, unknown>>, scenario: ScenarioCheck): readonly SchemaProblem[]
   /** Reads this server's journal events: the boot stage each belongs to and whether it went well. */
   readonly classify: EventClassifier
+  /** Reads what the phone asked in this server's events (golden timelines compare boots by it). */
+  readonly ask: AskReader
   /** Creates the per-lab state; called once when the lab is built. */
   runtime(deps: { readonly journal: Journal; readonly stateDir: string }): R
   create(config: C, listen: readonly ListenRequest[], deps: D, runtime: R): LabServer<C>

@@ -30,6 +30,8 @@ export interface EventClass {
 /** An event placed in its stage of the boot, as timelines and the screen inference read it. */
 export interface StagedEvent {
   readonly seq: number
+  /** The server that journaled it. */
+  readonly server: string
   readonly time: string
   readonly stage: BootStage
   readonly kind: string
@@ -38,6 +40,19 @@ export interface StagedEvent {
   readonly ok: boolean
   readonly detail: Readonly<Record<string, unknown>>
 }
+
+/**
+ * What the phone asked in one of a server's events, normalised so that two boots compare (no transaction
+ * IDs, ports or nonces); undefined for an answer or the server's own bookkeeping. Golden timelines keep it.
+ */
+export type AskReader = (event: StagedEvent) => string | undefined
+
+/** Detail fields as text, for the readers (a number as its digits; anything else empty). */
+export const detailText = (v: unknown): string =>
+  typeof v === 'string' ? v : typeof v === 'number' ? String(v) : ''
+
+/** A detail field that is a list, as `a,b,c`. */
+export const detailList = (v: unknown): string => (Array.isArray(v) ? v.map(detailText).join(',') : '')
 
 /**
  * A server's reading of its own events: the stage and outcome of an event, or undefined for an event that is

@@ -1,4 +1,5 @@
 import type { BootStage } from '../../core/journal/events.js'
+import { SERVER_DEFINITIONS, SERVER_NAMES } from '../../servers/index.js'
 import { lastBoot } from './screen.js'
 import type { DeviceTimeline, TimelineEvent } from './timeline.js'
 
@@ -22,36 +23,14 @@ export interface GoldenTimeline {
   readonly stages: Partial<Record<BootStage, readonly GoldenRequest[]>>
 }
 
-const text = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '')
-const list = (v: unknown): string => (Array.isArray(v) ? v.map(text).join(',') : '')
-
-/** What one event says the phone asked (undefined: an answer, or the servers' own bookkeeping). */
+/**
+ * What one event says the phone asked, read by the server that journaled it (its definition's `ask`, from
+ * the registry): a new server's events join golden diffs by declaring it. Undefined: an answer, or the
+ * servers' own bookkeeping.
+ */
 export function askOf(e: TimelineEvent): string | undefined {
-  const d = e.detail
-  switch (e.kind) {
-    case 'dhcp:request':
-      return `${text(d.type)} asks ${list(d.parameterList)}`
-    case 'dns:query':
-      return `${text(d.qname).toLowerCase()} ${text(d.qtype)}`
-    case 'ntp:request':
-      return `NTPv${text(d.version)}`
-    case 'netbios:request':
-      return `${text(d.opcode)} ${text(d.name)}`
-    case 'kerberos:request':
-      return `${text(d.msg)}-REQ ${text(d.service)} (${list(d.offered)})`
-    case 'ldap:bind':
-      return `bind ${text(d.method)}${d.mechanism !== undefined ? ` ${text(d.mechanism)}` : ''}`
-    case 'ldap:search':
-      return `search ${text(d.filter)}`
-    case 'http:request':
-      return `${text(d.method)} ${text(d.url).split('?')[0]!}`
-    case 'sip:client-hello':
-      return `ClientHello ${list(d.versions)} (${list(d.cipherSuites).split(',').length} suites)`
-    case 'sip:request':
-      return `${text(d.method)}${d.event !== undefined ? ` ${text(d.event)}` : ''}`
-    default:
-      return undefined
-  }
+  const name = SERVER_NAMES.find((n) => n === e.server)
+  return name === undefined ? undefined : SERVER_DEFINITIONS[name].ask(e)
 }
 
 /** A device's last boot as a golden timeline. */

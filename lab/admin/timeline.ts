@@ -99,6 +99,7 @@ export function buildTimelines(events: readonly JournalEvent[], now: number): De
     for (const k of keys) g.keys.add(k)
     g.events.push({
       seq: e.seq,
+      server: e.server,
       time: e.time,
       stage,
       kind: e.kind,

@@ -8,22 +8,31 @@ const esc = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 
 /**
- * What a trainee may read of an event: its stage, outcome and summary, never its detail, and nothing that
- * names a fault the lab applied (the trainee is to find the cause).
+ * Whether an event shows a fault the lab applied: the fault engine's own events, and every event a server
+ * marked with the fault it carried out (`detail.fault`, on every server) — read from kinds and fields, never
+ * from a summary's words.
  */
-function sanitize(summary: string): string {
-  return summary
-    .replace(/\s*\((?:[^()]*\s)?fault\b[^()]*\)/gi, '')
-    .replace(/\bfault\b[^,;:]*/gi, '')
-    .trim()
+export function showsFault(e: {
+  readonly kind: string
+  readonly detail: Readonly<Record<string, unknown>>
+}): boolean {
+  return e.kind.startsWith('fault:') || e.detail.fault !== undefined
 }
 
-const forTrainee = (e: { time: string; stage?: string; ok?: boolean; summary: string; server?: string }) => ({
+/** What a trainee may read of an event: its time, stage, outcome and summary, never its detail. */
+const forTrainee = (e: { time: string; stage?: string; ok?: boolean; summary: string }) => ({
   time: e.time,
   ...(e.stage !== undefined ? { stage: e.stage } : {}),
   ...(e.ok !== undefined ? { ok: e.ok } : {}),
-  summary: sanitize(e.summary),
+  summary: e.summary,
 })
+
+/** The events of the trainee's phone they may read: none that shows a fault (the trainee is to find it). */
+export function traineeEvents<E extends { kind: string; detail: Readonly<Record<string, unknown>> }>(
+  events: readonly E[],
+): E[] {
+  return events.filter((e) => !showsFault(e))
+}
 
 /** The one phone a trainee works on, as the trainee may see it. */
 function traineeLane(t: Trainee, timelines: readonly DeviceTimeline[]): object {
@@ -32,10 +41,7 @@ function traineeLane(t: Trainee, timelines: readonly DeviceTimeline[]): object {
   return {
     screen: lane.screen,
     stages: lane.stages,
-    events: lane.events
-      .filter((e) => !e.kind.startsWith('fault:'))
-      .slice(-60)
-      .map(forTrainee),
+    events: traineeEvents(lane.events).slice(-60).map(forTrainee),
   }
 }
 

@@ -3,6 +3,9 @@ import {
   type EventClassifier,
   type EventDetail,
   type ServerEvent,
+  type AskReader,
+  detailList,
+  detailText,
 } from '../../core/journal/events.js'
 
 /** The journal events of the DHCP double. */
@@ -24,3 +27,9 @@ export const classifyDhcp: EventClassifier = (event) => {
   if (e.kind !== 'dhcp:reply') return undefined
   return { stage: 'DHCP', ok: !failedAlike(e) }
 }
+
+/** What a phone asks DHCP: the message type and its parameter request list. */
+export const askDhcp: AskReader = (e) =>
+  e.kind === 'dhcp:request'
+    ? `${detailText(e.detail.type)} asks ${detailList(e.detail.parameterList)}`
+    : undefined

@@ -1,6 +1,6 @@
 import { DhcpSchema } from './schema.js'
 import type { LabServerDefinition } from '../contract.js'
-import { classifyDhcp } from './events.js'
+import { askDhcp, classifyDhcp } from './events.js'
 import { checkDhcp } from './check.js'
 import { DhcpRuntime, DhcpServer, type DhcpSlice } from './server.js'
 import { DHCP_FAULTS } from './schema.js'
@@ -16,6 +16,7 @@ export const dhcpDefinition: LabServerDefinition<typeof DhcpSchema, DhcpSlice, D
   roles: [],
   slice: (block, { site, hosts, network }) => ({ block, site, hosts, network }),
   classify: classifyDhcp,
+  ask: askDhcp,
   runtime: ({ stateDir }) => new DhcpRuntime(stateDir),
   check: (block) => checkDhcp(block),
   create: (config, listen, deps, runtime) => new DhcpServer(config, listen, deps, runtime),

@@ -3,6 +3,8 @@ import {
   type EventClassifier,
   type EventDetail,
   type ServerEvent,
+  type AskReader,
+  detailText,
 } from '../../core/journal/events.js'
 
 /** The journal events of the DNS double. */
@@ -38,3 +40,9 @@ export const classifyDns: EventClassifier = (event) => {
   const rcode = e.detail.rcode
   return { stage: 'DNS', ok: !failedAlike(e) && !(rcode !== undefined && FAILED_RCODES.has(rcode)) }
 }
+
+/** What a phone asks DNS: the name (lower-cased) and type. */
+export const askDns: AskReader = (e) =>
+  e.kind === 'dns:query'
+    ? `${detailText(e.detail.qname).toLowerCase()} ${detailText(e.detail.qtype)}`
+    : undefined

@@ -1,6 +1,6 @@
 import { DnsSchema } from './schema.js'
 import type { LabServerDefinition } from '../contract.js'
-import { classifyDns } from './events.js'
+import { askDns, classifyDns } from './events.js'
 import { DnsRuntime, dnsRoutes } from './runtime.js'
 import { DnsServer } from './server.js'
 import { checkDns } from './check.js'
@@ -23,6 +23,7 @@ export const dnsDefinition: LabServerDefinition<typeof DnsSchema, DnsSlice, DnsR
   roles: ['dc'],
   slice: (block, { site, hosts }) => ({ block, site, hosts }),
   classify: classifyDns,
+  ask: askDns,
   runtime: ({ journal }) => new DnsRuntime(journal),
   check: (block) => checkDns(block),
   create: (config, listen, deps, runtime) => new DnsServer(config, listen, deps, runtime),

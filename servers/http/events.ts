@@ -5,6 +5,8 @@ import {
   type EventClassifier,
   type EventDetail,
   type EventOf,
+  type AskReader,
+  detailText,
 } from '../../core/journal/events.js'
 
 /** The IIS site a request goes to, by path (routing.ts). */
@@ -56,3 +58,9 @@ export const classifyHttp: EventClassifier = (event) => {
   const stage = e.detail.area === undefined ? undefined : STAGE[e.detail.area]
   return stage === undefined ? undefined : { stage, ok: !failedAlike(e) && !statusFailed(e.detail.status) }
 }
+
+/** What a phone asks IIS: the method and the path (no query). */
+export const askHttp: AskReader = (e) =>
+  e.kind === 'http:request'
+    ? `${detailText(e.detail.method)} ${detailText(e.detail.url).split('?')[0]!}`
+    : undefined

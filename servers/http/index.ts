@@ -1,6 +1,6 @@
 import { HttpSchema } from './schema.js'
 import type { LabServerDefinition } from '../contract.js'
-import { classifyHttp } from './events.js'
+import { askHttp, classifyHttp } from './events.js'
 import { HttpRuntime, httpRoutes } from './runtime.js'
 import { HttpServer, type HttpSlice } from './server.js'
 import { HTTP_FAULTS } from './schema.js'
@@ -28,6 +28,7 @@ export const httpDefinition: LabServerDefinition<typeof HttpSchema, HttpSlice, H
     ...(block.autodiscover.answerOn.includes('smtp-domain') ? [site.smtpDomain] : []),
   ],
   classify: classifyHttp,
+  ask: askHttp,
   runtime: ({ journal }) => new HttpRuntime(journal),
   check: (block, scenario) => checkHttp(block, scenario),
   create: (config, listen, deps, runtime) => new HttpServer(config, listen, deps, runtime),

@@ -4,6 +4,9 @@ import {
   type EventDetail,
   type EventOf,
   type MalformedDetail,
+  type AskReader,
+  detailList,
+  detailText,
 } from '../../core/journal/events.js'
 
 type Transport = 'udp' | 'tcp'
@@ -45,3 +48,9 @@ export const classifyKerberos: EventClassifier = (event) => {
   const ok = !failedAlike(e) && (error === undefined || error === 'KDC_ERR_PREAUTH_REQUIRED')
   return { stage: 'Kerberos', ok }
 }
+
+/** What a phone asks the KDC: AS or TGS, for which service, with which etypes. */
+export const askKerberos: AskReader = (e) =>
+  e.kind === 'kerberos:request'
+    ? `${detailText(e.detail.msg)}-REQ ${detailText(e.detail.service)} (${detailList(e.detail.offered)})`
+    : undefined

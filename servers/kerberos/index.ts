@@ -1,5 +1,5 @@
 import type { LabServerDefinition } from '../contract.js'
-import { classifyKerberos } from './events.js'
+import { askKerberos, classifyKerberos } from './events.js'
 import { KERBEROS_FAULTS, KerberosSchema, type KerberosBlock } from './schema.js'
 import { KerberosServer } from './server.js'
 
@@ -16,6 +16,7 @@ export const kerberosDefinition: LabServerDefinition<typeof KerberosSchema, Kerb
   roles: ['dc'],
   slice: (block) => block,
   classify: classifyKerberos,
+  ask: askKerberos,
   runtime: () => undefined,
   create: (block, listen, deps) => new KerberosServer(block, listen, deps),
 }

@@ -3,6 +3,8 @@ import {
   type EventClassifier,
   type EventDetail,
   type ServerEvent,
+  type AskReader,
+  detailText,
 } from '../../core/journal/events.js'
 
 /** The journal events of the AD LDAP double. */
@@ -31,4 +33,12 @@ export const classifyLdap: EventClassifier = (event) => {
   const e = event as ServerEvent<LdapEventKind, LdapOperationDetail>
   const result = e.detail.result
   return { stage: 'DC/LDAP', ok: !failedAlike(e) && (result === undefined || result === 'success') }
+}
+
+/** What a phone asks AD: a bind's method (and SASL mechanism), a search's filter. */
+export const askLdap: AskReader = (e) => {
+  const d = e.detail
+  if (e.kind === 'ldap:bind')
+    return `bind ${detailText(d.method)}${d.mechanism !== undefined ? ` ${detailText(d.mechanism)}` : ''}`
+  return e.kind === 'ldap:search' ? `search ${detailText(d.filter)}` : undefined
 }

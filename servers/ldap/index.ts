@@ -1,6 +1,6 @@
 import { LdapSchema } from './schema.js'
 import type { LabServerDefinition } from '../contract.js'
-import { classifyLdap } from './events.js'
+import { askLdap, classifyLdap } from './events.js'
 import { LdapServer, type LdapSlice } from './server.js'
 import { LDAP_FAULTS } from './schema.js'
 
@@ -18,6 +18,7 @@ export const ldapDefinition: LabServerDefinition<typeof LdapSchema, LdapSlice> =
   roles: ['dc'],
   slice: (block, { site, hosts, users }) => ({ block, site, hosts, users }),
   classify: classifyLdap,
+  ask: askLdap,
   runtime: () => undefined,
   create: (config, listen, deps) => new LdapServer(config, listen, deps),
 }

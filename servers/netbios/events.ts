@@ -6,6 +6,8 @@ import {
   type FailedDetail,
   type GarbageDetail,
   type MalformedDetail,
+  type AskReader,
+  detailText,
 } from '../../core/journal/events.js'
 
 /** A name service request as the WINS double read it. */
@@ -43,3 +45,7 @@ export const classifyNetbios: EventClassifier = (event) => {
   const ok = !failedAlike(e) && e.kind !== 'netbios:ignored' && (rcode === undefined || rcode === 'ok')
   return { stage: 'DC/LDAP', ok }
 }
+
+/** What a phone asks WINS: the operation and the name. */
+export const askNetbios: AskReader = (e) =>
+  e.kind === 'netbios:request' ? `${detailText(e.detail.opcode)} ${detailText(e.detail.name)}` : undefined

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { LabServerDefinition } from '../contract.js'
 import { Registrations, scenarioNames } from './behaviour.js'
-import { classifyNetbios } from './events.js'
+import { askNetbios, classifyNetbios } from './events.js'
 import { NETBIOS_FAULTS, NetbiosSchema } from './schema.js'
 import { NetbiosServer, type NetbiosSlice } from './server.js'
 
@@ -15,6 +15,7 @@ export const netbiosDefinition: LabServerDefinition<typeof NetbiosSchema, Netbio
   roles: ['dc'],
   slice: (block, { site, hosts }) => ({ block, names: scenarioNames(site, hosts) }),
   classify: classifyNetbios,
+  ask: askNetbios,
   // Registrations outlive a reload, as a WINS database outlives a configuration change.
   runtime: () => new Registrations(),
   create: (slice, listen, deps, registrations) => new NetbiosServer(slice, listen, deps, registrations),

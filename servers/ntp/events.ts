@@ -6,6 +6,8 @@ import {
   type FailedDetail,
   type GarbageDetail,
   type MalformedDetail,
+  type AskReader,
+  detailText,
 } from '../../core/journal/events.js'
 
 /** An NTP request as the server read it. */
@@ -45,3 +47,7 @@ export const classifyNtp: EventClassifier = (event) => {
   const ok = !failedAlike(e) && e.kind !== 'ntp:ignored' && kiss === undefined
   return { stage: 'NTP', ok }
 }
+
+/** What a phone asks NTP: the version it speaks. */
+export const askNtp: AskReader = (e) =>
+  e.kind === 'ntp:request' ? `NTPv${detailText(e.detail.version)}` : undefined

@@ -1,6 +1,6 @@
 import { NtpSchema } from './schema.js'
 import type { LabServerDefinition } from '../contract.js'
-import { classifyNtp } from './events.js'
+import { askNtp, classifyNtp } from './events.js'
 import { NtpServer } from './server.js'
 import { NTP_FAULTS, type NtpConfig } from './schema.js'
 
@@ -14,6 +14,7 @@ export const ntpDefinition: LabServerDefinition<typeof NtpSchema, NtpConfig> = {
   roles: ['ntp'],
   slice: (block) => block,
   classify: classifyNtp,
+  ask: askNtp,
   runtime: () => undefined,
   create: (config, listen, deps) => new NtpServer(config, listen, deps),
 }

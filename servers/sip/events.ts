@@ -4,6 +4,9 @@ import {
   type EventClassifier,
   type EventDetail,
   type ServerEvent,
+  type AskReader,
+  detailList,
+  detailText,
 } from '../../core/journal/events.js'
 
 /** The journal events of the OCS pool double. */
@@ -40,4 +43,14 @@ export const classifySip: EventClassifier = (event) => {
     e.kind === 'sip:tcp-refused' ||
     e.kind === 'sip:registration-expired'
   return { stage: 'SIP', ok: !failedAlike(e) && !refused && !statusFailed(e.detail.status) }
+}
+
+/** What a phone asks the pool: its ClientHello (versions, how many suites), a request's method and event. */
+export const askSip: AskReader = (e) => {
+  const d = e.detail
+  if (e.kind === 'sip:client-hello')
+    return `ClientHello ${detailList(d.versions)} (${detailList(d.cipherSuites).split(',').length} suites)`
+  return e.kind === 'sip:request'
+    ? `${detailText(d.method)}${d.event !== undefined ? ` ${detailText(d.event)}` : ''}`
+    : undefined
 }

@@ -1,6 +1,6 @@
 import { SipSchema } from './schema.js'
 import type { LabServerDefinition } from '../contract.js'
-import { classifySip } from './events.js'
+import { askSip, classifySip } from './events.js'
 import { SipServer, type SipSlice } from './server.js'
 import { SIP_FAULTS } from './schema.js'
 import { Registrar, sipRoutes } from './registrar.js'
@@ -27,6 +27,7 @@ export const sipDefinition: LabServerDefinition<typeof SipSchema, SipSlice, Regi
     pool: hosts.find((h) => h.roles.includes('pool'))?.name ?? `ocspool.${site.sipDomain}`,
   }),
   classify: classifySip,
+  ask: askSip,
   runtime: ({ journal }) => new Registrar(journal),
   create: (config, listen, deps, registrar) => new SipServer(config, listen, deps, registrar),
   routes: (app, registrar) => sipRoutes(app, registrar),
