@@ -156,3 +156,27 @@ describe('Exchange knobs', () => {
     expect(JSON.stringify(again)).toContain(id)
   })
 })
+
+describe('a bug of ours in a handler', () => {
+  it('answers 500, is journaled as http:failed with the error, and the lab keeps serving', async () => {
+    await using t = await startTestLab(SCENARIO)
+    const runtime = t.lab.runtimes.http
+    const mailbox = runtime.mailbox.bind(runtime)
+    // A handler that throws, as a bug would: the mailbox store fails once.
+    let broken = true
+    runtime.mailbox = (...args) => {
+      if (broken) {
+        broken = false
+        throw new Error('the mailbox store failed')
+      }
+      return mailbox(...args)
+    }
+    expect((await ews(t, GET_INBOX)).status).toBe(500)
+    const [failed] = t.lab.journal.query({ kind: 'http:failed' })
+    expect(failed).toMatchObject({
+      server: 'http',
+      detail: { method: 'POST', url: '/EWS/Exchange.asmx', error: 'the mailbox store failed' },
+    })
+    expect((await ews(t, GET_INBOX)).status).toBe(200)
+  })
+})
