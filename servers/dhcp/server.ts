@@ -51,6 +51,7 @@ import {
   type DhcpMessage,
   peekChaddr,
 } from './codec.js'
+import type { DhcpEvents } from './events.js'
 import type { DhcpConfig } from './schema.js'
 import { probeDhcpServers } from './probe.js'
 
@@ -191,7 +192,7 @@ export function confinedInterface(
  * interface, only MACs in its allow-list, and only after checking that no other server answers on the
  * segment. Every message and answer is journaled with the MAC; an ACK ties the MAC to its address.
  */
-export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
+export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps, DhcpEvents> {
   readonly name = 'dhcp'
   #config: DhcpSlice
   readonly #listen: readonly ListenRequest[]
@@ -229,9 +230,7 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
       const name = this.#config.block.interface ?? this.#config.network.interface
       if (name === undefined) {
         // Safe by default: outside loopback, DHCP answers only on a link somebody named.
-        this.deps.journal.record({
-          server: 'dhcp',
-          kind: 'dhcp:disabled',
+        this.record('dhcp:disabled', {
           summary:
             'not serving: outside loopback mode DHCP answers only on a named interface (servers.dhcp.interface)',
           detail: { mode: this.#config.network.mode },
@@ -301,9 +300,7 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
   /** Sends a DISCOVER and listens: another server answering on the segment would make this one a rogue. */
   async #rogueCheck(name: string, serverPort: number): Promise<void> {
     const offers = await probeDhcpServers(this.#broadcast, serverPort, this.#config.block.rogueWaitMs)
-    this.deps.journal.record({
-      server: 'dhcp',
-      kind: 'dhcp:rogue-check',
+    this.record('dhcp:rogue-check', {
       summary:
         offers.length === 0
           ? `no other DHCP server answers on ${name}`
@@ -360,9 +357,7 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
       return decodeDhcp(msg)
     } catch (err) {
       if (!(err instanceof LabDecodeError)) throw err
-      this.deps.journal.record({
-        server: 'dhcp',
-        kind: 'dhcp:malformed',
+      this.record('dhcp:malformed', {
         summary: `malformed datagram (${msg.length} octets) ignored: ${err.message}`,
         detail: { bytes: msg.length, error: err.message },
         peer,
@@ -382,9 +377,7 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
     const xid = req.xid.toString(16).padStart(8, '0')
     const relay = req.giaddr !== '0.0.0.0' ? ` via relay ${req.giaddr}` : ''
     const list = parameterList.length > 0 ? ` asks for ${parameterList.join(',')}` : ''
-    this.deps.journal.record({
-      server: 'dhcp',
-      kind: 'dhcp:request',
+    this.record('dhcp:request', {
       summary: `${type} from ${mac} xid ${xid}${relay}${list}`,
       detail: {
         type,
@@ -422,9 +415,7 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
 
   #journalSilence(asked: Asked, peer: Peer, why: string, detail: { fault?: string; note?: string }): void {
     const { mac, xid, type } = asked
-    this.deps.journal.record({
-      server: 'dhcp',
-      kind: 'dhcp:reply',
+    this.record('dhcp:reply', {
       summary: `no answer to ${type} from ${mac}${detail.fault !== undefined ? ` (${why})` : `: ${why}`}`,
       detail: { mac, xid, ...detail },
       peer,
@@ -446,9 +437,7 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps> {
     const replyType = messageTypeName(reply.type)
     const acked = reply.type === DhcpMessageType.ACK && reply.yiaddr !== '0.0.0.0'
     const offered = reply.yiaddr !== '0.0.0.0' ? `${reply.yiaddr} ` : ''
-    this.deps.journal.record({
-      server: 'dhcp',
-      kind: 'dhcp:reply',
+    this.record('dhcp:reply', {
       summary: `${replyType} ${offered}to ${mac} → ${to.address}:${to.port}${fault ? ` (fault ${fault})` : ''}`,
       detail: {
         type: replyType,
