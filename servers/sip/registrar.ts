@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { LabClock, LabTimer } from '../../core/clock.js'
+import { eventWriter } from '../../core/journal/events.js'
 import type { Journal, Peer } from '../../core/journal/journal.js'
+import type { SipEvents } from './events.js'
 import type { RegistrationChange, SipConnection } from './behaviour.js'
 
 /** A registration as the admin API and the dashboard show it. */
@@ -81,11 +83,9 @@ export class Registrar {
     )
   }
 
-  #remove(entry: Entry, kind: string, summary: string): void {
+  #remove(entry: Entry, kind: 'sip:registration-expired' | 'sip:unregistered', summary: string): void {
     this.#entries.delete(entry.connection)
-    this.journal.record({
-      server: 'sip',
-      kind,
+    eventWriter<SipEvents>(this.journal, 'sip')(kind, {
       summary,
       detail: {
         user: entry.user,

@@ -22,6 +22,7 @@ import {
   type SipSlice,
 } from './behaviour.js'
 import { SipFramer, encodeSip, uriOf, type SipRequest } from './codec.js'
+import type { SipEvents } from './events.js'
 import type { Registrar } from './registrar.js'
 
 export type { SipSlice } from './behaviour.js'
@@ -35,7 +36,7 @@ const IDLE_MS = 10 * 60_000
  * stream (split, pipelined, CRLF keep-alives), answered in order, and every request is journaled with its
  * user and outcome.
  */
-export class SipServer extends ServerBase<SipSlice, ServerDeps> {
+export class SipServer extends ServerBase<SipSlice, ServerDeps, SipEvents> {
   readonly name = 'sip'
   #config: SipSlice
   readonly #listen: readonly ListenRequest[]
@@ -81,15 +82,14 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
     await Promise.all(listeners.map((l) => closeTcp(l)))
   }
 
-  #record(kind: string, summary: string, detail: Record<string, unknown>, peer: Peer, user?: string): void {
-    this.deps.journal.record({
-      server: 'sip',
-      kind,
-      summary,
-      detail,
-      peer,
-      ...(user ? { device: { user } } : {}),
-    })
+  #record<K extends keyof SipEvents>(
+    kind: K,
+    summary: string,
+    detail: SipEvents[K],
+    peer: Peer,
+    user?: string,
+  ): void {
+    this.record(kind, { summary, detail, peer, ...(user ? { device: { user } } : {}) })
   }
 
   #decide(peer: Peer, fields: Record<string, string>, user?: string): AppliedFault | undefined {
@@ -326,10 +326,9 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps> {
     const bytes = encodeSip(outcome.response)
     const sent = plan.altersBytes ? Buffer.from(plan.onEncoded(bytes)) : bytes
     const who = outcome.user ?? user
-    this.deps.journal.recordThen(
+    this.recordThen(
+      'sip:request',
       {
-        server: 'sip',
-        kind: 'sip:request',
         summary: `${req.method}${event ? ` (${event})` : ''} ${from} → ${outcome.summary}`,
         detail: { ...detail, status: outcome.response.status },
         peer,
