@@ -50,7 +50,7 @@ export interface FaultInForce {
   readonly id: string
   readonly origin: string
   readonly applied: number
-  readonly rule: { readonly match: unknown; readonly fault: unknown; readonly times?: number }
+  readonly rule: { readonly match?: unknown; readonly fault: unknown; readonly times?: number }
 }
 
 /** A bound socket (GET /endpoints). */
