@@ -120,77 +120,101 @@ export interface DirectoryInput {
   readonly pki: DirectoryPki
 }
 
-/** Builds the directory for a scenario. */
-export function buildDirectory(input: DirectoryInput): Directory {
-  const { site, hosts, users, pki } = input
+/** The names the directory is built from: its naming contexts, the CA's name and the DC's. */
+interface Names {
+  readonly domainDn: string
+  readonly configurationDn: string
+  readonly schemaDn: string
+  /** The Public Key Services container, where the CA objects live (spec §2.5). */
+  readonly pks: string
+  readonly caName: string
+  readonly caHostName: string
+  readonly dcName: string
+  /** The DC's short name, upper-cased (DC1). */
+  readonly dcShort: string
+  /** An objectCategory in the schema. */
+  readonly cat: (name: string) => string
+}
+
+function directoryNames(site: Site, hosts: readonly Host[]): Names {
   const domainDn = dcName(site.adDomain)
   const configurationDn = `CN=Configuration,${domainDn}`
   const schemaDn = `CN=Schema,${configurationDn}`
-  const cat = (name: string): string => `CN=${name},${schemaDn}`
   const dc = hosts.find((h) => h.roles.includes('dc'))
   const caHost = hosts.find((h) => h.roles.includes('ca')) ?? dc
-  const dcShort = (dc?.name ?? `dc1.${site.adDomain}`).split('.')[0]!.toUpperCase()
-  const caName = `${site.netbiosName}-${dcShort}-CA`
-  const container = (dn: string, cn: string): DirEntry =>
-    entry(dn, { objectClass: ['top', 'container'], objectCategory: cat('Container'), cn, name: cn }, [
-      'container',
-    ])
-  const entries: DirEntry[] = []
+  const dcHost = dc?.name ?? `dc1.${site.adDomain}`
+  const dcShort = dcHost.split('.')[0]!.toUpperCase()
+  return {
+    domainDn,
+    configurationDn,
+    schemaDn,
+    pks: `CN=Public Key Services,CN=Services,${configurationDn}`,
+    caName: `${site.netbiosName}-${dcShort}-CA`,
+    caHostName: caHost?.name ?? `dc1.${site.adDomain}`,
+    dcName: dcHost,
+    dcShort,
+    cat: (name) => `CN=${name},${schemaDn}`,
+  }
+}
 
-  entries.push(
+const container = (n: Names, dn: string, cn: string): DirEntry =>
+  entry(dn, { objectClass: ['top', 'container'], objectCategory: n.cat('Container'), cn, name: cn }, [
+    'container',
+  ])
+
+/** A user's entry under CN=Users, and the account its binds and logons find it by. */
+function userAccount(n: Names, site: Site, user: User): { entry: DirEntry; account: Account } {
+  const typed = user.userName
+  const sam = accountName(typed)
+  const upn = userPrincipalName(typed, site.adDomain).toLowerCase()
+  const dn = `CN=${user.displayName},CN=Users,${n.domainDn}`
+  const userEntry = entry(
+    dn,
+    {
+      objectClass: ['top', 'person', 'organizationalPerson', 'user'],
+      objectCategory: n.cat('Person'),
+      cn: user.displayName,
+      name: user.displayName,
+      displayName: user.displayName,
+      sAMAccountName: sam,
+      userPrincipalName: upn,
+      mail: user.email,
+      'msRTCSIP-PrimaryUserAddress': `sip:${user.signInAddress}`,
+      'msRTCSIP-UserEnabled': user.ocsEnabled ? 'TRUE' : 'FALSE',
+      // NORMAL_ACCOUNT (0x200), with ACCOUNTDISABLE (0x2) for a disabled one (MS-ADTS §2.2.16).
+      userAccountControl: user.disabled ? '514' : '512',
+      // Password last set: a year before the lab's epoch when it has expired (past any maxPwdAge).
+      pwdLastSet: user.passwordExpired ? PWD_LAST_SET_EXPIRED : PWD_LAST_SET,
+    },
+    ['person', 'organizationalPerson', 'user'],
+  )
+  const bindNames = new Set([
+    normalizeDn(dn),
+    `${site.netbiosName.toLowerCase()}\\${sam}`,
+    `${sam}@${site.adDomain}`,
+    upn,
+    typed.toLowerCase(),
+  ])
+  return { entry: userEntry, account: { user, dn, samAccountName: sam, userPrincipalName: upn, bindNames } }
+}
+
+/** The domain's own entries: the domain object and the Users container. */
+function domainEntries(n: Names, site: Site): DirEntry[] {
+  const dc = site.adDomain.split('.')[0]!
+  return [
     entry(
-      domainDn,
-      {
-        objectClass: ['top', 'domain', 'domainDNS'],
-        objectCategory: cat('Domain-DNS'),
-        dc: site.adDomain.split('.')[0]!,
-        name: site.adDomain.split('.')[0]!,
-      },
+      n.domainDn,
+      { objectClass: ['top', 'domain', 'domainDNS'], objectCategory: n.cat('Domain-DNS'), dc, name: dc },
       ['domainDNS', 'domain'],
     ),
-    container(`CN=Users,${domainDn}`, 'Users'),
-  )
+    container(n, `CN=Users,${n.domainDn}`, 'Users'),
+  ]
+}
 
-  const accounts: Account[] = users.map((user) => {
-    const typed = user.userName
-    const sam = accountName(typed)
-    const upn = userPrincipalName(typed, site.adDomain).toLowerCase()
-    const dn = `CN=${user.displayName},CN=Users,${domainDn}`
-    entries.push(
-      entry(
-        dn,
-        {
-          objectClass: ['top', 'person', 'organizationalPerson', 'user'],
-          objectCategory: cat('Person'),
-          cn: user.displayName,
-          name: user.displayName,
-          displayName: user.displayName,
-          sAMAccountName: sam,
-          userPrincipalName: upn,
-          mail: user.email,
-          'msRTCSIP-PrimaryUserAddress': `sip:${user.signInAddress}`,
-          'msRTCSIP-UserEnabled': user.ocsEnabled ? 'TRUE' : 'FALSE',
-          // NORMAL_ACCOUNT (0x200), with ACCOUNTDISABLE (0x2) for a disabled one (MS-ADTS §2.2.16).
-          userAccountControl: user.disabled ? '514' : '512',
-          // Password last set: a year before the lab's epoch when it has expired (past any maxPwdAge).
-          pwdLastSet: user.passwordExpired ? PWD_LAST_SET_EXPIRED : PWD_LAST_SET,
-        },
-        ['person', 'organizationalPerson', 'user'],
-      ),
-    )
-    const bindNames = new Set([
-      normalizeDn(dn),
-      `${site.netbiosName.toLowerCase()}\\${sam}`,
-      `${sam}@${site.adDomain}`,
-      upn,
-      typed.toLowerCase(),
-    ])
-    return { user, dn, samAccountName: sam, userPrincipalName: upn, bindNames }
-  })
-
-  const services = `CN=Services,${configurationDn}`
-  const pks = `CN=Public Key Services,${services}`
-  entries.push(
+/** The configuration and schema naming contexts, the subschema, and the Public Key Services containers. */
+function configurationEntries(n: Names): DirEntry[] {
+  const { configurationDn, schemaDn, pks, cat } = n
+  return [
     entry(
       configurationDn,
       { objectClass: ['top', 'configuration'], objectCategory: cat('Configuration'), cn: 'Configuration' },
@@ -209,61 +233,70 @@ export function buildDirectory(input: DirectoryInput): Directory {
       },
       ['subSchema'],
     ),
-    container(services, 'Services'),
-    container(pks, 'Public Key Services'),
-    container(`CN=Certification Authorities,${pks}`, 'Certification Authorities'),
-    container(`CN=AIA,${pks}`, 'AIA'),
-    container(`CN=Enrollment Services,${pks}`, 'Enrollment Services'),
+    container(n, `CN=Services,${configurationDn}`, 'Services'),
+    container(n, pks, 'Public Key Services'),
+    container(n, `CN=Certification Authorities,${pks}`, 'Certification Authorities'),
+    container(n, `CN=AIA,${pks}`, 'AIA'),
+    container(n, `CN=Enrollment Services,${pks}`, 'Enrollment Services'),
+  ]
+}
+
+/** A certificationAuthority object, with its cACertificate when there is one. */
+function authority(n: Names, dn: string, cn: string, certificate: Buffer | undefined): DirEntry {
+  return entry(
+    dn,
+    {
+      objectClass: ['top', 'certificationAuthority'],
+      objectCategory: n.cat('Certification-Authority'),
+      cn,
+      name: cn,
+      // AD stores these two as a single zero octet when there is no list.
+      authorityRevocationList: Buffer.from([0]),
+      certificateRevocationList: Buffer.from([0]),
+      ...(certificate ? { cACertificate: certificate } : {}),
+    },
+    ['certificationAuthority'],
   )
-  const authority = (dn: string, cn: string, certificate: Buffer | undefined): DirEntry =>
-    entry(
-      dn,
-      {
-        objectClass: ['top', 'certificationAuthority'],
-        objectCategory: cat('Certification-Authority'),
-        cn,
-        name: cn,
-        // AD stores these two as a single zero octet when there is no list.
-        authorityRevocationList: Buffer.from([0]),
-        certificateRevocationList: Buffer.from([0]),
-        ...(certificate ? { cACertificate: certificate } : {}),
-      },
-      ['certificationAuthority'],
-    )
+}
+
+/** The CA objects the phone's trust bootstrap searches for, as the scenario's PKI says (F7, F12, spec §2.5). */
+function caEntries(n: Names, pki: DirectoryPki): DirEntry[] {
+  const { pks, caName } = n
+  const out: DirEntry[] = []
   if (pki.caObjects === 'lab' || pki.caObjects === 'empty') {
-    const value = pki.caObjects === 'lab' ? pki.root : undefined
-    entries.push(
-      authority(`CN=${caName},CN=Certification Authorities,${pks}`, caName, value),
-      authority(`CN=${caName},CN=AIA,${pks}`, caName, pki.caObjects === 'lab' ? pki.issuing : undefined),
-      authority(
-        `CN=NTAuthCertificates,${pks}`,
-        'NTAuthCertificates',
-        pki.caObjects === 'lab' ? pki.issuing : undefined,
-      ),
+    const lab = pki.caObjects === 'lab'
+    out.push(
+      authority(n, `CN=${caName},CN=Certification Authorities,${pks}`, caName, lab ? pki.root : undefined),
+      authority(n, `CN=${caName},CN=AIA,${pks}`, caName, lab ? pki.issuing : undefined),
+      authority(n, `CN=NTAuthCertificates,${pks}`, 'NTAuthCertificates', lab ? pki.issuing : undefined),
     )
   } else if (pki.caObjects === 'ntauth-only') {
-    entries.push(authority(`CN=NTAuthCertificates,${pks}`, 'NTAuthCertificates', pki.root))
+    out.push(authority(n, `CN=NTAuthCertificates,${pks}`, 'NTAuthCertificates', pki.root))
   }
-  if (pki.enrollmentService) {
-    entries.push(
+  if (pki.enrollmentService)
+    out.push(
       entry(
         `CN=${caName},CN=Enrollment Services,${pks}`,
         {
           objectClass: ['top', 'pKIEnrollmentService'],
-          objectCategory: cat('PKI-Enrollment-Service'),
+          objectCategory: n.cat('PKI-Enrollment-Service'),
           cn: caName,
           name: caName,
           displayName: caName,
-          dNSHostName: caHost?.name ?? `dc1.${site.adDomain}`,
+          dNSHostName: n.caHostName,
           cACertificate: pki.issuing,
           certificateTemplates: ['WebServer', 'DomainController', 'Machine', 'User'],
         },
         ['pKIEnrollmentService'],
       ),
     )
-  }
+  return out
+}
 
-  const rootDse = entry(
+/** The RootDSE as a Windows Server 2003 DC answers it. */
+function rootDseEntry(n: Names, site: Site): DirEntry {
+  const { domainDn, configurationDn, schemaDn, dcShort } = n
+  return entry(
     '',
     {
       namingContexts: [domainDn, configurationDn, schemaDn],
@@ -272,7 +305,7 @@ export function buildDirectory(input: DirectoryInput): Directory {
       configurationNamingContext: configurationDn,
       schemaNamingContext: schemaDn,
       rootDomainNamingContext: domainDn,
-      dnsHostName: dc?.name ?? `dc1.${site.adDomain}`,
+      dnsHostName: n.dcName,
       serverName: `CN=${dcShort},CN=Servers,CN=Default-First-Site-Name,CN=Sites,${configurationDn}`,
       ldapServiceName: `${site.adDomain}:${dcShort.toLowerCase()}$@${site.adDomain.toUpperCase()}`,
       supportedLDAPVersion: ['3', '2'],
@@ -290,14 +323,28 @@ export function buildDirectory(input: DirectoryInput): Directory {
     [],
     { rootDse: true },
   )
+}
+
+/** Builds the directory for a scenario: the domain and its users, the configuration, the CA objects. */
+export function buildDirectory(input: DirectoryInput): Directory {
+  const { site, hosts, users, pki } = input
+  const n = directoryNames(site, hosts)
+  const people = users.map((u) => userAccount(n, site, u))
+  const entries = [
+    ...domainEntries(n, site),
+    ...people.map((p) => p.entry),
+    ...configurationEntries(n),
+    ...caEntries(n, pki),
+  ]
+  const { domainDn, configurationDn, schemaDn } = n
   return {
-    rootDse,
+    rootDse: rootDseEntry(n, site),
     entries,
     byKey: new Map(entries.map((e) => [e.key, e])),
     domainDn,
     configurationDn,
     schemaDn,
     namingContexts: new Map([domainDn, configurationDn, schemaDn].map((dn) => [normalizeDn(dn), dn])),
-    accounts,
+    accounts: people.map((p) => p.account),
   }
 }
