@@ -101,100 +101,62 @@ async function ipCommand(args: string[]): Promise<void> {
   await run(ip, args)
 }
 
+const OPTIONS = {
+  user: { type: 'string' },
+  account: { type: 'string' },
+  password: { type: 'string' },
+  mac: { type: 'string' },
+  count: { type: 'string' },
+  firmware: { type: 'string' },
+  'hard-reset': { type: 'boolean' },
+  direct: { type: 'boolean' },
+  interface: { type: 'string' },
+  admin: { type: 'string' },
+  lab: { type: 'string' },
+  guess: { type: 'string', multiple: true },
+  token: { type: 'string' },
+  state: { type: 'string' },
+  sni: { type: 'boolean' },
+  expect: { type: 'string' },
+  json: { type: 'boolean' },
+  live: { type: 'string' },
+  'max-loops': { type: 'string' },
+  timing: { type: 'string', multiple: true },
+} as const
+
+type Values = ReturnType<typeof parse<typeof OPTIONS>>['values']
+
+/** What the phones run against: the network, and the running lab's state directory and story (none with --direct). */
+interface Surroundings {
+  readonly net: PhoneNet
+  /** Phones keep their state beside the lab's own (the roots they installed come from its CA). */
+  readonly labStateDir?: string
+  /** The running lab's scenario says who sits at the phone and what they type, unless flags say otherwise. */
+  readonly story?: ScenarioPhone
+}
+
+const labOf = (values: Values) => client({ ...values, admin: values.lab ?? values.admin })
+
+/** `cx700-lab phone`: a command for a living phone, or phones that boot (and live) against the lab. */
 export async function phone(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    user: { type: 'string' },
-    account: { type: 'string' },
-    password: { type: 'string' },
-    mac: { type: 'string' },
-    count: { type: 'string' },
-    firmware: { type: 'string' },
-    'hard-reset': { type: 'boolean' },
-    direct: { type: 'boolean' },
-    interface: { type: 'string' },
-    admin: { type: 'string' },
-    lab: { type: 'string' },
-    guess: { type: 'string', multiple: true },
-    token: { type: 'string' },
-    state: { type: 'string' },
-    sni: { type: 'boolean' },
-    expect: { type: 'string' },
-    json: { type: 'boolean' },
-    live: { type: 'string' },
-    'max-loops': { type: 'string' },
-    timing: { type: 'string', multiple: true },
-  })
+  const { values, positionals } = parse(argv, OPTIONS)
   if (values.help) {
     process.stdout.write(PHONE_HELP)
     return 0
   }
-  const [verb, target, ...extra] = positionals
-  if (verb !== undefined) {
-    if (!(PHONE_COMMANDS as readonly string[]).includes(verb) || target === undefined || extra.length > 0)
-      throw usage(`phone takes options, or one of ${PHONE_COMMANDS.join(', ')} and a MAC.`)
-    const done = await client({ ...values, admin: values.lab ?? values.admin }).commandPhone(target, verb)
-    process.stdout.write(`${done.command} left for ${done.mac}\n`)
-    return 0
-  }
-  let net: PhoneNet
-  // Phones keep their state beside the lab's own (the roots they installed come from its CA).
-  let labStateDir: string | undefined
-  // The running lab's scenario says who sits at the phone and what they type, unless flags say otherwise.
-  let story: ScenarioPhone | undefined
-  if (values.direct) net = new PhoneNet()
-  else {
-    const lab = client({ ...values, admin: values.lab ?? values.admin })
-    const answer = await lab.endpoints()
-    net = new PhoneNet(answer.endpoints, answer.siteAddresses)
-    labStateDir = answer.stateDir
-    story = storyOf(answer.scenarioFile)
-  }
-  const typed = whatIsTyped(values, story)
-  const { signIn } = typed
+  if (positionals.length > 0) return commandPhone(values, positionals)
+  const around: Surroundings = values.direct ? { net: new PhoneNet() } : await surroundings(values)
   const count = intOption(values.count, 'count') ?? 1
   if (count < 1 || count > 10_000) throw usage('--count takes 1 to 10000.')
-  const firstMac = values.mac ?? story?.mac ?? '00:04:f2:00:00:01'
+  const firstMac = values.mac ?? around.story?.mac ?? '00:04:f2:00:00:01'
   if (!/^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i.test(firstMac))
     throw usage(`--mac takes a MAC such as 00:04:f2:00:00:01.`)
-  let guesses
-  try {
-    guesses = { ...story?.guesses, ...parseGuesses(values.guess ?? []) }
-  } catch (err) {
-    throw usage((err as Error).message)
-  }
-  const stateDir = values.state ?? labStateDir ?? defaultStateDir()
-  const ifName = values.interface
-  if (ifName !== undefined && (!values.direct || count !== 1))
+  if (values.interface !== undefined && (!values.direct || count !== 1))
     throw usage('--interface goes with --direct and one phone.')
-  const link =
-    ifName === undefined
-      ? undefined
-      : {
-          prepare: async () => {
-            await ipCommand(['route', 'replace', '255.255.255.255/32', 'dev', ifName])
-          },
-          configure: async (lease: Lease) => {
-            await ipCommand(['addr', 'replace', `${lease.address}/${lease.prefix}`, 'dev', ifName])
-          },
-        }
-  /** One phone as the options say: its stored state (hard-reset if asked), the user, the guesses. */
-  const phoneOptions = (mac: string): PhoneOptions => {
-    const state = PhoneState.load(stateDir, mac, values.firmware ?? story?.firmware ?? '1.0.522.101')
-    if (values['hard-reset']) state.hardReset()
-    return {
-      net,
-      mac,
-      signIn,
-      account: typed.account,
-      password: typed.password,
-      state,
-      guesses: { ...DEFAULT_GUESSES, ...(values.sni ? { sni: true } : {}), ...guesses },
-    }
-  }
+  const phoneOptions = optionsFor(values, around)
   if (values.live !== undefined) {
     if (values.direct) throw usage('--live follows the running lab’s clock: it does not go with --direct.')
-    const lab = client({ ...values, admin: values.lab ?? values.admin })
-    return livePhones(lab, values.live, {
+    return livePhones(labOf(values), values.live, {
       count,
       firstMac,
       maxLoops: intOption(values['max-loops'], 'max-loops'),
@@ -203,6 +165,7 @@ export async function phone(argv: string[]): Promise<number> {
       phone: phoneOptions,
     })
   }
+  const link = values.interface === undefined ? undefined : linkOf(values.interface)
   const reports = await Promise.all(
     Array.from({ length: count }, async (_, i): Promise<PhoneReport> => {
       const options = phoneOptions(macPlus(firstMac, i))
@@ -211,15 +174,80 @@ export async function phone(argv: string[]): Promise<number> {
       return report
     }),
   )
+  printReports(reports, values.json === true)
   const want = values.expect ?? 'signed-in'
-  if (values.json) process.stdout.write(`${JSON.stringify(count === 1 ? reports[0] : reports, null, 2)}\n`)
-  else
-    for (const r of reports) {
-      process.stdout.write(`CX700 ${r.mac}\n`)
-      for (const line of r.status) process.stdout.write(`  [screen] ${line}\n`)
-      for (const s of r.steps)
-        process.stdout.write(`  ${s.ok ? 'ok  ' : 'FAIL'} ${s.step.padEnd(22)} ${s.detail} (${s.ms} ms)\n`)
-      process.stdout.write(`  → ${r.endState} in ${r.ms} ms\n`)
-    }
   return reports.every((r) => r.endState === want) ? 0 : 1
+}
+
+/** `phone reboot|power-cycle|hard-reset MAC`: a command left for a living phone through the admin API. */
+async function commandPhone(values: Values, positionals: readonly string[]): Promise<number> {
+  const [verb = '', target, ...extra] = positionals
+  if (!(PHONE_COMMANDS as readonly string[]).includes(verb) || target === undefined || extra.length > 0)
+    throw usage(`phone takes options, or one of ${PHONE_COMMANDS.join(', ')} and a MAC.`)
+  const done = await labOf(values).commandPhone(target, verb)
+  process.stdout.write(`${done.command} left for ${done.mac}\n`)
+  return 0
+}
+
+/** The running lab's port map, state directory and scenario. */
+async function surroundings(values: Values): Promise<Surroundings> {
+  const answer = await labOf(values).endpoints()
+  const story = storyOf(answer.scenarioFile)
+  return {
+    net: new PhoneNet(answer.endpoints, answer.siteAddresses),
+    labStateDir: answer.stateDir,
+    ...(story ? { story } : {}),
+  }
+}
+
+/** One phone as the options say, by MAC: its stored state (hard-reset if asked), the user, the guesses. */
+function optionsFor(values: Values, around: Surroundings): (mac: string) => PhoneOptions {
+  const { net, story } = around
+  const typed = whatIsTyped(values, story)
+  let guesses
+  try {
+    guesses = { ...story?.guesses, ...parseGuesses(values.guess ?? []) }
+  } catch (err) {
+    throw usage((err as Error).message)
+  }
+  const stateDir = values.state ?? around.labStateDir ?? defaultStateDir()
+  return (mac) => {
+    const state = PhoneState.load(stateDir, mac, values.firmware ?? story?.firmware ?? '1.0.522.101')
+    if (values['hard-reset']) state.hardReset()
+    return {
+      net,
+      mac,
+      signIn: typed.signIn,
+      account: typed.account,
+      password: typed.password,
+      state,
+      guesses: { ...DEFAULT_GUESSES, ...(values.sni ? { sni: true } : {}), ...guesses },
+    }
+  }
+}
+
+/** A real link for a phone with --interface: broadcast DHCP there, then the leased address on it. */
+function linkOf(ifName: string): NonNullable<PhoneOptions['link']> {
+  return {
+    prepare: async () => {
+      await ipCommand(['route', 'replace', '255.255.255.255/32', 'dev', ifName])
+    },
+    configure: async (lease: Lease) => {
+      await ipCommand(['addr', 'replace', `${lease.address}/${lease.prefix}`, 'dev', ifName])
+    },
+  }
+}
+
+function printReports(reports: readonly PhoneReport[], json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2)}\n`)
+    return
+  }
+  for (const r of reports) {
+    process.stdout.write(`CX700 ${r.mac}\n`)
+    for (const line of r.status) process.stdout.write(`  [screen] ${line}\n`)
+    for (const s of r.steps)
+      process.stdout.write(`  ${s.ok ? 'ok  ' : 'FAIL'} ${s.step.padEnd(22)} ${s.detail} (${s.ms} ms)\n`)
+    process.stdout.write(`  → ${r.endState} in ${r.ms} ms\n`)
+  }
 }
