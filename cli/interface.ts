@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdirSync, rmSync } from 'node:fs'
 import { connect, createServer, type Server } from 'node:net'
@@ -46,6 +46,11 @@ async function ip(args: string[]): Promise<void> {
   }
 }
 
+/** Whatever stops a started interface mode undoes it: the proxy, the namespace (and its macvlan), the socket. */
+type Cleanup = () => Promise<void>
+
+type Ready = { event: string; endpoints: Endpoint[]; runDir: string; journal: string; scenario: string }
+
 /**
  * Interface mode: every server on the phones' link, on standard ports, with DHCP confined to that link.
  * Node cannot bind a socket to one device, so the lab runs inside a network namespace of its own that holds
@@ -55,73 +60,89 @@ async function ip(args: string[]): Promise<void> {
  * (and with it the macvlan).
  */
 export async function runInterfaceMode(o: InterfaceModeOptions): Promise<number> {
+  const { namespace, link } = interfaceModeNames(o.iface)
+  await checkCanStart(o.iface, namespace)
+  const socketDir = join(o.stateDir, 'interface')
+  mkdirSync(socketDir, { recursive: true, mode: 0o700 })
+  const socket = join(socketDir, `${namespace}.sock`)
+  rmSync(socket, { force: true })
+  const proxy = adminProxy(socket)
+  const cleanup: Cleanup = async () => {
+    await new Promise((r) => (proxy.listening ? proxy.close(r) : r(undefined)))
+    await run('ip', ['netns', 'del', namespace]).catch(() => undefined)
+    rmSync(socket, { force: true })
+  }
+  await makeNamespace(o, namespace, link).catch(async (err: unknown) => {
+    await cleanup()
+    throw err
+  })
+  const lab = startLab(o, namespace, link, socket)
+  const ready = await lab.ready
+  if (!ready) {
+    await cleanup()
+    return 1
+  }
+  const adminUrl = await offerAdmin(proxy, o).catch(async (err: unknown) => {
+    lab.child.kill('SIGTERM')
+    await lab.exited
+    await cleanup()
+    throw err
+  })
+  process.stdout.write(banner(o, ready, adminUrl, namespace))
+  return untilStopped(lab, cleanup, o.logger)
+}
+
+/** Root, and no other lab on this NIC (its namespace would exist). */
+async function checkCanStart(iface: string, namespace: string): Promise<void> {
   if (process.getuid?.() !== 0) {
     throw new LabError(
       'LAB_ERR_LAB_STATE',
       'Failed to start interface mode: it makes a network namespace and a macvlan, which needs root. Run it with sudo (cx700-lab preflight tells what else is missing).',
     )
   }
-  const { namespace, link } = interfaceModeNames(o.iface)
   const existing = (await run('ip', ['netns', 'list'])).stdout
   if (existing.split('\n').some((l) => l.split(' ')[0] === namespace)) {
     throw new LabError(
       'LAB_ERR_LAB_STATE',
-      `Failed to start interface mode: namespace ${namespace} exists — another lab serves ${o.iface}. Stop it (or: ip netns del ${namespace}).`,
+      `Failed to start interface mode: namespace ${namespace} exists — another lab serves ${iface}. Stop it (or: ip netns del ${namespace}).`,
     )
   }
-  const socketDir = join(o.stateDir, 'interface')
-  mkdirSync(socketDir, { recursive: true, mode: 0o700 })
-  const socket = join(socketDir, `${namespace}.sock`)
-  rmSync(socket, { force: true })
-  // The admin API on the host: a TCP proxy to the lab's unix socket (the namespace has its own loopback).
-  const proxy: Server = createServer((client) => {
+}
+
+/** The admin API on the host: a TCP proxy to the lab's unix socket (the namespace has its own loopback). */
+function adminProxy(socket: string): Server {
+  return createServer((client) => {
     const upstream = connect({ path: socket })
     client.on('error', () => upstream.destroy())
     upstream.on('error', () => client.destroy())
     client.pipe(upstream).pipe(client)
   })
-  const cleanup = async (): Promise<void> => {
-    await new Promise((r) => (proxy.listening ? proxy.close(r) : r(undefined)))
-    await run('ip', ['netns', 'del', namespace]).catch(() => undefined)
-    rmSync(socket, { force: true })
-  }
-  try {
-    await ip(['netns', 'add', namespace])
-    await ip(['link', 'add', 'link', o.iface, 'name', link, 'type', 'macvlan', 'mode', 'bridge'])
-    await ip(['link', 'set', link, 'netns', namespace])
-    await ip(['-n', namespace, 'addr', 'add', o.address, 'dev', link])
-    await ip(['-n', namespace, 'link', 'set', link, 'up'])
-    await ip(['-n', namespace, 'link', 'set', 'lo', 'up'])
-  } catch (err) {
-    await cleanup()
-    throw err
-  }
-  const child = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      namespace,
-      process.execPath,
-      process.argv[1]!,
-      'up',
-      o.file,
-      '--mode',
-      'netns',
-      '--interface',
-      link,
-      '--admin',
-      `unix:${socket}`,
-      '--state',
-      o.stateDir,
-      '--json',
-      ...(o.watch ? ['--watch'] : []),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  )
+}
+
+/** The lab's namespace, holding only a bridge-mode macvlan of the NIC with the lab's address, and loopback. */
+async function makeNamespace(o: InterfaceModeOptions, namespace: string, link: string): Promise<void> {
+  await ip(['netns', 'add', namespace])
+  await ip(['link', 'add', 'link', o.iface, 'name', link, 'type', 'macvlan', 'mode', 'bridge'])
+  await ip(['link', 'set', link, 'netns', namespace])
+  await ip(['-n', namespace, 'addr', 'add', o.address, 'dev', link])
+  await ip(['-n', namespace, 'link', 'set', link, 'up'])
+  await ip(['-n', namespace, 'link', 'set', 'lo', 'up'])
+}
+
+/** The lab in the namespace (netns mode, DHCP on the macvlan, the admin API on the unix socket). */
+function startLab(
+  o: InterfaceModeOptions,
+  namespace: string,
+  link: string,
+  socket: string,
+): { child: ChildProcess; exited: Promise<number>; ready: Promise<Ready | undefined> } {
+  const args = [process.argv[1]!, 'up', o.file, '--mode', 'netns', '--interface', link]
+  args.push('--admin', `unix:${socket}`, '--state', o.stateDir, '--json', ...(o.watch ? ['--watch'] : []))
+  const child = spawn('ip', ['netns', 'exec', namespace, process.execPath, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
   const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? 1)))
-  type Ready = { event: string; endpoints: Endpoint[]; runDir: string; journal: string; scenario: string }
-  const ready = await new Promise<Ready | undefined>((resolve) => {
+  const ready = new Promise<Ready | undefined>((resolve) => {
     createInterface({ input: child.stdout }).on('line', (line) => {
       try {
         const msg = JSON.parse(line) as Ready
@@ -132,63 +153,71 @@ export async function runInterfaceMode(o: InterfaceModeOptions): Promise<number>
     })
     void exited.then(() => resolve(undefined))
   })
-  if (!ready) {
-    await cleanup()
-    return 1
-  }
+  return { child, exited, ready }
+}
+
+/** Listens on the host for the admin API; its URL. */
+async function offerAdmin(proxy: Server, o: InterfaceModeOptions): Promise<string> {
   try {
     await new Promise<void>((resolve, reject) => {
       proxy.once('error', reject)
       proxy.listen(o.admin.port, o.admin.host, () => resolve())
     })
   } catch (err) {
-    child.kill('SIGTERM')
-    await exited
-    await cleanup()
     throw new LabError(
       'LAB_ERR_SERVER_BIND',
       `Failed to offer the admin API on ${o.admin.host}:${o.admin.port}: ${(err as Error).message}. Use --admin HOST:PORT.`,
     )
   }
   const addr = proxy.address()
-  const adminUrl = `http://${o.admin.host}:${typeof addr === 'object' && addr ? addr.port : o.admin.port}`
+  return `http://${o.admin.host}:${typeof addr === 'object' && addr ? addr.port : o.admin.port}`
+}
+
+/** The ready line (--json) or the port map, with the lab's address where it listens on every address. */
+function banner(o: InterfaceModeOptions, ready: Ready, adminUrl: string, namespace: string): string {
   const labIp = o.address.split('/')[0]!
   const endpoints = ready.endpoints.map((e) => ({
     ...e,
     address: e.address === '0.0.0.0' ? labIp : e.address,
   }))
-  if (o.json) {
-    process.stdout.write(
+  if (o.json)
+    return (
       JSON.stringify({ ...ready, pid: process.pid, adminUrl, endpoints, interface: o.iface, namespace }) +
-        '\n',
+      '\n'
     )
-  } else {
-    process.stdout.write(
-      `\n  cx700-lab — TEST LAB ONLY. Scenario "${ready.scenario}" on ${o.iface} (${o.address}; namespace ${namespace}).\n\n` +
-        endpointTable(endpoints, adminUrl)
-          .split('\n')
-          .map((l) => `  ${l}`)
-          .join('\n') +
-        `\n\n  Admin API: ${adminUrl}\n  Journal:   ${ready.journal}\n\n`,
-    )
-  }
-  return await new Promise<number>((resolve) => {
+  const table = endpointTable(endpoints, adminUrl)
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n')
+  return (
+    `\n  cx700-lab — TEST LAB ONLY. Scenario "${ready.scenario}" on ${o.iface} (${o.address}; namespace ${namespace}).\n\n` +
+    `${table}\n\n  Admin API: ${adminUrl}\n  Journal:   ${ready.journal}\n\n`
+  )
+}
+
+/** Serves until SIGINT/SIGTERM (the lab is stopped, then undone) or until the lab exits by itself. */
+function untilStopped(
+  lab: { child: ChildProcess; exited: Promise<number> },
+  cleanup: Cleanup,
+  logger: Logger,
+): Promise<number> {
+  return new Promise<number>((resolve) => {
     let stopping = false
     const stop = (signal: string): void => {
       if (stopping) return
       stopping = true
-      o.logger.info({ signal }, 'stopping')
-      child.kill('SIGTERM')
-      void exited.then(async (code) => {
+      logger.info({ signal }, 'stopping')
+      lab.child.kill('SIGTERM')
+      void lab.exited.then(async (code) => {
         await cleanup()
         resolve(code)
       })
     }
     process.once('SIGINT', () => stop('SIGINT'))
     process.once('SIGTERM', () => stop('SIGTERM'))
-    void exited.then(async (code) => {
+    void lab.exited.then(async (code) => {
       if (stopping) return
-      o.logger.error({ code }, 'the lab inside the namespace exited')
+      logger.error({ code }, 'the lab inside the namespace exited')
       await cleanup()
       resolve(code === 0 ? 1 : code)
     })
