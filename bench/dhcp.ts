@@ -108,36 +108,46 @@ function runGenerator(
   })
 }
 
-export async function dhcp(rounds = 3, clients = 3000): Promise<void> {
-  if (process.getuid?.() !== 0) throw new Error('bench/dhcp makes network namespaces: run it as root')
-  if (!which('dnsmasq')) throw new Error('dnsmasq is not installed (apt-get install dnsmasq-base)')
-  const dir = mkdtempSync(join(tmpdir(), 'cx700-bench-dhcp-'))
-  const labNs = `cx7b-lab-${process.pid}`
-  const cliNs = `cx7b-cli-${process.pid}`
+/** The pair of namespaces a run uses, joined by a veth: the server's side and the clients'. */
+interface BenchNet {
+  dir: string
+  labNs: string
+  cliNs: string
+  labIf: string
+  script: string
+  scenario: string
+}
+
+function netNames(dir: string): BenchNet {
   const labIf = `c7bl${process.pid % 10000}`
+  const script = join(dir, 'generator.mjs')
+  const scenario = join(dir, 'bench.yaml')
+  return { dir, labNs: `cx7b-lab-${process.pid}`, cliNs: `cx7b-cli-${process.pid}`, labIf, script, scenario }
+}
+
+/** Makes the namespaces and the veth between them, and writes the generator and the lab's scenario. */
+function makeNet({ labNs, cliNs, labIf, script, scenario }: BenchNet): void {
   const cliIf = `c7bc${process.pid % 10000}`
-  const children: ChildProcess[] = []
-  try {
-    ip(['netns', 'add', labNs])
-    ip(['netns', 'add', cliNs])
-    ip(['link', 'add', labIf, 'type', 'veth', 'peer', 'name', cliIf])
-    ip(['link', 'set', labIf, 'netns', labNs])
-    ip(['link', 'set', cliIf, 'netns', cliNs])
-    ip(['-n', labNs, 'addr', 'add', '10.50.0.1/16', 'dev', labIf])
-    ip(['-n', cliNs, 'addr', 'add', '10.50.0.2/16', 'dev', cliIf])
-    for (const [ns, dev] of [
-      [labNs, labIf],
-      [cliNs, cliIf],
-      [labNs, 'lo'],
-      [cliNs, 'lo'],
-    ] as const)
-      ip(['-n', ns, 'link', 'set', dev, 'up'])
-    const script = join(dir, 'generator.mjs')
-    writeFileSync(script, GENERATOR)
-    const scenario = join(dir, 'bench.yaml')
-    writeFileSync(
-      scenario,
-      `version: 1
+  ip(['netns', 'add', labNs])
+  ip(['netns', 'add', cliNs])
+  ip(['link', 'add', labIf, 'type', 'veth', 'peer', 'name', cliIf])
+  ip(['link', 'set', labIf, 'netns', labNs])
+  ip(['link', 'set', cliIf, 'netns', cliNs])
+  ip(['-n', labNs, 'addr', 'add', '10.50.0.1/16', 'dev', labIf])
+  ip(['-n', cliNs, 'addr', 'add', '10.50.0.2/16', 'dev', cliIf])
+  for (const [ns, dev] of [
+    [labNs, labIf],
+    [cliNs, cliIf],
+    [labNs, 'lo'],
+    [cliNs, 'lo'],
+  ] as const)
+    ip(['-n', ns, 'link', 'set', dev, 'up'])
+  writeFileSync(script, GENERATOR)
+  writeFileSync(scenario, benchScenario(labIf))
+}
+
+function benchScenario(labIf: string): string {
+  return `version: 1
 name: bench-dhcp
 site: { sipDomain: contoso.test, subnet: 10.50.0.0/16 }
 servers:
@@ -145,71 +155,95 @@ servers:
   ntp: { enabled: false }
   ldap: { enabled: false }
   dhcp: { interface: ${labIf}, listen: { port: 67 }, allow: [any], rogueCheck: false, pool: { start: 10.50.1.1, end: 10.50.250.254 } }
-`,
+`
+}
+
+/** Kills whatever still runs in the namespaces (by the PIDs they hold), then removes them. */
+function removeNet(net: BenchNet): void {
+  for (const ns of [net.labNs, net.cliNs]) {
+    try {
+      execFileSync('ip', ['netns', 'pids', ns])
+        .toString()
+        .split(/\s+/)
+        .filter(Boolean)
+        .forEach((pid) => process.kill(Number(pid), 'SIGKILL'))
+    } catch {
+      // gone already
+    }
+    try {
+      ip(['netns', 'del', ns])
+    } catch {
+      // gone already
+    }
+  }
+}
+
+const macPrefix = (round: number, side: 'aa' | 'bb'): string =>
+  `02:00:${round.toString(16).padStart(2, '0')}:${side}`
+
+async function labRound(net: BenchNet, round: number, clients: number): Promise<number> {
+  const lab = await startLabProcess(
+    join(net.dir, `state-${round}`),
+    [net.scenario, '--mode', 'netns'],
+    undefined,
+    (argv) => spawn('ip', ['netns', 'exec', net.labNs, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] }),
+  )
+  try {
+    return await runGenerator(net.cliNs, net.script, clients, macPrefix(round, 'aa'), () => lab.logTail())
+  } finally {
+    await lab.stop()
+  }
+}
+
+function startDnsmasq(net: BenchNet, round: number): ChildProcess {
+  const leases = join(net.dir, `dnsmasq-${round}.leases`)
+  const argv = [
+    which('dnsmasq')!,
+    '--keep-in-foreground',
+    '--port=0',
+    `--interface=${net.labIf}`,
+    '--bind-interfaces',
+    '--no-ping',
+    '--dhcp-range=10.50.1.1,10.50.250.254,255.255.0.0,1h',
+    '--dhcp-lease-max=200000',
+    `--dhcp-leasefile=${leases}`,
+    '--pid-file=',
+    '--quiet-dhcp',
+  ]
+  return spawn('ip', ['netns', 'exec', net.labNs, ...argv], { stdio: 'ignore' })
+}
+
+async function peerRound(net: BenchNet, round: number, clients: number): Promise<number> {
+  const peer = startDnsmasq(net, round)
+  try {
+    await new Promise((r) => setTimeout(r, 500)) // dnsmasq binds at once; no readiness line to wait for
+    return await runGenerator(
+      net.cliNs,
+      net.script,
+      clients,
+      macPrefix(round, 'bb'),
+      () => '(dnsmasq runs with --quiet-dhcp)',
     )
+  } finally {
+    await stopProcess(peer)
+  }
+}
+
+export async function dhcp(rounds = 3, clients = 3000): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('bench/dhcp makes network namespaces: run it as root')
+  if (!which('dnsmasq')) throw new Error('dnsmasq is not installed (apt-get install dnsmasq-base)')
+  const dir = mkdtempSync(join(tmpdir(), 'cx700-bench-dhcp-'))
+  const net = netNames(dir)
+  try {
+    makeNet(net)
     let round = 0
-    const labRound = async (): Promise<number> => {
-      const lab = await startLabProcess(
-        join(dir, `state-${round}`),
-        [scenario, '--mode', 'netns'],
-        undefined,
-        (argv) => spawn('ip', ['netns', 'exec', labNs, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] }),
-      )
-      try {
-        return await runGenerator(
-          cliNs,
-          script,
-          clients,
-          `02:00:${(round++).toString(16).padStart(2, '0')}:aa`,
-          () => lab.logTail(),
-        )
-      } finally {
-        await lab.stop()
-      }
-    }
-    const peerRound = async (): Promise<number> => {
-      const leases = join(dir, `dnsmasq-${round}.leases`)
-      const peer = spawn(
-        'ip',
-        [
-          'netns',
-          'exec',
-          labNs,
-          which('dnsmasq')!,
-          '--keep-in-foreground',
-          '--port=0',
-          `--interface=${labIf}`,
-          '--bind-interfaces',
-          '--no-ping',
-          '--dhcp-range=10.50.1.1,10.50.250.254,255.255.0.0,1h',
-          '--dhcp-lease-max=200000',
-          `--dhcp-leasefile=${leases}`,
-          '--pid-file=',
-          '--quiet-dhcp',
-        ],
-        { stdio: 'ignore' },
-      )
-      children.push(peer)
-      try {
-        await new Promise((r) => setTimeout(r, 500)) // dnsmasq binds at once; no readiness line to wait for
-        return await runGenerator(
-          cliNs,
-          script,
-          clients,
-          `02:00:${(round++).toString(16).padStart(2, '0')}:bb`,
-          () => '(dnsmasq runs with --quiet-dhcp)',
-        )
-      } finally {
-        await stopProcess(peer)
-      }
-    }
-    await labRound() // warm both
-    await peerRound()
+    await labRound(net, round++, clients) // warm both
+    await peerRound(net, round++, clients)
     const labRates: number[] = []
     const peerRates: number[] = []
     for (let i = 0; i < rounds; i++) {
-      labRates.push(await labRound())
-      peerRates.push(await peerRound())
+      labRates.push(await labRound(net, round++, clients))
+      peerRates.push(await peerRound(net, round++, clients))
     }
     const l = median(labRates)
     const p = median(peerRates)
@@ -224,23 +258,7 @@ servers:
       rounds,
     })
   } finally {
-    for (const c of children) await stopProcess(c)
-    for (const ns of [labNs, cliNs]) {
-      try {
-        execFileSync('ip', ['netns', 'pids', ns])
-          .toString()
-          .split(/\s+/)
-          .filter(Boolean)
-          .forEach((pid) => process.kill(Number(pid), 'SIGKILL'))
-      } catch {
-        // gone already
-      }
-      try {
-        ip(['netns', 'del', ns])
-      } catch {
-        // gone already
-      }
-    }
+    removeNet(net)
     rmSync(dir, { recursive: true, force: true })
   }
 }

@@ -43,38 +43,41 @@ interface Target {
   readonly expect: string
 }
 
+/** One POST of the target's request; its answer's text, or an error unless 200. */
+function post(target: Target, ca: string, agent?: Agent): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: target.port,
+        servername: target.host,
+        method: 'POST',
+        path: target.path,
+        ...(agent ? { agent } : { ca, ciphers: 'DEFAULT:@SECLEVEL=0' }),
+        headers: {
+          host: target.host,
+          authorization: BASIC,
+          'content-type': 'text/xml; charset=utf-8',
+          'content-length': Buffer.byteLength(target.body),
+        },
+      },
+      (res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (d: string) => (text += d))
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve(text) : reject(new Error(`${target.port}: ${res.statusCode}`)),
+        )
+      },
+    )
+    req.on('error', reject)
+    req.end(target.body)
+  })
+}
+
 /** `clients` keep-alive connections posting the same request for `seconds`; requests per second. */
 async function round(target: Target, ca: string, seconds: number, clients = 8): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: clients, ca, ciphers: 'DEFAULT:@SECLEVEL=0' })
-  const post = (): Promise<string> =>
-    new Promise((resolve, reject) => {
-      const req = request(
-        {
-          host: '127.0.0.1',
-          port: target.port,
-          servername: target.host,
-          method: 'POST',
-          path: target.path,
-          agent,
-          headers: {
-            host: target.host,
-            authorization: BASIC,
-            'content-type': 'text/xml; charset=utf-8',
-            'content-length': Buffer.byteLength(target.body),
-          },
-        },
-        (res) => {
-          let text = ''
-          res.setEncoding('utf8')
-          res.on('data', (d: string) => (text += d))
-          res.on('end', () =>
-            res.statusCode === 200 ? resolve(text) : reject(new Error(`${target.port}: ${res.statusCode}`)),
-          )
-        },
-      )
-      req.on('error', reject)
-      req.end(target.body)
-    })
   const deadline = performance.now() + seconds * 1000
   let done = 0
   const t0 = performance.now()
@@ -82,7 +85,7 @@ async function round(target: Target, ca: string, seconds: number, clients = 8): 
     await Promise.all(
       Array.from({ length: clients }, async () => {
         while (performance.now() < deadline) {
-          const text = await post()
+          const text = await post(target, ca, agent)
           if (!text.includes(target.expect)) throw new Error(`port ${target.port} answered wrongly`)
           done++
         }
@@ -163,106 +166,98 @@ async function startMountebank(
   throw new Error('Mountebank did not start')
 }
 
+/** The lab on the default scenario with a SHA-256 PKI (Mountebank's TLS refuses the CX700's SHA-1 chain). */
+async function startBenchLab(base: string) {
+  const state = join(base, 'state')
+  const file = join(base, 'bench.yaml')
+  const parent = JSON.stringify(join(packageRoot(), 'scenarios', 'default.yaml'))
+  writeFileSync(file, `extends: ${parent}\nname: bench-http\npki: { hash: sha256 }\n`)
+  const lab = await startLabProcess(state, [file])
+  const { endpoints } = await new LabClient(lab.adminUrl).endpoints()
+  const port = endpoints.find((e) => e.name === 'https')!.port
+  // The certificate the lab serves, for the peers too (same key size, same handshake cost).
+  const pki = await labPki(state, loadScenario(file))
+  return {
+    lab,
+    port,
+    ca: certificatePem(pki.root.certificate),
+    certPem: pki.fallback.certPem,
+    keyPem: pki.fallback.keyPem,
+  }
+}
+
+/** The two peers on the lab's certificate: a bare fastify, and a Mountebank imposter with the lab's answer. */
+async function startPeers(
+  base: string,
+  lab: { certPem: string; keyPem: string },
+  answer: string,
+  peers: ChildProcess[],
+): Promise<{ fastifyPort: number; mbPort: number }> {
+  const certFile = join(base, 'cert.pem')
+  const keyFile = join(base, 'key.pem')
+  writeFileSync(certFile, lab.certPem)
+  writeFileSync(keyFile, lab.keyPem)
+  const fastifyPort = await freePort()
+  const fastify = startFastify(fastifyPort, certFile, keyFile)
+  peers.push(fastify)
+  await ready(fastify, 'ready')
+  const mbPort = await freePort()
+  peers.push(await startMountebank(await freePort(), mbPort, lab.certPem, lab.keyPem, answer))
+  return { fastifyPort, mbPort }
+}
+
+type Rates = Record<'autodiscover' | 'findItem' | 'fastify' | 'mb', number[]>
+
+/** Alternating rounds of the four targets after one warm-up each. */
+async function measure(targets: Record<keyof Rates, Target>, ca: string, rounds: number, seconds: number) {
+  for (const t of Object.values(targets)) await round(t, ca, 1) // warm up
+  const rates: Rates = { autodiscover: [], findItem: [], fastify: [], mb: [] }
+  for (let i = 0; i < rounds; i++)
+    for (const name of ['autodiscover', 'fastify', 'findItem', 'mb'] as const)
+      rates[name].push(await round(targets[name], ca, seconds))
+  return rates
+}
+
+function report(rates: Rates, rounds: number): void {
+  const show = (xs: number[]): string => xs.map(Math.round).join(', ')
+  console.log(`lab Autodiscover POX (journal on): ${show(rates.autodiscover)} req/s`)
+  console.log(`lab EWS FindItem (journal on):     ${show(rates.findItem)} req/s`)
+  console.log(`bare fastify hello-world:          ${show(rates.fastify)} req/s`)
+  console.log(`Mountebank imposter (same answer): ${show(rates.mb)} req/s`)
+  const ad = median(rates.autodiscover)
+  const f = median(rates.fastify)
+  const m = median(rates.mb)
+  const common = { unit: 'req/s', finditem: Math.round(median(rates.findItem)), clients: 8, rounds }
+  result('http-fastify', { lab: Math.round(ad), peer: Math.round(f), ratio: ad / f, ...common })
+  result('http-mountebank', { lab: Math.round(ad), peer: Math.round(m), ratio: ad / m, ...common })
+}
+
 export async function http(rounds = 3, seconds = 3): Promise<void> {
   const base = mkdtempSync(join(tmpdir(), 'cx700-bench-http-'))
   let lab: Awaited<ReturnType<typeof startLabProcess>> | undefined
   const peers: ChildProcess[] = []
   try {
-    const state = join(base, 'state')
-    // The default scenario on a SHA-256 PKI: Mountebank's TLS refuses the CX700's SHA-1 chain.
-    const file = join(base, 'bench.yaml')
-    const parent = JSON.stringify(join(packageRoot(), 'scenarios', 'default.yaml'))
-    writeFileSync(file, `extends: ${parent}\nname: bench-http\npki: { hash: sha256 }\n`)
-    lab = await startLabProcess(state, [file])
-    const labPort = (await new LabClient(lab.adminUrl).endpoints()).endpoints.find(
-      (e) => e.name === 'https',
-    )!.port
-    // The certificate the lab serves, for the peers too (same key size, same handshake cost).
-    const scenario = loadScenario(file)
-    const pki = await labPki(state, scenario)
-    const ca = certificatePem(pki.root.certificate)
-    const certFile = join(base, 'cert.pem')
-    const keyFile = join(base, 'key.pem')
-    writeFileSync(certFile, pki.fallback.certPem)
-    writeFileSync(keyFile, pki.fallback.keyPem)
-
+    const started = await startBenchLab(base)
+    lab = started.lab
     const autodiscover: Target = {
-      port: labPort,
+      port: started.port,
       host: 'autodiscover.contoso.test',
       path: '/autodiscover/autodiscover.xml',
       body: POX,
       expect: '<EwsUrl>',
     }
     const findItem: Target = {
-      port: labPort,
+      ...autodiscover,
       host: 'mail.contoso.test',
       path: '/EWS/Exchange.asmx',
       body: FIND,
       expect: 'NoError',
     }
-    const answer = await new Promise<string>((resolve, reject) => {
-      const req = request(
-        {
-          host: '127.0.0.1',
-          port: labPort,
-          servername: autodiscover.host,
-          method: 'POST',
-          path: autodiscover.path,
-          ca,
-          ciphers: 'DEFAULT:@SECLEVEL=0',
-          headers: { host: autodiscover.host, authorization: BASIC, 'content-type': 'text/xml' },
-        },
-        (res) => {
-          let text = ''
-          res.on('data', (d: Buffer) => (text += d.toString()))
-          res.on('end', () => resolve(text))
-        },
-      )
-      req.on('error', reject)
-      req.end(POX)
-    })
-
-    const fastifyPort = await freePort()
-    const fastify = startFastify(fastifyPort, certFile, keyFile)
-    peers.push(fastify)
-    await ready(fastify, 'ready')
-    const mbPort = await freePort()
-    const mb = await startMountebank(
-      await freePort(),
-      mbPort,
-      pki.fallback.certPem,
-      pki.fallback.keyPem,
-      answer,
-    )
-    peers.push(mb)
-    const hello: Target = { ...autodiscover, port: fastifyPort, expect: 'hello' }
-    const imposter: Target = { ...autodiscover, port: mbPort, expect: '<EwsUrl>' }
-
-    for (const t of [autodiscover, findItem, hello, imposter]) await round(t, ca, 1) // warm up
-    const rates = {
-      autodiscover: [] as number[],
-      findItem: [] as number[],
-      fastify: [] as number[],
-      mb: [] as number[],
-    }
-    for (let i = 0; i < rounds; i++) {
-      rates.autodiscover.push(await round(autodiscover, ca, seconds))
-      rates.fastify.push(await round(hello, ca, seconds))
-      rates.findItem.push(await round(findItem, ca, seconds))
-      rates.mb.push(await round(imposter, ca, seconds))
-    }
-    const show = (xs: number[]): string => xs.map(Math.round).join(', ')
-    console.log(`lab Autodiscover POX (journal on): ${show(rates.autodiscover)} req/s`)
-    console.log(`lab EWS FindItem (journal on):     ${show(rates.findItem)} req/s`)
-    console.log(`bare fastify hello-world:          ${show(rates.fastify)} req/s`)
-    console.log(`Mountebank imposter (same answer): ${show(rates.mb)} req/s`)
-    const ad = median(rates.autodiscover)
-    const fi = median(rates.findItem)
-    const f = median(rates.fastify)
-    const m = median(rates.mb)
-    const common = { unit: 'req/s', finditem: Math.round(fi), clients: 8, rounds }
-    result('http-fastify', { lab: Math.round(ad), peer: Math.round(f), ratio: ad / f, ...common })
-    result('http-mountebank', { lab: Math.round(ad), peer: Math.round(m), ratio: ad / m, ...common })
+    const answer = await post(autodiscover, started.ca)
+    const { fastifyPort, mbPort } = await startPeers(base, started, answer, peers)
+    const fastify: Target = { ...autodiscover, port: fastifyPort, expect: 'hello' }
+    const mb: Target = { ...autodiscover, port: mbPort, expect: '<EwsUrl>' }
+    report(await measure({ autodiscover, findItem, fastify, mb }, started.ca, rounds, seconds), rounds)
   } finally {
     for (const p of peers) await stopProcess(p)
     if (lab) await lab.stop()
