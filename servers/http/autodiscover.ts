@@ -299,76 +299,51 @@ export function soapFault(code: 'soap:Client' | 'soap:Server', message: string, 
   )
 }
 
-/** Answers a SOAP Autodiscover request (GetUserSettings; anything else is a SOAP fault). */
-export function soapAutodiscover(body: string | XmlElement, ctx: AutodiscoverContext): SoapAnswer {
-  const soap = soapRequest(body)
-  if (!('op' in soap))
-    return { status: 500, operation: '-', xml: soapFault('soap:Client', soap.problem), error: soap.problem }
-  const { op } = soap
-  if (op.name !== 'GetUserSettingsRequestMessage')
-    return {
-      status: 500,
-      operation: op.name,
-      xml: soapFault(
-        'soap:Client',
-        `The lab's Autodiscover service answers GetUserSettings only, not ${op.name}.`,
-      ),
-      error: `unsupported operation ${op.name}`,
-    }
-  const request = path(op, 'Request')
-  const mailboxes = children(path(request, 'Users'), 'User').map((u) => path(u, 'Mailbox')?.text ?? '')
-  const settings = children(path(request, 'RequestedSettings'), 'Setting').map((s) => s.text)
-  const users: XmlMarkup[] = []
-  let first: User | undefined
-  for (const mailbox of mailboxes) {
-    const user = findUser(ctx.users, mailbox)
-    first ??= user
-    if (!user) {
-      users.push(
+/** A UserResponse for an address no user has. */
+const invalidUser = (mailbox: string): XmlMarkup =>
+  x(
+    'UserResponse',
+    {},
+    x('ErrorCode', {}, 'InvalidUser'),
+    x('ErrorMessage', {}, `Invalid user: '${mailbox}'`),
+    x('RedirectTarget', { 'i:nil': 'true' }),
+    x('UserSettingErrors'),
+    x('UserSettings'),
+  )
+
+/** A user's UserResponse: each requested setting as a value, or as SettingIsNotAvailable. */
+function userResponse(user: User, settings: readonly string[], ctx: AutodiscoverContext): XmlMarkup {
+  const values: XmlMarkup[] = []
+  const errors: XmlMarkup[] = []
+  for (const name of settings) {
+    const value = userSetting(name, user, ctx)
+    if (value === undefined)
+      errors.push(
         x(
-          'UserResponse',
+          'UserSettingError',
           {},
-          x('ErrorCode', {}, 'InvalidUser'),
-          x('ErrorMessage', {}, `Invalid user: '${mailbox}'`),
-          x('RedirectTarget', { 'i:nil': 'true' }),
-          x('UserSettingErrors'),
-          x('UserSettings'),
+          x('ErrorCode', {}, 'SettingIsNotAvailable'),
+          x('ErrorMessage', {}, 'User setting is not available.'),
+          x('SettingName', {}, name),
         ),
       )
-      continue
-    }
-    const values: XmlMarkup[] = []
-    const errors: XmlMarkup[] = []
-    for (const name of settings) {
-      const value = userSetting(name, user, ctx)
-      if (value === undefined)
-        errors.push(
-          x(
-            'UserSettingError',
-            {},
-            x('ErrorCode', {}, 'SettingIsNotAvailable'),
-            x('ErrorMessage', {}, 'User setting is not available.'),
-            x('SettingName', {}, name),
-          ),
-        )
-      else
-        values.push(
-          x('UserSetting', { 'i:type': 'StringSetting' }, x('Name', {}, name), x('Value', {}, value)),
-        )
-    }
-    users.push(
-      x(
-        'UserResponse',
-        {},
-        x('ErrorCode', {}, 'NoError'),
-        x('ErrorMessage', {}, 'No error.'),
-        x('RedirectTarget', { 'i:nil': 'true' }),
-        x('UserSettingErrors', {}, errors),
-        x('UserSettings', {}, values),
-      ),
-    )
+    else
+      values.push(x('UserSetting', { 'i:type': 'StringSetting' }, x('Name', {}, name), x('Value', {}, value)))
   }
-  const xml = xmlDocument(
+  return x(
+    'UserResponse',
+    {},
+    x('ErrorCode', {}, 'NoError'),
+    x('ErrorMessage', {}, 'No error.'),
+    x('RedirectTarget', { 'i:nil': 'true' }),
+    x('UserSettingErrors', {}, errors),
+    x('UserSettings', {}, values),
+  )
+}
+
+/** The GetUserSettingsResponse envelope around the user responses, as Exchange 2007 SP1 signs it. */
+function getUserSettingsEnvelope(users: readonly XmlMarkup[]): string {
+  return xmlDocument(
     x(
       's:Envelope',
       { 'xmlns:s': NS.soap, 'xmlns:a': NS.wsa },
@@ -401,16 +376,42 @@ export function soapAutodiscover(body: string | XmlElement, ctx: AutodiscoverCon
             { 'xmlns:i': NS.xsi },
             x('ErrorCode', {}, 'NoError'),
             x('ErrorMessage'),
-            x('UserResponses', {}, users),
+            x('UserResponses', {}, [...users]),
           ),
         ),
       ),
     ),
   )
+}
+
+/** Answers a SOAP Autodiscover request (GetUserSettings; anything else is a SOAP fault). */
+export function soapAutodiscover(body: string | XmlElement, ctx: AutodiscoverContext): SoapAnswer {
+  const soap = soapRequest(body)
+  if (!('op' in soap))
+    return { status: 500, operation: '-', xml: soapFault('soap:Client', soap.problem), error: soap.problem }
+  const { op } = soap
+  if (op.name !== 'GetUserSettingsRequestMessage')
+    return {
+      status: 500,
+      operation: op.name,
+      xml: soapFault(
+        'soap:Client',
+        `The lab's Autodiscover service answers GetUserSettings only, not ${op.name}.`,
+      ),
+      error: `unsupported operation ${op.name}`,
+    }
+  const request = path(op, 'Request')
+  const mailboxes = children(path(request, 'Users'), 'User').map((u) => path(u, 'Mailbox')?.text ?? '')
+  const settings = children(path(request, 'RequestedSettings'), 'Setting').map((s) => s.text)
+  const found = mailboxes.map((m) => ({ mailbox: m, user: findUser(ctx.users, m) }))
+  const users = found.map(({ mailbox, user }) =>
+    user ? userResponse(user, settings, ctx) : invalidUser(mailbox),
+  )
+  const first = found.find((f) => f.user)?.user
   return {
     status: 200,
     operation: 'GetUserSettings',
-    xml,
+    xml: getUserSettingsEnvelope(users),
     ...(mailboxes[0] !== undefined ? { address: mailboxes[0] } : {}),
     ...(first ? { user: first } : {}),
     ...(users.length > 0 && !first ? { error: 'InvalidUser' } : {}),

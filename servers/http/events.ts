@@ -7,6 +7,7 @@ import {
   type EventOf,
   type AskReader,
   detailText,
+  type BaseEvents,
 } from '../../core/journal/events.js'
 
 /** The IIS site a request goes to, by path (routing.ts). */
@@ -35,7 +36,7 @@ export interface HttpRequestDetail extends EventDetail {
 }
 
 /** The journal events of the HTTP doubles (certsrv, Autodiscover, EWS, DUS, ABS), each with its detail. */
-export interface HttpEvents {
+export interface HttpEvents extends BaseEvents<'http'> {
   readonly 'http:request': HttpRequestDetail
   readonly 'http:tls-failed': { readonly error: string }
   /** A handler of ours failed: answered 500, journaled, the lab kept serving. */

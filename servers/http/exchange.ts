@@ -47,9 +47,10 @@ const XML = 'text/xml; charset=utf-8'
 /** The body as text (a JSON body, parsed by fastify, is not XML: it reads as empty, hence a protocol error). */
 const bodyText = (req: FastifyRequest): string => (typeof req.body === 'string' ? req.body : '')
 
-export function exchangeRoutes(app: FastifyInstance, ctx: HttpContext): void {
+/** A voicemail attachment's audio: its file, or a tone of its length (kept, up to 64 lengths). */
+function audioOf(): (a: Attachment) => Buffer {
   const tones = new Map<number, Buffer>()
-  const audio = (a: Attachment): Buffer => {
+  return (a) => {
     if (a.file !== undefined) return readFileSync(a.file)
     let wav = tones.get(a.durationSeconds)
     if (!wav) {
@@ -59,49 +60,50 @@ export function exchangeRoutes(app: FastifyInstance, ctx: HttpContext): void {
     }
     return wav
   }
-  const userOf = (req: FastifyRequest): User | undefined => {
-    const name = stateOf(req).user
-    return name === undefined ? undefined : findUser(ctx.config().users, name)
-  }
-  const autodiscoverContext = (req: FastifyRequest): AutodiscoverContext => {
-    const slice = ctx.config()
-    const { server, urls } = exchangeUrls(slice, ctx.httpsPort())
-    const dc = slice.hosts.find((h) => h.roles.includes('dc'))?.name ?? slice.site.adDomain
-    return {
-      users: slice.users,
-      site: slice.site,
-      server,
-      dc,
-      urls,
-      protocols: slice.block.autodiscover.protocols,
-      ewsUrlElements: slice.block.autodiscover.ewsUrlElements,
-      now: new Date(ctx.deps.clock.now()),
-      ...(answerOf(req).protocols === 'none' ? { noProtocol: true } : {}),
-    }
-  }
-  const sendXml = (req: FastifyRequest, reply: FastifyReply, status: number, xml: string): FastifyReply =>
-    reply
-      .code(status)
-      .type(XML)
-      .send(answerOf(req).xml === 'malformed' ? malformed(xml) : xml)
+}
 
-  /** The redirect-loop fault: 302 to the other Autodiscover name, which answers the same. */
-  const loop = (req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined => {
-    if (answerOf(req).redirect !== 'loop') return undefined
-    const { site } = ctx.config()
-    const host = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase()
-    const port = ctx.httpsPort() === 443 ? '' : `:${ctx.httpsPort()}`
-    const other = host.startsWith('autodiscover.') ? site.smtpDomain : `autodiscover.${site.smtpDomain}`
-    stateOf(req).code = 'redirect loop'
-    return reply.redirect(`https://${other}${port}${req.url}`, 302)
+function autodiscoverContext(ctx: HttpContext, req: FastifyRequest): AutodiscoverContext {
+  const slice = ctx.config()
+  const { server, urls } = exchangeUrls(slice, ctx.httpsPort())
+  const dc = slice.hosts.find((h) => h.roles.includes('dc'))?.name ?? slice.site.adDomain
+  return {
+    users: slice.users,
+    site: slice.site,
+    server,
+    dc,
+    urls,
+    protocols: slice.block.autodiscover.protocols,
+    ewsUrlElements: slice.block.autodiscover.ewsUrlElements,
+    now: new Date(ctx.deps.clock.now()),
+    ...(answerOf(req).protocols === 'none' ? { noProtocol: true } : {}),
   }
+}
 
-  const enabled = (reply: FastifyReply, on: boolean): FastifyReply | undefined =>
-    on ? undefined : ctx.notFound(reply)
+function sendXml(req: FastifyRequest, reply: FastifyReply, status: number, xml: string): FastifyReply {
+  return reply
+    .code(status)
+    .type(XML)
+    .send(answerOf(req).xml === 'malformed' ? malformed(xml) : xml)
+}
 
+/** The redirect-loop fault: 302 to the other Autodiscover name, which answers the same. */
+function loop(ctx: HttpContext, req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
+  if (answerOf(req).redirect !== 'loop') return undefined
+  const { site } = ctx.config()
+  const host = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase()
+  const port = ctx.httpsPort() === 443 ? '' : `:${ctx.httpsPort()}`
+  const other = host.startsWith('autodiscover.') ? site.smtpDomain : `autodiscover.${site.smtpDomain}`
+  stateOf(req).code = 'redirect loop'
+  return reply.redirect(`https://${other}${port}${req.url}`, 302)
+}
+
+/** A route the scenario turned off answers 404, as if no such virtual directory were there. */
+const disabled = (ctx: HttpContext, reply: FastifyReply, on: boolean): FastifyReply | undefined =>
+  on ? undefined : ctx.notFound(reply)
+
+function autodiscoverRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.get('/autodiscover/autodiscover.xml', async (req, reply) => {
-    const { autodiscover } = ctx.config().block
-    const off = enabled(reply, autodiscover.enabled)
+    const off = disabled(ctx, reply, ctx.config().block.autodiscover.enabled)
     if (off) return off
     stateOf(req).operation = 'Autodiscover (GET)'
     // Authenticated GET: Exchange answers with the POX error for a request it cannot read.
@@ -110,12 +112,12 @@ export function exchangeRoutes(app: FastifyInstance, ctx: HttpContext): void {
 
   app.post('/autodiscover/autodiscover.xml', async (req, reply) => {
     const s = stateOf(req)
-    const off = enabled(reply, ctx.config().block.autodiscover.enabled)
+    const off = disabled(ctx, reply, ctx.config().block.autodiscover.enabled)
     if (off) return off
     s.operation = 'Autodiscover'
-    const looped = loop(req, reply)
+    const looped = loop(ctx, req, reply)
     if (looped) return looped
-    const answer = poxAutodiscover(s.xml ?? bodyText(req), autodiscoverContext(req))
+    const answer = poxAutodiscover(s.xml ?? bodyText(req), autodiscoverContext(ctx, req))
     if (answer.address !== undefined) s.address = answer.address
     if (answer.error !== undefined) s.code = answer.error
     return sendXml(req, reply, 200, answer.xml)
@@ -124,19 +126,26 @@ export function exchangeRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.post('/autodiscover/autodiscover.svc', async (req, reply) => {
     const s = stateOf(req)
     const { autodiscover } = ctx.config().block
-    const off = enabled(reply, autodiscover.enabled && autodiscover.soap)
+    const off = disabled(ctx, reply, autodiscover.enabled && autodiscover.soap)
     if (off) return off
-    const looped = loop(req, reply)
+    const looped = loop(ctx, req, reply)
     if (looped) return looped
-    const answer = soapAutodiscover(s.xml ?? bodyText(req), autodiscoverContext(req))
+    const answer = soapAutodiscover(s.xml ?? bodyText(req), autodiscoverContext(ctx, req))
     s.operation = answer.operation
     if (answer.address !== undefined) s.address = answer.address
     if (answer.error !== undefined) s.code = answer.error
     return sendXml(req, reply, answer.status, answer.xml)
   })
+}
 
+function ewsRoutes(app: FastifyInstance, ctx: HttpContext): void {
+  const audio = audioOf()
+  const userOf = (req: FastifyRequest): User | undefined => {
+    const name = stateOf(req).user
+    return name === undefined ? undefined : findUser(ctx.config().users, name)
+  }
   app.get('/EWS/Exchange.asmx', async (req, reply) => {
-    const off = enabled(reply, ctx.config().block.ews.enabled)
+    const off = disabled(ctx, reply, ctx.config().block.ews.enabled)
     if (off) return off
     stateOf(req).operation = 'GET'
     return reply
@@ -149,7 +158,7 @@ export function exchangeRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.post('/EWS/Exchange.asmx', async (req, reply) => {
     const s = stateOf(req)
     const slice = ctx.config()
-    const off = enabled(reply, slice.block.ews.enabled)
+    const off = disabled(ctx, reply, slice.block.ews.enabled)
     if (off) return off
     // Without authentication a request with no credentials reads the first user's mailbox.
     const user = userOf(req) ?? (slice.block.ews.authentication ? undefined : slice.users[0])
@@ -167,4 +176,9 @@ export function exchangeRoutes(app: FastifyInstance, ctx: HttpContext): void {
     if (user && s.user === undefined) s.user = user.signInAddress
     return sendXml(req, reply, answer.status, answer.xml)
   })
+}
+
+export function exchangeRoutes(app: FastifyInstance, ctx: HttpContext): void {
+  autodiscoverRoutes(app, ctx)
+  ewsRoutes(app, ctx)
 }
