@@ -10,7 +10,15 @@ import { bindUdp } from './net/udp.js'
 import { UdpPump, type DatagramSocket } from './net/udp-pumps.js'
 import { NO_FAULT, planFault, type FaultPlan } from './faults/apply.js'
 import type { Fault } from './faults/types.js'
-import { eventInput, type EventMap, type EventWrite, type UntypedEvents } from './journal/events.js'
+import {
+  eventInput,
+  type EventMap,
+  type EventWrite,
+  type FailedDetail,
+  type RefusedDetail,
+  type TimeoutDetail,
+  type UntypedEvents,
+} from './journal/events.js'
 import type { JournalEvent, Peer } from './journal/journal.js'
 import type { BoundPort, LabDeps, LabServer, ReadyState } from './server.js'
 
@@ -151,24 +159,26 @@ export abstract class ServerBase<
     const earlier = r?.count ?? 0
     if (this.#refusals.size > 1_000) this.#refusals.clear()
     this.#refusals.set(peer.address, { windowStart: now, count: 0 })
-    this.deps.journal.record({
-      server: this.name,
-      kind: `${this.name}:${kind}`,
-      summary: `${what} from ${peer.address} refused: ${why}${earlier > 0 ? ` (and ${earlier} more before)` : ''}`,
-      detail: { why, earlier },
-      peer,
-    })
+    const detail: RefusedDetail = { why, earlier }
+    this.deps.journal.record(
+      eventInput(this.name, `${this.name}:${kind}`, {
+        summary: `${what} from ${peer.address} refused: ${why}${earlier > 0 ? ` (and ${earlier} more before)` : ''}`,
+        detail,
+        peer,
+      }),
+    )
   }
 
   /** Closes a connection whose message began and did not end in time, and journals it. */
   protected messageTimedOut(socket: { destroy(): void }, peer: Peer, ms: number): void {
-    this.deps.journal.record({
-      server: this.name,
-      kind: `${this.name}:timeout`,
-      summary: `connection closed: a message did not end within ${ms} ms`,
-      detail: { timeoutMs: ms },
-      peer,
-    })
+    const detail: TimeoutDetail = { timeoutMs: ms }
+    this.deps.journal.record(
+      eventInput(this.name, `${this.name}:timeout`, {
+        summary: `connection closed: a message did not end within ${ms} ms`,
+        detail,
+        peer,
+      }),
+    )
     socket.destroy()
   }
 
@@ -318,12 +328,13 @@ export abstract class ServerBase<
   protected failed(err: unknown, peer?: Peer): void {
     const message = err instanceof Error ? err.message : String(err)
     this.deps.logger.error({ err: message }, 'request failed')
-    this.deps.journal.record({
-      server: this.name,
-      kind: `${this.name}:failed`,
-      summary: `internal error: ${message}`,
-      detail: { error: message },
-      ...(peer ? { peer } : {}),
-    })
+    const detail: FailedDetail = { error: message }
+    this.deps.journal.record(
+      eventInput(this.name, `${this.name}:failed`, {
+        summary: `internal error: ${message}`,
+        detail,
+        ...(peer ? { peer } : {}),
+      }),
+    )
   }
 }

@@ -92,6 +92,26 @@ export interface FailedDetail extends EventDetail {
   readonly error?: string
 }
 
+/** A connection or datagram the server base refused for a limit or for where it came from. */
+export interface RefusedDetail extends EventDetail {
+  readonly why: string
+  /** Refusals from the same peer before this one that were counted, not journaled. */
+  readonly earlier: number
+}
+
+/** A connection the server base closed because a message began and did not end in time. */
+export interface TimeoutDetail extends EventDetail {
+  readonly timeoutMs: number
+}
+
+/**
+ * The events the server base (`core/server-base.ts`) writes for a server named S; each server's map extends
+ * them (`interface LdapEvents extends BaseEvents<'ldap'>`), so what the base writes is what its readers read.
+ */
+export type BaseEvents<S extends string> = { readonly [K in `${S}:failed`]: FailedDetail } & {
+  readonly [K in `${S}:timeout`]: TimeoutDetail
+} & { readonly [K in `${S}:refused` | `${S}:connection-refused`]: RefusedDetail }
+
 /** The events of a server whose map is not declared yet: any kind, any detail. */
 export type UntypedEvents = Readonly<Record<string, Readonly<Record<string, unknown>>>>
 

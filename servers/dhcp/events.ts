@@ -6,6 +6,7 @@ import {
   type AskReader,
   detailList,
   detailText,
+  type BaseEvents,
 } from '../../core/journal/events.js'
 
 /** A client message as the server read it. */
@@ -36,7 +37,7 @@ export interface DhcpReplyDetail extends EventDetail {
 }
 
 /** The journal events of the DHCP double, each with the detail written with it. */
-export interface DhcpEvents {
+export interface DhcpEvents extends BaseEvents<'dhcp'> {
   readonly 'dhcp:request': DhcpRequestDetail
   readonly 'dhcp:reply': DhcpReplyDetail
   readonly 'dhcp:malformed': { readonly bytes: number; readonly error: string }

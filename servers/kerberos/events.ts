@@ -7,6 +7,7 @@ import {
   type AskReader,
   detailList,
   detailText,
+  type BaseEvents,
 } from '../../core/journal/events.js'
 
 type Transport = 'udp' | 'tcp'
@@ -32,7 +33,7 @@ export type KerberosResponseDetail =
   KerberosAnswerDetail | { readonly error: 'KRB_ERR_FIELD_TOOLONG'; readonly bytes: number }
 
 /** The journal events of the KDC double, each with the detail written with it. */
-export interface KerberosEvents {
+export interface KerberosEvents extends BaseEvents<'kerberos'> {
   readonly 'kerberos:request': KerberosRequestDetail
   readonly 'kerberos:response': KerberosResponseDetail
   readonly 'kerberos:malformed': MalformedDetail & { readonly transport: Transport }

@@ -35,6 +35,7 @@ import {
 } from './codec.js'
 import { buildDirectory, type Account, type Directory } from './directory.js'
 import type { LdapConfig } from './schema.js'
+import type { LdapEvents, LdapSearchDetail } from './events.js'
 
 /** What the LDAP server gets of a scenario. */
 export interface LdapSlice {
@@ -54,17 +55,34 @@ interface Session {
   readonly tap: ConnectionTap | undefined
 }
 
-interface Reply {
+/** How one answer is sent: its octets, and what becomes of the connection after it. */
+interface Delivery {
   readonly bytes: Buffer[]
-  readonly kind: string
   readonly summary: string
-  readonly detail: Record<string, unknown>
   /** What the journal learns of the device (the user, after a bind). */
   readonly device?: DeviceRef
   readonly close?: 'unbind' | 'reset' | 'protocol'
   /** No answer at all (an unbind, an abandon, a `drop` fault). */
   readonly silent?: boolean
+  /** The fault applied to the request, added to the event's detail. */
+  readonly fault?: string
 }
+
+/** One answer with the journal event that tells of it: a kind of the LDAP map and that kind's detail. */
+type Reply = {
+  [K in keyof LdapEvents]: Delivery & { readonly kind: K; readonly detail: LdapEvents[K] }
+}[keyof LdapEvents]
+
+type AnswerSet = Readonly<Record<string, string | number | boolean>> | undefined
+
+/** The event kind of an operation's answer when a fault takes the directory's place. */
+const FAULTED_KIND = {
+  bind: 'ldap:bind',
+  'sasl-bind': 'ldap:bind',
+  search: 'ldap:search',
+  extended: 'ldap:extended',
+  other: 'ldap:write',
+} as const
 
 const IDLE_MS = 15 * 60_000
 
@@ -72,7 +90,7 @@ const IDLE_MS = 15 * 60_000
  * The Active Directory double: LDAPv3 on 389 (and 3268 as a global catalog), one session per connection,
  * requests answered in order, every bind and search journaled with the device and what was found.
  */
-export class LdapServer extends ServerBase<LdapSlice, ServerDeps> {
+export class LdapServer extends ServerBase<LdapSlice, ServerDeps, LdapEvents> {
   readonly name = 'ldap'
   #config: LdapSlice
   #directory!: Directory
@@ -176,15 +194,9 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps> {
   /** Journals the reply, then (group commit: after its line is written) sends it in one write. */
   #deliver(socket: Socket, peer: Peer, reply: Reply): void {
     if (socket.destroyed) return
-    const event = {
-      server: 'ldap',
-      kind: reply.kind,
-      summary: reply.summary,
-      detail: reply.detail,
-      peer,
-      ...(reply.device ? { device: reply.device } : {}),
-    }
-    this.deps.journal.recordThen(event, () => {
+    const detail = reply.fault === undefined ? reply.detail : { ...reply.detail, fault: reply.fault }
+    const event = { summary: reply.summary, detail, peer, ...(reply.device ? { device: reply.device } : {}) }
+    this.recordThen(reply.kind, event, () => {
       if (socket.destroyed) return
       if (reply.close === 'reset') {
         socket.resetAndDestroy()
@@ -234,7 +246,7 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps> {
       }
     }
     const reply = this.#answer(msg, session, gc, plan)
-    return applied ? { ...reply, detail: { ...reply.detail, fault: applied.fault.kind } } : reply
+    return applied ? { ...reply, fault: applied.fault.kind } : reply
   }
 
   #fields(op: LdapOperation): Record<string, string> {
@@ -255,55 +267,8 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps> {
 
   /** The answer to one decoded request, with the fault's plan (its delay already waited) applied. */
   #answer(msg: LdapMessage, session: Session, gc: boolean, plan: FaultPlan): Reply {
-    const { id, op } = msg
-    const responseTag =
-      op.kind === 'bind' || op.kind === 'sasl-bind'
-        ? LdapOp.bindResponse
-        : op.kind === 'search'
-          ? LdapOp.searchResultDone
-          : op.kind === 'extended'
-            ? LdapOp.extendedResponse
-            : op.kind === 'other'
-              ? RESPONSE_TAG.get(op.tag)
-              : undefined
-    const base = { id, gc, op: op.kind }
-    const kind = `ldap:${op.kind}`
-    // A request with no response (unbind, abandon) has nothing to drop, reset or answer wrongly.
-    if (responseTag !== undefined) {
-      if (plan.hook === 'silence')
-        return {
-          bytes: [],
-          silent: true,
-          kind,
-          summary: `#${id} ${op.kind} → no answer (fault ${plan.kind})`,
-          detail: base,
-        }
-      if (plan.hook === 'connection' && plan.kind === 'reset')
-        return {
-          bytes: [],
-          kind,
-          summary: `#${id} ${op.kind} → connection reset (fault)`,
-          detail: base,
-          close: 'reset',
-        }
-      if (plan.hook === 'connection' && plan.kind === 'garbage')
-        return {
-          bytes: [Buffer.from(plan.bytes)],
-          kind,
-          summary: `#${id} ${op.kind} → random bytes (fault)`,
-          detail: base,
-        }
-      if (plan.hook === 'behaviour' && plan.protocol?.kind === 'error') {
-        const code = plan.protocol.code
-        const result = (LdapResult as Record<string, number>)[code] ?? LdapResult.busy
-        return {
-          bytes: [encodeResult(id, responseTag, result, `the lab answers ${code} (fault)`)],
-          kind,
-          summary: `#${id} ${op.kind} → ${code} (fault)`,
-          detail: { ...base, result: code },
-        }
-      }
-    }
+    const faulted = faultedAnswer(msg, gc, plan)
+    if (faulted) return faulted
     const behaviour = plan.hook === 'behaviour' ? plan : NO_FAULT
     const protocol = behaviour.protocol
     const reply = this.#real(msg, session, gc, protocol?.kind === 'answer' ? protocol.set : undefined)
@@ -312,119 +277,92 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps> {
     return { ...reply, bytes: [bytes], summary: `${reply.summary} (fault ${behaviour.fault?.kind ?? ''})` }
   }
 
-  #real(
-    msg: LdapMessage,
-    session: Session,
-    gc: boolean,
-    set: Readonly<Record<string, string | number | boolean>> | undefined,
-  ): Reply {
+  #real(msg: LdapMessage, session: Session, gc: boolean, set: AnswerSet): Reply {
     const { id, op } = msg
     switch (op.kind) {
-      case 'bind': {
-        // A password crosses a simple bind in clear: never in a capture the lab serves.
-        session.tap?.conceal(op.password)
-        const password = op.password.toString('utf8')
-        const outcome = bind(this.#directory, op.name, password)
-        if (outcome.account) session.account = outcome.account
-        else if (outcome.code === LdapResult.success) delete session.account
-        const who = outcome.account
-          ? ` as ${outcome.account.user.signInAddress}`
-          : outcome.logon
-            ? `: ${describeLogon(outcome.logon)}`
-            : ''
-        return {
-          bytes: [encodeResult(id, LdapOp.bindResponse, outcome.code, outcome.message)],
-          kind: 'ldap:bind',
-          summary: `#${id} simple bind ${op.name === '' ? '(anonymous)' : op.name} [${outcome.form}] → ${resultName(outcome.code)}${who}`,
-          detail: {
-            id,
-            name: op.name,
-            form: outcome.form,
-            method: 'simple',
-            version: op.version,
-            result: resultName(outcome.code),
-            gc,
-            ...(outcome.logon ? { logon: outcome.logon.status } : {}),
-            ...(outcome.account ? { user: outcome.account.user.signInAddress } : {}),
-          },
-          ...(outcome.account ? { device: { user: outcome.account.user.signInAddress } } : {}),
-        }
-      }
-      case 'sasl-bind': {
-        const dc = this.#config.hosts.find((h) => h.roles.includes('dc'))?.name ?? this.#config.site.adDomain
-        const outcome = saslBind(op.mechanism, op.credentials, session.sasl, {
-          domain: this.#config.site.netbiosName,
-          realm: this.deps.kerberos(),
-          host: dc,
-          nowMs: Math.floor(this.deps.clock.now()),
-          replay: this.#replay,
-          directory: this.#directory,
-        })
-        if (outcome.next) session.sasl = outcome.next
-        else delete session.sasl
-        if (outcome.account) session.account = outcome.account
-        else if (!outcome.next) delete session.account
-        const user = outcome.account?.user.signInAddress
-        return {
-          bytes: [encodeBindResponse(id, outcome.code, outcome.message, outcome.creds)],
-          kind: 'ldap:bind',
-          summary: `#${id} SASL bind ${op.mechanism} → ${resultName(outcome.code)}: ${outcome.why}`,
-          detail: {
-            id,
-            name: op.name,
-            method: 'sasl',
-            mechanism: op.mechanism,
-            credentialBytes: op.credentials?.length ?? 0,
-            result: resultName(outcome.code),
-            gc,
-            ...(user ? { user } : {}),
-          },
-          ...(user ? { device: { user } } : {}),
-        }
-      }
+      case 'bind':
+        return this.#simpleBind(id, op, session, gc)
+      case 'sasl-bind':
+        return this.#saslBind(id, op, session, gc)
       case 'search':
         return this.#search(msg, op, session, gc, set)
-      case 'unbind':
-        return {
-          bytes: [],
-          silent: true,
-          kind: 'ldap:unbind',
-          summary: `#${id} unbind`,
-          detail: { id },
-          close: 'unbind',
-        }
       case 'abandon':
         session.abandoned.add(op.id)
-        return {
-          bytes: [],
-          silent: true,
-          kind: 'ldap:abandon',
-          summary: `#${id} abandon #${op.id}`,
-          detail: { id, abandoned: op.id },
-        }
+        return answerWithout(id, op)
+      case 'unbind':
       case 'extended':
-        return {
-          bytes: [
-            encodeResult(
-              id,
-              LdapOp.extendedResponse,
-              LdapResult.protocolError,
-              `extended operation ${op.oid} is not supported by the lab`,
-            ),
-          ],
-          kind: 'ldap:extended',
-          summary: `#${id} extended ${op.oid} → protocolError`,
-          detail: { id, oid: op.oid, result: 'protocolError' },
-        }
-      case 'other': {
-        const tag = RESPONSE_TAG.get(op.tag)!
-        return {
-          bytes: [encodeResult(id, tag, LdapResult.unwillingToPerform, 'the lab directory is read-only')],
-          kind: 'ldap:write',
-          summary: `#${id} operation 0x${op.tag.toString(16)} → unwillingToPerform (read-only)`,
-          detail: { id, tag: op.tag, result: 'unwillingToPerform' },
-        }
-      }
+      case 'other':
+        return answerWithout(id, op)
+    }
+  }
+
+  #simpleBind(
+    id: number,
+    op: Extract<LdapOperation, { kind: 'bind' }>,
+    session: Session,
+    gc: boolean,
+  ): Reply {
+    // A password crosses a simple bind in clear: never in a capture the lab serves.
+    session.tap?.conceal(op.password)
+    const outcome = bind(this.#directory, op.name, op.password.toString('utf8'))
+    if (outcome.account) session.account = outcome.account
+    else if (outcome.code === LdapResult.success) delete session.account
+    const user = outcome.account?.user.signInAddress
+    const who = user ? ` as ${user}` : outcome.logon ? `: ${describeLogon(outcome.logon)}` : ''
+    return {
+      bytes: [encodeResult(id, LdapOp.bindResponse, outcome.code, outcome.message)],
+      kind: 'ldap:bind',
+      summary: `#${id} simple bind ${op.name === '' ? '(anonymous)' : op.name} [${outcome.form}] → ${resultName(outcome.code)}${who}`,
+      detail: {
+        id,
+        name: op.name,
+        form: outcome.form,
+        method: 'simple',
+        version: op.version,
+        result: resultName(outcome.code),
+        gc,
+        ...(outcome.logon ? { logon: outcome.logon.status } : {}),
+        ...(user ? { user } : {}),
+      },
+      ...(user ? { device: { user } } : {}),
+    }
+  }
+
+  #saslBind(
+    id: number,
+    op: Extract<LdapOperation, { kind: 'sasl-bind' }>,
+    session: Session,
+    gc: boolean,
+  ): Reply {
+    const dc = this.#config.hosts.find((h) => h.roles.includes('dc'))?.name ?? this.#config.site.adDomain
+    const outcome = saslBind(op.mechanism, op.credentials, session.sasl, {
+      domain: this.#config.site.netbiosName,
+      realm: this.deps.kerberos(),
+      host: dc,
+      nowMs: Math.floor(this.deps.clock.now()),
+      replay: this.#replay,
+      directory: this.#directory,
+    })
+    if (outcome.next) session.sasl = outcome.next
+    else delete session.sasl
+    if (outcome.account) session.account = outcome.account
+    else if (!outcome.next) delete session.account
+    const user = outcome.account?.user.signInAddress
+    return {
+      bytes: [encodeBindResponse(id, outcome.code, outcome.message, outcome.creds)],
+      kind: 'ldap:bind',
+      summary: `#${id} SASL bind ${op.mechanism} → ${resultName(outcome.code)}: ${outcome.why}`,
+      detail: {
+        id,
+        name: op.name,
+        method: 'sasl',
+        mechanism: op.mechanism,
+        credentialBytes: op.credentials?.length ?? 0,
+        result: resultName(outcome.code),
+        gc,
+        ...(user ? { user } : {}),
+      },
+      ...(user ? { device: { user } } : {}),
     }
   }
 
@@ -433,102 +371,226 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps> {
     op: Extract<LdapOperation, { kind: 'search' }>,
     session: Session,
     gc: boolean,
-    set: Readonly<Record<string, string | number | boolean>> | undefined,
+    set: AnswerSet,
   ): Reply {
     const { id } = msg
     const filter = filterText(op.filter)
-    const base = { id, base: op.base, scope: op.scope, filter, attributes: op.attributes, gc }
+    const asked = { id, base: op.base, scope: op.scope, filter, attributes: op.attributes, gc }
     const head = `#${id} search "${op.base}" ${op.scope} ${filter}${op.attributes.length > 0 ? ` [${op.attributes.join(', ')}]` : ''}`
     const { anonymous } = this.#config.block
     const rootDse = op.base === '' && op.scope === 'base'
-    if (!session.account && (anonymous === 'refuse' || (anonymous === 'rootdse' && !rootDse))) {
-      return {
-        bytes: [encodeResult(id, LdapOp.searchResultDone, LdapResult.operationsError, AD_MESSAGES.bindFirst)],
-        kind: 'ldap:search',
-        summary: `${head} → operationsError (bind first)`,
-        detail: { ...base, result: 'operationsError', entries: [] },
-      }
-    }
-    const run = (): SearchOutcome => {
-      const out = search(this.#directory, op, new Date(this.deps.clock.now()), {
-        gc,
-        referralHost: this.#config.site.adDomain,
-      })
-      if (!set) return out
-      if (set.entries === 'none') return { ...out, entries: [] }
-      if (set.cACertificate !== undefined) {
-        const entries: FoundEntry[] = out.entries.map((e) => ({
-          dn: e.dn,
-          attributes: e.attributes.flatMap((a) =>
-            a.type.toLowerCase().startsWith('cacertificate')
-              ? set.cACertificate === 'absent'
-                ? []
-                : [{ type: a.type, values: [Buffer.alloc(0)] }]
-              : [a],
-          ),
-        }))
-        return { ...out, entries }
-      }
-      return out
-    }
-    const paging = msg.controls.find((c) => c.oid === PAGED_RESULTS_OID)
-    let outcome: SearchOutcome
-    let doneControls: { oid: string; critical: boolean; value: Buffer }[] = []
-    if (paging) {
-      let request: { size: number; cookie: Buffer }
-      try {
-        request = decodePagedResults(paging.value)
-      } catch (err) {
-        return {
-          bytes: [
-            encodeResult(id, LdapOp.searchResultDone, LdapResult.protocolError, (err as Error).message),
-          ],
-          kind: 'ldap:search',
-          summary: `${head} → protocolError (bad paged-results control)`,
-          detail: { ...base, result: 'protocolError', entries: [] },
-        }
-      }
-      let first: SearchOutcome | undefined
-      const page = session.paged.page(
-        request.cookie,
-        Math.min(request.size, this.#config.block.maxPageSize),
-        () => {
-          first = run()
-          return first.entries
-        },
+    if (!session.account && (anonymous === 'refuse' || (anonymous === 'rootdse' && !rootDse)))
+      return searchRefused(id, head, asked, LdapResult.operationsError, AD_MESSAGES.bindFirst, 'bind first')
+    const run = (): SearchOutcome =>
+      alteredSearch(
+        search(this.#directory, op, new Date(this.deps.clock.now()), {
+          gc,
+          referralHost: this.#config.site.adDomain,
+        }),
+        set,
       )
-      if (!page) {
-        outcome = {
-          code: LdapResult.unwillingToPerform,
-          message: 'unknown paged-results cookie',
-          entries: [],
-        }
-      } else {
-        outcome = {
-          code: first?.code === LdapResult.noSuchObject ? first.code : LdapResult.success,
-          message: first?.message ?? '',
-          ...(first?.matchedDn !== undefined ? { matchedDn: first.matchedDn } : {}),
-          entries: page.entries,
-        }
-        doneControls = [
-          { oid: PAGED_RESULTS_OID, critical: false, value: encodePagedResults(0, page.cookie) },
-        ]
-      }
-    } else outcome = run()
-    const bytes = [encodeSearchAnswer(id, outcome.entries, { ...outcome, controls: doneControls })]
-    const dns = outcome.entries.map((e) => e.dn)
-    const n = dns.length
-    return {
-      bytes,
-      kind: 'ldap:search',
-      summary: `${head} → ${resultName(outcome.code)}, ${n} entr${n === 1 ? 'y' : 'ies'}${n > 0 && n <= 3 ? `: ${dns.map((d) => d || '(RootDSE)').join('; ')}` : ''}`,
-      detail: {
-        ...base,
-        result: resultName(outcome.code),
-        entries: dns,
-        ...(outcome.references ? { references: outcome.references } : {}),
-        ...(paging ? { paged: true } : {}),
-      },
+    const paging = msg.controls.find((c) => c.oid === PAGED_RESULTS_OID)
+    if (!paging) return searchAnswer(id, head, asked, run(), [], false)
+    let request: { size: number; cookie: Buffer }
+    try {
+      request = decodePagedResults(paging.value)
+    } catch (err) {
+      const why = (err as Error).message
+      return searchRefused(id, head, asked, LdapResult.protocolError, why, 'bad paged-results control')
     }
+    const { outcome, controls } = pagedSearch(session.paged, request, this.#config.block.maxPageSize, run)
+    return searchAnswer(id, head, asked, outcome, controls, true)
+  }
+}
+
+/** The answer a fault gives in place of the directory's: none, a reset, random bytes or an error code. */
+function faultedAnswer(msg: LdapMessage, gc: boolean, plan: FaultPlan): Reply | undefined {
+  const { id, op } = msg
+  if (op.kind === 'unbind' || op.kind === 'abandon') return undefined
+  const kind = FAULTED_KIND[op.kind]
+  const detail = { id, gc, op: op.kind }
+  if (plan.hook === 'silence')
+    return {
+      bytes: [],
+      silent: true,
+      kind,
+      summary: `#${id} ${op.kind} → no answer (fault ${plan.kind})`,
+      detail,
+    }
+  if (plan.hook === 'connection' && plan.kind === 'reset')
+    return {
+      bytes: [],
+      kind,
+      summary: `#${id} ${op.kind} → connection reset (fault)`,
+      detail,
+      close: 'reset',
+    }
+  if (plan.hook === 'connection' && plan.kind === 'garbage')
+    return {
+      bytes: [Buffer.from(plan.bytes)],
+      kind,
+      summary: `#${id} ${op.kind} → random bytes (fault)`,
+      detail,
+    }
+  if (plan.hook !== 'behaviour' || plan.protocol?.kind !== 'error') return undefined
+  const code = plan.protocol.code
+  const result = (LdapResult as Record<string, number>)[code] ?? LdapResult.busy
+  return {
+    bytes: [encodeResult(id, responseTag(op), result, `the lab answers ${code} (fault)`)],
+    kind,
+    summary: `#${id} ${op.kind} → ${code} (fault)`,
+    detail: { ...detail, result: code },
+  }
+}
+
+function responseTag(op: Exclude<LdapOperation, { kind: 'unbind' | 'abandon' }>): number {
+  switch (op.kind) {
+    case 'bind':
+    case 'sasl-bind':
+      return LdapOp.bindResponse
+    case 'search':
+      return LdapOp.searchResultDone
+    case 'extended':
+      return LdapOp.extendedResponse
+    case 'other':
+      return RESPONSE_TAG.get(op.tag)!
+  }
+}
+
+/** The answer to an operation the directory does not carry out: unbind, abandon, extended, a write. */
+function answerWithout(
+  id: number,
+  op: Exclude<LdapOperation, { kind: 'bind' | 'sasl-bind' | 'search' }>,
+): Reply {
+  switch (op.kind) {
+    case 'unbind':
+      return {
+        bytes: [],
+        silent: true,
+        kind: 'ldap:unbind',
+        summary: `#${id} unbind`,
+        detail: { id },
+        close: 'unbind',
+      }
+    case 'abandon':
+      return {
+        bytes: [],
+        silent: true,
+        kind: 'ldap:abandon',
+        summary: `#${id} abandon #${op.id}`,
+        detail: { id, abandoned: op.id },
+      }
+    case 'extended': {
+      const why = `extended operation ${op.oid} is not supported by the lab`
+      return {
+        bytes: [encodeResult(id, LdapOp.extendedResponse, LdapResult.protocolError, why)],
+        kind: 'ldap:extended',
+        summary: `#${id} extended ${op.oid} → protocolError`,
+        detail: { id, oid: op.oid, result: 'protocolError' },
+      }
+    }
+    case 'other': {
+      const tag = RESPONSE_TAG.get(op.tag)!
+      return {
+        bytes: [encodeResult(id, tag, LdapResult.unwillingToPerform, 'the lab directory is read-only')],
+        kind: 'ldap:write',
+        summary: `#${id} operation 0x${op.tag.toString(16)} → unwillingToPerform (read-only)`,
+        detail: { id, tag: op.tag, result: 'unwillingToPerform' },
+      }
+    }
+  }
+}
+
+/** What a search asked, as its event tells it. */
+type SearchAsked = Omit<LdapSearchDetail, 'result' | 'entries'>
+
+/** A search refused before the directory is read (bind first; a paged-results control that does not decode). */
+function searchRefused(
+  id: number,
+  head: string,
+  asked: SearchAsked,
+  code: number,
+  message: string,
+  why: string,
+): Reply {
+  return {
+    bytes: [encodeResult(id, LdapOp.searchResultDone, code, message)],
+    kind: 'ldap:search',
+    summary: `${head} → ${resultName(code)} (${why})`,
+    detail: { ...asked, result: resultName(code), entries: [] },
+  }
+}
+
+/** The `answer: {set: …}` fault on a search: no entries, or the CA certificates absent or empty. */
+function alteredSearch(out: SearchOutcome, set: AnswerSet): SearchOutcome {
+  if (!set) return out
+  if (set.entries === 'none') return { ...out, entries: [] }
+  if (set.cACertificate === undefined) return out
+  const entries: FoundEntry[] = out.entries.map((e) => ({
+    dn: e.dn,
+    attributes: e.attributes.flatMap((a) =>
+      !a.type.toLowerCase().startsWith('cacertificate')
+        ? [a]
+        : set.cACertificate === 'absent'
+          ? []
+          : [{ type: a.type, values: [Buffer.alloc(0)] }],
+    ),
+  }))
+  return { ...out, entries }
+}
+
+type DoneControl = { oid: string; critical: boolean; value: Buffer }
+
+/** One page of a paged search (RFC 2696): the first request runs the search, the cookie walks its results. */
+function pagedSearch(
+  paged: PagedResults,
+  request: { size: number; cookie: Buffer },
+  maxPageSize: number,
+  run: () => SearchOutcome,
+): { outcome: SearchOutcome; controls: DoneControl[] } {
+  let first: SearchOutcome | undefined
+  const page = paged.page(request.cookie, Math.min(request.size, maxPageSize), () => {
+    first = run()
+    return first.entries
+  })
+  if (!page)
+    return {
+      outcome: { code: LdapResult.unwillingToPerform, message: 'unknown paged-results cookie', entries: [] },
+      controls: [],
+    }
+  const outcome: SearchOutcome = {
+    code: first?.code === LdapResult.noSuchObject ? first.code : LdapResult.success,
+    message: first?.message ?? '',
+    ...(first?.matchedDn !== undefined ? { matchedDn: first.matchedDn } : {}),
+    entries: page.entries,
+  }
+  return {
+    outcome,
+    controls: [{ oid: PAGED_RESULTS_OID, critical: false, value: encodePagedResults(0, page.cookie) }],
+  }
+}
+
+function searchAnswer(
+  id: number,
+  head: string,
+  asked: SearchAsked,
+  outcome: SearchOutcome,
+  controls: DoneControl[],
+  paged: boolean,
+): Reply {
+  const dns = outcome.entries.map((e) => e.dn)
+  const n = dns.length
+  const some = n > 0 && n <= 3 ? `: ${dns.map((d) => d || '(RootDSE)').join('; ')}` : ''
+  return {
+    bytes: [encodeSearchAnswer(id, outcome.entries, { ...outcome, controls })],
+    kind: 'ldap:search',
+    summary: `${head} → ${resultName(outcome.code)}, ${n} entr${n === 1 ? 'y' : 'ies'}${some}`,
+    detail: {
+      ...asked,
+      result: resultName(outcome.code),
+      entries: dns,
+      ...(outcome.references ? { references: outcome.references } : {}),
+      ...(paged ? { paged: true } : {}),
+    },
   }
 }

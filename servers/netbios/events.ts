@@ -3,11 +3,11 @@ import {
   type EventClassifier,
   type EventDetail,
   type EventOf,
-  type FailedDetail,
   type GarbageDetail,
   type MalformedDetail,
   type AskReader,
   detailText,
+  type BaseEvents,
 } from '../../core/journal/events.js'
 
 /** A name service request as the WINS double read it. */
@@ -30,12 +30,11 @@ export interface NetbiosAnswerDetail extends EventDetail {
 }
 
 /** The journal events of the WINS double, each with the detail written with it. */
-export interface NetbiosEvents {
+export interface NetbiosEvents extends BaseEvents<'netbios'> {
   readonly 'netbios:request': NetbiosRequestDetail
   readonly 'netbios:response': NetbiosAnswerDetail | GarbageDetail
   readonly 'netbios:ignored': { readonly reason: string; readonly name: string }
   readonly 'netbios:malformed': MalformedDetail
-  readonly 'netbios:failed': FailedDetail
 }
 
 /** A WINS lookup is how a phone offered WINS locates its domain controller (spec §2.4): DC/LDAP stage. */

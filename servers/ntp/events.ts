@@ -3,11 +3,11 @@ import {
   type EventClassifier,
   type EventDetail,
   type EventOf,
-  type FailedDetail,
   type GarbageDetail,
   type MalformedDetail,
   type AskReader,
   detailText,
+  type BaseEvents,
 } from '../../core/journal/events.js'
 
 /** An NTP request as the server read it. */
@@ -33,12 +33,11 @@ export interface NtpAnswerDetail extends EventDetail {
 }
 
 /** The journal events of the NTP double, each with the detail written with it. */
-export interface NtpEvents {
+export interface NtpEvents extends BaseEvents<'ntp'> {
   readonly 'ntp:request': NtpRequestDetail
   readonly 'ntp:response': NtpAnswerDetail | GarbageDetail
   readonly 'ntp:ignored': { readonly reason: string }
   readonly 'ntp:malformed': MalformedDetail
-  readonly 'ntp:failed': FailedDetail
 }
 
 export const classifyNtp: EventClassifier = (event) => {

@@ -7,6 +7,7 @@ import {
   type AskReader,
   detailList,
   detailText,
+  type BaseEvents,
 } from '../../core/journal/events.js'
 
 /** The detail of a `sip:request`: the status answered (absent when nothing was). */
@@ -41,7 +42,7 @@ export interface SipRegistrationDetail {
 }
 
 /** The journal events of the OCS pool double, each with the detail written with it. */
-export interface SipEvents {
+export interface SipEvents extends BaseEvents<'sip'> {
   readonly 'sip:client-hello': SipClientHelloDetail
   readonly 'sip:tls-established': { readonly protocol: string | null; readonly cipher: string }
   readonly 'sip:tls-failed': { readonly error: string }

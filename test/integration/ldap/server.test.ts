@@ -165,6 +165,19 @@ describe('LDAP faults', () => {
     expect(await caOf('bob')).toBeGreaterThan(500)
   })
 
+  it('journals a faulted SASL bind as the bind it is, with the fault (not as a kind the map lacks)', async () => {
+    await using t = await startTestLab()
+    await t.client.addFault({ match: { server: 'ldap' }, fault: { kind: 'drop' }, times: 1 })
+    // RFC 4511 §4.2 by hand: message 1, BindRequest v3, name "", SaslCredentials { mechanism "GSSAPI" }.
+    const gssapi = Buffer.from('30140201016' + '00f0201030400a308040647535341504' + '9', 'hex')
+    const answered = raw(t.port('ldap'), gssapi, 500)
+    const bind = await t.lab.journal.waitFor({ server: 'ldap', kind: 'ldap:bind' })
+    expect(bind.detail).toEqual({ id: 1, gc: false, op: 'sasl-bind', fault: 'drop' })
+    expect(bind.summary).toBe('#1 sasl-bind → no answer (fault drop)')
+    expect(t.lab.journal.query({ server: 'ldap' }).map((e) => e.kind)).toEqual(['fault:applied', 'ldap:bind'])
+    expect((await answered).data).toHaveLength(0)
+  })
+
   it('drop hangs the request, reset drops the connection, delay answers late', async () => {
     await using t = await startTestLab()
     await t.client.addFault({ match: { server: 'ldap' }, fault: { kind: 'drop' }, times: 1 })
