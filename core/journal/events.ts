@@ -124,6 +124,8 @@ export interface EventWrite<D> {
   readonly device?: DeviceRef
   /** False when the peer is not the device itself (DHCP: 0.0.0.0 before a lease, or a relay agent). */
   readonly peerIsDevice?: boolean
+  /** `detail` already serialized, as the journal would write it (a cached DNS answer keeps it so). */
+  readonly detailJson?: string
 }
 
 /**

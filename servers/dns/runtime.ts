@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import { LabError } from '../../core/errors.js'
+import { eventWriter } from '../../core/journal/events.js'
 import type { Journal } from '../../core/journal/journal.js'
+import type { DnsEvents } from './events.js'
 import { schemaProblems } from '../../core/schema/problems.js'
 import { rdataText, recordText, type DnsRecord } from './codec.js'
 import { DnsRecordInputSchema, DnsRemoveSchema, type DnsRecordInput, type DnsRemove } from './schema.js'
@@ -17,7 +19,7 @@ export type DnsChange =
  * reload, and journaled. The DNS server listens for changes and rebuilds its zones.
  */
 export class DnsRuntime {
-  readonly #journal: Journal
+  readonly #record: ReturnType<typeof eventWriter<DnsEvents>>
   #changes: DnsChange[] = []
   #next = 1
   /** What the running DNS server serves to a device that no view matches (set by the server). */
@@ -25,7 +27,7 @@ export class DnsRuntime {
   readonly #listeners = new Set<() => void>()
 
   constructor(journal: Journal) {
-    this.#journal = journal
+    this.#record = eventWriter<DnsEvents>(journal, 'dns')
   }
 
   get changes(): readonly DnsChange[] {
@@ -46,9 +48,7 @@ export class DnsRuntime {
     const record = parseRecord(input, ttl)
     const change: DnsChange = { id: `d${this.#next++}`, op: 'add', input, record }
     this.#changes.push(change)
-    this.#journal.record({
-      server: 'dns',
-      kind: 'dns:record-added',
+    this.#record('dns:record-added', {
       summary: `record ${change.id} added: ${recordText(record)}`,
       detail: { id: change.id, record: input },
     })
@@ -60,9 +60,7 @@ export class DnsRuntime {
   remove(remove: DnsRemove): DnsChange {
     const change: DnsChange = { id: `d${this.#next++}`, op: 'remove', remove }
     this.#changes.push(change)
-    this.#journal.record({
-      server: 'dns',
-      kind: 'dns:record-removed',
+    this.#record('dns:record-removed', {
       summary: `record ${change.id}: ${remove.name} ${remove.type ?? 'every type'} removed`,
       detail: { id: change.id, remove },
     })
@@ -79,9 +77,7 @@ export class DnsRuntime {
         'LAB_ERR_DNS_RECORD',
         `Failed to undo DNS change ${id}: there is no such change. List them with GET /dns/records.`,
       )
-    this.#journal.record({
-      server: 'dns',
-      kind: 'dns:change-undone',
+    this.#record('dns:change-undone', {
       summary: `DNS change ${id} undone`,
       detail: { id },
     })
@@ -92,9 +88,7 @@ export class DnsRuntime {
   reset(): number {
     const n = this.#changes.length
     this.#changes = []
-    this.#journal.record({
-      server: 'dns',
-      kind: 'dns:changes-reset',
+    this.#record('dns:changes-reset', {
       summary: `${n} DNS change(s) undone`,
       detail: { count: n },
     })

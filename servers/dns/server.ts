@@ -2,9 +2,10 @@ import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram'
 import type { Socket } from 'node:net'
 import { LabDecodeError } from '../../core/errors.js'
 import { ruleMatches } from '../../core/faults/engine.js'
-import { NO_FAULT, waitFor, type FaultPlan } from '../../core/faults/apply.js'
+import { NO_FAULT, waitFor, type BehaviourPlan, type FaultPlan } from '../../core/faults/apply.js'
 import type { DeviceRef } from '../../core/journal/devices.js'
-import type { JournalInput, Peer } from '../../core/journal/journal.js'
+import type { EventWrite } from '../../core/journal/events.js'
+import type { Peer } from '../../core/journal/journal.js'
 import { closeTcp, messageDeadline, type TcpListener } from '../../core/net/tcp.js'
 import { closeUdp } from '../../core/net/udp.js'
 import type { DatagramSocket, UdpPump } from '../../core/net/udp-pumps.js'
@@ -28,6 +29,7 @@ import {
   type DnsMessage,
   type DnsRecord,
 } from './codec.js'
+import type { DnsEvents, DnsMalformedDetail, DnsQueryDetail } from './events.js'
 import type { DnsRuntime } from './runtime.js'
 import type { DnsView } from './schema.js'
 import {
@@ -56,17 +58,27 @@ interface Cached {
   readonly described: ({ readonly summary: string; readonly detailTail: string } | undefined)[]
 }
 
-type Outcome =
-  | {
-      readonly action: 'send'
-      readonly bytes: Uint8Array
-      readonly summary: string
-      readonly detail: Record<string, unknown>
-      /** `detail` as JSON, when a cached answer kept it serialized. */
-      readonly detailJson?: string
-    }
-  | { readonly action: 'none'; readonly summary: string; readonly detail: Record<string, unknown> }
-  | { readonly action: 'reset'; readonly summary: string; readonly detail: Record<string, unknown> }
+/** What the journal learns of one exchange: a query's event, or a malformed message's. */
+type Written =
+  | { readonly kind: 'dns:query'; readonly summary: string; readonly detail: DnsQueryDetail }
+  | { readonly kind: 'dns:malformed'; readonly summary: string; readonly detail: DnsMalformedDetail }
+
+/** One exchange's outcome: an answer to send (its detail kept as JSON when cached), nothing, or a reset. */
+type Outcome = Written &
+  (
+    | { readonly action: 'send'; readonly bytes: Uint8Array; readonly detailJson?: string }
+    | { readonly action: 'none' }
+    | { readonly action: 'reset' }
+  )
+
+/** What every event of a decoded query says of it. */
+interface Asked {
+  readonly id: number
+  readonly qname: string
+  readonly qtype: string
+  readonly transport: Transport
+  readonly fault?: string
+}
 
 const CACHE_LIMIT = 20_000
 const TCP_IDLE_MS = 30_000
@@ -97,7 +109,7 @@ function applyRuntime(records: readonly DnsRecord[], runtime: DnsRuntime): DnsRe
  * answer itself comes from `resolveDns`. Answers that depend only on the question are encoded once and
  * reused with the id, RD/CD bits and the question's letter case patched in.
  */
-export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
+export class DnsServer extends ServerBase<DnsSlice, ServerDeps, DnsEvents> {
   readonly name = 'dns'
   #config: DnsSlice
   readonly #listen: readonly ListenRequest[]
@@ -266,12 +278,11 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
     const outcome = this.#exchange(msg, peer, 'udp')
     const deliver = (o: Outcome): void => {
       if (!this.listening) return
-      const event = this.#event(peer, o)
       if (o.action !== 'send') {
-        this.deps.journal.record(event)
+        this.#record(peer, o)
         return
       }
-      this.deps.journal.recordThen(event, () => {
+      this.recordThen(o.kind, this.#event(peer, o), () => {
         // No callback: a send error reaches the socket's 'error' listener (logged), and each send costs less.
         if (this.listening) this.sendDatagram(socket, o.bytes, peer)
       })
@@ -317,14 +328,12 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
   }
 
   #record(peer: Peer, o: Outcome): void {
-    this.deps.journal.record(this.#event(peer, o))
+    this.record(o.kind, this.#event(peer, o))
   }
 
   /** The journal event of one exchange (its detail kept serialized when the answer came from the cache). */
-  #event(peer: Peer, o: Outcome): JournalInput {
+  #event(peer: Peer, o: Outcome): EventWrite<Outcome['detail']> {
     return {
-      server: 'dns',
-      kind: 'dns:query',
       summary: o.summary,
       detail: o.detail,
       peer,
@@ -346,6 +355,7 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
     if (query.qr) {
       return {
         action: 'none',
+        kind: 'dns:query',
         summary: `a response (id ${query.id}) sent to the server: ignored`,
         detail: { transport, ignored: 'qr' },
       }
@@ -353,7 +363,7 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
     const q = query.questions[0]
     const qname = q ? lower(q.name) : ''
     const qtype = q ? typeName(q.type) : '-'
-    const base = { id: query.id, qname, qtype, transport }
+    const base: Asked = { id: query.id, qname, qtype, transport }
     const problem = queryProblem(query)
     if (problem !== undefined || !q) {
       const rcode = problem ?? DnsRcode.FORMERR
@@ -366,6 +376,7 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
       )
       return {
         action: 'send',
+        kind: 'dns:query',
         bytes,
         summary: `${qname || '(no question)'} ${qtype} → ${rcodeName(rcode)}`,
         detail: { ...base, rcode: rcodeName(rcode), answers: [] },
@@ -393,11 +404,12 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
 
   #malformed(msg: Uint8Array, err: LabDecodeError, transport: Transport): Outcome {
     const id = peekDnsId(msg)
-    const detail = { transport, bytes: msg.length, error: err.message, malformed: true }
+    const detail = { transport, bytes: msg.length, error: err.message }
     // Under 12 octets there is no header to answer; anything longer gets FORMERR with its id (RFC 1035 §4.1.1).
     if (id === undefined || msg.length < DNS_HEADER_LENGTH || (msg[2]! & 0x80) !== 0) {
       return {
         action: 'none',
+        kind: 'dns:malformed',
         summary: `malformed message (${msg.length} octets) dropped: ${err.message}`,
         detail,
       }
@@ -409,6 +421,7 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
     bytes[3] = DnsRcode.FORMERR
     return {
       action: 'send',
+      kind: 'dns:malformed',
       bytes,
       summary: `malformed message (${msg.length} octets) → FORMERR: ${err.message}`,
       detail: { ...detail, id, rcode: 'FORMERR' },
@@ -430,54 +443,43 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
     device: DeviceRef | undefined,
     transport: Transport,
     plan: FaultPlan,
-    base: Record<string, unknown>,
+    base: Asked,
   ): Outcome {
-    const asked = (): string => `${base.qname as string} ${base.qtype as string}`
-    if (plan.hook === 'silence') {
-      const why = plan.kind === 'drop' ? 'fault drop' : 'fault reset on UDP'
-      return {
-        action: 'none',
-        summary: `${asked()} → no answer (${why})`,
-        detail: { ...base, fault: plan.kind },
-      }
-    }
-    if (plan.hook === 'connection') {
-      return plan.kind === 'reset'
-        ? {
-            action: 'reset',
-            summary: `${asked()} → connection reset (fault)`,
-            detail: { ...base, fault: 'reset' },
-          }
-        : {
-            action: 'send',
-            bytes: plan.bytes,
-            summary: `${asked()} → ${plan.bytes.length} random bytes (fault)`,
-            detail: { ...base, fault: 'garbage', bytes: plan.bytes.length },
-          }
-    }
+    if (plan.hook !== 'behaviour') return faultInPlace(plan, base)
     const q = query.questions[0]!
-    const { udpSize } = this.#config.block
-    const limit = transport === 'udp' ? udpLimit(query, udpSize) : 65535
+    const limit = transport === 'udp' ? udpLimit(query, this.#config.block.udpSize) : 65535
     const { index, zone } =
       this.#views.length > 0 ? this.#zoneFor(peer, device) : { index: 0, zone: this.#base }
     const view = index > 0 ? { view: index } : {}
-    if (plan.fault === undefined) {
-      const key = `${index}|${base.qname as string}|${q.type}|${q.class}|${query.edns ? 'e' : 'n'}${limit}`
-      let cached = this.#cache.get(key)
-      if (!cached) {
-        cached = this.#encodeFresh(query, resolveDns(q, zone, this.#config.block), limit)
-        if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear()
-        this.#cache.set(key, cached)
-      }
-      const slot = (transport === 'udp' ? 0 : 1) + 2 * index
-      return this.#sentCached(
-        stampAnswer(cached.bytes, cached.questionEnd, query, msg),
-        cached,
-        base,
-        slot,
-        view,
-      )
+    if (plan.fault !== undefined)
+      return this.#faultedAnswer(query, msg, zone, limit, plan, { ...base, ...view, fault: plan.fault.kind })
+    const key = `${index}|${base.qname}|${q.type}|${q.class}|${query.edns ? 'e' : 'n'}${limit}`
+    let cached = this.#cache.get(key)
+    if (!cached) {
+      cached = this.#encodeFresh(query, resolveDns(q, zone, this.#config.block), limit)
+      if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear()
+      this.#cache.set(key, cached)
     }
+    const slot = (transport === 'udp' ? 0 : 1) + 2 * index
+    return this.#sentCached(
+      stampAnswer(cached.bytes, cached.questionEnd, query, msg),
+      cached,
+      base,
+      slot,
+      view,
+    )
+  }
+
+  /** The zone's answer as a fault changes it: an error RCODE, records altered, TC set, octets changed. */
+  #faultedAnswer(
+    query: DnsMessage,
+    msg: Uint8Array,
+    zone: ZoneData,
+    limit: number,
+    plan: BehaviourPlan,
+    asked: Asked & { readonly view?: number; readonly fault: string },
+  ): Outcome {
+    const q = query.questions[0]!
     const protocol = plan.protocol
     const answer: DnsAnswer =
       protocol?.kind === 'error'
@@ -493,18 +495,13 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
       protocol?.kind === 'answer'
         ? { ...answer, answers: alterAnswers(answer.answers, protocol.set) }
         : answer
-    const cached = this.#encodeFresh(
-      query,
-      changed,
-      limit,
-      protocol?.kind === 'answer' && protocol.set.tc === true,
-    )
+    const tc = protocol?.kind === 'answer' && protocol.set.tc === true
+    const cached = this.#encodeFresh(query, changed, limit, tc)
     const bytes = plan.onEncoded(stampAnswer(cached.bytes, cached.questionEnd, query, msg))
-    const detail = { ...base, ...view, fault: plan.fault.kind }
     return this.#sent(
       bytes,
       cached,
-      bytes.length === cached.bytes.length ? detail : { ...detail, sentBytes: bytes.length },
+      bytes.length === cached.bytes.length ? asked : { ...asked, sentBytes: bytes.length },
     )
   }
 
@@ -541,11 +538,11 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
   #sentCached(
     bytes: Uint8Array,
     c: Cached,
-    base: Record<string, unknown>,
+    base: Asked,
     slot: number,
     view: { readonly view?: number },
   ): Outcome {
-    const detail: Record<string, unknown> = {
+    const detail = {
       ...base,
       ...view,
       rcode: rcodeName(c.rcode),
@@ -561,23 +558,53 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps> {
     }
     return {
       action: 'send',
+      kind: 'dns:query',
       bytes,
       summary: d.summary,
       detail,
-      detailJson: `{"id":${detail.id as number},${d.detailTail}`,
+      detailJson: `{"id":${detail.id},${d.detailTail}`,
     }
   }
 
-  #summary(detail: Record<string, unknown>, c: Cached): string {
-    return `${detail.qname as string} ${detail.qtype as string} (${detail.transport as string}) ${c.outcome}`
+  #summary(asked: Asked, c: Cached): string {
+    return `${asked.qname} ${asked.qtype} (${asked.transport}) ${c.outcome}`
   }
 
-  #sent(bytes: Uint8Array, c: Cached, detail: Record<string, unknown>): Extract<Outcome, { action: 'send' }> {
+  #sent(bytes: Uint8Array, c: Cached, detail: Asked & Omit<DnsQueryDetail, keyof Asked>): Outcome {
     return {
       action: 'send',
+      kind: 'dns:query',
       bytes,
       summary: this.#summary(detail, c),
       detail: { ...detail, rcode: rcodeName(c.rcode), answers: c.answers, tc: c.tc, bytes: bytes.length },
     }
   }
+}
+
+/** The answers a fault gives in place of the zone's: none (drop; reset on UDP), a reset, random octets. */
+function faultInPlace(plan: Exclude<FaultPlan, BehaviourPlan>, base: Asked): Outcome {
+  const asked = `${base.qname} ${base.qtype}`
+  if (plan.hook === 'silence') {
+    const why = plan.kind === 'drop' ? 'fault drop' : 'fault reset on UDP'
+    return {
+      action: 'none',
+      kind: 'dns:query',
+      summary: `${asked} → no answer (${why})`,
+      detail: { ...base, fault: plan.kind },
+    }
+  }
+  return plan.kind === 'reset'
+    ? {
+        action: 'reset',
+        kind: 'dns:query',
+        summary: `${asked} → connection reset (fault)`,
+        detail: { ...base, fault: 'reset' },
+      }
+    : {
+        action: 'send',
+        kind: 'dns:query',
+        bytes: plan.bytes,
+        summary: `${asked} → ${plan.bytes.length} random bytes (fault)`,
+        detail: { ...base, fault: 'garbage', bytes: plan.bytes.length },
+      }
 }
