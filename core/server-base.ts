@@ -17,7 +17,6 @@ import {
   type FailedDetail,
   type RefusedDetail,
   type TimeoutDetail,
-  type UntypedEvents,
 } from './journal/events.js'
 import type { JournalEvent, Peer } from './journal/journal.js'
 import type { BoundPort, LabDeps, LabServer, ReadyState } from './server.js'
@@ -32,11 +31,7 @@ const WARN_WINDOW_MS = 10_000
  * while handling a request is journaled as `<server>:failed` and never takes the lab down. A server adds
  * its sockets (`bind`/`unbind`) and its protocol.
  */
-export abstract class ServerBase<
-  C,
-  D extends LabDeps = LabDeps,
-  E extends EventMap<E> = UntypedEvents,
-> implements LabServer<C> {
+export abstract class ServerBase<C, D extends LabDeps, E extends EventMap<E>> implements LabServer<C> {
   abstract readonly name: string
   protected readonly deps: D
   #state: ReadyState = 'idle'

@@ -1,5 +1,5 @@
 import type { RemoteInfo, Socket } from 'node:dgram'
-import type { EventMap, EventWrite, UntypedEvents } from './journal/events.js'
+import type { EventMap, EventWrite } from './journal/events.js'
 import type { Peer } from './journal/journal.js'
 import { closeUdp } from './net/udp.js'
 import type { BoundPort, LabDeps, ListenRequest } from './server.js'
@@ -9,11 +9,7 @@ import { ServerBase } from './server-base.js'
  * A server that answers datagrams on one UDP socket per listen request (NTP, the WINS double): binding,
  * closing, and an answer journaled before it is sent — an answer a client saw is always in the journal.
  */
-export abstract class UdpServer<
-  C,
-  D extends LabDeps = LabDeps,
-  E extends EventMap<E> = UntypedEvents,
-> extends ServerBase<C, D, E> {
+export abstract class UdpServer<C, D extends LabDeps, E extends EventMap<E>> extends ServerBase<C, D, E> {
   readonly #listen: readonly ListenRequest[]
   #sockets: Socket[] = []
 

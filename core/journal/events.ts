@@ -112,9 +112,6 @@ export type BaseEvents<S extends string> = { readonly [K in `${S}:failed`]: Fail
   readonly [K in `${S}:timeout`]: TimeoutDetail
 } & { readonly [K in `${S}:refused` | `${S}:connection-refused`]: RefusedDetail }
 
-/** The events of a server whose map is not declared yet: any kind, any detail. */
-export type UntypedEvents = Readonly<Record<string, Readonly<Record<string, unknown>>>>
-
 /** One write of a server's event: the kind's own detail, and what the journal takes beside it. */
 export interface EventWrite<D> {
   readonly summary: string

@@ -4,13 +4,12 @@ import { manualClock } from '../clock.js'
 import { testLogger } from '../logger.js'
 import { UdpServer } from '../udp-server.js'
 import type { LabDeps } from '../server.js'
-import type { EventOf, FailedDetail } from './events.js'
+import type { BaseEvents, EventOf } from './events.js'
 import { Journal } from './journal.js'
 
 /* A server's writes are checked against its event map at compile time (`tsc --noEmit` runs on tests). */
-interface ToyEvents {
+interface ToyEvents extends BaseEvents<'toy'> {
   readonly 'toy:request': { readonly name: string; readonly bytes: number }
-  readonly 'toy:failed': FailedDetail
 }
 
 class Toy extends UdpServer<undefined, LabDeps, ToyEvents> {
@@ -22,6 +21,9 @@ class Toy extends UdpServer<undefined, LabDeps, ToyEvents> {
   protected async onDatagram(): Promise<void> {}
   write(): void {
     this.record('toy:request', { summary: 'asked for x', detail: { name: 'x', bytes: 3 } })
+  }
+  fail(): void {
+    this.failed(new Error('a bug of ours'))
   }
   misspelt(socket: Socket): void {
     // @ts-expect-error a kind the server does not write
@@ -46,5 +48,14 @@ describe('typed journal writes', () => {
     const [e] = journal.query({ server: 'toy' }) as EventOf<ToyEvents>[]
     expect(e).toMatchObject({ server: 'toy', kind: 'toy:request', detail: { name: 'x', bytes: 3 } })
     if (e?.kind === 'toy:request') expect(e.detail.bytes).toBe(3)
+  })
+
+  it('journal what the server base writes as every server map declares it (BaseEvents)', () => {
+    const journal = new Journal({ clock: manualClock(Date.now()) })
+    const toy = new Toy({ journal, logger: testLogger() } as unknown as LabDeps)
+    toy.fail()
+    const [e] = journal.query({ server: 'toy' }) as EventOf<ToyEvents>[]
+    expect(e?.kind).toBe('toy:failed')
+    if (e?.kind === 'toy:failed') expect(e.detail.error).toBe('a bug of ours')
   })
 })
