@@ -8,6 +8,9 @@ import {
   encodeApRep,
   encodeEncApRepPart,
   principalText,
+  type ApReq,
+  type Authenticator,
+  type EncTicketPart,
   type EncryptionKey,
   type PrincipalName,
 } from './messages.js'
@@ -63,102 +66,104 @@ export type AcceptResult =
 /** AP-OPTIONS mutual-required (RFC 4120 §5.5.1). */
 const MUTUAL_REQUIRED = 1 << 29
 
-export function acceptApReq(apReqBytes: Uint8Array, o: AcceptOptions): AcceptResult {
-  let ap
-  try {
-    ap = decodeApReq(apReqBytes)
-  } catch (err) {
-    if (!(err instanceof LabDecodeError)) throw err
-    return { ok: false, error: 'KRB_AP_ERR_MSG_TYPE', why: err.message }
-  }
-  const service = o.realm.find(o.service)
-  if (!service)
-    return {
-      ok: false,
-      error: 'KRB_AP_ERR_NOT_US',
-      why: `${principalText(o.service)} is no principal of the realm`,
-    }
-  // Windows opens any ticket sealed in its account's key, whatever SPN of the account it names; a ticket
-  // for another account's SPN does not open (its integrity check fails).
-  const named = o.realm.find(ap.ticket.sname)
-  if (named?.account !== service.account)
-    return {
-      ok: false,
-      error: 'KRB_AP_ERR_MODIFIED',
-      why: `a ticket for ${principalText(ap.ticket.sname)}, sealed for another account than ${service.account ?? principalText(o.service)}`,
-    }
-  let ticket
-  let authenticator
+type Refusal = Extract<AcceptResult, { ok: false }>
+
+const refuse = (error: string, why: string): Refusal => ({ ok: false, error, why })
+
+/** The ticket opened with the service's key, and the authenticator with the ticket's session key. */
+function openTicket(
+  ap: ApReq,
+  service: NonNullable<ReturnType<KerberosRealm['find']>>,
+  o: AcceptOptions,
+): { ticket: EncTicketPart; authenticator: Authenticator } | Refusal {
+  let ticket: EncTicketPart
   try {
     ticket = decodeEncTicketPart(
       decrypt(o.realm.keyOf(service, ap.ticket.encPart.etype), 2, ap.ticket.encPart.cipher),
     )
   } catch (err) {
     if (!(err instanceof LabDecodeError)) throw err
-    return {
-      ok: false,
-      error: 'KRB_AP_ERR_BAD_INTEGRITY',
-      why: `the ticket does not open with the service key: ${err.message}`,
-    }
+    return refuse('KRB_AP_ERR_BAD_INTEGRITY', `the ticket does not open with the service key: ${err.message}`)
   }
   try {
-    authenticator = decodeAuthenticator(decrypt(ticket.key, 11, ap.authenticator.cipher))
+    return { ticket, authenticator: decodeAuthenticator(decrypt(ticket.key, 11, ap.authenticator.cipher)) }
   } catch (err) {
     if (!(err instanceof LabDecodeError)) throw err
-    return {
-      ok: false,
-      error: 'KRB_AP_ERR_BAD_INTEGRITY',
-      why: `the authenticator does not open: ${err.message}`,
-    }
+    return refuse('KRB_AP_ERR_BAD_INTEGRITY', `the authenticator does not open: ${err.message}`)
   }
-  const client = `${principalText(ticket.cname)}@${ticket.crealm}`
+}
+
+/** RFC 4120 §3.2.3: the authenticator names the ticket's client, in time, seen once; the ticket valid now. */
+function checkAuthenticator(
+  ticket: EncTicketPart,
+  authenticator: Authenticator,
+  client: string,
+  o: AcceptOptions,
+): Refusal | undefined {
   if (principalText(authenticator.cname).toLowerCase() !== principalText(ticket.cname).toLowerCase())
-    return {
-      ok: false,
-      error: 'KRB_AP_ERR_BADMATCH',
-      why: `the authenticator names ${principalText(authenticator.cname)}, the ticket ${client}`,
-    }
+    return refuse(
+      'KRB_AP_ERR_BADMATCH',
+      `the authenticator names ${principalText(authenticator.cname)}, the ticket ${client}`,
+    )
   const skew = authenticator.ctime - o.nowMs
   if (Math.abs(skew) > o.maxSkewMs)
-    return {
-      ok: false,
-      error: 'KRB_AP_ERR_SKEW',
-      why: `the client's clock is ${Math.round(skew / 1000)} s off the service's`,
-    }
+    return refuse('KRB_AP_ERR_SKEW', `the client's clock is ${Math.round(skew / 1000)} s off the service's`)
   if (ticket.endtime < o.nowMs - o.maxSkewMs)
-    return { ok: false, error: 'KRB_AP_ERR_TKT_EXPIRED', why: 'the ticket has expired' }
+    return refuse('KRB_AP_ERR_TKT_EXPIRED', 'the ticket has expired')
   if ((ticket.starttime ?? ticket.authtime) > o.nowMs + o.maxSkewMs)
-    return { ok: false, error: 'KRB_AP_ERR_TKT_NYV', why: 'the ticket is not yet valid' }
-  if (
-    !o.replay.fresh(
-      `${client}|${authenticator.ctime}|${authenticator.cusec}`,
-      o.nowMs,
-      o.nowMs + 2 * o.maxSkewMs,
+    return refuse('KRB_AP_ERR_TKT_NYV', 'the ticket is not yet valid')
+  const seen = `${client}|${authenticator.ctime}|${authenticator.cusec}`
+  if (!o.replay.fresh(seen, o.nowMs, o.nowMs + 2 * o.maxSkewMs))
+    return refuse('KRB_AP_ERR_REPEAT', 'this authenticator was seen before (a replay)')
+  return undefined
+}
+
+/** The AP-REP a client asked for with mutual-required: its ctime and cusec back, sealed in the session key. */
+function mutualReply(ticket: EncTicketPart, authenticator: Authenticator): Uint8Array {
+  return encodeApRep({
+    etype: ticket.key.etype,
+    cipher: encrypt(
+      ticket.key,
+      12,
+      encodeEncApRepPart({
+        ctime: authenticator.ctime,
+        cusec: authenticator.cusec,
+        ...(authenticator.seqNumber !== undefined ? { seqNumber: authenticator.seqNumber } : {}),
+      }),
+    ),
+  })
+}
+
+export function acceptApReq(apReqBytes: Uint8Array, o: AcceptOptions): AcceptResult {
+  let ap: ApReq
+  try {
+    ap = decodeApReq(apReqBytes)
+  } catch (err) {
+    if (!(err instanceof LabDecodeError)) throw err
+    return refuse('KRB_AP_ERR_MSG_TYPE', err.message)
+  }
+  const service = o.realm.find(o.service)
+  if (!service) return refuse('KRB_AP_ERR_NOT_US', `${principalText(o.service)} is no principal of the realm`)
+  // Windows opens any ticket sealed in its account's key, whatever SPN of the account it names; a ticket
+  // for another account's SPN does not open (its integrity check fails).
+  const named = o.realm.find(ap.ticket.sname)
+  if (named?.account !== service.account)
+    return refuse(
+      'KRB_AP_ERR_MODIFIED',
+      `a ticket for ${principalText(ap.ticket.sname)}, sealed for another account than ${service.account ?? principalText(o.service)}`,
     )
-  )
-    return { ok: false, error: 'KRB_AP_ERR_REPEAT', why: 'this authenticator was seen before (a replay)' }
-  const user = o.realm.find(ticket.cname)?.user
-  const apRep =
-    ap.options & MUTUAL_REQUIRED
-      ? encodeApRep({
-          etype: ticket.key.etype,
-          cipher: encrypt(
-            ticket.key,
-            12,
-            encodeEncApRepPart({
-              ctime: authenticator.ctime,
-              cusec: authenticator.cusec,
-              ...(authenticator.seqNumber !== undefined ? { seqNumber: authenticator.seqNumber } : {}),
-            }),
-          ),
-        })
-      : undefined
+  const opened = openTicket(ap, service, o)
+  if ('ok' in opened) return opened
+  const { ticket, authenticator } = opened
+  const client = `${principalText(ticket.cname)}@${ticket.crealm}`
+  const refused = checkAuthenticator(ticket, authenticator, client, o)
+  if (refused) return refused
   return {
     ok: true,
     client,
-    user,
+    user: o.realm.find(ticket.cname)?.user,
     sessionKey: authenticator.subkey ?? ticket.key,
     acceptorSeq: authenticator.seqNumber ?? 0,
-    ...(apRep ? { apRep } : {}),
+    ...(ap.options & MUTUAL_REQUIRED ? { apRep: mutualReply(ticket, authenticator) } : {}),
   }
 }
