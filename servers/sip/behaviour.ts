@@ -231,13 +231,15 @@ function notThisUser(req: SipRequest, user: User, summary: string): SipOutcome {
   }
 }
 
+type Authenticated = { user: User; how: string; extra: [string, string][] }
+
 /** Authenticates a request: the user, or the 401/403 to answer. */
 function authenticateRequest(
   req: SipRequest,
   conn: SipConnection,
   ctx: SipContext,
   sas: SecurityAssociations,
-): { user: User; how: string; extra: [string, string][] } | SipOutcome {
+): Authenticated | SipOutcome {
   const { aor, user } = userOfRequest(req, ctx.slice.users)
   // A user that AD knows but OCS does not (msRTCSIP-UserEnabled FALSE) is, to the pool, no SIP user at all.
   if (!user || !user.ocsEnabled)
@@ -247,8 +249,9 @@ function authenticateRequest(
       ]),
       summary: `404: ${aor} ${user ? 'is not enabled for Office Communications Server' : 'is no user of the scenario'}`,
     }
+  const digest = ctx.slice.block.authentication === 'digest'
   // Digest has no security association: a registered connection stands for its user.
-  if (ctx.slice.block.authentication === 'digest' && conn.user === user && req.method !== 'REGISTER')
+  if (digest && conn.user === user && req.method !== 'REGISTER')
     return { user, how: 'registered connection', extra: [] }
   const header = req.headers.get('authorization') ?? req.headers.get('proxy-authorization')
   if (header === undefined)
@@ -261,48 +264,73 @@ function authenticateRequest(
         : 'no credentials',
     )
   const { scheme, params } = parseAuthParams(header)
-  const block = ctx.slice.block
-  if (block.authentication === 'digest') {
-    if (scheme !== 'digest') return challengeAll(req, ctx, sas, `scheme ${scheme} not offered`)
-    const dc = logon(user, digestOk(req, user, params, sas))
-    if (!dc.ok)
-      return {
-        response: respond(req, 403, 'Forbidden'),
-        summary: `403: Digest as ${params.username ?? '?'}: ${describeLogon(dc)}`,
-        user: user.signInAddress,
-      }
-    return { user, how: 'Digest', extra: [] }
-  }
+  if (digest) return digestRequest(req, ctx, sas, user, scheme, params)
   if (scheme === 'kerberos') return kerberosRequest(req, ctx, sas, user, aor, params)
   if (scheme !== 'ntlm') return challengeAll(req, ctx, sas, `scheme ${scheme} not offered`)
-  const gssapi = params['gssapi-data'] ?? ''
-  const pool = ctx.slice.pool
   // A request on this connection's established security association (every request after sign-in, and
   // each re-REGISTER) must be signed on it (MS-SIPAE §3.2.5.3). The server keeps one set of security
   // associations per connection, so another connection's opaque is unknown here.
+  const gssapi = params['gssapi-data'] ?? ''
   if (gssapi === '' && params.opaque !== undefined && sas.userOf(params.opaque) === user.signInAddress)
     return signedRequest(req, ctx, sas, user, params)
-  if (gssapi === '' || params.opaque === undefined) {
-    // The client asks for a CHALLENGE (connectionless NTLM: no NEGOTIATE message).
-    const { opaque, challenge } = sas.newNtlm()
-    const message = serverChallenge(
-      challenge,
-      ctx.slice.site.netbiosName,
-      pool,
-      NtlmFlag.extendedSessionSecurity | 0x40, // NTLMSSP_NEGOTIATE_DATAGRAM
-    )
-    const value = `NTLM ${quoted({ opaque, 'gssapi-data': Buffer.from(message).toString('base64'), targetname: pool, realm: REALM, version: 3 })}`
+  // Without a token the client asks for a CHALLENGE (connectionless NTLM: no NEGOTIATE message).
+  if (gssapi === '' || params.opaque === undefined) return ntlmChallenge(req, ctx, sas)
+  return ntlmAuthenticate(req, ctx, sas, user, aor, { opaque: params.opaque, token: gssapi })
+}
+
+type AuthParams = ReturnType<typeof parseAuthParams>['params']
+
+function digestRequest(
+  req: SipRequest,
+  ctx: SipContext,
+  sas: SecurityAssociations,
+  user: User,
+  scheme: string,
+  params: AuthParams,
+): Authenticated | SipOutcome {
+  if (scheme !== 'digest') return challengeAll(req, ctx, sas, `scheme ${scheme} not offered`)
+  const dc = logon(user, digestOk(req, user, params, sas))
+  if (!dc.ok)
     return {
-      response: respond(req, 401, 'Unauthorized', [['WWW-Authenticate', value]]),
-      summary: '401: NTLM CHALLENGE sent',
+      response: respond(req, 403, 'Forbidden'),
+      summary: `403: Digest as ${params.username ?? '?'}: ${describeLogon(dc)}`,
+      user: user.signInAddress,
     }
+  return { user, how: 'Digest', extra: [] }
+}
+
+/** The 401 with a new security association's NTLM CHALLENGE (MS-SIPAE §3.2.5.1). */
+function ntlmChallenge(req: SipRequest, ctx: SipContext, sas: SecurityAssociations): SipOutcome {
+  const pool = ctx.slice.pool
+  const { opaque, challenge } = sas.newNtlm()
+  const message = serverChallenge(
+    challenge,
+    ctx.slice.site.netbiosName,
+    pool,
+    NtlmFlag.extendedSessionSecurity | 0x40, // NTLMSSP_NEGOTIATE_DATAGRAM
+  )
+  const value = `NTLM ${quoted({ opaque, 'gssapi-data': Buffer.from(message).toString('base64'), targetname: pool, realm: REALM, version: 3 })}`
+  return {
+    response: respond(req, 401, 'Unauthorized', [['WWW-Authenticate', value]]),
+    summary: '401: NTLM CHALLENGE sent',
   }
+}
+
+/** The NTLM AUTHENTICATE answering this association's CHALLENGE: the DC's logon, then the signing key. */
+function ntlmAuthenticate(
+  req: SipRequest,
+  ctx: SipContext,
+  sas: SecurityAssociations,
+  user: User,
+  aor: string,
+  params: { readonly opaque: string; readonly token: string },
+): Authenticated | SipOutcome {
   const challenge = sas.takeNtlm(params.opaque)
   if (!challenge)
     return challengeAll(req, ctx, sas, `NTLM security association ${params.opaque} unknown or used`)
   let message
   try {
-    message = decodeNtlm(Buffer.from(gssapi, 'base64'))
+    message = decodeNtlm(Buffer.from(params.token, 'base64'))
   } catch (err) {
     if (!(err instanceof LabDecodeError)) throw err
     return challengeAll(req, ctx, sas, err.message)
@@ -321,6 +349,7 @@ function authenticateRequest(
     return notThisUser(req, user, `403: ${as} is ${named?.signInAddress ?? '?'}, not ${aor}`)
   const sessionKey = ntlmv2SessionKey(message, user.password)
   sas.authenticated(params.opaque, user.signInAddress, sessionKey && clientSigningKey(sessionKey))
+  const pool = ctx.slice.pool
   const info = `NTLM ${quoted({ opaque: params.opaque, qop: 'auth', realm: REALM, targetname: pool, rspauth: '0100000000000000' + randomBytes(8).toString('hex'), srand: randomBytes(4).toString('hex').toUpperCase(), snum: 1 })}`
   return {
     user,

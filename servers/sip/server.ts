@@ -4,7 +4,7 @@ import type { TLSSocketOptions } from 'node:tls'
 import type { LabPki } from '../../certs/pki.js'
 import { TlsContexts } from '../../certs/tls.js'
 import { LabDecodeError } from '../../core/errors.js'
-import { waitFor } from '../../core/faults/apply.js'
+import { waitFor, type ProtocolFault } from '../../core/faults/apply.js'
 import type { AppliedFault } from '../../core/faults/engine.js'
 import type { Peer } from '../../core/journal/journal.js'
 import { secureOver } from '../../core/net/socket-duplex.js'
@@ -19,10 +19,11 @@ import {
   respond,
   type SipConnection,
   type SipContext,
+  type SipOutcome,
   type SipSlice,
 } from './behaviour.js'
 import { SipFramer, encodeSip, uriOf, type SipRequest } from './codec.js'
-import type { SipEvents } from './events.js'
+import type { SipEvents, SipRequestDetail } from './events.js'
 import type { Registrar } from './registrar.js'
 
 export type { SipSlice } from './behaviour.js'
@@ -255,71 +256,19 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps, SipEvents> {
     const user = conn.user?.signInAddress
     const fields: Record<string, string> = { stage: 'request', method: req.method, user: from }
     if (event) fields.event = event
-    const applied = this.#decide(peer, fields, user)
-    const f = applied?.fault
+    const f = this.#decide(peer, fields, user)?.fault
     const plan = this.plan(f, 'tcp')
-    const accept = req.headers.get('accept')
-    const detail = {
-      method: req.method,
-      uri: req.uri,
-      from,
-      ...(event ? { event } : {}),
-      ...(accept !== undefined ? { accept } : {}),
-      ...(req.body.length > 0 ? { body: req.body.toString('utf8').slice(0, 2_000) } : {}),
-      ...(f ? { fault: f.kind } : {}),
-    }
-    if (plan.hook === 'silence') {
-      this.#record(
-        'sip:request',
-        `${req.method} ${from} → no answer (fault ${plan.kind})`,
-        detail,
-        peer,
-        user,
-      )
-      return
-    }
-    if (plan.hook === 'connection') {
-      this.#record(
-        'sip:request',
-        `${req.method} ${from} → connection ${plan.kind} (fault)`,
-        detail,
-        peer,
-        user,
-      )
-      if (plan.kind === 'garbage') stream.end(Buffer.from(plan.bytes))
-      else stream.resetAndDestroy()
+    const detail = requestDetail(req, from, event, f?.kind)
+    if (plan.hook !== 'behaviour') {
+      const what =
+        plan.hook === 'silence' ? `no answer (fault ${plan.kind})` : `connection ${plan.kind} (fault)`
+      this.#record('sip:request', `${req.method} ${from} → ${what}`, detail, peer, user)
+      if (plan.hook === 'connection' && plan.kind === 'garbage') stream.end(Buffer.from(plan.bytes))
+      else if (plan.hook === 'connection') stream.resetAndDestroy()
       return
     }
     await waitFor(plan.delayMs)
-    const protocol = plan.protocol
-    const set = protocol?.kind === 'answer' ? protocol.set : {}
-    let outcome
-    const status =
-      protocol?.kind === 'error' ? protocol.code : typeof set.status === 'string' ? set.status : undefined
-    if (status !== undefined) {
-      const retry = typeof set.retryAfter === 'number' ? set.retryAfter : undefined
-      outcome = {
-        response: respond(
-          req,
-          Number(status),
-          REASONS[status] ?? 'Error',
-          retry !== undefined ? [['Retry-After', String(retry)]] : [],
-        ),
-        summary: `${status}${retry !== undefined ? ` Retry-After ${retry}` : ''} (fault)`,
-      }
-    } else {
-      const provisioning = set.provisioning
-      const ctx: SipContext = {
-        slice: this.#config,
-        now: new Date(Math.floor(this.deps.clock.now())),
-        urls: this.#urls(),
-        krb5: { realm: this.deps.kerberos(), replay: this.#replay },
-        ...(provisioning === 'empty' || provisioning === 'no-dus' || provisioning === 'no-email'
-          ? { provisioning }
-          : {}),
-      }
-      outcome = answer(req, conn, ctx, sas)
-    }
+    const outcome = faultedStatus(req, plan.protocol) ?? answer(req, conn, this.#context(plan.protocol), sas)
     if (!outcome) return
     if (outcome.registration && outcome.response.status === 200)
       this.#registrar.apply(conn, outcome.registration, peer, this.deps.clock)
@@ -338,6 +287,20 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps, SipEvents> {
         if (!stream.destroyed) stream.write(sent)
       },
     )
+  }
+
+  /** What the pool's behaviour reads of the lab for one request (an `answer` fault may empty provisioning). */
+  #context(protocol: ProtocolFault | undefined): SipContext {
+    const provisioning = protocol?.kind === 'answer' ? protocol.set.provisioning : undefined
+    return {
+      slice: this.#config,
+      now: new Date(Math.floor(this.deps.clock.now())),
+      urls: this.#urls(),
+      krb5: { realm: this.deps.kerberos(), replay: this.#replay },
+      ...(provisioning === 'empty' || provisioning === 'no-dus' || provisioning === 'no-email'
+        ? { provisioning }
+        : {}),
+    }
   }
 
   /** The HTTP doubles' URLs the pool provisions, with the ports the lab really bound. */
@@ -375,4 +338,41 @@ const REASONS: Readonly<Record<string, string>> = {
   '500': 'Server Internal Error',
   '503': 'Service Unavailable',
   '504': 'Server Time-out',
+}
+
+/** A request as the journal keeps it (its body cut at 2,000 characters). */
+function requestDetail(
+  req: SipRequest,
+  from: string,
+  event: string,
+  fault: string | undefined,
+): SipRequestDetail {
+  const accept = req.headers.get('accept')
+  return {
+    method: req.method,
+    uri: req.uri,
+    from,
+    ...(event ? { event } : {}),
+    ...(accept !== undefined ? { accept } : {}),
+    ...(req.body.length > 0 ? { body: req.body.toString('utf8').slice(0, 2_000) } : {}),
+    ...(fault ? { fault } : {}),
+  }
+}
+
+/** The status a fault answers with in place of the pool's (`error: {code}`, `answer: {set: {status}}`). */
+function faultedStatus(req: SipRequest, protocol: ProtocolFault | undefined): SipOutcome | undefined {
+  const set = protocol?.kind === 'answer' ? protocol.set : {}
+  const status =
+    protocol?.kind === 'error' ? protocol.code : typeof set.status === 'string' ? set.status : undefined
+  if (status === undefined) return undefined
+  const retry = typeof set.retryAfter === 'number' ? set.retryAfter : undefined
+  return {
+    response: respond(
+      req,
+      Number(status),
+      REASONS[status] ?? 'Error',
+      retry !== undefined ? [['Retry-After', String(retry)]] : [],
+    ),
+    summary: `${status}${retry !== undefined ? ` Retry-After ${retry}` : ''} (fault)`,
+  }
 }
