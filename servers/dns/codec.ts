@@ -196,6 +196,91 @@ function ipv6Text(b: Uint8Array): string {
     .replace(/:{3,}/, '::')
 }
 
+/** One record's rdata as a reader sees it: its octets' bounds, and checks that fail with the offset. */
+interface Rdata {
+  readonly buf: Uint8Array
+  readonly type: number
+  readonly start: number
+  readonly end: number
+  readonly base: { readonly name: string; readonly class: number; readonly ttl: number }
+  /** Fails unless the rdata has at least `n` octets. */
+  need(n: number): void
+  /** A (possibly compressed) name in the rdata at `at`, failing if it runs past the rdata. */
+  nameIn(at: number): { name: string; next: number }
+}
+
+const nameRecord =
+  (type: 'NS' | 'CNAME' | 'PTR') =>
+  (r: Rdata): DnsRecord => ({ ...r.base, type, target: r.nameIn(r.start).name })
+
+/** The rdata readers of the types the lab knows (RFC 1035 §3.3, RFC 2782, RFC 3596); any other is RAW. */
+const RDATA_READERS: ReadonlyMap<number, (r: Rdata) => DnsRecord> = new Map([
+  [
+    DnsType.A,
+    (r: Rdata): DnsRecord => {
+      if (r.end - r.start !== 4) fail(`A rdata is ${r.end - r.start} octets, not 4`, r.start)
+      return { ...r.base, type: 'A', address: Array.from(r.buf.subarray(r.start, r.end)).join('.') }
+    },
+  ],
+  [
+    DnsType.AAAA,
+    (r: Rdata): DnsRecord => {
+      if (r.end - r.start !== 16) fail(`AAAA rdata is ${r.end - r.start} octets, not 16`, r.start)
+      return { ...r.base, type: 'AAAA', address: ipv6Text(r.buf.subarray(r.start, r.end)) }
+    },
+  ],
+  [DnsType.NS, nameRecord('NS')],
+  [DnsType.CNAME, nameRecord('CNAME')],
+  [DnsType.PTR, nameRecord('PTR')],
+  [
+    DnsType.SRV,
+    (r: Rdata): DnsRecord => {
+      r.need(7)
+      const [priority, weight, port] = [u16(r.buf, r.start), u16(r.buf, r.start + 2), u16(r.buf, r.start + 4)]
+      return { ...r.base, type: 'SRV', priority, weight, port, target: r.nameIn(r.start + 6).name }
+    },
+  ],
+  [
+    DnsType.MX,
+    (r: Rdata): DnsRecord => {
+      r.need(3)
+      return { ...r.base, type: 'MX', preference: u16(r.buf, r.start), exchange: r.nameIn(r.start + 2).name }
+    },
+  ],
+  [DnsType.SOA, readSoa],
+  [DnsType.TXT, readTxt],
+])
+
+function readSoa(r: Rdata): DnsRecord {
+  const m = r.nameIn(r.start)
+  const n = r.nameIn(m.next)
+  if (n.next + 20 > r.end) fail('SOA rdata is too short', n.next)
+  const at = (k: number): number => u32(r.buf, n.next + 4 * k)
+  return {
+    ...r.base,
+    type: 'SOA',
+    mname: m.name,
+    rname: n.name,
+    serial: at(0),
+    refresh: at(1),
+    retry: at(2),
+    expire: at(3),
+    minimum: at(4),
+  }
+}
+
+function readTxt(r: Rdata): DnsRecord {
+  const texts: string[] = []
+  let p = r.start
+  while (p < r.end) {
+    const len = r.buf[p]!
+    if (p + 1 + len > r.end) fail('a TXT string runs past its rdlength', p)
+    texts.push(Buffer.from(r.buf.subarray(p + 1, p + 1 + len)).toString('latin1'))
+    p += 1 + len
+  }
+  return { ...r.base, type: 'TXT', texts }
+}
+
 function readRecord(
   buf: Uint8Array,
   offset: number,
@@ -209,85 +294,30 @@ function readRecord(
   const end = start + rdlength
   if (end > buf.length) fail(`rdata of ${rdlength} octets runs past the end of the message`, start)
   const rdata = buf.subarray(start, end)
+  if (type === DnsType.OPT) {
+    if (name !== '') fail('the OPT record must be owned by the root', offset)
+    return { opt: { udpSize: klass, ttl, rdata }, next: end }
+  }
   const base = { name, class: klass, ttl }
-  const need = (n: number): void => {
-    if (rdlength < n) fail(`${typeName(type)} rdata is ${rdlength} octets, needs ${n}`, start)
+  const reader = RDATA_READERS.get(type)
+  if (!reader)
+    return { record: { ...base, type: 'RAW', code: type, rdata: Uint8Array.from(rdata) }, next: end }
+  const r: Rdata = {
+    buf,
+    type,
+    start,
+    end,
+    base,
+    need: (n) => {
+      if (rdlength < n) fail(`${typeName(type)} rdata is ${rdlength} octets, needs ${n}`, start)
+    },
+    nameIn: (at) => {
+      const read = readName(buf, at)
+      if (read.next > end) fail(`a name in ${typeName(type)} rdata runs past its rdlength`, at)
+      return read
+    },
   }
-  const nameIn = (at: number): { name: string; next: number } => {
-    const r = readName(buf, at)
-    if (r.next > end) fail(`a name in ${typeName(type)} rdata runs past its rdlength`, at)
-    return r
-  }
-  let record: DnsRecord
-  switch (type) {
-    case DnsType.OPT:
-      if (name !== '') fail('the OPT record must be owned by the root', offset)
-      return { opt: { udpSize: klass, ttl, rdata }, next: end }
-    case DnsType.A:
-      if (rdlength !== 4) fail(`A rdata is ${rdlength} octets, not 4`, start)
-      record = { ...base, type: 'A', address: Array.from(rdata).join('.') }
-      break
-    case DnsType.AAAA:
-      if (rdlength !== 16) fail(`AAAA rdata is ${rdlength} octets, not 16`, start)
-      record = { ...base, type: 'AAAA', address: ipv6Text(rdata) }
-      break
-    case DnsType.NS:
-    case DnsType.CNAME:
-    case DnsType.PTR: {
-      const t = nameIn(start)
-      const kind = type === DnsType.NS ? 'NS' : type === DnsType.CNAME ? 'CNAME' : 'PTR'
-      record = { ...base, type: kind, target: t.name }
-      break
-    }
-    case DnsType.SRV: {
-      need(7)
-      record = {
-        ...base,
-        type: 'SRV',
-        priority: u16(buf, start),
-        weight: u16(buf, start + 2),
-        port: u16(buf, start + 4),
-        target: nameIn(start + 6).name,
-      }
-      break
-    }
-    case DnsType.MX:
-      need(3)
-      record = { ...base, type: 'MX', preference: u16(buf, start), exchange: nameIn(start + 2).name }
-      break
-    case DnsType.SOA: {
-      const m = nameIn(start)
-      const r = nameIn(m.next)
-      if (r.next + 20 > end) fail('SOA rdata is too short', r.next)
-      record = {
-        ...base,
-        type: 'SOA',
-        mname: m.name,
-        rname: r.name,
-        serial: u32(buf, r.next),
-        refresh: u32(buf, r.next + 4),
-        retry: u32(buf, r.next + 8),
-        expire: u32(buf, r.next + 12),
-        minimum: u32(buf, r.next + 16),
-      }
-      break
-    }
-    case DnsType.TXT: {
-      const texts: string[] = []
-      let p = start
-      while (p < end) {
-        const len = buf[p]!
-        if (p + 1 + len > end) fail('a TXT string runs past its rdlength', p)
-        texts.push(Buffer.from(buf.subarray(p + 1, p + 1 + len)).toString('latin1'))
-        p += 1 + len
-      }
-      record = { ...base, type: 'TXT', texts }
-      break
-    }
-    default:
-      record = { ...base, type: 'RAW', code: type, rdata: Uint8Array.from(rdata) }
-  }
-  return { record, next: end }
+  return { record: reader(r), next: end }
 }
 
 function decodeOptions(rdata: Uint8Array, at: number): EdnsOption[] {

@@ -58,7 +58,7 @@ describe.skipIf(dig.skip)('DNS fuzz on the running server', () => {
     const samples = fc.sample(datagram, { numRuns: 100_000, seed: 5353 })
     let handled = 0
     const unsubscribe = t.lab.journal.subscribe((e) => {
-      if (e.kind === 'dns:query') handled++
+      if (e.kind === 'dns:query' || e.kind === 'dns:malformed') handled++
     })
     const port = t.port('dns')
     const during: string[] = []
