@@ -283,95 +283,112 @@ export class LabPki {
 
   /** Opens the PKI in a state directory: loads or makes the CAs, then issues every server certificate. */
   static async open(options: PkiOptions): Promise<LabPki> {
-    const { stateDir, clock, config, site } = options
-    const now = clock.now()
-    const created: string[] = []
-    const ca = async (
-      kind: CaKind,
-      hash: PkiHash,
-      bits: number,
-      issuer?: Authority,
-      generation = 1,
-    ): Promise<Authority> => {
-      const r = await loadOrCreateCa(stateDir, kind, hash, bits, now, issuer, generation)
-      if (r.created) created.push(caDirName(kind, hash, bits, generation))
-      return r.ca
-    }
-    const root = await ca('root', config.hash, config.keySize, undefined, config.generation)
-    const intermediate = config.intermediate
-      ? await ca('intermediate', config.hash, config.keySize, root, config.generation)
-      : undefined
-    const labIssuer = intermediate ?? root
-    const others = new Map<string, Authority>()
-    const issuerFor = async (p: ResolvedLeafProfile): Promise<Authority> => {
-      if (p.issuer === 'lab') return labIssuer
-      const key = `${p.issuer}-${p.hash}`
-      let a = others.get(key)
-      if (!a) {
-        a = await ca(p.issuer, p.hash, 2048)
-        others.set(key, a)
-      }
-      return a
-    }
-    const issue = async (
-      host: string,
-      names: string[],
-      addresses: string[],
-      profile: ResolvedLeafProfile,
-    ): Promise<ServerCertificate> => {
-      const issuer = await issuerFor(profile)
-      const key = await loadOrCreateKey(stateDir, host, profile.keySize)
-      const domain = host.split('.').slice(1).join('.') || host
-      const dnsNames = profile.wrongHostname ? [`wrong-host.${domain}`] : names
-      const ipAddresses = profile.wrongHostname ? [] : addresses
-      const certificate = await createLeaf({
-        commonName: dnsNames[0]!,
-        dnsNames,
-        ipAddresses,
-        hash: profile.hash,
-        key,
-        serverAuth: profile.serverAuth,
-        issuer,
-        ...validityDates(profile.validity, now),
-      })
-      const intermediates = issuer === intermediate && intermediate ? [intermediate.certificate] : []
-      return {
-        host,
-        dnsNames,
-        ipAddresses,
-        profile,
-        certificate,
-        intermediates,
-        root: issuer === labIssuer ? root.certificate : issuer.certificate,
-        certPem: [certificate, ...intermediates].map(certificatePem).join(''),
-        keyPem: pem(key.privateKey, 'PRIVATE KEY'),
-      }
-    }
+    const { stateDir, config, site } = options
+    const issuing = await Issuing.open(stateDir, options.clock.now(), config)
     const hosts = tlsHosts(options.hosts)
     const servers = await Promise.all(
-      hosts.map((h) =>
-        issue(
-          h.name.toLowerCase(),
-          namesFor(h, site),
-          [h.address],
-          resolveLeafProfile(config, h.name.toLowerCase()),
-        ),
-      ),
+      hosts.map((h) => {
+        const host = h.name.toLowerCase()
+        return issuing.issue(host, namesFor(h, site), [h.address], resolveLeafProfile(config, host))
+      }),
     )
+    // The certificate for a connection no host's name or address picks: every name and address at once.
     const allNames = [...new Set(hosts.flatMap((h) => namesFor(h, site)))]
-    const allAddresses = [
-      ...new Set([
-        ...hosts.map((h) => h.address),
-        ...(options.listenAddresses ?? []).filter((a) => a !== '0.0.0.0' && a !== '::'),
-      ]),
-    ]
-    const fallback = await issue(
-      'lab-default',
-      allNames,
-      allAddresses,
-      resolveLeafProfile({ ...config, hosts: {} }, 'lab-default'),
-    )
+    const listening = (options.listenAddresses ?? []).filter((a) => a !== '0.0.0.0' && a !== '::')
+    const allAddresses = [...new Set([...hosts.map((h) => h.address), ...listening])]
+    const fallbackProfile = resolveLeafProfile({ ...config, hosts: {} }, 'lab-default')
+    const fallback = await issuing.issue('lab-default', allNames, allAddresses, fallbackProfile)
+    const { root, intermediate, created } = issuing
     return new LabPki({ stateDir, root, intermediate, servers, fallback, created })
+  }
+}
+
+/** A CA loaded from the state directory, or made there (its directory's name added to `created`). */
+async function openCa(
+  where: { readonly stateDir: string; readonly now: number; readonly created: string[] },
+  kind: CaKind,
+  hash: PkiHash,
+  bits: number,
+  issuer?: Authority,
+  generation = 1,
+): Promise<Authority> {
+  const r = await loadOrCreateCa(where.stateDir, kind, hash, bits, where.now, issuer, generation)
+  if (r.created) where.created.push(caDirName(kind, hash, bits, generation))
+  return r.ca
+}
+
+/** The CAs of one opening of the PKI (loaded or made, once each) and the leaves they issue. */
+class Issuing {
+  readonly #others = new Map<string, Authority>()
+
+  private constructor(
+    readonly stateDir: string,
+    readonly now: number,
+    readonly created: string[],
+    readonly root: Authority,
+    readonly intermediate: Authority | undefined,
+  ) {}
+
+  /** The lab's root, and its intermediate when the scenario asks for one. */
+  static async open(stateDir: string, now: number, config: PkiOptions['config']): Promise<Issuing> {
+    const where = { stateDir, now, created: [] }
+    const root = await openCa(where, 'root', config.hash, config.keySize, undefined, config.generation)
+    const intermediate = config.intermediate
+      ? await openCa(where, 'intermediate', config.hash, config.keySize, root, config.generation)
+      : undefined
+    return new Issuing(stateDir, now, where.created, root, intermediate)
+  }
+
+  get #labIssuer(): Authority {
+    return this.intermediate ?? this.root
+  }
+
+  /** The lab's issuing CA, or a CA of another kind (an untrusted or expired one) a host's profile names. */
+  async #issuerFor(p: ResolvedLeafProfile): Promise<Authority> {
+    if (p.issuer === 'lab') return this.#labIssuer
+    const key = `${p.issuer}-${p.hash}`
+    let a = this.#others.get(key)
+    if (!a) {
+      a = await openCa(this, p.issuer, p.hash, 2048)
+      this.#others.set(key, a)
+    }
+    return a
+  }
+
+  async issue(
+    host: string,
+    names: string[],
+    addresses: string[],
+    profile: ResolvedLeafProfile,
+  ): Promise<ServerCertificate> {
+    const issuer = await this.#issuerFor(profile)
+    const key = await loadOrCreateKey(this.stateDir, host, profile.keySize)
+    const domain = host.split('.').slice(1).join('.') || host
+    const dnsNames = profile.wrongHostname ? [`wrong-host.${domain}`] : names
+    const ipAddresses = profile.wrongHostname ? [] : addresses
+    const certificate = await createLeaf({
+      commonName: dnsNames[0]!,
+      dnsNames,
+      ipAddresses,
+      hash: profile.hash,
+      key,
+      serverAuth: profile.serverAuth,
+      issuer,
+      ...validityDates(profile.validity, this.now),
+    })
+    const intermediates =
+      this.intermediate && issuer === this.intermediate ? [this.intermediate.certificate] : []
+    return {
+      host,
+      dnsNames,
+      ipAddresses,
+      profile,
+      certificate,
+      intermediates,
+      root: issuer === this.#labIssuer ? this.root.certificate : issuer.certificate,
+      certPem: [certificate, ...intermediates].map(certificatePem).join(''),
+      keyPem: pem(key.privateKey, 'PRIVATE KEY'),
+    }
   }
 }
 
