@@ -141,6 +141,13 @@ function unofferedScheme(scheme: string, header: string): string {
 const offers = (o: HttpAuthOptions): string[] =>
   o.basicRealm !== undefined ? ['Negotiate', 'NTLM', `Basic realm="${o.basicRealm}"`] : ['Negotiate', 'NTLM']
 
+/** A challenge again: what the lab offers, and why the header did not do. */
+const again = (o: HttpAuthOptions, detail: string): AuthOutcome => ({
+  status: 'challenge',
+  headers: offers(o),
+  detail,
+})
+
 /** Decides what an Authorization header (or its absence) gets, advancing the connection's handshake. */
 export function authenticate(
   header: string | undefined,
@@ -155,31 +162,14 @@ export function authenticate(
       detail: `connection already authenticated (${conn.authenticated.scheme})`,
     }
   if (header === undefined || header.trim() === '')
-    return {
-      status: 'challenge',
-      headers: offers(o),
-      detail: `no credentials: offered ${o.basicRealm !== undefined ? 'Negotiate, NTLM and Basic' : 'Negotiate and NTLM'}`,
-    }
+    return again(
+      o,
+      `no credentials: offered ${o.basicRealm !== undefined ? 'Negotiate, NTLM and Basic' : 'Negotiate and NTLM'}`,
+    )
   const [scheme = '', token = ''] = header.trim().split(/\s+/, 2)
   const s = scheme.toLowerCase()
-  if (s === 'basic') {
-    const decoded = Buffer.from(token, 'base64').toString('utf8')
-    // Without a user:password pair there is no name to journal, only what might be a password: say its size.
-    if (!decoded.includes(':'))
-      return {
-        status: 'challenge',
-        headers: offers(o),
-        detail: `Basic credentials of ${token.length} octets without a user:password pair`,
-      }
-    const [name = '', ...rest] = decoded.split(':')
-    const user = findUser(o.users, name)
-    const dc = logon(user, user?.password === rest.join(':'))
-    return user && dc.ok
-      ? { status: 'ok', user: user.signInAddress, scheme: 'Basic', detail: `Basic as ${name}` }
-      : { status: 'challenge', headers: offers(o), detail: `Basic as ${name}: ${describeLogon(dc)}` }
-  }
-  if (s !== 'ntlm' && s !== 'negotiate')
-    return { status: 'challenge', headers: offers(o), detail: unofferedScheme(scheme, header) }
+  if (s === 'basic') return basic(token, o)
+  if (s !== 'ntlm' && s !== 'negotiate') return again(o, unofferedScheme(scheme, header))
   const bytes = Buffer.from(token, 'base64')
   if (s === 'ntlm') return ntlmStep(bytes, conn, o, 'NTLM')
   let gss: GssToken
@@ -187,12 +177,26 @@ export function authenticate(
     gss = readGssToken(bytes)
   } catch (err) {
     if (!(err instanceof LabDecodeError)) throw err
-    return {
-      status: 'challenge',
-      headers: offers(o),
-      detail: `a Negotiate token of ${bytes.length} octets: ${err.message}`,
-    }
+    return again(o, `a Negotiate token of ${bytes.length} octets: ${err.message}`)
   }
+  return negotiate(gss, conn, o)
+}
+
+function basic(token: string, o: HttpAuthOptions): AuthOutcome {
+  const decoded = Buffer.from(token, 'base64').toString('utf8')
+  // Without a user:password pair there is no name to journal, only what might be a password: say its size.
+  if (!decoded.includes(':'))
+    return again(o, `Basic credentials of ${token.length} octets without a user:password pair`)
+  const [name = '', ...rest] = decoded.split(':')
+  const user = findUser(o.users, name)
+  const dc = logon(user, user?.password === rest.join(':'))
+  return user && dc.ok
+    ? { status: 'ok', user: user.signInAddress, scheme: 'Basic', detail: `Basic as ${name}` }
+    : again(o, `Basic as ${name}: ${describeLogon(dc)}`)
+}
+
+/** A Negotiate token (RFC 4559): raw NTLM or Kerberos, or SPNEGO around either (RFC 4178). */
+function negotiate(gss: GssToken, conn: ConnectionAuth, o: HttpAuthOptions): AuthOutcome {
   switch (gss.kind) {
     case 'ntlm':
       conn.spnego = false
@@ -200,11 +204,7 @@ export function authenticate(
     case 'krb5':
       return gss.tokId === KrbTokId.apReq
         ? kerberosStep(gss.message, conn, o, (apRep) => krb5Token(KrbTokId.apRep, apRep, gss.mech))
-        : {
-            status: 'challenge',
-            headers: offers(o),
-            detail: `a Kerberos token of type ${gss.tokId.toString(16)}`,
-          }
+        : again(o, `a Kerberos token of type ${gss.tokId.toString(16)}`)
     case 'init': {
       const first = gss.mechs[0]
       if ((first === Mech.krb5 || first === Mech.msKrb5) && gss.mechToken) {
@@ -217,16 +217,15 @@ export function authenticate(
         conn.spnego = true
         return ntlmStep(gss.mechToken, conn, o, 'Negotiate')
       }
-      return {
-        status: 'challenge',
-        headers: offers(o),
-        detail: `SPNEGO offering ${gss.mechs.join(', ') || 'nothing'}: no mechanism the lab takes first`,
-      }
+      return again(
+        o,
+        `SPNEGO offering ${gss.mechs.join(', ') || 'nothing'}: no mechanism the lab takes first`,
+      )
     }
     case 'resp':
       return conn.spnego && gss.mechToken
         ? ntlmStep(gss.mechToken, conn, o, 'Negotiate')
-        : { status: 'challenge', headers: offers(o), detail: 'a NegTokenResp out of turn' }
+        : again(o, 'a NegTokenResp out of turn')
   }
 }
 
