@@ -41,91 +41,103 @@ export function clientHelloLength(bytes: Uint8Array): number | undefined {
   return undefined
 }
 
-/** Decodes the ClientHello in the first record of a connection. */
-export function decodeClientHello(bytes: Uint8Array): ClientHello {
-  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
-  let at = 0
-  const need = (n: number, what: string): void => {
-    if (at + n > b.length) fail(`the ClientHello ends inside ${what}`, at)
+/** A cursor over the record that fails, naming what it was reading, when the octets end too soon. */
+class Reader {
+  at = 0
+  constructor(readonly b: Buffer) {}
+  need(n: number, what: string): void {
+    if (this.at + n > this.b.length) fail(`the ClientHello ends inside ${what}`, this.at)
   }
-  const u8 = (what: string): number => {
-    need(1, what)
-    return b[at++]!
+  u8(what: string): number {
+    this.need(1, what)
+    return this.b[this.at++]!
   }
-  const u16 = (what: string): number => {
-    need(2, what)
-    const v = b.readUInt16BE(at)
-    at += 2
+  u16(what: string): number {
+    this.need(2, what)
+    const v = this.b.readUInt16BE(this.at)
+    this.at += 2
     return v
   }
-  if (b.length > 0 && (b[0]! & 0x80) !== 0 && b[2] === 0x01) {
-    // SSL 2.0-compatible CLIENT-HELLO: 3-byte cipher specs.
-    at = 3
-    const version = u16('the version')
-    const specs = u16('the cipher-spec length')
-    u16('the session-id length')
-    u16('the challenge length')
-    need(specs, 'the cipher specs')
-    const cipherSuites: number[] = []
-    for (let i = 0; i + 3 <= specs; i += 3) if (b[at + i] === 0) cipherSuites.push(b.readUInt16BE(at + i + 1))
-    return { version, versions: [version], cipherSuites, signatureAlgorithms: [], sslv2: true }
+  skip(n: number, what: string): void {
+    this.need(n, what)
+    this.at += n
   }
-  if (u8('the record type') !== 0x16) fail('not a TLS handshake record', 0)
-  u16('the record version')
-  const recordLength = u16('the record length')
-  need(recordLength, 'the record')
-  const end = at + recordLength
-  if (u8('the handshake type') !== 1) fail('the first handshake message is not a ClientHello', at - 1)
-  need(3, 'the handshake length')
-  at += 3
-  const version = u16('the client version')
-  need(32, 'the random')
-  at += 32
-  const sid = u8('the session id length')
-  need(sid, 'the session id')
-  at += sid
-  const suitesLength = u16('the cipher suites length')
-  if (suitesLength % 2 !== 0) fail('an odd cipher suites length', at)
-  need(suitesLength, 'the cipher suites')
+}
+
+/** Decodes the ClientHello in the first record of a connection. */
+export function decodeClientHello(bytes: Uint8Array): ClientHello {
+  const r = new Reader(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length))
+  const b = r.b
+  if (b.length > 0 && (b[0]! & 0x80) !== 0 && b[2] === 0x01) return sslv2Hello(r)
+  if (r.u8('the record type') !== 0x16) fail('not a TLS handshake record', 0)
+  r.u16('the record version')
+  const recordLength = r.u16('the record length')
+  r.need(recordLength, 'the record')
+  const end = r.at + recordLength
+  if (r.u8('the handshake type') !== 1) fail('the first handshake message is not a ClientHello', r.at - 1)
+  r.skip(3, 'the handshake length')
+  const version = r.u16('the client version')
+  r.skip(32, 'the random')
+  r.skip(r.u8('the session id length'), 'the session id')
+  const suitesLength = r.u16('the cipher suites length')
+  if (suitesLength % 2 !== 0) fail('an odd cipher suites length', r.at)
+  r.need(suitesLength, 'the cipher suites')
   const cipherSuites: number[] = []
-  for (let i = 0; i < suitesLength; i += 2) cipherSuites.push(b.readUInt16BE(at + i))
-  at += suitesLength
-  const compressions = u8('the compression methods length')
-  need(compressions, 'the compression methods')
-  at += compressions
-  let serverName: string | undefined
-  let versions: number[] = [version]
-  let signatureAlgorithms: number[] = []
-  if (at < end) {
-    const extEnd = at + 2 + u16('the extensions length')
-    if (extEnd > end) fail('extensions longer than the record', at)
-    while (at + 4 <= extEnd) {
-      const type = u16('an extension type')
-      const len = u16('an extension length')
-      need(len, 'an extension')
-      const body = b.subarray(at, at + len)
-      at += len
-      if (type === 0 && body.length >= 5 && body[2] === 0) {
-        const nameLength = body.readUInt16BE(3)
-        if (5 + nameLength <= body.length) serverName = body.toString('latin1', 5, 5 + nameLength)
-      } else if (type === 43 && body.length >= 1) {
-        versions = []
-        for (let i = 1; i + 1 < 1 + body[0]! && i + 1 < body.length; i += 2)
-          versions.push(body.readUInt16BE(i))
-      } else if (type === 13 && body.length >= 2) {
-        signatureAlgorithms = []
-        const n = body.readUInt16BE(0)
-        for (let i = 2; i + 1 < 2 + n && i + 1 < body.length; i += 2)
-          signatureAlgorithms.push(body.readUInt16BE(i))
-      }
-    }
-  }
+  for (let i = 0; i < suitesLength; i += 2) cipherSuites.push(b.readUInt16BE(r.at + i))
+  r.at += suitesLength
+  r.skip(r.u8('the compression methods length'), 'the compression methods')
+  const ext = r.at < end ? extensions(r, end) : {}
   return {
     version,
-    versions,
-    ...(serverName !== undefined ? { serverName } : {}),
+    versions: ext.versions ?? [version],
+    ...(ext.serverName !== undefined ? { serverName: ext.serverName } : {}),
     cipherSuites,
-    signatureAlgorithms,
+    signatureAlgorithms: ext.signatureAlgorithms ?? [],
     sslv2: false,
   }
+}
+
+/** An SSL 2.0-compatible CLIENT-HELLO: 3-byte cipher specs, the TLS ones those starting with 0. */
+function sslv2Hello(r: Reader): ClientHello {
+  r.at = 3
+  const version = r.u16('the version')
+  const specs = r.u16('the cipher-spec length')
+  r.u16('the session-id length')
+  r.u16('the challenge length')
+  r.need(specs, 'the cipher specs')
+  const cipherSuites: number[] = []
+  for (let i = 0; i + 3 <= specs; i += 3)
+    if (r.b[r.at + i] === 0) cipherSuites.push(r.b.readUInt16BE(r.at + i + 1))
+  return { version, versions: [version], cipherSuites, signatureAlgorithms: [], sslv2: true }
+}
+
+/** What the extensions say: server_name (0), supported_versions (43), signature_algorithms (13). */
+function extensions(
+  r: Reader,
+  end: number,
+): { serverName?: string; versions?: number[]; signatureAlgorithms?: number[] } {
+  const out: { serverName?: string; versions?: number[]; signatureAlgorithms?: number[] } = {}
+  const extEnd = r.at + 2 + r.u16('the extensions length')
+  if (extEnd > end) fail('extensions longer than the record', r.at)
+  while (r.at + 4 <= extEnd) {
+    const type = r.u16('an extension type')
+    const len = r.u16('an extension length')
+    r.need(len, 'an extension')
+    const body = r.b.subarray(r.at, r.at + len)
+    r.at += len
+    if (type === 0 && body.length >= 5 && body[2] === 0) {
+      const nameLength = body.readUInt16BE(3)
+      if (5 + nameLength <= body.length) out.serverName = body.toString('latin1', 5, 5 + nameLength)
+    } else if (type === 43 && body.length >= 1) out.versions = u16List(body, 1, 1 + body[0]!)
+    else if (type === 13 && body.length >= 2)
+      out.signatureAlgorithms = u16List(body, 2, 2 + body.readUInt16BE(0))
+  }
+  return out
+}
+
+/** The 16-bit values of a list from `from` up to `to`, cut at the body's end. */
+function u16List(body: Buffer, from: number, to: number): number[] {
+  const out: number[] = []
+  for (let i = from; i + 1 < to && i + 1 < body.length; i += 2) out.push(body.readUInt16BE(i))
+  return out
 }
