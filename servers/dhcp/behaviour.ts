@@ -210,6 +210,71 @@ function replyOptions(
   return out
 }
 
+/** A message the server answers, in the lease table's context: who sent it and the addresses it names. */
+interface Asking {
+  readonly plan: DhcpPlan
+  readonly leases: LeaseTable
+  readonly req: DhcpMessage
+  readonly mac: string
+  readonly requested: string | undefined
+  readonly now: number
+}
+
+/** DHCPDISCOVER: an address held for the client for a while, offered. */
+function discover({ plan, leases, req, mac, requested, now }: Asking): DhcpDecision {
+  const address = chooseAddress(plan, leases, mac, requested, now)
+  if (!address) return { note: 'the pool is exhausted' }
+  const own = leases.ofMac(mac)
+  if (!own || own.address !== address || own.state !== 'bound')
+    leases.set({ mac, address, expires: now + OFFER_HOLD_MS, state: 'offered' })
+  return {
+    reply: {
+      type: DhcpMessageType.OFFER,
+      yiaddr: address,
+      options: replyOptions(plan, req, DhcpMessageType.OFFER, true),
+    },
+    note: `offer ${address}`,
+  }
+}
+
+/** DHCPREQUEST: selecting (ours or another server's offer), or renewing; ACK the right address, NAK another. */
+function request(a: Asking): DhcpDecision {
+  const { plan, leases, req, mac, requested, now } = a
+  const serverId = readIps(req.options.get(Opt.serverId))[0]
+  if (serverId !== undefined && serverId !== plan.serverId) {
+    // SELECTING another server's offer: forget ours (RFC 2131 §4.3.2), say nothing.
+    if (leases.ofMac(mac)?.state === 'offered') leases.release(mac)
+    return { note: `the client chose server ${serverId}` }
+  }
+  const wants = requested ?? (req.ciaddr !== '0.0.0.0' ? req.ciaddr : undefined)
+  if (!wants) return refuse(plan, 'no requested address and no ciaddr')
+  const right = chooseAddress(plan, leases, mac, wants, now)
+  if (right !== wants)
+    return refuse(plan, `${wants} is not the address for ${mac}${right ? ` (that is ${right})` : ''}`)
+  leases.set({ mac, address: wants, expires: now + plan.leaseSeconds * 1000, state: 'bound' })
+  return {
+    reply: {
+      type: DhcpMessageType.ACK,
+      yiaddr: wants,
+      options: replyOptions(plan, req, DhcpMessageType.ACK, true),
+    },
+    note: `ack ${wants}`,
+  }
+}
+
+/** DHCPDECLINE: the address is in use on the link; hold it back from everyone for a while. */
+function decline({ leases, mac, requested, now }: Asking): DhcpDecision {
+  if (requested)
+    leases.set({
+      mac: `declined:${requested}`,
+      address: requested,
+      expires: now + DECLINE_HOLD_MS,
+      state: 'declined',
+    })
+  leases.release(mac)
+  return { note: `declined ${requested ?? '?'}: held back for ${DECLINE_HOLD_MS / 60_000} minutes` }
+}
+
 /**
  * Decides the answer to one client message and updates the lease table (RFC 2131 §4.3). `serverIdOk` is
  * whether option 54, if present, names this server.
@@ -222,69 +287,21 @@ export function decideDhcp(plan: DhcpPlan, leases: LeaseTable, req: DhcpMessage,
   if (req.htype !== 1 || req.hlen !== 6)
     return { note: `hardware type ${req.htype}/${req.hlen} is not Ethernet` }
   if (!allowed(plan, mac)) return { note: `${mac} is not in the allow-list (${plan.allow.join(', ')})` }
-  const requested = readIps(req.options.get(Opt.requestedAddress))[0]
-  const serverId = readIps(req.options.get(Opt.serverId))[0]
-  const nak = (why: string): DhcpDecision => ({
-    reply: {
-      type: DhcpMessageType.NAK,
-      yiaddr: '0.0.0.0',
-      options: new Map([
-        [Opt.messageType, Uint8Array.of(DhcpMessageType.NAK)],
-        [Opt.serverId, ipBytes(plan.serverId)],
-        [Opt.message, textOption(why)],
-      ]),
-    },
-    note: why,
-  })
+  const asking: Asking = {
+    plan,
+    leases,
+    req,
+    mac,
+    requested: readIps(req.options.get(Opt.requestedAddress))[0],
+    now,
+  }
   switch (type) {
-    case DhcpMessageType.DISCOVER: {
-      const address = chooseAddress(plan, leases, mac, requested, now)
-      if (!address) return { note: 'the pool is exhausted' }
-      const own = leases.ofMac(mac)
-      if (!own || own.address !== address || own.state !== 'bound')
-        leases.set({ mac, address, expires: now + OFFER_HOLD_MS, state: 'offered' })
-      return {
-        reply: {
-          type: DhcpMessageType.OFFER,
-          yiaddr: address,
-          options: replyOptions(plan, req, DhcpMessageType.OFFER, true),
-        },
-        note: `offer ${address}`,
-      }
-    }
-    case DhcpMessageType.REQUEST: {
-      if (serverId !== undefined && serverId !== plan.serverId) {
-        // SELECTING another server's offer: forget ours (RFC 2131 §4.3.2), say nothing.
-        const own = leases.ofMac(mac)
-        if (own?.state === 'offered') leases.release(mac)
-        return { note: `the client chose server ${serverId}` }
-      }
-      const wants = requested ?? (req.ciaddr !== '0.0.0.0' ? req.ciaddr : undefined)
-      if (!wants) return nak('no requested address and no ciaddr')
-      const right = chooseAddress(plan, leases, mac, wants, now)
-      if (right !== wants)
-        return nak(`${wants} is not the address for ${mac}${right ? ` (that is ${right})` : ''}`)
-      leases.set({ mac, address: wants, expires: now + plan.leaseSeconds * 1000, state: 'bound' })
-      return {
-        reply: {
-          type: DhcpMessageType.ACK,
-          yiaddr: wants,
-          options: replyOptions(plan, req, DhcpMessageType.ACK, true),
-        },
-        note: `ack ${wants}`,
-      }
-    }
-    case DhcpMessageType.DECLINE: {
-      if (requested)
-        leases.set({
-          mac: `declined:${requested}`,
-          address: requested,
-          expires: now + DECLINE_HOLD_MS,
-          state: 'declined',
-        })
-      leases.release(mac)
-      return { note: `declined ${requested ?? '?'}: held back for ${DECLINE_HOLD_MS / 60_000} minutes` }
-    }
+    case DhcpMessageType.DISCOVER:
+      return discover(asking)
+    case DhcpMessageType.REQUEST:
+      return request(asking)
+    case DhcpMessageType.DECLINE:
+      return decline(asking)
     case DhcpMessageType.RELEASE:
       leases.release(mac)
       return { note: `released ${req.ciaddr}` }
@@ -376,17 +393,18 @@ function alterReply(reply: DhcpReply, set: Readonly<Record<string, string | numb
   return { ...reply, options, ...(typeof set.yiaddr === 'string' ? { yiaddr: set.yiaddr } : {}) }
 }
 
-/** A NAK from this server: the answer an `error` fault makes of any reply. */
-function nak(serverId: string): DhcpReply {
-  return {
-    type: DhcpMessageType.NAK,
-    yiaddr: '0.0.0.0',
-    options: new Map([
-      [Opt.messageType, Uint8Array.of(DhcpMessageType.NAK)],
-      [Opt.serverId, ipBytes(serverId)],
-    ]),
-  }
+/** A DHCPNAK from this server, with the reason in option 56 when there is one (RFC 2131 §4.3.2). */
+function nak(serverId: string, why?: string): DhcpReply {
+  const options = new Map<number, Uint8Array>([
+    [Opt.messageType, Uint8Array.of(DhcpMessageType.NAK)],
+    [Opt.serverId, ipBytes(serverId)],
+  ])
+  if (why !== undefined) options.set(Opt.message, textOption(why))
+  return { type: DhcpMessageType.NAK, yiaddr: '0.0.0.0', options }
 }
+
+/** A request refused with a NAK that says why. */
+const refuse = (plan: DhcpPlan, why: string): DhcpDecision => ({ reply: nak(plan.serverId, why), note: why })
 
 /**
  * The whole answer to a client message, with what a fault asks of it: `error` makes it a NAK, `answer`
