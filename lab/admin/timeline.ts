@@ -75,8 +75,14 @@ function keysOf(e: JournalEvent): string[] {
 
 const STALL_MS = 60_000
 
-/** Builds every device's timeline from journal events (oldest first), as of `now`. */
-export function buildTimelines(events: readonly JournalEvent[], now: number): DeviceTimeline[] {
+/** A device's events and every key (MAC, user, IP) it was seen under. */
+interface DeviceGroup {
+  readonly events: TimelineEvent[]
+  readonly keys: Set<string>
+}
+
+/** The events each device's server classifies, grouped by device: keys seen together join one device. */
+function groupByDevice(events: readonly JournalEvent[]): DeviceGroup[] {
   const groups = new Groups()
   const placed: { e: JournalEvent; stage: Stage; ok: boolean; keys: string[] }[] = []
   for (const e of events) {
@@ -88,7 +94,7 @@ export function buildTimelines(events: readonly JournalEvent[], now: number): De
     for (const k of keys.slice(1)) groups.union(keys[0]!, k)
     placed.push({ e, stage: c.stage, ok: c.ok, keys })
   }
-  const byRoot = new Map<string, { events: TimelineEvent[]; keys: Set<string> }>()
+  const byRoot = new Map<string, DeviceGroup>()
   for (const { e, stage, ok, keys } of placed) {
     const root = groups.find(keys[0]!)
     let g = byRoot.get(root)
@@ -97,66 +103,78 @@ export function buildTimelines(events: readonly JournalEvent[], now: number): De
       byRoot.set(root, g)
     }
     for (const k of keys) g.keys.add(k)
-    g.events.push({
-      seq: e.seq,
-      server: e.server,
-      time: e.time,
-      stage,
-      kind: e.kind,
-      summary: e.summary,
-      ok,
-      detail: e.detail,
-    })
+    const { seq, server, time, kind, summary, detail } = e
+    g.events.push({ seq, server, time, stage, kind, summary, ok, detail })
   }
-  const out: DeviceTimeline[] = []
-  for (const g of byRoot.values()) {
-    const list = (prefix: string): string[] =>
-      [...g.keys]
-        .filter((k) => k.startsWith(prefix))
-        .map((k) => k.slice(prefix.length))
-        .sort()
-    const macs = list('mac:')
-    const users = list('user:')
-    const ips = list('ip:')
-    const stages: Partial<Record<Stage, StageState>> = {}
-    let loops = 0
-    let reachedPool = false
-    for (const ev of g.events) {
-      const s = stages[ev.stage]
-      stages[ev.stage] = {
-        count: (s?.count ?? 0) + 1,
-        failed: (s?.failed ?? 0) + (ev.ok ? 0 : 1),
-        last: ev.ok ? 'ok' : 'failed',
-      }
-      if (ev.stage === 'SIP') reachedPool = true
-      if (ev.stage === 'DC/LDAP' && reachedPool) {
-        loops++
-        reachedPool = false
-      }
+  return [...byRoot.values()]
+}
+
+/** Each stage's count, failures and last outcome, and how often the phone went back from the pool to the DC. */
+function stagesOf(events: readonly TimelineEvent[]): {
+  stages: Partial<Record<Stage, StageState>>
+  loops: number
+} {
+  const stages: Partial<Record<Stage, StageState>> = {}
+  let loops = 0
+  let reachedPool = false
+  for (const ev of events) {
+    const s = stages[ev.stage]
+    stages[ev.stage] = {
+      count: (s?.count ?? 0) + 1,
+      failed: (s?.failed ?? 0) + (ev.ok ? 0 : 1),
+      last: ev.ok ? 'ok' : 'failed',
     }
-    const last = g.events.at(-1)!
-    const screen = phoneScreen(g.events)
-    const silentMs = now - Date.parse(last.time)
-    const alert =
-      loops > 0
-        ? `cycling Locating Domain Controller → Connecting, ${loops + 1}${loops + 1 === 2 ? 'nd' : loops + 1 === 3 ? 'rd' : 'th'} time`
-        : screen !== 'Signed in' && silentMs > STALL_MS
-          ? `no request for ${Math.round(silentMs / 1000)} s after ${screen === 'Starting' ? last.stage : screen}`
-          : undefined
-    out.push({
-      key: macs[0] ? `mac:${macs[0]}` : users[0] ? `user:${users[0]}` : `ip:${ips[0] ?? '?'}`,
-      macs,
-      ips,
-      users,
-      events: g.events,
-      stages,
-      screen,
-      loops,
-      ...(alert ? { alert } : {}),
-      lastTime: last.time,
-    })
+    if (ev.stage === 'SIP') reachedPool = true
+    if (ev.stage === 'DC/LDAP' && reachedPool) {
+      loops++
+      reachedPool = false
+    }
   }
-  return out.sort((a, b) => b.lastTime.localeCompare(a.lastTime))
+  return { stages, loops }
+}
+
+const ordinal = (n: number): string => `${n}${n === 2 ? 'nd' : n === 3 ? 'rd' : 'th'}`
+
+/** What the dashboard flags: a sign-in loop, or a phone silent for a minute short of signed in. */
+function alertOf(loops: number, screen: string, last: TimelineEvent, now: number): string | undefined {
+  if (loops > 0) return `cycling Locating Domain Controller → Connecting, ${ordinal(loops + 1)} time`
+  const silentMs = now - Date.parse(last.time)
+  if (screen === 'Signed in' || silentMs <= STALL_MS) return undefined
+  return `no request for ${Math.round(silentMs / 1000)} s after ${screen === 'Starting' ? last.stage : screen}`
+}
+
+function deviceTimeline(g: DeviceGroup, now: number): DeviceTimeline {
+  const list = (prefix: string): string[] =>
+    [...g.keys]
+      .filter((k) => k.startsWith(prefix))
+      .map((k) => k.slice(prefix.length))
+      .sort()
+  const macs = list('mac:')
+  const users = list('user:')
+  const ips = list('ip:')
+  const { stages, loops } = stagesOf(g.events)
+  const last = g.events.at(-1)!
+  const screen = phoneScreen(g.events)
+  const alert = alertOf(loops, screen, last, now)
+  return {
+    key: macs[0] ? `mac:${macs[0]}` : users[0] ? `user:${users[0]}` : `ip:${ips[0] ?? '?'}`,
+    macs,
+    ips,
+    users,
+    events: g.events,
+    stages,
+    screen,
+    loops,
+    ...(alert ? { alert } : {}),
+    lastTime: last.time,
+  }
+}
+
+/** Builds every device's timeline from journal events (oldest first), as of `now`. */
+export function buildTimelines(events: readonly JournalEvent[], now: number): DeviceTimeline[] {
+  return groupByDevice(events)
+    .map((g) => deviceTimeline(g, now))
+    .sort((a, b) => b.lastTime.localeCompare(a.lastTime))
 }
 
 /** One device's events in a journal (a MAC, IP or user of it), with the lab's own events beside them. */
