@@ -5,9 +5,9 @@ import type { Peer } from '../../core/journal/journal.js'
 import type { ListenRequest } from '../../core/server.js'
 import type { ServerDeps } from '../contract.js'
 import { UdpServer } from '../../core/udp-server.js'
-import { answerNtp, type NtpOverride } from './behaviour.js'
+import { answerNtp, type NtpOutcome, type NtpOverride } from './behaviour.js'
 import { decodeNtp, encodeNtp, referenceIdText, unixMsFromNtpTimestamp, type NtpPacket } from './codec.js'
-import type { NtpEvents } from './events.js'
+import type { NtpAnswerDetail, NtpEvents } from './events.js'
 import type { NtpConfig } from './schema.js'
 
 const hex = (b: Uint8Array, max = 64): string => Buffer.from(b.subarray(0, max)).toString('hex')
@@ -69,7 +69,6 @@ export class NtpServer extends UdpServer<NtpConfig, ServerDeps, NtpEvents> {
       return
     }
     await waitFor(plan.delayMs)
-    const fault = plan.fault
     const override: NtpOverride =
       plan.protocol?.kind === 'error'
         ? { kiss: plan.protocol.code }
@@ -86,25 +85,37 @@ export class NtpServer extends UdpServer<NtpConfig, ServerDeps, NtpEvents> {
       return
     }
     const bytes = plan.onEncoded(encodeNtp(outcome.packet))
-    const p = outcome.packet
-    const served = unixMsFromNtpTimestamp(p.transmitTimestamp, receivedMs + outcome.offsetMs)
     this.sendJournaled(socket, bytes, peer, 'ntp:response', {
-      summary:
-        outcome.kiss !== undefined
-          ? `Kiss-o'-Death ${outcome.kiss}`
-          : `stratum ${p.stratum}, leap ${p.leap}, time ${new Date(served).toISOString()}${outcome.offsetMs !== 0 ? ` (offset ${outcome.offsetMs / 1000} s)` : ''}`,
-      detail: {
-        version: p.version,
-        stratum: p.stratum,
-        leap: p.leap,
-        referenceId: referenceIdText(p.referenceId),
-        offsetMs: outcome.offsetMs,
-        transmitTimestamp: p.transmitTimestamp.toString(16),
-        originTimestamp: p.originTimestamp.toString(16),
-        bytes: bytes.length,
-        ...(outcome.kiss !== undefined ? { kiss: outcome.kiss } : {}),
-        ...(fault ? { fault: fault.kind } : {}),
-      },
+      summary: answerSummary(outcome, receivedMs),
+      detail: answerDetail(outcome, bytes.length, plan.fault?.kind),
     })
+  }
+}
+
+type Answered = Extract<NtpOutcome, { action: 'reply' }>
+
+function answerSummary({ packet: p, kiss, offsetMs }: Answered, receivedMs: number): string {
+  if (kiss !== undefined) return `Kiss-o'-Death ${kiss}`
+  const served = unixMsFromNtpTimestamp(p.transmitTimestamp, receivedMs + offsetMs)
+  const offset = offsetMs !== 0 ? ` (offset ${offsetMs / 1000} s)` : ''
+  return `stratum ${p.stratum}, leap ${p.leap}, time ${new Date(served).toISOString()}${offset}`
+}
+
+function answerDetail(
+  { packet: p, kiss, offsetMs }: Answered,
+  bytes: number,
+  fault: string | undefined,
+): NtpAnswerDetail {
+  return {
+    version: p.version,
+    stratum: p.stratum,
+    leap: p.leap,
+    referenceId: referenceIdText(p.referenceId),
+    offsetMs,
+    transmitTimestamp: p.transmitTimestamp.toString(16),
+    originTimestamp: p.originTimestamp.toString(16),
+    bytes,
+    ...(kiss !== undefined ? { kiss } : {}),
+    ...(fault ? { fault } : {}),
   }
 }
