@@ -84,49 +84,59 @@ function readChain(file: string, text: string | undefined, seen: readonly string
   }
 }
 
-/**
- * Checks that span fields. It runs even when the schema found problems, so it looks only at the parts that
- * are themselves well-formed.
- */
-function crossCheck(
-  data: Plain,
+type Problem = { pointer: string; message: string }
+
+/** The items of a list that pass `ok` (the others undefined, to keep their indexes). */
+const arrayOf = <T>(v: unknown, ok: (x: unknown) => boolean): (T | undefined)[] =>
+  Array.isArray(v) ? v.map((x) => (ok(x) ? (x as T) : undefined)) : []
+
+/** Two items of a list with the same key (case-insensitive): the later one names the first. */
+function duplicates(list: readonly (string | undefined)[], pointer: (i: number) => string): Problem[] {
+  const out: Problem[] = []
+  const seen = new Map<string, number>()
+  list.forEach((key, i) => {
+    if (key === undefined) return
+    const first = seen.get(key.toLowerCase())
+    if (first !== undefined)
+      out.push({ pointer: pointer(i), message: `duplicate of ${pointer(first).replace(/\/[^/]+$/, '')}` })
+    else seen.set(key.toLowerCase(), i)
+  })
+  return out
+}
+
+/** Each well-formed fault rule: its server's capabilities, the server enabled, its id unique. */
+function faultChecks(
+  doc: Partial<ScenarioDocument>,
   caps: ReadonlyMap<string, FaultCapabilities>,
-): { pointer: string; message: string }[] {
-  const out: { pointer: string; message: string }[] = []
+): Problem[] {
+  const out: Problem[] = []
   const ids = new Set<string>()
-  const doc = data as Partial<ScenarioDocument>
-  const arrayOf = <T>(v: unknown, ok: (x: unknown) => boolean): (T | undefined)[] =>
-    Array.isArray(v) ? v.map((x) => (ok(x) ? (x as T) : undefined)) : []
   const validRule = validatorFor(FaultRuleSchema)
   arrayOf<FaultRule>(doc.faults, (r) => validRule(structuredClone(r))).forEach((rule, i) => {
     if (!rule) return
     for (const p of checkRule(rule, caps)) out.push({ pointer: `/faults/${i}${p.path}`, message: p.message })
     const server = rule.match?.server
     const block = isPlain(doc.servers) ? doc.servers[server as keyof ScenarioDocument['servers']] : undefined
-    if (server !== undefined && isPlain(block) && block.enabled === false) {
+    if (server !== undefined && isPlain(block) && block.enabled === false)
       out.push({
         pointer: `/faults/${i}/match/server`,
         message: `server "${server}" is disabled in this scenario`,
       })
-    }
     if (rule.id !== undefined) {
       if (ids.has(rule.id))
         out.push({ pointer: `/faults/${i}/id`, message: `duplicate fault id "${rule.id}"` })
       ids.add(rule.id)
     }
   })
-  const seenUsers = new Map<string, number>()
-  arrayOf<{ signInAddress: string }>(
-    doc.users,
-    (u) => isPlain(u) && typeof u.signInAddress === 'string',
-  ).forEach((u, i) => {
-    if (!u) return
-    const key = u.signInAddress.toLowerCase()
-    const first = seenUsers.get(key)
-    if (first !== undefined)
-      out.push({ pointer: `/users/${i}/signInAddress`, message: `duplicate of /users/${first}` })
-    else seenUsers.set(key, i)
-  })
+  return out
+}
+
+/** A script step that stops or starts a server the registry does not have. */
+function scriptChecks(
+  doc: Partial<ScenarioDocument>,
+  caps: ReadonlyMap<string, FaultCapabilities>,
+): Problem[] {
+  const out: Problem[] = []
   arrayOf<Plain>(doc.script, isPlain).forEach((step, i) => {
     const act = step && isPlain(step.do) ? step.do : {}
     for (const key of ['stop', 'start'] as const) {
@@ -138,36 +148,64 @@ function crossCheck(
         })
     }
   })
+  return out
+}
+
+/** The phone's user and the user it was used by before are users of the scenario. */
+function phoneChecks(doc: Partial<ScenarioDocument>, users: readonly (string | undefined)[]): Problem[] {
+  const known = new Set(users.filter((u) => u !== undefined).map((u) => u.toLowerCase()))
   const phone: Plain = isPlain(doc.phone) ? doc.phone : {}
-  for (const key of ['user', 'usedBefore'] as const) {
+  return (['user', 'usedBefore'] as const).flatMap((key) => {
     const named = phone[key]
-    if (typeof named === 'string' && !seenUsers.has(named.toLowerCase()))
-      out.push({
-        pointer: `/phone/${key}`,
-        message: `"${named}" is not the sign-in address of a user of this scenario (/users)`,
-      })
-  }
-  const seenHosts = new Map<string, number>()
-  arrayOf<{ name: string }>(doc.hosts, (h) => isPlain(h) && typeof h.name === 'string').forEach((h, i) => {
-    if (!h) return
-    const first = seenHosts.get(h.name.toLowerCase())
-    if (first !== undefined)
-      out.push({ pointer: `/hosts/${i}/name`, message: `duplicate of /hosts/${first}` })
-    else seenHosts.set(h.name.toLowerCase(), i)
+    return typeof named === 'string' && !known.has(named.toLowerCase())
+      ? [
+          {
+            pointer: `/phone/${key}`,
+            message: `"${named}" is not the sign-in address of a user of this scenario (/users)`,
+          },
+        ]
+      : []
   })
+}
+
+/** Words that mean nothing where an empty value was meant; interface mode without its NIC. */
+function networkChecks(doc: Partial<ScenarioDocument>): Problem[] {
+  const out: Problem[] = []
   const dhcpDomain = isPlain(doc.site) ? doc.site.dhcpDomain : undefined
   if (typeof dhcpDomain === 'string' && meansNothing(dhcpDomain))
     out.push({
       pointer: '/site/dhcpDomain',
       message: NOTHING_WORD(dhcpDomain, 'to send no option 15 write servers.dhcp.domainName: ""'),
     })
-  if (isPlain(doc.network) && doc.network.mode === 'interface' && doc.network.interface === undefined) {
+  if (isPlain(doc.network) && doc.network.mode === 'interface' && doc.network.interface === undefined)
     out.push({
       pointer: '/network',
       message: 'interface mode needs network.interface (the NIC the phones are on)',
     })
-  }
   return out
+}
+
+/**
+ * Checks that span fields. It runs even when the schema found problems, so it looks only at the parts that
+ * are themselves well-formed.
+ */
+function crossCheck(data: Plain, caps: ReadonlyMap<string, FaultCapabilities>): Problem[] {
+  const doc = data as Partial<ScenarioDocument>
+  const users = arrayOf<{ signInAddress: string }>(
+    doc.users,
+    (u) => isPlain(u) && typeof u.signInAddress === 'string',
+  ).map((u) => u?.signInAddress)
+  const hosts = arrayOf<{ name: string }>(doc.hosts, (h) => isPlain(h) && typeof h.name === 'string').map(
+    (h) => h?.name,
+  )
+  return [
+    ...faultChecks(doc, caps),
+    ...duplicates(users, (i) => `/users/${i}/signInAddress`),
+    ...scriptChecks(doc, caps),
+    ...phoneChecks(doc, users),
+    ...duplicates(hosts, (i) => `/hosts/${i}/name`),
+    ...networkChecks(doc),
+  ]
 }
 
 /**
