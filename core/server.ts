@@ -6,7 +6,7 @@ import type { Journal } from './journal/journal.js'
 import type { Logger } from './logger.js'
 import type { Random } from './random.js'
 import type { FastifyInstance } from 'fastify'
-import type { Static, TObject } from '@sinclair/typebox'
+import type { Static, TObject, TProperties } from '@sinclair/typebox'
 import type { AskReader, EventClassifier } from './journal/events.js'
 import type { SchemaProblem } from './schema/problems.js'
 import type { Host, HostRole, Network, Site, User } from './site.js'
@@ -98,6 +98,11 @@ export interface ServerDefinition<S extends TObject, C, R = undefined, D extends
   readonly name: string
   /** The schema of this server's block in a scenario. */
   readonly schema: S
+  /**
+   * Fields this server adds to every user of a scenario (`users[].<field>`), typed by declaration merging
+   * into `UserFields` (`core/site.ts`) where the server declares them.
+   */
+  readonly userFields?: TProperties
   readonly sockets: readonly SocketSpec[]
   readonly faults: FaultCapabilities
   /** The scenario host roles this server stands in for (the port map lists those hosts). */

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox'
+import { Type } from '@sinclair/typebox'
 import { StringEnum } from './schema/common.js'
 
 /*
@@ -72,58 +72,10 @@ export const SiteSchema = Type.Object(
   { additionalProperties: false },
 )
 
-const ContactSchema = Type.Object(
-  {
-    name: Type.String({ minLength: 1 }),
-    phone: Type.Optional(Type.String()),
-    email: Type.Optional(Type.String()),
-  },
-  { additionalProperties: false },
-)
-const IsoTime = (): ReturnType<typeof Type.String> =>
-  Type.String({
-    format: 'date-time',
-    description: 'When it arrived (ISO 8601); defaults to hours before the lab started, newest first.',
-    hint: 'an ISO 8601 time such as 2026-11-25T09:30:00Z',
-  })
-const VoicemailSchema = Type.Object(
-  {
-    from: Type.String({ minLength: 1, description: 'The caller’s name.' }),
-    phone: Type.Optional(Type.String({ description: 'The caller’s number (caller ID).' })),
-    subject: Type.Optional(Type.String()),
-    durationSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 30 }),
-    unread: Type.Boolean({ default: true }),
-    at: Type.Optional(IsoTime()),
-    audio: Type.Optional(
-      Type.String({
-        minLength: 1,
-        description:
-          'A WAV file (relative to the scenario file) served as the message’s audio attachment; without it the lab generates a tone of durationSeconds.',
-      }),
-    ),
-  },
-  { additionalProperties: false },
-)
-const MissedCallSchema = Type.Object(
-  {
-    from: Type.String({ minLength: 1 }),
-    phone: Type.Optional(Type.String({ description: 'The caller’s number (caller ID).' })),
-    at: Type.Optional(IsoTime()),
-    unread: Type.Boolean({ default: true }),
-  },
-  { additionalProperties: false },
-)
-
-export const MailboxSchema = Type.Object(
-  {
-    contacts: Type.Array(ContactSchema, { default: [] }),
-    voicemail: Type.Array(VoicemailSchema, { default: [] }),
-    missedCalls: Type.Array(MissedCallSchema, { default: [] }),
-  },
-  { additionalProperties: false, default: {} },
-)
-export type Mailbox = Static<typeof MailboxSchema>
-
+/**
+ * A user as every scenario writes it. The servers add fields of their own to each user (Exchange: the
+ * mailbox), each declared by its server's definition (`userFields`) and typed in `UserFields`.
+ */
 export const UserSchema = Type.Object(
   {
     signInAddress: Type.String({
@@ -163,7 +115,6 @@ export const UserSchema = Type.Object(
       description:
         'Enabled for Office Communications Server (msRTCSIP-UserEnabled): if not, the pool answers 404 (ms-diagnostics 4005) to the REGISTER.',
     }),
-    mailbox: MailboxSchema,
   },
   { additionalProperties: false },
 )
@@ -208,7 +159,15 @@ export function userPrincipalName(userName: string, adDomain: string): string {
   return userName.includes('@') ? userName : `${accountPart(userName)}@${adDomain}`
 }
 
-export interface User {
+/**
+ * The fields servers add to every user, each typed where its server declares it, by declaration merging
+ * (`declare module '../../core/site.js' { interface UserFields { … } }`, as Exchange's `mailbox`): the
+ * foundation names no server's field, and a field read where it was not declared does not compile.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled in by the servers (declaration merging)
+export interface UserFields {}
+
+export interface User extends UserFields {
   readonly signInAddress: string
   readonly password: string
   readonly userName: string
@@ -218,7 +177,6 @@ export interface User {
   readonly disabled: boolean
   readonly passwordExpired: boolean
   readonly ocsEnabled: boolean
-  readonly mailbox: Mailbox
 }
 
 export interface Host {

@@ -1,4 +1,4 @@
-import { Type, type Static, type TObject } from '@sinclair/typebox'
+import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox'
 import type { FaultCapabilities } from '../core/faults/types.js'
 import type { ServerDefinition } from '../core/server.js'
 import type { LabServerDefinition } from './contract.js'
@@ -53,6 +53,11 @@ export const SERVER_NAMES = Object.keys(REGISTRY) as ServerName[]
 /** What each server accepts of the fault vocabulary, by server name. */
 export const SERVER_FAULTS: ReadonlyMap<string, FaultCapabilities> = new Map(
   SERVER_NAMES.map((n) => [n, SERVER_DEFINITIONS[n].faults]),
+)
+
+/** What the servers add to each user of a scenario (`users[]`): every registered server's `userFields`. */
+export const USER_FIELDS: TProperties = Object.fromEntries(
+  SERVER_NAMES.flatMap((n) => Object.entries(SERVER_DEFINITIONS[n].userFields ?? {})),
 )
 
 /** The `servers:` part of the scenario schema: each registered server's block, every one optional. */

@@ -33,19 +33,15 @@ export function deriveSite(doc: ScenarioDocument['site']): Site {
 }
 
 export function deriveUsers(docs: ScenarioDocument['users'], site: Site): User[] {
-  return docs.map((u) => {
-    const local = u.signInAddress.split('@')[0] ?? u.signInAddress
+  return docs.map(({ signInAddress, userName, email, displayName, ...given }) => {
+    const local = signInAddress.split('@')[0] ?? signInAddress
+    // `given`: the flags and what the servers add to a user (`userFields`), as written with defaults filled in.
     return {
-      signInAddress: u.signInAddress.toLowerCase(),
-      password: u.password,
-      userName: u.userName ?? `${site.netbiosName}\\${local}`,
-      email: (u.email ?? `${local}@${site.smtpDomain}`).toLowerCase(),
-      displayName: u.displayName ?? local.charAt(0).toUpperCase() + local.slice(1),
-      umEnabled: u.umEnabled,
-      disabled: u.disabled,
-      passwordExpired: u.passwordExpired,
-      ocsEnabled: u.ocsEnabled,
-      mailbox: u.mailbox,
+      ...given,
+      signInAddress: signInAddress.toLowerCase(),
+      userName: userName ?? `${site.netbiosName}\\${local}`,
+      email: (email ?? `${local}@${site.smtpDomain}`).toLowerCase(),
+      displayName: displayName ?? local.charAt(0).toUpperCase() + local.slice(1),
     }
   })
 }

@@ -1,10 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { FaultRuleSchema } from '../../core/faults/types.js'
 import { PkiSchema } from '../../certs/schema.js'
-import { ServersSchema } from '../../servers/index.js'
+import { ServersSchema, USER_FIELDS } from '../../servers/index.js'
 import { DurationSchema, StringEnum } from '../../core/schema/common.js'
 import { BOOT_STAGES } from '../../core/journal/events.js'
-import { HostSchema, NetworkSchema, SiteSchema, UserSchema } from '../../core/site.js'
+import { HostSchema, NetworkSchema, SiteSchema, UserSchema, type UserFields } from '../../core/site.js'
 
 /**
  * Where a boot of the phone ends, named for what a QA engineer sees (ADR 0010): the end states `expect:`
@@ -309,6 +309,11 @@ export const ScriptStepSchema = Type.Object(
   { additionalProperties: false },
 )
 
+/** A user as a scenario writes it: the site's fields and what each registered server adds (`userFields`). */
+const ScenarioUserSchema = Type.Unsafe<Static<typeof UserSchema> & UserFields>(
+  Type.Object({ ...UserSchema.properties, ...USER_FIELDS }, { ...UserSchema, additionalProperties: false }),
+)
+
 export const ScenarioSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String()),
@@ -338,7 +343,7 @@ export const ScenarioSchema = Type.Object(
     ),
     network: NetworkSchema,
     site: SiteSchema,
-    users: Type.Array(UserSchema, { default: [] }),
+    users: Type.Array(ScenarioUserSchema, { default: [] }),
     hosts: Type.Optional(Type.Array(HostSchema, { description: 'Derived from the site when absent.' })),
     pki: PkiSchema,
     servers: ServersSchema,

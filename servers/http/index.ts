@@ -3,7 +3,7 @@ import type { LabServerDefinition } from '../contract.js'
 import { askHttp, classifyHttp } from './events.js'
 import { HttpRuntime, httpRoutes } from './runtime.js'
 import { HttpServer, type HttpSlice } from './server.js'
-import { HTTP_FAULTS } from './schema.js'
+import { HTTP_FAULTS, HTTP_USER_FIELDS } from './schema.js'
 import { checkHttp } from './check.js'
 
 export { HttpSchema } from './schema.js'
@@ -13,6 +13,7 @@ export { HttpRuntime } from './runtime.js'
 export const httpDefinition: LabServerDefinition<typeof HttpSchema, HttpSlice, HttpRuntime> = {
   name: 'http',
   schema: HttpSchema,
+  userFields: HTTP_USER_FIELDS,
   sockets: [
     { name: 'http', transport: 'tcp', standardPort: 80 },
     { name: 'https', transport: 'tcp', standardPort: 443 },

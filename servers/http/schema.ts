@@ -189,3 +189,70 @@ export const HTTP_FAULTS: FaultCapabilities = {
   },
   matchFields: ['method', 'path', 'host', 'user', 'operation'],
 }
+
+/*
+ * Exchange's part of each user: the mailbox the EWS double serves (contacts, voice mail, missed calls),
+ * written under each user of a scenario (`users[].mailbox`) and added to the user's schema by the HTTP
+ * server's definition (`userFields`).
+ */
+const ContactSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    phone: Type.Optional(Type.String()),
+    email: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+)
+const IsoTime = (): ReturnType<typeof Type.String> =>
+  Type.String({
+    format: 'date-time',
+    description: 'When it arrived (ISO 8601); defaults to hours before the lab started, newest first.',
+    hint: 'an ISO 8601 time such as 2026-11-25T09:30:00Z',
+  })
+const VoicemailSchema = Type.Object(
+  {
+    from: Type.String({ minLength: 1, description: 'The caller’s name.' }),
+    phone: Type.Optional(Type.String({ description: 'The caller’s number (caller ID).' })),
+    subject: Type.Optional(Type.String()),
+    durationSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 30 }),
+    unread: Type.Boolean({ default: true }),
+    at: Type.Optional(IsoTime()),
+    audio: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'A WAV file (relative to the scenario file) served as the message’s audio attachment; without it the lab generates a tone of durationSeconds.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+const MissedCallSchema = Type.Object(
+  {
+    from: Type.String({ minLength: 1 }),
+    phone: Type.Optional(Type.String({ description: 'The caller’s number (caller ID).' })),
+    at: Type.Optional(IsoTime()),
+    unread: Type.Boolean({ default: true }),
+  },
+  { additionalProperties: false },
+)
+
+const MailboxSchema = Type.Object(
+  {
+    contacts: Type.Array(ContactSchema, { default: [] }),
+    voicemail: Type.Array(VoicemailSchema, { default: [] }),
+    missedCalls: Type.Array(MissedCallSchema, { default: [] }),
+  },
+  { additionalProperties: false, default: {} },
+)
+export type MailboxDocument = Static<typeof MailboxSchema>
+
+/** What the HTTP server adds to each user of a scenario. */
+export const HTTP_USER_FIELDS = { mailbox: MailboxSchema }
+
+declare module '../../core/site.js' {
+  interface UserFields {
+    /** The user's Exchange mailbox as the scenario writes it (every default filled in). */
+    readonly mailbox: MailboxDocument
+  }
+}
