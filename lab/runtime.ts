@@ -12,6 +12,8 @@ import { LabError } from '../core/errors.js'
 import { FaultEngine } from '../core/faults/engine.js'
 import { CaptureStore, type CaptureOptions } from '../core/capture/store.js'
 import { Journal, type JournalOptions } from '../core/journal/journal.js'
+import { eventWriter, type EventWriterOf } from '../core/journal/events.js'
+import type { LabEvents, PkiEvents } from './events.js'
 import type { Logger } from '../core/logger.js'
 import { defaultStateDir } from './paths.js'
 import { PhoneCommands } from './admin/phone-commands.js'
@@ -172,6 +174,8 @@ function runStamp(clock: Clock): string {
  */
 export class Lab implements AsyncDisposable {
   readonly journal: Journal
+  readonly #record: EventWriterOf<LabEvents>
+  readonly #recordPki: EventWriterOf<PkiEvents>
   readonly faults: FaultEngine
   /** What crossed the servers' sockets, per device and bounded (`cx700-lab capture`). */
   readonly capture: CaptureStore
@@ -214,6 +218,8 @@ export class Lab implements AsyncDisposable {
       clock: this.#clock,
       file: join(this.runDir, 'journal.jsonl'),
     })
+    this.#record = eventWriter<LabEvents>(this.journal, 'lab')
+    this.#recordPki = eventWriter<PkiEvents>(this.journal, 'pki')
     this.capture = new CaptureStore({
       ...(options.capture ? { capture: options.capture } : {}),
       resolve: (address, hint) => this.journal.devices.resolve(hint, address),
@@ -239,9 +245,7 @@ export class Lab implements AsyncDisposable {
     if (change.kind === 'advance' && change.quiet === true) return
     const { labMs, wallMs, rate } = this.#clock.state()
     const at = new Date(labMs).toISOString()
-    this.journal.record({
-      server: 'lab',
-      kind: 'lab:clock',
+    this.#record('lab:clock', {
       summary:
         change.kind === 'rate'
           ? `lab clock runs at ${rate}× real time (was ${change.from}×), lab time ${at}`
@@ -294,9 +298,7 @@ export class Lab implements AsyncDisposable {
       listenAddresses: [withMode(scenario, this.#mode, this.#interface).address],
     })
     const root = pki.root.certificate
-    this.journal.record({
-      server: 'pki',
-      kind: 'pki:ready',
+    this.#recordPki('pki:ready', {
       summary: `root ${root.subject} (SHA-1 ${await thumbprint(root)})${pki.created.length > 0 ? `; created ${pki.created.join(', ')}` : ''}; ${pki.servers.length} server certificate(s)`,
       detail: {
         root: { subject: root.subject, serial: root.serialNumber, thumbprint: await thumbprint(root) },
@@ -367,15 +369,13 @@ export class Lab implements AsyncDisposable {
       await Promise.all(started.map((s) => s.server.stop()))
       this.#servers.clear()
       this.#state = 'stopped'
-      this.journal.record({ server: 'lab', kind: 'lab:failed', summary: (err as Error).message, detail: {} })
+      this.#record('lab:failed', { summary: (err as Error).message, detail: {} })
       this.journal.close()
       throw err
     }
     this.#state = 'running'
     this.#followScenarioRate(this.#scenario)
-    this.journal.record({
-      server: 'lab',
-      kind: 'lab:started',
+    this.#record('lab:started', {
       summary: `scenario ${this.#scenario.name} running (${this.#network.mode})`,
       detail: { scenario: this.#scenario.name, file: this.#scenario.file, endpoints: this.endpoints() },
     })
@@ -520,9 +520,7 @@ export class Lab implements AsyncDisposable {
     } catch (err) {
       this.#pki = previousPki
       await Promise.all(fresh.map((f) => f.instance.server.stop()))
-      this.journal.record({
-        server: 'lab',
-        kind: 'lab:reload-failed',
+      this.#record('lab:reload-failed', {
         summary: `reload to ${next.name} failed; ${this.#scenario.name} keeps serving: ${(err as Error).message}`,
         detail: {},
       })
@@ -544,9 +542,7 @@ export class Lab implements AsyncDisposable {
     this.#random = seededRandom(next.seed)
     this.faults.setScenarioRules(next.faults)
     await Promise.all(retired.map((s) => s.stop()))
-    this.journal.record({
-      server: 'lab',
-      kind: 'lab:reloaded',
+    this.#record('lab:reloaded', {
       summary: `scenario ${previous} → ${next.name}`,
       detail: { from: previous, to: next.name, file: next.file, endpoints: this.endpoints() },
     })
@@ -561,7 +557,7 @@ export class Lab implements AsyncDisposable {
     const servers = [...this.#servers.values()].map((s) => s.server)
     this.#servers.clear()
     await Promise.all(servers.map((s) => s.stop()))
-    this.journal.record({ server: 'lab', kind: 'lab:stopped', summary: 'lab stopped', detail: {} })
+    this.#record('lab:stopped', { summary: 'lab stopped', detail: {} })
     this.#unwatchClock()
     this.journal.close()
     this.#state = 'stopped'

@@ -1,6 +1,8 @@
 import type { LabClock } from '../core/clock.js'
 import type { FaultEngine } from '../core/faults/engine.js'
+import { eventWriter, type EventWriterOf } from '../core/journal/events.js'
 import type { Journal, JournalEvent } from '../core/journal/journal.js'
+import type { LabEvents } from './events.js'
 import type { Logger } from '../core/logger.js'
 import { parseDuration } from '../core/schema/common.js'
 import { matches } from './scenario/expect.js'
@@ -38,6 +40,7 @@ export interface ScriptStatus {
 
 export class ScriptRunner {
   readonly #host: ScriptHost
+  readonly #record: EventWriterOf<LabEvents>
   readonly #steps: readonly Step[]
   readonly #fired: { step: number; name?: string; at: string }[] = []
   #next = 0
@@ -50,6 +53,7 @@ export class ScriptRunner {
 
   constructor(host: ScriptHost, steps: readonly Step[]) {
     this.#host = host
+    this.#record = eventWriter<LabEvents>(host.journal, 'lab')
     this.#steps = steps
   }
 
@@ -114,9 +118,7 @@ export class ScriptRunner {
   }
 
   #mark(what: string): void {
-    this.#host.journal.record({
-      server: 'lab',
-      kind: 'lab:script',
+    this.#record('lab:script', {
       summary: `script ${what}`,
       detail: { what, next: this.#next },
     })
@@ -205,9 +207,7 @@ export class ScriptRunner {
     }
     const name = step.name ?? `step-${index + 1}`
     this.#fired.push({ step: index, name, at: firedAt })
-    host.journal.record({
-      server: 'lab',
-      kind: 'lab:script-step',
+    this.#record('lab:script-step', {
       summary: `script ${index + 1}/${this.#steps.length} ${name}${done.length ? `: ${done.join('; ')}` : ''}${trigger ? ` (on #${trigger.seq})` : ''}`,
       detail: { step: index, name, firedAt, actions: done, ...(trigger ? { trigger: trigger.seq } : {}) },
     })

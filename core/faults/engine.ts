@@ -5,6 +5,8 @@ import { LabError } from '../errors.js'
 import type { Random } from '../random.js'
 import { describeFault } from './apply.js'
 import type { Fault, FaultCapabilities, FaultRule, Matcher } from './types.js'
+import type { FaultEvents, RuleOrigin } from './events.js'
+import { eventInput, type EventWrite } from '../journal/events.js'
 
 /** What a server knows of one request when it asks the engine whether to misbehave. */
 export interface FaultContext {
@@ -18,8 +20,6 @@ export interface AppliedFault {
   readonly ruleId: string
   readonly fault: Fault
 }
-
-export type RuleOrigin = 'scenario' | 'runtime'
 
 export interface RuleStatus {
   readonly id: string
@@ -217,9 +217,7 @@ export class FaultEngine {
     }
     const live = this.#live(rule, 'runtime')
     this.#runtimeRules.unshift(live)
-    this.#journal.record({
-      server: 'faults',
-      kind: 'fault:added',
+    this.#record('faults', 'fault:added', {
       summary: `fault ${live.id} added: ${describeFault(rule.fault)}${rule.match?.server ? ` on ${rule.match.server}` : ''}`,
       detail: { id: live.id, rule },
     })
@@ -238,9 +236,7 @@ export class FaultEngine {
           : `Failed to remove fault ${id}: no such runtime fault. List them with GET /faults.`,
       )
     }
-    this.#journal.record({
-      server: 'faults',
-      kind: 'fault:removed',
+    this.#record('faults', 'fault:removed', {
       summary: `fault ${id} removed`,
       detail: { id },
     })
@@ -250,9 +246,7 @@ export class FaultEngine {
   clear(): number {
     const n = this.#runtimeRules.length
     this.#runtimeRules = []
-    this.#journal.record({
-      server: 'faults',
-      kind: 'fault:cleared',
+    this.#record('faults', 'fault:cleared', {
       summary: `${n} runtime fault(s) cleared`,
       detail: { count: n },
     })
@@ -268,12 +262,16 @@ export class FaultEngine {
     return this.#runtimeRules.length === 0 && this.#scenarioRules.length === 0
   }
 
-  /** Asks whether this request meets a fault; journals and returns the one applied, if any. */
+  #record<K extends keyof FaultEvents>(server: string, kind: K, event: EventWrite<FaultEvents[K]>): void {
+    this.#journal.record(eventInput(server, kind, event))
+  }
+
   #withDevice(ctx: FaultContext): FaultContext {
     const device = this.#journal.devices.resolve(ctx.device, ctx.peer.address)
     return device ? { ...ctx, device } : ctx
   }
 
+  /** Asks whether this request meets a fault; journals and returns the one applied, if any. */
   decide(ctx: FaultContext): AppliedFault | undefined {
     if (this.idle) return undefined
     // A rule for one device (a trainee's phone) matches by what the lab knows of the peer: its MAC, its user.
@@ -286,9 +284,7 @@ export class FaultEngine {
       if (r.rule.times !== undefined && r.applied >= r.rule.times) continue
       if (r.rule.probability !== undefined && !(this.#random() < r.rule.probability)) continue
       r.applied++
-      this.#journal.record({
-        server: ctx.server,
-        kind: 'fault:applied',
+      this.#record(ctx.server, 'fault:applied', {
         summary: `fault ${r.id} applied: ${describeFault(r.rule.fault)}`,
         detail: { ruleId: r.id, origin: r.origin, fault: r.rule.fault, applied: r.applied },
         peer: ctx.peer,

@@ -136,6 +136,9 @@ export function eventWriter<E extends EventMap<E>>(
   return (kind, event) => journal.record(eventInput(server, kind, event))
 }
 
+/** A writer of one map's events, as `eventWriter` makes it. */
+export type EventWriterOf<E extends EventMap<E>> = ReturnType<typeof eventWriter<E>>
+
 /** What the journal takes for one typed write. */
 export function eventInput(server: string, kind: string, event: EventWrite<object>): JournalInput {
   // The map's detail types are interfaces: the journal keeps them as the records they are.

@@ -1,4 +1,6 @@
+import { eventWriter, type EventWriterOf } from '../../core/journal/events.js'
 import type { Journal } from '../../core/journal/journal.js'
+import type { LabEvents } from '../events.js'
 
 /** What an operator can do to a running emulated phone, as a person at its desk would. */
 export const PHONE_COMMANDS = ['reboot', 'power-cycle', 'hard-reset'] as const
@@ -14,7 +16,11 @@ export class PhoneCommands {
   static readonly MAX_PHONES = 4_096
   static readonly MAX_PER_PHONE = 8
 
-  constructor(readonly journal: Journal) {}
+  readonly #record: EventWriterOf<LabEvents>
+
+  constructor(readonly journal: Journal) {
+    this.#record = eventWriter<LabEvents>(journal, 'lab')
+  }
 
   /** Leaves a command for `mac`; false when the mailbox is full. */
   give(mac: string, command: PhoneCommand): boolean {
@@ -23,9 +29,7 @@ export class PhoneCommands {
     if (!this.#waiting.has(mac) && this.#waiting.size >= PhoneCommands.MAX_PHONES) return false
     list.push(command)
     this.#waiting.set(mac, list)
-    this.journal.record({
-      server: 'lab',
-      kind: 'lab:phone-command',
+    this.#record('lab:phone-command', {
       summary: `${command} asked of the emulated phone ${mac}`,
       detail: { mac, command },
       device: { mac },

@@ -2,6 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { LabError } from '../../core/errors.js'
 import type { FaultEngine } from '../../core/faults/engine.js'
 import { normalizeMac } from '../../core/journal/devices.js'
+import { eventInput } from '../../core/journal/events.js'
 import type { Journal, JournalEvent } from '../../core/journal/journal.js'
 import { seededRandom, type Random } from '../../core/random.js'
 import { parseDuration } from '../../core/schema/common.js'
@@ -43,6 +44,24 @@ export interface ReportLine {
   readonly timeToAnswerMs: number | null
   readonly hintsUsed: number
   readonly late: boolean
+}
+
+/** The training session's journal events (server `training`): what each trainee was given and did. */
+export interface TrainingEvents {
+  readonly 'training:trainee': { readonly trainee: string; readonly mac: string }
+  readonly 'training:assigned': {
+    readonly trainee: string
+    readonly exercise: string
+    readonly faults: readonly string[]
+  }
+  readonly 'training:hint': { readonly trainee: string; readonly exercise: string; readonly hint: number }
+  readonly 'training:answered': {
+    readonly trainee: string
+    readonly exercise: string
+    readonly correct: boolean | undefined
+    readonly late: boolean
+    readonly hints: number
+  }
 }
 
 /**
@@ -276,7 +295,7 @@ export class TrainingSession {
     }
   }
 
-  #record(kind: string, summary: string, detail: Record<string, unknown>): void {
-    this.#journal.record({ server: 'training', kind, summary, detail })
+  #record<K extends keyof TrainingEvents>(kind: K, summary: string, detail: TrainingEvents[K]): void {
+    this.#journal.record(eventInput('training', kind, { summary, detail }))
   }
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import { LabError } from '../../core/errors.js'
-import { eventWriter } from '../../core/journal/events.js'
+import { eventWriter, type EventWriterOf } from '../../core/journal/events.js'
 import type { Journal } from '../../core/journal/journal.js'
 import type { DnsEvents } from './events.js'
 import { schemaProblems } from '../../core/schema/problems.js'
@@ -19,7 +19,7 @@ export type DnsChange =
  * reload, and journaled. The DNS server listens for changes and rebuilds its zones.
  */
 export class DnsRuntime {
-  readonly #record: ReturnType<typeof eventWriter<DnsEvents>>
+  readonly #record: EventWriterOf<DnsEvents>
   #changes: DnsChange[] = []
   #next = 1
   /** What the running DNS server serves to a device that no view matches (set by the server). */
