@@ -18,6 +18,8 @@ import { normalizeMac } from '../core/journal/devices.js'
 import { inferEndState, inferStatus } from '../lab/admin/screen.js'
 import { deviceEvents } from '../lab/admin/timeline.js'
 import type { JournalEvent } from '../core/journal/journal.js'
+import { eventWriter } from '../core/journal/events.js'
+import type { LabEvents } from '../lab/events.js'
 import { scenarioPhone, type ScenarioPhone } from './scenario-phone.js'
 
 export const VERIFY_HELP = `Usage: cx700-lab verify SCENARIO… [--state DIR] [--json]
@@ -108,9 +110,7 @@ async function runScenarioPhone(
       })
     at += parseDuration(p.live)
   }
-  lab.journal.record({
-    server: 'lab',
-    kind: 'lab:clock',
+  eventWriter<LabEvents>(lab.journal, 'lab')('lab:clock', {
     summary: `the lab clock moves on whenever the verifying phone waits (fast-forward through ${phases.length} phase(s), ${at / 3_600_000} lab hours)`,
     detail: { kind: 'fast-forward', labMs: at },
   })

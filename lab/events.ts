@@ -8,11 +8,10 @@ export interface LabEvents {
   readonly 'lab:reload-failed': Readonly<Record<string, never>>
   readonly 'lab:failed': Readonly<Record<string, never>>
   readonly 'lab:stopped': Readonly<Record<string, never>>
-  readonly 'lab:clock': ClockChange & {
-    readonly labTime: string
-    readonly wallTime: string
-    readonly rate: number
-  }
+  /** The clock's rate changed or it was advanced; or `verify` fast-forwards it whenever its phone waits. */
+  readonly 'lab:clock':
+    | (ClockChange & { readonly labTime: string; readonly wallTime: string; readonly rate: number })
+    | { readonly kind: 'fast-forward'; readonly labMs: number }
   readonly 'lab:phone-command': { readonly mac: string; readonly command: string }
   readonly 'lab:script': { readonly what: string; readonly next: number }
   readonly 'lab:script-step': {
