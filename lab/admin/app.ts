@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { Lab } from '../runtime.js'
 import type { TrainingSession } from '../training/session.js'
 import { adminGuard } from './guard.js'
+import { requestChecks } from './origin.js'
 import { labValidation } from './http.js'
 import { captureRoutes } from './routes/capture.js'
 import { clockRoutes } from './routes/clock.js'
@@ -22,6 +23,8 @@ export interface AdminAppOptions {
   readonly token: string | undefined
   /** A training session (cx700-lab train PACK): the trainer's /training routes and the trainees' pages. */
   readonly training?: TrainingSession | undefined
+  /** Names the API is reached by besides IP literals, `localhost` and this machine's name (its listen host). */
+  readonly names?: readonly string[]
 }
 
 /** The admin routes, each concern a plugin of the lab's; every one of them behind the gate. */
@@ -44,11 +47,16 @@ const ADMIN_ROUTES = [
  */
 export async function adminApp(lab: Lab, options: AdminAppOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 1024 * 1024 })
+  app.removeContentTypeParser('text/plain')
   app.addContentTypeParser(
-    ['text/yaml', 'application/yaml', 'application/x-yaml', 'text/plain'],
+    // YAML only by its own types: text/plain (fastify's default parser, removed) is what a web page may
+    // post to another origin without asking first.
+    ['text/yaml', 'application/yaml', 'application/x-yaml'],
     { parseAs: 'string' },
     (_req, body, done) => done(null, body),
   )
+  // Before any route, the pages and the trainees' included: only this lab's own pages and non-browser clients.
+  app.addHook('onRequest', requestChecks(options.names ?? []))
   labValidation(app)
   await app.register(healthRoutes, { lab })
   await app.register(pageRoutes)

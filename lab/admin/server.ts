@@ -54,7 +54,8 @@ export async function isLoopbackHost(host: string): Promise<boolean> {
 export async function startAdmin(lab: Lab, options: AdminOptions): Promise<AdminServer> {
   const needsToken = options.path === undefined && !(await isLoopbackHost(options.host))
   const token = needsToken ? (options.token ?? randomBytes(18).toString('base64url')) : undefined
-  const app = await adminApp(lab, { token, training: options.training })
+  const names = isIP(options.host) === 0 ? [options.host] : []
+  const app = await adminApp(lab, { token, training: options.training, names })
   try {
     await app.listen(
       options.path !== undefined ? { path: options.path } : { host: options.host, port: options.port },
