@@ -7,6 +7,7 @@ import { matchesFilter } from '../core/journal/journal.js'
 import { loadScenario } from '../lab/scenario/load.js'
 import { intOption, parse, table, usage } from './args.js'
 import { findLab } from './discover.js'
+import { readJournalSaying } from './journal-file.js'
 
 export const CLIENT_OPTIONS = {
   admin: { type: 'string' },
@@ -101,11 +102,7 @@ export async function journal(argv: string[]): Promise<number> {
     process.stdout.write((values.json ? JSON.stringify(e) : eventLine(e)) + '\n')
   }
   if (values.file !== undefined) {
-    const events = readFileSync(values.file, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as JournalEvent)
-      .filter((e) => matchesFilter(e, filter))
+    const events = readJournalSaying(values.file).filter((e) => matchesFilter(e, filter))
     events.slice(-limit).forEach(print)
     return 0
   }

@@ -215,6 +215,12 @@ describe('cx700-lab CLI', () => {
     expect(
       (await runCli(['journal', '--file', lab.ready.journal, '--kind', 'lab:started'])).stdout,
     ).toContain('lab:started')
+    // A journal whose last line a crash or a full disk tore: read to that line, and said so.
+    const torn = join(d, 'torn.jsonl')
+    writeFileSync(torn, readFileSync(lab.ready.journal, 'utf8') + '{"seq":99999,"time":"20')
+    const read = await runCli(['journal', '--file', torn, '--kind', 'lab:started'])
+    expect(read).toMatchObject({ code: 0, stdout: expect.stringContaining('lab:started') })
+    expect(read.stderr).toContain('1 line(s) that are not journal events skipped')
     expect((await runCli(['fault', 'clear', ...admin])).stdout).toContain('cleared 1')
   })
 
