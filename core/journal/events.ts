@@ -99,6 +99,12 @@ export interface RefusedDetail extends EventDetail {
   readonly earlier: number
 }
 
+/** A TLS connection closed because its client renegotiated more than `limit` times in `windowS` seconds. */
+export interface RenegotiationRefusedDetail extends EventDetail {
+  readonly limit: number
+  readonly windowS: number
+}
+
 /** A connection the server base closed because a message began and did not end in time. */
 export interface TimeoutDetail extends EventDetail {
   readonly timeoutMs: number

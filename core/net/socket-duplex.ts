@@ -82,5 +82,16 @@ export function secureOver(
   const secure = new TLSSocket(new SocketDuplex(socket, head), { ...options, isServer: true })
   for (const name of ['remoteAddress', 'remotePort', 'remoteFamily', 'localAddress', 'localPort'] as const)
     Object.defineProperty(secure, name, { get: () => socket[name], configurable: true })
+  // Node limits a client's renegotiations (tls.CLIENT_RENEG_LIMIT in CLIENT_RENEG_WINDOW) on every server
+  // TLS socket, but a socket made outside a tls.Server keeps the refusal to itself until control is
+  // released, as tls.Server does once the handshake is done: without this a client could renegotiate
+  // without end (the second reliability probe: 297 times on one SIP connection). The refusal then reaches
+  // the socket's 'error' listeners as ERR_TLS_SESSION_ATTACK (see isRenegotiationRefused).
+  secure.once('secure', () => (secure as unknown as { _releaseControl?: () => boolean })._releaseControl?.())
   return secure
+}
+
+/** Whether a TLS socket's error is Node refusing one renegotiation too many (the socket is then to close). */
+export function isRenegotiationRefused(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'ERR_TLS_SESSION_ATTACK'
 }

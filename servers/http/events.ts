@@ -8,6 +8,7 @@ import {
   type AskReader,
   detailText,
   type BaseEvents,
+  type RenegotiationRefusedDetail,
 } from '../../core/journal/events.js'
 
 /** The IIS site a request goes to, by path (routing.ts). */
@@ -39,6 +40,8 @@ export interface HttpRequestDetail extends EventDetail {
 export interface HttpEvents extends BaseEvents<'http'> {
   readonly 'http:request': HttpRequestDetail
   readonly 'http:tls-failed': { readonly error: string }
+  /** A client renegotiated more often than Node allows (tls.CLIENT_RENEG_LIMIT a window): closed. */
+  readonly 'http:tls-renegotiation-refused': RenegotiationRefusedDetail
   /** A handler of ours failed: answered 500, journaled, the lab kept serving. */
   readonly 'http:failed': { readonly method: string; readonly url: string; readonly error: string }
   readonly 'http:mailboxes-reset': { readonly count: number }

@@ -2,6 +2,7 @@ import type { Server as NetServer, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { RequestListener } from 'node:http'
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
+import { CLIENT_RENEG_LIMIT, CLIENT_RENEG_WINDOW } from 'node:tls'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { LabPki } from '../../certs/pki.js'
 import { TlsContexts, tlsSettings } from '../../certs/tls.js'
@@ -12,7 +13,7 @@ import { waitFor } from '../../core/faults/apply.js'
 import type { EventWrite } from '../../core/journal/events.js'
 import type { Peer } from '../../core/journal/journal.js'
 import type { HttpEvents, HttpRequestDetail } from './events.js'
-import { SocketDuplex, secureOver } from '../../core/net/socket-duplex.js'
+import { SocketDuplex, isRenegotiationRefused, secureOver } from '../../core/net/socket-duplex.js'
 import { bindError } from '../../core/net/udp.js'
 import type { User } from '../../core/site.js'
 import { ServerBase } from '../../core/server-base.js'
@@ -115,6 +116,7 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps, HttpEvents> {
         handler,
       )
       this.#https.push({ server, address })
+      this.#watchRenegotiation(server)
       // A failed handshake (an old client, a wrong protocol) is journaled, never fatal.
       server.on('tlsClientError', (err, socket) => {
         this.record('http:tls-failed', {
@@ -125,6 +127,20 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps, HttpEvents> {
       })
       return server
     }
+  }
+
+  /** Journals a client that renegotiated once too often (Node closes its connection; fastify answers nothing). */
+  #watchRenegotiation(server: HttpsServer): void {
+    server.on('clientError', (err, socket) => {
+      if (!isRenegotiationRefused(err)) return
+      const [limit, windowS] = [CLIENT_RENEG_LIMIT, CLIENT_RENEG_WINDOW]
+      const s = socket as Partial<Pick<Socket, 'remoteAddress' | 'remotePort'>>
+      this.record('http:tls-renegotiation-refused', {
+        summary: `TLS renegotiation refused (more than ${limit} in ${windowS} s): connection closed`,
+        detail: { limit, windowS },
+        peer: { address: s.remoteAddress ?? '?', port: s.remotePort ?? 0, transport: 'tls' },
+      })
+    })
   }
 
   #contexts: { pki: LabPki; legacy: boolean; contexts: TlsContexts } | undefined

@@ -8,6 +8,7 @@ import {
   detailList,
   detailText,
   type BaseEvents,
+  type RenegotiationRefusedDetail,
 } from '../../core/journal/events.js'
 
 /** The detail of a `sip:request`: the status answered (absent when nothing was). */
@@ -46,6 +47,8 @@ export interface SipEvents extends BaseEvents<'sip'> {
   readonly 'sip:client-hello': SipClientHelloDetail
   readonly 'sip:tls-established': { readonly protocol: string | null; readonly cipher: string }
   readonly 'sip:tls-failed': { readonly error: string }
+  /** A client renegotiated more often than Node allows (tls.CLIENT_RENEG_LIMIT a window): closed. */
+  readonly 'sip:tls-renegotiation-refused': RenegotiationRefusedDetail
   readonly 'sip:tls-aborted': { readonly fault: string }
   readonly 'sip:tcp-refused': Readonly<Record<string, never>>
   readonly 'sip:request': SipRequestDetail
@@ -58,6 +61,7 @@ export const classifySip: EventClassifier = (event) => {
   const e = event as EventOf<SipEvents>
   const refused =
     e.kind === 'sip:tls-failed' ||
+    e.kind === 'sip:tls-renegotiation-refused' ||
     e.kind === 'sip:tls-aborted' ||
     e.kind === 'sip:tcp-refused' ||
     e.kind === 'sip:registration-expired'

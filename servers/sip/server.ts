@@ -1,13 +1,13 @@
 import { ReplayCache } from '../../core/auth/krb5/acceptor.js'
 import type { Socket } from 'node:net'
-import type { TLSSocketOptions } from 'node:tls'
+import { CLIENT_RENEG_LIMIT, CLIENT_RENEG_WINDOW, type TLSSocketOptions } from 'node:tls'
 import type { LabPki } from '../../certs/pki.js'
 import { TlsContexts } from '../../certs/tls.js'
 import { LabDecodeError } from '../../core/errors.js'
 import { waitFor, type ProtocolFault } from '../../core/faults/apply.js'
 import type { AppliedFault } from '../../core/faults/engine.js'
 import type { Peer } from '../../core/journal/journal.js'
-import { secureOver } from '../../core/net/socket-duplex.js'
+import { isRenegotiationRefused, secureOver } from '../../core/net/socket-duplex.js'
 import { clientHelloLength, decodeClientHello, usesSha1, versionName } from '../../core/net/client-hello.js'
 import { closeTcp, messageDeadline, type TcpListener } from '../../core/net/tcp.js'
 import { ServerBase } from '../../core/server-base.js'
@@ -161,7 +161,9 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps, SipEvents> {
       const tap = this.tapOf(socket)
       if (tap) secure.on('keylog', (line: Buffer) => tap.keylog(line.toString('latin1')))
       secure.on('error', (err: Error) => {
-        this.#record('sip:tls-failed', `TLS handshake failed: ${err.message}`, { error: err.message }, peer)
+        if (isRenegotiationRefused(err)) this.#refusedRenegotiation(peer)
+        else
+          this.#record('sip:tls-failed', `TLS handshake failed: ${err.message}`, { error: err.message }, peer)
         secure.destroy()
       })
       secure.once('secure', () => {
@@ -175,6 +177,16 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps, SipEvents> {
       })
     }
     socket.on('data', onData)
+  }
+
+  #refusedRenegotiation(peer: Peer): void {
+    const [limit, windowS] = [CLIENT_RENEG_LIMIT, CLIENT_RENEG_WINDOW]
+    this.#record(
+      'sip:tls-renegotiation-refused',
+      `TLS renegotiation refused (more than ${limit} in ${windowS} s): connection closed`,
+      { limit, windowS },
+      peer,
+    )
   }
 
   #hello(bytes: Buffer, peer: Peer): void {
