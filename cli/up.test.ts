@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseUp } from './up.js'
+import { parseUp, startFailure } from './up.js'
 
 /* `up`'s first stage: the command line as a plan, checked before anything is read or bound. */
 describe('cx700-lab up, parsed', () => {
@@ -48,5 +48,17 @@ describe('cx700-lab up, parsed', () => {
     refused(['--journal-memory-mb=0'], /--journal-memory-mb takes 1 or more/)
     refused(['--capture=some'], /--capture takes phones, all or off/)
     refused(['--admin=nowhere'], /--admin takes HOST:PORT/)
+  })
+})
+
+describe('cx700-lab up, failing to start', () => {
+  it('names the state folder and what it needs when the disk is full, where the error names no path', () => {
+    const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
+    expect(startFailure(full, '/var/lib/cx700')).toBe(
+      "Failed to start: the lab's state folder /var/lib/cx700 cannot be written (ENOSPC: no space left on device, write). The lab keeps its PKI, journal and run files there and needs a few MiB free in it: free some space, or pass --state DIR on another disk.",
+    )
+    const wrapped = Object.assign(new Error('Failed to open the journal file x'), { cause: full })
+    expect(startFailure(wrapped, '/s')).toContain('/s cannot be written')
+    expect(startFailure(new Error('port 53 is taken'), '/s')).toBe('port 53 is taken')
   })
 })

@@ -162,7 +162,28 @@ export async function up(argv: string[]): Promise<number> {
     return 1
   }
   if ((plan.mode ?? scenario.network.mode) === 'interface') return interfaceMode(plan, scenario, logger)
-  return serve(plan, buildLab(plan, scenario, logger), pack, logger)
+  let lab: Lab
+  try {
+    lab = buildLab(plan, scenario, logger)
+  } catch (err) {
+    process.stderr.write(`${startFailure(err, plan.stateDir)}\n`)
+    return 1
+  }
+  return serve(plan, lab, pack, logger)
+}
+
+const UNWRITABLE = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM'])
+
+/**
+ * Why the lab could not start, in words: a state folder it cannot write (a full disk names no path of its
+ * own: "ENOSPC: no space left on device, write") is named, with what the lab needs there.
+ */
+export function startFailure(err: unknown, stateDir: string): string {
+  const message = (err as Error).message
+  const code = (err as { code?: unknown }).code
+  const cause = ((err as { cause?: { code?: unknown } }).cause ?? {}).code
+  if (!UNWRITABLE.has(String(code)) && !UNWRITABLE.has(String(cause))) return message
+  return `Failed to start: the lab's state folder ${stateDir} cannot be written (${message}). The lab keeps its PKI, journal and run files there and needs a few MiB free in it: free some space, or pass --state DIR on another disk.`
 }
 
 /** Interface mode: the lab in a namespace of its own on the NIC, reached through the host (cli/interface.ts). */
@@ -219,7 +240,7 @@ async function serve(
   } catch (err) {
     reducer.stop()
     await lab.stop()
-    process.stderr.write(`${(err as Error).message}\n`)
+    process.stderr.write(`${startFailure(err, plan.stateDir)}\n`)
     return 1
   }
   const info = {

@@ -11,7 +11,7 @@ import { systemClock, type Clock, type ClockChange, type LabClock } from '../cor
 import { LabError } from '../core/errors.js'
 import { FaultEngine } from '../core/faults/engine.js'
 import { CaptureStore, type CaptureOptions } from '../core/capture/store.js'
-import { Journal, type JournalOptions } from '../core/journal/journal.js'
+import { Journal, type JournalFileStatus, type JournalOptions } from '../core/journal/journal.js'
 import { eventWriter, type EventWriterOf } from '../core/journal/events.js'
 import type { LabEvents, PkiEvents } from './events.js'
 import type { Logger } from '../core/logger.js'
@@ -88,6 +88,8 @@ export interface Health {
   readonly scenario: string
   readonly servers: readonly ServerHealth[]
   readonly memory: MemoryHealth
+  /** Whether the journal file is being written (a full disk stops it; memory keeps the events). */
+  readonly journalFile: JournalFileStatus
 }
 
 const mib = (bytes: number): number => Math.round((bytes / 1024 / 1024) * 10) / 10
@@ -463,6 +465,7 @@ export class Lab implements AsyncDisposable {
       scenario: this.#scenario.name,
       servers,
       memory: this.#memory(),
+      journalFile: this.journal.fileStatus,
     }
   }
 

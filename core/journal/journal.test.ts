@@ -279,3 +279,32 @@ describe('eventLine', () => {
     j.close()
   })
 })
+
+describe('Journal on a disk that refuses writes (issue "Reliability and security, second probe", finding 1)', () => {
+  it.skipIf(!existsSync('/dev/full'))(
+    'keeps every event in memory, sends what waited, and says the file is missing them',
+    () => {
+      // /dev/full answers every write with ENOSPC, as a full disk does.
+      const journal = new Journal({
+        clock: manualClock(Date.parse('2007-01-01T00:00:00Z')),
+        file: '/dev/full',
+      })
+      const sent: number[] = []
+      journal.record({ server: 'dns', kind: 'dns:query', summary: 'one', detail: {} })
+      journal.recordThen({ server: 'dns', kind: 'dns:query', summary: 'two', detail: {} }, () => sent.push(2))
+      journal.flush()
+      journal.record({ server: 'dns', kind: 'dns:query', summary: 'three', detail: {} })
+      expect(sent).toEqual([2])
+      expect(journal.query({ kind: 'dns:query' }).map((e) => e.summary)).toEqual(['one', 'two', 'three'])
+      const [failed, ...more] = journal.query({ kind: 'journal:write-failed' })
+      expect(more).toEqual([])
+      expect(failed?.detail).toEqual({ file: '/dev/full', error: expect.stringContaining('ENOSPC') })
+      expect(journal.fileStatus).toEqual({
+        writing: false,
+        missing: 3,
+        error: expect.stringContaining('ENOSPC'),
+      })
+      journal.close()
+    },
+  )
+})

@@ -15,6 +15,17 @@ import { LabError } from '../errors.js'
 import { DeviceRegistry, type DeviceRef } from './devices.js'
 import { LineStore } from './lines.js'
 
+/** How often a journal whose file cannot be written tries it again. */
+const WRITE_RETRY_MS = 1_000
+const NEWLINE = Buffer.from('\n')
+
+/** Whether a journal's file is being written, and when it is not, how many lines it is missing and why. */
+export interface JournalFileStatus {
+  readonly writing: boolean
+  readonly missing: number
+  readonly error?: string
+}
+
 export type Transport = 'udp' | 'tcp' | 'tls'
 
 export interface Peer {
@@ -258,10 +269,72 @@ export class Journal {
    */
   #write(): void {
     if (this.#fd === undefined) return
-    this.#lines.takeUnwritten((bytes, start, end) => {
+    const failing = this.#failing
+    if (failing && Date.now() - failing.triedAt < WRITE_RETRY_MS) {
+      this.#lines.takeUnwritten((_bytes, _start, _end, lines) => void (failing.missing += lines))
+      return
+    }
+    // After a failure, a newline first ends whatever line the failed write tore.
+    let ok = failing === undefined || this.#tryWrite(NEWLINE, 0, 1)
+    this.#lines.takeUnwritten((bytes, start, end, lines) => {
+      if (ok) ok = this.#tryWrite(bytes, start, end)
+      if (!ok) this.#failing!.missing += lines
+    })
+    if (failing && ok) this.#resumed(failing)
+  }
+
+  /**
+   * The file could not be written (a full disk, a quota, an I/O error): the events stay in memory, the lab
+   * keeps serving, and the journal says so — an event in memory now, and when writing works again, one in
+   * the file that counts the lines it is missing. Tried again at most once a second while it fails.
+   */
+  #failing: { error: string; since: number; missing: number; triedAt: number } | undefined
+
+  #tryWrite(bytes: Uint8Array, start: number, end: number): boolean {
+    try {
       for (let done = start; done < end;) done += writeSync(this.#fd!, bytes, done, end - done)
       this.#fileBytes += end - start
+      return true
+    } catch (err) {
+      this.#failed(err)
+      return false
+    }
+  }
+
+  #failed(err: unknown): void {
+    if (this.#failing) {
+      this.#failing.triedAt = Date.now()
+      return
+    }
+    const error = (err as Error).message
+    this.#failing = { error, since: this.#seq, missing: 0, triedAt: Date.now() }
+    const { event, line } = this.#make({
+      server: 'lab',
+      kind: 'journal:write-failed',
+      summary: `the journal file ${this.#file ?? ''} cannot be written (${error}): events are kept in memory only until it can`,
+      detail: { file: this.#file, error },
     })
+    this.#lines.push(line, false)
+    this.#publish(event)
+  }
+
+  #resumed(failing: { error: string; since: number; missing: number }): void {
+    this.#failing = undefined
+    const { event, line } = this.#make({
+      server: 'lab',
+      kind: 'journal:write-resumed',
+      summary: `the journal file is written again: ${failing.missing} line(s) after #${failing.since} are missing from it (memory has them)`,
+      detail: { file: this.#file, missing: failing.missing, since: failing.since, error: failing.error },
+    })
+    this.#lines.push(line, true)
+    this.#write()
+    this.#publish(event)
+  }
+
+  /** Whether the file is being written, and how many lines it is missing when it is not. */
+  get fileStatus(): JournalFileStatus {
+    const f = this.#failing
+    return f ? { writing: false, missing: f.missing, error: f.error } : { writing: true, missing: 0 }
   }
 
   /**
@@ -271,11 +344,21 @@ export class Journal {
   #rotateIfFull(): void {
     const file = this.#file
     if (this.#fileMaxBytes <= 0 || this.#fileBytes < this.#fileMaxBytes) return
-    if (file === undefined || this.#fd === undefined) return
-    closeSync(this.#fd)
+    if (file === undefined || this.#fd === undefined || this.#failing) return
     const older = olderFile(file)
-    renameSync(file, older)
-    this.#fd = openSync(file, 'a')
+    try {
+      closeSync(this.#fd)
+      renameSync(file, older)
+      this.#fd = openSync(file, 'a')
+    } catch (err) {
+      this.#failed(err)
+      try {
+        this.#fd = openSync(file, 'a')
+      } catch {
+        this.#fd = undefined // no file to write to any more; memory keeps every event
+      }
+      return
+    }
     this.#fileBytes = 0
     const { event, line } = this.#make({
       server: 'lab',

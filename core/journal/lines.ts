@@ -138,9 +138,9 @@ export class LineStore {
 
   /**
    * Hands the unwritten lines to `write` as runs (lines stored one after another go as one piece, so a batch
-   * is one or two writes), in order, then forgets them.
+   * is one or two writes), in order, with how many lines each run holds, then forgets them.
    */
-  takeUnwritten(write: (chunk: Buffer, start: number, end: number) => void): void {
+  takeUnwritten(write: (chunk: Buffer, start: number, end: number, lines: number) => void): void {
     const chunks = this.#unwrittenChunk
     const starts = this.#unwrittenStart
     const ends = this.#unwrittenEnd
@@ -151,17 +151,20 @@ export class LineStore {
     let chunk = chunks[0]!
     let start = starts[0]!
     let end = ends[0]!
+    let lines = 1
     for (let i = 1; i < chunks.length; i++) {
       if (chunks[i] === chunk && starts[i] === end) {
         end = ends[i]!
+        lines++
         continue
       }
-      write(chunk, start, end)
+      write(chunk, start, end, lines)
       chunk = chunks[i]!
       start = starts[i]!
       end = ends[i]!
+      lines = 1
     }
-    write(chunk, start, end)
+    write(chunk, start, end, lines)
     this.#release()
   }
 

@@ -28,6 +28,7 @@ table { border-collapse: collapse } th, td { text-align: left; padding: .2rem .6
 details { margin: .15rem 0 } summary { cursor: pointer } pre { white-space: pre-wrap; margin: .25rem 0 .5rem 1rem; font-size: .85rem }
 .ok-mark { color: var(--ok) } .bad-mark { color: var(--bad) } form { display: flex; flex-wrap: wrap; gap: .5rem; align-items: end }
 label { display: flex; flex-direction: column; font-size: .85rem } .muted { color: var(--idle) }
+#journal-banner { background: #fde8e8; color: #7a1111; border: 1px solid #e0a0a0; padding: .6rem .8rem; font-weight: 600 }
 `
 
 /** One device's timeline as a self-contained HTML file, for a bug report. */
@@ -60,6 +61,7 @@ export function dashboardPage(): string {
 <body>
 <header><h1>cx700-lab — TEST LAB ONLY</h1><p class="muted" id="live" aria-live="polite">connecting…</p></header>
 <main>
+<p id="journal-banner" role="alert" class="banner" hidden></p>
 <section aria-labelledby="h-scenario"><h2 id="h-scenario">Scenario</h2>
   <p>In force: <b id="scenario-name">…</b></p>
   <form id="scenario-form"><label>Switch to<select id="scenario-select" name="path"></select></label><button type="submit">Load scenario</button></form>

@@ -3,7 +3,15 @@ import type { RuleStatus } from '../../core/faults/engine.js'
 import type { RegistrationView } from '../../servers/sip/registrar.js'
 import type { Endpoint as ServerEndpoint } from '../runtime.js'
 import type { ScriptStatus as ServerScriptStatus } from '../script.js'
-import type { Endpoint, FaultInForce, Lane, Registration, ScriptStatus } from './browser/wire.js'
+import type { JournalFileStatus as ServerJournalFileStatus } from '../../core/journal/journal.js'
+import type {
+  Endpoint,
+  FaultInForce,
+  JournalFileStatus,
+  Lane,
+  Registration,
+  ScriptStatus,
+} from './browser/wire.js'
 import type { DeviceTimeline } from './timeline.js'
 
 /*
@@ -15,14 +23,15 @@ import type { DeviceTimeline } from './timeline.js'
 type Reads<Server, Page> = [Server] extends [Page] ? true : false
 
 describe('the pages read what the admin API answers', () => {
-  it('lanes, endpoints, faults, the script and registrations as the server types them', () => {
+  it('lanes, endpoints, faults, the script, registrations and the journal file’s state as the server types them', () => {
     const held: [
       Reads<DeviceTimeline, Lane>,
       Reads<ServerEndpoint, Endpoint>,
       Reads<RuleStatus, FaultInForce>,
       Reads<ServerScriptStatus, ScriptStatus>,
       Reads<RegistrationView, Registration>,
-    ] = [true, true, true, true, true]
-    expect(held).toEqual([true, true, true, true, true])
+      Reads<ServerJournalFileStatus, JournalFileStatus>,
+    ] = [true, true, true, true, true, true]
+    expect(held).toEqual([true, true, true, true, true, true])
   })
 })

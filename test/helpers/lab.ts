@@ -42,9 +42,10 @@ export async function startTestLab(
     /** an exercise pack: the admin API runs a training session on it */ training?: string
     /** what the lab keeps for captures (default: phones, 4 MiB each, 32 MiB in all) */ capture?: CaptureOptions
     /** how many journal events memory holds (default 100,000) */ journalCapacity?: number
+    /** the folder the lab's temporary folder is made in (default the system's) */ parent?: string
   } = {},
 ): Promise<TestLab> {
-  const dir = mkdtempSync(join(tmpdir(), 'cx700-lab-'))
+  const dir = mkdtempSync(join(options.parent ?? tmpdir(), 'cx700-lab-'))
   const write = (name: string, text: string): string => {
     const file = join(dir, name)
     writeFileSync(file, text)

@@ -2,13 +2,22 @@ import { $, apiWith, auth, download, esc, jsonBody, pageToken, why } from './api
 import {
   faultRule,
   faultsHtml,
+  journalBanner,
   laneHtml,
   registrationsHtml,
   scriptLine,
   serversHtml,
   stepName,
 } from './render.js'
-import type { Endpoint, FaultInForce, FiredStep, Lane, Registration, ScriptStatus } from './wire.js'
+import type {
+  Endpoint,
+  FaultInForce,
+  FiredStep,
+  JournalFileStatus,
+  Lane,
+  Registration,
+  ScriptStatus,
+} from './wire.js'
 
 /*
  * The dashboard's script: it reads the same routes as the CLI, follows the journal for live updates, and
@@ -26,6 +35,7 @@ interface Health {
   readonly memory?: Readonly<
     Record<'rssMb' | 'heapUsedMb' | 'heapTotalMb' | 'journalMb' | 'captureMb', number>
   >
+  readonly journalFile?: JournalFileStatus
 }
 
 const say = (id: string, text: string): void => {
@@ -59,6 +69,9 @@ async function refreshHealth(): Promise<Health> {
   const health = await fetch('/health', { headers: auth(token) })
     .then((r) => r.json() as Promise<Health>)
     .catch((): Health => ({ servers: [] }))
+  const banner = journalBanner(health.journalFile)
+  $('journal-banner').hidden = banner === undefined
+  say('journal-banner', banner ?? '')
   const m = health.memory
   if (m)
     say(

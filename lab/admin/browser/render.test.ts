@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { faultRule, faultsHtml, laneHtml, scriptLine } from './render.js'
+import { faultRule, faultsHtml, journalBanner, laneHtml, scriptLine } from './render.js'
 import type { Lane } from './wire.js'
 
 /* What the dashboard draws, tested without a browser (the Chromium tests drive the page itself). */
@@ -74,5 +74,17 @@ describe('the dashboard’s drawing', () => {
     ])
     expect(html).toContain('<button type="button" data-remove="f1">Remove f1</button>')
     expect(html).toContain('(admin, applied 2)')
+  })
+})
+
+describe('the journal banner', () => {
+  it('shows while the journal file cannot be written, with how many events are in memory only', () => {
+    expect(journalBanner({ writing: true, missing: 0 })).toBeUndefined()
+    expect(journalBanner(undefined)).toBeUndefined()
+    expect(
+      journalBanner({ writing: false, missing: 12, error: 'ENOSPC: no space left on device, write' }),
+    ).toBe(
+      "The journal file cannot be written (ENOSPC: no space left on device, write): 12 event(s) are in memory only. Free space in the lab's state folder; writing resumes by itself.",
+    )
   })
 })

@@ -1,5 +1,13 @@
 import { esc } from './escape.js'
-import type { Endpoint, FaultInForce, FiredStep, Lane, Registration, ScriptStatus } from './wire.js'
+import type {
+  Endpoint,
+  FaultInForce,
+  FiredStep,
+  JournalFileStatus,
+  Lane,
+  Registration,
+  ScriptStatus,
+} from './wire.js'
 
 /*
  * What the dashboard draws, as pure functions of what the admin API answered: HTML strings (every value
@@ -7,6 +15,12 @@ import type { Endpoint, FaultInForce, FiredStep, Lane, Registration, ScriptStatu
  */
 
 const PHONE_COMMANDS = ['reboot', 'power-cycle', 'hard-reset'] as const
+
+/** The banner over the page while the journal file cannot be written (a full disk); undefined when it can. */
+export function journalBanner(status: JournalFileStatus | undefined): string | undefined {
+  if (!status || status.writing) return undefined
+  return `The journal file cannot be written (${status.error ?? 'unknown error'}): ${status.missing} event(s) are in memory only. Free space in the lab's state folder; writing resumes by itself.`
+}
 
 /** The name of a script step: its own, else its number. */
 export const stepName = (f: FiredStep): string => f.name ?? `step ${f.step + 1}`

@@ -53,6 +53,13 @@ export interface FaultInForce {
   readonly rule: { readonly match?: unknown; readonly fault: unknown; readonly times?: number }
 }
 
+/** Whether the journal file is being written (GET /health, `journalFile`). */
+export interface JournalFileStatus {
+  readonly writing: boolean
+  readonly missing: number
+  readonly error?: string
+}
+
 /** A bound socket (GET /endpoints). */
 export interface Endpoint {
   readonly server: string
