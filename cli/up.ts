@@ -233,7 +233,7 @@ async function serve(
     await lab.start()
     admin = await startAdmin(lab, {
       ...plan.admin,
-      ...(pack ? { training: trainingOnLab(lab, pack) } : {}),
+      ...(pack ? { training: await trainingOnLab(lab, pack) } : {}),
       ...(plan.adminPath !== undefined ? { path: plan.adminPath } : {}),
       ...(plan.token !== undefined ? { token: plan.token } : {}),
     })

@@ -2,16 +2,21 @@ import type { Lab } from '../runtime.js'
 import { loadScenario } from '../scenario/load.js'
 import type { ExercisePack } from './pack.js'
 import { TrainingSession } from './session.js'
+import { fileStore } from './store.js'
 
 /**
  * A training session on a running lab: exercises' faults through its fault engine, every step in its journal,
- * and an exercise's story a reload of the lab (the end of it, a reload of the scenario the session began on).
+ * and an exercise's story a reload of the lab (the end of it, a reload of the scenario the session began on);
+ * kept in the lab's state folder as it changes, and restored from it when the lab starts again.
  */
-export function trainingOnLab(lab: Lab, pack: ExercisePack): TrainingSession {
+export async function trainingOnLab(lab: Lab, pack: ExercisePack): Promise<TrainingSession> {
   const base = lab.scenario
-  return new TrainingSession(pack, {
+  const session = new TrainingSession(pack, {
     faults: lab.faults,
     journal: lab.journal,
     story: (file) => lab.reload(file === undefined ? base : loadScenario(file)),
+    store: fileStore(lab.stateDir),
   })
+  await session.restore()
+  return session
 }

@@ -9,6 +9,7 @@ import { parseDuration } from '../../core/schema/common.js'
 import { matches } from '../scenario/expect.js'
 import { dirname } from 'node:path'
 import { storyFile, type Exercise, type ExercisePack } from './pack.js'
+import type { AttemptSnapshot, SessionSnapshot, SessionStore } from './store.js'
 
 /** One exercise given to a trainee: when, the hints taken, the faults on the phone, and the answer. */
 export interface Attempt {
@@ -62,6 +63,13 @@ export interface TrainingEvents {
     readonly late: boolean
     readonly hints: number
   }
+  readonly 'training:restored': {
+    readonly trainees: number
+    readonly running: number
+    readonly story?: string
+  }
+  /** The session could not be kept in the state folder (a full disk): it goes on in memory. */
+  readonly 'training:not-saved': { readonly error: string }
 }
 
 /**
@@ -81,6 +89,7 @@ export class TrainingSession {
   /** The story the lab runs for exercises in progress, and whose they are. */
   #story: { readonly name: string; readonly trainees: Set<string> } | undefined
   #next = 1
+  readonly #store: SessionStore | undefined
 
   constructor(
     pack: ExercisePack,
@@ -90,8 +99,11 @@ export class TrainingSession {
       readonly now?: () => number
       /** Runs an exercise's story on the lab (its scenario file), or the scenario the session began on. */
       readonly story?: (file: string | undefined) => Promise<void>
+      /** Where the session is kept as it changes, to be as it was after a restart (`restore`). */
+      readonly store?: SessionStore
     },
   ) {
+    this.#store = deps.store
     this.pack = pack
     this.#applyStory = deps.story
     this.#faults = deps.faults
@@ -141,6 +153,7 @@ export class TrainingSession {
       trainee: trainee.id,
       mac,
     })
+    this.#save()
     return trainee
   }
 
@@ -169,12 +182,7 @@ export class TrainingSession {
       await this.#end(t, running)
     }
     if (exercise.story !== undefined) await this.#startStory(t, exercise.story)
-    const n = t.attempts.length + 1
-    const faultIds = exercise.faults.map((rule, i) => {
-      const id = `train-${t.id}-${n}-${i + 1}`
-      this.#faults.add({ ...rule, id, match: { ...rule.match, device: t.device } })
-      return id
-    })
+    const faultIds = this.#putFaults(t, exercise, t.attempts.length + 1)
     const attempt: Attempt = {
       exercise,
       assignedAt: this.#now(),
@@ -188,7 +196,17 @@ export class TrainingSession {
       exercise: exercise.id,
       faults: faultIds,
     })
+    this.#save()
     return attempt
+  }
+
+  /** An exercise's fault rules on the trainee's phone alone; their ids. */
+  #putFaults(t: Trainee, exercise: Exercise, attempt: number): string[] {
+    return exercise.faults.map((rule, i) => {
+      const id = `train-${t.id}-${attempt}-${i + 1}`
+      this.#faults.add({ ...rule, id, match: { ...rule.match, device: t.device } })
+      return id
+    })
   }
 
   #draw(t: Trainee): Exercise {
@@ -209,6 +227,7 @@ export class TrainingSession {
       exercise: a.exercise.id,
       hint: a.hintsShown,
     })
+    this.#save()
     return hint
   }
 
@@ -260,6 +279,7 @@ export class TrainingSession {
       late: a.late === true,
       hints: a.hintsShown,
     })
+    this.#save()
     return a
   }
 
@@ -293,6 +313,67 @@ export class TrainingSession {
         // Already gone (the trainer cleared the faults): nothing to take off.
       }
     }
+  }
+
+  #snapshot(): SessionSnapshot {
+    const attempt = ({ exercise, ...rest }: Attempt): AttemptSnapshot => ({ exercise: exercise.id, ...rest })
+    return {
+      version: 1,
+      pack: this.pack.file,
+      next: this.#next,
+      trainees: this.trainees().map((t) => ({ ...t, attempts: t.attempts.map(attempt) })),
+      ...(this.#story ? { story: { name: this.#story.name, trainees: [...this.#story.trainees] } } : {}),
+    }
+  }
+
+  #save(): void {
+    try {
+      this.#store?.save(this.#snapshot())
+    } catch (err) {
+      this.#record(
+        'training:not-saved',
+        `the training session could not be kept: ${(err as Error).message}`,
+        {
+          error: (err as Error).message,
+        },
+      )
+    }
+  }
+
+  /**
+   * The class as it was when the lab stopped (or was killed): the trainees with their phones and links, every
+   * attempt, the exercises in progress with their faults back on the phones and their story running again.
+   * A session kept for another pack is left as it is.
+   */
+  async restore(): Promise<void> {
+    const kept = this.#store?.load()
+    if (!kept || kept.pack !== this.pack.file || this.#trainees.size > 0) return
+    const byId = new Map(this.pack.exercises.map((e) => [e.id, e]))
+    for (const k of kept.trainees) {
+      const attempts = k.attempts.flatMap(({ exercise, ...rest }) => {
+        const e = byId.get(exercise)
+        return e ? [{ ...rest, exercise: e, faultIds: [...rest.faultIds] }] : []
+      })
+      const t: Trainee = { id: k.id, name: k.name, device: k.device, token: k.token, attempts }
+      this.#trainees.set(t.id, t)
+      const running = this.current(t)
+      if (running) this.#putFaults(t, running.exercise, attempts.length)
+    }
+    this.#next = kept.next
+    if (kept.story && this.#applyStory) {
+      await this.#applyStory(storyFile(kept.story.name, dirname(this.pack.file)))
+      this.#story = { name: kept.story.name, trainees: new Set(kept.story.trainees) }
+    }
+    const running = this.trainees().filter((t) => this.current(t)).length
+    this.#record(
+      'training:restored',
+      `training session restored: ${this.#trainees.size} trainee(s), ${running} exercise(s) in progress`,
+      {
+        trainees: this.#trainees.size,
+        running,
+        ...(kept.story ? { story: kept.story.name } : {}),
+      },
+    )
   }
 
   #record<K extends keyof TrainingEvents>(kind: K, summary: string, detail: TrainingEvents[K]): void {

@@ -9,10 +9,11 @@ import { SERVER_FAULTS } from '../../servers/index.js'
 import { packageRoot } from '../paths.js'
 import { loadPack } from './pack.js'
 import { TrainingSession, type Trainee } from './session.js'
+import type { SessionSnapshot, SessionStore } from './store.js'
 
 const FIRST_DAY = join(packageRoot(), 'scenarios', 'training', 'first-day.yaml')
 
-function session(now = { ms: 0 }) {
+function session(now = { ms: 0 }, store?: SessionStore, stories: (string | undefined)[] = []) {
   const journal = new Journal({ clock: manualClock(Date.UTC(2026, 10, 29)) })
   const faults = new FaultEngine({ journal, random: seededRandom(1), servers: SERVER_FAULTS })
   return {
@@ -22,8 +23,24 @@ function session(now = { ms: 0 }) {
       faults,
       journal,
       now: () => now.ms,
-      story: async () => undefined,
+      story: async (file) => void stories.push(file),
+      ...(store ? { store } : {}),
     }),
+  }
+}
+
+/** A store in memory, as the state folder keeps it (a JSON round trip). */
+function memoryStore(): SessionStore & { saved: number } {
+  let kept: string | undefined
+  return {
+    saved: 0,
+    load() {
+      return kept === undefined ? undefined : (JSON.parse(kept) as SessionSnapshot)
+    },
+    save(snapshot) {
+      kept = JSON.stringify(snapshot)
+      this.saved++
+    },
   }
 }
 
@@ -157,5 +174,50 @@ describe('a training session', () => {
     expect(applied).toEqual([join(packageRoot(), 'scenarios', 'f6-clock-skew.yaml'), undefined])
     await s.assign(cy.id, 'other')
     expect(applied.at(-1)).toBe(join(packageRoot(), 'scenarios', 'f3-wins-dead.yaml'))
+  })
+})
+
+describe('a training session kept across a restart', () => {
+  it('comes back as it was: trainees, tokens, attempts, hints, the exercise in progress with its faults', async () => {
+    const store = memoryStore()
+    const before = session({ ms: 1_000 }, store)
+    const ann = before.s.addTrainee('Ann', '00:04:f2:00:00:01')
+    await before.s.assign(ann.id, 'pool-busy')
+    await before.s.answer(ann, before.s.current(ann)!.exercise.answer)
+    await before.s.assign(ann.id, 'dc-srv-missing')
+    before.s.hint(ann)
+    const bob = before.s.addTrainee('Bob', '00:04:f2:00:00:02')
+    expect(store.saved).toBe(6)
+
+    // The lab is killed and starts again: a new journal, a new fault engine with none of the runtime rules.
+    const after = session({ ms: 9_000 }, store)
+    await after.s.restore()
+    expect(after.s.trainees().map((t) => [t.id, t.name, t.device, t.token])).toEqual(
+      [ann, bob].map((t) => [t.id, t.name, t.device, t.token]),
+    )
+    const ann2 = after.s.byToken(ann.token)!
+    expect(after.s.report(ann2)).toEqual(before.s.report(ann))
+    expect(after.s.current(ann2)).toMatchObject({ exercise: { id: 'dc-srv-missing' }, hintsShown: 1 })
+    expect(after.faults.list().map((r) => [r.id, r.rule.match?.device])).toEqual([
+      ['train-t1-2-1', '00:04:f2:00:00:01'],
+    ])
+    expect(after.s.addTrainee('Cy', '00:04:f2:00:00:03').id).toBe('t3')
+    expect(after.journal.query({ kind: 'training:restored' })[0]?.detail).toEqual({ trainees: 2, running: 1 })
+  })
+
+  it('runs the story of an exercise in progress again, and leaves a session of another pack alone', async () => {
+    const store = memoryStore()
+    const before = session({ ms: 0 }, store)
+    const ann = before.s.addTrainee('Ann', '00:04:f2:00:00:01')
+    await before.s.assign(ann.id, 'clock-ahead') // its story: f6-clock-skew
+    const stories: (string | undefined)[] = []
+    const after = session({ ms: 0 }, store, stories)
+    await after.s.restore()
+    expect(stories).toEqual([expect.stringMatching(/f6-clock-skew\.yaml$/)])
+    const other = memoryStore()
+    other.save({ ...store.load()!, pack: '/elsewhere/other-pack.yaml' })
+    const fresh = session({ ms: 0 }, other)
+    await fresh.s.restore()
+    expect(fresh.s.trainees()).toEqual([])
   })
 })

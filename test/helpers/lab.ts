@@ -69,7 +69,7 @@ export async function startTestLab(
     admin = await startAdmin(lab, {
       host: options.adminHost ?? '127.0.0.1',
       port: 0,
-      ...(options.training ? { training: trainingOnLab(lab, loadPack(options.training)) } : {}),
+      ...(options.training ? { training: await trainingOnLab(lab, loadPack(options.training)) } : {}),
     })
   } catch (err) {
     await lab.stop()
