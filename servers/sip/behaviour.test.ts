@@ -337,3 +337,16 @@ describe('OCS in-band provisioning', () => {
     expect(a.response.status).toBe(401)
   })
 })
+
+describe('a connection’s security associations under a flood of unfinished handshakes', () => {
+  it('keeps the newest 64 NTLM challenges and Digest nonces, the oldest forgotten', () => {
+    const sas = new SecurityAssociations()
+    const opaques = Array.from({ length: 5_000 }, () => sas.newNtlm().opaque)
+    const nonces = Array.from({ length: 5_000 }, () => sas.newNonce())
+    expect(sas.takeNtlm(opaques[0]!)).toBeUndefined()
+    expect(sas.takeNtlm(opaques.at(-1)!)).toBeDefined()
+    expect(sas.takeNtlm(opaques.at(-SecurityAssociations.MAX)!)).toBeDefined()
+    expect(sas.knowsNonce(nonces[0]!)).toBe(false)
+    expect(sas.knowsNonce(nonces.at(-1)!)).toBe(true)
+  })
+})

@@ -81,7 +81,8 @@ export class SecurityAssociations {
   readonly #ntlm = new Map<string, Uint8Array>()
   readonly #nonces = new Set<string>()
   readonly #users = new Map<string, { user: string; signingKey?: Uint8Array; unchecked?: string }>()
-  static readonly MAX = 10_000
+  /** Per connection: a phone has one or two associations; a flood of unfinished handshakes keeps the last 64. */
+  static readonly MAX = 64
 
   newNtlm(): { opaque: string; challenge: Uint8Array } {
     const opaque = randomBytes(4).toString('hex').toUpperCase()

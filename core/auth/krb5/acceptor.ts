@@ -26,17 +26,33 @@ import type { KerberosRealm } from './realm.js'
 /** Authenticators seen within the skew window (RFC 4120 §3.2.3's replay cache), bounded. */
 export class ReplayCache {
   static readonly MAX = 10_000
+  /** Authenticator → until when it is remembered; in insertion order, which is nearly expiry order. */
   readonly #seen = new Map<string, number>()
 
   /** False when this authenticator was seen before; remembers it until `untilMs`. */
   fresh(key: string, nowMs: number, untilMs: number): boolean {
     const at = this.#seen.get(key)
     if (at !== undefined && at > nowMs) return false
-    if (this.#seen.size >= ReplayCache.MAX)
-      for (const [k, until] of this.#seen)
-        if (until <= nowMs || this.#seen.size >= ReplayCache.MAX) this.#seen.delete(k)
+    if (this.#seen.size >= ReplayCache.MAX) this.#evict(nowMs)
     this.#seen.set(key, untilMs)
     return true
+  }
+
+  /**
+   * Makes room once the cache is full: the expired first, then the oldest tenth — one sweep per tenth of
+   * the cache filled, never one per authenticator (a flood of fresh authenticators cost a whole sweep each).
+   */
+  #evict(nowMs: number): void {
+    for (const [k, until] of this.#seen) if (until <= nowMs) this.#seen.delete(k)
+    let over = this.#seen.size - Math.floor(ReplayCache.MAX * 0.9)
+    for (const k of this.#seen.keys()) {
+      if (over-- <= 0) break
+      this.#seen.delete(k)
+    }
+  }
+
+  get size(): number {
+    return this.#seen.size
   }
 }
 
