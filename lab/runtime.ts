@@ -359,6 +359,9 @@ export class Lab implements AsyncDisposable {
     const started: Instance[] = []
     try {
       this.#pki = await this.#openPki(this.#scenario)
+      // The realm's secret is made now if it is new, not at the first ticket: a disk that fills later must
+      // not stop Kerberos (nor the pool and IIS, which open tickets with it).
+      void this.kerberos
       for (const name of SERVER_NAMES) {
         if (!this.#scenario.servers[name].enabled) continue
         const listen = planListen(name, this.#scenario.servers, this.#network, this.#ports)

@@ -108,10 +108,19 @@ export class DhcpRuntime {
     return this.#fd
   }
 
-  /** Records what changed for a MAC (its lease, or that it has none). */
+  /**
+   * Records what changed for a MAC (its lease, or that it has none). When the file cannot be written (a full
+   * disk) the table in memory still holds the lease; the next save that can write starts the file afresh from
+   * the whole table, so nothing that was missed is lost.
+   */
   save(mac: string): void {
     const lease = this.leases.ofMac(mac)
-    writeSync(this.#open(), JSON.stringify(lease ?? { released: mac }) + '\n')
+    try {
+      writeSync(this.#open(), JSON.stringify(lease ?? { released: mac }) + '\n')
+    } catch (err) {
+      this.close()
+      throw err
+    }
   }
 
   close(): void {
@@ -338,7 +347,7 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps, DhcpEvents> {
     )
     const reply = decision.reply
     if (reply?.type === DhcpMessageType.ACK || asked.type === 'RELEASE' || asked.type === 'DECLINE')
-      this.#runtime.save(asked.mac)
+      this.#saveLease(asked.mac, peer)
     if (!reply) {
       this.#journalSilence(asked, peer, decision.note, { note: decision.note })
       return
@@ -411,6 +420,19 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps, DhcpEvents> {
       device: { mac: asked.mac },
       fields: { messageType: type, xid, ...(vendorClass !== undefined ? { vendorClass } : {}) },
     })?.fault
+  }
+
+  /** A lease the file could not keep (a full disk) is still served from memory: warned, never fatal. */
+  #saveLease(mac: string, peer: Peer): void {
+    try {
+      this.#runtime.save(mac)
+    } catch (err) {
+      this.warnLimited(
+        'lease-file',
+        { mac, peer: peer.address },
+        `dhcp: lease not written: ${(err as Error).message}`,
+      )
+    }
   }
 
   #journalSilence(asked: Asked, peer: Peer, why: string, detail: { fault?: string; note?: string }): void {

@@ -7,10 +7,11 @@ import { describe, expect, it } from 'vitest'
 import { DnsRcode, DnsType } from '../../servers/dns/codec.js'
 import { askUdp, dnsQuery } from '../helpers/dns-client.js'
 import { startTestLab, type TestLab } from '../helpers/lab.js'
+import { SipTestClient } from '../helpers/sip-client.js'
 
 /*
  * A full disk under a running lab (issue "Reliability and security, second probe", finding 1): the state
- * folder on an 8 MiB tmpfs, filled to the last octet while phones ask. Every server and the admin API keep
+ * folder on an 8 MiB tmpfs, filled to the last octet while phones ask. DNS, LDAP, a SIP sign-in and the admin API keep
  * answering, memory keeps every event, the journal says the file is missing lines; when space is freed the
  * file is written again, its torn line ended, and an event in it counts what it is missing.
  */
@@ -43,7 +44,7 @@ async function bind(t: TestLab): Promise<void> {
 }
 
 describe.skipIf(!root)('a lab whose state folder fills up', () => {
-  it('keeps serving DNS, LDAP and the admin API, then writes its journal again when space returns', async () => {
+  it('keeps serving DNS, LDAP, SIP and the admin API, then writes its journal again when space returns', async () => {
     const mount = mkdtempSync(join(tmpdir(), 'cx700-full-disk-'))
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mount])
     try {
@@ -52,6 +53,8 @@ describe.skipIf(!root)('a lab whose state folder fills up', () => {
       fill(filler)
       expect(await ask(t, 'sip.contoso.test')).toBe(DnsRcode.NOERROR)
       await bind(t)
+      await using sip = await SipTestClient.tls(t)
+      expect((await sip.register('alice@contoso.test', 'alice', 'Passw0rd!')).status).toBe(200)
       await t.lab.journal.waitFor({ kind: 'journal:write-failed' })
       const full = await t.client.health()
       expect(full).toMatchObject({ ok: true, journalFile: { writing: false } })

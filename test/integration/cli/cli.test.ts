@@ -49,7 +49,8 @@ function bindTcp(port: number): Promise<void> {
 /** A lab that keeps its state in `d` and its admin API on an ephemeral loopback port, as JSON. */
 const upOptions = (d: string): string[] => ['--json', '--state', join(d, 'state'), '--admin', '127.0.0.1:0']
 
-describe('cx700-lab CLI', () => {
+// Each test runs the CLI as a process a dozen times (a second or more each on a loaded 2-core CI machine).
+describe('cx700-lab CLI', { timeout: 60_000 }, () => {
   it('validate: exit 0 for good files, 1 with every problem for bad ones, 2 for bad usage', async () => {
     const d = tmp()
     writeFileSync(join(d, 'good.yaml'), MINIMAL_SCENARIO)
