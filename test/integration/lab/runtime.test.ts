@@ -1,5 +1,5 @@
 import { createSocket } from 'node:dgram'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -32,7 +32,7 @@ describe('Lab runtime', () => {
   })
 
   it('maps standard ports to portBase + port in loopback mode, and keeps them in netns mode', () => {
-    const s = loadScenario(writeTemp(MINIMAL_SCENARIO))
+    const s = loadScenario('s.yaml', MINIMAL_SCENARIO)
     expect(planListen('ntp', s.servers, s.network, 'scenario')[0]).toMatchObject({
       address: '127.0.0.1',
       port: 10123,
@@ -131,10 +131,3 @@ describe('Lab runtime', () => {
     }
   })
 })
-
-function writeTemp(text: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'cx700-plan-'))
-  const f = join(dir, 's.yaml')
-  writeFileSync(f, text)
-  return f
-}
