@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http'
+import { Readable } from 'node:stream'
 import type { ScriptStatus } from '../script.js'
 import type { ScenarioProblem } from '../../core/errors.js'
 import { LabError } from '../../core/errors.js'
@@ -68,6 +70,29 @@ function query(
   return s ? `?${s}` : ''
 }
 
+/**
+ * `fetch` for an admin API on a unix socket (`unix:/run/cx700-eth1.sock`, as interface mode offers it to the
+ * commands): node:http over the socket, answered as a Response (the global fetch cannot reach a socket).
+ */
+function fetchUnix(socketPath: string, path: string, init: RequestInit): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const headers = { host: 'localhost', ...(init.headers as Record<string, string> | undefined) }
+    const req = httpRequest({ socketPath, path, method: init.method ?? 'GET', headers }, (res) => {
+      const answer = new Headers()
+      for (const [k, v] of Object.entries(res.headers))
+        if (v !== undefined) answer.set(k, Array.isArray(v) ? v.join(', ') : v)
+      const empty = res.statusCode === 204 || res.statusCode === 304
+      const body = empty ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>)
+      if (empty) res.resume()
+      resolve(new Response(body, { status: res.statusCode ?? 500, headers: answer }))
+    })
+    req.on('error', reject)
+    init.signal?.addEventListener('abort', () => req.destroy(new Error('aborted')), { once: true })
+    if (typeof init.body === 'string') req.end(init.body)
+    else req.end()
+  })
+}
+
 /** The typed client of the admin API, used by the CLI, the tests and users' scripts. */
 export class LabClient {
   readonly baseUrl: string
@@ -76,6 +101,13 @@ export class LabClient {
   constructor(baseUrl: string, token?: string) {
     this.baseUrl = baseUrl.replace(/\/$/, '')
     this.#token = token
+  }
+
+  /** The admin API over HTTP, or over a unix socket for a `unix:PATH` base URL. */
+  #fetch(path: string, init: RequestInit): Promise<Response> {
+    return this.baseUrl.startsWith('unix:')
+      ? fetchUnix(this.baseUrl.slice('unix:'.length), path, init)
+      : fetch(this.baseUrl + path, init)
   }
 
   async #send(method: string, path: string, body?: { json?: unknown; yaml?: string }): Promise<Response> {
@@ -90,7 +122,7 @@ export class LabClient {
       payload = body.yaml
     }
     try {
-      return await fetch(this.baseUrl + path, {
+      return await this.#fetch(path, {
         method,
         headers,
         ...(payload !== undefined ? { body: payload } : {}),
@@ -174,7 +206,7 @@ export class LabClient {
       this.#token !== undefined ? { authorization: `Bearer ${this.#token}` } : {}
     let res: Response
     try {
-      res = await fetch(`${this.baseUrl}/journal${query({ ...filter, follow: true })}`, { headers, signal })
+      res = await this.#fetch(`/journal${query({ ...filter, follow: true })}`, { headers, signal })
     } catch (err) {
       if (signal.aborted) return
       throw err
