@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import type { JournalEvent } from '../core/journal/journal.js'
+import { parseLine, type JournalEvent } from '../core/journal/journal.js'
 import { usage } from './args.js'
 
 /** Reads a journal.jsonl; a line that is not an event is counted and skipped. */
@@ -14,13 +14,9 @@ export function readJournal(file: string): { events: JournalEvent[]; skipped: nu
   let skipped = 0
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue
-    try {
-      const e = JSON.parse(line) as JournalEvent
-      if (typeof e.seq === 'number' && typeof e.kind === 'string') events.push(e)
-      else skipped++
-    } catch {
-      skipped++
-    }
+    const e = parseLine(line)
+    if (e) events.push(e)
+    else skipped++
   }
   return { events, skipped }
 }

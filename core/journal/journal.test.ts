@@ -286,7 +286,7 @@ describe('Journal on a disk that refuses writes (issue "Reliability and security
     () => {
       // /dev/full answers every write with ENOSPC, as a full disk does.
       const journal = new Journal({
-        clock: manualClock(Date.parse('2007-01-01T00:00:00Z')),
+        clock: manualClock(Date.now()),
         file: '/dev/full',
       })
       const sent: number[] = []

@@ -190,10 +190,15 @@ function olderFile(file: string): string {
 }
 
 /** An event from a line of a journal file; undefined for what is not one (a line cut by a crash). */
-function parseLine(line: string): JournalEvent | undefined {
+export function parseLine(line: string): JournalEvent | undefined {
   try {
     const event = JSON.parse(line) as JournalEvent
-    return typeof event === 'object' && event !== null && typeof event.seq === 'number' ? event : undefined
+    return typeof event === 'object' &&
+      event !== null &&
+      typeof event.seq === 'number' &&
+      typeof event.kind === 'string'
+      ? event
+      : undefined
   } catch {
     return undefined
   }

@@ -1,8 +1,9 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import ts from 'typescript'
 import { describe, expect, it } from 'vitest'
 import { packageRoot } from '../../lab/paths.js'
+import { sourceFiles } from '../helpers/source.js'
 
 /*
  * House style: a function short enough to read at once — aim under 60 lines, none over 80 (tests aside).
@@ -12,16 +13,6 @@ import { packageRoot } from '../../lab/paths.js'
 const LIMIT = 80
 const ROOTS = ['core', 'certs', 'servers', 'lab', 'phone', 'cli', 'bench']
 const root = packageRoot()
-
-function sourceFiles(dir: string): string[] {
-  const out: string[] = []
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name)
-    if (statSync(path).isDirectory()) out.push(...sourceFiles(path))
-    else if (name.endsWith('.ts') && !name.endsWith('.test.ts') && !name.endsWith('.d.ts')) out.push(path)
-  }
-  return out
-}
 
 interface Measured {
   readonly lines: number

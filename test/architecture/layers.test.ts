@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs'
+import { readFileSync, existsSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { packageRoot } from '../../lab/paths.js'
+import { sourceFiles } from '../helpers/source.js'
 
 /*
  * The house's layers (docs/architecture.md): core → certs → servers → lab → phone, cli, bench. Nothing
@@ -18,16 +19,6 @@ const RANK: Readonly<Record<string, number>> = {
   bench: 4,
 }
 const root = packageRoot()
-
-function sourceFiles(dir: string): string[] {
-  const out: string[] = []
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name)
-    if (statSync(path).isDirectory()) out.push(...sourceFiles(path))
-    else if (name.endsWith('.ts') && !name.endsWith('.test.ts') && !name.endsWith('.d.ts')) out.push(path)
-  }
-  return out
-}
 
 /** Every relative module a file imports or re-exports (type-only ones included), resolved to a file. */
 function importsOf(file: string): string[] {

@@ -1,4 +1,4 @@
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { request, Agent } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,6 +11,7 @@ import { LabClient } from '../../lab/client/index.js'
 import { packageRoot } from '../../lab/paths.js'
 import { loadScenario } from '../../lab/scenario/load.js'
 import { apReqFor } from '../helpers/kerberos.js'
+import { rssMb } from '../../bench/process.js'
 import { spawnEphemeralLab } from '../helpers/process.js'
 
 /*
@@ -23,9 +24,6 @@ import { spawnEphemeralLab } from '../helpers/process.js'
  */
 const SCENARIO = join(packageRoot(), 'scenarios', 'default.yaml')
 const NEGOTIATE = 'TlRMTVNTUAABAAAABoIIAAAAAAAAAAAAAAAAAAAAAAA=' // curl's NTLM type 1
-
-const rssMb = (pid: number): number =>
-  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
 
 /** One request on the agent's connections; its status. */
 function get(agent: Agent, port: number, authorization: string): Promise<number> {
@@ -133,9 +131,7 @@ describe('a lab after a flood of unfinished handshakes and fresh authenticators'
       const flooded = rssMb(pid)
 
       await expect.poll(() => rssMb(pid), { timeout: 60_000, interval: 1_000 }).toBeLessThan(idle + 50)
-      console.log(
-        `RSS: ${idle.toFixed(0)} MB idle, ${flooded.toFixed(0)} MB after the flood, ${rssMb(pid).toFixed(0)} MB idle again`,
-      )
+      console.log(`RSS: ${idle} MB idle, ${flooded} MB after the flood, ${rssMb(pid)} MB idle again`)
     } finally {
       rmSync(state, { recursive: true, force: true })
     }
