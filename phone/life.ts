@@ -312,7 +312,7 @@ export class LivingPhone {
   #startRun(ctx: PhoneContext, session: SignedIn): Run {
     const t = this.timings
     const now = this.#clock.now()
-    const mwiMinutes = Number(session.props.ucExchangeMwiPoll)
+    const mwiMinutes = Number(session.props.ucExchangeMWIPoll)
     const due = new Map<Duty, number>([
       // The refresh counts from the REGISTER, not from the end of the sign-in's other steps.
       ['re-register', session.registeredAt + session.expiresS * 1000 * t.reRegisterAt],

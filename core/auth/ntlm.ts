@@ -1,5 +1,6 @@
 import { createCipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { secretKey } from './secret-key.js'
+import { exportedSessionKey, rc4, sessionKeys, type NtlmSessionKeys } from './ntlm-session.js'
 import { LabDecodeError } from '../errors.js'
 
 /**
@@ -114,16 +115,45 @@ export function desl(key16: Uint8Array, data: Uint8Array): Uint8Array {
 
 export const NtlmFlag = {
   unicode: 0x00000001,
+  oem: 0x00000002,
   requestTarget: 0x00000004,
+  sign: 0x00000010,
+  seal: 0x00000020,
+  datagram: 0x00000040,
+  lmKey: 0x00000080,
   ntlm: 0x00000200,
   alwaysSign: 0x00008000,
   targetTypeDomain: 0x00010000,
   extendedSessionSecurity: 0x00080000,
+  identify: 0x00100000,
   targetInfo: 0x00800000,
   version: 0x02000000,
   key128: 0x20000000,
+  keyExchange: 0x40000000,
   key56: 0x80000000,
 } as const
+
+/**
+ * What a connectionless client keeps of a CHALLENGE's flags ([MS-NLMP] §3.1.5.2.1: the connection-based set
+ * plus SIGN, DATAGRAM, IDENTIFY and KEY_EXCH, which connectionless NTLM requires).
+ */
+const CONNECTIONLESS_FLAGS =
+  NtlmFlag.unicode |
+  NtlmFlag.ntlm |
+  NtlmFlag.alwaysSign |
+  NtlmFlag.extendedSessionSecurity |
+  NtlmFlag.targetInfo |
+  NtlmFlag.version |
+  NtlmFlag.key128 |
+  NtlmFlag.key56 |
+  NtlmFlag.requestTarget |
+  NtlmFlag.sign |
+  NtlmFlag.datagram |
+  NtlmFlag.identify |
+  NtlmFlag.keyExchange
+
+/** The VERSION field ([MS-NLMP] §2.2.2.10): Windows Server 2003's 5.2.3790, NTLM revision 15, as OCS 2007 R2 sent. */
+export const WINDOWS_2003_VERSION = Uint8Array.of(5, 2, 0xce, 0x0e, 0, 0, 0, 0x0f)
 
 const SIGNATURE = Buffer.from('NTLMSSP\0', 'latin1')
 
@@ -144,6 +174,8 @@ export type NtlmMessage =
       readonly domain: string
       readonly user: string
       readonly workstation: string
+      /** The RC4-encrypted random session key (KEY_EXCH), empty when none was sent. */
+      readonly encryptedSessionKey: Uint8Array
     }
 
 function fail(message: string, offset: number): never {
@@ -197,6 +229,7 @@ export function decodeNtlm(buf: Uint8Array): NtlmMessage {
       domain: text(field(28, 'domain'), unicode),
       user: text(field(36, 'user'), unicode),
       workstation: text(field(44, 'workstation'), unicode),
+      encryptedSessionKey: new Uint8Array(field(52, 'session key')),
     }
   }
   return fail(`message type ${type}`, 8)
@@ -222,19 +255,23 @@ export function encodeChallenge(options: {
   serverChallenge: Uint8Array
   targetName: string
   targetInfo: Uint8Array
+  /** The VERSION field (8 octets), sent when the flags carry NTLMSSP_NEGOTIATE_VERSION. */
+  version?: Uint8Array
 }): Uint8Array {
   const name = utf16(options.targetName)
-  const head = Buffer.alloc(48)
+  const size = options.version ? 56 : 48
+  const head = Buffer.alloc(size)
   SIGNATURE.copy(head, 0)
   head.writeUInt32LE(2, 8)
   head.writeUInt16LE(name.length, 12)
   head.writeUInt16LE(name.length, 14)
-  head.writeUInt32LE(48, 16)
+  head.writeUInt32LE(size, 16)
   head.writeUInt32LE(options.flags >>> 0, 20)
   Buffer.from(options.serverChallenge).copy(head, 24)
   head.writeUInt16LE(options.targetInfo.length, 40)
   head.writeUInt16LE(options.targetInfo.length, 42)
-  head.writeUInt32LE(48 + name.length, 44)
+  head.writeUInt32LE(size + name.length, 44)
+  if (options.version) Buffer.from(options.version).copy(head, 48)
   return new Uint8Array(Buffer.concat([head, name, options.targetInfo]))
 }
 
@@ -267,6 +304,31 @@ export function serverChallenge(
       [1, host.split('.')[0]!.toUpperCase()],
       [3, host],
     ]),
+  })
+}
+
+/**
+ * The CHALLENGE an OCS 2007 R2 front end sends in MS-SIPAE's connectionless NTLM, shaped as the recorded one
+ * (sipe's `sip-sec-ntlm-tests.c`): flags 0xE29882F3 (SIGN, SEAL, DATAGRAM, LM_KEY, IDENTIFY, KEY_EXCH, VERSION,
+ * extended session security), no target name, AV pairs NetBIOS domain, NetBIOS computer, DNS domain, DNS
+ * computer, DNS tree, and Windows Server 2003's version.
+ */
+export function connectionlessChallenge(
+  serverChallenge: Uint8Array,
+  names: { readonly netbiosDomain: string; readonly host: string; readonly dnsDomain: string },
+): Uint8Array {
+  return encodeChallenge({
+    flags: 0xe29882f3,
+    serverChallenge,
+    targetName: '',
+    targetInfo: targetInfo([
+      [2, names.netbiosDomain],
+      [1, names.host.split('.')[0]!.toUpperCase()],
+      [4, names.dnsDomain],
+      [3, names.host],
+      [5, names.dnsDomain],
+    ]),
+    version: WINDOWS_2003_VERSION,
   })
 }
 
@@ -322,8 +384,8 @@ export function verifyNtlm(
 // ------------------------------------------------------------------------------------ session and signing
 
 /**
- * The NTLMv2 session base key ([MS-NLMP] §3.3.2: HMAC_MD5(ResponseKeyNT, NTProofStr)); with neither key
- * exchange nor LM key negotiated it is the exported session key the signing key is made from.
+ * The NTLMv2 session base key ([MS-NLMP] §3.3.2: HMAC_MD5(ResponseKeyNT, NTProofStr)), which for NTLMv2 is
+ * also the key exchange key.
  */
 export function ntlmv2SessionKey(
   auth: Extract<NtlmMessage, { type: 3 }>,
@@ -334,33 +396,17 @@ export function ntlmv2SessionKey(
   return new Uint8Array(createHmac('md5', secretKey(key)).update(auth.ntResponse.subarray(0, 16)).digest())
 }
 
-/** The client-to-server signing key ([MS-NLMP] §3.4.5.2 SIGNKEY, extended session security). */
-export function clientSigningKey(exportedSessionKey: Uint8Array): Uint8Array {
-  return new Uint8Array(
-    createHash('md5')
-      .update(exportedSessionKey)
-      .update('session key to client-to-server signing key magic constant\0', 'latin1')
-      .digest(),
-  )
-}
-
 /**
- * The NTLM MAC with extended session security and no key exchange ([MS-NLMP] §3.4.4.2): version 1, the first
- * eight octets of HMAC_MD5(SigningKey, SeqNum ‖ Message), SeqNum — 16 octets, which MS-SIPAE sends in hex.
+ * The server's view of an NTLMv2 session: the exported session key (decrypting the client's random session
+ * key when KEY_EXCH was negotiated) and the four keys made from it. Undefined for NTLMv1, whose keys the lab
+ * does not derive.
  */
-export function ntlmMac(signingKey: Uint8Array, seqNum: number, message: Uint8Array): Uint8Array {
-  const seq = Buffer.alloc(4)
-  seq.writeUInt32LE(seqNum >>> 0)
-  const checksum = createHmac('md5', secretKey(signingKey))
-    .update(seq)
-    .update(message)
-    .digest()
-    .subarray(0, 8)
-  const out = Buffer.alloc(16)
-  out.writeUInt32LE(1, 0)
-  checksum.copy(out, 4)
-  seq.copy(out, 12)
-  return new Uint8Array(out)
+export function serverSessionKeys(
+  auth: Extract<NtlmMessage, { type: 3 }>,
+  password: string,
+): NtlmSessionKeys | undefined {
+  const base = ntlmv2SessionKey(auth, password)
+  return base && sessionKeys(auth.flags, exportedSessionKey(auth.flags, base, auth.encryptedSessionKey))
 }
 
 // ------------------------------------------------------------------------------------------- client side
@@ -399,44 +445,74 @@ export interface AuthenticateOptions {
   readonly clientChallenge?: Uint8Array
   /** Windows FILETIME (100 ns since 1601). */
   readonly timestamp?: bigint
+  /** With KEY_EXCH: the random session key the client makes (random unless a test pins it). */
+  readonly randomSessionKey?: Uint8Array
 }
 
-/** The AUTHENTICATE and the session key both ends now share (what signs later messages). */
-export function authenticateWithKey(options: AuthenticateOptions): {
-  message: Uint8Array
-  sessionKey: Uint8Array
-} {
+/** The flags a client answers a CHALLENGE with (connectionless: [MS-NLMP] §3.1.5.2.1; else the server's). */
+function answerFlags(challengeFlags: number): number {
+  if ((challengeFlags & NtlmFlag.datagram) === 0) return (challengeFlags | NtlmFlag.unicode) >>> 0
+  const flags = (challengeFlags & CONNECTIONLESS_FLAGS) | NtlmFlag.requestTarget
+  return ((flags & NtlmFlag.key128) !== 0 ? flags & ~NtlmFlag.key56 : flags) >>> 0
+}
+
+/** The NTLMv2 NT and LMv2 responses and the session base key ([MS-NLMP] §3.3.2). */
+function ntlmv2Responses(options: AuthenticateOptions): { nt: Buffer; lm: Buffer; base: Uint8Array } {
   const { challenge } = options
   const key = ntowfv2(options.password, options.user, options.domain)
   const time = Buffer.alloc(8)
   time.writeBigUInt64LE(options.timestamp ?? BigInt(Date.now()) * 10_000n + 116_444_736_000_000_000n)
+  const clientChallenge = Buffer.from(options.clientChallenge ?? randomBytes(8))
   const temp = Buffer.concat([
     Buffer.from([1, 1, 0, 0, 0, 0, 0, 0]),
     time,
-    Buffer.from(options.clientChallenge ?? randomBytes(8)),
+    clientChallenge,
     Buffer.alloc(4),
     Buffer.from(challenge.targetInfo),
     Buffer.alloc(4),
   ])
   const proof = ntProofStr(key, challenge.serverChallenge, temp)
-  const nt = Buffer.concat([Buffer.from(proof), temp])
-  const lm = Buffer.alloc(24)
-  const fields = [lm, nt, utf16(options.domain), utf16(options.user), utf16(options.workstation)]
-  const head = Buffer.alloc(64)
+  const hmac = (...parts: Uint8Array[]): Buffer => {
+    const h = createHmac('md5', secretKey(key))
+    for (const p of parts) h.update(p)
+    return h.digest()
+  }
+  return {
+    nt: Buffer.concat([Buffer.from(proof), temp]),
+    lm: Buffer.concat([hmac(challenge.serverChallenge, clientChallenge), clientChallenge]),
+    base: new Uint8Array(hmac(proof)),
+  }
+}
+
+/**
+ * The AUTHENTICATE, laid out as Windows lays it out (a 72-octet header with VERSION; domain, user,
+ * workstation, LMv2, NTLMv2, encrypted session key), and the session keys both ends now share.
+ */
+export function authenticateWithKey(options: AuthenticateOptions): {
+  message: Uint8Array
+  keys: NtlmSessionKeys
+} {
+  const flags = answerFlags(options.challenge.flags)
+  const { nt, lm, base } = ntlmv2Responses(options)
+  const exchange = (flags & NtlmFlag.keyExchange) !== 0
+  const random = exchange ? (options.randomSessionKey ?? new Uint8Array(randomBytes(16))) : undefined
+  const encrypted = Buffer.from(random ? rc4(base, random) : new Uint8Array(0))
+  const payload = [utf16(options.domain), utf16(options.user), utf16(options.workstation), lm, nt, encrypted]
+  const slots = [28, 36, 44, 12, 20, 52]
+  const head = Buffer.alloc(72)
   SIGNATURE.copy(head, 0)
   head.writeUInt32LE(3, 8)
-  let offset = 64
-  fields.forEach((f, i) => {
-    head.writeUInt16LE(f.length, 12 + i * 8)
-    head.writeUInt16LE(f.length, 14 + i * 8)
-    head.writeUInt32LE(offset, 16 + i * 8)
+  let offset = head.length
+  payload.forEach((f, i) => {
+    head.writeUInt16LE(f.length, slots[i])
+    head.writeUInt16LE(f.length, slots[i]! + 2)
+    head.writeUInt32LE(offset, slots[i]! + 4)
     offset += f.length
   })
-  // Session key field: empty, at the end.
-  head.writeUInt32LE(offset, 56)
-  head.writeUInt32LE((challenge.flags | NtlmFlag.unicode) >>> 0, 60)
+  head.writeUInt32LE(flags, 60)
+  if ((flags & NtlmFlag.version) !== 0) Buffer.from(WINDOWS_2003_VERSION).copy(head, 64)
   return {
-    message: new Uint8Array(Buffer.concat([head, ...fields])),
-    sessionKey: new Uint8Array(createHmac('md5', secretKey(key)).update(proof).digest()),
+    message: new Uint8Array(Buffer.concat([head, ...payload])),
+    keys: sessionKeys(flags, random ?? base),
   }
 }

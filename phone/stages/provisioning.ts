@@ -1,5 +1,5 @@
 import { LabDecodeError } from '../../core/errors.js'
-import { children, parseXml, path } from '../../core/xml.js'
+import { children, parseXml, path, type XmlElement } from '../../core/xml.js'
 import type { PhoneContext } from '../context.js'
 import type { PhoneSip } from '../sip.js'
 
@@ -19,6 +19,23 @@ const GROUP_LIST =
 const ROAMING_LIST =
   '<roamingList xmlns="http://schemas.microsoft.com/2006/09/sip/roaming-self">' +
   '<roaming type="categories"/><roaming type="containers"/><roaming type="subscribers"/></roamingList>'
+
+/**
+ * The settings of a v2 document, read as Communicator reads them (sipe's `sipe_process_provisioning_v2`):
+ * ServerConfiguration's as the group's child elements ([MS-SIPREGE] §2.2.2.5.1), other groups' as
+ * `propertyEntryList/property`. A ServerConfiguration that carries a propertyEntryList instead teaches the
+ * phone nothing — as on a real phone.
+ */
+function provisionGroups(doc: XmlElement | undefined): Record<string, string> {
+  const props: Record<string, string> = {}
+  for (const grp of children(doc, 'provisionGroup')) {
+    if (grp.attrs.name === 'ServerConfiguration') {
+      for (const c of grp.children) if (c.name !== 'propertyEntryList') props[c.name] = c.text
+    } else
+      for (const p of children(path(grp, 'propertyEntryList'), 'property')) props[p.attrs.name ?? ''] = p.text
+  }
+  return props
+}
 
 /** What in-band provisioning told the phone (property name → value). */
 export type Provisioned = Readonly<Record<string, string>>
@@ -45,8 +62,7 @@ export async function provisioningStage(ctx: PhoneContext, sip: PhoneSip): Promi
   const props: Record<string, string> = {}
   try {
     const doc = prov?.status === 200 && prov.body.length > 0 ? parseXml(prov.body.toString()) : undefined
-    for (const grp of children(doc, 'provisionGroup'))
-      for (const p of children(path(grp, 'propertyEntryList'), 'property')) props[p.attrs.name ?? ''] = p.text
+    Object.assign(props, provisionGroups(doc))
     for (const c of children(doc, 'serverConfiguration')) props[c.name] = c.text
     // Exchange UM enablement is read where S23 shows it — the user's userProperties — and nowhere else.
     delete props.exumEnabled

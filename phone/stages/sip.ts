@@ -1,6 +1,6 @@
 import { STATUS, ended, next, type Outcome, type PhoneContext, type PhoneNetwork } from '../context.js'
 import { userAgent } from '../firmware.js'
-import { PhoneSip } from '../sip.js'
+import { PhoneSip, epidOf } from '../sip.js'
 import type { TrustFailure } from '../trust.js'
 
 /** The A-record fallbacks of §2.6, in order, when no SRV record names the pool. */
@@ -48,6 +48,7 @@ export async function poolStage(ctx: PhoneContext, network: PhoneNetwork): Promi
           ctx.options.signIn,
           `${network.lease.address}:5061`,
           userAgent(ctx.state.firmware),
+          epidOf(ctx.options.mac),
         ),
       )
     }
@@ -68,16 +69,19 @@ export async function registerStage(
   sip: PhoneSip,
 ): Promise<Outcome<{ sip: PhoneSip; expiresS: number }>> {
   const { account, password } = ctx.options
-  const registered = await sip.register(account, password, ctx.timeoutMs * 2)
+  const { response: registered, refused } = await sip.register(account, password, ctx.timeoutMs * 2)
   const expires = registered?.headers.get('expires')
-  const ok = registered?.status === 200
+  const ok = registered?.status === 200 && refused === undefined
   ctx.step(
     'register',
     ok,
-    `REGISTER → ${registered?.status ?? 'no answer'}${expires ? `, Expires ${expires}` : ''}`,
+    refused !== undefined
+      ? `REGISTER → ${refused} (the phone does not trust the pool's answer)`
+      : `REGISTER → ${registered?.status ?? 'no answer'}${expires ? `, Expires ${expires}` : ''}`,
   )
   if (!ok) {
     sip.close()
+    if (refused !== undefined) return ended('sign-in-refused')
     // A refusal (401/403/404) is the user's to fix; a pool that does not answer or answers 5xx (busy, down)
     // is one the phone tries again later (RFC 3261 §21.5: 5xx is the server's failure, not the request's).
     const status = registered?.status

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto'
-import ntlm from '@ewsjs/ntlm-client'
 import { describe, expect, it } from 'vitest'
 import { loadScenario } from '../../lab/scenario/load.js'
 import { parseXml, path, children } from '../../core/xml.js'
 import { REALM, SecurityAssociations, answer, type SipConnection, type SipContext } from './behaviour.js'
 import { SipFramer, parseAuthParams, type SipRequest } from './codec.js'
+import { signature, verifySignature, type NtlmAssociation } from './signing.js'
+import { authenticateWithKey, decodeNtlm } from '../../core/auth/ntlm.js'
 import { ReplayCache } from '../../core/auth/krb5/acceptor.js'
 import { KerberosRealm } from '../../core/auth/krb5/realm.js'
 import { KrbTokId, krb5Token } from '../../core/auth/spnego.js'
@@ -52,46 +53,63 @@ function request(method: string, user: string, headers: string[] = []): SipReque
   return new SipFramer().push(Buffer.from(text))[0] as SipRequest
 }
 
-/** REGISTER as OCS clients do it (MS-SIPAE): no credentials, NTLM with empty gssapi-data, AUTHENTICATE. */
+/** A client's side of a security association: its keys and the opaque naming it. */
+type ClientSa = { readonly sa: NtlmAssociation; readonly opaque: string }
+
+/** Signs a request on the association (crand, cnum, response: MS-SIPAE), with `extra` auth params. */
+function signOn(req: SipRequest, c: ClientSa, cnum: number, extra = ''): SipRequest {
+  const response = signature(req, c.sa, 'client', '1a2b3c4d', String(cnum))
+  req.headers.add(
+    'Authorization',
+    `NTLM qop="auth", opaque="${c.opaque}", realm="${REALM}", targetname="ocspool.contoso.test"${extra}, crand="1a2b3c4d", cnum="${cnum}", response="${response}"`,
+  )
+  return req
+}
+
+/**
+ * REGISTER as Communicator 2007 R2 does it (MS-SIPAE version 4): no credentials, NTLM with empty
+ * gssapi-data, then the AUTHENTICATE in a REGISTER signed with the keys it makes.
+ */
 function registerNtlm(
   conn: SipConnection,
   sas: SecurityAssociations,
   user: string,
   account: string,
   password: string,
+  c: SipContext = ctx(),
 ) {
-  const first = answer(request('REGISTER', user), conn, ctx(), sas)!
+  const first = answer(request('REGISTER', user), conn, c, sas)!
   const ask = answer(
     request('REGISTER', user, [
-      `Authorization: NTLM qop="auth", realm="${REALM}", targetname="ocspool.contoso.test", gssapi-data="", version=3`,
+      `Authorization: NTLM qop="auth", realm="${REALM}", targetname="ocspool.contoso.test", gssapi-data="", version=4`,
     ]),
     conn,
-    ctx(),
+    c,
     sas,
   )!
-  const challenge = parseAuthParams(ask.response.headers.get('www-authenticate')!).params
-  const type3 = ntlm.createType3Message(
-    ntlm.decodeType2Message(challenge['gssapi-data']!),
-    account,
+  const params = parseAuthParams(ask.response.headers.get('www-authenticate')!).params
+  const challenge = decodeNtlm(Buffer.from(params['gssapi-data']!, 'base64'))
+  if (challenge.type !== 2) throw new Error('no CHALLENGE')
+  const { message, keys } = authenticateWithKey({
+    challenge,
+    user: account,
+    domain: 'CORP',
     password,
-    'CX700',
-    'CORP',
-  )
-  const final = answer(
-    request('REGISTER', user, [
-      `Authorization: NTLM qop="auth", realm="${REALM}", opaque="${challenge.opaque}", targetname="ocspool.contoso.test", gssapi-data="${type3.slice(5)}", version=3`,
-    ]),
-    conn,
-    ctx(),
-    sas,
-  )!
-  return { first, ask, final, opaque: challenge.opaque ?? '' }
+    workstation: 'CX700',
+  })
+  const client: ClientSa = {
+    sa: { keys, version: 4, realm: REALM, targetname: 'ocspool.contoso.test' },
+    opaque: params.opaque ?? '',
+  }
+  const gssapi = `, gssapi-data="${Buffer.from(message).toString('base64')}", version=4`
+  const final = answer(signOn(request('REGISTER', user), client, 1, gssapi), conn, c, sas)!
+  return { first, ask, final, opaque: client.opaque, client }
 }
 
 describe('OCS registrar: REGISTER with MS-SIP NTLM', () => {
   it('offers NTLM and Kerberos, sends a CHALLENGE, and registers on the AUTHENTICATE (Expires 900)', () => {
     const conn: SipConnection = {}
-    const { first, ask, final } = registerNtlm(
+    const { first, ask, final, client } = registerNtlm(
       conn,
       new SecurityAssociations(),
       'alice@contoso.test',
@@ -100,8 +118,8 @@ describe('OCS registrar: REGISTER with MS-SIP NTLM', () => {
     )
     expect(first.response.status).toBe(401)
     expect(first.response.headers.all('www-authenticate')).toEqual([
-      `NTLM realm="${REALM}", targetname="ocspool.contoso.test", version=3`,
-      `Kerberos realm="${REALM}", targetname="sip/ocspool.contoso.test", version=3`,
+      `NTLM realm="${REALM}", targetname="ocspool.contoso.test", version=4`,
+      `Kerberos realm="${REALM}", targetname="sip/ocspool.contoso.test", version=4`,
     ])
     expect(ask.response.status).toBe(401)
     expect(parseAuthParams(ask.response.headers.get('www-authenticate')!).params.opaque).toMatch(
@@ -112,21 +130,80 @@ describe('OCS registrar: REGISTER with MS-SIP NTLM', () => {
     expect(final.response.headers.get('expires')).toBe('900')
     expect(final.response.headers.get('contact')).toContain(';expires=900')
     expect(final.response.headers.get('allow-events')).toContain('vnd-microsoft-provisioning-v2')
-    expect(parseAuthParams(final.response.headers.get('authentication-info')!).params.qop).toBe('auth')
+    expect(final.summary).toContain('signature verified')
+    // The 200 is signed with the server's keys, as OCS 2007 R2 signs it (rspauth, srand, snum 1).
+    const info = parseAuthParams(final.response.headers.get('authentication-info')!).params
+    expect(info).toMatchObject({ qop: 'auth', snum: '1', opaque: client.opaque })
+    expect(
+      verifySignature(final.response, client.sa, 'server', {
+        rand: info.srand!,
+        num: info.snum!,
+        response: info.rspauth!,
+      }),
+    ).toBe(true)
     expect(conn.user?.signInAddress).toBe('alice@contoso.test')
+  })
+
+  it('challenges with 407 and Proxy-Authenticate when the scenario says so (the recorded R2 exchange)', () => {
+    const c = ctx({ slice: slice({ challenge: '407' }) })
+    const first = answer(request('REGISTER', 'alice@contoso.test'), {}, c, new SecurityAssociations())!
+    expect(first.response.status).toBe(407)
+    expect(first.response.reason).toBe('Proxy Authentication Required')
+    expect(first.response.headers.all('proxy-authenticate')[0]).toContain('NTLM realm=')
+    expect(first.response.headers.get('www-authenticate')).toBeUndefined()
+  })
+
+  it('refuses a version-4 AUTHENTICATE whose signature does not verify, or journals it when signatures is journal', () => {
+    const forged = (c: SipContext) => {
+      const sas = new SecurityAssociations()
+      answer(request('REGISTER', 'alice@contoso.test'), {}, c, sas)
+      const ask = answer(
+        request('REGISTER', 'alice@contoso.test', [
+          `Authorization: NTLM qop="auth", realm="${REALM}", targetname="ocspool.contoso.test", gssapi-data="", version=4`,
+        ]),
+        {},
+        c,
+        sas,
+      )!
+      const params = parseAuthParams(ask.response.headers.get('www-authenticate')!).params
+      const challenge = decodeNtlm(Buffer.from(params['gssapi-data']!, 'base64'))
+      if (challenge.type !== 2) throw new Error('no CHALLENGE')
+      const { message } = authenticateWithKey({
+        challenge,
+        user: 'alice',
+        domain: 'CORP',
+        password: 'Passw0rd!',
+        workstation: 'CX700',
+      })
+      const token = Buffer.from(message).toString('base64')
+      const header = `Authorization: NTLM qop="auth", opaque="${params.opaque}", realm="${REALM}", targetname="ocspool.contoso.test", gssapi-data="${token}", version=4, crand="1a2b3c4d", cnum="1", response="01000000000000000000000064000000"`
+      return answer(request('REGISTER', 'alice@contoso.test', [header]), {}, c, sas)!
+    }
+    const refused = forged(ctx())
+    expect(refused.response.status).toBe(401)
+    expect(refused.summary).toContain('the signed AUTHENTICATE: a signature that does not verify')
+    const journaled = forged(ctx({ slice: slice({ signatures: 'journal' }) }))
+    expect(journaled.response.status).toBe(200)
+    expect(journaled.summary).toContain('a signature that does not verify (accepted: signatures is journal)')
   })
 
   it('accepts a re-REGISTER on the established security association, and not on someone else’s', () => {
     const sas = new SecurityAssociations()
-    const { ask } = registerNtlm({}, sas, 'alice@contoso.test', 'alice', 'Passw0rd!')
-    const opaque = parseAuthParams(ask.response.headers.get('www-authenticate')!).params.opaque!
-    const signed = `Authorization: NTLM qop="auth", opaque="${opaque}", realm="${REALM}", targetname="ocspool.contoso.test", crand="1a2b", cnum="2", response="0100000000000000"`
-    const again = answer(request('REGISTER', 'alice@contoso.test', [signed]), {}, ctx(), sas)!
+    const { client } = registerNtlm({}, sas, 'alice@contoso.test', 'alice', 'Passw0rd!')
+    const again = answer(signOn(request('REGISTER', 'alice@contoso.test'), client, 2), {}, ctx(), sas)!
     expect(again.response.status).toBe(200)
-    expect(again.summary).toContain(`security association ${opaque}`)
-    expect(answer(request('REGISTER', 'bob@contoso.test', [signed]), {}, ctx(), sas)!.response.status).toBe(
-      401,
-    )
+    expect(again.summary).toContain(`security association ${client.opaque}, signature verified`)
+    expect(again.response.headers.get('authentication-info')).toContain('snum="2"')
+    const theirs = signOn(request('REGISTER', 'alice@contoso.test'), client, 3).headers.get('authorization')!
+    expect(
+      answer(request('REGISTER', 'bob@contoso.test', [`Authorization: ${theirs}`]), {}, ctx(), sas)!.response
+        .status,
+    ).toBe(401)
+    // A request whose signature was made for another message does not verify.
+    expect(
+      answer(request('REGISTER', 'alice@contoso.test', [`Authorization: ${theirs}`]), {}, ctx(), sas)!
+        .response.status,
+    ).toBe(401)
   })
 
   it('answers 403 for a wrong password or another user’s account, 404 for an unknown user', () => {
@@ -256,16 +333,16 @@ describe('OCS registrar: REGISTER with MS-SIP NTLM', () => {
 
 describe('OCS in-band provisioning', () => {
   /** A connection that registered, its security associations, and a request header naming the one made. */
-  const registered = (): { conn: SipConnection; sas: SecurityAssociations; onSa: string } => {
+  const registered = (): { conn: SipConnection; sas: SecurityAssociations; client: ClientSa } => {
     const conn: SipConnection = {}
     const sas = new SecurityAssociations()
-    const { opaque } = registerNtlm(conn, sas, 'alice@contoso.test', 'alice', 'Passw0rd!')
-    const onSa = `Authorization: NTLM qop="auth", realm="${REALM}", opaque="${opaque}", targetname="ocspool.contoso.test", crand="1", cnum="1", response="00"`
-    return { conn, sas, onSa }
+    const { client } = registerNtlm(conn, sas, 'alice@contoso.test', 'alice', 'Passw0rd!')
+    return { conn, sas, client }
   }
+  let cnum = 1
   const subscribe = (event: string, c: SipContext = ctx(), r = registered()) =>
     answer(
-      request('SUBSCRIBE', 'alice@contoso.test', [`Event: ${event}`, 'Expires: 0', r.onSa]),
+      signOn(request('SUBSCRIBE', 'alice@contoso.test', [`Event: ${event}`, 'Expires: 0']), r.client, ++cnum),
       r.conn,
       c,
       r.sas,
@@ -273,7 +350,8 @@ describe('OCS in-band provisioning', () => {
   const properties = (body: Buffer): Record<string, string> => {
     const out: Record<string, string> = {}
     for (const g of children(parseXml(body.toString()), 'provisionGroup'))
-      for (const p of children(path(g, 'propertyEntryList'), 'property')) out[p.attrs.name!] = p.text
+      if (g.attrs.name === 'ServerConfiguration') for (const c of g.children) out[c.name] = c.text
+      else for (const p of children(path(g, 'propertyEntryList'), 'property')) out[p.attrs.name!] = p.text
     return out
   }
 
@@ -289,17 +367,17 @@ describe('OCS in-band provisioning', () => {
       updatesServerEnabled: 'true',
       absInternalServerUrl: 'https://ocspool.contoso.test/abs/int/handler',
       primaryEmailAddress: 'alice@contoso.test',
-      ucPhoneTimeout: '10',
+      ucPhoneTimeOut: '10',
     })
     // UM enablement is the user's, in roaming-self's userProperties (S23): never in ServerConfiguration.
     expect(p.exumEnabled).toBeUndefined()
     const overridden = properties(
       subscribe(
         'vnd-microsoft-provisioning-v2',
-        ctx({ slice: slice({ properties: { ucPhoneTimeout: '5', extra: 'x' } }) }),
+        ctx({ slice: slice({ properties: { ucPhoneTimeOut: '5', extra: 'x' } }) }),
       ).response.body,
     )
-    expect(overridden).toMatchObject({ ucPhoneTimeout: '5', extra: 'x' })
+    expect(overridden).toMatchObject({ ucPhoneTimeOut: '5', extra: 'x' })
   })
 
   it('answers the legacy package and the self categories (contactCard e-mail, exumEnabled)', () => {

@@ -7,26 +7,17 @@ import type { KerberosRealm } from '../../core/auth/krb5/realm.js'
 import { readKrb5Token } from '../../core/auth/spnego.js'
 import { LabDecodeError } from '../../core/errors.js'
 import {
-  NtlmFlag,
-  clientSigningKey,
+  connectionlessChallenge,
   decodeNtlm,
   newServerChallenge,
-  ntlmMac,
-  ntlmv2SessionKey,
-  serverChallenge,
+  serverSessionKeys,
 } from '../../core/auth/ntlm.js'
 import type { Site, User } from '../../core/site.js'
-import {
-  SipHeaders,
-  paramOf,
-  parseAuthParams,
-  signatureBuffer,
-  uriOf,
-  type SipRequest,
-  type SipResponse,
-} from './codec.js'
+import { SipHeaders, paramOf, parseAuthParams, uriOf, type SipRequest, type SipResponse } from './codec.js'
+import { gruuOpaque } from './instance.js'
 import { provisioningV1, provisioningV2, roamingSelf, type ProvisioningInput } from './provisioning.js'
 import type { SipConfig } from './schema.js'
+import { signature, verifySignature, type NtlmAssociation } from './signing.js'
 
 /**
  * The OCS 2007 R2 front end's behaviour, pure apart from the random challenges: REGISTER with MS-SIP NTLM
@@ -54,16 +45,20 @@ export interface SipContext {
   readonly now: Date
   /** The URLs of the lab's HTTP doubles (with their real ports). */
   readonly urls: { readonly dus?: ProvisioningInput['dus']; readonly abs: ProvisioningInput['abs'] }
+  /** A fault signing the answer wrongly, or not at all (what a phone must refuse or ignore). */
+  readonly signature?: 'wrong' | 'missing'
   /** A fault changing the provisioning answer. */
   readonly provisioning?: 'empty' | 'no-dus' | 'no-email'
   /** What a Kerberos token is checked against (sip/<pool>'s key, the replay cache); without it, refused. */
   readonly krb5?: { readonly realm: KerberosRealm; readonly replay: ReplayCache }
 }
 
-/** One connection's state: who registered on it. */
+/** One connection's state: who registered on it, and how the pool names the connection. */
 export interface SipConnection {
   user?: User
   contact?: string
+  /** The peer's port and the connection's id, which OCS writes into Via and Contact (`ms-received-*`). */
+  received?: { readonly port: number; readonly cid: string }
 }
 
 /** What a REGISTER that succeeded asks of the registrar: keep `contact` for `expires` seconds (0: remove). */
@@ -80,7 +75,10 @@ export interface RegistrationChange {
 export class SecurityAssociations {
   readonly #ntlm = new Map<string, Uint8Array>()
   readonly #nonces = new Set<string>()
-  readonly #users = new Map<string, { user: string; signingKey?: Uint8Array; unchecked?: string }>()
+  readonly #users = new Map<
+    string,
+    { user: string; sa?: NtlmAssociation; unchecked?: string; snum: number }
+  >()
   /** Per connection: a phone has one or two associations; a flood of unfinished handshakes keeps the last 64. */
   static readonly MAX = 64
 
@@ -97,12 +95,19 @@ export class SecurityAssociations {
     return c
   }
   /**
-   * Marks an association as the user's, once its AUTHENTICATE was verified; later requests are signed on it
-   * with the client signing key (known for NTLMv2).
+   * Marks an association as the user's, once its AUTHENTICATE was verified; later messages are signed on it
+   * with its keys (known for NTLMv2).
    */
-  authenticated(opaque: string, user: string, signingKey?: Uint8Array, unchecked = 'NTLMv1 keys'): void {
+  authenticated(opaque: string, user: string, sa?: NtlmAssociation, unchecked = 'NTLMv1 keys'): void {
     if (this.#users.size >= SecurityAssociations.MAX) this.#users.delete(this.#users.keys().next().value!)
-    this.#users.set(opaque, { user, ...(signingKey ? { signingKey } : { unchecked }) })
+    this.#users.set(opaque, { user, snum: 0, ...(sa ? { sa } : { unchecked }) })
+  }
+  /** The next `snum` of the server's signatures on this association (1 for the REGISTER's 200). */
+  nextSnum(opaque: string): number {
+    const entry = this.#users.get(opaque)
+    if (!entry) return 1
+    entry.snum++
+    return entry.snum
   }
   /** Why signatures on this association are not checked (no key the lab checks them with). */
   uncheckedWhy(opaque: string): string | undefined {
@@ -111,8 +116,8 @@ export class SecurityAssociations {
   userOf(opaque: string): string | undefined {
     return this.#users.get(opaque)?.user
   }
-  signingKeyOf(opaque: string): Uint8Array | undefined {
-    return this.#users.get(opaque)?.signingKey
+  associationOf(opaque: string): NtlmAssociation | undefined {
+    return this.#users.get(opaque)?.sa
   }
   newNonce(): string {
     const nonce = randomBytes(16).toString('hex')
@@ -173,24 +178,39 @@ const quoted = (params: Readonly<Record<string, string | number>>): string =>
     .map(([k, v]) => (typeof v === 'number' ? `${k}=${v}` : `${k}="${v}"`))
     .join(', ')
 
-/** The first 401: the schemes the pool accepts (MS-SIPAE §3.2.5.1.1). */
+/**
+ * The authentication protocol version the pool offers: 4, as OCS 2007 R2 does (the final AUTHENTICATE must
+ * then be signed too: Microsoft's note on the UCC API update, "Challenge responses that use version 4 of the
+ * protocol must contain a signature").
+ */
+export const OFFERED_VERSION = 4
+
+/** The challenge's status and header: 401 WWW-Authenticate or 407 Proxy-Authenticate (the `challenge` knob). */
+function challengeOf(ctx: SipContext): { status: number; reason: string; header: string } {
+  return ctx.slice.block.challenge === '407'
+    ? { status: 407, reason: 'Proxy Authentication Required', header: 'Proxy-Authenticate' }
+    : { status: 401, reason: 'Unauthorized', header: 'WWW-Authenticate' }
+}
+
+/** The first challenge: the schemes the pool accepts (MS-SIPAE §3.2.5.1.1). */
 function challengeAll(req: SipRequest, ctx: SipContext, sas: SecurityAssociations, why: string): SipOutcome {
   const { block, pool } = ctx.slice
+  const c = challengeOf(ctx)
   const offers: [string, string][] = []
   if (block.authentication === 'digest') {
     offers.push([
-      'WWW-Authenticate',
+      c.header,
       `Digest ${quoted({ realm: REALM, nonce: sas.newNonce(), qop: 'auth', algorithm: 'MD5' }).replace('algorithm="MD5"', 'algorithm=MD5')}`,
     ])
   } else {
-    offers.push(['WWW-Authenticate', `NTLM ${quoted({ realm: REALM, targetname: pool, version: 3 })}`])
+    offers.push([c.header, `NTLM ${quoted({ realm: REALM, targetname: pool, version: OFFERED_VERSION })}`])
     if (block.offerKerberos)
       offers.push([
-        'WWW-Authenticate',
-        `Kerberos ${quoted({ realm: REALM, targetname: `sip/${pool}`, version: 3 })}`,
+        c.header,
+        `Kerberos ${quoted({ realm: REALM, targetname: `sip/${pool}`, version: OFFERED_VERSION })}`,
       ])
   }
-  return { response: respond(req, 401, 'Unauthorized', offers), summary: `401: ${why}` }
+  return { response: respond(req, c.status, c.reason, offers), summary: `${c.status}: ${why}` }
 }
 
 function digestOk(
@@ -232,7 +252,16 @@ function notThisUser(req: SipRequest, user: User, summary: string): SipOutcome {
   }
 }
 
-type Authenticated = { user: User; how: string; extra: [string, string][] }
+/**
+ * A request the pool accepted: who, how (for the journal), headers for the answer, and the NTLM security
+ * association whose server keys sign the answer (MS-SIPAE §3.2.5.4: Authentication-Info with rspauth).
+ */
+type Authenticated = {
+  user: User
+  how: string
+  extra: [string, string][]
+  signOn?: { readonly opaque: string; readonly sa: NtlmAssociation }
+}
 
 /** Authenticates a request: the user, or the 401/403 to answer. */
 function authenticateRequest(
@@ -276,7 +305,7 @@ function authenticateRequest(
     return signedRequest(req, ctx, sas, user, params)
   // Without a token the client asks for a CHALLENGE (connectionless NTLM: no NEGOTIATE message).
   if (gssapi === '' || params.opaque === undefined) return ntlmChallenge(req, ctx, sas)
-  return ntlmAuthenticate(req, ctx, sas, user, aor, { opaque: params.opaque, token: gssapi })
+  return ntlmAuthenticate(req, ctx, sas, { user, aor }, { ...params, opaque: params.opaque, token: gssapi })
 }
 
 type AuthParams = ReturnType<typeof parseAuthParams>['params']
@@ -300,31 +329,36 @@ function digestRequest(
   return { user, how: 'Digest', extra: [] }
 }
 
-/** The 401 with a new security association's NTLM CHALLENGE (MS-SIPAE §3.2.5.1). */
+/** The challenge with a new security association's NTLM CHALLENGE, shaped as OCS 2007 R2's (MS-SIPAE §3.2.5.1). */
 function ntlmChallenge(req: SipRequest, ctx: SipContext, sas: SecurityAssociations): SipOutcome {
-  const pool = ctx.slice.pool
+  const { pool, site } = ctx.slice
   const { opaque, challenge } = sas.newNtlm()
-  const message = serverChallenge(
-    challenge,
-    ctx.slice.site.netbiosName,
-    pool,
-    NtlmFlag.extendedSessionSecurity | 0x40, // NTLMSSP_NEGOTIATE_DATAGRAM
-  )
-  const value = `NTLM ${quoted({ opaque, 'gssapi-data': Buffer.from(message).toString('base64'), targetname: pool, realm: REALM, version: 3 })}`
+  const message = connectionlessChallenge(challenge, {
+    netbiosDomain: site.netbiosName,
+    host: pool,
+    dnsDomain: site.adDomain,
+  })
+  const value = `NTLM ${quoted({ opaque, 'gssapi-data': Buffer.from(message).toString('base64'), targetname: pool, realm: REALM, version: OFFERED_VERSION })}`
+  const c = challengeOf(ctx)
   return {
-    response: respond(req, 401, 'Unauthorized', [['WWW-Authenticate', value]]),
-    summary: '401: NTLM CHALLENGE sent',
+    response: respond(req, c.status, c.reason, [[c.header, value]]),
+    summary: `${c.status}: NTLM CHALLENGE sent`,
   }
 }
 
-/** The NTLM AUTHENTICATE answering this association's CHALLENGE: the DC's logon, then the signing key. */
+/** The version a client's Authorization names (2 when it names none, as LCS 2005's clients). */
+function versionOf(params: AuthParams): number {
+  const v = Number.parseInt(params.version ?? '2', 10)
+  return Number.isFinite(v) ? Math.max(2, Math.min(v, OFFERED_VERSION)) : 2
+}
+
+/** The NTLM AUTHENTICATE answering this association's CHALLENGE: the DC's logon, then the session keys. */
 function ntlmAuthenticate(
   req: SipRequest,
   ctx: SipContext,
   sas: SecurityAssociations,
-  user: User,
-  aor: string,
-  params: { readonly opaque: string; readonly token: string },
+  named: { readonly user: User; readonly aor: string },
+  params: AuthParams & { readonly opaque: string; readonly token: string },
 ): Authenticated | SipOutcome {
   const challenge = sas.takeNtlm(params.opaque)
   if (!challenge)
@@ -337,8 +371,9 @@ function ntlmAuthenticate(
     return challengeAll(req, ctx, sas, err.message)
   }
   if (message.type !== 3) return challengeAll(req, ctx, sas, `NTLM message type ${message.type} out of turn`)
-  const { user: named, version, dc } = ntlmLogon(ctx.slice.users, message, challenge)
+  const { user: logged, version, dc } = ntlmLogon(ctx.slice.users, message, challenge)
   const as = `NTLM as ${message.domain}\\${message.user}`
+  const { user, aor } = named
   if (!version || !dc.ok)
     return {
       response: respond(req, 403, 'Forbidden', [['ms-diagnostics', '1000;reason="Final handshake failed"']]),
@@ -346,17 +381,48 @@ function ntlmAuthenticate(
       user: user.signInAddress,
     }
   // The credentials are good, but another user's: OCS refuses to let them act as this URI ([MS-OCER] 4004).
-  if (named !== user)
-    return notThisUser(req, user, `403: ${as} is ${named?.signInAddress ?? '?'}, not ${aor}`)
-  const sessionKey = ntlmv2SessionKey(message, user.password)
-  sas.authenticated(params.opaque, user.signInAddress, sessionKey && clientSigningKey(sessionKey))
-  const pool = ctx.slice.pool
-  const info = `NTLM ${quoted({ opaque: params.opaque, qop: 'auth', realm: REALM, targetname: pool, rspauth: '0100000000000000' + randomBytes(8).toString('hex'), srand: randomBytes(4).toString('hex').toUpperCase(), snum: 1 })}`
+  if (logged !== user)
+    return notThisUser(req, user, `403: ${as} is ${logged?.signInAddress ?? '?'}, not ${aor}`)
+  const keys = serverSessionKeys(message, user.password)
+  const sa: NtlmAssociation | undefined = keys && {
+    keys,
+    version: versionOf(params),
+    realm: params.realm ?? REALM,
+    targetname: params.targetname ?? ctx.slice.pool,
+  }
+  const how = `${version} as ${message.domain}\\${message.user}`
+  // Version 4: the AUTHENTICATE itself is signed with the keys it establishes.
+  const first = sa && sa.version >= 4 ? checkSignature(req, ctx, sa, params) : undefined
+  if (first?.refused) return challengeAll(req, ctx, sas, `the signed AUTHENTICATE: ${first.note}`)
+  sas.authenticated(params.opaque, user.signInAddress, sa)
   return {
     user,
-    how: `${version} as ${message.domain}\\${message.user}`,
-    extra: [['Authentication-Info', info]],
+    how: first ? `${how}, ${first.note}` : how,
+    extra: [],
+    ...(sa ? { signOn: { opaque: params.opaque, sa } } : {}),
   }
+}
+
+/**
+ * A client's signature on a request: verified, or what is wrong with it — refused when the `signatures` knob
+ * says verify, otherwise only noted (ADR 0012, ADR 0022).
+ */
+function checkSignature(
+  req: SipRequest,
+  ctx: SipContext,
+  sa: NtlmAssociation,
+  params: AuthParams,
+): { refused: boolean; note: string } {
+  const { crand, cnum, response } = params
+  const wrong =
+    crand === undefined || cnum === undefined || response === undefined
+      ? 'no signature (crand, cnum, response)'
+      : verifySignature(req, sa, 'client', { rand: crand, num: cnum, response })
+        ? undefined
+        : 'a signature that does not verify'
+  if (wrong === undefined) return { refused: false, note: 'signature verified' }
+  const refused = ctx.slice.block.signatures === 'verify'
+  return { refused, note: refused ? wrong : `${wrong} (accepted: signatures is journal)` }
 }
 
 /**
@@ -402,45 +468,69 @@ function kerberosRequest(
 }
 
 /**
- * A request on an established NTLM security association: it must carry crand, cnum and the signature
- * (`response`). The signature is checked with the client signing key (NTLMv2); whether a bad one is refused
- * or only journaled is the scenario's `signatures` knob (ADR 0012).
+ * A request on an established security association: it must carry crand, cnum and the signature
+ * (`response`), checked with the client's keys (NTLMv2); whether a bad one is refused or only journaled is the
+ * scenario's `signatures` knob (ADR 0012).
  */
 function signedRequest(
   req: SipRequest,
   ctx: SipContext,
   sas: SecurityAssociations,
   user: User,
-  params: Readonly<Record<string, string>>,
-): { user: User; how: string; extra: [string, string][] } | SipOutcome {
+  params: AuthParams,
+): Authenticated | SipOutcome {
   const opaque = params.opaque ?? ''
-  const { crand, cnum, response } = params
-  if (crand === undefined || cnum === undefined || response === undefined)
+  if (params.crand === undefined || params.cnum === undefined || params.response === undefined)
     return challengeAll(
       req,
       ctx,
       sas,
       `security association ${opaque} named without a signature (crand, cnum, response)`,
     )
-  const key = sas.signingKeyOf(opaque)
+  const sa = sas.associationOf(opaque)
   const unchecked = sas.uncheckedWhy(opaque)
   const how = `${unchecked === 'Kerberos MIC' ? 'Kerberos' : 'NTLM'} security association ${opaque}`
-  if (!key) return { user, how: `${how}, signature not checked (${unchecked ?? 'no key'})`, extra: [] }
-  const buffer = signatureBuffer(req, {
-    scheme: 'NTLM',
-    rand: crand,
-    num: cnum,
-    realm: params.realm ?? REALM,
-    targetname: params.targetname ?? ctx.slice.pool,
-  })
-  const expected = Buffer.from(ntlmMac(key, Number.parseInt(cnum, 10) || 0, Buffer.from(buffer))).toString(
-    'hex',
-  )
-  if (expected === response.toLowerCase()) return { user, how: `${how}, signature verified`, extra: [] }
-  if (ctx.slice.block.signatures === 'verify')
+  if (!sa) return { user, how: `${how}, signature not checked (${unchecked ?? 'no key'})`, extra: [] }
+  const check = checkSignature(req, ctx, sa, params)
+  if (check.refused)
     return challengeAll(req, ctx, sas, `the signature on security association ${opaque} does not verify`)
-  return { user, how: `${how}, signature does not verify (accepted: signatures is journal)`, extra: [] }
+  return { user, how: `${how}, ${check.note}`, extra: [], signOn: { opaque, sa } }
 }
+
+/** Signs a final answer on the request's security association: Authentication-Info with rspauth (MS-SIPAE §3.2.5.4). */
+function signAnswer(
+  outcome: SipOutcome,
+  on: NonNullable<Authenticated['signOn']>,
+  sas: SecurityAssociations,
+  fault?: 'wrong',
+): SipOutcome {
+  const { sa, opaque } = on
+  const srand = randomBytes(4).toString('hex').toUpperCase()
+  const snum = String(sas.nextSnum(opaque))
+  const right = signature(outcome.response, sa, 'server', srand, snum).toUpperCase()
+  // A wrong signature: the checksum's first digit changed, the rest as the pool would send it.
+  const rspauth =
+    fault === 'wrong' ? `${right.slice(0, 8)}${right[8] === '0' ? '1' : '0'}${right.slice(9)}` : right
+  outcome.response.headers.add(
+    'Authentication-Info',
+    `NTLM ${quoted({ rspauth, srand, snum, opaque, qop: 'auth', targetname: sa.targetname, realm: sa.realm })}`,
+  )
+  return outcome
+}
+
+/** The methods the pool answers only for an authenticated user. */
+const AUTHENTICATED = new Set([
+  'REGISTER',
+  'SUBSCRIBE',
+  'SERVICE',
+  'NOTIFY',
+  'BENOTIFY',
+  'MESSAGE',
+  'INVITE',
+  'BYE',
+  'CANCEL',
+  'INFO',
+])
 
 /** Answers one request (undefined: no answer, as for ACK). */
 export function answer(
@@ -449,86 +539,102 @@ export function answer(
   ctx: SipContext,
   sas: SecurityAssociations,
 ): SipOutcome | undefined {
-  switch (req.method) {
-    case 'ACK':
-      return undefined
-    case 'OPTIONS':
-      return {
-        response: respond(req, 200, 'OK', [
-          ['Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, SUBSCRIBE, NOTIFY, SERVICE, MESSAGE, INFO'],
-          ['Supported', 'gruu-10, adhoclist, msrtc-event-categories'],
-        ]),
-        summary: '200 OPTIONS',
-      }
-    case 'REGISTER':
-      return register(req, conn, ctx, sas)
-    case 'SUBSCRIBE':
-    case 'SERVICE':
-    case 'NOTIFY':
-    case 'BENOTIFY':
-    case 'MESSAGE':
-    case 'INVITE':
-    case 'BYE':
-    case 'CANCEL':
-    case 'INFO': {
-      const auth = authenticateRequest(req, conn, ctx, sas)
-      if (!('how' in auth)) return auth
-      const who = auth.user.signInAddress
-      if (req.method === 'SUBSCRIBE') {
-        const out = subscribe(req, auth.user, ctx)
-        return { ...out, summary: `${out.summary} (${auth.how})` }
-      }
-      if (req.method === 'INVITE')
-        return {
-          response: respond(req, 480, 'Temporarily Unavailable'),
-          summary: '480: the lab places no calls',
-          user: who,
-        }
-      return { response: respond(req, 200, 'OK'), summary: `200 ${req.method} (${auth.how})`, user: who }
+  if (req.method === 'ACK') return undefined
+  if (req.method === 'OPTIONS')
+    return {
+      response: respond(req, 200, 'OK', [
+        ['Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, SUBSCRIBE, NOTIFY, SERVICE, MESSAGE, INFO'],
+        ['Supported', 'gruu-10, adhoclist, msrtc-event-categories'],
+      ]),
+      summary: '200 OPTIONS',
     }
-    default:
-      return {
-        response: respond(req, 501, 'Not Implemented'),
-        summary: `501: ${req.method} is not a method the pool answers`,
-      }
-  }
+  if (!AUTHENTICATED.has(req.method))
+    return {
+      response: respond(req, 501, 'Not Implemented'),
+      summary: `501: ${req.method} is not a method the pool answers`,
+    }
+  const auth = authenticateRequest(req, conn, ctx, sas)
+  if (!('how' in auth)) return auth
+  const outcome = authenticatedAnswer(req, conn, ctx, auth)
+  const via = outcome.response.headers.get('via')
+  if (conn.received && via !== undefined && !/ms-received-cid=/i.test(via))
+    outcome.response.headers.replaceFirst(
+      'Via',
+      `${via};ms-received-port=${conn.received.port};ms-received-cid=${conn.received.cid}`,
+    )
+  return auth.signOn && ctx.signature !== 'missing'
+    ? signAnswer(outcome, auth.signOn, sas, ctx.signature)
+    : outcome
 }
 
-function register(
+function authenticatedAnswer(
   req: SipRequest,
   conn: SipConnection,
   ctx: SipContext,
-  sas: SecurityAssociations,
+  auth: Authenticated,
 ): SipOutcome {
-  const auth = authenticateRequest(req, conn, ctx, sas)
-  if (!('how' in auth)) return auth
+  const who = auth.user.signInAddress
+  if (req.method === 'REGISTER') return register(req, conn, ctx, auth)
+  if (req.method === 'SUBSCRIBE') {
+    const out = subscribe(req, auth.user, ctx)
+    return { ...out, summary: `${out.summary} (${auth.how})` }
+  }
+  if (req.method === 'INVITE')
+    return {
+      response: respond(req, 480, 'Temporarily Unavailable'),
+      summary: '480: the lab places no calls',
+      user: who,
+    }
+  return { response: respond(req, 200, 'OK'), summary: `200 ${req.method} (${auth.how})`, user: who }
+}
+
+/**
+ * The Contact a 200 to REGISTER carries, as OCS 2007 R2 writes it: the endpoint's, with the connection's
+ * `ms-received-cid`, the granted expires and — for an endpoint that sent `+sip.instance` — the instance again
+ * and its GRUU (sipe's recorded 200 OK).
+ */
+function registeredContact(contact: string, conn: SipConnection, aor: string, expires: number): string {
+  const bare = contact.replace(/;expires=\d+/, '')
+  const withCid =
+    conn.received && bare.includes('>') ? bare.replace('>', `;ms-received-cid=${conn.received.cid}>`) : bare
+  const instance = /\+sip\.instance="<urn:uuid:([0-9a-fA-F-]{36})>"/.exec(contact)?.[1]?.toLowerCase()
+  const head = withCid.replace(/;\+sip\.instance="[^"]*"/, '')
+  if (!instance) return `${head};expires=${expires}`
+  return `${head};expires=${expires};+sip.instance="<urn:uuid:${instance}>";gruu="sip:${aor};opaque=${gruuOpaque(instance)};gruu"`
+}
+
+function register(req: SipRequest, conn: SipConnection, ctx: SipContext, auth: Authenticated): SipOutcome {
   const asked = Number(
     req.headers.get('expires') ??
       paramOf(req.headers.get('contact'), 'expires') ??
       ctx.slice.block.registerExpires,
   )
   const expires = asked === 0 ? 0 : ctx.slice.block.registerExpires
-  const contact = req.headers.get('contact') ?? `<sip:${auth.user.signInAddress}>`
+  const who = auth.user.signInAddress
+  const contact = req.headers.get('contact') ?? `<sip:${who}>`
   if (expires === 0) delete conn.user
   else {
     conn.user = auth.user
     conn.contact = contact
   }
+  const response = respond(req, 200, 'OK', [
+    ['ms-keep-alive', 'UAS; tcp=no; hop-hop=yes; end-end=no; timeout=300'],
+    ...auth.extra,
+    ['Contact', registeredContact(contact, conn, who, expires)],
+    ['Expires', String(expires)],
+    ...(expires === 0 ? [] : ([['presence-state', 'register-action="added"']] as [string, string][])),
+    ['Allow-Events', ALLOW_EVENTS],
+    ['Supported', 'adhoclist'],
+    ['Supported', 'msrtc-event-categories'],
+  ])
   return {
-    response: respond(req, 200, 'OK', [
-      ...auth.extra,
-      ['Contact', `${contact.replace(/;expires=\d+/, '')};expires=${expires}`],
-      ['Expires', String(expires)],
-      ['Allow-Events', ALLOW_EVENTS],
-      ['ms-keep-alive', 'UAS; tcp=no; hop-hop=yes; end-end=no; timeout=300'],
-      ['Supported', 'gruu-10, adhoclist, msrtc-event-categories'],
-    ]),
+    response,
     summary:
       expires === 0
         ? `200 REGISTER (unregistered) ${auth.how}`
         : `200 REGISTER, Expires ${expires}, ${auth.how}`,
-    user: auth.user.signInAddress,
-    registration: { user: auth.user.signInAddress, contact, expires },
+    user: who,
+    registration: { user: who, contact, expires },
   }
 }
 

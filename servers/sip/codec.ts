@@ -54,6 +54,13 @@ export class SipHeaders {
     this.#fields.push([name, value])
     return this
   }
+  /** Replaces the first value of a header (no-op when there is none). */
+  replaceFirst(name: string, value: string): this {
+    const want = canonical(name)
+    const field = this.#fields.find(([n]) => canonical(n) === want)
+    if (field) field[1] = value
+    return this
+  }
 }
 
 const COMPACT: Readonly<Record<string, string>> = {
@@ -213,6 +220,8 @@ export function paramOf(value: string | undefined, name: string): string | undef
 
 /** What a message's signature covers besides the message ([MS-SIP] §3.1.4.2): the security association's part. */
 export interface SignatureParams {
+  /** The authentication protocol version the security association runs (2, 3 or 4: MS-SIPAE §1.7). */
+  readonly version: number
   /** `NTLM` or `Kerberos`, as the Authorization header names it. */
   readonly scheme: string
   /** crand (client) or srand (server). */
@@ -223,29 +232,42 @@ export interface SignatureParams {
   readonly targetname: string
 }
 
+/** The sip: and tel: URIs a P-Asserted-Identity (or P-Preferred-Identity) names, as they appear. */
+function assertedIdentity(m: SipMessage): { sip: string; tel: string } {
+  const value = m.headers.get('p-asserted-identity') ?? m.headers.get('p-preferred-identity')
+  const out = { sip: '', tel: '' }
+  if (value === undefined) return out
+  if (/^tel:/i.test(value.trim())) return { sip: '', tel: value.trim() }
+  for (const part of value.split(',')) {
+    const uri = /<([^>]*)>/.exec(part)?.[1]
+    if (uri === undefined) continue
+    if (/^sip:/i.test(uri) && out.sip === '') out.sip = uri
+    else if (/^tel:/i.test(uri) && out.tel === '') out.tel = uri
+  }
+  return out
+}
+
 /**
- * The buffer an MS-SIP signature is computed over ([MS-SIP] §3.1.4.2, [MS-SIPAE] §3.2.5.2): authentication
- * method, rand, num, realm, targetname, Call-ID, CSeq number, CSeq method, From URI, From tag, To tag and,
- * when present, Expires and a response's status code — each as it appears in the message, in angle brackets.
+ * The buffer an MS-SIP signature is computed over ([MS-SIP] §3.1.4.2, [MS-SIPAE] §3.2.5.2), each value as it
+ * appears in the message, in angle brackets. Version 2: authentication method, rand, num, realm, targetname,
+ * Call-ID, CSeq number, CSeq method, From URI, From tag, To tag, Expires, and a response's status code.
+ * Versions 3 and 4 add the To URI after the From tag and the P-Asserted-Identity's sip: and tel: URIs before
+ * Expires. Expires keeps its place when the message has none (empty brackets), as sipe's recorded OCS 2007
+ * R2 exchanges show.
  */
 export function signatureBuffer(m: SipMessage, p: SignatureParams): string {
   const from = m.headers.get('from')
+  const to = m.headers.get('to')
   const [cseqNum = '', cseqMethod = ''] = (m.headers.get('cseq') ?? '').trim().split(/\s+/)
-  const parts = [
-    p.scheme,
-    p.rand,
-    p.num,
-    p.realm,
-    p.targetname,
-    m.headers.get('call-id') ?? '',
-    cseqNum,
-    cseqMethod,
-    uriOf(from),
-    paramOf(from, 'tag') ?? '',
-    paramOf(m.headers.get('to'), 'tag') ?? '',
-  ]
-  const expires = m.headers.get('expires')
-  if (expires !== undefined) parts.push(expires)
+  const head = [p.scheme, p.rand, p.num, p.realm, p.targetname, m.headers.get('call-id') ?? '']
+  const method = m.kind === 'request' ? m.method : cseqMethod
+  const who = [uriOf(from), paramOf(from, 'tag') ?? '']
+  const pai = assertedIdentity(m)
+  const middle =
+    p.version >= 3
+      ? [...who, uriOf(to), paramOf(to, 'tag') ?? '', pai.sip, pai.tel]
+      : [...who, paramOf(to, 'tag') ?? '']
+  const parts = [...head, cseqNum, method, ...middle, m.headers.get('expires') ?? '']
   if (m.kind === 'response') parts.push(String(m.status))
   return parts.map((x) => `<${x}>`).join('')
 }

@@ -5,8 +5,8 @@ import { x, xmlDocument, type XmlMarkup } from '../../core/xml.js'
  * The bodies of OCS 2007 R2 in-band provisioning (spec §2.8), pure: the ServerConfiguration group of
  * `vnd-microsoft-provisioning-v2` (and the legacy `vnd-microsoft-provisioning` document), and the self
  * categories of `vnd-microsoft-roaming-self` (contactCard with the primary e-mail, userProperties with the
- * Exchange UM flag). Property names follow the Lync-era dumps the spec cites; for R2 they are a GUESS, so
- * a scenario can add or override any of them.
+ * Exchange UM flag). Names and shape follow [MS-SIPREGE] §2.2.2.5; a scenario can add or override any
+ * ServerConfiguration setting.
  */
 
 export interface ProvisioningInput {
@@ -24,7 +24,12 @@ export interface ProvisioningInput {
   readonly empty?: boolean
 }
 
-/** ServerConfiguration, ucPolicy and userSetting properties, in that order. */
+/**
+ * ServerConfiguration's settings and the userSetting group, in that order. The names are [MS-SIPREGE]
+ * §2.2.2.5.1's (the PIN, timeout and QoS policy of Phone Edition among them: one group, not a ucPolicy group
+ * of its own); `poolFqdn`, `sipServerInternalUrl` and `sipDomain` are the lab's additions, which a client
+ * that does not know them skips (the schema's xs:any).
+ */
 export function provisioningProperties(
   p: ProvisioningInput,
 ): { group: string; properties: [string, string][] }[] {
@@ -37,24 +42,22 @@ export function provisioningProperties(
     ['updatesServerExternalUrl', p.dus?.external ?? ''],
     ['updatesServerEnabled', String(p.dus !== undefined)],
     ['sipDomain', p.site.sipDomain],
-    ['voicemailUri', p.user.umEnabled ? `sip:${p.user.signInAddress};opaque=app:voicemail` : ''],
+    ['voiceMailUri', p.user.umEnabled ? `sip:${p.user.signInAddress};opaque=app:voicemail` : ''],
     // exumEnabled travels in the user's own userProperties category (S23), not here.
-    ['ucExchangeMwiPoll', '3'],
-  ]
-  const policy: [string, string][] = [
+    ['ucExchangeMWIPoll', '3'],
     ['ucEnforcePinLock', 'false'],
     ['ucMinPinLength', '6'],
-    ['ucPhoneTimeout', '10'],
+    ['ucPhoneTimeOut', '10'],
     ['ucDiffServVoice', '40'],
     ['ucVoice802_1p', '5'],
   ]
-  const overridden = (list: [string, string][]): [string, string][] =>
-    list.map(([k, v]) => [k, p.properties[k] ?? v])
-  const known = new Set([...server, ...policy].map(([k]) => k))
+  const known = new Set(server.map(([k]) => k))
   const extra = Object.entries(p.properties).filter(([k]) => !known.has(k))
   const groups = [
-    { group: 'ServerConfiguration', properties: [...overridden(server), ...extra] },
-    { group: 'ucPolicy', properties: overridden(policy) },
+    {
+      group: 'ServerConfiguration',
+      properties: [...server.map(([k, v]): [string, string] => [k, p.properties[k] ?? v]), ...extra],
+    },
   ]
   if (p.emailInProvisioning)
     groups.push({
@@ -69,7 +72,12 @@ export function provisioningProperties(
 
 const NS_V2 = 'http://schemas.microsoft.com/2006/09/sip/provisiongrouplist-notification'
 
-/** The 200 OK body for `Event: vnd-microsoft-provisioning-v2`. */
+/**
+ * The 200 OK body for `Event: vnd-microsoft-provisioning-v2` ([MS-SIPREGE] §2.2.2.5): ServerConfiguration's
+ * settings as child elements of its provisionGroup (§2.2.2.5.1, and where sipe's
+ * `sipe_process_provisioning_v2` reads them); other groups as a propertyEntryList of named properties, the
+ * shape of §4.2.2's endpointConfiguration and meetingPolicy.
+ */
 export function provisioningV2(p: ProvisioningInput): string {
   const groups = p.empty ? [] : provisioningProperties(p)
   return xmlDocument(
@@ -77,15 +85,21 @@ export function provisioningV2(p: ProvisioningInput): string {
       'provisionGroupList',
       { xmlns: NS_V2 },
       groups.map((g) =>
-        x(
-          'provisionGroup',
-          { name: g.group },
-          x(
-            'propertyEntryList',
-            {},
-            g.properties.map(([k, v]) => x('property', { name: k }, v)),
-          ),
-        ),
+        g.group === 'ServerConfiguration'
+          ? x(
+              'provisionGroup',
+              { name: g.group },
+              g.properties.map(([k, v]) => x(k, {}, v)),
+            )
+          : x(
+              'provisionGroup',
+              { name: g.group },
+              x(
+                'propertyEntryList',
+                {},
+                g.properties.map(([k, v]) => x('property', { name: k }, v)),
+              ),
+            ),
       ),
     ),
   )

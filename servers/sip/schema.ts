@@ -37,9 +37,14 @@ export const SipSchema = serverBlock(
       ),
     ),
     signatures: StringEnum(['verify', 'journal'] as const, {
-      default: 'journal',
+      default: 'verify',
       description:
-        'Requests after sign-in must be signed on the NTLM security association (MS-SIPAE); an unsigned one is always challenged. verify: a signature that does not verify is challenged too, as OCS does. journal (default): it is accepted and the journal says it did not verify — the lab’s reading of the signature buffer is unconfirmed against a hardware phone (ADR 0012).',
+        'Every request after the NTLM exchange (and, in version 4, the AUTHENTICATE itself) must be signed on the security association (MS-SIPAE); an unsigned one is always challenged. verify (default): a signature that does not verify is challenged too, as OCS does — the lab reproduces OCS 2007 R2’s recorded signatures byte for byte (ADR 0022). journal: it is accepted and the journal says it did not verify, for a client whose signing is under investigation.',
+    }),
+    challenge: StringEnum(['401', '407'] as const, {
+      default: '401',
+      description:
+        'How the pool challenges a request without credentials: 401 with WWW-Authenticate (MS-SIPAE §4’s examples, the default) or 407 with Proxy-Authenticate (what the recorded Communicator 2007 R2 ↔ OCS 2007 R2 exchange in sipe’s test data implies: the client answered with Proxy-Authorization). ADR 0022.',
     }),
     registerExpires: Type.Integer({
       minimum: 0,
@@ -61,7 +66,7 @@ export const SipSchema = serverBlock(
     properties: Type.Record(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9]*$' }), Type.String(), {
       default: {},
       description:
-        'ServerConfiguration properties added or overridden, e.g. { ucPhoneTimeout: "5", ucMinPinLength: "4" }.',
+        'ServerConfiguration settings added or overridden, by their [MS-SIPREGE] §2.2.2.5.1 names, e.g. { ucPhoneTimeOut: "5", ucMinPinLength: "4" }.',
     }),
   },
   'SIP over TLS on 5061: the OCS 2007 R2 pool — REGISTER with NTLM, in-band provisioning (spec §2.6–2.8).',
@@ -79,6 +84,9 @@ export const SIP_FAULTS: FaultCapabilities = {
       minimum: 0,
       maximum: 86_400,
       hint: 'seconds, sent as Retry-After with status',
+    }),
+    signature: StringEnum(['wrong', 'missing'] as const, {
+      hint: 'sign the answer with a wrong rspauth, or send it without Authentication-Info (a phone must refuse the first and ignore the second)',
     }),
     provisioning: StringEnum(['empty', 'no-dus', 'no-email'] as const, {
       hint: 'empty: a provisioning answer with no groups; no-dus: without the update URLs; no-email: without the e-mail',

@@ -45,6 +45,8 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps, SipEvents> {
   readonly #registrar: Registrar
   /** Kerberos authenticators this pool has seen (RFC 4120 §3.2.3). */
   readonly #replay = new ReplayCache()
+  /** Connections accepted, for their ms-received-cid. */
+  #connections = 0
 
   constructor(config: SipSlice, listen: readonly ListenRequest[], deps: ServerDeps, registrar: Registrar) {
     super(deps)
@@ -216,7 +218,10 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps, SipEvents> {
   #serve(stream: Socket, peer: Peer, deadline: (pending: boolean) => void): void {
     deadline(false)
     const framer = new SipFramer()
-    const conn: SipConnection = {}
+    // OCS names each connection by an id it writes into Via and Contact (ms-received-cid) with the peer's port.
+    const conn: SipConnection = {
+      received: { port: peer.port, cid: (++this.#connections).toString(16).toUpperCase() },
+    }
     // A security association belongs to its connection (issue 16): another connection that presents its
     // opaque is challenged afresh.
     const sas = new SecurityAssociations()
@@ -304,7 +309,9 @@ export class SipServer extends ServerBase<SipSlice, ServerDeps, SipEvents> {
   /** What the pool's behaviour reads of the lab for one request (an `answer` fault may empty provisioning). */
   #context(protocol: ProtocolFault | undefined): SipContext {
     const provisioning = protocol?.kind === 'answer' ? protocol.set.provisioning : undefined
+    const signature = protocol?.kind === 'answer' ? protocol.set.signature : undefined
     return {
+      ...(signature === 'wrong' || signature === 'missing' ? { signature } : {}),
       slice: this.#config,
       now: new Date(Math.floor(this.deps.clock.now())),
       urls: this.#urls(),

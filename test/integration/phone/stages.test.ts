@@ -133,6 +133,39 @@ describe('the emulator, stage by stage', () => {
     expect(await registerStage(wrong, ok(await poolStage(wrong, w)))).toEqual({ end: 'sign-in-refused' })
   })
 
+  it('refuses a 200 to REGISTER whose rspauth is not the pool’s signature, and ignores an unsigned answer after', async () => {
+    await t.client.addFault({
+      match: { server: 'sip', fields: { method: 'REGISTER' } },
+      fault: { kind: 'answer', set: { signature: 'wrong' } },
+      times: 3,
+    })
+    const ctx = context(new PhoneState('3.5.6907.35'))
+    const n = await network(ctx)
+    ok(await timeStage(ctx, n))
+    ok(await trustStage(ctx, n, ok(await dcLocatorStage(ctx, n))))
+    expect(await registerStage(ctx, ok(await poolStage(ctx, n)))).toEqual({ end: 'sign-in-refused' })
+    expect(ctx.steps.at(-1)?.detail).toMatch(
+      /REGISTER → 200 to REGISTER: rspauth [0-9A-F]{32} is not the pool's signature/,
+    )
+    // The pool did sign in the phone; it is the phone that refused the pool.
+    expect(t.lab.journal.query({ kind: 'sip:request' }).at(-1)?.summary).toContain('200 REGISTER')
+    await t.client.clearFaults()
+    await t.client.addFault({
+      match: { server: 'sip', fields: { method: 'SUBSCRIBE' } },
+      fault: { kind: 'answer', set: { signature: 'missing' } },
+      times: 1,
+    })
+    const again = context(new PhoneState('3.5.6907.35'))
+    const a = await network(again)
+    ok(await timeStage(again, a))
+    ok(await trustStage(again, a, ok(await dcLocatorStage(again, a))))
+    const sip = ok(await registerStage(again, ok(await poolStage(again, a))))
+    const unsigned = await sip.sip.request('SUBSCRIBE', ['Event: presence'], again.timeoutMs)
+    expect(unsigned).toBeUndefined()
+    expect(sip.sip.signatureProblem).toBe('200 to SUBSCRIBE: no Authentication-Info')
+    expect(sip.sip.closed).toBe(false)
+  })
+
   it('walks on past a dead SRV target to the A-record fallbacks, and signs in by sip.<domain> (§2.6)', async () => {
     await t.client.addDnsRecord({
       name: '_sipinternaltls._tcp.contoso.test',

@@ -37,7 +37,7 @@ describe('the registrar as OCS keeps it', () => {
     })
     // A re-REGISTER on the security association before Expires moves the end on.
     clock.advance(600_000)
-    expect((await c.request('REGISTER', 'alice@contoso.test', [c.unsignedOnSa(1)])).status).toBe(200)
+    expect((await c.signed('REGISTER', 'alice@contoso.test')).status).toBe(200)
     expect(await registrations(t.admin.url)).toMatchObject([
       { until: isoAfter(start, 1_500_000), refreshed: 1 },
     ])

@@ -28,11 +28,12 @@ describe('OCS pool over TLS', () => {
     ]
     // After sign-in every request must name the security association (MS-SIPAE): an unsigned one is challenged.
     expect((await c.request('SUBSCRIBE', 'alice@contoso.test', subscribe)).status).toBe(401)
-    const sub = await c.request('SUBSCRIBE', 'alice@contoso.test', [...subscribe, c.unsignedOnSa()])
+    const sub = await c.signed('SUBSCRIBE', 'alice@contoso.test', subscribe)
     expect(sub.status).toBe(200)
     const props: Record<string, string> = {}
     for (const g of children(parseXml(sub.body.toString()), 'provisionGroup'))
-      for (const p of children(path(g, 'propertyEntryList'), 'property')) props[p.attrs.name!] = p.text
+      if (g.attrs.name === 'ServerConfiguration') for (const c of g.children) props[c.name] = c.text
+      else for (const p of children(path(g, 'propertyEntryList'), 'property')) props[p.attrs.name!] = p.text
     expect(props.updatesServerInternalUrl).toBe(
       `https://ocspool.contoso.test:${t.port('http', 'https')}/RequestHandler/ucdevice.upx`,
     )
@@ -46,8 +47,12 @@ describe('OCS pool over TLS', () => {
     expect((hello?.detail.cipherSuites as string[]).length).toBeGreaterThan(5)
     const requests = t.lab.journal.query({ kind: 'sip:request' })
     expect(requests.map((e) => e.detail.status)).toEqual([401, 401, 200, 401, 200])
-    // The signature was wrong: accepted by default (servers.sip.signatures: journal), and the journal says so.
-    expect(requests.at(-1)?.summary).toContain('signature does not verify')
+    // A third-party NTLM client's keys and the lab's MS-SIPAE signing agree: the pool verified the signature,
+    // and signed its answer (Authentication-Info with rspauth).
+    expect(requests.at(-1)?.summary).toContain('signature verified')
+    expect(sub.headers.get('authentication-info')).toMatch(
+      /^NTLM rspauth="01000000[0-9A-F]{16}64000000", srand="[0-9A-F]{8}", snum="2"/,
+    )
     expect(requests.at(-1)?.device).toMatchObject({ user: 'alice@contoso.test' })
   })
 
