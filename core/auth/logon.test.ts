@@ -12,7 +12,7 @@ const user = (over: Partial<User> = {}): User => ({
   disabled: false,
   passwordExpired: false,
   ocsEnabled: true,
-  mailbox: { contacts: [], voicemail: [], missedCalls: [] },
+  mailbox: { contacts: [], calendar: [], voicemail: [], missedCalls: [] },
   ...over,
 })
 

@@ -22,6 +22,9 @@ users:
         - { from: Dan Dare, subject: Old news, durationSeconds: 1, unread: false, at: '2026-01-01T08:00:00Z' }
       missedCalls:
         - { from: Eve Early, phone: '+15550199' }
+      calendar:
+        - { subject: Stand-up, start: '2026-11-25T09:00:00Z', durationMinutes: 15, location: Room 1 }
+        - { subject: Review, start: '2026-11-26T14:00:00Z', durationMinutes: 60 }
   - { signInAddress: bob@contoso.test, password: pw, displayName: Bob Baker }
 `,
 )
@@ -147,8 +150,9 @@ describe('EWS FindItem', () => {
     expect(first?.children.map((c) => c.name)).toEqual(['ItemId', 'Subject'])
   })
 
-  it('answers ErrorFolderNotFound for a folder the double does not have', () => {
-    const a = ews(findItem('calendar'), context())
+  it('answers ErrorFolderNotFound for a folder a 2007 mailbox does not have', () => {
+    // recoverableitemsroot came with Exchange 2010.
+    const a = ews(findItem('recoverableitemsroot'), context())
     expect(messages(a.xml)[0]?.attrs.ResponseClass).toBe('Error')
     expect(a.code).toBe('ErrorFolderNotFound')
   })
@@ -340,5 +344,141 @@ describe('EWS as Exchange 2007 SP1 answers version probes and id conversions', (
     const other = contacts('<t:IndexedFieldURI FieldURI="contacts:PhoneNumber" FieldIndex="MobilePhone"/>')
     expect(other).not.toContain('+15550100')
     expect(other).not.toContain('bob@contoso.test')
+  })
+})
+
+describe('EWS folders as an Exchange 2007 SP1 mailbox keeps them, and xs:boolean', () => {
+  const DISTINGUISHED = [
+    'root',
+    'msgfolderroot',
+    'calendar',
+    'contacts',
+    'deleteditems',
+    'drafts',
+    'inbox',
+    'journal',
+    'junkemail',
+    'notes',
+    'outbox',
+    'sentitems',
+    'tasks',
+    'searchfolders',
+    'voicemail',
+  ]
+  const findFolder = (traversal: string, parent: string, view = ''): XmlElement[] =>
+    messages(
+      ews(
+        envelope(`<m:FindFolder Traversal="${traversal}"><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape>
+        <t:AdditionalProperties><t:FieldURI FieldURI="folder:DisplayName"/><t:FieldURI FieldURI="folder:ParentFolderId"/>
+        </t:AdditionalProperties></m:FolderShape>${view}
+        <m:ParentFolderIds><t:DistinguishedFolderId Id="${parent}"/></m:ParentFolderIds></m:FindFolder>`),
+        context(),
+      ).xml,
+    )
+
+  it('GetFolder answers every distinguished folder, each as its own kind of folder', () => {
+    const ids = DISTINGUISHED.map((d) => `<t:DistinguishedFolderId Id="${d}"/>`).join('')
+    const a = ews(
+      envelope(`<m:GetFolder><m:FolderShape><t:BaseShape>Default</t:BaseShape></m:FolderShape>
+      <m:FolderIds>${ids}</m:FolderIds></m:GetFolder>`),
+      context(),
+    )
+    expect(a.code).toBe('NoError')
+    const folders = messages(a.xml).map((m) => path(m, 'Folders')!.children[0]!)
+    expect(folders.map((f) => path(f, 'DisplayName')?.text)).toEqual([
+      '',
+      'Top of Information Store',
+      'Calendar',
+      'Contacts',
+      'Deleted Items',
+      'Drafts',
+      'Inbox',
+      'Journal',
+      'Junk E-mail',
+      'Notes',
+      'Outbox',
+      'Sent Items',
+      'Tasks',
+      'Finder',
+      'Voice Mail',
+    ])
+    expect(folders[2]?.name).toBe('CalendarFolder')
+    expect(folders[12]?.name).toBe('TasksFolder')
+    // The Default shape has no FolderClass or ParentFolderId.
+    expect(path(folders[6], 'FolderClass')).toBeUndefined()
+  })
+
+  it('FindFolder: Shallow lists children, Deep the whole tree with parents, paged by IndexedPageFolderView', () => {
+    const shallow = children(path(findFolder('Shallow', 'root')[0], 'RootFolder', 'Folders'))
+    expect(shallow.map((f) => path(f, 'DisplayName')?.text)).toEqual(['Top of Information Store', 'Finder'])
+    const deep = findFolder('Deep', 'root')[0]
+    const all = children(path(deep, 'RootFolder', 'Folders'))
+    expect(all).toHaveLength(DISTINGUISHED.length - 1)
+    expect(path(deep, 'RootFolder')?.attrs).toMatchObject({
+      TotalItemsInView: '14',
+      IncludesLastItemInRange: 'true',
+    })
+    const byName = new Map(all.map((f) => [path(f, 'DisplayName')?.text, f]))
+    const parentOf = (name: string): string | undefined => path(byName.get(name), 'ParentFolderId')?.attrs.Id
+    expect(parentOf('Voice Mail')).toBe(path(byName.get('Finder'), 'FolderId')?.attrs.Id)
+    expect(parentOf('Inbox')).toBe(path(byName.get('Top of Information Store'), 'FolderId')?.attrs.Id)
+    // IdOnly: the id and what AdditionalProperties named, nothing else.
+    expect(byName.get('Inbox')?.children.map((c) => c.name)).toEqual([
+      'FolderId',
+      'ParentFolderId',
+      'DisplayName',
+    ])
+    const page = path(
+      findFolder(
+        'Deep',
+        'root',
+        '<m:IndexedPageFolderView MaxEntriesReturned="5" Offset="10" BasePoint="Beginning"/>',
+      )[0],
+      'RootFolder',
+    )
+    expect(page?.attrs).toMatchObject({ IndexedPagingOffset: '14', TotalItemsInView: '14' })
+    expect(children(path(page, 'Folders'))).toHaveLength(4)
+    expect(children(path(findFolder('Shallow', 'inbox')[0], 'RootFolder', 'Folders'))).toHaveLength(0)
+  })
+
+  it('a CalendarView finds the meetings that overlap it, by start, as CalendarItems', () => {
+    const view = (from: string, to: string): XmlElement[] =>
+      items(
+        messages(
+          ews(findItem('calendar', '', `<m:CalendarView StartDate="${from}" EndDate="${to}"/>`), context())
+            .xml,
+        )[0],
+      )
+    const both = view('2026-11-25T00:00:00Z', '2026-11-27T00:00:00Z')
+    expect(
+      both.map((i) => [i.name, path(i, 'Subject')?.text, path(i, 'Start')?.text, path(i, 'End')?.text]),
+    ).toEqual([
+      ['CalendarItem', 'Stand-up', '2026-11-25T09:00:00Z', '2026-11-25T09:15:00Z'],
+      ['CalendarItem', 'Review', '2026-11-26T14:00:00Z', '2026-11-26T15:00:00Z'],
+    ])
+    expect(path(both[0], 'Location')?.text).toBe('Room 1')
+    expect(path(both[0], 'IsRead')).toBeUndefined()
+    // A meeting that ends as the view starts is not in it.
+    expect(view('2026-11-25T09:15:00Z', '2026-11-26T00:00:00Z')).toHaveLength(0)
+  })
+
+  it('reads xs:boolean constants as XML Schema writes them: 0 and 1 as well as false and true', () => {
+    const unread = (constant: string): number =>
+      items(
+        messages(
+          ews(
+            findItem(
+              'inbox',
+              `<m:Restriction><t:IsEqualTo><t:FieldURI FieldURI="message:IsRead"/><t:FieldURIOrConstant><t:Constant Value="${constant}"/></t:FieldURIOrConstant></t:IsEqualTo></m:Restriction>`,
+            ),
+            context(),
+          ).xml,
+        )[0],
+      ).length
+    expect(unread('false')).toBe(2)
+    expect(unread('0')).toBe(2)
+    expect(unread('1')).toBe(unread('true'))
+    expect(unread('true')).toBe(1)
+    expect(unread('maybe')).toBe(0)
   })
 })

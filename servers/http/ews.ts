@@ -9,14 +9,9 @@ import {
   type XmlElement,
   type XmlMarkup,
 } from '../../core/xml.js'
-import {
-  FOLDERS,
-  ITEM_CLASS,
-  type Attachment,
-  type FolderName,
-  type MailItem,
-  type Mailbox,
-} from './mailbox.js'
+import { ITEM_CLASS, type Attachment, type MailItem, type Mailbox } from './mailbox.js'
+import { fail, ok, type Message, type Outcome } from './ews-messages.js'
+import { findFolder, folderId, folderOf, getFolder } from './ews-folders.js'
 
 /**
  * Exchange Web Services 2007 SP1 (SOAP 1.1), pure: the operations the CX700 needs (spec §4.2) over the
@@ -41,6 +36,7 @@ export const EWS_OPERATIONS = [
   'GetAttachment',
   'ResolveNames',
   'GetFolder',
+  'FindFolder',
   'UpdateItem',
   'DeleteItem',
   'ConvertId',
@@ -71,14 +67,6 @@ export interface EwsAnswer {
   readonly items?: number
   readonly code?: string
 }
-
-/** A response message of an operation: Success with content, or an error code. */
-type Message =
-  | { readonly ok: true; readonly content: readonly XmlMarkup[]; readonly warning?: string }
-  | { readonly ok: false; readonly code: string; readonly text: string }
-
-const fail = (code: string, text: string): Message => ({ ok: false, code, text })
-const ok = (...content: readonly XmlMarkup[]): Message => ({ ok: true, content })
 
 function envelope(body: XmlMarkup): string {
   return xmlDocument(
@@ -146,22 +134,6 @@ export function ewsFault(code: string, text: string): string {
 
 // ---- ids -------------------------------------------------------------------------------------------------
 
-const folderId = (name: FolderName): string => Buffer.from(`lab-folder:${name}`).toString('base64')
-
-function folderOf(el: XmlElement): FolderName | undefined {
-  if (el.name === 'DistinguishedFolderId') {
-    const id = el.attrs.Id ?? ''
-    return id in FOLDERS ? (id as FolderName) : undefined
-  }
-  if (el.name === 'FolderId') {
-    const name = Buffer.from(el.attrs.Id ?? '', 'base64')
-      .toString('latin1')
-      .replace(/^lab-folder:/, '')
-    return name in FOLDERS ? (name as FolderName) : undefined
-  }
-  return undefined
-}
-
 const itemIdOf = (item: MailItem): XmlMarkup =>
   x('t:ItemId', { Id: item.id, ChangeKey: `CQAAAB${String(item.version).padStart(6, '0')}` })
 
@@ -186,6 +158,7 @@ function indexedWanted(shape: ItemShape, uri: string): boolean {
 /** The properties of an item, by FieldURI, in the order the EWS schema puts them. */
 function itemProperties(item: MailItem, body: boolean): [string, XmlMarkup | undefined][] {
   const isContact = item.kind === 'contact'
+  const isMessage = !isContact && item.kind !== 'appointment'
   const from = item.from
   const mailbox = from
     ? x(
@@ -196,20 +169,19 @@ function itemProperties(item: MailItem, body: boolean): [string, XmlMarkup | und
       )
     : undefined
   const size = item.durationSeconds !== undefined ? 2_000 + item.durationSeconds * 16_000 : 1_200
-  const headers =
-    item.kind === 'contact'
-      ? undefined
-      : x(
-          't:InternetMessageHeaders',
-          {},
-          from?.phone
-            ? x('t:InternetMessageHeader', { HeaderName: 'X-CallingTelephoneNumber' }, from.phone)
-            : undefined,
-          x('t:InternetMessageHeader', { HeaderName: 'X-VoiceMessageSenderName' }, from?.name ?? ''),
-          item.durationSeconds !== undefined
-            ? x('t:InternetMessageHeader', { HeaderName: 'X-VoiceMessageDuration' }, item.durationSeconds)
-            : undefined,
-        )
+  const headers = !isMessage
+    ? undefined
+    : x(
+        't:InternetMessageHeaders',
+        {},
+        from?.phone
+          ? x('t:InternetMessageHeader', { HeaderName: 'X-CallingTelephoneNumber' }, from.phone)
+          : undefined,
+        x('t:InternetMessageHeader', { HeaderName: 'X-VoiceMessageSenderName' }, from?.name ?? ''),
+        item.durationSeconds !== undefined
+          ? x('t:InternetMessageHeader', { HeaderName: 'X-VoiceMessageDuration' }, item.durationSeconds)
+          : undefined,
+      )
   const [given = '', ...rest] = (from?.name ?? '').split(' ')
   return [
     ['item:ParentFolderId', x('t:ParentFolderId', { Id: folderId(item.folder), ChangeKey: 'AQAAAA==' })],
@@ -240,9 +212,10 @@ function itemProperties(item: MailItem, body: boolean): [string, XmlMarkup | und
     ['item:DateTimeSent', x('t:DateTimeSent', {}, iso(item.received))],
     ['item:DateTimeCreated', x('t:DateTimeCreated', {}, iso(item.received))],
     ['item:HasAttachments', x('t:HasAttachments', {}, item.attachment !== undefined)],
-    ['message:Sender', !isContact && mailbox ? x('t:Sender', {}, mailbox) : undefined],
-    ['message:From', !isContact && mailbox ? x('t:From', {}, mailbox) : undefined],
-    ['message:IsRead', !isContact ? x('t:IsRead', {}, item.isRead) : undefined],
+    ['message:Sender', isMessage && mailbox ? x('t:Sender', {}, mailbox) : undefined],
+    ['message:From', isMessage && mailbox ? x('t:From', {}, mailbox) : undefined],
+    ['message:IsRead', isMessage ? x('t:IsRead', {}, item.isRead) : undefined],
+    ...appointmentProperties(item),
     ['contacts:FileAs', isContact ? x('t:FileAs', {}, from?.name ?? '') : undefined],
     ['contacts:DisplayName', isContact ? x('t:DisplayName', {}, from?.name ?? '') : undefined],
     ['contacts:GivenName', isContact ? x('t:GivenName', {}, given) : undefined],
@@ -262,7 +235,30 @@ function itemProperties(item: MailItem, body: boolean): [string, XmlMarkup | und
   ]
 }
 
+/** A calendar item's own properties ([MS-OXWSCORE] CalendarItemType), in the schema's order. */
+function appointmentProperties(item: MailItem): [string, XmlMarkup | undefined][] {
+  const a = item.appointment
+  if (!a) return []
+  return [
+    ['calendar:Start', x('t:Start', {}, iso(a.start))],
+    ['calendar:End', x('t:End', {}, iso(a.end))],
+    ['calendar:IsAllDayEvent', x('t:IsAllDayEvent', {}, false)],
+    ['calendar:LegacyFreeBusyStatus', x('t:LegacyFreeBusyStatus', {}, 'Busy')],
+    ['calendar:Location', x('t:Location', {}, a.location)],
+    ['calendar:IsMeeting', x('t:IsMeeting', {}, false)],
+    ['calendar:IsCancelled', x('t:IsCancelled', {}, false)],
+    ['calendar:IsRecurring', x('t:IsRecurring', {}, false)],
+    ['calendar:CalendarItemType', x('t:CalendarItemType', {}, 'Single')],
+    ['calendar:MyResponseType', x('t:MyResponseType', {}, 'Organizer')],
+  ]
+}
+
 const DEFAULT_FIELDS = new Set([
+  'calendar:Start',
+  'calendar:End',
+  'calendar:Location',
+  'calendar:LegacyFreeBusyStatus',
+  'calendar:CalendarItemType',
   'item:ParentFolderId',
   'item:ItemClass',
   'item:Subject',
@@ -307,7 +303,12 @@ function shapeOf(el: XmlElement | undefined): ItemShape {
 
 /** An item as FindItem (no body) or GetItem (body, attachments, headers) returns it, in a shape. */
 function itemXml(item: MailItem, shape: ItemShape, withBody: boolean): XmlMarkup {
-  const element = item.itemClass === ITEM_CLASS.contact ? 't:Contact' : 't:Message'
+  const element =
+    item.itemClass === ITEM_CLASS.contact
+      ? 't:Contact'
+      : item.itemClass === ITEM_CLASS.appointment
+        ? 't:CalendarItem'
+        : 't:Message'
   const wanted = (uri: string): boolean =>
     shape.base === 'AllProperties' ||
     (shape.base === 'Default' && DEFAULT_FIELDS.has(uri)) ||
@@ -341,6 +342,10 @@ function fieldValue(item: MailItem, uri: string): string | undefined {
       return String(item.attachment !== undefined)
     case 'item:DateTimeReceived':
       return iso(item.received)
+    case 'calendar:Start':
+      return item.appointment && iso(item.appointment.start)
+    case 'calendar:End':
+      return item.appointment && iso(item.appointment.end)
     default:
       throw new Unsupported(uri)
   }
@@ -353,6 +358,15 @@ function constantOf(el: XmlElement): string {
 function fieldOf(el: XmlElement): string {
   const f = el.children.find((c) => c.name === 'FieldURI' || c.name === 'IndexedFieldURI')
   return f?.attrs.FieldURI ?? ''
+}
+
+/** The properties that are xs:boolean, whose constants may be written true/false or 1/0 (XML Schema §3.2.2). */
+const BOOLEAN_FIELDS = new Set(['message:IsRead', 'item:HasAttachments'])
+
+/** An xs:boolean's value ("true", "1" → true; "false", "0" → false); anything else is no boolean. */
+export function xsBoolean(text: string | undefined): boolean | undefined {
+  const t = (text ?? '').trim()
+  return t === 'true' || t === '1' ? true : t === 'false' || t === '0' ? false : undefined
 }
 
 /** Evaluates the search expressions the double supports on the properties it can compare. */
@@ -371,9 +385,11 @@ function matches(item: MailItem, el: XmlElement): boolean {
       const field = fieldOf(el)
       const v = fieldValue(item, field)
       const c = constantOf(el)
-      const eq = field.startsWith('item:DateTime')
-        ? Date.parse(v ?? '') === Date.parse(c)
-        : (v ?? '').toLowerCase() === c.toLowerCase()
+      const eq = BOOLEAN_FIELDS.has(field)
+        ? xsBoolean(v) === xsBoolean(c)
+        : field.startsWith('item:DateTime') || field.startsWith('calendar:')
+          ? Date.parse(v ?? '') === Date.parse(c)
+          : (v ?? '').toLowerCase() === c.toLowerCase()
       return el.name === 'IsEqualTo' ? eq : !eq
     }
     case 'IsGreaterThan':
@@ -408,12 +424,6 @@ function matches(item: MailItem, el: XmlElement): boolean {
 
 // ---- operations ------------------------------------------------------------------------------------------------
 
-interface Outcome {
-  readonly messages: readonly Message[]
-  readonly folder?: string
-  readonly items?: number
-}
-
 function findItem(op: XmlElement, box: Mailbox): Outcome {
   const shape = shapeOf(path(op, 'ItemShape'))
   const view = path(op, 'IndexedPageItemView')
@@ -440,6 +450,22 @@ function findItem(op: XmlElement, box: Mailbox): Outcome {
       if (!(err instanceof Unsupported)) throw err
       return fail('ErrorUnsupportedPathForQuery', `The lab's EWS double cannot query ${err.message}.`)
     }
+    const calendar = path(op, 'CalendarView')
+    if (calendar) {
+      const page = calendarView(items, calendar)
+      count += page.shown.length
+      return ok(
+        x(
+          'm:RootFolder',
+          { TotalItemsInView: page.total, IncludesLastItemInRange: page.shown.length === page.total },
+          x(
+            't:Items',
+            {},
+            page.shown.map((i) => itemXml(i, shape, false)),
+          ),
+        ),
+      )
+    }
     const total = items.length
     const offset = Math.max(0, Number(view?.attrs.Offset ?? 0) || 0)
     const max = view?.attrs.MaxEntriesReturned !== undefined ? Number(view.attrs.MaxEntriesReturned) : total
@@ -465,6 +491,21 @@ function findItem(op: XmlElement, box: Mailbox): Outcome {
     )
   })
   return { messages, folder: names.join(','), items: count }
+}
+
+/**
+ * A CalendarView ([MS-OXWSSRCH]): the calendar items that overlap [StartDate, EndDate), by start, at most
+ * MaxEntriesReturned of them.
+ */
+function calendarView(items: readonly MailItem[], view: XmlElement): { shown: MailItem[]; total: number } {
+  const from = Date.parse(view.attrs.StartDate ?? '')
+  const to = Date.parse(view.attrs.EndDate ?? '')
+  const inView = items
+    .filter((i) => i.appointment && i.appointment.start.getTime() < to && i.appointment.end.getTime() > from)
+    .sort((a, b) => a.appointment!.start.getTime() - b.appointment!.start.getTime())
+  const max =
+    view.attrs.MaxEntriesReturned !== undefined ? Number(view.attrs.MaxEntriesReturned) : inView.length
+  return { shown: inView.slice(0, Math.max(0, max)), total: inView.length }
 }
 
 function itemIds(op: XmlElement): string[] {
@@ -548,37 +589,6 @@ function resolveNames(op: XmlElement, box: Mailbox, users: readonly User[]): Out
   return { messages: [message], items: hits.length }
 }
 
-function getFolder(op: XmlElement, box: Mailbox): Outcome {
-  const folders = children(path(op, 'FolderIds'))
-  const names: string[] = []
-  const messages = folders.map((f) => {
-    const name = folderOf(f)
-    names.push(name ?? f.attrs.Id ?? '?')
-    if (!name) return fail('ErrorFolderNotFound', 'The specified folder could not be found in the store.')
-    const meta = FOLDERS[name]
-    const items = box.folder(name)
-    return ok(
-      x(
-        'm:Folders',
-        {},
-        x(
-          `t:${meta.element}`,
-          {},
-          x('t:FolderId', { Id: folderId(name), ChangeKey: 'AQAAAA==' }),
-          meta.className !== undefined ? x('t:FolderClass', {}, meta.className) : undefined,
-          x('t:DisplayName', {}, meta.displayName),
-          x('t:TotalCount', {}, items.length),
-          x('t:ChildFolderCount', {}, meta.children),
-          meta.element !== 'ContactsFolder'
-            ? x('t:UnreadCount', {}, items.filter((i) => !i.isRead).length)
-            : undefined,
-        ),
-      ),
-    )
-  })
-  return { messages, folder: names.join(',') }
-}
-
 function updateItem(op: XmlElement, box: Mailbox): Outcome {
   const messages = children(path(op, 'ItemChanges'), 'ItemChange').map((change) => {
     const id = path(change, 'ItemId')?.attrs.Id ?? ''
@@ -592,7 +602,10 @@ function updateItem(op: XmlElement, box: Mailbox): Outcome {
           'ErrorInvalidPropertySet',
           `The lab's EWS double updates message:IsRead only, not ${field}.`,
         )
-      item = box.markRead(id, value === 'true')
+      const read = xsBoolean(value)
+      if (read === undefined)
+        return fail('ErrorInvalidValueForProperty', `message:IsRead takes an xs:boolean, not "${value}".`)
+      item = box.markRead(id, read)
     }
     const updated = item ?? box.item(id)!
     return ok(x('m:Items', {}, x('t:Message', {}, itemIdOf(updated))))
@@ -651,6 +664,7 @@ const OPERATIONS: Readonly<Record<EwsOperation, (op: XmlElement, box: Mailbox, c
     GetAttachment: (op, box, ctx) => getAttachment(op, box, ctx.audio),
     ResolveNames: (op, box, ctx) => resolveNames(op, box, ctx.users),
     GetFolder: (op, box) => getFolder(op, box),
+    FindFolder: (op, box) => findFolder(op, box),
     UpdateItem: (op, box) => updateItem(op, box),
     DeleteItem: (op, box) => deleteItem(op, box),
     ConvertId: (op, box) => convertId(op, box),

@@ -8,31 +8,87 @@ import type { User } from '../../core/site.js'
  * folder over the Inbox's voice mails. Pure state: marking read and deleting change it, nothing else does.
  */
 
-export type FolderName = 'root' | 'msgfolderroot' | 'inbox' | 'contacts' | 'voicemail' | 'deleteditems'
-/** The folders the double has; `voicemail` is a search folder (over the Inbox's voice mails). */
+/** The distinguished folders of an Exchange 2007 SP1 mailbox (EWS DistinguishedFolderIdNameType). */
+export const FOLDER_NAMES = [
+  'root',
+  'msgfolderroot',
+  'calendar',
+  'contacts',
+  'deleteditems',
+  'drafts',
+  'inbox',
+  'journal',
+  'junkemail',
+  'notes',
+  'outbox',
+  'sentitems',
+  'tasks',
+  'searchfolders',
+  'voicemail',
+] as const
+export type FolderName = (typeof FOLDER_NAMES)[number]
+
+/** A folder's EWS element: its kind of folder. */
+export type FolderElement = 'Folder' | 'CalendarFolder' | 'ContactsFolder' | 'SearchFolder' | 'TasksFolder'
+
+/**
+ * Every distinguished folder as Exchange 2007 SP1 creates a mailbox: the root, the IPM subtree ("Top of
+ * Information Store") with the default folders, and the search folders' root ("Finder") under the root,
+ * which holds Unified Messaging's Voice Mail search folder (over the Inbox's voice mails).
+ */
 export const FOLDERS: Readonly<
-  Record<
-    FolderName,
-    {
-      displayName: string
-      className?: string
-      element: 'Folder' | 'ContactsFolder' | 'SearchFolder'
-      /** How many folders are below it. */
-      children: number
-    }
-  >
+  Record<FolderName, { displayName: string; className?: string; element: FolderElement; parent?: FolderName }>
 > = {
-  // The mailbox's root and the top of its IPM subtree ("Top of Information Store"), as Exchange 2007 names them.
-  root: { displayName: '', element: 'Folder', children: 1 },
-  msgfolderroot: { displayName: 'Top of Information Store', element: 'Folder', children: 3 },
-  inbox: { displayName: 'Inbox', className: 'IPF.Note', element: 'Folder', children: 0 },
-  contacts: { displayName: 'Contacts', className: 'IPF.Contact', element: 'ContactsFolder', children: 0 },
-  voicemail: { displayName: 'Voice Mail', className: 'IPF.Note', element: 'SearchFolder', children: 0 },
-  deleteditems: { displayName: 'Deleted Items', className: 'IPF.Note', element: 'Folder', children: 0 },
+  root: { displayName: '', element: 'Folder' },
+  msgfolderroot: { displayName: 'Top of Information Store', element: 'Folder', parent: 'root' },
+  calendar: {
+    displayName: 'Calendar',
+    className: 'IPF.Appointment',
+    element: 'CalendarFolder',
+    parent: 'msgfolderroot',
+  },
+  contacts: {
+    displayName: 'Contacts',
+    className: 'IPF.Contact',
+    element: 'ContactsFolder',
+    parent: 'msgfolderroot',
+  },
+  deleteditems: {
+    displayName: 'Deleted Items',
+    className: 'IPF.Note',
+    element: 'Folder',
+    parent: 'msgfolderroot',
+  },
+  drafts: { displayName: 'Drafts', className: 'IPF.Note', element: 'Folder', parent: 'msgfolderroot' },
+  inbox: { displayName: 'Inbox', className: 'IPF.Note', element: 'Folder', parent: 'msgfolderroot' },
+  journal: { displayName: 'Journal', className: 'IPF.Journal', element: 'Folder', parent: 'msgfolderroot' },
+  junkemail: {
+    displayName: 'Junk E-mail',
+    className: 'IPF.Note',
+    element: 'Folder',
+    parent: 'msgfolderroot',
+  },
+  notes: { displayName: 'Notes', className: 'IPF.StickyNote', element: 'Folder', parent: 'msgfolderroot' },
+  outbox: { displayName: 'Outbox', className: 'IPF.Note', element: 'Folder', parent: 'msgfolderroot' },
+  sentitems: { displayName: 'Sent Items', className: 'IPF.Note', element: 'Folder', parent: 'msgfolderroot' },
+  tasks: { displayName: 'Tasks', className: 'IPF.Task', element: 'TasksFolder', parent: 'msgfolderroot' },
+  searchfolders: { displayName: 'Finder', element: 'Folder', parent: 'root' },
+  voicemail: {
+    displayName: 'Voice Mail',
+    className: 'IPF.Note',
+    element: 'SearchFolder',
+    parent: 'searchfolders',
+  },
+}
+
+/** The folders directly below a folder, in the order above. */
+export function subfolders(name: FolderName): FolderName[] {
+  return FOLDER_NAMES.filter((f) => FOLDERS[f].parent === name)
 }
 
 export const ITEM_CLASS = {
   contact: 'IPM.Contact',
+  appointment: 'IPM.Appointment',
   voicemail: 'IPM.Note.Microsoft.Voicemail.UM.CA',
   missed: 'IPM.Note.Microsoft.Missed.Voice',
 } as const
@@ -51,7 +107,7 @@ export interface MailItem {
   /** Grows with every change (the EWS ChangeKey). */
   version: number
   readonly kind: keyof typeof ITEM_CLASS
-  folder: 'inbox' | 'contacts' | 'deleteditems'
+  folder: 'inbox' | 'contacts' | 'calendar' | 'deleteditems'
   readonly itemClass: string
   readonly subject: string
   readonly received: Date
@@ -60,6 +116,8 @@ export interface MailItem {
   readonly body: string
   readonly attachment?: Attachment
   readonly durationSeconds?: number
+  /** A calendar item's time and place. */
+  readonly appointment?: { readonly start: Date; readonly end: Date; readonly location: string }
 }
 
 /** A stable opaque id, as EWS ids are: base64 of a hash of the owner, kind and position. */
@@ -128,6 +186,25 @@ export function buildMailbox(user: User, now: number): Mailbox {
       body: `You missed a call from ${m.from}${m.phone ? ` at ${m.phone}` : ''}.`,
     }),
   )
+  user.mailbox.calendar.forEach((c, i) => {
+    const start = new Date(Date.parse(c.start))
+    items.push({
+      id: itemId(owner, 'appointment', i),
+      version: 1,
+      kind: 'appointment',
+      folder: 'calendar',
+      itemClass: ITEM_CLASS.appointment,
+      subject: c.subject,
+      received: new Date(now - (i + 1) * 24 * HOUR),
+      isRead: true,
+      body: '',
+      appointment: {
+        start,
+        end: new Date(start.getTime() + c.durationMinutes * 60_000),
+        location: c.location ?? '',
+      },
+    })
+  })
   items.sort((a, b) => b.received.getTime() - a.received.getTime())
   return new Mailbox(user, items)
 }

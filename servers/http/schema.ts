@@ -237,9 +237,27 @@ const MissedCallSchema = Type.Object(
   { additionalProperties: false },
 )
 
+const AppointmentSchema = Type.Object(
+  {
+    subject: Type.String({ minLength: 1 }),
+    start: Type.String({
+      format: 'date-time',
+      description: 'When it starts (ISO 8601).',
+      hint: 'an ISO 8601 time such as 2026-11-25T09:30:00Z',
+    }),
+    durationMinutes: Type.Integer({ minimum: 0, maximum: 14 * 24 * 60, default: 30 }),
+    location: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+)
+
 const MailboxSchema = Type.Object(
   {
     contacts: Type.Array(ContactSchema, { default: [] }),
+    calendar: Type.Array(AppointmentSchema, {
+      default: [],
+      description: 'Meetings in the Calendar folder (what a calendar view over EWS finds).',
+    }),
     voicemail: Type.Array(VoicemailSchema, { default: [] }),
     missedCalls: Type.Array(MissedCallSchema, { default: [] }),
   },
