@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { mkdirSync, rmSync } from 'node:fs'
 import { connect, createServer, type Server } from 'node:net'
 import { join } from 'node:path'
@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline'
 import { promisify } from 'node:util'
 import { LabError } from '../core/errors.js'
 import type { Logger } from '../core/logger.js'
+import { isLoopbackHost } from '../lab/admin/server.js'
 import type { Endpoint } from '../lab/runtime.js'
 import { endpointTable } from './args.js'
 
@@ -76,7 +77,8 @@ export async function runInterfaceMode(o: InterfaceModeOptions): Promise<number>
     await cleanup()
     throw err
   })
-  const lab = startLab(o, namespace, link, socket)
+  const token = await interfaceAdminToken(o.admin.host, o.token)
+  const lab = startLab(o, namespace, link, socket, token)
   const ready = await lab.ready
   if (!ready) {
     await cleanup()
@@ -88,8 +90,21 @@ export async function runInterfaceMode(o: InterfaceModeOptions): Promise<number>
     await cleanup()
     throw err
   })
-  process.stdout.write(banner(o, ready, adminUrl, namespace))
+  process.stdout.write(banner(o, ready, adminUrl, namespace, token))
   return untilStopped(lab, cleanup, o.logger)
+}
+
+/**
+ * The token the lab in the namespace must require. Its admin API listens on a unix socket, which needs none of
+ * its own, but this process offers that socket on `--admin HOST:PORT`: beyond loopback the phones' network
+ * (and anyone on it) reaches it, so the lab then requires a token as it does on any non-loopback address.
+ */
+export async function interfaceAdminToken(
+  host: string,
+  given: string | undefined,
+): Promise<string | undefined> {
+  if (given !== undefined) return given
+  return (await isLoopbackHost(host)) ? undefined : randomBytes(18).toString('base64url')
 }
 
 /** Root, and no other lab on this NIC (its namespace would exist). */
@@ -135,9 +150,11 @@ function startLab(
   namespace: string,
   link: string,
   socket: string,
+  token: string | undefined,
 ): { child: ChildProcess; exited: Promise<number>; ready: Promise<Ready | undefined> } {
   const args = [process.argv[1]!, 'up', o.file, '--mode', 'netns', '--interface', link]
   args.push('--admin', `unix:${socket}`, '--state', o.stateDir, '--json', ...(o.watch ? ['--watch'] : []))
+  if (token !== undefined) args.push('--token', token)
   const child = spawn('ip', ['netns', 'exec', namespace, process.execPath, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
@@ -174,7 +191,13 @@ async function offerAdmin(proxy: Server, o: InterfaceModeOptions): Promise<strin
 }
 
 /** The ready line (--json) or the port map, with the lab's address where it listens on every address. */
-function banner(o: InterfaceModeOptions, ready: Ready, adminUrl: string, namespace: string): string {
+function banner(
+  o: InterfaceModeOptions,
+  ready: Ready,
+  adminUrl: string,
+  namespace: string,
+  token: string | undefined,
+): string {
   const labIp = o.address.split('/')[0]!
   const endpoints = ready.endpoints.map((e) => ({
     ...e,
@@ -182,8 +205,15 @@ function banner(o: InterfaceModeOptions, ready: Ready, adminUrl: string, namespa
   }))
   if (o.json)
     return (
-      JSON.stringify({ ...ready, pid: process.pid, adminUrl, endpoints, interface: o.iface, namespace }) +
-      '\n'
+      JSON.stringify({
+        ...ready,
+        pid: process.pid,
+        adminUrl,
+        endpoints,
+        interface: o.iface,
+        namespace,
+        ...(token !== undefined ? { token } : {}),
+      }) + '\n'
     )
   const table = endpointTable(endpoints, adminUrl)
     .split('\n')
@@ -191,7 +221,7 @@ function banner(o: InterfaceModeOptions, ready: Ready, adminUrl: string, namespa
     .join('\n')
   return (
     `\n  cx700-lab — TEST LAB ONLY. Scenario "${ready.scenario}" on ${o.iface} (${o.address}; namespace ${namespace}).\n\n` +
-    `${table}\n\n  Admin API: ${adminUrl}\n  Journal:   ${ready.journal}\n\n`
+    `${table}\n\n  Admin API: ${adminUrl}${token !== undefined ? `  (bearer token: ${token})` : ''}\n  Journal:   ${ready.journal}\n\n`
   )
 }
 

@@ -12,7 +12,10 @@ export interface AdminOptions {
   readonly port: number
   /** Listen on this unix socket instead of host:port (interface mode: the host proxies to it). */
   readonly path?: string
-  /** Required when host is not loopback; generated if not given. */
+  /**
+   * The bearer token every admin route requires: required always when given (a unix socket that a host proxy
+   * offers beyond loopback, or an operator who asked for one), and made here when host is not loopback.
+   */
   readonly token?: string
   /** A training session (cx700-lab train PACK): the trainer's /training routes and the trainees' pages. */
   readonly training?: TrainingSession
@@ -52,7 +55,8 @@ export async function isLoopbackHost(host: string): Promise<boolean> {
  * any other address every admin route needs `Authorization: Bearer <token>` (given, or made here).
  */
 export async function startAdmin(lab: Lab, options: AdminOptions): Promise<AdminServer> {
-  const needsToken = options.path === undefined && !(await isLoopbackHost(options.host))
+  const needsToken =
+    options.token !== undefined || (options.path === undefined && !(await isLoopbackHost(options.host)))
   const token = needsToken ? (options.token ?? randomBytes(18).toString('base64url')) : undefined
   const names = isIP(options.host) === 0 ? [options.host] : []
   const app = await adminApp(lab, { token, training: options.training, names })

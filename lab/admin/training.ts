@@ -34,14 +34,19 @@ export function traineeEvents<E extends { kind: string; detail: Readonly<Record<
   return events.filter((e) => !showsFault(e))
 }
 
-/** The one phone a trainee works on, as the trainee may see it. */
-function traineeLane(t: Trainee, timelines: readonly DeviceTimeline[]): object {
+/**
+ * The one phone a trainee works on, as the trainee may see it: its screen and what the servers saw; the
+ * per-stage verdicts (and each event's ✓/✗) only when the exercise allows them (`showStages`), since they all
+ * but name the cause.
+ */
+function traineeLane(t: Trainee, timelines: readonly DeviceTimeline[], verdicts: boolean): object {
   const lane = timelines.find((d) => d.macs.includes(t.device))
   if (!lane) return { screen: 'The phone has not talked to the lab yet.', stages: {}, events: [] }
+  const events = traineeEvents(lane.events).slice(-60).map(forTrainee)
   return {
     screen: lane.screen,
-    stages: lane.stages,
-    events: traineeEvents(lane.events).slice(-60).map(forTrainee),
+    stages: verdicts ? lane.stages : {},
+    events: verdicts ? events : events.map(({ ok: _ok, ...e }) => e),
   }
 }
 
@@ -65,7 +70,7 @@ export function traineeState(session: TrainingSession, t: Trainee, lab: Lab, now
   return {
     name: t.name,
     device: t.device,
-    phone: traineeLane(t, buildTimelines(events, lab.clock.now())),
+    phone: traineeLane(t, buildTimelines(events, lab.clock.now()), current?.exercise.showStages === true),
     ...(current
       ? {
           exercise: {

@@ -41,6 +41,11 @@ export const ExerciseSchema = Type.Object(
           'A catalogue story (its name, e.g. f6-clock-skew) or a scenario file beside the pack: the lab runs it while the exercise does — for every phone, so only one story at a time.',
       }),
     ),
+    showStages: Type.Boolean({
+      default: false,
+      description:
+        'Show the phone’s per-stage verdicts (DHCP ✓, DNS ✗) on the trainee page. Off by default: they all but name the cause, where a support engineer has only the phone’s screen and their tools.',
+    }),
     notes: Type.String({ minLength: 1, description: 'The trainer’s notes: shown at the reveal.' }),
     proof: Type.Array(JournalMatchSchema, {
       default: [],

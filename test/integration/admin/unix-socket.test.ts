@@ -46,4 +46,16 @@ describe('the lab client on a unix socket', () => {
     // The backlog (added, cleared), then the fault added while following, whichever came first over the socket.
     expect(seen.map((e) => e.kind)).toEqual(['fault:added', 'fault:cleared', 'fault:added'])
   })
+
+  it('requires the token it was given, as the socket interface mode offers beyond loopback does', async () => {
+    await using t = await startTestLab()
+    const dir = mkdtempSync(join(tmpdir(), 'cx700-sock-'))
+    dirs.push(dir)
+    const socket = join(dir, 'admin.sock')
+    await using admin = await startAdmin(t.lab, { host: '127.0.0.1', port: 0, path: socket, token: 's3cret' })
+    expect(admin.token).toBe('s3cret')
+    await expect(new LabClient(admin.url).faults()).rejects.toMatchObject({ status: 401 })
+    await expect(new LabClient(admin.url, 'wrong').faults()).rejects.toMatchObject({ status: 401 })
+    expect(await new LabClient(admin.url, 's3cret').faults()).toEqual([])
+  })
 })
