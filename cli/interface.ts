@@ -8,6 +8,7 @@ import { promisify } from 'node:util'
 import { LabError } from '../core/errors.js'
 import type { Logger } from '../core/logger.js'
 import { isLoopbackHost } from '../lab/admin/server.js'
+import { hostHolds, probeAddress } from '../lab/duplicate-address.js'
 import type { Endpoint } from '../lab/runtime.js'
 import { endpointTable } from './args.js'
 
@@ -134,14 +135,38 @@ function adminProxy(socket: string): Server {
   })
 }
 
-/** The lab's namespace, holding only a bridge-mode macvlan of the NIC with the lab's address, and loopback. */
+/**
+ * The lab's namespace, holding only a bridge-mode macvlan of the NIC with the lab's address, and loopback. The
+ * address is taken only once nobody holds it: not the host on the NIC, not a device on the link.
+ */
 async function makeNamespace(o: InterfaceModeOptions, namespace: string, link: string): Promise<void> {
   await ip(['netns', 'add', namespace])
   await ip(['link', 'add', 'link', o.iface, 'name', link, 'type', 'macvlan', 'mode', 'bridge'])
   await ip(['link', 'set', link, 'netns', namespace])
-  await ip(['-n', namespace, 'addr', 'add', o.address, 'dev', link])
   await ip(['-n', namespace, 'link', 'set', link, 'up'])
   await ip(['-n', namespace, 'link', 'set', 'lo', 'up'])
+  await checkAddressFree(o, namespace, link)
+  await ip(['-n', namespace, 'addr', 'add', o.address, 'dev', link])
+}
+
+/** Refuses the lab's address when the host holds it on the NIC or a device on the link answers for it. */
+async function checkAddressFree(o: InterfaceModeOptions, namespace: string, link: string): Promise<void> {
+  const address = o.address.split('/')[0]!
+  const refuse = (why: string): never => {
+    throw new LabError('LAB_ERR_LAB_STATE', `Failed to start interface mode: ${why}.`)
+  }
+  const host = hostHolds(o.iface, address)
+  if (host)
+    refuse(
+      `${o.iface} itself holds ${address} (this host, MAC ${host.mac}); the lab takes that address on a macvlan of its own, and with two owners the phones' ARP finds the host. Remove it from the NIC: ip addr del ${o.address} dev ${o.iface}`,
+    )
+  const probe = await probeAddress(link, address, namespace)
+  if (probe.kind === 'taken')
+    refuse(
+      `another device on ${o.iface} answers for ${address} (MAC ${probe.mac}, RFC 5227 probe); give the lab another address with --address, or take it off that device`,
+    )
+  if (probe.kind === 'unchecked')
+    refuse(`cannot probe ${o.iface} for another holder of ${address}: ${probe.why}`)
 }
 
 /** The lab in the namespace (netns mode, DHCP on the macvlan, the admin API on the unix socket). */

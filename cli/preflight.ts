@@ -1,12 +1,15 @@
 import { preflight } from '../lab/preflight.js'
 import { intOption, parse, table, usage } from './args.js'
 
-export const PREFLIGHT_HELP = `Usage: cx700-lab preflight --interface IF [--address A.B.C.D/N] [--wait MS] [--json]
+export const PREFLIGHT_HELP = `Usage: cx700-lab preflight --interface IF [--address A.B.C.D/N] [--mode interface|netns] [--wait MS] [--json]
 
-Checks a host before real phones meet the lab on IF: privileges (root, or CAP_NET_ADMIN and
-CAP_NET_BIND_SERVICE), the link (up, with the lab address), every port the lab binds (53, 67, 80, 123, 389,
-443, 3268, 5061), another DHCP server answering on the segment (a DISCOVER, then --wait ms, default 4000),
-and the clock. Prints a table; exit 1 when anything blocks, 0 otherwise.
+Checks a host before real phones meet the lab on IF, as \`up\` will run it there. --mode interface (the
+default, for \`up --mode interface\`): privileges, the link up and NOT holding the lab's address (the lab
+takes it on a macvlan of its own), no device on the link answering for the address (an RFC 5227 probe with
+arping), another DHCP server answering on the segment (a DISCOVER, then --wait ms, default 4000), and the
+clock. --mode netns (a container whose only link is IF): the link holding the address and every port the
+lab binds free on it (53, 67, 80, 88, 123, 389, 443, 3268, 5061) instead. Prints a table; exit 1 when
+anything blocks, 0 otherwise.
 `
 
 export async function preflightCommand(argv: string[]): Promise<number> {
@@ -14,6 +17,7 @@ export async function preflightCommand(argv: string[]): Promise<number> {
     interface: { type: 'string' },
     address: { type: 'string' },
     wait: { type: 'string' },
+    mode: { type: 'string' },
     json: { type: 'boolean' },
   })
   if (values.help) {
@@ -23,7 +27,11 @@ export async function preflightCommand(argv: string[]): Promise<number> {
   if (values.interface === undefined) throw usage(`preflight needs --interface.\n\n${PREFLIGHT_HELP}`)
   if (values.address !== undefined && !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(values.address))
     throw usage(`--address takes A.B.C.D/N, e.g. 10.50.0.1/24, not "${values.address}".`)
+  const mode = values.mode ?? 'interface'
+  if (mode !== 'interface' && mode !== 'netns')
+    throw usage(`--mode takes interface or netns, not "${mode}".\n\n${PREFLIGHT_HELP}`)
   const checks = await preflight({
+    mode,
     interface: values.interface,
     ...(values.address !== undefined ? { address: values.address } : {}),
     dhcpWaitMs: intOption(values.wait, 'wait') ?? 4000,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { SERVER_DEFINITIONS, SERVER_NAMES } from '../servers/index.js'
 import { LAB_PORTS, link, privileges } from './preflight.js'
+import { replyMac } from './duplicate-address.js'
 
 describe('preflight checks', () => {
   it('reads root, or the two capabilities from CapEff', () => {
@@ -29,6 +30,30 @@ describe('preflight checks', () => {
       detail: expect.stringContaining('ip addr add 10.50.0.1/24 dev lo'),
     })
     expect(link('lo', '127.0.0.1/8', 'unknown').status).toBe('ok')
+  })
+
+  it('in interface mode, fails a NIC that holds the lab’s address, where netns mode needs it there', () => {
+    // The story `up --mode interface` tells: the lab takes the address on a macvlan of its own.
+    expect(link('lo', '127.0.0.1/8', 'unknown', 'interface')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('ip addr del 127.0.0.1/8 dev lo'),
+    })
+    expect(link('lo', '10.50.0.1/24', 'unknown', 'interface')).toMatchObject({
+      status: 'ok',
+      detail: 'lo is unknown and leaves 10.50.0.1 to the lab',
+    })
+    expect(link('lo', '127.0.0.1/8', 'unknown', 'netns').status).toBe('ok')
+  })
+
+  it('reads the holder’s MAC from arping’s reply to a duplicate-address probe', () => {
+    const out =
+      'ARPING 10.50.0.1 from 0.0.0.0 c7m1\nUnicast reply from 10.50.0.1 [00:04:F2:0A:0B:0C]  0.672ms\nSent 1 probes (1 broadcast(s))\nReceived 1 response(s)\n'
+    expect(replyMac(out)).toBe('00:04:f2:0a:0b:0c')
+    expect(
+      replyMac(
+        'ARPING 10.50.0.1 from 0.0.0.0 c7m1\nSent 2 probes (2 broadcast(s))\nReceived 0 response(s)\n',
+      ),
+    ).toBeUndefined()
   })
 
   it('covers every port the issue names', () => {

@@ -5,12 +5,15 @@ import { createServer } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { promisify } from 'node:util'
 import { probeDhcpServers } from '../servers/dhcp/probe.js'
+import { probeAddress } from './duplicate-address.js'
 import { SERVER_DEFINITIONS, SERVER_NAMES } from '../servers/index.js'
 
 /**
- * What `cx700-lab preflight` checks before real phones meet the lab on a NIC: privileges, the link (up,
- * with the lab address), every standard port the lab binds, another DHCP server on the segment, and the
- * clock the certificates are dated from. A `fail` blocks; a `warn` is worth reading.
+ * What `cx700-lab preflight` checks before real phones meet the lab on a NIC, the same story `up` tells: in
+ * interface mode (the default) privileges, the link (up, not holding the lab's address), no other device
+ * answering for the address, another DHCP server on the segment, the clock the certificates are dated from;
+ * in netns mode (a container on the NIC) the link holding the address and every standard port free on it
+ * instead of the first. A `fail` blocks; a `warn` is worth reading.
  */
 export type CheckStatus = 'ok' | 'warn' | 'fail'
 
@@ -65,13 +68,24 @@ export function privileges(uid: number | undefined, procStatus: string | undefin
       }
 }
 
-export function link(name: string, address: string | undefined, operstate: string | undefined): Check {
+/**
+ * The NIC: present and up. In interface mode the lab takes its address on a macvlan of its own, so the NIC
+ * must not hold it (two owners of one address on a link); in netns mode (a container whose only link is the
+ * NIC) the lab binds the address the NIC holds, so it must.
+ */
+export function link(
+  name: string,
+  address: string | undefined,
+  operstate: string | undefined,
+  mode: PreflightMode = 'netns',
+): Check {
   const addrs = networkInterfaces()[name]
   if (operstate === undefined && !addrs)
     return { name: 'link', status: 'fail', detail: `no interface ${name} here (ip link)` }
   if (operstate === 'down')
     return { name: 'link', status: 'fail', detail: `${name} is down: ip link set ${name} up` }
   const v4 = (addrs ?? []).filter((a) => a.family === 'IPv4').map((a) => a.cidr ?? a.address)
+  if (mode === 'interface') return interfaceLink(name, address, operstate, v4)
   if (address !== undefined) {
     const want = address.split('/')[0]
     if (!v4.some((a) => a.split('/')[0] === want))
@@ -88,6 +102,42 @@ export function link(name: string, address: string | undefined, operstate: strin
     }
   }
   return { name: 'link', status: 'ok', detail: `${name} is ${operstate ?? 'present'} with ${v4.join(', ')}` }
+}
+
+function interfaceLink(
+  name: string,
+  address: string | undefined,
+  operstate: string | undefined,
+  v4: readonly string[],
+): Check {
+  const want = address?.split('/')[0]
+  if (want !== undefined && v4.some((a) => a.split('/')[0] === want))
+    return {
+      name: 'link',
+      status: 'fail',
+      detail: `${name} holds ${address}, which the lab takes on a macvlan of its own in interface mode (two owners: the phones' ARP finds this host): ip addr del ${address} dev ${name}`,
+    }
+  return {
+    name: 'link',
+    status: 'ok',
+    detail: `${name} is ${operstate ?? 'present'}${want !== undefined ? ` and leaves ${want} to the lab` : ''}`,
+  }
+}
+
+/** An RFC 5227 probe for the lab's address on the link: a device that answers would be its second owner. */
+export async function duplicateAddress(iface: string, address: string, mode: PreflightMode): Promise<Check> {
+  const ip = address.split('/')[0]!
+  const name = 'duplicate address'
+  const probe = await probeAddress(iface, ip)
+  if (probe.kind === 'free')
+    return { name, status: 'ok', detail: `no other device on ${iface} answers for ${ip}` }
+  if (probe.kind === 'taken')
+    return {
+      name,
+      status: 'fail',
+      detail: `a device on ${iface} answers for ${ip} (MAC ${probe.mac}): the phones would reach it, not the lab`,
+    }
+  return { name, status: mode === 'interface' ? 'fail' : 'warn', detail: `not checked: ${probe.why}` }
 }
 
 /** Whether a port can be bound on `address` now: 'free', 'in use', 'denied', or the error code. */
@@ -139,7 +189,7 @@ export async function rogueDhcp(name: string, waitMs: number): Promise<Check> {
     return {
       name: 'other DHCP servers',
       status: 'warn',
-      detail: `not checked: ${name} has no IPv4 address to send from`,
+      detail: `not checked here: ${name} has no IPv4 address to send from (the lab itself probes for one as it starts, and refuses to serve beside it)`,
     }
   const ip = v4.address.split('.').map(Number)
   const mask = v4.netmask.split('.').map(Number)
@@ -182,10 +232,22 @@ export async function clock(now: Date): Promise<Check> {
   }
 }
 
+/** The mode the lab will run in on the NIC: `up --mode interface`, or netns (a container's own link). */
+export type PreflightMode = 'interface' | 'netns'
+
 export interface PreflightOptions {
   readonly interface: string
   readonly address?: string
   readonly dhcpWaitMs: number
+  readonly mode?: PreflightMode
+}
+
+function bindAddress(options: PreflightOptions): string {
+  return (
+    options.address?.split('/')[0] ??
+    (networkInterfaces()[options.interface] ?? []).find((a) => a.family === 'IPv4')?.address ??
+    '0.0.0.0'
+  )
 }
 
 export async function preflight(options: PreflightOptions): Promise<Check[]> {
@@ -196,14 +258,19 @@ export async function preflight(options: PreflightOptions): Promise<Check[]> {
       return undefined
     }
   }
+  const mode = options.mode ?? 'interface'
   const checks: Check[] = [privileges(process.getuid?.(), readOr('/proc/self/status'))]
-  const l = link(options.interface, options.address, readOr(`/sys/class/net/${options.interface}/operstate`))
+  const l = link(
+    options.interface,
+    options.address,
+    readOr(`/sys/class/net/${options.interface}/operstate`),
+    mode,
+  )
   checks.push(l)
-  const bindAddress =
-    options.address?.split('/')[0] ??
-    (networkInterfaces()[options.interface] ?? []).find((a) => a.family === 'IPv4')?.address ??
-    '0.0.0.0'
-  checks.push(...(await ports(l.status === 'ok' ? bindAddress : '0.0.0.0')))
+  if (options.address !== undefined && l.status === 'ok')
+    checks.push(await duplicateAddress(options.interface, options.address, mode))
+  // In interface mode the lab binds its ports in a namespace of its own, so the host's are not in the way.
+  if (mode === 'netns') checks.push(...(await ports(l.status === 'ok' ? bindAddress(options) : '0.0.0.0')))
   checks.push(await rogueDhcp(options.interface, options.dhcpWaitMs))
   checks.push(await clock(new Date()))
   return checks

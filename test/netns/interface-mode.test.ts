@@ -3,13 +3,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createNetns, veth, type Netns } from '../helpers/netns.js'
+import { interfaceModeNames } from '../../cli/interface.js'
 import { CLI, spawnLab } from '../helpers/process.js'
 import { rootSkip, tool } from '../helpers/tools.js'
 
 const ip = tool('ip', 'iproute2')
 const busybox = tool('busybox', 'busybox')
 const dhclient = tool('dhclient', 'isc-dhcp-client')
-const skip = rootSkip() ?? ip.skip ?? busybox.skip ?? dhclient.skip
+const arping = tool('arping', 'iputils-arping')
+const skip = rootSkip() ?? ip.skip ?? busybox.skip ?? dhclient.skip ?? arping.skip
 
 /**
  * Interface mode as a QA engineer runs it for real phones, with namespaces of the test's own standing in
@@ -157,6 +159,53 @@ describe.skipIf(skip)(`interface mode in network namespaces (${skip ?? 'root'})`
     expect(await lab.exited).toBe(0)
     expect((await host.exec(['ip', 'netns', 'list'])).stdout).not.toContain(namespace)
   }, 90_000)
+
+  const upInterface = (address: string) =>
+    host.exec(
+      [
+        process.execPath,
+        CLI,
+        'up',
+        join(dir, 'hw.yaml'),
+        '--mode',
+        'interface',
+        '--interface',
+        nic,
+        '--address',
+        address,
+        '--admin',
+        '127.0.0.1:0',
+        '--state',
+        join(dir, 'state-dup'),
+      ],
+      { timeoutMs: 30_000 },
+    )
+
+  it('refuses to start when the address has another owner on the link or on the NIC, naming it', async () => {
+    const phoneIf = `c7p${process.pid % 10000}`
+    // A device on the link (the "phone" here) holds the lab's address: the RFC 5227 probe finds its MAC.
+    await phone.exec(['ip', 'addr', 'add', '10.50.0.1/24', 'dev', phoneIf])
+    try {
+      const r = await upInterface('10.50.0.1/24')
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain(`another device on ${nic} answers for 10.50.0.1 (MAC 00:04:f2:0a:0b:0c`)
+    } finally {
+      await phone.exec(['ip', 'addr', 'del', '10.50.0.1/24', 'dev', phoneIf])
+    }
+    // The host's own NIC holds it (what the old preflight advised): refused, with the command that fixes it.
+    await host.exec(['ip', 'addr', 'add', '10.50.0.1/24', 'dev', nic])
+    try {
+      const r = await upInterface('10.50.0.1/24')
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain(`${nic} itself holds 10.50.0.1`)
+      expect(r.stderr).toContain(`ip addr del 10.50.0.1/24 dev ${nic}`)
+    } finally {
+      await host.exec(['ip', 'addr', 'del', '10.50.0.1/24', 'dev', nic])
+    }
+    // Nothing is left behind: no namespace of the lab's.
+    const { namespace } = interfaceModeNames(nic)
+    expect((await host.exec(['ip', 'netns', 'list'])).stdout).not.toContain(namespace)
+  }, 60_000)
 
   it('needs --address in interface mode: a usage error, exit 2', async () => {
     const r = await host.exec([
