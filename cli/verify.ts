@@ -42,7 +42,9 @@ journal.jsonl (--journal FILE, yesterday's run). The end state and the status li
 servers' events (lab/admin/infer.ts says how, and what no server can see); the journal rules are checked on
 that device's events and the lab's own. It judges the device's last boot; with --next-boot it waits on the
 running lab for the device's next one (power-cycle the phone now) and judges it once the phone has been
-quiet for --settle (default 20s of wall time) — within --timeout (default 10m).
+quiet for --settle (default 20s of wall time) — within --timeout (default 10m). A phone that signed in
+before skips the trust bootstrap (the CA search, /certsrv) and the firmware download: when such a boot fails,
+verify says so and when to hard-reset.
 `
 
 export interface VerifyResult {
@@ -51,7 +53,35 @@ export interface VerifyResult {
   readonly passed: boolean
   readonly divergences: readonly Divergence[]
   readonly report: PhoneReport
+  /** What a reader should know to read a failure (a used phone judged against a first boot's story). */
+  readonly hint?: string
 }
+
+/**
+ * Whether a boot is a used phone's: it reached the pool without the trust bootstrap a phone with no root does
+ * (no search for the CA objects in AD, no /certsrv) — it signed in before, and keeps the lab's root.
+ */
+export function usedPhoneBoot(events: readonly JournalEvent[]): boolean {
+  const bootstrap = events.some(
+    (e) =>
+      (e.server === 'ldap' && e.summary.includes('certificationAuthority')) ||
+      (e.server === 'http' && e.summary.includes('/certsrv')),
+  )
+  return !bootstrap && events.some((e) => e.server === 'sip')
+}
+
+/** A device's events from its last DHCPDISCOVER (a boot; a renewal is a REQUEST alone) on. */
+export function lastBoot(events: readonly JournalEvent[], mac: string): readonly JournalEvent[] {
+  const m = mac.toLowerCase()
+  const at = events.findLastIndex(
+    (e) => e.kind === 'dhcp:request' && e.detail.type === 'DISCOVER' && e.device?.mac === m,
+  )
+  return at < 0 ? events : events.slice(at)
+}
+
+/** What a failed verify of a used phone's boot says: what such a phone skips, and how to make it new again. */
+export const USED_PHONE_HINT =
+  'this boot skipped the trust bootstrap (no search for the CA objects in AD, no /certsrv) yet reached the pool: the phone has signed in before and keeps the lab’s root, and it also skips the one-time firmware download. A story that expects a first boot needs a hard-reset phone (spec §6.4; the CX600 family: power off, hold * and # while powering on), or compare its boots with a golden timeline of a used boot.'
 
 /**
  * The state the scenario's phone starts from: its firmware, and — used here before — the user, the root and
@@ -205,6 +235,9 @@ export async function verifyDevice(
     passed: divergences.length === 0,
     divergences,
     report: { mac, endState, status, steps: [], learnt: { inferred: true, loops: timeline.loops }, ms: 0 },
+    ...(divergences.length > 0 && usedPhoneBoot(lastBoot(found.events, mac))
+      ? { hint: USED_PHONE_HINT }
+      : {}),
   }
 }
 
@@ -337,6 +370,7 @@ function printResults(results: readonly VerifyResult[], json: boolean): number {
       ])
     }
     process.stdout.write(`${table(rows)}\n`)
+    for (const r of results) if (r.hint !== undefined) process.stdout.write(`\n${r.scenario}: ${r.hint}\n`)
     const failed = results.filter((r) => !r.passed).length
     process.stdout.write(`${results.length - failed} passed, ${failed} failed\n`)
   }

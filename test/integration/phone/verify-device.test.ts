@@ -2,7 +2,7 @@ import { execFile, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { verifyDevice } from '../../../cli/verify.js'
+import { lastBoot, usedPhoneBoot, verifyDevice } from '../../../cli/verify.js'
 import { packageRoot } from '../../../lab/paths.js'
 import { loadScenario } from '../../../lab/scenario/load.js'
 import { runPhone } from '../../../phone/emulator.js'
@@ -87,6 +87,47 @@ describe('verify --device: a phone judged from what the servers saw', () => {
       'Installing Certificate',
       'Connecting to Office Communications Server',
     ])
+  })
+
+  it('says what a used phone skips, and when to hard-reset, when its boot fails a first boot’s story', async () => {
+    await using t = await startTestLab(undefined, { file: join(scenarios, 'default.yaml') })
+    await runPhone(scenarioPhone(t, MAC))
+    const secondBoot = (t.lab.journal.query().at(-1)?.seq ?? 0) + 1
+    await runPhone(scenarioPhone(t, MAC))
+    t.lab.journal.flush()
+    const events = t.lab.journal.query()
+    const story = loadScenario(join(scenarios, 'default.yaml'))
+    // The last boot is the second one: from its DHCPDISCOVER on.
+    const last = lastBoot(events, MAC)
+    expect(last[0]).toMatchObject({ kind: 'dhcp:request', detail: { type: 'DISCOVER' } })
+    expect(last[0]!.seq).toBeGreaterThanOrEqual(secondBoot)
+    // A boot that fails another story gets no such hint: it did the trust bootstrap.
+    const other = await verifyDevice(loadScenario(join(scenarios, 'f6-clock-skew.yaml')), MAC, events)
+    expect(other?.passed).toBe(false)
+    expect(other?.hint).toBeUndefined()
+    // A hardware phone that had signed in before boots as the QA engineer recorded it (issue 36, finding 3):
+    // no search for the CA objects and no /certsrv, straight on to the pool. Here its second boot is made so;
+    // the first boot's bootstrap, earlier in the journal, does not hide it.
+    const used = events.filter(
+      (e) =>
+        e.seq < secondBoot ||
+        !(
+          (e.server === 'ldap' && e.summary.includes('certificationAuthority')) ||
+          (e.server === 'http' && e.summary.includes('/certsrv'))
+        ),
+    )
+    expect(usedPhoneBoot(lastBoot(used, MAC))).toBe(true)
+    expect(usedPhoneBoot(lastBoot(events, MAC))).toBe(false)
+    // Judged as --next-boot judges: that boot's events alone.
+    const result = await verifyDevice(
+      story,
+      MAC,
+      used.filter((e) => e.seq >= secondBoot),
+    )
+    expect(result?.passed).toBe(false)
+    expect(result?.divergences[0]?.got).toContain('never happened')
+    expect(result?.hint).toContain('skipped the trust bootstrap')
+    expect(result?.hint).toContain('hard-reset')
   })
 
   it('--next-boot waits on the running lab for the phone to boot, then judges that boot', async () => {
