@@ -251,17 +251,17 @@ export async function fault(argv: string[]): Promise<number> {
           process.stdout.write(JSON.stringify(list, null, 2) + '\n')
           return 0
         }
-        const rows = [['ID', 'ORIGIN', 'SERVER', 'FAULT', 'MATCHED', 'APPLIED']]
-        for (const r of list) {
+        const rows = [['ID', 'ORIGIN', 'MATCH', 'FAULT', 'WHEN', 'MATCHED', 'APPLIED']]
+        for (const r of list)
           rows.push([
             r.id,
             r.origin,
-            r.rule.match?.server ?? '*',
+            matchText(r.rule.match),
             JSON.stringify(r.rule.fault),
+            whenText(r.rule),
             String(r.matched),
             String(r.applied),
           ])
-        }
         process.stdout.write(table(rows) + '\n')
         return 0
       }
@@ -312,4 +312,26 @@ export async function scenario(argv: string[]): Promise<number> {
     }
     throw err
   }
+}
+
+/** A rule's matcher as the list shows it: server, device, peer and fields (`*`: every request). */
+function matchText(m: FaultRule['match']): string {
+  if (!m) return '*'
+  const parts = [
+    m.server ?? '*',
+    ...(m.device !== undefined ? [`device=${m.device}`] : []),
+    ...(m.peer !== undefined ? [`peer=${JSON.stringify(m.peer)}`] : []),
+    ...Object.entries(m.fields ?? {}).map(([k, v]) => `${k}=${String(v)}`),
+  ]
+  return parts.join(' ')
+}
+
+/** When a rule applies: its probability, the matches it waits out, how many times; `always` otherwise. */
+function whenText(r: FaultRule): string {
+  const parts = [
+    ...(r.probability !== undefined ? [`p=${r.probability}`] : []),
+    ...(r.after !== undefined ? [`after ${r.after}`] : []),
+    ...(r.times !== undefined ? [`${r.times}×`] : []),
+  ]
+  return parts.join(', ') || 'always'
 }

@@ -246,7 +246,9 @@ function banner(
     .join('\n')
   return (
     `\n  cx700-lab — TEST LAB ONLY. Scenario "${ready.scenario}" on ${o.iface} (${o.address}; namespace ${namespace}).\n\n` +
-    `${table}\n\n  Admin API: ${adminUrl}${token !== undefined ? `  (bearer token: ${token})` : ''}\n  Journal:   ${ready.journal}\n\n`
+    `${table}\n\n  Admin API: ${adminUrl}${token !== undefined ? `  (bearer token: ${token})` : ''}\n  Journal:   ${ready.journal}\n` +
+    `  Next:      power on a phone on ${o.iface}; watch it with npx cx700-lab journal --follow, judge its boot with\n` +
+    `             npx cx700-lab verify STORY.yaml --device MAC --next-boot (a used phone: hard-reset it first)\n\n`
   )
 }
 

@@ -87,4 +87,73 @@ describe('device timelines', () => {
     expect(stalled?.screen).toBe('Downloading Certificate')
     expect(stalled?.alert).toBe('no request for 99 s after Downloading Certificate')
   })
+
+  it('keeps one lane per MAC when several phones sign in as one user (issue 36, finding 5)', () => {
+    const boot = (mac: string, ip: string, t: number): JournalEvent[] => [
+      ev('dhcp', 'dhcp:request', 'DISCOVER', t, {
+        device: { mac },
+        peer: { address: '0.0.0.0', port: 68, transport: 'udp' },
+      }),
+      ev('dhcp', 'dhcp:reply', `ACK ${ip}`, t, {
+        device: { mac, ip },
+        peer: { address: ip, port: 68, transport: 'udp' },
+      }),
+      ev('ldap', 'ldap:bind', '#1 simple bind → success as alice@contoso.test', t + 1, {
+        device: { ip, user: 'alice@contoso.test' },
+        detail: { id: 1, result: 'success' },
+      }),
+      ev('sip', 'sip:request', 'REGISTER alice@contoso.test → 200 REGISTER', t + 2, {
+        device: { ip, user: 'alice@contoso.test' },
+        detail: { method: 'REGISTER', status: 200 },
+      }),
+    ]
+    const events = [
+      ...boot('00:04:f2:00:00:0a', '10.50.0.110', 1),
+      ...boot('00:04:f2:00:00:0b', '10.50.0.111', 2),
+      ...boot('00:04:f2:00:00:0c', '10.50.0.112', 3),
+    ]
+    const lanes = buildTimelines(events, Date.parse(at(9)))
+    expect(lanes.map((l) => l.key).sort()).toEqual([
+      'mac:00:04:f2:00:00:0a',
+      'mac:00:04:f2:00:00:0b',
+      'mac:00:04:f2:00:00:0c',
+    ])
+    for (const l of lanes) {
+      expect(l.users).toEqual(['alice@contoso.test'])
+      expect(l.events.map((e) => e.stage)).toEqual(['DHCP', 'DHCP', 'DC/LDAP', 'SIP'])
+      expect(l.loops).toBe(0)
+      expect(l.alert).toBeUndefined()
+    }
+  })
+
+  it('does not call reboots the lab asked for a loop; the same cycle by itself is one', () => {
+    const mac = '00:04:f2:00:00:0d'
+    const d = { device: { mac, ip: '10.50.0.120' } }
+    const cycle = (t: number): JournalEvent[] => [
+      ev('ldap', 'ldap:search', 'search certificationAuthority → success', t, d),
+      ev('sip', 'sip:request', 'REGISTER → 200 REGISTER', t + 1, {
+        ...d,
+        detail: { method: 'REGISTER', status: 200 },
+      }),
+    ]
+    const command = (t: number): JournalEvent =>
+      ev('lab', 'lab:phone-command', `reboot asked of the emulated phone ${mac}`, t, {
+        device: { mac },
+        detail: { mac, command: 'reboot' },
+      })
+    const commanded = [
+      ...cycle(1),
+      command(3),
+      ...cycle(4),
+      command(6),
+      ...cycle(7),
+      command(9),
+      ...cycle(10),
+    ]
+    const [t] = buildTimelines(commanded, Date.parse(at(12)))
+    expect(t?.loops).toBe(0)
+    expect(t?.alert).toBeUndefined()
+    const [self] = buildTimelines([...cycle(20), ...cycle(22), ...cycle(24)], Date.parse(at(26)))
+    expect(self?.loops).toBe(2)
+  })
 })

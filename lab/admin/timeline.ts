@@ -41,8 +41,14 @@ export interface DeviceTimeline {
   readonly lastTime: string
 }
 
+/**
+ * Keys seen together join one device, except that two devices with MACs of their own never join: several
+ * phones signing in as one user (or sharing an address over time) stay one lane each.
+ */
 class Groups {
   readonly #parent = new Map<string, string>()
+  /** The MAC of each group's root, once it has one. */
+  readonly #mac = new Map<string, string>()
   find(k: string): string {
     let p = this.#parent.get(k) ?? k
     if (p !== k) {
@@ -54,18 +60,26 @@ class Groups {
   union(a: string, b: string): void {
     const ra = this.find(a)
     const rb = this.find(b)
-    if (ra !== rb) this.#parent.set(rb, ra)
+    if (ra === rb) return
+    const ma = this.#mac.get(ra)
+    const mb = this.#mac.get(rb)
+    if (ma !== undefined && mb !== undefined && ma !== mb) return
+    this.#parent.set(rb, ra)
+    if (ma === undefined && mb !== undefined) this.#mac.set(ra, mb)
   }
   add(k: string): void {
-    if (!this.#parent.has(k)) this.#parent.set(k, k)
+    if (this.#parent.has(k)) return
+    this.#parent.set(k, k)
+    if (k.startsWith('mac:')) this.#mac.set(k, k)
   }
 }
 
+/** An event's device keys, the most specific first (it places the event): MAC, then address, then user. */
 function keysOf(e: JournalEvent): string[] {
   const keys: string[] = []
   if (e.device?.mac) keys.push(`mac:${e.device.mac}`)
-  if (e.device?.user) keys.push(`user:${e.device.user}`)
   if (e.device?.ip && e.device.ip !== '?') keys.push(`ip:${e.device.ip}`)
+  if (e.device?.user) keys.push(`user:${e.device.user}`)
   // A DHCP request comes from the device itself: its source address is the device's (on loopback: 127.0.0.1).
   const peer = e.peer?.address
   if (e.kind === 'dhcp:request' && peer && peer !== '0.0.0.0' && peer !== '?') keys.push(`ip:${peer}`)
@@ -75,17 +89,21 @@ function keysOf(e: JournalEvent): string[] {
 
 const STALL_MS = 60_000
 
-/** A device's events and every key (MAC, user, IP) it was seen under. */
+/** A device's events, every key (MAC, user, IP) it was seen under, and the reboots it was told to do. */
 interface DeviceGroup {
   readonly events: TimelineEvent[]
   readonly keys: Set<string>
+  /** The seqs of the reboots, power-cycles and hard resets the lab asked of it (never a loop). */
+  readonly commanded: number[]
 }
 
 /** The events each device's server classifies, grouped by device: keys seen together join one device. */
 function groupByDevice(events: readonly JournalEvent[]): DeviceGroup[] {
   const groups = new Groups()
   const placed: { e: JournalEvent; stage: Stage; ok: boolean; keys: string[] }[] = []
+  const commands: { mac: string; seq: number }[] = []
   for (const e of events) {
+    if (e.kind === 'lab:phone-command' && e.device?.mac) commands.push({ mac: e.device.mac, seq: e.seq })
     const c = classify(e)
     if (!c) continue
     const keys = keysOf(e)
@@ -99,25 +117,34 @@ function groupByDevice(events: readonly JournalEvent[]): DeviceGroup[] {
     const root = groups.find(keys[0]!)
     let g = byRoot.get(root)
     if (!g) {
-      g = { events: [], keys: new Set() }
+      g = { events: [], keys: new Set(), commanded: [] }
       byRoot.set(root, g)
     }
     for (const k of keys) g.keys.add(k)
     const { seq, server, time, kind, summary, detail } = e
     g.events.push({ seq, server, time, stage, kind, summary, ok, detail })
   }
+  for (const { mac, seq } of commands) byRoot.get(groups.find(`mac:${mac}`))?.commanded.push(seq)
   return [...byRoot.values()]
 }
 
-/** Each stage's count, failures and last outcome, and how often the phone went back from the pool to the DC. */
-function stagesOf(events: readonly TimelineEvent[]): {
+/**
+ * Each stage's count, failures and last outcome, and how often the phone went back from the pool to the DC
+ * by itself: a boot after a reboot the lab asked for (`commanded`, seqs in order) starts afresh.
+ */
+function stagesOf(
+  events: readonly TimelineEvent[],
+  commanded: readonly number[] = [],
+): {
   stages: Partial<Record<Stage, StageState>>
   loops: number
 } {
   const stages: Partial<Record<Stage, StageState>> = {}
   let loops = 0
   let reachedPool = false
+  let next = 0
   for (const ev of events) {
+    for (; next < commanded.length && commanded[next]! < ev.seq; next++) reachedPool = false
     const s = stages[ev.stage]
     stages[ev.stage] = {
       count: (s?.count ?? 0) + 1,
@@ -152,7 +179,7 @@ function deviceTimeline(g: DeviceGroup, now: number): DeviceTimeline {
   const macs = list('mac:')
   const users = list('user:')
   const ips = list('ip:')
-  const { stages, loops } = stagesOf(g.events)
+  const { stages, loops } = stagesOf(g.events, g.commanded)
   const last = g.events.at(-1)!
   const screen = phoneScreen(g.events)
   const alert = alertOf(loops, screen, last, now)

@@ -188,7 +188,10 @@ describe('cx700-lab CLI', { timeout: 60_000 }, () => {
       ...admin,
     ])
     expect(add.stdout).toMatch(/added fault r\d+/)
-    expect((await runCli(['fault', 'list', ...admin])).stdout).toMatch(/r\d+\s+runtime\s+ntp/)
+    // The list says when a rule applies (issue 36: it showed neither probability, times nor match fields).
+    expect((await runCli(['fault', 'list', ...admin])).stdout).toMatch(
+      /r\d+\s+runtime\s+ntp\s+\{.*\}\s+1×\s+0\s+0/,
+    )
     const badAdd = await runCli([
       'fault',
       'add',
