@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { AdminRequestError, type LabClient } from '../lab/client/index.js'
 import { ScenarioError, formatProblem } from '../core/errors.js'
 import type { FaultRule } from '../core/faults/types.js'
@@ -302,7 +303,7 @@ export async function scenario(argv: string[]): Promise<number> {
   const [verb, file] = positionals
   if (verb !== 'load' || file === undefined) throw usage('usage: cx700-lab scenario load FILE')
   try {
-    const answer = await client(values).loadScenario(readFileSync(file, 'utf8'))
+    const answer = await client(values).loadScenario(readFileSync(file, 'utf8'), resolve(file))
     process.stdout.write(`now serving ${answer.name}\n`)
     return 0
   } catch (err) {

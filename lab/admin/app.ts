@@ -59,7 +59,7 @@ export async function adminApp(lab: Lab, options: AdminAppOptions): Promise<Fast
   app.addHook('onRequest', requestChecks(options.names ?? []))
   labValidation(app)
   await app.register(healthRoutes, { lab })
-  await app.register(pageRoutes)
+  await app.register(pageRoutes, { training: options.training !== undefined })
   await app.register(traineeRoutes, { lab, session: options.training })
   await app.register(async (admin) => {
     admin.addHook('onRequest', adminGuard(options.token))

@@ -54,13 +54,13 @@ ${rows}
 }
 
 /** The page; `STAGES` is handed to its script in the lanes' data-stages. */
-export function dashboardPage(): string {
+export function dashboardPage(training = false): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>cx700-lab dashboard</title><style>${STYLE}</style></head>
 <body>
 <header><h1>cx700-lab — TEST LAB ONLY</h1><p class="muted" id="live" aria-live="polite">connecting…</p></header>
-<main>
+<main data-training="${training ? 'on' : 'off'}">
 <p id="journal-banner" role="alert" class="banner" hidden></p>
 <section aria-labelledby="h-scenario"><h2 id="h-scenario">Scenario</h2>
   <p>In force: <b id="scenario-name">…</b></p>

@@ -279,8 +279,11 @@ export class LabClient {
   }
 
   /** Validates and swaps the scenario; on error the running one stays and every problem is listed. */
-  loadScenario(yaml: string): Promise<ScenarioAnswer> {
-    return this.#request('POST', '/scenario', { yaml })
+  /** `from`: the file it was read from, which the dashboard shows as the scenario in force. */
+  loadScenario(yaml: string, from?: string): Promise<ScenarioAnswer> {
+    return from === undefined
+      ? this.#request('POST', '/scenario', { yaml })
+      : this.#request('POST', '/scenario', { json: { yaml, from } })
   }
 
   loadScenarioFile(path: string): Promise<ScenarioAnswer> {

@@ -9,6 +9,8 @@ import type { Host, Network, Site, User } from '../../core/site.js'
 export interface Scenario {
   /** The file it was loaded from (or `<admin>` for one posted to the admin API). */
   readonly file: string
+  /** For one posted as text: the file the sender read it from, as they named it (shown, never opened). */
+  readonly postedFrom?: string
   /** Every file read, the scenario's own first, then what it extends. */
   readonly files: readonly string[]
   readonly name: string

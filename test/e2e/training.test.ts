@@ -39,6 +39,8 @@ describe.skipIf(browserTool.skip)('a training session in headless Chromium', () 
     try {
       await trainer.goto(t.admin.url.replace('0.0.0.0', '127.0.0.1'))
       await expect.poll(() => trainer.locator('#training').isVisible()).toBe(true)
+      // In a class the trainer's section is the first of the page's sections.
+      expect(await trainer.locator('main > section').first().getAttribute('id')).toBe('training')
       await addAndAssign(trainer, 'Ann', ANN, 'dc-srv-missing')
       await addAndAssign(trainer, 'Bob', BOB, 'pool-busy')
 

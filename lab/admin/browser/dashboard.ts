@@ -43,14 +43,19 @@ const say = (id: string, text: string): void => {
 }
 
 async function refreshStatic(): Promise<void> {
-  const sc = await api<{ name: string; file: string }>('/scenario')
-  say('scenario-name', `${sc.name} (${sc.file})`)
+  const sc = await api<{ name: string; file: string; postedFrom?: string }>('/scenario')
+  say('scenario-name', `${sc.name} (${sc.postedFrom !== undefined ? `sent from ${sc.postedFrom}` : sc.file})`)
   const list = await api<{ scenarios: { name: string; path: string }[] }>('/scenarios')
-  $('scenario-select').innerHTML = list.scenarios
-    .map(
-      (s) => `<option value="${esc(s.path)}"${s.path === sc.file ? ' selected' : ''}>${esc(s.name)}</option>`,
-    )
-    .join('')
+  // The one in force preselected; one that is no file here (sent as text) preselects none of the others.
+  const known = list.scenarios.some((s) => s.path === sc.file)
+  $('scenario-select').innerHTML =
+    (known ? '' : '<option value="" selected disabled>— choose a scenario —</option>') +
+    list.scenarios
+      .map(
+        (s) =>
+          `<option value="${esc(s.path)}"${s.path === sc.file ? ' selected' : ''}>${esc(s.name)}</option>`,
+      )
+      .join('')
   const ep = await api<{ endpoints: Endpoint[] }>('/endpoints')
   const health = await refreshHealth()
   $('servers').innerHTML = serversHtml(
@@ -294,13 +299,18 @@ interface Training {
 
 /** The trainer's section, shown when the lab runs a training session (GET /training answers). */
 async function refreshTraining(): Promise<void> {
+  // Outside a class the route is off: the page does not ask for it (no 404 every few seconds).
+  if (document.querySelector('main')?.dataset.training !== 'on') return
   let tr: Training
   try {
     tr = await api<Training>('/training')
   } catch {
     return
   }
-  $('training').hidden = false
+  const section = $('training')
+  // In a class the trainer's section comes first.
+  if (section.hidden) $('journal-banner').after(section)
+  section.hidden = false
   say('training-pack', `${tr.pack.name} — ${tr.pack.exercises.length} exercises`)
   const title = new Map(tr.pack.exercises.map((e) => [e.id, e.title]))
   $('trainees').innerHTML = tr.trainees.length

@@ -16,8 +16,9 @@ const Asset = Type.Object({
  * The pages and their scripts: open to anyone who reaches the port, as they carry no data — what they show,
  * they read from the admin API with the token they are given (the dashboard's #token=…, the trainee's link).
  */
-export const pageRoutes: FastifyPluginAsync = async (app) => {
-  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(dashboardPage()))
+export const pageRoutes: FastifyPluginAsync<{ training: boolean }> = async (app, { training }) => {
+  // The page knows whether the lab runs a class, so that outside one it never asks for /training.
+  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(dashboardPage(training)))
   app.get('/dashboard', async (_req, reply) => reply.redirect('/', 302))
   app.get('/trainee', async (_req, reply) => reply.type('text/html; charset=utf-8').send(traineePage()))
   app.get<{ Params: Static<typeof Asset> }>(

@@ -47,7 +47,19 @@ function listScenarios(folders: readonly string[]): { name: string; path: string
 /** YAML sent as text (text/yaml), or JSON naming the text or a file. */
 const Body = Type.Union([
   Type.String({ minLength: 1 }),
-  Type.Object({ yaml: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+  Type.Object(
+    {
+      yaml: Type.String({ minLength: 1 }),
+      from: Type.Optional(
+        Type.String({
+          minLength: 1,
+          maxLength: 300,
+          description: 'The file the sender read it from (shown only).',
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
   Type.Object({ path: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
 ])
 
@@ -59,6 +71,7 @@ export const scenarioRoutes: FastifyPluginAsync<{ lab: Lab }> = async (app, { la
   app.get('/scenario', async () => ({
     name: lab.scenario.name,
     file: lab.scenario.file,
+    ...(lab.scenario.postedFrom !== undefined ? { postedFrom: lab.scenario.postedFrom } : {}),
     scenario: redactScenario(lab.scenario),
   }))
   app.get('/scenarios', async () => ({ scenarios: listScenarios(scenarioFolders(lab)) }))
@@ -86,8 +99,10 @@ export const scenarioRoutes: FastifyPluginAsync<{ lab: Lab }> = async (app, { la
       let next: Scenario
       try {
         if (typeof body === 'string') next = loadScenario('<admin>', body, base)
-        else if ('yaml' in body) next = loadScenario('<admin>', body.yaml, base)
-        else next = loadScenario(body.path, undefined, base)
+        else if ('yaml' in body) {
+          const posted = loadScenario('<admin>', body.yaml, base)
+          next = body.from !== undefined ? { ...posted, postedFrom: body.from } : posted
+        } else next = loadScenario(body.path, undefined, base)
       } catch (err) {
         if (err instanceof ScenarioError) return badRequest(reply, err.message, [...err.problems])
         throw err

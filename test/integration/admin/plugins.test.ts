@@ -113,6 +113,27 @@ describe('the admin API’s schemas', () => {
     })
   })
 
+  it('name a scenario sent as text by the file it was read from, without opening that file', async () => {
+    const yaml = 'version: 1\nname: posted\nsite: { sipDomain: contoso.test }\n'
+    const sent = await app.inject({
+      method: 'POST',
+      url: '/scenario',
+      headers: auth,
+      payload: { yaml, from: '/home/qa/sites/my-site.yaml' },
+    })
+    expect(sent.statusCode, sent.body).toBe(200)
+    const inForce = (await app.inject({ url: '/scenario', headers: auth })).json<{
+      name: string
+      file: string
+      postedFrom?: string
+    }>()
+    expect(inForce).toMatchObject({
+      name: 'posted',
+      file: expect.stringMatching(/<admin>$/),
+      postedFrom: '/home/qa/sites/my-site.yaml',
+    })
+  })
+
   it('take a scenario as YAML text and refuse a body that is neither text nor {yaml} nor {path}', async () => {
     const nope = await app.inject({ method: 'POST', url: '/scenario', headers: auth, payload: { nope: 1 } })
     expect(nope.statusCode).toBe(400)
