@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs'
-import { asGolden, diffGolden, goldenOf, type GoldenTimeline } from '../lab/admin/golden.js'
+import { asGolden, diffGolden, goldenDiffers, goldenOf, type GoldenTimeline } from '../lab/admin/golden.js'
 import { deviceEvents } from '../lab/admin/timeline.js'
 import { parseDuration } from '../core/schema/common.js'
 import { parse, table, usage } from './args.js'
@@ -12,8 +12,11 @@ export const TIMELINE_HELP = `Usage: cx700-lab timeline export --device MAC [--j
 A phone's last boot as a golden timeline: per stage, what the phone asked for (the DHCP parameter list, DNS
 names, the TLS ClientHello, LDAP and Kerberos requests, HTTP paths, SIP methods) in order, with the time since
 the boot began. Export one from a hardware phone or an emulated one (the same file), keep it, and diff a later
-boot against it: requests missing or extra, a changed order, a time beyond the tolerance. diff exits 1 when
-the two boots differ.
+boot against it: requests missing or extra, a changed order, a time beyond the tolerance. Each file records
+the kind of boot (a first boot: a new or hard-reset phone fetching the lab's root; or a used phone's, which
+skips that; and whether it downloaded firmware): between boots of different kinds, the one-time steps (the
+CA search, /certsrv, the ucupdates-r2 lookup, the image download) are named as such and do not count. diff
+exits 1 when the two boots differ otherwise.
 `
 
 function load(file: string): GoldenTimeline {
@@ -54,15 +57,22 @@ export async function timeline(argv: string[]): Promise<number> {
   if (verb === 'diff') {
     if (files.length !== 2) throw usage('timeline diff takes two files.')
     const tolerance = parseDuration(values.tolerance ?? '2s')
-    const diffs = diffGolden(load(files[0]!), load(files[1]!), tolerance)
+    const [a, b] = [load(files[0]!), load(files[1]!)]
+    const diffs = diffGolden(a, b, tolerance)
+    const differs = goldenDiffers(diffs)
     if (values.json) process.stdout.write(`${JSON.stringify(diffs, null, 2)}\n`)
     else if (diffs.length === 0)
       process.stdout.write('the two boots asked for the same things, in the same order\n')
-    else
+    else {
       process.stdout.write(
         `${table([['STAGE', 'DIFFERENCE', 'DETAIL'], ...diffs.map((d) => [d.stage, d.what, d.detail])])}\n`,
       )
-    return diffs.length === 0 ? 0 : 1
+      if (!differs)
+        process.stdout.write(
+          '\nthe boots differ only in the one-time steps of their kinds (a first boot and a used one): they agree\n',
+        )
+    }
+    return differs ? 1 : 0
   }
   throw usage('timeline takes export or diff.')
 }

@@ -16,6 +16,7 @@ import { journalEvents } from './journal-source.js'
 import { client } from './commands.js'
 import { normalizeMac } from '../core/journal/devices.js'
 import { inferEndState, inferStatus } from '../lab/admin/screen.js'
+import { goldenOf } from '../lab/admin/golden.js'
 import { deviceEvents } from '../lab/admin/timeline.js'
 import type { JournalEvent } from '../core/journal/journal.js'
 import { eventWriter } from '../core/journal/events.js'
@@ -55,28 +56,6 @@ export interface VerifyResult {
   readonly report: PhoneReport
   /** What a reader should know to read a failure (a used phone judged against a first boot's story). */
   readonly hint?: string
-}
-
-/**
- * Whether a boot is a used phone's: it reached the pool without the trust bootstrap a phone with no root does
- * (no search for the CA objects in AD, no /certsrv) — it signed in before, and keeps the lab's root.
- */
-export function usedPhoneBoot(events: readonly JournalEvent[]): boolean {
-  const bootstrap = events.some(
-    (e) =>
-      (e.server === 'ldap' && e.summary.includes('certificationAuthority')) ||
-      (e.server === 'http' && e.summary.includes('/certsrv')),
-  )
-  return !bootstrap && events.some((e) => e.server === 'sip')
-}
-
-/** A device's events from its last DHCPDISCOVER (a boot; a renewal is a REQUEST alone) on. */
-export function lastBoot(events: readonly JournalEvent[], mac: string): readonly JournalEvent[] {
-  const m = mac.toLowerCase()
-  const at = events.findLastIndex(
-    (e) => e.kind === 'dhcp:request' && e.detail.type === 'DISCOVER' && e.device?.mac === m,
-  )
-  return at < 0 ? events : events.slice(at)
 }
 
 /** What a failed verify of a used phone's boot says: what such a phone skips, and how to make it new again. */
@@ -235,9 +214,8 @@ export async function verifyDevice(
     passed: divergences.length === 0,
     divergences,
     report: { mac, endState, status, steps: [], learnt: { inferred: true, loops: timeline.loops }, ms: 0 },
-    ...(divergences.length > 0 && usedPhoneBoot(lastBoot(found.events, mac))
-      ? { hint: USED_PHONE_HINT }
-      : {}),
+    // The kind of the device's last boot, read as golden timelines read it (lab/admin/golden.ts).
+    ...(divergences.length > 0 && goldenOf(timeline).boot?.kind === 'used' ? { hint: USED_PHONE_HINT } : {}),
   }
 }
 

@@ -17,10 +17,52 @@ export interface GoldenRequest {
   readonly atMs: number
 }
 
+/**
+ * The kind of boot a timeline records: a first boot (a new or hard-reset phone: it fetches the lab's root from
+ * AD or /certsrv) or a used phone's (it keeps the root, and skips that bootstrap); and whether it downloaded
+ * firmware (once per version). Two boots compare like with like; the one-time steps of one kind are named
+ * as such in a diff with the other, not reported as missing.
+ */
+export interface BootKind {
+  readonly kind: 'first' | 'used'
+  readonly firmwareDownload: boolean
+}
+
 export interface GoldenTimeline {
   readonly version: 1
   readonly device: string
+  /** Absent in files exported before boots had kinds. */
+  readonly boot?: BootKind
   readonly stages: Partial<Record<BootStage, readonly GoldenRequest[]>>
+}
+
+/**
+ * What a phone asks once, not on every boot: the trust bootstrap (the search for the CA objects and the
+ * enrollment services, /certsrv), and the firmware: the ucupdates-r2 lookup an unconfigured phone makes and
+ * the image download.
+ */
+export function oneTimeAsk(ask: string): boolean {
+  return (
+    /^search .*(certificationAuthority|pKIEnrollmentService)/i.test(ask) ||
+    /^GET \/certsrv\//i.test(ask) ||
+    /^ucupdates-r2\./i.test(ask) ||
+    /^GET \S*\.nbt$/i.test(ask)
+  )
+}
+
+/**
+ * A boot's kind, from what it asked: a used phone's when it reached the pool without the trust bootstrap; a
+ * first boot otherwise (one that stopped before the bootstrap cannot be told apart, and is taken as first).
+ */
+export function bootKindOf(stages: GoldenTimeline['stages']): BootKind {
+  const asks = Object.values(stages).flatMap((rs) => rs.map((r) => r.ask))
+  const bootstrap = asks.some(
+    (a) => /^search .*certificationAuthority/i.test(a) || /^GET \/certsrv\//i.test(a),
+  )
+  return {
+    kind: !bootstrap && (stages.SIP?.length ?? 0) > 0 ? 'used' : 'first',
+    firmwareDownload: asks.some((a) => /^GET \S*\.nbt$/i.test(a)),
+  }
 }
 
 /**
@@ -43,13 +85,33 @@ export function goldenOf(t: Pick<DeviceTimeline, 'key' | 'events'>): GoldenTimel
     if (ask === undefined) continue
     ;(stages[e.stage] ??= []).push({ ask, atMs: Date.parse(e.time) - t0 })
   }
-  return { version: 1, device: t.key, stages }
+  return { version: 1, device: t.key, boot: bootKindOf(stages), stages }
 }
 
 export interface GoldenDifference {
   readonly stage: BootStage
-  readonly what: 'missing' | 'extra' | 'order' | 'timing'
+  /** `one-time`: a step one kind of boot makes and the other does not (not a failure of either). */
+  readonly what: 'missing' | 'extra' | 'order' | 'timing' | 'one-time'
   readonly detail: string
+}
+
+const describeBoot = (b: BootKind | undefined): string =>
+  b === undefined
+    ? 'a boot of unknown kind'
+    : `a ${b.kind === 'first' ? 'first' : 'used phone’s'} boot${b.firmwareDownload ? ' with a firmware download' : ''}`
+
+/** Whether two boots are of different kinds, so that their one-time steps are expected to differ. */
+function kindsDiffer(a: GoldenTimeline, b: GoldenTimeline): boolean {
+  return (
+    a.boot !== undefined &&
+    b.boot !== undefined &&
+    (a.boot.kind !== b.boot.kind || a.boot.firmwareDownload !== b.boot.firmwareDownload)
+  )
+}
+
+/** Whether a diff found two boots that differ: a one-time step between boots of different kinds does not count. */
+export function goldenDiffers(diffs: readonly GoldenDifference[]): boolean {
+  return diffs.some((d) => d.what !== 'one-time')
 }
 
 /**
@@ -59,6 +121,18 @@ export interface GoldenDifference {
  */
 export function diffGolden(a: GoldenTimeline, b: GoldenTimeline, toleranceMs: number): GoldenDifference[] {
   const out: GoldenDifference[] = []
+  const oneTime = kindsDiffer(a, b)
+  const absent = (stage: BootStage, what: 'missing' | 'extra', ask: string, n: number): GoldenDifference => {
+    const times = n > 1 ? ` (${n}×)` : ''
+    if (!oneTime || !oneTimeAsk(ask)) return { stage, what, detail: `${ask}${times}` }
+    const [has, lacks] = what === 'missing' ? ['A', 'B'] : ['B', 'A']
+    const kind = (x: string): string => describeBoot(x === 'A' ? a.boot : b.boot)
+    return {
+      stage,
+      what: 'one-time',
+      detail: `${ask}${times}: only ${has} (${kind(has)}; ${lacks} is ${kind(lacks)})`,
+    }
+  }
   const stages = new Set([...Object.keys(a.stages), ...Object.keys(b.stages)] as BootStage[])
   for (const stage of stages) {
     const ra = a.stages[stage] ?? []
@@ -72,11 +146,11 @@ export function diffGolden(a: GoldenTimeline, b: GoldenTimeline, toleranceMs: nu
     const cb = count(rb)
     for (const [ask, n] of ca) {
       const m = cb.get(ask) ?? 0
-      if (m < n) out.push({ stage, what: 'missing', detail: `${ask}${n - m > 1 ? ` (${n - m}×)` : ''}` })
+      if (m < n) out.push(absent(stage, 'missing', ask, n - m))
     }
     for (const [ask, n] of cb) {
       const m = ca.get(ask) ?? 0
-      if (m < n) out.push({ stage, what: 'extra', detail: `${ask}${n - m > 1 ? ` (${n - m}×)` : ''}` })
+      if (m < n) out.push(absent(stage, 'extra', ask, n - m))
     }
     const common = (rs: readonly GoldenRequest[], other: Map<string, number>): string[] =>
       rs.map((r) => r.ask).filter((ask) => other.has(ask))
@@ -104,6 +178,14 @@ export function asGolden(value: unknown): GoldenTimeline {
     g.stages === null
   )
     throw new Error('not a golden timeline (version 1, with stages)')
+  if (
+    g.boot !== undefined &&
+    (typeof g.boot !== 'object' ||
+      g.boot === null ||
+      (g.boot.kind !== 'first' && g.boot.kind !== 'used') ||
+      typeof g.boot.firmwareDownload !== 'boolean')
+  )
+    throw new Error('boot: a kind (first or used) and firmwareDownload (true or false)')
   for (const [stage, requests] of Object.entries(g.stages)) {
     if (
       !Array.isArray(requests) ||

@@ -248,17 +248,20 @@ async function compareGolden(f: Record<string, string>): Promise<string | undefi
   const r = await api<{
     device: string
     against: string
+    differs: boolean
     differences: { stage: string; what: string; detail: string }[]
   }>(
     `/timeline/${encodeURIComponent($<HTMLSelectElement>('golden-device').value)}/diff`,
     jsonBody({ golden, tolerance }),
   )
   const out = $('golden-result')
-  out.innerHTML = r.differences.length
-    ? `<p>${esc(r.device)} differs from ${esc(file.name)} (${esc(r.against)}):</p><ul id="golden-differences">` +
-      r.differences.map((d) => `<li><b>${esc(d.stage)}</b> ${esc(d.what)}: ${esc(d.detail)}</li>`).join('') +
-      '</ul>'
-    : `<p>${esc(r.device)} booted as ${esc(file.name)} did (within ${esc(tolerance)}).</p>`
+  const list =
+    '<ul id="golden-differences">' +
+    r.differences.map((d) => `<li><b>${esc(d.stage)}</b> ${esc(d.what)}: ${esc(d.detail)}</li>`).join('') +
+    '</ul>'
+  out.innerHTML = r.differs
+    ? `<p>${esc(r.device)} differs from ${esc(file.name)} (${esc(r.against)}):</p>${list}`
+    : `<p>${esc(r.device)} booted as ${esc(file.name)} did (within ${esc(tolerance)}${r.differences.length ? '; only the one-time steps of another kind of boot differ' : ''}).</p>${r.differences.length ? list : ''}`
   return undefined
 }
 

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import { parseDuration } from '../../../core/schema/common.js'
 import type { Lab } from '../../runtime.js'
 import { timelineHtml } from '../dashboard.js'
-import { asGolden, diffGolden, goldenOf, type GoldenTimeline } from '../golden.js'
+import { asGolden, diffGolden, goldenDiffers, goldenOf, type GoldenTimeline } from '../golden.js'
 import { buildTimelines, type DeviceTimeline } from '../timeline.js'
 
 const Params = Type.Object({ key: Type.String({ minLength: 1 }) })
@@ -49,10 +49,14 @@ export const timelineRoutes: FastifyPluginAsync<{ lab: Lab }> = async (app, { la
       } catch (err) {
         return reply.code(400).send({ error: (err as Error).message, problems: [] })
       }
+      const now = goldenOf(t)
+      const differences = diffGolden(golden, now, toleranceMs)
       return {
         device: t.key,
         against: golden.device,
-        differences: diffGolden(golden, goldenOf(t), toleranceMs),
+        boots: { golden: golden.boot ?? null, device: now.boot ?? null },
+        differs: goldenDiffers(differences),
+        differences,
       }
     },
   )

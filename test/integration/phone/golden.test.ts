@@ -1,10 +1,17 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
-import { diffGolden, goldenOf, type GoldenTimeline } from '../../../lab/admin/golden.js'
+import {
+  bootKindOf,
+  diffGolden,
+  goldenDiffers,
+  goldenOf,
+  oneTimeAsk,
+  type GoldenTimeline,
+} from '../../../lab/admin/golden.js'
 import { deviceEvents } from '../../../lab/admin/timeline.js'
 import { packageRoot } from '../../../lab/paths.js'
 import { runPhone } from '../../../phone/emulator.js'
@@ -122,5 +129,45 @@ describe('golden timelines: a boot kept as a file, and two boots compared', () =
         2_000,
       ),
     ).toEqual([{ stage: 'DNS', what: 'timing', detail: 'b A: 10 ms in A, 5000 ms in B' }])
+  })
+
+  it('records the kind of boot, and compares a first boot with a used one by what both do', async () => {
+    await using t = await startTestLab(undefined, { file: join(scenarios, 'default.yaml') })
+    await boot(t, '00:04:f2:00:00:1a')
+    const first = goldenOf(deviceEvents(t.lab.journal.query(), '00:04:f2:00:00:1a')!.timeline)
+    expect(first.boot).toEqual({ kind: 'first', firmwareDownload: false })
+    // A used phone (issue 36, finding 4) boots as a hardware phone that signed in before was recorded: without
+    // the trust bootstrap, the one-time steps.
+    const stages = Object.fromEntries(
+      Object.entries(first.stages).map(([stage, rs]) => [stage, rs.filter((r) => !oneTimeAsk(r.ask))]),
+    )
+    const used: GoldenTimeline = { ...first, boot: bootKindOf(stages), stages }
+    expect(used.boot).toEqual({ kind: 'used', firmwareDownload: false })
+    const diffs = diffGolden(first, used, 5_000)
+    expect(diffs.length).toBeGreaterThan(0)
+    expect(diffs.every((d) => d.what === 'one-time')).toBe(true)
+    expect(diffs).toContainEqual(
+      expect.objectContaining({
+        stage: 'DC/LDAP',
+        what: 'one-time',
+        detail: expect.stringMatching(
+          /certificationAuthority.*only A \(a first boot; B is a used phone’s boot\)/,
+        ),
+      }),
+    )
+    expect(goldenDiffers(diffs)).toBe(false)
+    const a = join(dir, 'first.json')
+    const b = join(dir, 'used.json')
+    writeFileSync(a, JSON.stringify(first))
+    writeFileSync(b, JSON.stringify(used))
+    const agreed = await cli(['diff', a, b, '--tolerance', '5s'])
+    expect(agreed.code, agreed.out).toBe(0)
+    expect(agreed.out).toContain('differ only in the one-time steps of their kinds')
+    // Two boots of one kind are held to everything: a first boot without the CA search differs.
+    const stripped = join(dir, 'first-without-search.json')
+    writeFileSync(stripped, JSON.stringify({ ...used, boot: first.boot }))
+    const missing = await cli(['diff', a, stripped, '--tolerance', '5s'])
+    expect(missing.code).toBe(1)
+    expect(missing.out).toMatch(/DC\/LDAP\s+missing\s+search .*certificationAuthority/)
   })
 })
