@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { asGolden, diffGolden, goldenDiffers, goldenOf, type GoldenTimeline } from '../lab/admin/golden.js'
-import { deviceEvents } from '../lab/admin/timeline.js'
+import { ladderSvg } from '../lab/admin/ladder.js'
+import { STAGES, deviceEvents, type DeviceTimeline } from '../lab/admin/timeline.js'
 import { parseDuration } from '../core/schema/common.js'
 import { parse, table, usage } from './args.js'
 import { CLIENT_OPTIONS } from './commands.js'
@@ -8,6 +9,7 @@ import { journalEvents } from './journal-source.js'
 
 export const TIMELINE_HELP = `Usage: cx700-lab timeline export --device MAC [--journal FILE | --lab URL] [-o FILE]
        cx700-lab timeline diff A.json B.json [--tolerance 2s]
+       cx700-lab timeline ladder --device MAC [--stage STAGE] [--journal FILE | --lab URL] [-o FILE.svg]
 
 A phone's last boot as a golden timeline: per stage, what the phone asked for (the DHCP parameter list, DNS
 names, the TLS ClientHello, LDAP and Kerberos requests, HTTP paths, SIP methods) in order, with the time since
@@ -17,6 +19,9 @@ the kind of boot (a first boot: a new or hard-reset phone fetching the lab's roo
 skips that; and whether it downloaded firmware): between boots of different kinds, the one-time steps (the
 CA search, /certsrv, the ucupdates-r2 lookup, the image download) are named as such and do not count. diff
 exits 1 when the two boots differ otherwise.
+
+ladder draws the device's last boot as a ladder diagram (SVG): the phone and each server as columns, each
+request an arrow to its server and the answer an arrow back, failures in red, the lab's faults marked.
 `
 
 function load(file: string): GoldenTimeline {
@@ -27,6 +32,16 @@ function load(file: string): GoldenTimeline {
   }
 }
 
+/** A device's timeline from the journal the options name; undefined (and said on stderr) when it has none. */
+async function deviceTimeline(
+  values: Parameters<typeof journalEvents>[0],
+  device: string,
+): Promise<DeviceTimeline | undefined> {
+  const found = deviceEvents(await journalEvents(values), device)
+  if (!found) process.stderr.write(`no event of device ${device} in the journal\n`)
+  return found?.timeline
+}
+
 export async function timeline(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     ...CLIENT_OPTIONS,
@@ -35,6 +50,7 @@ export async function timeline(argv: string[]): Promise<number> {
     lab: { type: 'string' },
     output: { type: 'string', short: 'o' },
     tolerance: { type: 'string' },
+    stage: { type: 'string' },
     json: { type: 'boolean' },
   })
   if (values.help) {
@@ -44,14 +60,23 @@ export async function timeline(argv: string[]): Promise<number> {
   const [verb, ...files] = positionals
   if (verb === 'export') {
     if (values.device === undefined || files.length > 0) throw usage('timeline export takes --device MAC.')
-    const found = deviceEvents(await journalEvents(values), values.device)
-    if (!found) {
-      process.stderr.write(`no event of device ${values.device} in the journal\n`)
-      return 1
-    }
-    const text = `${JSON.stringify(goldenOf(found.timeline), null, 2)}\n`
+    const found = await deviceTimeline(values, values.device)
+    if (!found) return 1
+    const text = `${JSON.stringify(goldenOf(found), null, 2)}\n`
     if (values.output !== undefined) writeFileSync(values.output, text)
     else process.stdout.write(text)
+    return 0
+  }
+  if (verb === 'ladder') {
+    if (values.device === undefined || files.length > 0) throw usage('timeline ladder takes --device MAC.')
+    const found = await deviceTimeline(values, values.device)
+    if (!found) return 1
+    const stage = STAGES.find((x) => x === values.stage)
+    if (values.stage !== undefined && stage === undefined)
+      throw usage(`--stage is one of ${STAGES.join(', ')}.`)
+    const svg = `${ladderSvg(found, stage ? { stage } : {})}\n`
+    if (values.output !== undefined) writeFileSync(values.output, svg)
+    else process.stdout.write(svg)
     return 0
   }
   if (verb === 'diff') {
@@ -74,5 +99,5 @@ export async function timeline(argv: string[]): Promise<number> {
     }
     return differs ? 1 : 0
   }
-  throw usage('timeline takes export or diff.')
+  throw usage('timeline takes export, diff or ladder.')
 }

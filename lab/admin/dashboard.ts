@@ -1,3 +1,4 @@
+import { ladderSvg } from './ladder.js'
 import { STAGES, type DeviceTimeline } from './timeline.js'
 
 /**
@@ -48,6 +49,8 @@ export function timelineHtml(t: DeviceTimeline, scenario: string): string {
 <p>Scenario <b>${esc(scenario)}</b>. MAC ${esc(t.macs.join(', ') || '—')}, IP ${esc(t.ips.join(', ') || '—')}, user ${esc(t.users.join(', ') || '—')}.
 Screen: <span class="screen">${esc(t.screen)}</span>${t.alert ? ` — <span class="alert">${esc(t.alert)}</span>` : ''}.</p>
 <table><tr>${stages}</tr></table>
+<h2>Ladder of the last boot</h2>
+<div class="ladder-box">${ladderSvg(t)}</div>
 <h2>Events</h2>
 ${rows}
 </body></html>`

@@ -76,6 +76,26 @@ describe.skipIf(browserTool.skip)('the dashboard in headless Chromium', () => {
     // Nothing it would load or run: no script, no reference out (text such as an XML namespace is just text).
     expect(html).not.toMatch(/<script|(?:src|href)\s*=\s*["']?https?:\/\/(?!127\.0\.0\.1)/i)
     expect(html).toContain('unavailable')
+    // The bug report carries the boot's ladder diagram, and Chromium reads it: a row per exchange, each
+    // server a column, the DC's answers failing (issue 36).
+    const report = await browser().newPage({ viewport: { width: 1400, height: 900 } })
+    await report.setContent(html)
+    expect(await report.locator('svg.ladder g.row').count()).toBeGreaterThan(5)
+    expect(await report.locator('svg.ladder g.row.failed[data-stage="DC/LDAP"]').count()).toBeGreaterThan(0)
+    expect(await report.locator('svg.ladder text.col').allTextContents()).toEqual(
+      expect.arrayContaining(['dhcp', 'dns', 'ldap']),
+    )
+    const box = await report.locator('svg.ladder').boundingBox()
+    expect(box?.height).toBeGreaterThan(200)
+    await report.screenshot({ path: join(OUT, '2b-ladder.png'), fullPage: true })
+    await report.close()
+    // The lane links to it, for the phone and for each open stage.
+    expect(await lane.locator('a.ladder-link').first().getAttribute('href')).toBe(
+      `/timeline/${encodeURIComponent(key!)}?format=svg`,
+    )
+    expect(await lane.locator('a.ladder-link', { hasText: 'Ladder of DC/LDAP' }).getAttribute('href')).toBe(
+      `/timeline/${encodeURIComponent(key!)}?format=svg&stage=DC%2FLDAP`,
+    )
     await page.close()
   })
 

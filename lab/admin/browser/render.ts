@@ -72,6 +72,7 @@ export function laneHtml(
   const alert = d.alert ? ` — <span class="alert" role="alert">${esc(d.alert)}</span>` : ''
   const exports =
     ` · <a href="/timeline/${key}">JSON</a> · <a href="/timeline/${key}?format=html" download>HTML for a bug report</a>` +
+    ` · <a href="/timeline/${key}?format=svg" target="_blank" class="ladder-link">Ladder (SVG)</a>` +
     captureButton(d)
   return (
     `<article class="lane" data-device="${esc(d.key)}"><h3>${who}</h3>` +
@@ -114,7 +115,8 @@ function panelHtml(d: Lane, s: string): string {
         `<pre>${esc(JSON.stringify(e.detail, null, 2))}</pre></details>`,
     )
     .join('')
-  return `<div><b>${esc(s)}</b>${captureButton(d, s)}${events}</div>`
+  const ladder = `/timeline/${encodeURIComponent(d.key)}?format=svg&stage=${encodeURIComponent(s)}`
+  return `<div><b>${esc(s)}</b>${captureButton(d, s)} <a href="${esc(ladder)}" target="_blank" class="ladder-link">Ladder of ${esc(s)}</a>${events}</div>`
 }
 
 function commandsHtml(d: Lane): string {

@@ -4,10 +4,14 @@ import { parseDuration } from '../../../core/schema/common.js'
 import type { Lab } from '../../runtime.js'
 import { timelineHtml } from '../dashboard.js'
 import { asGolden, diffGolden, goldenDiffers, goldenOf, type GoldenTimeline } from '../golden.js'
-import { buildTimelines, type DeviceTimeline } from '../timeline.js'
+import { ladderSvg } from '../ladder.js'
+import { STAGES, buildTimelines, type DeviceTimeline } from '../timeline.js'
 
 const Params = Type.Object({ key: Type.String({ minLength: 1 }) })
-const Format = Type.Object({ format: Type.Optional(Type.String()) })
+const Format = Type.Object({
+  format: Type.Optional(Type.String()),
+  stage: Type.Optional(Type.String({ description: 'format=svg: only this stage’s exchanges' })),
+})
 const DiffBody = Type.Object({ golden: Type.Unknown(), tolerance: Type.Optional(Type.String()) })
 
 /** Each device's boot as the dashboard draws it; one exported as JSON or HTML; a boot against a golden one. */
@@ -25,6 +29,18 @@ export const timelineRoutes: FastifyPluginAsync<{ lab: Lab }> = async (app, { la
       const t = timelines().find((d) => d.key === req.params.key)
       if (!t) return noDevice(reply, req.params.key)
       const name = `cx700-timeline-${t.key.replace(/[^a-zA-Z0-9.-]+/g, '_')}`
+      if (req.query.format === 'svg') {
+        const stage = STAGES.find((x) => x === req.query.stage)
+        if (req.query.stage !== undefined && stage === undefined)
+          return reply.code(400).send({ error: `stage is one of ${STAGES.join(', ')}`, problems: [] })
+        return reply
+          .type('image/svg+xml; charset=utf-8')
+          .header(
+            'content-disposition',
+            `inline; filename="${name}${stage ? `-${stage.replace('/', '-')}` : ''}.svg"`,
+          )
+          .send(ladderSvg(t, stage ? { stage } : {}))
+      }
       if (req.query.format === 'html')
         return reply
           .type('text/html; charset=utf-8')

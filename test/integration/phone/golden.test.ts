@@ -64,6 +64,22 @@ describe('golden timelines: a boot kept as a file, and two boots compared', () =
     expect((await cli(['export', '--device', '00:04:f2:00:00:0b', '--journal', journal, '-o', b])).code).toBe(
       0,
     )
+    // The same boot as a ladder diagram (SVG), whole and one stage of it.
+    const ladder = await cli(['ladder', '--device', '00:04:f2:00:00:0a', '--journal', journal])
+    expect(ladder.code).toBe(0)
+    expect(ladder.out).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" class="ladder"/)
+    expect(ladder.out).toContain('>sip</text>')
+    const sipOnly = await cli([
+      'ladder',
+      '--device',
+      '00:04:f2:00:00:0a',
+      '--journal',
+      journal,
+      '--stage',
+      'SIP',
+    ])
+    expect(sipOnly.out.match(/data-stage="SIP"/g)?.length).toBeGreaterThan(1)
+    expect(sipOnly.out).not.toContain('data-stage="DNS"')
     const same = await cli(['diff', a, b, '--tolerance', '5s'])
     expect(same.code, same.out).toBe(0)
     expect(same.out).toContain('the same things, in the same order')
