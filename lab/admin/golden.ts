@@ -26,6 +26,8 @@ export interface GoldenRequest {
 export interface BootKind {
   readonly kind: 'first' | 'used'
   readonly firmwareDownload: boolean
+  /** The firmware the phone said it ran (to the Device Update Service): a boot on another is one after an upgrade. */
+  readonly firmware?: string
 }
 
 export interface GoldenTimeline {
@@ -85,7 +87,14 @@ export function goldenOf(t: Pick<DeviceTimeline, 'key' | 'events'>): GoldenTimel
     if (ask === undefined) continue
     ;(stages[e.stage] ??= []).push({ ask, atMs: Date.parse(e.time) - t0 })
   }
-  return { version: 1, device: t.key, boot: bootKindOf(stages), stages }
+  const firmware = boot.find((e) => typeof e.detail.firmware === 'string')?.detail.firmware as
+    string | undefined
+  return {
+    version: 1,
+    device: t.key,
+    boot: { ...bootKindOf(stages), ...(firmware ? { firmware } : {}) },
+    stages,
+  }
 }
 
 export interface GoldenDifference {
@@ -98,15 +107,25 @@ export interface GoldenDifference {
 const describeBoot = (b: BootKind | undefined): string =>
   b === undefined
     ? 'a boot of unknown kind'
-    : `a ${b.kind === 'first' ? 'first' : 'used phone’s'} boot${b.firmwareDownload ? ' with a firmware download' : ''}`
+    : `a ${b.kind === 'first' ? 'first' : 'used phone’s'} boot${b.firmware ? ` on ${b.firmware}` : ''}${b.firmwareDownload ? ' with a firmware download' : ''}`
 
 /** Whether two boots are of different kinds, so that their one-time steps are expected to differ. */
 function kindsDiffer(a: GoldenTimeline, b: GoldenTimeline): boolean {
   return (
     a.boot !== undefined &&
     b.boot !== undefined &&
-    (a.boot.kind !== b.boot.kind || a.boot.firmwareDownload !== b.boot.firmwareDownload)
+    (a.boot.kind !== b.boot.kind ||
+      a.boot.firmwareDownload !== b.boot.firmwareDownload ||
+      upgraded(a, b) !== undefined)
   )
+}
+
+/** The firmware change between two boots, when both say what they ran and it differs (an upgrade, or back). */
+function upgraded(a: GoldenTimeline, b: GoldenTimeline): string | undefined {
+  const [fa, fb] = [a.boot?.firmware, b.boot?.firmware]
+  return fa !== undefined && fb !== undefined && fa !== fb
+    ? `A ran ${fa}, B runs ${fb}: B boots after a firmware change`
+    : undefined
 }
 
 /** Whether a diff found two boots that differ: a one-time step between boots of different kinds does not count. */
@@ -133,6 +152,8 @@ export function diffGolden(a: GoldenTimeline, b: GoldenTimeline, toleranceMs: nu
       detail: `${ask}${times}: only ${has} (${kind(has)}; ${lacks} is ${kind(lacks)})`,
     }
   }
+  const change = upgraded(a, b)
+  if (change !== undefined) out.push({ stage: 'DUS', what: 'one-time', detail: change })
   const stages = new Set([...Object.keys(a.stages), ...Object.keys(b.stages)] as BootStage[])
   for (const stage of stages) {
     const ra = a.stages[stage] ?? []
@@ -183,9 +204,12 @@ export function asGolden(value: unknown): GoldenTimeline {
     (typeof g.boot !== 'object' ||
       g.boot === null ||
       (g.boot.kind !== 'first' && g.boot.kind !== 'used') ||
-      typeof g.boot.firmwareDownload !== 'boolean')
+      typeof g.boot.firmwareDownload !== 'boolean' ||
+      (g.boot.firmware !== undefined && typeof g.boot.firmware !== 'string'))
   )
-    throw new Error('boot: a kind (first or used) and firmwareDownload (true or false)')
+    throw new Error(
+      'boot: a kind (first or used), firmwareDownload (true or false) and a firmware (text), if any',
+    )
   for (const [stage, requests] of Object.entries(g.stages)) {
     if (
       !Array.isArray(requests) ||

@@ -35,6 +35,8 @@ export interface RequestState {
   code?: string
   /** The address an Autodiscover request asked about. */
   address?: string
+  /** The firmware a phone said it runs, to the Device Update Service. */
+  firmware?: string
   /** An Exchange request's body, parsed once (absent when it is not well-formed). */
   xml?: XmlElement
 }

@@ -32,6 +32,7 @@ export function dusRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const decision = decide(request, dus)
     const urls = dus.downloadUrls === 'blank' ? undefined : poolUrls(ctx)
     s.code = `${decision.outcome}: ${decision.current || '?'} → ${decision.offered || '?'}`
+    if (decision.current) s.firmware = decision.current
     const device = request.mac || request.serial
     if (device) s.address = device
     if (request.user) s.user ??= request.user

@@ -30,6 +30,8 @@ export interface HttpRequestDetail extends EventDetail {
   readonly code?: string
   /** The address an Autodiscover request asked about. */
   readonly address?: string
+  /** The firmware a phone said it runs, to the Device Update Service (its current version). */
+  readonly firmware?: string
   readonly user?: string
   readonly scheme?: string
   /** Why authentication went as it did. */

@@ -432,6 +432,7 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps, HttpEvents> {
         ...(s.items !== undefined ? { items: s.items } : {}),
         ...(s.code ? { code: s.code } : {}),
         ...(s.address ? { address: s.address } : {}),
+        ...(s.firmware ? { firmware: s.firmware } : {}),
         ...(s.user ? { user: s.user, scheme: s.scheme } : {}),
         ...(s.auth ? { auth: s.auth } : {}),
         ...(s.fault ? { fault: s.fault.fault.kind } : {}),

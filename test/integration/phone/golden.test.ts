@@ -151,7 +151,8 @@ describe('golden timelines: a boot kept as a file, and two boots compared', () =
     await using t = await startTestLab(undefined, { file: join(scenarios, 'default.yaml') })
     await boot(t, '00:04:f2:00:00:1a')
     const first = goldenOf(deviceEvents(t.lab.journal.query(), '00:04:f2:00:00:1a')!.timeline)
-    expect(first.boot).toEqual({ kind: 'first', firmwareDownload: false })
+    // The firmware is what the phone told the Device Update Service it runs.
+    expect(first.boot).toEqual({ kind: 'first', firmwareDownload: false, firmware: '3.5.6907.35' })
     // A used phone (issue 36, finding 4) boots as a hardware phone that signed in before was recorded: without
     // the trust bootstrap, the one-time steps.
     const stages = Object.fromEntries(
@@ -167,7 +168,7 @@ describe('golden timelines: a boot kept as a file, and two boots compared', () =
         stage: 'DC/LDAP',
         what: 'one-time',
         detail: expect.stringMatching(
-          /certificationAuthority.*only A \(a first boot; B is a used phone’s boot\)/,
+          /certificationAuthority.*only A \(a first boot on 3\.5\.6907\.35; B is a used phone’s boot\)/,
         ),
       }),
     )
@@ -179,6 +180,18 @@ describe('golden timelines: a boot kept as a file, and two boots compared', () =
     const agreed = await cli(['diff', a, b, '--tolerance', '5s'])
     expect(agreed.code, agreed.out).toBe(0)
     expect(agreed.out).toContain('differ only in the one-time steps of their kinds')
+    // A used boot on other firmware than the last one is a boot after an upgrade: named, not a failure.
+    const before: GoldenTimeline = { ...used, boot: { ...used.boot!, firmware: '3.5.6907.35' } }
+    const after: GoldenTimeline = { ...used, boot: { ...used.boot!, firmware: '3.5.6907.99' } }
+    const upgrade = diffGolden(before, after, 5_000)
+    expect(upgrade).toEqual([
+      {
+        stage: 'DUS',
+        what: 'one-time',
+        detail: 'A ran 3.5.6907.35, B runs 3.5.6907.99: B boots after a firmware change',
+      },
+    ])
+    expect(goldenDiffers(upgrade)).toBe(false)
     // Two boots of one kind are held to everything: a first boot without the CA search differs.
     const stripped = join(dir, 'first-without-search.json')
     writeFileSync(stripped, JSON.stringify({ ...used, boot: first.boot }))
