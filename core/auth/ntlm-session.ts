@@ -1,12 +1,13 @@
 import { createHash, createHmac } from 'node:crypto'
+import { rc4 } from './rc4.js'
 import { secretKey } from './secret-key.js'
 
 /**
  * NTLM session security ([MS-NLMP] §3.4): the key exchange that turns the session base key into the
  * exported session key, the four signing and sealing keys made from it, and the MAC a signed message
  * carries — with the RC4 sealing of the checksum when a key was exchanged, and the per-message sealing key of
- * connectionless (DATAGRAM) NTLM, which is what MS-SIPAE runs on. Node's OpenSSL 3 keeps RC4 in its legacy
- * provider, so RC4 is written here (it is twenty lines).
+ * connectionless (DATAGRAM) NTLM, which is what MS-SIPAE runs on (RC4 is core/auth/rc4.ts, which Kerberos
+ * shares).
  */
 
 /** The negotiate flags session security reads ([MS-NLMP] §2.2.2.5). */
@@ -21,24 +22,6 @@ export const SessionFlag = {
 } as const
 
 const has = (flags: number, flag: number): boolean => (flags & flag) !== 0
-
-/** RC4 with a fresh state: the keystream XORed over `data`. */
-export function rc4(key: Uint8Array, data: Uint8Array): Uint8Array {
-  const s = new Uint8Array(256)
-  for (let i = 0; i < 256; i++) s[i] = i
-  for (let i = 0, j = 0; i < 256; i++) {
-    j = (j + s[i]! + key[i % key.length]!) & 0xff
-    ;[s[i], s[j]] = [s[j]!, s[i]!]
-  }
-  const out = new Uint8Array(data.length)
-  for (let n = 0, i = 0, j = 0; n < data.length; n++) {
-    i = (i + 1) & 0xff
-    j = (j + s[i]!) & 0xff
-    ;[s[i], s[j]] = [s[j]!, s[i]!]
-    out[n] = data[n]! ^ s[(s[i]! + s[j]!) & 0xff]!
-  }
-  return out
-}
 
 const md5 = (...parts: readonly (Uint8Array | string)[]): Uint8Array => {
   const h = createHash('md5')

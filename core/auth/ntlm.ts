@@ -1,6 +1,7 @@
 import { createCipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { secretKey } from './secret-key.js'
-import { exportedSessionKey, rc4, sessionKeys, type NtlmSessionKeys } from './ntlm-session.js'
+import { exportedSessionKey, sessionKeys, type NtlmSessionKeys } from './ntlm-session.js'
+import { rc4 } from './rc4.js'
 import { LabDecodeError } from '../errors.js'
 
 /**

@@ -9,7 +9,8 @@ import {
   verifyNtlm,
   type NtlmMessage,
 } from '../../core/auth/ntlm.js'
-import { rc4, sealedMac, sessionKeys } from '../../core/auth/ntlm-session.js'
+import { sealedMac, sessionKeys } from '../../core/auth/ntlm-session.js'
+import { rc4 } from '../../core/auth/rc4.js'
 import { SipFramer, parseAuthParams, signatureBuffer, type SipMessage } from './codec.js'
 import { signature, verifySignature, type NtlmAssociation } from './signing.js'
 import { gruuOpaque, instanceOfEpid } from './instance.js'

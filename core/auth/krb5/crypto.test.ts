@@ -2,16 +2,8 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { LabDecodeError } from '../../errors.js'
-import {
-  aesCtsDecrypt,
-  aesCtsEncrypt,
-  checksum,
-  decrypt,
-  encrypt,
-  nfold,
-  rc4,
-  stringToKey,
-} from './crypto.js'
+import { aesCtsDecrypt, aesCtsEncrypt, checksum, decrypt, encrypt, nfold, stringToKey } from './crypto.js'
+import { rc4 } from '../rc4.js'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const h = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex')

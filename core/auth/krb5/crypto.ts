@@ -8,6 +8,7 @@ import {
   timingSafeEqual,
 } from 'node:crypto'
 import { secretKey } from '../secret-key.js'
+import { rc4 } from '../rc4.js'
 import { LabDecodeError } from '../../errors.js'
 import { ntowfv1 } from '../ntlm.js'
 
@@ -34,26 +35,6 @@ export interface Key {
 
 function fail(message: string): never {
   throw new LabDecodeError('LAB_ERR_KRB5_CRYPTO', `Kerberos crypto: ${message}.`, 0)
-}
-
-// --------------------------------------------------------------------------------------------- RC4
-
-/** RC4 (the stream cipher RFC 4757 names), encrypting and decrypting alike. */
-export function rc4(key: Uint8Array, data: Uint8Array): Uint8Array {
-  const s = new Uint8Array(256)
-  for (let i = 0; i < 256; i++) s[i] = i
-  for (let i = 0, j = 0; i < 256; i++) {
-    j = (j + s[i]! + key[i % key.length]!) & 0xff
-    ;[s[i], s[j]] = [s[j]!, s[i]!]
-  }
-  const out = new Uint8Array(data.length)
-  for (let n = 0, i = 0, j = 0; n < data.length; n++) {
-    i = (i + 1) & 0xff
-    j = (j + s[i]!) & 0xff
-    ;[s[i], s[j]] = [s[j]!, s[i]!]
-    out[n] = data[n]! ^ s[(s[i]! + s[j]!) & 0xff]!
-  }
-  return out
 }
 
 const hmac = (alg: 'md5' | 'sha1', key: Uint8Array, ...data: Uint8Array[]): Buffer => {
