@@ -60,6 +60,38 @@ describe('LabClock', () => {
     expect(clock.pending).toBe(1)
   })
 
+  it('fast-forwards timer by timer, each at its own time, waiting for held work before moving on', async () => {
+    using clock = manualClock(0)
+    const seen: string[] = []
+    let release: () => void = () => undefined
+    clock.at(100, () => {
+      seen.push(`step at ${clock.now()}`)
+      // A script step whose actions take wall time: lab time must not run on meanwhile.
+      void clock.hold(
+        new Promise<void>((resolve) => (release = resolve)).then(() => seen.push(`done at ${clock.now()}`)),
+      )
+    })
+    clock.at(250, () => seen.push(`phone at ${clock.now()}`))
+    const run = clock.fastForward(300)
+    await new Promise((r) => setImmediate(r))
+    expect(seen).toEqual(['step at 100'])
+    expect(clock.now()).toBe(100)
+    release()
+    await run
+    expect(seen).toEqual(['step at 100', 'done at 100', 'phone at 250'])
+    expect(clock.now()).toBe(300)
+  })
+
+  it('stops fast-forwarding when its signal aborts, and never goes back', async () => {
+    using clock = manualClock(1_000)
+    const stop = new AbortController()
+    clock.at(1_100, () => stop.abort())
+    await clock.fastForward(5_000, stop.signal)
+    expect(clock.now()).toBe(1_100)
+    await clock.fastForward(500)
+    expect(clock.now()).toBe(1_100)
+  })
+
   it('cancels, and a cancelled timer never runs', () => {
     using clock = manualClock(0)
     let ran = false

@@ -49,6 +49,7 @@ export class LabClock implements Clock {
   #seq = 0
   #handle: NodeJS.Timeout | undefined
   readonly #listeners = new Set<(change: ClockChange) => void>()
+  readonly #holds = new Set<Promise<void>>()
 
   constructor(
     options: { readonly startMs?: number; readonly rate?: number; readonly wall?: () => number } = {},
@@ -153,6 +154,37 @@ export class LabClock implements Clock {
     })
   }
 
+  /**
+   * Marks `work` as lab business a fast-forwarding run waits for before it moves lab time on (a script step
+   * applying an overlay): work that takes wall time then takes no lab time, as on a lab at real time.
+   */
+  hold<T>(work: Promise<T>): Promise<T> {
+    const settled = work.then(
+      () => undefined,
+      () => undefined,
+    )
+    this.#holds.add(settled)
+    void settled.then(() => this.#holds.delete(settled))
+    return work
+  }
+
+  /**
+   * Moves lab time to `labMs` as a fast-forwarding run does: timer by timer, each run at its own lab time, and
+   * after each the work it started and holds (`hold`) done before time moves on. Stops early when `signal`
+   * aborts. Lab time never goes back: a target already passed only runs what is due.
+   */
+  async fastForward(labMs: number, signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      await this.#settled()
+      if (signal?.aborted) return
+      const now = this.now()
+      const next = this.#timers[0]
+      const to = Math.max(now, next && next.at < labMs ? next.at : labMs)
+      this.advance(to - now, { quiet: true })
+      if (to >= labMs) return void (await this.#settled())
+    }
+  }
+
   /** Timers not yet run. */
   get pending(): number {
     return this.#timers.length
@@ -168,6 +200,10 @@ export class LabClock implements Clock {
   [Symbol.dispose](): void {
     clearTimeout(this.#handle)
     this.#handle = undefined
+  }
+
+  async #settled(): Promise<void> {
+    while (this.#holds.size > 0) await Promise.all(this.#holds)
   }
 
   #reanchor(): void {

@@ -133,8 +133,8 @@ export class ScriptRunner {
       this.#cancel?.()
       this.#cancel = undefined
       const delay = step.after !== undefined ? parseDuration(step.after) : 0
-      if (delay <= 0) return void this.#run(step, trigger)
-      const timer = clock.after(delay, () => void this.#run(step, trigger))
+      if (delay <= 0) return this.#run(step, trigger)
+      const timer = clock.after(delay, () => this.#run(step, trigger))
       this.#cancel = () => timer.cancel()
     }
     if (step.on !== undefined) {
@@ -155,15 +155,19 @@ export class ScriptRunner {
     } else if (step.after !== undefined) {
       // After the step before: counted from when it fired, not from when its actions were done (a reload
       // takes wall time, in which a fast-forwarding phone moves lab time on).
-      const timer = clock.at(
-        this.#lastFiredAt + parseDuration(step.after),
-        () => void this.#run(step, undefined),
-      )
+      const timer = clock.at(this.#lastFiredAt + parseDuration(step.after), () => this.#run(step, undefined))
       this.#cancel = () => timer.cancel()
     } else queueMicrotask(() => fire())
   }
 
-  async #run(step: Step, trigger: JournalEvent | undefined): Promise<void> {
+  /** Runs a step; a fast-forwarding phone waits for it before lab time moves on (its actions take no lab time). */
+  #run(step: Step, trigger: JournalEvent | undefined): void {
+    this.#host.clock
+      .hold(this.#act(step, trigger))
+      .catch((err: unknown) => this.#host.logger.warn({ err: (err as Error).message }, 'script step failed'))
+  }
+
+  async #act(step: Step, trigger: JournalEvent | undefined): Promise<void> {
     if (this.#stopped || this.#paused) return
     const index = this.#next
     this.#next++

@@ -497,7 +497,8 @@ export class LivingPhone {
     if (!Number.isFinite(at)) return this.#pollWhileSleeping(Infinity, signal)
     if (this.#options.fastForward) {
       const sleeping = this.#clock.sleep(at - now, signal)
-      this.#clock.advance(Math.max(0, at - this.#clock.now()), { quiet: true })
+      // Timer by timer, waiting for what the lab is doing (a script step's overlay) before moving on.
+      await this.#clock.fastForward(at, signal)
       return sleeping
     }
     return this.#pollWhileSleeping(at - now, signal)

@@ -83,6 +83,28 @@ describe('a scenario script on the running lab (lab time, journal triggers, the 
     expect(check({ from: mark, order: [dnsAsked, { server: 'lab', contains: 'dns-asked' }] })).toEqual([])
   })
 
+  it('holds a fast-forwarding run while a step acts: an overlay takes wall time, never lab time', async () => {
+    // CI found it (dc-gone-after-sign-in): a fast-forwarding phone ran half an hour of lab time on while a
+    // step's overlay was being applied, so its re-REGISTERs were journaled before the step's mark.
+    const start = Date.UTC(2026, 10, 29, 8, 0, 0)
+    const clock = manualClock(start)
+    await using t = await startTestLab(
+      `${MINIMAL_SCENARIO}script:\n  - name: ntp-ahead\n    at: 10m\n    do: { overlay: { servers: { ntp: { offset: +1y } } } }\n  - name: later\n    after: 30m\n    do: { advanceClock: 0s }\n`,
+      { clock },
+    )
+    const phoneWakes: number[] = []
+    for (const m of [5, 15, 25, 35, 45]) {
+      clock.at(start + m * 60_000, () => phoneWakes.push(m))
+      await clock.fastForward(start + m * 60_000)
+    }
+    const marks = t.lab.journal.query({ kind: 'lab:script-step' })
+    expect(marks.map((e) => [e.detail.name, e.time])).toEqual([
+      ['ntp-ahead', new Date(start + 10 * 60_000).toISOString()],
+      ['later', new Date(start + 40 * 60_000).toISOString()],
+    ])
+    expect(phoneWakes).toEqual([5, 15, 25, 35, 45])
+  })
+
   it('pauses, resumes, skips and restarts through the admin API and cx700-lab script', async () => {
     const clock = manualClock(Date.UTC(2026, 10, 29, 8, 0, 0))
     await using t = await startTestLab(SCRIPT, { clock })
