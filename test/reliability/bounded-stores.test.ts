@@ -16,8 +16,10 @@ import { spawnEphemeralLab } from '../helpers/process.js'
 
 /*
  * Memory a flood leaves behind (issue "Reliability and security, second probe", finding 6): against a lab
- * process, 5,000 NTLM handshakes left unfinished on IIS and 5,000 on one SIP connection, and 100,000 fresh
- * Kerberos authenticators for IIS's replay cache. Every store is bounded (a connection's security
+ * process, 5,000 NTLM handshakes left unfinished on IIS and 5,000 on one SIP connection, and 30,000 fresh
+ * Kerberos authenticators for IIS's replay cache (three times what it keeps; core/auth/krb5/acceptor.test.ts
+ * counts its bound and its sweeps over 100,000 — here the process's memory is what is measured, and 100,000
+ * took two of CI's three minutes on a loaded two-core machine). Every store is bounded (a connection's security
  * associations keep 64, the replay cache 10,000, an HTTP connection's handshake dies with it), so once the lab
  * is idle again — its memory reducer runs every 10 s — its resident set is back within 50 MB of what it was
  * idle after a small flood of the same kinds (a lab that has served: its compiled code, TLS and allocator arenas).
@@ -124,7 +126,7 @@ describe('a lab after a flood of unfinished handshakes and fresh authenticators'
       )
       expect([...ntlm]).toEqual([401])
       expect(await sipChallenges(port('sip'), 5_000)).toBeGreaterThanOrEqual(5_000)
-      const kerberos = await flood(100_000, 4, () => get(agent, port('http'), negotiate()))
+      const kerberos = await flood(30_000, 4, () => get(agent, port('http'), negotiate()))
       expect(kerberos.has(200)).toBe(true)
       expect([...kerberos].filter((status) => status !== 200 && status !== 401)).toEqual([])
       agent.destroy()
