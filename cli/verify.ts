@@ -3,14 +3,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Lab } from '../lab/runtime.js'
 import { checkExpectations, type Divergence } from '../lab/scenario/expect.js'
-import { loadScenario, overlaid } from '../lab/scenario/load.js'
+import { loadScenario } from '../lab/scenario/load.js'
 import type { Scenario } from '../lab/scenario/model.js'
 import { parseDuration } from '../core/schema/common.js'
-import { LivingPhone, type Milestone } from '../phone/life.js'
 import { createLogger, type Logger } from '../core/logger.js'
-import { runPhone, type PhoneReport } from '../phone/emulator.js'
-import { PhoneNet } from '../phone/net.js'
-import { PhoneState } from '../phone/state.js'
+import type { PhoneReport } from '../phone/emulator.js'
 import { parse, table, usage } from './args.js'
 import { journalEvents } from './journal-source.js'
 import { client } from './commands.js'
@@ -19,11 +16,11 @@ import { inferEndState, inferStatus } from '../lab/admin/screen.js'
 import { goldenOf } from '../lab/admin/golden.js'
 import { deviceEvents } from '../lab/admin/timeline.js'
 import type { JournalEvent } from '../core/journal/journal.js'
-import { eventWriter } from '../core/journal/events.js'
-import type { LabEvents } from '../lab/events.js'
-import { scenarioPhone, type ScenarioPhone } from './scenario-phone.js'
+import { proofTable, proveStories } from './prove.js'
+import { observeOnLab } from './observe.js'
 
 export const VERIFY_HELP = `Usage: cx700-lab verify SCENARIO… [--state DIR] [--json]
+       cx700-lab verify --prove STORY… [--parallel N] [--json]
        cx700-lab verify SCENARIO --device MAC [--journal FILE | --lab URL [--next-boot]] [--json]
 
 For each scenario: starts the lab on loopback (ephemeral ports), runs the scenario's emulated CX700 (its
@@ -36,6 +33,12 @@ failure. Exit 0 when every scenario passes, 1 otherwise.
 
   --state DIR   keep the lab's state (its CA) here (default: a temporary folder, removed afterwards)
   --json        one JSON document with every result
+
+With --prove: proves that each story's cause (its cause: block, pointers into its own file) is what makes it
+end where it does: the story must pass as written, fail without its cause (ending where cause.without says,
+signed-in by default), and fail with the cause of every other story given that extends the same base and ends
+the same — unless cause.alike names it (the phone sees the two the same). Runs the same lab only once, N at
+a time (default: the host's cores). Exit 0 when every story is proved.
 
 With --device: judges a phone that is not emulated — a hardware CX700 on the lab — against the scenario's
 expect: block, from what the servers saw of it: the running lab's journal (--lab, --admin), or a saved
@@ -62,101 +65,11 @@ export interface VerifyResult {
 export const USED_PHONE_HINT =
   'this boot skipped the trust bootstrap (no search for the CA objects in AD, no /certsrv) yet reached the pool: the phone has signed in before and keeps the lab’s root, and it also skips the one-time firmware download. A story that expects a first boot needs a hard-reset phone (spec §6.4; the CX600 family: power off, hold * and # while powering on), or compare its boots with a golden timeline of a used boot.'
 
-/**
- * The state the scenario's phone starts from: its firmware, and — used here before — the user, the root and
- * the pool's update URL it stored then.
- */
-function phoneState(lab: Lab, who: ScenarioPhone): PhoneState {
-  const { hosts, site } = lab.scenario
-  const state = new PhoneState(who.firmware)
-  if (who.usedBy) {
-    const pool = hosts.find((h) => h.roles.includes('pool'))?.name ?? `ocspool.${site.sipDomain}`
-    const https = lab.endpoints().find((e) => e.server === 'http' && e.name === 'https')?.port ?? 443
-    state.everSignedIn = true
-    state.user = who.usedBy.userName
-    state.addRoots([lab.pki.root.certificate])
-    state.dusUrl = `https://${pool}${https === 443 ? '' : `:${https}`}/RequestHandler/ucdevice.upx`
-  }
-  return state
-}
-
-/** The scenario's phone, once (no `live`), or living through its phases on the lab clock. */
-async function runScenarioPhone(
-  lab: Lab,
-): Promise<{ report: PhoneReport; loops?: number; firmware: string }> {
-  const scenario = lab.scenario
-  const who = scenarioPhone(scenario)
-  const state = phoneState(lab, who)
-  const mac = who.mac
-  const options = {
-    net: new PhoneNet(lab.endpoints(), lab.siteAddresses()),
-    mac,
-    signIn: who.signIn,
-    account: who.account,
-    password: who.password,
-    guesses: who.guesses,
-    state,
-    clock: lab.clock,
-  }
-  const { phone } = scenario
-  if (phone.live === undefined && phone.then.length === 0) {
-    const report = await runPhone(options)
-    return { report, firmware: state.firmware }
-  }
-  const phases = [{ live: phone.live ?? '0s' }, ...phone.then]
-  let at = 0
-  const milestones: Milestone[] = []
-  for (const [i, p] of phases.entries()) {
-    if (i > 0)
-      milestones.push({
-        afterMs: at,
-        run: async () => {
-          if ('overlay' in p && p.overlay !== undefined) await lab.reload(overlaid(scenario, p.overlay))
-          // Through the lab's mailbox, as an operator's command reaches a phone (and is journaled).
-          if ('command' in p && p.command !== undefined) lab.phoneCommands.give(mac, p.command)
-          return undefined
-        },
-      })
-    at += parseDuration(p.live)
-  }
-  eventWriter<LabEvents>(lab.journal, 'lab')('lab:clock', {
-    summary: `the lab clock moves on whenever the verifying phone waits (fast-forward through ${phases.length} phase(s), ${at / 3_600_000} lab hours)`,
-    detail: { kind: 'fast-forward', labMs: at },
-  })
-  const life = await new LivingPhone({
-    ...options,
-    fastForward: true,
-    liveForMs: at,
-    maxLoops: phone.maxLoops,
-    timings: phone.timings,
-    milestones,
-    commands: () => lab.phoneCommands.take(mac),
-  }).run()
-  const last = life.boots.at(-1)
-  const report: PhoneReport = last
-    ? { ...last, endState: life.endState }
-    : { mac, endState: life.endState, status: [], steps: [], learnt: {}, ms: 0 }
-  return { report, loops: life.loops, firmware: life.firmware }
-}
-
 /** Runs the scenario's emulated phone against a started lab and checks the scenario's expectations. */
 export async function verifyOnLab(lab: Lab): Promise<VerifyResult> {
   const scenario = lab.scenario
-  const since = lab.journal.query().at(-1)?.seq ?? 0
-  const { report, loops, firmware } = await runScenarioPhone(lab)
-  lab.journal.flush()
-  const events = lab.journal.query().filter((e) => e.seq > since)
-  const divergences = checkExpectations(
-    scenario.expect,
-    {
-      endState: report.endState,
-      status: report.status,
-      lastStep: describeLast(report),
-      ...(loops !== undefined ? { loops } : {}),
-      firmware,
-    },
-    events,
-  )
+  const { report, outcome, events } = await observeOnLab(lab)
+  const divergences = checkExpectations(scenario.expect, outcome, events)
   return {
     scenario: scenario.name,
     file: scenario.file,
@@ -164,11 +77,6 @@ export async function verifyOnLab(lab: Lab): Promise<VerifyResult> {
     divergences,
     report,
   }
-}
-
-function describeLast(r: PhoneReport): string | undefined {
-  const s = r.steps.at(-1)
-  return s ? `${s.step}: ${s.detail}` : undefined
 }
 
 /** Starts the lab on a scenario file, verifies it, stops the lab. */
@@ -229,6 +137,8 @@ export async function verify(argv: string[]): Promise<number> {
     admin: { type: 'string' },
     token: { type: 'string' },
     'next-boot': { type: 'boolean' },
+    prove: { type: 'boolean' },
+    parallel: { type: 'string' },
     settle: { type: 'string' },
     timeout: { type: 'string' },
   })
@@ -253,6 +163,7 @@ export async function verify(argv: string[]): Promise<number> {
     }
     return printResults([result], values.json === true)
   }
+  if (values.prove === true) return prove(positionals, values)
   const temp = values.state === undefined ? mkdtempSync(join(tmpdir(), 'cx700-verify-')) : undefined
   const stateDir = values.state ?? temp!
   const results: VerifyResult[] = []
@@ -332,6 +243,23 @@ async function nextBoot(
 }
 
 const formatMs = (ms: number): string => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`)
+
+/** verify --prove: each story passes, fails without its cause, fails with its neighbours' causes. */
+async function prove(
+  files: readonly string[],
+  values: { json?: boolean; parallel?: string },
+): Promise<number> {
+  const parallel = values.parallel === undefined ? undefined : Number(values.parallel)
+  if (parallel !== undefined && !(Number.isInteger(parallel) && parallel >= 1 && parallel <= 64))
+    throw usage(`--parallel takes 1 to 64 labs at once, not "${values.parallel}".`)
+  const started = performance.now()
+  const logger = createLogger({ quietByDefault: true, pretty: true })
+  const proofs = await proveStories(files, { logger, ...(parallel ? { parallel } : {}) })
+  const seconds = Math.round((performance.now() - started) / 1000)
+  if (values.json === true) process.stdout.write(`${JSON.stringify(proofs, null, 2)}\n`)
+  else process.stdout.write(proofTable(proofs, seconds))
+  return proofs.every((p) => p.proved) ? 0 : 1
+}
 
 /** The pass/fail table (or JSON) of verify, and its exit code. */
 function printResults(results: readonly VerifyResult[], json: boolean): number {

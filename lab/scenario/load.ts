@@ -18,11 +18,13 @@ const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null 
 
 /**
  * Objects merge key by key; anything else in the child replaces the parent's value. A scenario's `expect`
- * (and `description`) are its own story: when the child has one, it replaces the parent's whole.
+ * (and `description`) are its own story: when the child has one, it replaces the parent's whole. Its `cause`
+ * names parts of its own file, so it is never inherited.
  */
 export function mergeScenario(parent: unknown, child: unknown, top = true): unknown {
   if (!isPlain(parent) || !isPlain(child)) return child
   const out: Plain = { ...parent }
+  if (top) delete out.cause
   for (const [k, v] of Object.entries(child))
     out[k] = k in parent && !(top && k === 'expect') ? mergeScenario(parent[k], v, false) : v
   return out
@@ -288,6 +290,7 @@ export function loadScenario(file: string, text?: string, baseDir?: string): Sce
     phone: doc.phone,
     script: doc.script,
     expect: doc.expect,
+    ...(doc.cause ? { cause: doc.cause } : {}),
   })
 }
 

@@ -28,4 +28,6 @@ export interface Scenario {
   readonly phone: ScenarioDocument['phone']
   readonly script: ScenarioDocument['script']
   readonly expect: ScenarioDocument['expect']
+  /** What makes the story end where it does: pointers into its own file (`verify --prove`). */
+  readonly cause?: ScenarioDocument['cause']
 }

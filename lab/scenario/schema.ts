@@ -112,6 +112,36 @@ export const ExpectSchema = Type.Object(
   { additionalProperties: false, default: {} },
 )
 
+/**
+ * What makes a story end where it does (issue 35): the parts of its own file that are its cause. `verify
+ * --prove` runs the story without them (the outcome must change) and with every same-ending story's cause in
+ * their place (its expect: must fail), so a story tells its cause apart from its neighbours'.
+ */
+export const CauseSchema = Type.Object(
+  {
+    is: Type.Array(
+      Type.String({ pattern: '^(/[^/]+)+$', hint: 'a JSON pointer, e.g. /servers/dns/remove' }),
+      {
+        minItems: 1,
+        description:
+          'JSON pointers into this file naming what causes the story (e.g. /servers/dns/remove, /faults, /users); without them the file is its base.',
+      },
+    ),
+    without: Type.Optional(
+      StringEnum(END_STATES, {
+        description: 'Where the phone ends without the cause (default signed-in, the healthy end).',
+      }),
+    ),
+    alike: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' }), {
+        description:
+          'Stories whose cause the phone cannot tell from this one’s (the same traffic): with theirs in its place this story’s expect: must still pass.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
 /** How the emulated phone paces its life (phone/life.ts); each a GUESS of spec §10 but dailyS (§5). */
 export const PhoneTimingsSchema = Type.Object(
   {
@@ -356,6 +386,7 @@ export const ScenarioSchema = Type.Object(
         'Steps that change the lab as it runs, in order: faults, overlays, the clock, phone commands, marks.',
     }),
     expect: ExpectSchema,
+    cause: Type.Optional(CauseSchema),
   },
   {
     additionalProperties: false,

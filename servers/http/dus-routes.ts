@@ -31,7 +31,9 @@ export function dusRoutes(app: FastifyInstance, ctx: HttpContext): void {
     }
     const decision = decide(request, dus)
     const urls = dus.downloadUrls === 'blank' ? undefined : poolUrls(ctx)
-    s.code = `${decision.outcome}: ${decision.current || '?'} → ${decision.offered || '?'}`
+    // An offer without download URLs is what a site whose DUS settings were never filled in sends (F19).
+    const blank = urls === undefined && decision.outcome === 'update' ? ', download URLs blank' : ''
+    s.code = `${decision.outcome}: ${decision.current || '?'} → ${decision.offered || '?'}${blank}`
     if (decision.current) s.firmware = decision.current
     const device = request.mac || request.serial
     if (device) s.address = device
