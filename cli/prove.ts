@@ -129,9 +129,21 @@ function variant(story: Story, dir: string, other?: Story): Scenario {
   const doc = structuredClone(story.doc)
   for (const p of story.scenario.cause!.is) putAt(doc, p, undefined)
   for (const p of other?.scenario.cause!.is ?? []) putAt(doc, p, valueAt(other!.doc, p), story.inherited)
+  return written(story, dir, doc, other ? `with-cause-of-${other.scenario.name}` : 'without-cause')
+}
+
+/** The story as written, its phone making other guesses (the story's end rests on them: `cause.guesses`). */
+function guessed(story: Story, dir: string, guess: Readonly<Record<string, unknown>>, i: number): Scenario {
+  const doc = structuredClone(story.doc)
+  for (const [k, v] of Object.entries(guess)) putAt(doc, `/phone/guesses/${k}`, v)
+  return written(story, dir, doc, `guess-${i + 1}`)
+}
+
+/** A variant's document as a file of its own beside the others, extending the story's base. */
+function written(story: Story, dir: string, doc: Plain, tag: string): Scenario {
   delete doc.cause
   doc.extends = story.base
-  const name = `${basename(story.file, '.yaml')}--${other ? `with-cause-of-${other.scenario.name}` : 'without-cause'}.yaml`
+  const name = `${basename(story.file, '.yaml')}--${tag}.yaml`
   writeFileSync(join(dir, name), stringify(doc))
   return loadScenario(join(dir, name))
 }
@@ -187,6 +199,8 @@ function plan(stories: readonly Story[], checks: Map<Story, ProofCheck[]>, dir: 
     add(() => variant(story, dir), story, 'without its cause')
     for (const other of neighbours(story, stories))
       add(() => variant(story, dir, other), story, `with the cause of ${other.scenario.name}`)
+    for (const [i, g] of (story.scenario.cause?.guesses ?? []).entries())
+      add(() => guessed(story, dir, g.with, i), story, guessRun(g.with))
   }
   return [...runs.values()]
 }
@@ -198,8 +212,24 @@ const neighbours = (story: Story, stories: readonly Story[]): Story[] =>
       o !== story && o.base === story.base && o.scenario.expect.endState === story.scenario.expect.endState,
   )
 
+/** The name of a run with other guesses, e.g. `with the guess kerberos=off`. */
+const guessRun = (guess: Readonly<Record<string, unknown>>): string =>
+  `with the guess ${Object.entries(guess)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`)
+    .join(' ')}`
+
+/** A run with another guess must end where the story says it then would: its end rests on the guess. */
+function judgeGuess(story: Story, run: string, endState: string): ProofCheck {
+  const g = story.scenario.cause?.guesses?.find((x) => guessRun(x.with) === run)
+  const ends = g?.ends ?? ''
+  return endState === ends
+    ? { run, endState, ok: true, detail: `ends ${endState}, as the story says: its end rests on the guess` }
+    : { run, endState, ok: false, detail: `ends ${endState}, not ${ends} as cause.guesses says` }
+}
+
 /** The verdict of one run for one story. */
 function judge(story: Story, run: string, seen: Observation): ProofCheck {
+  if (run.startsWith('with the guess ')) return judgeGuess(story, run, seen.outcome.endState)
   const d = checkExpectations(story.scenario.expect, seen.outcome, seen.events)
   const endState = seen.outcome.endState
   const first = (x: readonly Divergence[]): string =>
@@ -279,7 +309,7 @@ export async function proveStories(files: readonly string[], options: ProveOptio
         })
   }
   const order = (c: ProofCheck): number =>
-    c.run === 'as written' ? 0 : c.run === 'without its cause' ? 1 : 2
+    ['as written', 'without its cause'].indexOf(c.run) + 1 || (c.run.startsWith('with the guess') ? 4 : 3)
   return [
     ...stories.map((s) => {
       const list = checks.get(s)!.sort((a, b) => order(a) - order(b) || a.run.localeCompare(b.run))

@@ -112,36 +112,6 @@ export const ExpectSchema = Type.Object(
   { additionalProperties: false, default: {} },
 )
 
-/**
- * What makes a story end where it does (issue 35): the parts of its own file that are its cause. `verify
- * --prove` runs the story without them (the outcome must change) and with every same-ending story's cause in
- * their place (its expect: must fail), so a story tells its cause apart from its neighbours'.
- */
-export const CauseSchema = Type.Object(
-  {
-    is: Type.Array(
-      Type.String({ pattern: '^(/[^/]+)+$', hint: 'a JSON pointer, e.g. /servers/dns/remove' }),
-      {
-        minItems: 1,
-        description:
-          'JSON pointers into this file naming what causes the story (e.g. /servers/dns/remove, /faults, /users); without them the file is its base.',
-      },
-    ),
-    without: Type.Optional(
-      StringEnum(END_STATES, {
-        description: 'Where the phone ends without the cause (default signed-in, the healthy end).',
-      }),
-    ),
-    alike: Type.Optional(
-      Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' }), {
-        description:
-          'Stories whose cause the phone cannot tell from this one’s (the same traffic): with theirs in its place this story’s expect: must still pass.',
-      }),
-    ),
-  },
-  { additionalProperties: false },
-)
-
 /** How the emulated phone paces its life (phone/life.ts); each a GUESS of spec §10 but dailyS (§5). */
 export const PhoneTimingsSchema = Type.Object(
   {
@@ -342,6 +312,51 @@ export const ScriptStepSchema = Type.Object(
 /** A user as a scenario writes it: the site's fields and what each registered server adds (`userFields`). */
 const ScenarioUserSchema = Type.Unsafe<Static<typeof UserSchema> & UserFields>(
   Type.Object({ ...UserSchema.properties, ...USER_FIELDS }, { ...UserSchema, additionalProperties: false }),
+)
+
+/**
+ * What makes a story end where it does (issue 35): the parts of its own file that are its cause. `verify
+ * --prove` runs the story without them (the outcome must change) and with every same-ending story's cause in
+ * their place (its expect: must fail), so a story tells its cause apart from its neighbours'.
+ */
+export const CauseSchema = Type.Object(
+  {
+    is: Type.Array(
+      Type.String({ pattern: '^(/[^/]+)+$', hint: 'a JSON pointer, e.g. /servers/dns/remove' }),
+      {
+        minItems: 1,
+        description:
+          'JSON pointers into this file naming what causes the story (e.g. /servers/dns/remove, /faults, /users); without them the file is its base.',
+      },
+    ),
+    without: Type.Optional(
+      StringEnum(END_STATES, {
+        description: 'Where the phone ends without the cause (default signed-in, the healthy end).',
+      }),
+    ),
+    alike: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' }), {
+        description:
+          'Stories whose cause the phone cannot tell from this one’s (the same traffic): with theirs in its place this story’s expect: must still pass.',
+      }),
+    ),
+    guesses: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            with: PhoneGuessesSchema,
+            ends: StringEnum(END_STATES),
+          },
+          { additionalProperties: false },
+        ),
+        {
+          description:
+            'Where the story’s end rests on a GUESS of the spec: the phone with another guess (e.g. { kerberos: off }) and where it then ends; verify --prove runs it.',
+        },
+      ),
+    ),
+  },
+  { additionalProperties: false },
 )
 
 export const ScenarioSchema = Type.Object(

@@ -36,6 +36,12 @@ describe('verify --prove', () => {
     expect(proofs).toHaveLength(files.length - 1)
     for (const p of proofs)
       expect(p.checks.map((c) => c.run).slice(0, 2)).toEqual(['as written', 'without its cause'])
+    // F6 ends where it does because of the emulator's Kerberos guess, and says so: the guess's run is proof.
+    expect(proofs.find((p) => p.story === 'f6-clock-skew')!.checks.at(-1)).toMatchObject({
+      run: 'with the guess kerberos=off',
+      ok: true,
+      endState: 'signed-in',
+    })
     const f19 = proofs.find((p) => p.story === 'f19-dus-blank-urls')!
     expect(f19.checks.map((c) => c.run)).toEqual([
       'as written',
@@ -66,12 +72,20 @@ describe('verify --prove', () => {
         'ntp-knob',
         'servers: { ntp: { stratum: 3 } }\ncause: { is: [/servers/ntp/stratum] }\nexpect: { endState: signed-in }\n',
       )
+      // It claims its end holds with Kerberos off; it does not (NTLM never checks the skew).
+      const skew = story(
+        'skew-claim',
+        "servers: { ntp: { offset: '+10m' } }\ncause:\n  is: [/servers/ntp/offset]\n  guesses: [{ with: { kerberos: 'off' }, ends: kerberos-skew }]\nexpect: { endState: kerberos-skew }\n",
+      )
       const none = story('no-cause', 'expect: { endState: signed-in }\n')
       const nowhere = story(
         'nowhere',
         'cause:\n  is: [/servers/dns/remove]\nexpect: { endState: signed-in }\n',
       )
-      const proofs = await proveStories([DEFAULT, blank, mime, idle, none, nowhere], { logger, parallel: 2 })
+      const proofs = await proveStories([DEFAULT, blank, mime, idle, skew, none, nowhere], {
+        logger,
+        parallel: 2,
+      })
       const by = (name: string): Proof => proofs.find((p) => p.story === name)!
       expect(by('blank-urls').proved).toBe(false)
       expect(by('blank-urls').checks.find((c) => !c.ok)).toMatchObject({
@@ -82,6 +96,11 @@ describe('verify --prove', () => {
       expect(by('ntp-knob').checks.find((c) => !c.ok)).toMatchObject({
         run: 'without its cause',
         detail: 'still passes: the cause is not what makes the story',
+      })
+      expect(by('skew-claim').checks.find((c) => !c.ok)).toMatchObject({
+        run: 'with the guess kerberos=off',
+        endState: 'signed-in',
+        detail: 'ends signed-in, not kerberos-skew as cause.guesses says',
       })
       expect(by('no-cause').problem).toMatch(/no-cause\.yaml:1 {2}declares no cause:/)
       expect(by('nowhere').problem).toMatch(
