@@ -35,12 +35,44 @@ export class PhoneResolver {
     )
     if (!answer) return []
     try {
-      const m = decodeDns(answer)
+      let m = decodeDns(answer)
+      // A truncated answer is asked again over TCP, as the Windows CE resolver does (spec §2.2, GUESS).
+      if (m.tc) {
+        const whole = await this.#overTcp(bytes)
+        if (!whole) return []
+        m = decodeDns(whole)
+      }
       return m.answers.filter((r) => r.type === type || r.type === 'CNAME')
     } catch (err) {
       if (!(err instanceof LabDecodeError)) throw err
       return []
     }
+  }
+
+  /** The same query over TCP (RFC 1035 §4.2.2: two octets of length first); the answer, or undefined. */
+  async #overTcp(query: Uint8Array): Promise<Buffer | undefined> {
+    const to = this.net.target(this.server, 53, 'tcp')
+    if (!to) return undefined
+    const socket = this.net.tcp(to.host, to.port)
+    const length = Buffer.alloc(2)
+    length.writeUInt16BE(query.length)
+    socket.end(Buffer.concat([length, query]))
+    return new Promise((resolve) => {
+      let got = Buffer.alloc(0)
+      const done = (answer: Buffer | undefined): void => {
+        clearTimeout(timer)
+        socket.destroy()
+        resolve(answer)
+      }
+      const timer = setTimeout(() => done(undefined), this.timeoutMs)
+      socket.on('data', (d: Buffer) => {
+        got = Buffer.concat([got, d]).subarray(0, 65_537)
+        if (got.length >= 2 && got.length >= 2 + got.readUInt16BE(0))
+          done(got.subarray(2, 2 + got.readUInt16BE(0)))
+      })
+      socket.on('error', () => done(undefined))
+      socket.on('close', () => done(undefined))
+    })
   }
 
   /** The name as given, then with each suffix appended; the first that answers. */

@@ -57,6 +57,18 @@ describe('the emulator, stage by stage', () => {
     expect(await n.dns.address('dc1.corp.contoso.test')).toBe('10.50.0.1')
   })
 
+  it('DNS: a truncated answer is asked again over TCP, as a Windows CE resolver does (§2.2)', async () => {
+    const n = await network(context())
+    await t.client.addFault({
+      match: { server: 'dns', fields: { transport: 'udp', qname: 'dc1.corp.contoso.test' } },
+      fault: { kind: 'answer', set: { tc: true } },
+    })
+    const since = t.lab.journal.query().at(-1)?.seq ?? 0
+    expect(await n.dns.address('dc1.corp.contoso.test')).toBe('10.50.0.1')
+    const asked = t.lab.journal.query({ kind: 'dns:query' }).filter((e) => e.seq > since)
+    expect(asked.map((e) => /\((udp|tcp)\)/.exec(e.summary)?.[1])).toEqual(['udp', 'tcp'])
+  })
+
   it('DHCP: no server answering ends the boot without an address', async () => {
     const ctx = new PhoneContext({ ...context().options, net: new PhoneNet([]), timeoutMs: 100 })
     expect(await dhcpStage(ctx)).toEqual({ end: 'no-address' })
