@@ -72,7 +72,7 @@ this machine can read the scenario file; flags change any part of it.
                      DHCP and puts the leased address on IF afterwards (as a DHCP client does; needs root)
   --lab URL, --admin URL, --token T   the lab to take the port map from (as for every command)
   --guess KEY=VALUE  change one of the spec's GUESSes (repeatable): option119=ascii|rfc3397|both,
-                     sni=true|false, provisioning=v2|v1, autodiscover=https-smtp,https-autodiscover,http-redirect,
+                     sni=true|false, provisioning=v2|v1, autodiscover=https-autodiscover,https-smtp,http-redirect,
                      ewsUrl=EwsUrl,ASUrl, kerberos=rc4-hmac|aes|off, tlsVersion=TLSv1|TLSv1.2, unsetClock=ISO date,
                      wins=then-dns|only
                      (defaults: the spec's best guesses)

@@ -55,7 +55,8 @@ export const DEFAULT_GUESSES: PhoneGuesses = {
   option119: 'ascii',
   sni: undefined,
   provisioning: 'v2',
-  autodiscover: ['https-smtp', 'https-autodiscover', 'http-redirect'],
+  // autodiscover.<SMTP domain> first: the only way the guide's trace shows (S1d step 22; ADR 0023).
+  autodiscover: ['https-autodiscover', 'https-smtp', 'http-redirect'],
   ewsUrl: ['EwsUrl', 'ASUrl'],
   kerberos: 'rc4-hmac',
   tlsVersion: 'TLSv1',

@@ -117,7 +117,7 @@ export async function signIn(ctx: PhoneContext, network: PhoneNetwork): Promise<
 
 /**
  * Reads `key=value` guess overrides (the CLI's --guess): option119=ascii|rfc3397|both, sni=true|false,
- * provisioning=v2|v1, autodiscover=https-smtp,https-autodiscover,http-redirect, ewsUrl=EwsUrl,ASUrl,
+ * provisioning=v2|v1, autodiscover=https-autodiscover,https-smtp,http-redirect, ewsUrl=EwsUrl,ASUrl,
  * kerberos=rc4-hmac|aes|off, tlsVersion=TLSv1|TLSv1.2, unsetClock=ISO date, wins=then-dns|only. Throws an Error naming the bad one.
  */
 export function parseGuesses(pairs: readonly string[]): Partial<PhoneGuesses> {

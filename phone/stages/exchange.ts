@@ -49,7 +49,7 @@ function ewsUrlOf(ctx: PhoneContext, body: Buffer): string | undefined {
   return undefined
 }
 
-/** One Autodiscover way (§3.1): the A record only, TLS as the phone checks it, POX with NTLM. */
+/** One Autodiscover way (§3.1): the A record only (with the suffix rule, §2.2), TLS as the phone checks it, POX with NTLM. */
 async function tryWay(
   ctx: PhoneContext,
   network: PhoneNetwork,
@@ -58,7 +58,7 @@ async function tryWay(
 ): Promise<string | undefined> {
   const smtp = email.split('@')[1] ?? ''
   const host = way === 'https-smtp' ? smtp : `autodiscover.${smtp}`
-  const address = (await network.dns.query(host, 'A')).find((r) => r.type === 'A')
+  const address = (await network.dns.withSuffixes(host, 'A'))?.records.find((r) => r.type === 'A')
   if (address?.type !== 'A') {
     ctx.step('autodiscover', false, `${host}: no A record`)
     return undefined
