@@ -93,10 +93,14 @@ export class PhoneResolver {
 
   /** SRV targets in RFC 2782 order (priority, then weight, heaviest first). */
   async srv(name: string): Promise<{ target: string; port: number }[]> {
-    const found = await this.withSuffixes(name, 'SRV')
-    return (found?.records ?? [])
-      .flatMap((r) => (r.type === 'SRV' ? [r] : []))
-      .sort((a, b) => a.priority - b.priority || b.weight - a.weight)
-      .map((r) => ({ target: r.target.replace(/\.$/, ''), port: r.port }))
+    return srvOrder((await this.withSuffixes(name, 'SRV'))?.records ?? [])
   }
+}
+
+/** SRV records' targets in RFC 2782 order: lowest priority first, then the heaviest weight (not as returned). */
+export function srvOrder(records: readonly DnsRecord[]): { target: string; port: number }[] {
+  return records
+    .flatMap((r) => (r.type === 'SRV' ? [r] : []))
+    .sort((a, b) => a.priority - b.priority || b.weight - a.weight)
+    .map((r) => ({ target: r.target.replace(/\.$/, ''), port: r.port }))
 }

@@ -1,3 +1,4 @@
+import { srvOrder } from '../dns.js'
 import { winsQuery } from '../wins.js'
 import { STATUS, ended, next, type Outcome, type PhoneContext, type PhoneNetwork } from '../context.js'
 
@@ -22,8 +23,9 @@ async function locate(
   const netbios = account.split('\\')[0] ?? ''
   for (const suffix of ['', lease.domain, ...lease.searchList]) {
     const candidates = await dns.query(`_ldap._tcp.dc._msdcs.${netbios}${suffix ? `.${suffix}` : ''}`, 'SRV')
-    const hit = candidates.find((r) => r.type === 'SRV')
-    if (hit?.type === 'SRV') return { target: hit.target.replace(/\.$/, ''), port: hit.port }
+    // RFC 2782's order, not the order the server returned them in (departure 8 of issue 35).
+    const first = srvOrder(candidates)[0]
+    if (first) return first
   }
   return undefined
 }
