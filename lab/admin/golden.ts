@@ -156,8 +156,13 @@ export function diffGolden(a: GoldenTimeline, b: GoldenTimeline, toleranceMs: nu
   if (change !== undefined) out.push({ stage: 'DUS', what: 'one-time', detail: change })
   const stages = new Set([...Object.keys(a.stages), ...Object.keys(b.stages)] as BootStage[])
   for (const stage of stages) {
-    const ra = a.stages[stage] ?? []
-    const rb = b.stages[stage] ?? []
+    let ra = a.stages[stage] ?? []
+    let rb = b.stages[stage] ?? []
+    if (oneTime && stage === 'DNS') {
+      const [pa, pb] = [powerOnLookups(ra), powerOnLookups(rb)]
+      out.push(...powerOnDiffs(pa, pb, a, b))
+      ;[ra, rb] = [ra.slice(pa.length), rb.slice(pb.length)]
+    }
     const count = (rs: readonly GoldenRequest[]): Map<string, number> => {
       const m = new Map<string, number>()
       for (const r of rs) m.set(r.ask, (m.get(r.ask) ?? 0) + 1)
@@ -186,6 +191,35 @@ export function diffGolden(a: GoldenTimeline, b: GoldenTimeline, toleranceMs: nu
     }
   }
   return out
+}
+
+/**
+ * The lookups of a boot's power-on update check: those before its first time lookup (§1 steps 2–3). A first
+ * boot finds the update service by `ucupdates-r2.<DHCP domain>`, a used phone by the URL it was provisioned
+ * with (the pool's name), so between boots of different kinds they differ once, not as a failure.
+ */
+function powerOnLookups(rs: readonly GoldenRequest[]): readonly GoldenRequest[] {
+  const ntp = rs.findIndex((r) => /^(_ntp\._udp\.|time\.windows\.com )/i.test(r.ask))
+  return ntp < 0 ? [] : rs.slice(0, ntp)
+}
+
+function powerOnDiffs(
+  pa: readonly GoldenRequest[],
+  pb: readonly GoldenRequest[],
+  a: GoldenTimeline,
+  b: GoldenTimeline,
+): GoldenDifference[] {
+  const [sa, sb] = [pa.map((r) => r.ask), pb.map((r) => r.ask)]
+  if (sa.join('\n') === sb.join('\n')) return []
+  const side = (asks: readonly string[], boot: BootKind | undefined): string =>
+    `${asks.length > 0 ? asks.join(' → ') : 'none'} (${describeBoot(boot)})`
+  return [
+    {
+      stage: 'DNS',
+      what: 'one-time',
+      detail: `the power-on update check's lookups: A ${side(sa, a.boot)}; B ${side(sb, b.boot)}`,
+    },
+  ]
 }
 
 /** A golden timeline read back (from a file, a request body); throws with what is wrong with it. */

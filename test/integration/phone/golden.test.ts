@@ -173,6 +173,23 @@ describe('golden timelines: a boot kept as a file, and two boots compared', () =
       }),
     )
     expect(goldenDiffers(diffs)).toBe(false)
+    // A used phone's power-on update check goes to the URL it was provisioned with (the pool's name), a first
+    // boot's to ucupdates-r2: the lookups before the time lookup differ once, as the kinds do.
+    const pooled: GoldenTimeline = {
+      ...used,
+      stages: {
+        ...used.stages,
+        DNS: [{ ask: 'ocspool.contoso.test A', atMs: 0 }, ...(used.stages.DNS ?? [])],
+      },
+    }
+    const powerOn = diffGolden(first, pooled, 5_000)
+    expect(goldenDiffers(powerOn)).toBe(false)
+    expect(powerOn).toContainEqual({
+      stage: 'DNS',
+      what: 'one-time',
+      detail:
+        "the power-on update check's lookups: A ucupdates-r2.corp.contoso.test A (a first boot on 3.5.6907.35); B ocspool.contoso.test A (a used phone’s boot)",
+    })
     const a = join(dir, 'first.json')
     const b = join(dir, 'used.json')
     writeFileSync(a, JSON.stringify(first))
