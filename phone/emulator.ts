@@ -57,13 +57,25 @@ export interface SignInResult {
  */
 export async function runPhone(options: PhoneOptions): Promise<PhoneReport> {
   const ctx = new PhoneContext(options)
-  return ctx.report(await boot(ctx))
+  const end = await boot(ctx)
+  if (end !== 'updating') return ctx.report(end)
+  // It installed the image it downloaded at power-on and restarted: the boot that counts is the next one.
+  const again = new PhoneContext(options)
+  return again.report(await boot(again))
 }
 
-/** One boot, then the phone is switched off: a downloaded update counts as installed. */
+/**
+ * One boot, then the phone is switched off: a downloaded update counts as installed. A phone nobody has
+ * signed in to that downloads an image at power-on is idle, so it installs it and restarts (`updating`)
+ * before anyone signs in (spec §6.3, §6.4's state machine: download → wait idle → flash → reboot).
+ */
 export async function boot(ctx: PhoneContext): Promise<EndState> {
   const on = await powerOn(ctx)
   if ('end' in on) return on.end
+  if (ctx.state.pendingFirmware) {
+    installPending(ctx)
+    return 'updating'
+  }
   const result = await signIn(ctx, on.next)
   result.session?.sip.close()
   if (ctx.state.pendingFirmware) {
@@ -71,6 +83,16 @@ export async function boot(ctx: PhoneContext): Promise<EndState> {
     ctx.state.pendingFirmware = undefined
   }
   return result.end
+}
+
+/** Installs the image the phone downloaded (while idle, §6.3), to run after the restart. */
+export function installPending(ctx: PhoneContext): void {
+  const s = ctx.state
+  if (!s.pendingFirmware) return
+  ctx.step('install', true, `installed ${s.pendingFirmware} over ${s.firmware} while idle; rebooting`)
+  s.firmware = s.pendingFirmware
+  s.pendingFirmware = undefined
+  s.save()
 }
 
 /** Power-on: DHCP, then the first update check of a never-signed-in phone (§2.1, §6.1). */

@@ -3,7 +3,7 @@ import type { LabClock } from '../core/clock.js'
 import type { PhoneCommand } from '../lab/admin/phone-commands.js'
 import { PhoneContext, type EndState, type PhoneOptions, type PhoneReport } from './context.js'
 import { renewLease, type Lease } from './dhcp.js'
-import { powerOn, signIn, type SignedIn } from './emulator.js'
+import { installPending, powerOn, signIn, type SignedIn } from './emulator.js'
 import { ntpOffset } from './ntp.js'
 import { downloadAddressBook } from './stages/address-book.js'
 import { autodiscover, pollVoicemail } from './stages/exchange.js'
@@ -206,7 +206,7 @@ export class LivingPhone {
           // Downloaded at power-on, before anyone signed in: the phone is idle, so it installs and reboots.
           const why = await this.#wait(this.timings.installIdleS, until)
           if (why === 'stopped' || why === 'time') return end(why === 'time' ? 'time' : 'stopped')
-          this.#install(ctx)
+          installPending(ctx)
           last = this.#booted(ctx, 'updating')
           network = undefined
           this.reboots++
@@ -238,7 +238,7 @@ export class LivingPhone {
       if (leave === 'lost-pool') await this.#wait(this.timings.retryS, until)
       if (leave === 'install' || leave === 'lost-address' || this.#obey(leave)) {
         network = undefined
-        if (leave === 'install') this.#install(ctx)
+        if (leave === 'install') installPending(ctx)
         this.reboots++
         if ((await this.#wait(this.timings.rebootS, until)) === 'stopped') return end('stopped')
       }
@@ -250,15 +250,6 @@ export class LivingPhone {
     if (why !== 'reboot' && why !== 'power-cycle' && why !== 'hard-reset') return false
     if (why === 'hard-reset') this.#options.state.hardReset()
     return true
-  }
-
-  #install(ctx: PhoneContext): void {
-    const s = this.#options.state
-    if (!s.pendingFirmware) return
-    ctx.step('install', true, `installed ${s.pendingFirmware} over ${s.firmware} while idle; rebooting`)
-    s.firmware = s.pendingFirmware
-    s.pendingFirmware = undefined
-    s.save()
   }
 
   #context(): PhoneContext {

@@ -203,6 +203,9 @@ describe('the emulator, stage by stage', () => {
 
   it('boots twice over one stored state: the second boot re-enters every stage and signs in', async () => {
     const state = new PhoneState('1.0.522.101')
+    // Nobody has signed in: the image downloaded at power-on is installed while idle, then it restarts (§6.4).
+    expect(await boot(context(state))).toBe('updating')
+    expect(state.firmware).toBe('3.5.6907.35')
     expect(await boot(context(state))).toBe('signed-in')
     const second = context(state)
     expect(await boot(second)).toBe('signed-in')
