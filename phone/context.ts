@@ -25,7 +25,7 @@ export interface PhoneGuesses {
    * distinct addresses of a real site (the lab picks certificates by address first).
    */
   readonly sni: boolean | undefined
-  /** Which provisioning package is subscribed to (§10.10): v2 on 3.5.x. */
+  /** Which provisioning package is subscribed to (§10.10): v2 on every build (ADR 0024, from sipe). */
   readonly provisioning: 'v2' | 'v1'
   /** The Autodiscover URLs tried, in order (§3.1, §10.2). */
   readonly autodiscover: readonly ('https-smtp' | 'https-autodiscover' | 'http-redirect')[]

@@ -63,7 +63,8 @@ export async function provisioningStage(ctx: PhoneContext, sip: PhoneSip): Promi
   try {
     const doc = prov?.status === 200 && prov.body.length > 0 ? parseXml(prov.body.toString()) : undefined
     Object.assign(props, provisionGroups(doc))
-    for (const c of children(doc, 'serverConfiguration')) props[c.name] = c.text
+    // v1: <provision><serverConfiguration><name>value</name>…, the settings its children.
+    for (const sc of children(doc, 'serverConfiguration')) for (const c of sc.children) props[c.name] = c.text
     // Exchange UM enablement is read where S23 shows it — the user's userProperties — and nowhere else.
     delete props.exumEnabled
     const selfDoc = self?.status === 200 && self.body.length > 0 ? parseXml(self.body.toString()) : undefined

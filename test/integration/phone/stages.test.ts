@@ -201,6 +201,17 @@ describe('the emulator, stage by stage', () => {
     }
   })
 
+  it('provisioning v1 (the knob, ADR 0024): the settings of serverConfiguration are read as v2’s are', async () => {
+    const ctx = new PhoneContext({
+      ...context(new PhoneState('3.5.6907.35')).options,
+      guesses: { provisioning: 'v1' },
+    })
+    expect(await boot(ctx)).toBe('signed-in')
+    expect(ctx.steps.find((s) => s.step === 'provisioning')?.detail).toMatch(
+      /^vnd-microsoft-provisioning → 200; e-mail alice@contoso\.test, DUS https:\/\/ocspool\.contoso\.test/,
+    )
+  })
+
   it('boots twice over one stored state: the second boot re-enters every stage and signs in', async () => {
     const state = new PhoneState('1.0.522.101')
     // Nobody has signed in: the image downloaded at power-on is installed while idle, then it restarts (§6.4).
