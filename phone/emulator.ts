@@ -16,6 +16,7 @@ import { dcLocatorStage } from './stages/dc-locator.js'
 import { dhcpStage } from './stages/dhcp.js'
 import { exchangeStage } from './stages/exchange.js'
 import { provisioningStage } from './stages/provisioning.js'
+import { downloadAddressBook } from './stages/address-book.js'
 import { poolStage, registerStage } from './stages/sip.js'
 import { timeStage } from './stages/time.js'
 import { trustStage } from './stages/trust.js'
@@ -130,6 +131,8 @@ export async function signIn(ctx: PhoneContext, network: PhoneNetwork): Promise<
   // with the provisioned URL (§6.2).
   const exchange = await exchangeStage(ctx, network, props)
   if (ctx.state.dusUrl) await updateCheck(ctx, network, ctx.state.dusUrl, 'update (provisioned)')
+  // §1 step 9: the address book from the URL provisioning gave (then with the daily cycle, §4.3).
+  if (props.absInternalServerUrl) await downloadAddressBook(ctx, network, props.absInternalServerUrl)
   ctx.learnt.firmware = ctx.state.firmware
   const session: SignedIn = { sip, network, props, expiresS: registered.next.expiresS, registeredAt }
   if (!exchange) return { end: 'signed-in-without-exchange', session }

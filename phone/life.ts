@@ -6,7 +6,7 @@ import { renewLease, type Lease } from './dhcp.js'
 import { installPending, powerOn, signIn, type SignedIn } from './emulator.js'
 import { ntpOffset } from './ntp.js'
 import { downloadAddressBook } from './stages/address-book.js'
-import { autodiscover, pollVoicemail } from './stages/exchange.js'
+import { autodiscover, ews, pollVoicemail } from './stages/exchange.js'
 import type { PhoneHttp } from './http.js'
 import { updateCheck } from './stages/update.js'
 
@@ -97,16 +97,7 @@ type Leave = PhoneCommand | 'install' | 'lost-pool' | 'lost-address' | 'time' | 
 
 /** The signed-in phone's timers, by what each does. */
 type Duty =
-  | 're-register'
-  | 'keep-alive'
-  | 'address-book'
-  | 'ews'
-  | 'daily'
-  | 'ntp'
-  | 'renew'
-  | 'rebind'
-  | 'lease-end'
-  | 'install'
+  're-register' | 'keep-alive' | 'ews' | 'daily' | 'ntp' | 'renew' | 'rebind' | 'lease-end' | 'install'
 
 /** The signed-in phone between its timers: when each is due, what runs beside the SIP work, the lease. */
 interface Run {
@@ -308,8 +299,6 @@ export class LivingPhone {
       // The refresh counts from the REGISTER, not from the end of the sign-in's other steps.
       ['re-register', session.registeredAt + session.expiresS * 1000 * t.reRegisterAt],
       ['keep-alive', now + t.keepAliveS * 1000],
-      // The address book is downloaded at sign-in, then with the daily cycle (§4.3, §5).
-      ['address-book', now],
       ['daily', now + t.dailyS * 1000],
       ['ntp', now + t.ntpResyncS * 1000],
       ['renew', now + session.network.lease.renewSeconds * 1000],
@@ -355,13 +344,6 @@ export class LivingPhone {
           return 'lost-pool'
         }
         due.set('keep-alive', c + t.keepAliveS * 1000)
-        return undefined
-      },
-      'address-book': async () => {
-        const abs = session.props.absInternalServerUrl
-        if (abs)
-          this.#beside(run, 'address-book', async () => void (await downloadAddressBook(ctx, network, abs)))
-        due.delete('address-book')
         return undefined
       },
       ews: async (c) => {
@@ -445,6 +427,8 @@ export class LivingPhone {
     }
     const abs = props.absInternalServerUrl
     if (abs) await downloadAddressBook(ctx, network, abs)
+    // New Outlook contacts are picked up by polling EWS (S29), with the GAL's daily cycle (§4.1's GUESS).
+    if (typeof ctx.learnt.ewsUrl === 'string') await ews(ctx, network, ctx.learnt.ewsUrl)
   }
 
   /**

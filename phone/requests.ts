@@ -1,4 +1,4 @@
-import { children, parseXml, path, type XmlElement } from '../core/xml.js'
+import { children, escapeXml, parseXml, path, type XmlElement } from '../core/xml.js'
 
 /**
  * The requests the CX700 sends to Exchange (spec §3.2, §4.2), built as the phone builds them. Tests use
@@ -32,6 +32,34 @@ export const findItemRequest = (
     `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>${shape}</t:BaseShape></m:ItemShape>${view}` +
       `${restriction}<m:ParentFolderIds><t:DistinguishedFolderId Id="${folder}"/></m:ParentFolderIds></m:FindItem>`,
   )
+
+/** GetItem with the Default shape: the item's details and its attachments (spec §4.2, step 2). */
+export const getItemRequest = (id: string): string =>
+  soapEnvelope(
+    '<m:GetItem><m:ItemShape><t:BaseShape>Default</t:BaseShape></m:ItemShape>' +
+      `<m:ItemIds><t:ItemId Id="${escapeXml(id)}"/></m:ItemIds></m:GetItem>`,
+  )
+
+/** GetAttachment: a voice mail's audio (spec §4.2, step 3). */
+export const getAttachmentRequest = (id: string): string =>
+  soapEnvelope(
+    `<m:GetAttachment><m:AttachmentIds><t:AttachmentId Id="${escapeXml(id)}"/></m:AttachmentIds></m:GetAttachment>`,
+  )
+
+/** The first attachment id of a GetItem answer's item, if it has one. Throws LabDecodeError when not XML. */
+export function firstAttachmentId(xml: string): string | undefined {
+  const message = path(
+    parseXml(xml),
+    'Body',
+    'GetItemResponse',
+    'ResponseMessages',
+    'GetItemResponseMessage',
+    'Items',
+  )
+  const item = message ? children(message)[0] : undefined
+  const attachment = item ? children(path(item, 'Attachments'))[0] : undefined
+  return path(attachment, 'AttachmentId')?.attrs.Id
+}
 
 /** The Inbox restricted to missed-call notifications (spec §4.2). */
 export const MISSED_CALLS =

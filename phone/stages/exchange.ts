@@ -3,7 +3,15 @@ import { children, parseXml, path } from '../../core/xml.js'
 import type { PhoneContext, PhoneNetwork } from '../context.js'
 import { PhoneHttp } from '../http.js'
 import { connect } from './connect.js'
-import { MISSED_CALLS, findItemRequest, foundItems, outlookRequest } from '../requests.js'
+import {
+  MISSED_CALLS,
+  findItemRequest,
+  firstAttachmentId,
+  foundItems,
+  getAttachmentRequest,
+  getItemRequest,
+  outlookRequest,
+} from '../requests.js'
 import type { Provisioned } from './provisioning.js'
 
 type Way = PhoneContext['guesses']['autodiscover'][number]
@@ -117,6 +125,17 @@ const FOLDERS = [
   ['inbox', MISSED_CALLS],
 ] as const
 
+/**
+ * §4.2 steps 2–3 (GUESS): the newest voice mail's details (GetItem, the caller) and its audio (GetAttachment),
+ * as the Voice Mail tab shows and plays it.
+ */
+async function listen(ctx: PhoneContext, conn: PhoneHttp, u: URL, id: string): Promise<void> {
+  const soap = { 'Content-Type': 'text/xml; charset=utf-8' }
+  const item = await ctx.authenticated(conn, 'POST', u.pathname, u.hostname, getItemRequest(id), soap)
+  const audio = item?.status === 200 ? firstAttachmentId(item.body.toString()) : undefined
+  if (audio) await ctx.authenticated(conn, 'POST', u.pathname, u.hostname, getAttachmentRequest(audio), soap)
+}
+
 /** §4: FindItem on contacts, voice mail and missed calls over one NTLM-authenticated connection. */
 export async function ews(ctx: PhoneContext, network: PhoneNetwork, ewsUrl: string): Promise<boolean> {
   const u = new URL(ewsUrl)
@@ -136,6 +155,8 @@ export async function ews(ctx: PhoneContext, network: PhoneNetwork, ewsUrl: stri
     try {
       const items = a?.status === 200 ? foundItems(a.body.toString()) : undefined
       if (items) counts[folder === 'inbox' ? 'missedCalls' : folder] = items.length
+      const newest = path(items?.[0], 'ItemId')?.attrs.Id
+      if (folder === 'voicemail' && newest) await listen(ctx, conn, u, newest)
     } catch (err) {
       if (!(err instanceof LabDecodeError)) throw err
     }

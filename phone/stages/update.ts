@@ -15,14 +15,17 @@ function updateRequest(ctx: PhoneContext): string {
   )
 }
 
-/** Downloads the offered image from BaseURL; whole, it waits to be installed when the phone is idle (§6.3). */
+/**
+ * Downloads the offered image from BaseURL and its signature catalog (§6.3: the `.nbt` and the `.cat` IIS must
+ * serve); both whole, the image waits to be installed when the phone is idle.
+ */
 async function download(
   ctx: PhoneContext,
   network: PhoneNetwork,
-  base: string,
-  version: string,
+  offer: { readonly base: string; readonly version: string; readonly signature: string },
   label: string,
 ): Promise<void> {
+  const { base, version, signature } = offer
   const file = new URL(`${base}/CPE.nbt`)
   const conn = await connect(ctx, network, file)
   if (typeof conn === 'string') {
@@ -30,9 +33,21 @@ async function download(
     return
   }
   const image = await conn.request('GET', file.pathname, file.host, {}, '', ctx.timeoutMs)
+  const catalog =
+    image?.status === 200
+      ? await conn.request('GET', new URL(`${base}/${signature}`).pathname, file.host, {}, '', ctx.timeoutMs)
+      : undefined
   conn.close()
   if (image?.status !== 200 || image.body.length === 0) {
     ctx.step(label, false, `GET CPE.nbt answered ${image?.status ?? 'nothing'}`)
+    return
+  }
+  if (catalog?.status !== 200 || catalog.body.length === 0) {
+    ctx.step(
+      label,
+      false,
+      `GET ${signature} answered ${catalog?.status ?? 'nothing'}: the image cannot be checked`,
+    )
     return
   }
   ctx.step(
@@ -80,7 +95,8 @@ export async function updateCheck(
       ctx.step(label, false, `${version} offered with a blank BaseURL`)
       return
     }
-    await download(ctx, network, base, version, label)
+    const signature = path(doc, 'Modules', 'Module', 'SignatureFilename')?.text || 'CPE.cat'
+    await download(ctx, network, { base, version, signature }, label)
   } catch (err) {
     if (!(err instanceof LabDecodeError)) throw err
     ctx.step(label, false, `ucdevice.upx answer is not XML: ${err.message}`)

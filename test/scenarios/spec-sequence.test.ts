@@ -41,6 +41,11 @@ const STEPS: readonly Step[] = [
     match: /^GET \/DeviceUpdateFiles_Int\/.*\/CPE\/CPE\.nbt /,
   },
   {
+    spec: '§6.3 GET CPE.cat (the signature catalog)',
+    server: 'http',
+    match: /^GET \/DeviceUpdateFiles_Int\/.*\/CPE\/CPE\.cat /,
+  },
+  {
     spec: '§6.3 installed while idle: the restart’s DHCP DISCOVER',
     server: 'dhcp',
     match: /^DISCOVER from 00:04:f2:00:00:01/,
@@ -83,9 +88,24 @@ const STEPS: readonly Step[] = [
   },
   { spec: '§4.1 EWS FindItem', server: 'http', match: /^POST \/EWS\/Exchange\.asmx \(mail\.contoso\.test\)/ },
   {
+    spec: '§4.2 step 2: GetItem, the newest voice mail',
+    server: 'http',
+    match: /^POST \/EWS\/Exchange\.asmx \(mail\.contoso\.test\) GetItem → 200/,
+  },
+  {
+    spec: '§4.2 step 3: GetAttachment, its audio',
+    server: 'http',
+    match: /^POST \/EWS\/Exchange\.asmx \(mail\.contoso\.test\) GetAttachment → 200/,
+  },
+  {
     spec: '§2.9 step 24: POST ucdevice.upx (provisioned URL)',
     server: 'http',
     match: /^POST \/RequestHandler\/ucdevice\.upx \(ocspool\.contoso\.test\)/,
+  },
+  {
+    spec: '§1 step 9 / §4.3: the address book from the provisioned URL',
+    server: 'http',
+    match: /^GET \/abs\/int\/handler\/\S+\.dabs \(ocspool\.contoso\.test\) address book → 200/,
   },
 ]
 
@@ -115,9 +135,9 @@ const IMPLIED: readonly Step[] = [
     match: /^SUBSCRIBE \(vnd-microsoft-roaming-self\)/,
   },
   {
-    spec: '§3.1 / §4: the NTLM legs of Autodiscover and EWS (GUESS 6)',
+    spec: '§3.1 / §4 / §4.3: the NTLM legs of Autodiscover, EWS and the address book (GUESS 6)',
     server: 'http',
-    match: /^POST \/(autodiscover\/autodiscover\.xml|EWS\/Exchange\.asmx) \(\S+\) → 401/,
+    match: /^(POST \/(autodiscover\/autodiscover\.xml|EWS\/Exchange\.asmx)|GET \/abs\/\S+) \(\S+\) → 401/,
   },
 ]
 
