@@ -36,17 +36,28 @@ const KERBEROS_ENDS: Readonly<Record<string, 'kerberos-skew' | 'sign-in-refused'
  * clock off by more than the domain allows is refused by the KDC (KRB_AP_ERR_SKEW, F5/F6), a wrong password
  * or an account that went wrong likewise (F15). A KDC that does not answer leaves the phone on NTLM.
  */
+/**
+ * The KDC as a Windows client finds it (spec §10.13, GUESS 13): the domain's `_kerberos._tcp.dc._msdcs` SRV
+ * record, its target's address; the DC the locator found when there is none.
+ */
+async function locateKdc(network: PhoneNetwork, realm: string, dc: DomainController): Promise<string> {
+  const [target] = await network.dns.srv(`_kerberos._tcp.dc._msdcs.${realm.toLowerCase()}`)
+  return (target && (await network.dns.address(target.target))) ?? dc.address
+}
+
 async function kerberosLogon(
   ctx: PhoneContext,
+  network: PhoneNetwork,
   dc: DomainController,
   realm: string,
 ): Promise<{ readonly end: 'kerberos-skew' | 'sign-in-refused' } | undefined> {
   if (ctx.guesses.kerberos === 'off' || realm === '') return undefined
   const { account, password } = ctx.options
   const user = accountPart(account)
+  const kdc = await locateKdc(network, realm, dc)
   const r = await asExchange({
     net: ctx.net,
-    kdc: dc.address,
+    kdc,
     realm,
     user,
     password,
@@ -55,7 +66,7 @@ async function kerberosLogon(
     timeoutMs: ctx.timeoutMs,
   })
   if (r.ok) {
-    ctx.kerberos = { tgt: r.value, kdc: dc.address }
+    ctx.kerberos = { tgt: r.value, kdc }
     ctx.step('kerberos', true, `TGT for ${user}@${realm} (${ETYPE_NAMES[r.value.session.etype]})`)
     return undefined
   }
@@ -69,7 +80,12 @@ async function kerberosLogon(
  * logon at the DC's KDC, a bind as the user, then certificationAuthority objects, else the
  * pKIEnrollmentService's dNSHostName.
  */
-async function fromDirectory(ctx: PhoneContext, ldap: Client, dc: DomainController): Promise<LdapStep> {
+async function fromDirectory(
+  ctx: PhoneContext,
+  network: PhoneNetwork,
+  ldap: Client,
+  dc: DomainController,
+): Promise<LdapStep> {
   const dse = await ldap.search('', {
     scope: 'base',
     attributes: ['configurationNamingContext', 'defaultNamingContext'],
@@ -77,6 +93,7 @@ async function fromDirectory(ctx: PhoneContext, ldap: Client, dc: DomainControll
   const configNc = String(dse.searchEntries[0]?.configurationNamingContext ?? '')
   const refused = await kerberosLogon(
     ctx,
+    network,
     dc,
     realmOf(String(dse.searchEntries[0]?.defaultNamingContext ?? '')),
   )
@@ -221,7 +238,7 @@ export async function trustStage(
   })
   let found: LdapStep
   try {
-    found = await fromDirectory(ctx, ldap, dc)
+    found = await fromDirectory(ctx, network, ldap, dc)
   } catch (err) {
     ctx.step('ldap', false, (err as Error).message)
     return ended('dc-not-found')

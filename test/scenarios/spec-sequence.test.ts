@@ -112,6 +112,11 @@ const STEPS: readonly Step[] = [
 /** Requests the steps imply, anywhere: each with the spec's reason. */
 const IMPLIED: readonly Step[] = [
   {
+    spec: '§10.13 the KDC by its SRV record (GUESS 13)',
+    server: 'dns',
+    match: /^_kerberos\._tcp\.dc\._msdcs\.corp\.contoso\.test SRV /,
+  },
+  {
     spec: '§2.2 A of a host an SRV answer or a URL named',
     server: 'dns',
     match: /^(time|dc1\.corp|ocspool|mail)\.contoso\.test A |^dc1\.corp\.contoso\.test A /,

@@ -104,6 +104,31 @@ describe('the emulator, stage by stage', () => {
     expect(await dcLocatorStage(lost, await network(lost))).toEqual({ end: 'dc-not-found' })
   })
 
+  it('Kerberos: the KDC is the one the _kerberos SRV record names (§10.13), the DC only without one', async () => {
+    // A phone that reaches only the site's own addresses, as on a real link.
+    const ctx = new PhoneContext({
+      ...context().options,
+      net: new PhoneNet(t.lab.endpoints(), t.lab.siteAddresses()),
+    })
+    const n = await network(ctx)
+    // The record names another host, at an address nothing serves: the logon goes there, and fails to NTLM.
+    await t.client.addFault({
+      match: { server: 'dns', fields: { qname: '_kerberos._tcp.dc._msdcs.corp.contoso.test' } },
+      fault: { kind: 'answer', set: { target: 'time.contoso.test' } },
+    })
+    await t.client.addFault({
+      match: { server: 'dns', fields: { qname: 'time.contoso.test' } },
+      fault: { kind: 'answer', set: { address: '10.50.0.99' } },
+    })
+    await trustStage(ctx, n, ok(await dcLocatorStage(ctx, n)))
+    expect(ctx.steps.find((s) => s.step === 'kerberos')).toMatchObject({ ok: false })
+    await t.client.clearFaults()
+    const fine = context()
+    const m = await network(fine)
+    await trustStage(fine, m, ok(await dcLocatorStage(fine, m)))
+    expect(fine.steps.find((s) => s.step === 'kerberos')?.ok).toBe(true)
+  })
+
   it('trust: roots from the CA objects; a phone that holds roots only binds', async () => {
     const state = new PhoneState('3.5.6907.35')
     const ctx = context(state)
