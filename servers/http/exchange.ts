@@ -20,15 +20,22 @@ import { toneWav, type Attachment } from './mailbox.js'
  * change an answer — and what the journal learns (operation, address, folder, response code).
  */
 
-/** The Exchange server's name and the URLs the lab hands out (with the HTTPS port when it is not 443). */
-export function exchangeUrls(slice: HttpSlice, httpsPort: number): { server: string; urls: ExchangeUrls } {
+/**
+ * The Exchange server's name and the URLs the lab hands out (with the port when it is not the scheme's own);
+ * EWS over plain HTTP when the scenario says so (`ews.scheme`: the guide's "HTTP or HTTPS", spec §3.1).
+ */
+export function exchangeUrls(
+  slice: HttpSlice,
+  ports: { readonly https: number; readonly http: number },
+): { server: string; urls: ExchangeUrls } {
   const server =
     slice.hosts.find((h) => h.roles.includes('exchange'))?.name ?? `mail.${slice.site.smtpDomain}`
-  const base = `https://${server}${httpsPort === 443 ? '' : `:${httpsPort}`}`
+  const base = `https://${server}${ports.https === 443 ? '' : `:${ports.https}`}`
+  const plain = `http://${server}${ports.http === 80 ? '' : `:${ports.http}`}`
   return {
     server,
     urls: {
-      ews: `${base}/EWS/Exchange.asmx`,
+      ews: `${slice.block.ews.scheme === 'http' ? plain : base}/EWS/Exchange.asmx`,
       um: `${base}/UnifiedMessaging/Service.asmx`,
       oab: `${base}/OAB/${slice.site.smtpDomain}/`,
       owa: `${base}/owa/`,
@@ -64,7 +71,7 @@ function audioOf(): (a: Attachment) => Buffer {
 
 function autodiscoverContext(ctx: HttpContext, req: FastifyRequest): AutodiscoverContext {
   const slice = ctx.config()
-  const { server, urls } = exchangeUrls(slice, ctx.httpsPort())
+  const { server, urls } = exchangeUrls(slice, { https: ctx.httpsPort(), http: ctx.httpPort() })
   const dc = slice.hosts.find((h) => h.roles.includes('dc'))?.name ?? slice.site.adDomain
   return {
     users: slice.users,

@@ -82,6 +82,11 @@ export const HttpSchema = serverBlock(
           default: true,
           description: 'Exchange Web Services (2007 SP1) at /EWS/Exchange.asmx on the Exchange server.',
         }),
+        scheme: StringEnum(['https', 'http'] as const, {
+          default: 'https',
+          description:
+            'How Autodiscover hands out the EWS URL, and how EWS is served: over HTTPS (Exchange’s default), or over plain HTTP as a site that turned SSL off for EWS does (the guide: "HTTP or HTTPS", spec §3.1).',
+        }),
         authentication: Type.Boolean({
           default: true,
           description: 'Ask for credentials; without, a request with none reads the first user’s mailbox.',

@@ -291,7 +291,8 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps, HttpEvents> {
     if (area === 'autodiscover' && block.autodiscover.soap && https) reply.header('X-SOAP-Enabled', 'True')
     // The Device Update Service takes no credentials (a never-signed-in phone asks too, spec §6.1).
     if (area === 'dus') return undefined
-    if (area !== 'certsrv' && area !== 'abs' && !https) {
+    const plainEws = area === 'ews' && block.ews.scheme === 'http'
+    if (area !== 'certsrv' && area !== 'abs' && !plainEws && !https) {
       // Exchange requires SSL; Autodiscover's GET over HTTP is the redirect step (MS-OXDISCO).
       if (area === 'autodiscover' && req.method === 'GET' && block.autodiscover.httpRedirect) {
         const port = this.#httpsPort === 443 ? '' : `:${this.#httpsPort}`

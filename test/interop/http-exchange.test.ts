@@ -10,6 +10,8 @@ import { children, parseXml, path } from '../../core/xml.js'
 import { startTestLab, type TestLab } from '../helpers/lab.js'
 import { tool } from '../helpers/tools.js'
 import { foundItems } from '../helpers/exchange.js'
+import { scenarioPhone } from '../helpers/phone.js'
+import { runPhone } from '../../phone/emulator.js'
 
 const run = promisify(execFile)
 const curl = tool('curl', 'curl')
@@ -88,6 +90,17 @@ async function curlTo(t: TestLab, url: string, args: readonly string[] = []): Pr
 }
 
 const NTLM = ['--ntlm', '-u', 'CORP\\alice:Passw0rd!']
+
+/** FindItem on a distinguished folder, as an EWS 2007 SP1 client writes it. */
+const findItem = (folder: string): string => `<?xml version="1.0" encoding="utf-8"?>
+<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"
+  xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"
+  xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages">
+  <soap:Header><t:RequestServerVersion Version="Exchange2007_SP1"/></soap:Header>
+  <soap:Body><m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>Default</t:BaseShape></m:ItemShape>
+  <m:IndexedPageItemView MaxEntriesReturned="50" Offset="0" BasePoint="Beginning"/>
+  <m:ParentFolderIds><t:DistinguishedFolderId Id="${folder}"/></m:ParentFolderIds></m:FindItem></soap:Body>
+</soap:Envelope>`
 const POST_XML = (body: string): string[] => [
   '-H',
   'Content-Type: text/xml; charset=utf-8',
@@ -150,17 +163,49 @@ describe.skipIf(curl.skip)('Autodiscover and EWS with curl', () => {
     expect(path(parseXml(unknown.body), 'Response', 'Error', 'ErrorCode')?.text).toBe('500')
   })
 
+  it('serves EWS over plain HTTP when the scenario says so, and hands out the http:// URL (ews.scheme)', async () => {
+    const find = findItem('voicemail')
+    {
+      await using t = await startTestLab(SCENARIO)
+      const refused = await curlTo(t, 'http://mail.contoso.test/EWS/Exchange.asmx', [
+        ...NTLM,
+        ...POST_XML(find),
+      ])
+      expect(refused.status).toBe(403)
+    }
+    await using t = await startTestLab(`${SCENARIO}servers:\n  http:\n    ews: { scheme: http }\n`)
+    const ad = await curlTo(t, 'https://autodiscover.contoso.test/autodiscover/autodiscover.xml', [
+      ...NTLM,
+      ...POST_XML(OUTLOOK_2007),
+    ])
+    const exch = children(path(parseXml(ad.body), 'Response', 'Account'), 'Protocol')[0]
+    expect(path(exch, 'EwsUrl')?.text).toBe(
+      `http://mail.contoso.test:${t.port('http', 'http')}/EWS/Exchange.asmx`,
+    )
+    const r = await curlTo(t, 'http://mail.contoso.test/EWS/Exchange.asmx', [...NTLM, ...POST_XML(find)])
+    expect(r.status).toBe(200)
+    expect(foundItems(r.body)).toHaveLength(2)
+  })
+
+  it('lets the emulated phone follow the http:// EWS URL Autodiscover gives: EWS without TLS', async () => {
+    const file = join(dir, 'ews-over-http.yaml')
+    const base = join(packageRoot(), 'scenarios', 'default.yaml')
+    writeFileSync(
+      file,
+      `version: 1\nname: ews-over-http\nextends: ${base}\nservers: { http: { ews: { scheme: http } } }\n`,
+    )
+    await using t = await startTestLab(undefined, { file })
+    expect((await runPhone(scenarioPhone(t, '00:04:f2:00:00:e1'))).endState).toBe('signed-in')
+    const ews = t.lab.journal
+      .query({ kind: 'http:request' })
+      .filter((e) => e.summary.startsWith('POST /EWS/'))
+    expect(ews.length).toBeGreaterThan(0)
+    expect(new Set(ews.map((e) => e.peer?.transport))).toEqual(new Set(['tcp']))
+  })
+
   it('answers EWS FindItem on the voice mail folder to curl --ntlm', async () => {
     await using t = await startTestLab(SCENARIO)
-    const find = `<?xml version="1.0" encoding="utf-8"?>
-<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"
-  xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"
-  xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages">
-  <soap:Header><t:RequestServerVersion Version="Exchange2007_SP1"/></soap:Header>
-  <soap:Body><m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>Default</t:BaseShape></m:ItemShape>
-  <m:IndexedPageItemView MaxEntriesReturned="50" Offset="0" BasePoint="Beginning"/>
-  <m:ParentFolderIds><t:DistinguishedFolderId Id="voicemail"/></m:ParentFolderIds></m:FindItem></soap:Body>
-</soap:Envelope>`
+    const find = findItem('voicemail')
     const r = await curlTo(t, 'https://mail.contoso.test/EWS/Exchange.asmx', [...NTLM, ...POST_XML(find)])
     expect(r.status).toBe(200)
     const items = foundItems(r.body)
