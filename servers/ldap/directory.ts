@@ -118,6 +118,8 @@ export interface DirectoryInput {
   readonly hosts: readonly Host[]
   readonly users: readonly User[]
   readonly pki: DirectoryPki
+  /** The Exchange server whose Autodiscover service connection point the directory holds, if any. */
+  readonly autodiscoverScp?: { readonly server: string; readonly url: string }
 }
 
 /** The names the directory is built from: its naming contexts, the CA's name and the DC's. */
@@ -293,6 +295,39 @@ function caEntries(n: Names, pki: DirectoryPki): DirEntry[] {
   return out
 }
 
+/** The keyword that marks an Autodiscover service connection point (Exchange 2007; what Outlook searches for). */
+export const AUTODISCOVER_SCP_KEYWORD = '77378F46-2C66-4aa9-A6A6-3E7A48B19596'
+
+/**
+ * The Client Access server's Autodiscover serviceConnectionPoint, where Exchange 2007 setup writes it in the
+ * configuration NC: how Outlook 2007 finds Autodiscover inside the domain — and the phone never looks (spec §3.1).
+ */
+function autodiscoverScpEntries(
+  n: Names,
+  scp: { readonly server: string; readonly url: string },
+): DirEntry[] {
+  const short = scp.server.split('.')[0]!.toUpperCase()
+  const org = `CN=First Organization,CN=Microsoft Exchange,CN=Services,${n.configurationDn}`
+  const dn = `CN=${short},CN=Autodiscover,CN=Protocols,CN=${short},CN=Servers,CN=Exchange Administrative Group (FYDIBOHF23SPDLT),CN=Administrative Groups,${org}`
+  return [
+    container(n, `CN=Microsoft Exchange,CN=Services,${n.configurationDn}`, 'Microsoft Exchange'),
+    entry(
+      dn,
+      {
+        objectClass: ['top', 'leaf', 'connectionPoint', 'serviceConnectionPoint'],
+        objectCategory: n.cat('Service-Connection-Point'),
+        cn: short,
+        name: short,
+        keywords: [AUTODISCOVER_SCP_KEYWORD, 'Site=Default-First-Site-Name'],
+        serviceBindingInformation: scp.url,
+        serviceDNSName: scp.server,
+        serviceClassName: 'ms-Exchange-AutoDiscover-Service',
+      },
+      ['serviceConnectionPoint'],
+    ),
+  ]
+}
+
 /** The RootDSE as a Windows Server 2003 DC answers it. */
 function rootDseEntry(n: Names, site: Site): DirEntry {
   const { domainDn, configurationDn, schemaDn, dcShort } = n
@@ -335,6 +370,7 @@ export function buildDirectory(input: DirectoryInput): Directory {
     ...people.map((p) => p.entry),
     ...configurationEntries(n),
     ...caEntries(n, pki),
+    ...(input.autodiscoverScp ? autodiscoverScpEntries(n, input.autodiscoverScp) : []),
   ]
   const { domainDn, configurationDn, schemaDn } = n
   return {

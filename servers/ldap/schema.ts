@@ -21,6 +21,11 @@ export const LdapSchema = serverBlock(
       description:
         'A pKIEnrollmentService object (an Enterprise CA with web enrollment) naming the CA host; false for F7.',
     }),
+    autodiscoverScp: Type.Boolean({
+      default: true,
+      description:
+        'The Exchange Client Access server’s Autodiscover serviceConnectionPoint in the configuration NC (keywords 77378F46-…, serviceBindingInformation): how Outlook 2007 finds Autodiscover in the domain. The phone never searches for it (spec §3.1, F23).',
+    }),
     globalCatalog: Type.Boolean({
       default: true,
       description: 'Also answer on the global catalog port 3268.',

@@ -121,6 +121,7 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps, LdapEvents> {
       hosts,
       users,
       pki: { root, issuing, caObjects: block.caObjects, enrollmentService: block.enrollmentService },
+      ...(block.autodiscoverScp ? { autodiscoverScp: scpOf(hosts, site) } : {}),
     })
   }
 
@@ -593,4 +594,10 @@ function searchAnswer(
       ...(paged ? { paged: true } : {}),
     },
   }
+}
+
+/** Where the scenario's Exchange server publishes Autodiscover (its standard HTTPS URL, as setup writes it). */
+function scpOf(hosts: readonly Host[], site: Site): { server: string; url: string } {
+  const server = hosts.find((h) => h.roles.includes('exchange'))?.name ?? `mail.${site.smtpDomain}`
+  return { server, url: `https://${server}/autodiscover/autodiscover.xml` }
 }

@@ -7,7 +7,7 @@ import { promisify } from 'node:util'
 import fc from 'fast-check'
 import { BindRequest, FilterParser, SearchRequest } from 'ldapts'
 import { afterAll, describe, expect, it } from 'vitest'
-import { startTestLab, type TestLab } from '../helpers/lab.js'
+import { MINIMAL_SCENARIO, startTestLab, type TestLab } from '../helpers/lab.js'
 import { tool } from '../helpers/tools.js'
 
 const run = promisify(execFile)
@@ -113,6 +113,28 @@ describe.skipIf(ldapsearch.skip)('ldapsearch against the AD double', () => {
       `dn: CN=CONTOSO-DC1-CA,CN=Enrollment Services,CN=Public Key Services,CN=Services,${CONFIG}`,
     )
     expect(r.out).toContain('dNSHostName: dc1.contoso.test')
+  })
+
+  it('holds the Autodiscover service connection point Outlook 2007 searches for, unless the scenario drops it', async () => {
+    const scp = [
+      '-b',
+      CONFIG,
+      '(&(objectClass=serviceConnectionPoint)(keywords=77378F46-2C66-4aa9-A6A6-3E7A48B19596))',
+      'serviceBindingInformation',
+    ]
+    {
+      await using t = await startTestLab()
+      const r = await search(t, [...as('CONTOSO\\alice'), ...scp])
+      expect(r.out).toMatch(
+        /^dn: CN=MAIL,CN=Autodiscover,CN=Protocols,CN=MAIL,CN=Servers,.*CN=Microsoft Exchange,CN=Services,/m,
+      )
+      expect(r.out).toContain(
+        'serviceBindingInformation: https://mail.contoso.test/autodiscover/autodiscover.xml',
+      )
+    }
+    await using t = await startTestLab(`${MINIMAL_SCENARIO}servers:\n  ldap: { autodiscoverScp: false }\n`)
+    const none = await search(t, [...as('CONTOSO\\alice'), ...scp])
+    expect(none.out).not.toContain('serviceBindingInformation')
   })
 
   it('pages results with the paged-results control', async () => {
