@@ -10,7 +10,7 @@ import { withNtlm } from './http-auth.js'
 import type { PhoneResolver } from './dns.js'
 import type { PhoneNet } from './net.js'
 import type { PhoneState } from './state.js'
-import { phoneTls, type TrustFailure } from './trust.js'
+import { phoneTls, type Anchors, type TrustFailure } from './trust.js'
 
 /** How a boot ends: the state the phone is left in (the CLI, verify and expect: name these). */
 export type { EndState } from '../lab/scenario/schema.js'
@@ -50,6 +50,8 @@ export interface PhoneGuesses {
    * GUESS) or stays at "Locating Domain Controller" (`only`).
    */
   readonly wins: 'then-dns' | 'only'
+  /** Which installed certificates anchor a chain: the self-signed among them, or all (phone/trust.ts). */
+  readonly anchors: Anchors
 }
 export const DEFAULT_GUESSES: PhoneGuesses = {
   option119: 'ascii',
@@ -62,6 +64,7 @@ export const DEFAULT_GUESSES: PhoneGuesses = {
   tlsVersion: 'TLSv1',
   unsetClock: '2006-01-01T00:00:00Z',
   wins: 'then-dns',
+  anchors: 'self-signed',
 }
 
 export { LATEST_FIRMWARE } from './firmware.js'
@@ -195,6 +198,7 @@ export class PhoneContext {
       sni: this.sni,
       timeoutMs: this.timeoutMs,
       maxVersion: this.guesses.tlsVersion,
+      anchors: this.guesses.anchors,
       net: this.net,
     })
   }

@@ -143,7 +143,8 @@ export async function signIn(ctx: PhoneContext, network: PhoneNetwork): Promise<
 /**
  * Reads `key=value` guess overrides (the CLI's --guess): option119=ascii|rfc3397|both, sni=true|false,
  * provisioning=v2|v1, autodiscover=https-autodiscover,https-smtp,http-redirect, ewsUrl=EwsUrl,ASUrl,
- * kerberos=rc4-hmac|aes|off, tlsVersion=TLSv1|TLSv1.2, unsetClock=ISO date, wins=then-dns|only. Throws an Error naming the bad one.
+ * kerberos=rc4-hmac|aes|off, tlsVersion=TLSv1|TLSv1.2, unsetClock=ISO date, wins=then-dns|only,
+ * anchors=self-signed|installed. Throws an Error naming the bad one.
  */
 export function parseGuesses(pairs: readonly string[]): Partial<PhoneGuesses> {
   const out: Record<string, unknown> = {}
@@ -164,6 +165,9 @@ export function parseGuesses(pairs: readonly string[]): Partial<PhoneGuesses> {
         break
       case 'provisioning':
         out.provisioning = oneOf(k, v, ['v2', 'v1'] as const)
+        break
+      case 'anchors':
+        out.anchors = oneOf(k, v, ['self-signed', 'installed'] as const)
         break
       case 'autodiscover':
         out.autodiscover = v
@@ -188,7 +192,7 @@ export function parseGuesses(pairs: readonly string[]): Partial<PhoneGuesses> {
         break
       default:
         throw new Error(
-          `--guess ${k} is not a guess the emulator has (option119, sni, provisioning, autodiscover, ewsUrl, kerberos, tlsVersion, unsetClock, wins)`,
+          `--guess ${k} is not a guess the emulator has (option119, sni, provisioning, autodiscover, ewsUrl, kerberos, tlsVersion, unsetClock, wins, anchors)`,
         )
     }
   }

@@ -61,3 +61,38 @@ describe('the lab CA against the lab clock', () => {
     ).toMatchObject({ ok: false, failure: 'not-yet-valid' })
   })
 })
+
+describe('which installed certificates anchor a chain (issue 35, departure 3)', () => {
+  it('only a self-signed root by default; every installed CA certificate with anchors: installed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cx700-anchors-'))
+    try {
+      const pki = await LabPki.open({
+        stateDir: dir,
+        clock: manualClock(Date.now()),
+        config: { ...scenario.pki, intermediate: true },
+        site: scenario.site,
+        hosts: scenario.hosts,
+      })
+      const pool = pki.servers.find((s) => s.host === 'ocspool.contoso.test')!
+      const issuing = pool.intermediates[0]!
+      expect(issuing.subject).not.toBe(issuing.issuer)
+      const chain = [pool.certificate, ...pool.intermediates]
+      const now = new Date()
+      // Only the issuing CA installed (what AIA and NTAuthCertificates hold): it helps, it does not anchor.
+      expect(await checkChain(chain, [issuing], 'ocspool.contoso.test', now)).toMatchObject({
+        ok: false,
+        failure: 'untrusted',
+      })
+      expect(await checkChain(chain, [issuing], 'ocspool.contoso.test', now, 'installed')).toEqual({
+        ok: true,
+      })
+      expect(
+        await checkChain([pool.certificate], [pki.root.certificate, issuing], 'ocspool.contoso.test', now),
+      ).toEqual({
+        ok: true,
+      })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

@@ -32,16 +32,28 @@ function nameMatches(host: string, cert: x509.X509Certificate): boolean {
   )
 }
 
-/** Checks a presented chain (leaf first) against the phone's roots, clock and the host it asked for. */
+/**
+ * Which installed certificates anchor a chain (spec §2.5 installs every `cACertificate` value it finds, the
+ * issuing CAs of AIA and NTAuthCertificates too): `self-signed` — only the roots among them, the others help
+ * build chains, as CryptoAPI's chain engine treats a non-self-signed certificate in the root store (GUESS,
+ * the default); `installed` — every one of them.
+ */
+export type Anchors = 'self-signed' | 'installed'
+
+const selfSigned = (c: x509.X509Certificate): boolean => c.subject === c.issuer
+
+/** Checks a presented chain (leaf first) against the phone's installed certificates, clock and host. */
 export async function checkChain(
   presented: readonly x509.X509Certificate[],
-  roots: readonly x509.X509Certificate[],
+  installed: readonly x509.X509Certificate[],
   host: string,
   now: Date,
+  anchors: Anchors = 'self-signed',
 ): Promise<TrustResult> {
   const leaf = presented[0]
   if (!leaf) return { ok: false, failure: 'untrusted', reason: 'no certificate presented' }
-  const pool = [...presented, ...roots]
+  const roots = anchors === 'installed' ? installed : installed.filter(selfSigned)
+  const pool = [...presented, ...installed]
   const isRoot = (c: x509.X509Certificate): x509.X509Certificate | undefined =>
     roots.find(
       (r) =>
@@ -108,6 +120,8 @@ export async function phoneTls(
     readonly sni: boolean
     readonly timeoutMs: number
     readonly maxVersion: 'TLSv1' | 'TLSv1.2'
+    /** Which installed certificates anchor a chain (`Anchors`). */
+    readonly anchors?: Anchors
     /** The phone's network (its own address on loopback). */
     readonly net?: PhoneNet
   },
@@ -144,7 +158,7 @@ export async function phoneTls(
     chain.push(new x509.X509Certificate(peer.raw))
     peer = peer.issuerCertificate
   }
-  const verdict = await checkChain(chain, roots, name, now)
+  const verdict = await checkChain(chain, roots, name, now, options.anchors)
   if (!verdict.ok) {
     socket.destroy()
     return { failure: verdict.failure, reason: verdict.reason }

@@ -177,6 +177,12 @@ export const PhoneGuessesSchema = Type.Object(
     ),
     tlsVersion: Type.Optional(StringEnum(['TLSv1', 'TLSv1.2'] as const)),
     unsetClock: Type.Optional(Type.String({ format: 'date-time' })),
+    anchors: Type.Optional(
+      StringEnum(['self-signed', 'installed'] as const, {
+        description:
+          'Which installed CA certificates anchor a chain: the self-signed roots among them (default GUESS, as CryptoAPI treats its root store), or every one installed from AD (issuing CAs of AIA/NTAuth too).',
+      }),
+    ),
     wins: Type.Optional(
       StringEnum(['then-dns', 'only'] as const, {
         description:
