@@ -100,6 +100,11 @@ export const UserSchema = Type.Object(
       default: true,
       description: 'Unified Messaging: the phone reads voice mail over EWS.',
     }),
+    enterpriseVoice: Type.Boolean({
+      default: true,
+      description:
+        'Enabled for Enterprise Voice (userProperties telephonyMode Uc; false: None). The phone uses EWS only for a user enabled for Enterprise Voice and for UM (spec §4.1, S29).',
+    }),
     disabled: Type.Boolean({
       default: false,
       description:
@@ -174,6 +179,7 @@ export interface User extends UserFields {
   readonly email: string
   readonly displayName: string
   readonly umEnabled: boolean
+  readonly enterpriseVoice: boolean
   readonly disabled: boolean
   readonly passwordExpired: boolean
   readonly ocsEnabled: boolean

@@ -7,6 +7,7 @@ import { installPending, powerOn, signIn, type SignedIn } from './emulator.js'
 import { ntpOffset } from './ntp.js'
 import { downloadAddressBook } from './stages/address-book.js'
 import { autodiscover, ews, pollVoicemail } from './stages/exchange.js'
+import { usesExchange } from './stages/provisioning.js'
 import type { PhoneHttp } from './http.js'
 import { updateCheck } from './stages/update.js'
 
@@ -421,7 +422,7 @@ export class LivingPhone {
     const dus = this.#options.state.dusUrl
     if (dus) await updateCheck(ctx, network, dus, 'update (daily)')
     const email = props.primaryEmailAddress
-    if (email && props.exumEnabled !== 'false') {
+    if (email && usesExchange(props)) {
       const url = await autodiscover(ctx, network, email)
       if (url !== undefined) ctx.learnt.ewsUrl = url
     }

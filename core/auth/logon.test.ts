@@ -9,6 +9,7 @@ const user = (over: Partial<User> = {}): User => ({
   email: 'alice@contoso.test',
   displayName: 'Alice',
   umEnabled: true,
+  enterpriseVoice: true,
   disabled: false,
   passwordExpired: false,
   ocsEnabled: true,

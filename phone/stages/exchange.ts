@@ -12,7 +12,7 @@ import {
   getItemRequest,
   outlookRequest,
 } from '../requests.js'
-import type { Provisioned } from './provisioning.js'
+import { usesExchange, type Provisioned } from './provisioning.js'
 
 type Way = PhoneContext['guesses']['autodiscover'][number]
 
@@ -218,13 +218,13 @@ export async function pollVoicemail(
   return items === undefined ? undefined : conn
 }
 
-/** §3–4 for a UM-enabled user: Autodiscover, then EWS. True when Exchange works (or is not needed). */
+/** §3–4 for a user enabled for Enterprise Voice and UM: Autodiscover, then EWS. True when it works or is not needed. */
 export async function exchangeStage(
   ctx: PhoneContext,
   network: PhoneNetwork,
   props: Provisioned,
 ): Promise<boolean> {
-  if (props.exumEnabled === 'false') return true
+  if (!usesExchange(props)) return true
   const email = props.primaryEmailAddress
   if (!email) return ctx.step('autodiscover', false, 'no primary e-mail address was provisioned')
   const ewsUrl = await autodiscover(ctx, network, email)

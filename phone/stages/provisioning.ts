@@ -41,6 +41,18 @@ function provisionGroups(doc: XmlElement | undefined): Record<string, string> {
 export type Provisioned = Readonly<Record<string, string>>
 
 /**
+ * Whether the phone uses Exchange (spec §4.1, S29): only for a user enabled for Enterprise Voice and for UM —
+ * userProperties' telephonyMode Uc or Dual, and exumEnabled's bit 0x1 (its types in OCS 2007 R2's schema). A
+ * server that sends neither (OCS 2007) leaves it on.
+ */
+export function usesExchange(props: Provisioned): boolean {
+  const mode = props.telephonyMode?.toLowerCase()
+  const voice = mode === undefined || mode === 'uc' || mode === 'dual'
+  const um = props.exumEnabled === undefined || (Number(props.exumEnabled) & 1) === 1
+  return voice && um
+}
+
+/**
  * §2.8: SUBSCRIBE to the provisioning package (v2 or v1 by guess), then to the self categories; where the
  * e-mail travels is a GUESS, so both are read. The pool connection stays open (the phone lives on it).
  */
@@ -73,6 +85,8 @@ export async function provisioningStage(ctx: PhoneContext, sip: PhoneSip): Promi
       if (email) props.primaryEmailAddress ??= email
       const um = path(cat, 'userProperties', 'exumEnabled')?.text
       if (um) props.exumEnabled = um
+      const mode = path(cat, 'userProperties', 'telephonyMode')?.text
+      if (mode) props.telephonyMode = mode
     }
   } catch (err) {
     if (!(err instanceof LabDecodeError)) throw err

@@ -680,7 +680,7 @@ function subscribe(req: SipRequest, user: User, ctx: SipContext): SipOutcome {
       return ok(
         'application/vnd-microsoft-roaming-self+xml',
         roamingSelf(user, block.emailIn.includes('roaming-self') && ctx.provisioning !== 'no-email', ctx.now),
-        'self categories',
+        `self categories (telephonyMode ${user.enterpriseVoice ? 'Uc' : 'None'}, exumEnabled ${user.umEnabled ? 1 : 0})`,
       )
     case 'vnd-microsoft-roaming-contacts':
       return ok(

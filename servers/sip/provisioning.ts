@@ -172,8 +172,9 @@ export function roamingSelf(user: User, withEmail: boolean, publishTime: Date): 
           x(
             'userProperties',
             { xmlns: 'http://schemas.microsoft.com/2006/09/sip/userproperties' },
-            x('telephonyMode', {}, 'Uc'),
-            x('exumEnabled', {}, user.umEnabled),
+            // OCS 2007 R2's types: telephonyMode a token (None, RCC, Uc, Dual); exumEnabled bit flags, 0x1 on.
+            x('telephonyMode', {}, user.enterpriseVoice ? 'Uc' : 'None'),
+            x('exumEnabled', {}, user.umEnabled ? 1 : 0),
           ),
         ),
       ),
