@@ -14,9 +14,13 @@ describe('the lab’s device address-book file (ADR 0013)', () => {
     expect(book.entries).toEqual([{ ...entries[0], displayName: 'Alice Anders ' }, entries[1]])
   })
 
-  it('names the full file of a day as ABServer does (days since 1900, five hex digits)', () => {
-    expect(absDay(Date.UTC(1900, 0, 1))).toBe(0)
-    expect(fullFileName(absDay(Date.parse('2026-11-29T08:00:00Z')))).toBe('F-0b511.dabs')
+  it('names the full file of a day as [MS-ABS] §1.3 does: days after 2001-01-01 UTC, four hex digits', () => {
+    expect(absDay(Date.UTC(2001, 0, 1))).toBe(0)
+    // §1.3: "F-0A8C.lsabs would be the address book file for Saturday, May 24, 2008".
+    expect(fullFileName(absDay(Date.parse('2008-05-24T12:00:00Z')))).toBe('F-0A8C.dabs')
+    // §3.1's example: the full file of Monday, January 21, 2008 is F-0A10.
+    expect(fullFileName(absDay(Date.parse('2008-01-21T00:00:00Z')))).toBe('F-0A10.dabs')
+    expect(fullFileName(absDay(Date.parse('2008-01-20T23:59:59Z')))).toBe('F-0A0F.dabs')
   })
 
   it('gives entries or a LabDecodeError for anything, never another error', () => {

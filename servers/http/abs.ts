@@ -14,7 +14,7 @@ export interface AbsEntry {
 
 /**
  * The lab's device address-book file (ADR 0013). OCS 2007 R2's ABServer writes `.dabs` files for devices in
- * an undocumented compressed binary format; the lab serves the same file names at the same URLs on the same
+ * the compressed binary format of [MS-ABS], which the lab does not write yet; it serves the same file names at the same URLs on the same
  * schedule, with a documented text body instead: a first line `CX700LAB-DABS/1 <generated ISO time>`, then
  * one `sip<TAB>display name<TAB>e-mail` line per entry, UTF-8. A hardware phone will download it and find
  * nothing it can read; the emulator reads it.
@@ -42,13 +42,17 @@ export function decodeDabs(bytes: Uint8Array): { generatedAt: string; entries: A
   return { generatedAt, entries }
 }
 
-/** Days since 1900-01-01 (UTC) of a time: the number in an address-book file's name (ADR 0013, GUESS). */
+/**
+ * The number in an address-book file's name: the 0-based count of days after 2001-01-01 00:00 UTC ([MS-ABS]
+ * §1.3; F-0A8C is 2008-05-24, and §3.1's example F-0A10 is 2008-01-21).
+ */
 export function absDay(ms: number): number {
-  return Math.floor((ms - Date.UTC(1900, 0, 1)) / 86_400_000)
+  return Math.floor((ms - Date.UTC(2001, 0, 1)) / 86_400_000)
 }
 
-/** The full file of a day: `F-<5 hex digits>.dabs`, as in `f-0901e.lsabs` reported of OCS 2007. */
-export const fullFileName = (day: number): string => `F-${day.toString(16).padStart(5, '0')}.dabs`
+/** The full device file of a day: `F-XXXX.dabs`, four hexadecimal digits ([MS-ABS] §1.3). */
+export const fullFileName = (day: number): string =>
+  `F-${day.toString(16).toUpperCase().padStart(4, '0')}.dabs`
 
 interface Generated {
   readonly day: number
