@@ -1,3 +1,4 @@
+import { eachLimited } from '../core/limited.js'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -24,18 +25,12 @@ export async function storm(phones = 1000, concurrency = 50): Promise<void> {
     const endpoints = (await new LabClient(lab.adminUrl).endpoints()).endpoints
     const net = new PhoneNet(endpoints)
     const reports: PhoneReport[] = []
-    let next = 0
     const labCpu0 = cpuSeconds(lab.child.pid!)
     const phonesCpu0 = process.cpuUsage()
     const t0 = performance.now()
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < phones) {
-          const i = next++
-          reports.push(await runPhone(crowdPhone(net, i + 1)))
-        }
-      }),
-    )
+    await eachLimited([...Array(phones).keys()], concurrency, async (i) => {
+      reports.push(await runPhone(crowdPhone(net, i + 1)))
+    })
     const seconds = (performance.now() - t0) / 1000
     // Where the two cores went: the lab's process, and this one (the emulated phones).
     const labCpu = cpuSeconds(lab.child.pid!) - labCpu0

@@ -4,7 +4,8 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { stringify } from 'yaml'
 import { Lab } from '../lab/runtime.js'
 import { checkExpectations, type Divergence } from '../lab/scenario/expect.js'
-import { loadScenario, mergeScenario } from '../lab/scenario/load.js'
+import { isPlain, loadScenario, mergeScenario, type Plain } from '../lab/scenario/load.js'
+import { eachLimited } from '../core/limited.js'
 import type { Scenario } from '../lab/scenario/model.js'
 import { locate, pointerSegments, readYamlSource } from '../lab/scenario/yaml-source.js'
 import type { Logger } from '../core/logger.js'
@@ -17,9 +18,6 @@ import { table } from './args.js'
  * story of the same end state in its place — so its `expect:` tells its cause apart from its neighbours'.
  * Runs with the same lab and phone (the same scenario but for its story) are run once.
  */
-
-type Plain = Record<string, unknown>
-const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /** A story as prove reads it: its own file's document, the scenario it loads to, what it extends. */
 interface Story {
@@ -259,15 +257,6 @@ function judge(story: Story, run: string, seen: Observation): ProofCheck {
     : { run, endState, ok: true, detail: `fails: ${first(d)}` }
 }
 
-/** Runs `jobs` with at most `n` at once; `work` gets the index of the worker it runs on. */
-async function pool<T>(jobs: readonly T[], n: number, work: (job: T, worker: number) => Promise<void>) {
-  let next = 0
-  const worker = async (w: number): Promise<void> => {
-    while (next < jobs.length) await work(jobs[next++]!, w)
-  }
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, jobs.length)) }, (_, w) => worker(w)))
-}
-
 /** Proves each story file; bases (files that extend nothing) are left out. */
 export async function proveStories(files: readonly string[], options: ProveOptions): Promise<Proof[]> {
   const read = files.map(readStory)
@@ -278,7 +267,7 @@ export async function proveStories(files: readonly string[], options: ProveOptio
   const dirs = Array.from({ length: parallel + 1 }, () => mkdtempSync(join(tmpdir(), 'cx700-prove-')))
   try {
     const runs = plan(stories, checks, dirs[parallel]!)
-    await pool(runs, parallel, async (planned, w) => {
+    await eachLimited(runs, parallel, async (planned, w) => {
       const lab = new Lab({
         scenario: planned.scenario,
         logger: options.logger,

@@ -13,8 +13,8 @@ import { ScenarioSchema, type ScenarioDocument } from './schema.js'
 import { SERVER_DEFINITIONS, SERVER_FAULTS, SERVER_NAMES } from '../../servers/index.js'
 import type { ScenarioCheck } from '../../core/server.js'
 
-type Plain = Record<string, unknown>
-const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v)
+export type Plain = Record<string, unknown>
+export const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /**
  * Objects merge key by key; anything else in the child replaces the parent's value. A scenario's `expect`
