@@ -41,14 +41,14 @@ export interface GoldenTimeline {
 /**
  * What a phone asks once, not on every boot: the trust bootstrap (the search for the CA objects and the
  * enrollment services, /certsrv), and the firmware: the ucupdates-r2 lookup an unconfigured phone makes and
- * the image download.
+ * the image download with its signature catalog.
  */
 export function oneTimeAsk(ask: string): boolean {
   return (
     /^search .*(certificationAuthority|pKIEnrollmentService)/i.test(ask) ||
     /^GET \/certsrv\//i.test(ask) ||
     /^ucupdates-r2\./i.test(ask) ||
-    /^GET \S*\.nbt$/i.test(ask)
+    /^GET \S*\.(nbt|cat)$/i.test(ask)
   )
 }
 

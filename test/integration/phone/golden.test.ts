@@ -173,6 +173,10 @@ describe('golden timelines: a boot kept as a file, and two boots compared', () =
       }),
     )
     expect(goldenDiffers(diffs)).toBe(false)
+    // The image's signature catalog comes with the image, once (§6.3).
+    expect(oneTimeAsk('GET /DeviceUpdateFiles_Int/UCPhone/Polycom/CX700/A/ENU/3.5.6907.35/CPE/CPE.cat')).toBe(
+      true,
+    )
     // A used phone's power-on update check goes to the URL it was provisioned with (the pool's name), a first
     // boot's to ucupdates-r2: the lookups before the time lookup differ once, as the kinds do.
     const pooled: GoldenTimeline = {
