@@ -107,7 +107,8 @@ describe('golden timelines: a boot kept as a file, and two boots compared', () =
       }),
     )
     expect(diffs.some((d) => d.what === 'extra')).toBe(false)
-  })
+    // Two labs, three boots and five CLI processes: 9–16 s on a quiet CI machine, over 20 s on a loaded one.
+  }, 60_000)
 
   it('tells an order change and a slow request apart from a missing one', () => {
     const g = (stages: Record<string, { ask: string; atMs: number }[]>) => ({
