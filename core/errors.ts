@@ -35,6 +35,7 @@ export type LabErrorCode =
   | 'LAB_ERR_TLS_DECODE'
   | 'LAB_ERR_PCAPNG_DECODE'
   | 'LAB_ERR_TRAINING'
+  | 'LAB_ERR_DEVICE_VIEW'
   | 'LAB_ERR_NODE_VERSION'
 
 export class LabError extends Error {

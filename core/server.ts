@@ -65,6 +65,12 @@ export interface LabServer<C> extends RunningServer {
    * returns (a change that takes time, such as DNS's pump threads, is in force when the reload resolves).
    */
   configure(config: C): void | Promise<void>
+  /**
+   * Gives one device (a MAC) a configuration of its own beside the one every other device gets, or takes it
+   * back (undefined): a trainee's exercise confined to their phone. A server without it cannot confine a
+   * change, and the lab says so (`lab/device-views.ts`).
+   */
+  configureDevice?(mac: string, config: C | undefined): void | Promise<void>
 }
 
 /** What every server's slice is made from besides its own block: the site, its users and hosts, the network. */

@@ -13,6 +13,14 @@ export interface LabEvents {
     | (ClockChange & { readonly labTime: string; readonly wallTime: string; readonly rate: number })
     | { readonly kind: 'fast-forward'; readonly labMs: number }
   readonly 'lab:phone-command': { readonly mac: string; readonly command: string }
+  /** One device was given a scenario of its own (a trainee's story exercise), or its own was taken back. */
+  readonly 'lab:device-view': {
+    readonly mac: string
+    /** The scenario the device now meets; absent when it is back on the lab's. */
+    readonly scenario?: string
+    readonly servers: readonly string[]
+    readonly faults: readonly string[]
+  }
   readonly 'lab:script': { readonly what: string; readonly next: number }
   readonly 'lab:script-step': {
     readonly step: number

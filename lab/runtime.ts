@@ -19,6 +19,7 @@ import { defaultStateDir } from './paths.js'
 import { PhoneCommands } from './admin/phone-commands.js'
 import { seededRandom, type Random } from '../core/random.js'
 import type { Scenario, ServerName, ServersConfig } from './scenario/model.js'
+import { DeviceViews, planDeviceView, type DevicePlan, type ViewTarget } from './device-views.js'
 import type { Network } from '../core/site.js'
 import type { Journal as JournalType } from '../core/journal/journal.js'
 import type { NetworkMode } from '../core/site.js'
@@ -100,6 +101,10 @@ interface Instance {
   readonly listen: ListenRequest[]
   /** Hands the server its slice of another scenario (same sockets). */
   readonly configure: (scenario: Scenario) => void | Promise<void>
+  /** The server's slice of a scenario (one device's is compared with the lab's). */
+  readonly slice: (scenario: Scenario) => unknown
+  /** Gives one device the server's slice of a scenario, or its own back; absent when the server cannot. */
+  readonly configureDevice?: (mac: string, scenario: Scenario | undefined) => void
 }
 
 type Runtimes = { [K in ServerName]: RuntimeOf<K> }
@@ -197,6 +202,8 @@ export class Lab implements AsyncDisposable {
   readonly runtimes: Runtimes
   /** Commands waiting for emulated phones (reboot, power-cycle, hard reset). */
   readonly phoneCommands: PhoneCommands
+  /** Devices that meet a scenario of their own (a trainee's story exercise on their phone alone). */
+  readonly deviceViews: DeviceViews
   #servers = new Map<ServerName, Instance>()
   #pki: LabPki | undefined
   #state: 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' = 'idle'
@@ -236,6 +243,22 @@ export class Lab implements AsyncDisposable {
     this.faults.setScenarioRules(options.scenario.faults)
     this.runtimes = createRuntimes({ journal: this.journal, stateDir: this.stateDir })
     this.phoneCommands = new PhoneCommands(this.journal)
+    this.deviceViews = new DeviceViews({
+      faults: this.faults,
+      record: (mac, view) =>
+        this.#record('lab:device-view', {
+          summary: view
+            ? `${mac} meets ${view.scenario.name} (${[...view.plan.servers, ...(view.ruleIds.length ? ['faults'] : [])].join(', ') || 'nothing differs'})`
+            : `${mac} meets the lab's scenario again`,
+          // Not keyed by the device: what its view is (a trainee's exercise) stays out of the device's timeline.
+          detail: {
+            mac,
+            ...(view ? { scenario: view.scenario.name } : {}),
+            servers: view?.plan.servers ?? [],
+            faults: view?.ruleIds ?? [],
+          },
+        }),
+    })
     this.#unwatchClock = this.#clock.onChange((change) => this.#journalClock(change))
   }
 
@@ -348,7 +371,33 @@ export class Lab implements AsyncDisposable {
     const effective = (s: Scenario): Scenario => ({ ...s, network: withMode(s, this.#mode, this.#interface) })
     const slice = (s: Scenario): SliceOf<K> => def.slice(s.servers[name], siteView(effective(s)))
     const server = def.create(slice(scenario), listen, this.#deps(name), this.runtimes[name])
-    return { server, listen, configure: (next) => server.configure(slice(next)) }
+    const own = server.configureDevice?.bind(server)
+    const instance: Instance = {
+      server,
+      listen,
+      configure: (next) => server.configure(slice(next)),
+      slice,
+      ...(own ? { configureDevice: (mac, s) => own(mac, s === undefined ? undefined : slice(s)) } : {}),
+    }
+    this.deviceViews.applyTo({ name, ...instance })
+    return instance
+  }
+
+  #viewTargets(): ViewTarget[] {
+    return [...this.#servers].map(([name, instance]) => ({ name, ...instance }))
+  }
+
+  /** What giving one device `next` would change: the servers confined to it, and what would reach every device. */
+  devicePlan(next: Scenario): DevicePlan {
+    return planDeviceView(this.#scenario, next, this.#viewTargets())
+  }
+
+  /**
+   * Gives one device a scenario of its own while the lab runs its scenario for every other device, or (undefined)
+   * takes it back; throws LAB_ERR_DEVICE_VIEW when the scenario cannot be confined (nothing changes then).
+   */
+  confine(mac: string, next: Scenario | undefined): DevicePlan {
+    return this.deviceViews.set(mac, next, this.#scenario, this.#viewTargets())
   }
 
   /** Starts every enabled server, or none: on a bind failure the ones already started are stopped again. */

@@ -8,8 +8,23 @@ import { seededRandom, type Random } from '../../core/random.js'
 import { parseDuration } from '../../core/schema/common.js'
 import { matches } from '../scenario/expect.js'
 import { dirname } from 'node:path'
+import type { DevicePlan } from '../device-views.js'
 import { storyFile, type Exercise, type ExercisePack } from './pack.js'
 import type { AttemptSnapshot, SessionSnapshot, SessionStore } from './store.js'
+
+/** How a session runs an exercise's story (`trainingOnLab` binds it to the lab's device views and reload). */
+export interface StoryRunner {
+  /** What the story would change on one phone; `labWide` is empty when it can stay on that phone. */
+  plan(file: string): DevicePlan
+  /** Gives the phone the story's scenario, or (undefined) the lab's back. */
+  confine(mac: string, file: string | undefined): void
+  /** Runs the story for every phone, or (undefined) the scenario the session began on. */
+  labWide(file: string | undefined): Promise<void>
+}
+
+/** Where an exercise's story runs: on the trainee's phone alone, or (what it changes) on the whole lab. */
+export type StoryScope =
+  { readonly confined: true } | { readonly confined: false; readonly labWide: readonly string[] }
 
 /** One exercise given to a trainee: when, the hints taken, the faults on the phone, and the answer. */
 export interface Attempt {
@@ -85,8 +100,8 @@ export class TrainingSession {
   readonly #now: () => number
   readonly #random: Random
   readonly #trainees = new Map<string, Trainee>()
-  readonly #applyStory: ((file: string | undefined) => Promise<void>) | undefined
-  /** The story the lab runs for exercises in progress, and whose they are. */
+  readonly #stories: StoryRunner | undefined
+  /** The story the lab runs for every phone for exercises in progress (one that cannot be confined), and whose. */
   #story: { readonly name: string; readonly trainees: Set<string> } | undefined
   #next = 1
   readonly #store: SessionStore | undefined
@@ -97,15 +112,15 @@ export class TrainingSession {
       readonly faults: FaultEngine
       readonly journal: Journal
       readonly now?: () => number
-      /** Runs an exercise's story on the lab (its scenario file), or the scenario the session began on. */
-      readonly story?: (file: string | undefined) => Promise<void>
+      /** Runs exercises' stories: on the trainee's phone alone where they can be, else on the lab. */
+      readonly stories?: StoryRunner
       /** Where the session is kept as it changes, to be as it was after a restart (`restore`). */
       readonly store?: SessionStore
     },
   ) {
     this.#store = deps.store
     this.pack = pack
-    this.#applyStory = deps.story
+    this.#stories = deps.stories
     this.#faults = deps.faults
     this.#journal = deps.journal
     this.#now = deps.now ?? Date.now
@@ -176,6 +191,7 @@ export class TrainingSession {
         'LAB_ERR_TRAINING',
         `No exercise ${exerciseId ?? ''} in ${this.pack.name} (${this.pack.exercises.map((e) => e.id).join(', ')}).`,
       )
+    this.#checkConflicts(t, exercise)
     const running = this.current(t)
     if (running) {
       running.late = true
@@ -232,33 +248,69 @@ export class TrainingSession {
   }
 
   /**
-   * A story changes the lab for every phone: it runs while any exercise of it does, and two different stories
-   * cannot run at once.
+   * Where an exercise's story would run: on the trainee's phone alone, or on the whole lab (what it changes
+   * there: the console shows it before assigning). An exercise without a story is always confined.
    */
-  async #startStory(t: Trainee, story: string): Promise<void> {
-    if (this.#story && this.#story.name !== story) {
-      const whose = [...this.#story.trainees].map((id) => this.trainee(id).name).join(', ')
-      throw new LabError(
-        'LAB_ERR_TRAINING',
-        `The lab runs another story for ${whose}'s exercise, and a story changes the lab for every phone: wait for their answer, or give an exercise of the same story or of faults only.`,
-      )
+  scope(exercise: Exercise): StoryScope {
+    if (exercise.story === undefined) return { confined: true }
+    if (!this.#stories) return { confined: false, labWide: ['this session runs no stories'] }
+    const { labWide } = this.#stories.plan(this.#file(exercise.story))
+    return labWide.length === 0 ? { confined: true } : { confined: false, labWide }
+  }
+
+  #file(story: string): string {
+    return storyFile(story, dirname(this.pack.file))
+  }
+
+  /**
+   * A story that cannot be confined changes the lab for every phone: it is refused while another trainee has
+   * an exercise running (but the same story), and while it runs no other trainee gets an exercise but the same.
+   */
+  #checkConflicts(t: Trainee, exercise: Exercise): void {
+    const scope = this.scope(exercise)
+    const others = this.trainees().filter((o) => o.id !== t.id && this.current(o))
+    const same = (o: Trainee): boolean =>
+      !scope.confined && this.current(o)?.exercise.story === exercise.story
+    if (!scope.confined) {
+      const busy = others.filter((o) => !same(o))
+      if (busy.length > 0)
+        throw new LabError(
+          'LAB_ERR_TRAINING',
+          `${exercise.id} changes ${scope.labWide.join(', ')} for every phone, and ${names(busy)} ${busy.length > 1 ? 'have exercises' : 'has an exercise'} running: wait for their answers, or give an exercise that stays on one phone.`,
+        )
     }
-    if (!this.#applyStory) throw new LabError('LAB_ERR_TRAINING', 'This session cannot run stories.')
+    const wide = this.#story
+    if (wide && !(wide.name === exercise.story && !scope.confined)) {
+      const whose = [...wide.trainees].filter((id) => id !== t.id).map((id) => this.trainee(id))
+      if (whose.length > 0)
+        throw new LabError(
+          'LAB_ERR_TRAINING',
+          `The lab runs ${wide.name} for every phone for ${names(whose)}'s exercise: wait for their answer, or give the same exercise.`,
+        )
+    }
+  }
+
+  /** A story on the trainee's phone alone where it can be; else on the lab, while any exercise of it runs. */
+  async #startStory(t: Trainee, story: string): Promise<void> {
+    if (!this.#stories) throw new LabError('LAB_ERR_TRAINING', 'This session cannot run stories.')
+    const file = this.#file(story)
+    if (this.#stories.plan(file).labWide.length === 0) return this.#stories.confine(t.device, file)
     if (!this.#story) {
-      await this.#applyStory(storyFile(story, dirname(this.pack.file)))
+      await this.#stories.labWide(file)
       this.#story = { name: story, trainees: new Set() }
     }
     this.#story.trainees.add(t.id)
   }
 
-  /** An exercise ends: its faults off the phone, and the lab back to its scenario when no story is needed. */
+  /** An exercise ends: its faults and story off the phone, the lab back to its scenario when no story needs it. */
   async #end(t: Trainee, a: Attempt): Promise<void> {
     this.#clearFaults(a)
-    if (a.exercise.story === undefined || !this.#story) return
+    if (a.exercise.story === undefined) return
+    if (!this.#story?.trainees.has(t.id)) return this.#stories?.confine(t.device, undefined)
     this.#story.trainees.delete(t.id)
     if (this.#story.trainees.size > 0) return
     this.#story = undefined
-    await this.#applyStory?.(undefined)
+    await this.#stories?.labWide(undefined)
   }
 
   /** The trainee's answer: recorded, the faults taken off the phone (the story ended), the reveal opened. */
@@ -358,10 +410,13 @@ export class TrainingSession {
       this.#trainees.set(t.id, t)
       const running = this.current(t)
       if (running) this.#putFaults(t, running.exercise, attempts.length)
+      const story = running?.exercise.story
+      if (story !== undefined && !kept.story?.trainees.includes(t.id))
+        this.#stories?.confine(t.device, this.#file(story))
     }
     this.#next = kept.next
-    if (kept.story && this.#applyStory) {
-      await this.#applyStory(storyFile(kept.story.name, dirname(this.pack.file)))
+    if (kept.story && this.#stories) {
+      await this.#stories.labWide(this.#file(kept.story.name))
       this.#story = { name: kept.story.name, trainees: new Set(kept.story.trainees) }
     }
     const running = this.trainees().filter((t) => this.current(t)).length
@@ -380,3 +435,5 @@ export class TrainingSession {
     this.#journal.record(eventInput('training', kind, { summary, detail }))
   }
 }
+
+const names = (trainees: readonly Trainee[]): string => trainees.map((t) => t.name).join(', ')

@@ -1,4 +1,4 @@
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { manualClock } from '../../core/clock.js'
 import { ScenarioError } from '../../core/errors.js'
@@ -8,12 +8,27 @@ import { seededRandom } from '../../core/random.js'
 import { SERVER_FAULTS } from '../../servers/index.js'
 import { packageRoot } from '../paths.js'
 import { loadPack } from './pack.js'
-import { TrainingSession, type Trainee } from './session.js'
+import { TrainingSession, type StoryRunner, type Trainee } from './session.js'
 import type { SessionSnapshot, SessionStore } from './store.js'
 
 const FIRST_DAY = join(packageRoot(), 'scenarios', 'training', 'first-day.yaml')
 
-function session(now = { ms: 0 }, store?: SessionStore, stories: (string | undefined)[] = []) {
+/** Stories as a lab runs them: f3-wins-dead changes DHCP for every phone, every other stays on one phone. */
+function storyRunner(calls: string[] = []): StoryRunner & { readonly calls: string[] } {
+  const name = (file?: string): string => (file === undefined ? 'its own' : basename(file, '.yaml'))
+  return {
+    calls,
+    plan: (file) => ({
+      servers: [],
+      faults: [],
+      labWide: file.includes('f3-wins-dead') ? ['servers.dhcp'] : [],
+    }),
+    confine: (mac, file) => void calls.push(`${mac} meets ${name(file)}`),
+    labWide: async (file) => void calls.push(`the lab runs ${name(file)}`),
+  }
+}
+
+function session(now = { ms: 0 }, store?: SessionStore, stories: string[] = []) {
   const journal = new Journal({ clock: manualClock(Date.UTC(2026, 10, 29)) })
   const faults = new FaultEngine({ journal, random: seededRandom(1), servers: SERVER_FAULTS })
   return {
@@ -23,7 +38,7 @@ function session(now = { ms: 0 }, store?: SessionStore, stories: (string | undef
       faults,
       journal,
       now: () => now.ms,
-      story: async (file) => void stories.push(file),
+      stories: storyRunner(stories),
       ...(store ? { store } : {}),
     }),
   }
@@ -149,31 +164,59 @@ describe('a training session', () => {
     await expect(s.answer(t, 'Nothing')).rejects.toThrow(/not one of the choices/)
   })
 
-  it('runs a story for every phone while its exercises do, one story at a time, then the lab’s own again', async () => {
+  it('runs each trainee’s story on their phone alone, two stories at once', async () => {
     const journal = new Journal({ clock: manualClock(Date.UTC(2026, 10, 29)) })
     const faults = new FaultEngine({ journal, random: seededRandom(1), servers: SERVER_FAULTS })
-    const applied: (string | undefined)[] = []
     const pack = loadPack(FIRST_DAY)
     const two = {
       ...pack,
-      exercises: [...pack.exercises, { ...pack.exercises[3]!, id: 'other', story: 'f3-wins-dead' }],
+      exercises: [...pack.exercises, { ...pack.exercises[3]!, id: 'no-dc', story: 'f4-no-dc-locator' }],
     }
-    const s = new TrainingSession(two, { faults, journal, story: async (file) => void applied.push(file) })
+    const runner = storyRunner()
+    const s = new TrainingSession(two, { faults, journal, stories: runner })
+    const [ann, ben] = ['01', '02'].map((n) => s.addTrainee(n, `00:04:f2:00:00:${n}`)) as [Trainee, Trainee]
+    expect(s.scope(two.exercises[3]!)).toEqual({ confined: true })
+    await s.assign(ann.id, 'clock-ahead')
+    await s.assign(ben.id, 'no-dc')
+    await s.answer(ann, 'Time (NTP)')
+    expect(runner.calls).toEqual([
+      '00:04:f2:00:00:01 meets f6-clock-skew',
+      '00:04:f2:00:00:02 meets f4-no-dc-locator',
+      '00:04:f2:00:00:01 meets its own',
+    ])
+  })
+
+  it('runs a story that cannot be confined for every phone, never beside another trainee’s exercise', async () => {
+    const journal = new Journal({ clock: manualClock(Date.UTC(2026, 10, 29)) })
+    const faults = new FaultEngine({ journal, random: seededRandom(1), servers: SERVER_FAULTS })
+    const pack = loadPack(FIRST_DAY)
+    const wide = { ...pack.exercises[3]!, id: 'wide', story: 'f3-wins-dead' }
+    const runner = storyRunner()
+    const s = new TrainingSession(
+      { ...pack, exercises: [...pack.exercises, wide] },
+      { faults, journal, stories: runner },
+    )
     const [ann, bob, cy] = ['01', '02', '03'].map((n) => s.addTrainee(n, `00:04:f2:00:00:${n}`)) as [
       Trainee,
       Trainee,
       Trainee,
     ]
-    await s.assign(ann.id, 'clock-ahead')
-    await s.assign(bob.id, 'clock-ahead')
-    expect(applied).toEqual([join(packageRoot(), 'scenarios', 'f6-clock-skew.yaml')])
-    await expect(s.assign(cy.id, 'other')).rejects.toThrow(/another story for 01, 02's exercise/)
+    expect(s.scope(wide)).toEqual({ confined: false, labWide: ['servers.dhcp'] })
+    await s.assign(bob.id, 'pool-busy')
+    await expect(s.assign(ann.id, 'wide')).rejects.toThrow(
+      /wide changes servers.dhcp for every phone, and 02 has an exercise running/,
+    )
+    await s.answer(bob, 'OCS pool (SIP)')
+    await s.assign(ann.id, 'wide')
+    await s.assign(cy.id, 'wide') // the same story: the class can share it
+    await expect(s.assign(bob.id, 'pool-busy')).rejects.toThrow(
+      /runs f3-wins-dead for every phone for 01, 03's exercise/,
+    )
     await s.answer(ann, 'Time (NTP)')
-    expect(applied).toHaveLength(1) // Bob's exercise still needs it
-    await s.answer(bob, 'DNS records')
-    expect(applied).toEqual([join(packageRoot(), 'scenarios', 'f6-clock-skew.yaml'), undefined])
-    await s.assign(cy.id, 'other')
-    expect(applied.at(-1)).toBe(join(packageRoot(), 'scenarios', 'f3-wins-dead.yaml'))
+    expect(runner.calls).toEqual(['the lab runs f3-wins-dead']) // Cy's exercise still needs it
+    await s.answer(cy, 'DNS records')
+    expect(runner.calls).toEqual(['the lab runs f3-wins-dead', 'the lab runs its own'])
+    await s.assign(bob.id, 'pool-busy')
   })
 })
 
@@ -210,10 +253,10 @@ describe('a training session kept across a restart', () => {
     const before = session({ ms: 0 }, store)
     const ann = before.s.addTrainee('Ann', '00:04:f2:00:00:01')
     await before.s.assign(ann.id, 'clock-ahead') // its story: f6-clock-skew
-    const stories: (string | undefined)[] = []
+    const stories: string[] = []
     const after = session({ ms: 0 }, store, stories)
     await after.s.restore()
-    expect(stories).toEqual([expect.stringMatching(/f6-clock-skew\.yaml$/)])
+    expect(stories).toEqual(['00:04:f2:00:00:01 meets f6-clock-skew'])
     const other = memoryStore()
     other.save({ ...store.load()!, pack: '/elsewhere/other-pack.yaml' })
     const fresh = session({ ms: 0 }, other)

@@ -1,3 +1,4 @@
+import { DeviceConfigs } from '../../core/device-configs.js'
 import type { RemoteInfo, Socket } from 'node:dgram'
 import {
   closeSync,
@@ -209,6 +210,8 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps, DhcpEvents> {
   #socket: Socket | undefined
   #port = 67
   #plan!: DhcpPlan
+  /** Clients with a configuration of their own, found by the MAC in their message. */
+  readonly #devices = new DeviceConfigs<DhcpSlice>(() => undefined)
   #broadcast = '255.255.255.255'
   #sender: Socket | undefined
   #serverId: string
@@ -231,6 +234,11 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps, DhcpEvents> {
   configure(config: DhcpSlice): void {
     this.#config = config
     this.#plan = planFor(config, this.#serverId)
+  }
+
+  /** Gives one client (its MAC) options of its own (a trainee's exercise), or takes them back. */
+  configureDevice(mac: string, config: DhcpSlice | undefined): void {
+    this.#devices.set(mac, config)
   }
 
   protected async bind(): Promise<readonly BoundPort[]> {
@@ -338,8 +346,9 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps, DhcpEvents> {
     // Garbage goes where the answer would have gone, so the behaviour still decides the answer's target.
     const behaviour = plan.hook === 'behaviour' ? plan : NO_FAULT
     await waitFor(behaviour.delayMs)
+    const own = this.#devices.find(peer.address, { mac: asked.mac })
     const decision = answerDhcp(
-      this.#plan,
+      own ? planFor(own.config, this.#serverId) : this.#plan,
       this.#runtime.leases,
       req,
       this.deps.clock.now(),

@@ -1,5 +1,6 @@
 import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram'
 import type { Socket } from 'node:net'
+import { DeviceConfigs } from '../../core/device-configs.js'
 import { LabDecodeError } from '../../core/errors.js'
 import { ruleMatches } from '../../core/faults/engine.js'
 import { NO_FAULT, waitFor, type BehaviourPlan, type FaultPlan } from '../../core/faults/apply.js'
@@ -122,7 +123,14 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps, DnsEvents> {
   #resizing: Promise<void> = Promise.resolve()
   #tcp: TcpListener[] = []
   #base!: ZoneData
-  #views: { view: DnsView; zone: ZoneData }[] = []
+  /** Devices with a configuration of their own (a trainee's exercise): a view each, before the scenario's. */
+  readonly #devices = new DeviceConfigs<DnsSlice>((address) =>
+    this.deps.journal.devices.resolve(undefined, address),
+  )
+  #views: {
+    readonly matches: (peer: Peer, device: DeviceRef | undefined) => boolean
+    readonly zone: ZoneData
+  }[] = []
   #cache = new Map<string, Cached>()
   readonly #unsubscribe: () => void
 
@@ -133,6 +141,12 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps, DnsEvents> {
     this.#runtime = runtime
     this.#rebuild()
     this.#unsubscribe = runtime.onChange(() => this.#rebuild())
+  }
+
+  /** Gives one device its own records (a trainee's exercise), or takes them back. */
+  configureDevice(mac: string, config: DnsSlice | undefined): void {
+    this.#devices.set(mac, config)
+    this.#rebuild()
   }
 
   /** A change of `workers` resolves once the threads have started or stopped (a reload waits for it). */
@@ -186,19 +200,27 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps, DnsEvents> {
     }
     const base = applyRuntime(scenarioRecords, this.#runtime)
     this.#base = index(base)
-    this.#views = block.views.map((view) => ({
-      view,
-      zone: index(
+    const viewOf = (records: DnsRecord[], view: Pick<DnsView, 'records' | 'remove'>, ttl: number) =>
+      index(
         applyRuntime(
           applyChanges(
-            scenarioRecords,
+            records,
             view.remove,
-            view.records.map((r) => parseRecord(r, block.ttl)),
+            view.records.map((r) => parseRecord(r, ttl)),
           ),
           this.#runtime,
         ),
-      ),
+      )
+    const own = [...this.#devices.entries()].map(([mac, c]) => ({
+      matches: (_peer: Peer, device: DeviceRef | undefined) => device?.mac === mac,
+      zone: viewOf(deriveRecords(c.site, c.hosts, c.block.ttl), c.block, c.block.ttl),
     }))
+    const scenarioViews = block.views.map((view) => ({
+      matches: (peer: Peer, device: DeviceRef | undefined) =>
+        ruleMatches(view.match, { server: 'dns', peer, ...(device ? { device } : {}) }),
+      zone: viewOf(scenarioRecords, view, block.ttl),
+    }))
+    this.#views = [...own, ...scenarioViews]
     this.#runtime.served = base
     this.#cache = new Map()
   }
@@ -430,8 +452,7 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps, DnsEvents> {
 
   #zoneFor(peer: Peer, device: DeviceRef | undefined): { index: number; zone: ZoneData } {
     for (const [index, v] of this.#views.entries()) {
-      if (ruleMatches(v.view.match, { server: 'dns', peer, ...(device ? { device } : {}) }))
-        return { index: index + 1, zone: v.zone }
+      if (v.matches(peer, device)) return { index: index + 1, zone: v.zone }
     }
     return { index: 0, zone: this.#base }
   }

@@ -10,7 +10,7 @@ export function absRoutes(app: FastifyInstance, ctx: HttpContext): void {
     req: FastifyRequest<{ Params: { file: string } }>,
     reply: FastifyReply,
   ): Promise<FastifyReply> => {
-    if (!ctx.config().block.abs.enabled) return ctx.notFound(reply)
+    if (!ctx.config(req).block.abs.enabled) return ctx.notFound(reply)
     const s = stateOf(req)
     s.operation = 'address book'
     const found = ctx.addressBook.file(req.params.file)

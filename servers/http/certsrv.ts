@@ -15,7 +15,7 @@ export function certsrvRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.get('/certsrv/certnew.p7b', async (req, reply) => certnew(ctx, req, reply, 'p7b'))
   app.get('/certsrv/certnew.cer', async (req, reply) => certnew(ctx, req, reply, 'cer'))
   app.get('/certsrv/certcarc.asp', async (req, reply) => {
-    if (!ctx.config().block.certsrv.enabled) return ctx.notFound(reply)
+    if (!ctx.config(req).block.certsrv.enabled) return ctx.notFound(reply)
     stateOf(req).operation = 'certcarc.asp'
     return reply
       .type('text/html; charset=utf-8')
@@ -35,7 +35,7 @@ async function certnew(
   reply: FastifyReply,
   what: 'p7b' | 'cer',
 ): Promise<FastifyReply> {
-  const { certsrv } = ctx.config().block
+  const { certsrv } = ctx.config(req).block
   if (!certsrv.enabled) return ctx.notFound(reply)
   stateOf(req).operation = `certnew.${what}`
   const q = req.query as Record<string, string | undefined>

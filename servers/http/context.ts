@@ -61,7 +61,8 @@ export function answerOf(req: FastifyRequest): Readonly<Record<string, unknown>>
 /** What the route plugins (certsrv, Exchange) get from the server. */
 export interface HttpContext {
   readonly deps: ServerDeps
-  config(): HttpSlice
+  /** The configuration a request is served from: its device's own (a trainee's exercise), or the lab's. */
+  config(req: FastifyRequest): HttpSlice
   /** The port the HTTPS listener got (for the URLs the lab hands out). */
   httpsPort(): number
   /** The port the HTTP listener got. */

@@ -12,7 +12,7 @@ import { decide, dusResponse, mimeType, parseDusRequest, parseFilePath, standInF
  */
 export function dusRoutes(app: FastifyInstance, ctx: HttpContext): void {
   const upx = async (req: FastifyRequest, reply: FastifyReply, external: boolean): Promise<FastifyReply> => {
-    const { dus } = ctx.config().block
+    const { dus } = ctx.config(req).block
     if (!dus.enabled) return ctx.notFound(reply)
     const s = stateOf(req)
     s.operation = external ? 'ucdevice.upx (external)' : 'ucdevice.upx'
@@ -30,7 +30,7 @@ export function dusRoutes(app: FastifyInstance, ctx: HttpContext): void {
       return reply.code(400).type('text/html').send('<html><body><h1>400 - Bad Request</h1></body></html>')
     }
     const decision = decide(request, dus)
-    const urls = dus.downloadUrls === 'blank' ? undefined : poolUrls(ctx)
+    const urls = dus.downloadUrls === 'blank' ? undefined : poolUrls(ctx, req)
     // An offer without download URLs is what a site whose DUS settings were never filled in sends (F19).
     const blank = urls === undefined && decision.outcome === 'update' ? ', download URLs blank' : ''
     s.code = `${decision.outcome}: ${decision.current || '?'} → ${decision.offered || '?'}${blank}`
@@ -48,7 +48,7 @@ export function dusRoutes(app: FastifyInstance, ctx: HttpContext): void {
   /** The largest update file served (a CX700 image is a few MiB). */
   const UPDATE_FILE_MAX = 256 * 1024 * 1024
   const file = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    const { dus } = ctx.config().block
+    const { dus } = ctx.config(req).block
     if (!dus.enabled) return ctx.notFound(reply)
     const path = req.url.split('?')[0]!
     const found = parseFilePath(path)
@@ -84,8 +84,8 @@ export function dusRoutes(app: FastifyInstance, ctx: HttpContext): void {
 }
 
 /** Where the pool's update files are: http://<pool> (BaseURL) and https://<pool> (ExternalBaseURL). */
-function poolUrls(ctx: HttpContext): { internal: string; external: string } {
-  const slice = ctx.config()
+function poolUrls(ctx: HttpContext, req: FastifyRequest): { internal: string; external: string } {
+  const slice = ctx.config(req)
   const pool = slice.hosts.find((h) => h.roles.includes('dus'))?.name ?? `ocspool.${slice.site.sipDomain}`
   const http = ctx.httpPort()
   const https = ctx.httpsPort()

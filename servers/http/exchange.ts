@@ -70,7 +70,7 @@ function audioOf(): (a: Attachment) => Buffer {
 }
 
 function autodiscoverContext(ctx: HttpContext, req: FastifyRequest): AutodiscoverContext {
-  const slice = ctx.config()
+  const slice = ctx.config(req)
   const { server, urls } = exchangeUrls(slice, { https: ctx.httpsPort(), http: ctx.httpPort() })
   const dc = slice.hosts.find((h) => h.roles.includes('dc'))?.name ?? slice.site.adDomain
   return {
@@ -96,7 +96,7 @@ function sendXml(req: FastifyRequest, reply: FastifyReply, status: number, xml: 
 /** The redirect-loop fault: 302 to the other Autodiscover name, which answers the same. */
 function loop(ctx: HttpContext, req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
   if (answerOf(req).redirect !== 'loop') return undefined
-  const { site } = ctx.config()
+  const { site } = ctx.config(req)
   const host = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase()
   const port = ctx.httpsPort() === 443 ? '' : `:${ctx.httpsPort()}`
   const other = host.startsWith('autodiscover.') ? site.smtpDomain : `autodiscover.${site.smtpDomain}`
@@ -110,7 +110,7 @@ const disabled = (ctx: HttpContext, reply: FastifyReply, on: boolean): FastifyRe
 
 function autodiscoverRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.get('/autodiscover/autodiscover.xml', async (req, reply) => {
-    const off = disabled(ctx, reply, ctx.config().block.autodiscover.enabled)
+    const off = disabled(ctx, reply, ctx.config(req).block.autodiscover.enabled)
     if (off) return off
     stateOf(req).operation = 'Autodiscover (GET)'
     // Authenticated GET: Exchange answers with the POX error for a request it cannot read.
@@ -119,7 +119,7 @@ function autodiscoverRoutes(app: FastifyInstance, ctx: HttpContext): void {
 
   app.post('/autodiscover/autodiscover.xml', async (req, reply) => {
     const s = stateOf(req)
-    const off = disabled(ctx, reply, ctx.config().block.autodiscover.enabled)
+    const off = disabled(ctx, reply, ctx.config(req).block.autodiscover.enabled)
     if (off) return off
     s.operation = 'Autodiscover'
     const looped = loop(ctx, req, reply)
@@ -132,7 +132,7 @@ function autodiscoverRoutes(app: FastifyInstance, ctx: HttpContext): void {
 
   app.post('/autodiscover/autodiscover.svc', async (req, reply) => {
     const s = stateOf(req)
-    const { autodiscover } = ctx.config().block
+    const { autodiscover } = ctx.config(req).block
     const off = disabled(ctx, reply, autodiscover.enabled && autodiscover.soap)
     if (off) return off
     const looped = loop(ctx, req, reply)
@@ -149,10 +149,10 @@ function ewsRoutes(app: FastifyInstance, ctx: HttpContext): void {
   const audio = audioOf()
   const userOf = (req: FastifyRequest): User | undefined => {
     const name = stateOf(req).user
-    return name === undefined ? undefined : findUser(ctx.config().users, name)
+    return name === undefined ? undefined : findUser(ctx.config(req).users, name)
   }
   app.get('/EWS/Exchange.asmx', async (req, reply) => {
-    const off = disabled(ctx, reply, ctx.config().block.ews.enabled)
+    const off = disabled(ctx, reply, ctx.config(req).block.ews.enabled)
     if (off) return off
     stateOf(req).operation = 'GET'
     return reply
@@ -164,7 +164,7 @@ function ewsRoutes(app: FastifyInstance, ctx: HttpContext): void {
 
   app.post('/EWS/Exchange.asmx', async (req, reply) => {
     const s = stateOf(req)
-    const slice = ctx.config()
+    const slice = ctx.config(req)
     const off = disabled(ctx, reply, slice.block.ews.enabled)
     if (off) return off
     // Without authentication a request with no credentials reads the first user's mailbox.

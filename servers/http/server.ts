@@ -1,3 +1,4 @@
+import { DeviceConfigs } from '../../core/device-configs.js'
 import type { Server as NetServer, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { RequestListener } from 'node:http'
@@ -52,6 +53,9 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps, HttpEvents> {
   #https: { server: HttpsServer; address: string }[] = []
 
   readonly #runtime: HttpRuntime
+  readonly #devices = new DeviceConfigs<HttpSlice>((address) =>
+    this.deps.journal.devices.resolve(undefined, address),
+  )
   #httpsPort = 443
   #httpPort = 80
   readonly #context: HttpContext
@@ -63,7 +67,7 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps, HttpEvents> {
     this.#runtime = runtime
     this.#context = {
       deps,
-      config: () => this.#config,
+      config: (req) => this.#configOf(req),
       httpsPort: () => this.#httpsPort,
       httpPort: () => this.#httpPort,
       mailbox: (user: User) => this.#runtime.mailbox(user, this.deps.clock.now()),
@@ -78,6 +82,15 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps, HttpEvents> {
   #followDirectory(config: HttpSlice): void {
     if (config.block.abs.enabled)
       this.#runtime.addressBook.follow(config.users, config.block.abs.runTime, this.deps.clock)
+  }
+
+  /** Gives one device a configuration of its own (a trainee's exercise), or takes it back. */
+  configureDevice(mac: string, config: HttpSlice | undefined): void {
+    this.#devices.set(mac, config)
+  }
+
+  #configOf(req: FastifyRequest): HttpSlice {
+    return this.#devices.for(req.socket.remoteAddress ?? '', this.#config)
   }
 
   configure(config: HttpSlice): void {
@@ -282,11 +295,12 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps, HttpEvents> {
   /** Routing by Host, Exchange's SSL requirement and the HTTP redirect, then authentication. */
   async #onRequest(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     const s = stateOf(req)
-    const block = this.#config.block
+    const config = this.#configOf(req)
+    const block = config.block
     const area = areaOf(req.url.split('?')[0]!)
     if (!area) return undefined
     s.area = area
-    if (!hostServes(area, hostOf(req), this.#config)) return notFound(reply)
+    if (!hostServes(area, hostOf(req), config)) return notFound(reply)
     const https = req.protocol === 'https'
     if (area === 'autodiscover' && block.autodiscover.soap && https) reply.header('X-SOAP-Enabled', 'True')
     // The Device Update Service takes no credentials (a never-signed-in phone asks too, spec §6.1).
@@ -297,7 +311,7 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps, HttpEvents> {
       if (area === 'autodiscover' && req.method === 'GET' && block.autodiscover.httpRedirect) {
         const port = this.#httpsPort === 443 ? '' : `:${this.#httpsPort}`
         s.operation = 'Autodiscover redirect'
-        return reply.redirect(`https://${hostOf(req) || this.#config.site.smtpDomain}${port}${req.url}`, 302)
+        return reply.redirect(`https://${hostOf(req) || config.site.smtpDomain}${port}${req.url}`, 302)
       }
       return reply
         .code(403)
@@ -319,13 +333,13 @@ export class HttpServer extends ServerBase<HttpSlice, ServerDeps, HttpEvents> {
       this.#connections.set(req.socket, conn)
     }
     const server =
-      this.#config.hosts.find((h) =>
+      config.hosts.find((h) =>
         h.roles.includes(area === 'certsrv' ? 'ca' : area === 'abs' ? 'abs' : 'exchange'),
-      )?.name ?? this.#config.site.adDomain
+      )?.name ?? config.site.adDomain
     this.#concealCredentials(req)
     const outcome = authenticate(req.headers.authorization, conn, {
-      users: this.#config.users,
-      domain: this.#config.site.netbiosName,
+      users: config.users,
+      domain: config.site.netbiosName,
       host: server,
       kerberos: knobs.kerberos,
       krb5: {

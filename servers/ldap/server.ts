@@ -3,6 +3,7 @@ import { saslBind, type SaslState } from './sasl.js'
 import { describeLogon } from '../../core/auth/logon.js'
 import type { Socket } from 'node:net'
 import { certificateDer } from '../../certs/export.js'
+import { DeviceConfigs } from '../../core/device-configs.js'
 import { LabDecodeError } from '../../core/errors.js'
 import { NO_FAULT, waitFor, type FaultPlan } from '../../core/faults/apply.js'
 import type { DeviceRef } from '../../core/journal/devices.js'
@@ -53,6 +54,14 @@ interface Session {
   readonly abandoned: Set<number>
   /** This connection's capture: a simple bind's password is concealed in it. */
   readonly tap: ConnectionTap | undefined
+  /** The peer's address: a device with a directory of its own (a trainee's exercise) is served from it. */
+  readonly address: string
+}
+
+/** A directory and the configuration it was built from. */
+interface View {
+  readonly config: LdapSlice
+  readonly directory: Directory
 }
 
 /** How one answer is sent: its octets, and what becomes of the connection after it. */
@@ -94,6 +103,9 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps, LdapEvents> {
   readonly name = 'ldap'
   #config: LdapSlice
   #directory!: Directory
+  readonly #devices = new DeviceConfigs<View>((address) =>
+    this.deps.journal.devices.resolve(undefined, address),
+  )
   /** Kerberos authenticators this DC has seen in SASL binds (RFC 4120 §3.2.3). */
   readonly #replay = new ReplayCache()
   readonly #listen: readonly ListenRequest[]
@@ -111,12 +123,27 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps, LdapEvents> {
     this.#build()
   }
 
+  /** Gives one device a directory of its own (a trainee's exercise), or takes it back. */
+  configureDevice(mac: string, config: LdapSlice | undefined): void {
+    this.#devices.set(mac, config && { config, directory: this.#directoryOf(config) })
+  }
+
+  /** The directory and configuration a connection is served from. */
+  #view(session: Session): View {
+    return this.#devices.for(session.address, { config: this.#config, directory: this.#directory })
+  }
+
   #build(): void {
+    this.#directory = this.#directoryOf(this.#config)
+    for (const [mac, v] of [...this.#devices.entries()]) this.configureDevice(mac, v.config)
+  }
+
+  #directoryOf(config: LdapSlice): Directory {
     const pki = this.deps.pki()
     const root = Buffer.from(certificateDer(pki.root.certificate))
     const issuing = pki.intermediate ? Buffer.from(certificateDer(pki.intermediate.certificate)) : root
-    const { block, site, hosts, users } = this.#config
-    this.#directory = buildDirectory({
+    const { block, site, hosts, users } = config
+    return buildDirectory({
       site,
       hosts,
       users,
@@ -151,7 +178,12 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps, LdapEvents> {
       port: socket.remotePort ?? 0,
       transport: 'tcp',
     }
-    const session: Session = { paged: new PagedResults(), abandoned: new Set(), tap: this.tapOf(socket) }
+    const session: Session = {
+      paged: new PagedResults(),
+      abandoned: new Set(),
+      tap: this.tapOf(socket),
+      address: peer.address,
+    }
     let buffered = Buffer.alloc(0)
     let chain: Promise<void> = Promise.resolve()
     socket.setTimeout(IDLE_MS, () => socket.destroy())
@@ -305,7 +337,7 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps, LdapEvents> {
   ): Reply {
     // A password crosses a simple bind in clear: never in a capture the lab serves.
     session.tap?.conceal(op.password)
-    const outcome = bind(this.#directory, op.name, op.password.toString('utf8'))
+    const outcome = bind(this.#view(session).directory, op.name, op.password.toString('utf8'))
     if (outcome.account) session.account = outcome.account
     else if (outcome.code === LdapResult.success) delete session.account
     const user = outcome.account?.user.signInAddress
@@ -335,14 +367,15 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps, LdapEvents> {
     session: Session,
     gc: boolean,
   ): Reply {
-    const dc = this.#config.hosts.find((h) => h.roles.includes('dc'))?.name ?? this.#config.site.adDomain
+    const { config, directory } = this.#view(session)
+    const dc = config.hosts.find((h) => h.roles.includes('dc'))?.name ?? config.site.adDomain
     const outcome = saslBind(op.mechanism, op.credentials, session.sasl, {
-      domain: this.#config.site.netbiosName,
+      domain: config.site.netbiosName,
       realm: this.deps.kerberos(),
       host: dc,
       nowMs: Math.floor(this.deps.clock.now()),
       replay: this.#replay,
-      directory: this.#directory,
+      directory,
     })
     if (outcome.next) session.sasl = outcome.next
     else delete session.sasl
@@ -378,15 +411,16 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps, LdapEvents> {
     const filter = filterText(op.filter)
     const asked = { id, base: op.base, scope: op.scope, filter, attributes: op.attributes, gc }
     const head = `#${id} search "${op.base}" ${op.scope} ${filter}${op.attributes.length > 0 ? ` [${op.attributes.join(', ')}]` : ''}`
-    const { anonymous } = this.#config.block
+    const { config, directory } = this.#view(session)
+    const { anonymous } = config.block
     const rootDse = op.base === '' && op.scope === 'base'
     if (!session.account && (anonymous === 'refuse' || (anonymous === 'rootdse' && !rootDse)))
       return searchRefused(id, head, asked, LdapResult.operationsError, AD_MESSAGES.bindFirst, 'bind first')
     const run = (): SearchOutcome =>
       alteredSearch(
-        search(this.#directory, op, new Date(this.deps.clock.now()), {
+        search(directory, op, new Date(this.deps.clock.now()), {
           gc,
-          referralHost: this.#config.site.adDomain,
+          referralHost: config.site.adDomain,
         }),
         set,
       )
@@ -399,7 +433,7 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps, LdapEvents> {
       const why = (err as Error).message
       return searchRefused(id, head, asked, LdapResult.protocolError, why, 'bad paged-results control')
     }
-    const { outcome, controls } = pagedSearch(session.paged, request, this.#config.block.maxPageSize, run)
+    const { outcome, controls } = pagedSearch(session.paged, request, config.block.maxPageSize, run)
     return searchAnswer(id, head, asked, outcome, controls, true)
   }
 }

@@ -1,4 +1,5 @@
 import type { RemoteInfo, Socket } from 'node:dgram'
+import { DeviceConfigs } from '../../core/device-configs.js'
 import { LabDecodeError } from '../../core/errors.js'
 import { waitFor } from '../../core/faults/apply.js'
 import type { Peer } from '../../core/journal/journal.js'
@@ -16,6 +17,9 @@ const hex = (b: Uint8Array, max = 64): string => Buffer.from(b.subarray(0, max))
 export class NtpServer extends UdpServer<NtpConfig, ServerDeps, NtpEvents> {
   readonly name = 'ntp'
   #config: NtpConfig
+  readonly #devices = new DeviceConfigs<NtpConfig>((address) =>
+    this.deps.journal.devices.resolve(undefined, address),
+  )
 
   constructor(config: NtpConfig, listen: readonly ListenRequest[], deps: ServerDeps) {
     super(listen, deps)
@@ -24,6 +28,10 @@ export class NtpServer extends UdpServer<NtpConfig, ServerDeps, NtpEvents> {
 
   configure(config: NtpConfig): void {
     this.#config = config
+  }
+
+  configureDevice(mac: string, config: NtpConfig | undefined): void {
+    this.#devices.set(mac, config)
   }
 
   protected async onDatagram(socket: Socket, msg: Buffer, rinfo: RemoteInfo): Promise<void> {
@@ -75,7 +83,12 @@ export class NtpServer extends UdpServer<NtpConfig, ServerDeps, NtpEvents> {
         : plan.protocol?.kind === 'answer'
           ? { set: plan.protocol.set }
           : {}
-    const outcome = answerNtp(request, this.#config, { receivedMs, transmitMs: clock.now() }, override)
+    const outcome = answerNtp(
+      request,
+      this.#devices.for(peer.address, this.#config),
+      { receivedMs, transmitMs: clock.now() },
+      override,
+    )
     if (outcome.action === 'ignore') {
       this.record('ntp:ignored', {
         summary: `not answered: ${outcome.reason}`,

@@ -7,9 +7,10 @@ import { scenarioPhone } from '../../helpers/phone.js'
 
 const PACK = join(packageRoot(), 'scenarios', 'training', 'first-day.yaml')
 const MAC = '00:04:f2:00:7c:01'
+const BEN = '00:04:f2:00:7c:02'
 
 describe('training: an exercise of a story', () => {
-  it('runs the story on the lab while the exercise does, and the lab’s own scenario after the answer', async () => {
+  it('runs the story on the trainee’s phone alone while the exercise does, and the lab’s after the answer', async () => {
     await using t = await startTestLab(undefined, {
       file: join(packageRoot(), 'scenarios', 'default.yaml'),
       training: PACK,
@@ -31,8 +32,13 @@ describe('training: an exercise of a story', () => {
     expect((await post(`/training/trainees/${added.id}/assign`, { exercise: 'clock-ahead' })).status).toBe(
       200,
     )
-    expect(t.lab.scenario.name).toBe('f6-clock-skew')
+    // NTP ten minutes ahead for Ann's phone only: the lab still runs its scenario, and Ben's phone signs in.
+    expect(t.lab.scenario.name).toBe('default')
+    expect(t.lab.deviceViews.list()).toMatchObject([
+      { mac: MAC, scenario: 'f6-clock-skew', plan: { servers: ['ntp'] } },
+    ])
     expect((await runPhone(scenarioPhone(t, MAC))).endState).toBe('kerberos-skew')
+    expect((await runPhone(scenarioPhone(t, BEN))).endState).toBe('signed-in')
 
     const token = added.url.split('#token=')[1]!
     const state = (await (
@@ -52,7 +58,7 @@ describe('training: an exercise of a story', () => {
       correct: boolean
     }
     expect(answered.correct).toBe(true)
-    expect(t.lab.scenario.name).toBe('default')
+    expect(t.lab.deviceViews.list()).toEqual([])
     expect((await runPhone(scenarioPhone(t, MAC, '3.5.6907.35'))).endState).toBe('signed-in')
   })
 })
