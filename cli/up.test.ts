@@ -1,5 +1,8 @@
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { parseUp, startFailure } from './up.js'
+import { packageRoot } from '../lab/paths.js'
+import { loadPack } from '../lab/training/pack.js'
+import { parseUp, startFailure, trainBanner } from './up.js'
 
 /* `up`'s first stage: the command line as a plan, checked before anything is read or bound. */
 describe('cx700-lab up, parsed', () => {
@@ -60,5 +63,37 @@ describe('cx700-lab up, failing to start', () => {
     const wrapped = Object.assign(new Error('Failed to open the journal file x'), { cause: full })
     expect(startFailure(wrapped, '/s')).toContain('/s cannot be written')
     expect(startFailure(new Error('port 53 is taken'), '/s')).toBe('port 53 is taken')
+  })
+})
+
+describe('the banner of cx700-lab train (issue 38)', () => {
+  const pack = loadPack(join(packageRoot(), 'scenarios', 'training', 'half-day.yaml'))
+  const info = {
+    scenario: 'default',
+    mode: 'loopback',
+    runDir: '/state/runs/x',
+    adminUrl: 'http://127.0.0.1:8700',
+    pack,
+    trainees: [] as { name: string; device: string; token: string }[],
+  }
+
+  it('names the pack, the console and what to do next, not the plain lab’s “Next: phone”', () => {
+    const text = trainBanner(info)
+    expect(text).toContain('Training class "Half a day of CX700 sign-in failures" on scenario "default"')
+    expect(text).toContain(`Pack:      ${pack.file} — 9 exercises, 4 hands-on`)
+    expect(text).toContain('Console:   http://127.0.0.1:8700/\n')
+    expect(text).toContain('none yet: add each trainee in the console')
+    expect(text).toContain('--live forever')
+  })
+
+  it('gives each trainee’s link whole (with their token), and the console’s token off loopback', () => {
+    const text = trainBanner({
+      ...info,
+      adminUrl: 'http://10.0.0.5:8700',
+      token: 'admintoken',
+      trainees: [{ name: 'Ben', device: '00:04:f2:00:00:02', token: 'bentoken' }],
+    })
+    expect(text).toContain('Console:   http://10.0.0.5:8700/#token=admintoken')
+    expect(text).toContain('Ben (00:04:f2:00:00:02): http://10.0.0.5:8700/trainee#token=bentoken')
   })
 })

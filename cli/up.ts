@@ -10,6 +10,7 @@ import { loadScenario } from '../lab/scenario/load.js'
 import type { Scenario } from '../lab/scenario/model.js'
 import { loadPack, type ExercisePack } from '../lab/training/pack.js'
 import { trainingOnLab } from '../lab/training/on-lab.js'
+import type { TrainingSession } from '../lab/training/session.js'
 import { NETWORK_MODES, type NetworkMode } from '../core/site.js'
 import { endpointTable, hostPort, intOption, parse, usage } from './args.js'
 import { DEFAULT_ADMIN, currentFile } from './discover.js'
@@ -229,11 +230,13 @@ async function serve(
 ): Promise<number> {
   const reducer = startMemoryReducer(logger)
   let admin: AdminServer
+  let session: TrainingSession | undefined
   try {
     await lab.start()
+    session = pack ? await trainingOnLab(lab, pack) : undefined
     admin = await startAdmin(lab, {
       ...plan.admin,
-      ...(pack ? { training: await trainingOnLab(lab, pack) } : {}),
+      ...(session ? { training: session } : {}),
       ...(plan.adminPath !== undefined ? { path: plan.adminPath } : {}),
       ...(plan.token !== undefined ? { token: plan.token } : {}),
     })
@@ -253,7 +256,21 @@ async function serve(
   const current = writeCurrent(plan.stateDir, { pid: process.pid, runDir: lab.runDir, ...info })
   // Watch before announcing readiness, so that an edit made right after the ready line is seen.
   const unwatch = plan.watch ? watchScenario(plan.file, lab, logger) : () => undefined
-  process.stdout.write(plan.json ? readyLine(lab, info) : banner(lab, admin))
+  process.stdout.write(
+    plan.json
+      ? readyLine(lab, info)
+      : session
+        ? trainBanner({
+            scenario: lab.scenario.name,
+            mode: lab.network.mode,
+            runDir: lab.runDir,
+            adminUrl: admin.url,
+            ...(admin.token ? { token: admin.token } : {}),
+            pack: session.pack,
+            trainees: session.trainees(),
+          })
+        : banner(lab, admin),
+  )
   await untilSignal(logger)
   unwatch()
   reducer.stop()
@@ -286,6 +303,37 @@ function banner(lab: Lab, admin: AdminServer): string {
     `  Dashboard and admin API: ${admin.url}${admin.token ? `  (bearer token: ${admin.token})` : ''}\n` +
     `  Journal:   ${lab.runDir}/journal.jsonl\n` +
     `  Next:      npx cx700-lab phone   (an emulated CX700 boots and signs in; watch it on the dashboard)\n\n`
+  )
+}
+
+/** What the training banner says: the lab, where its console is, the pack and the trainees. */
+export interface TrainBannerInfo {
+  readonly scenario: string
+  readonly mode: string
+  readonly runDir: string
+  readonly adminUrl: string
+  readonly token?: string
+  readonly pack: ExercisePack
+  readonly trainees: readonly { readonly name: string; readonly device: string; readonly token: string }[]
+}
+
+/**
+ * The banner of `cx700-lab train`: the pack, the trainer's console, and each trainee's own link (a session
+ * restored after a restart has them already; new trainees get theirs in the console).
+ */
+export function trainBanner(i: TrainBannerInfo): string {
+  const hands = i.pack.exercises.filter((e) => e.kind === 'fix').length
+  const links = i.trainees.length
+    ? i.trainees.map((t) => `    ${t.name} (${t.device}): ${i.adminUrl}/trainee#token=${t.token}`).join('\n')
+    : '    none yet: add each trainee in the console with the MAC of their phone; their link appears there'
+  return (
+    `\n  cx700-lab — TEST LAB ONLY. Training class "${i.pack.name}" on scenario "${i.scenario}" (${i.mode}).\n` +
+    `  Pack:      ${i.pack.file} — ${i.pack.exercises.length} exercises, ${hands} hands-on\n` +
+    `  Console:   ${i.adminUrl}/${i.token ? `#token=${i.token}` : ''}\n` +
+    `  Trainees:\n${links}\n` +
+    `  Journal:   ${i.runDir}/journal.jsonl\n` +
+    `  Next:      open the console, add each trainee with their phone's MAC and assign an exercise;\n` +
+    `             an emulated phone for a trainee: npx cx700-lab phone --mac 00:04:f2:00:00:02 --live forever\n\n`
   )
 }
 

@@ -70,7 +70,7 @@ export interface LabServer<C> extends RunningServer {
    * back (undefined): a trainee's exercise confined to their phone. A server without it cannot confine a
    * change, and the lab says so (`lab/device-views.ts`).
    */
-  configureDevice?(mac: string, config: C | undefined): void | Promise<void>
+  configureDevice?(mac: string, config: C | undefined): void
 }
 
 /** What every server's slice is made from besides its own block: the site, its users and hosts, the network. */

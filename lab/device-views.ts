@@ -83,6 +83,11 @@ export class DeviceViews {
     return [...this.#views].map(([mac, v]) => ({ mac, scenario: v.scenario.name, plan: v.plan }))
   }
 
+  /** The scenario a device with a view meets. */
+  scenarioOf(mac: string): Scenario | undefined {
+    return this.#views.get(normalizeMac(mac))?.scenario
+  }
+
   /**
    * Gives `mac` the scenario `next` (or, undefined, takes its own back). Throws LAB_ERR_DEVICE_VIEW naming
    * what would change the lab for every device; nothing changes then.

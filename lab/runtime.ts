@@ -367,9 +367,7 @@ export class Lab implements AsyncDisposable {
 
   #create<K extends ServerName>(name: K, scenario: Scenario, listen: ListenRequest[]): Instance {
     const def: ServerDefinitions[K] = SERVER_DEFINITIONS[name]
-    // Servers see the network in force (the CLI's --mode overrides the scenario's).
-    const effective = (s: Scenario): Scenario => ({ ...s, network: withMode(s, this.#mode, this.#interface) })
-    const slice = (s: Scenario): SliceOf<K> => def.slice(s.servers[name], siteView(effective(s)))
+    const slice = (s: Scenario): SliceOf<K> => this.#sliceOf(name, s)
     const server = def.create(slice(scenario), listen, this.#deps(name), this.runtimes[name])
     const own = server.configureDevice?.bind(server)
     const instance: Instance = {
@@ -381,6 +379,17 @@ export class Lab implements AsyncDisposable {
     }
     this.deviceViews.applyTo({ name, ...instance })
     return instance
+  }
+
+  /** A server's slice of a scenario; servers see the network in force (the CLI's --mode overrides the scenario's). */
+  #sliceOf<K extends ServerName>(name: K, s: Scenario): SliceOf<K> {
+    const effective = { ...s, network: withMode(s, this.#mode, this.#interface) }
+    return SERVER_DEFINITIONS[name].slice(s.servers[name], siteView(effective))
+  }
+
+  /** A server's slice of the scenario one device meets: its own view's, or the lab's (a trainee's tools read it). */
+  sliceFor<K extends ServerName>(name: K, mac: string): SliceOf<K> {
+    return this.#sliceOf(name, this.deviceViews.scenarioOf(mac) ?? this.#scenario)
   }
 
   #viewTargets(): ViewTarget[] {

@@ -1,5 +1,6 @@
 import { ladderSvg } from './ladder.js'
 import { STAGES, type DeviceTimeline } from './timeline.js'
+import { esc } from './html.js'
 
 /**
  * The lab dashboard: a page served by the admin API, its script a TypeScript module of the lab's
@@ -11,9 +12,6 @@ import { STAGES, type DeviceTimeline } from './timeline.js'
  * power-cycle or hard reset for an emulated phone. Keyboard first:
  * every control is a native button, link or form field; stages are buttons that expand their events.
  */
-
-const esc = (s: string): string =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 
 const STYLE = `
 :root { color-scheme: light dark; --ok: #1a7f37; --bad: #cf222e; --idle: #8c959f; --fg: CanvasText; }
@@ -102,7 +100,13 @@ export function dashboardPage(training = false): string {
     <button type="submit">Add trainee</button></form>
   <form id="assign-form"><label>Trainee<select id="assign-trainee"></select></label>
     <label>Exercise<select id="assign-exercise"></select></label><button type="submit">Assign</button></form>
+  <p id="assign-scope" class="muted" aria-live="polite"></p>
   <p id="training-msg" role="status"></p>
+  <p><button type="button" id="class-summary">Class summary</button></p>
+</section>
+<section aria-labelledby="report-title" id="report-view" hidden><h2 id="report-title">Report</h2>
+  <p><button type="button" id="print-report">Print</button> <button type="button" id="close-report">Close</button></p>
+  <iframe id="report-frame" title="The report" sandbox="allow-same-origin allow-modals" style="width:100%;height:28rem;border:1px solid var(--idle)"></iframe>
 </section>
 <section aria-labelledby="h-registrations"><h2 id="h-registrations">Registered on the pool</h2><table id="registrations"></table></section>
 <section aria-labelledby="h-devices"><h2 id="h-devices">Phones</h2>

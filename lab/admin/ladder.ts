@@ -2,6 +2,7 @@ import { SERVER_NAMES } from '../../servers/index.js'
 import { askOf } from './golden.js'
 import { lastBoot } from './screen.js'
 import type { DeviceTimeline, Stage, TimelineEvent } from './timeline.js'
+import { esc } from './html.js'
 
 /**
  * A boot as a ladder diagram (Wireshark's flow graph, sngrep's call flow): the phone and each server it talked
@@ -15,9 +16,6 @@ const ROW = 34
 const TOP = 46
 const LEFT = 120
 const LABEL = 46
-
-const esc = (s: string): string =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 
 /** A label that fits between two columns (full text in the row's title). */
 const fit = (s: string, max = LABEL): string => (s.length > max ? `${s.slice(0, max - 1)}…` : s)

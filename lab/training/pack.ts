@@ -10,10 +10,22 @@ import { loadScenario } from '../scenario/load.js'
 import { JournalMatchSchema } from '../scenario/schema.js'
 import { locate, readYamlSource, schemaProblemsAt } from '../scenario/yaml-source.js'
 
+/** The tools a support engineer has on a real site, as an exercise may hand them to a trainee (their view only). */
+export const TOOLS = [
+  'dns-lookup',
+  'directory-search',
+  'journal',
+  'capture',
+  'dns-edit',
+  'dhcp-edit',
+] as const
+export type Tool = (typeof TOOLS)[number]
+
 /**
- * An exercise: a fault put on one trainee's phone (scoped to its device, so each trainee on the same lab can
- * have another), the question the trainee answers from choices, hints, a time limit, and what the reveal
- * shows: the trainer's notes and the journal events that prove the cause.
+ * An exercise: a fault or a story put on one trainee's phone alone (so each trainee on the same lab can have
+ * another), hints, a time limit, and what the reveal shows: the trainer's notes and the journal events that
+ * prove the cause. A `choice` exercise asks a question answered from choices; a `fix` exercise hands the
+ * trainee tools, and the phone judges it: it ends signed in after their fix and a reboot.
  */
 export const ExerciseSchema = Type.Object(
   {
@@ -22,9 +34,25 @@ export const ExerciseSchema = Type.Object(
       minLength: 1,
       description: 'Shown to the trainer; the trainee sees it only at the reveal.',
     }),
-    question: Type.String({ minLength: 1, description: 'What the trainee is asked.' }),
-    choices: Type.Array(Type.String({ minLength: 1 }), { minItems: 2, description: 'The answers offered.' }),
-    answer: Type.String({ minLength: 1, description: 'The right one of the choices.' }),
+    kind: Type.Union([Type.Literal('choice'), Type.Literal('fix')], {
+      default: 'choice',
+      description:
+        'choice: the trainee answers the question from the choices. fix: the trainee finds the cause with the tools and fixes it in their own view; done when their phone signs in after a reboot.',
+    }),
+    question: Type.String({ minLength: 1, description: 'What the trainee is asked (or, to fix, told).' }),
+    choices: Type.Array(Type.String({ minLength: 1 }), {
+      default: [],
+      description: 'The answers offered (a choice exercise: at least two).',
+    }),
+    answer: Type.Optional(
+      Type.String({ minLength: 1, description: 'The right one of the choices (a choice exercise).' }),
+    ),
+    tools: Type.Array(Type.Union(TOOLS.map((t) => Type.Literal(t))), {
+      default: [],
+      uniqueItems: true,
+      description:
+        'What the trainee may use, on their own phone and view only: dns-lookup, directory-search, journal (what the servers saw of their phone), capture (its packets), dns-edit and dhcp-edit (change a record or an option in their own view: a fix exercise).',
+    }),
     hints: Type.Array(Type.String({ minLength: 1 }), {
       default: [],
       description: 'Given one at a time, counted.',
@@ -80,11 +108,7 @@ function crossChecks(pack: Static<typeof PackSchema>, dir: string): { pointer: s
     if (ids.has(e.id))
       out.push({ pointer: `${at}/id`, message: `another exercise is already called ${e.id}` })
     ids.add(e.id)
-    if (!e.choices.includes(e.answer))
-      out.push({
-        pointer: `${at}/answer`,
-        message: `"${e.answer}" is not one of the choices (${e.choices.join(', ')})`,
-      })
+    out.push(...kindChecks(e, at))
     try {
       if (parseDuration(e.timeLimit) <= 0) throw new Error('it must be longer than nothing')
     } catch (err) {
@@ -109,6 +133,39 @@ function crossChecks(pack: Static<typeof PackSchema>, dir: string): { pointer: s
         out.push({ pointer: `${at}/faults/${j}${p.path}`, message: p.message })
     })
   })
+  return out
+}
+
+/** A choice exercise has choices and its answer among them; a fix exercise a story to fix and a tool to fix it. */
+function kindChecks(e: Static<typeof ExerciseSchema>, at: string): { pointer: string; message: string }[] {
+  if (e.kind === 'choice') {
+    if (e.choices.length < 2)
+      return [{ pointer: `${at}/choices`, message: 'a choice exercise offers at least two choices' }]
+    if (e.answer === undefined || !e.choices.includes(e.answer))
+      return [
+        {
+          pointer: `${at}/answer`,
+          message: `"${e.answer ?? ''}" is not one of the choices (${e.choices.join(', ')})`,
+        },
+      ]
+    return []
+  }
+  const out: { pointer: string; message: string }[] = []
+  if (e.choices.length > 0 || e.answer !== undefined)
+    out.push({
+      pointer: `${at}/choices`,
+      message: 'a fix exercise is judged by the phone: no choices or answer',
+    })
+  if (e.story === undefined)
+    out.push({
+      pointer: at,
+      message: 'a fix exercise needs a story: what the trainee changes in their view is the scenario it runs',
+    })
+  if (!e.tools.includes('dns-edit') && !e.tools.includes('dhcp-edit'))
+    out.push({
+      pointer: `${at}/tools`,
+      message: 'a fix exercise needs dns-edit or dhcp-edit: something to fix with',
+    })
   return out
 }
 

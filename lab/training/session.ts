@@ -9,15 +9,16 @@ import { parseDuration } from '../../core/schema/common.js'
 import { matches } from '../scenario/expect.js'
 import { dirname } from 'node:path'
 import type { DevicePlan } from '../device-views.js'
-import { storyFile, type Exercise, type ExercisePack } from './pack.js'
+import { checkEdit, describeEdit, type TraineeEdit } from './edits.js'
+import { storyFile, type Exercise, type ExercisePack, type Tool } from './pack.js'
 import type { AttemptSnapshot, SessionSnapshot, SessionStore } from './store.js'
 
 /** How a session runs an exercise's story (`trainingOnLab` binds it to the lab's device views and reload). */
 export interface StoryRunner {
   /** What the story would change on one phone; `labWide` is empty when it can stay on that phone. */
   plan(file: string): DevicePlan
-  /** Gives the phone the story's scenario, or (undefined) the lab's back. */
-  confine(mac: string, file: string | undefined): void
+  /** Gives the phone the story's scenario with a trainee's changes made, or (undefined) the lab's back. */
+  confine(mac: string, file: string | undefined, edits?: readonly TraineeEdit[]): void
   /** Runs the story for every phone, or (undefined) the scenario the session began on. */
   labWide(file: string | undefined): Promise<void>
 }
@@ -25,6 +26,23 @@ export interface StoryRunner {
 /** Where an exercise's story runs: on the trainee's phone alone, or (what it changes) on the whole lab. */
 export type StoryScope =
   { readonly confined: true } | { readonly confined: false; readonly labWide: readonly string[] }
+
+/** What the phone shows at its last boot after a point in the journal (a fix exercise is judged by it). */
+export interface PhoneVerdict {
+  /** Whether the phone booted (a DHCPDISCOVER) after that point. */
+  readonly booted: boolean
+  readonly signedIn: boolean
+  /** Its status line, as the screen inference reads it. */
+  readonly screen: string
+}
+
+/** One thing a trainee did with their tools: looked something up, changed their view, checked their fix. */
+export interface Action {
+  /** Wall time (ms). */
+  readonly at: number
+  readonly tool: Tool | 'check'
+  readonly what: string
+}
 
 /** One exercise given to a trainee: when, the hints taken, the faults on the phone, and the answer. */
 export interface Attempt {
@@ -35,6 +53,12 @@ export interface Attempt {
   readonly fromSeq: number
   readonly faultIds: readonly string[]
   hintsShown: number
+  /** What the trainee looked at and changed, in order: the report lists it. */
+  readonly actions: Action[]
+  /** Their changes to their own view (a fix exercise), in order. */
+  readonly edits: TraineeEdit[]
+  /** The journal's last event at their last change: a boot after it judges the fix. */
+  editSeq: number
   answer?: string
   answeredAt?: number
   correct?: boolean
@@ -60,6 +84,8 @@ export interface ReportLine {
   readonly timeToAnswerMs: number | null
   readonly hintsUsed: number
   readonly late: boolean
+  /** What they looked at and changed, each with the time since the exercise began. */
+  readonly actions: readonly { readonly afterMs: number; readonly tool: string; readonly what: string }[]
 }
 
 /** The training session's journal events (server `training`): what each trainee was given and did. */
@@ -83,6 +109,13 @@ export interface TrainingEvents {
     readonly running: number
     readonly story?: string
   }
+  /** A trainee used a tool: looked something up, changed their view, checked their fix. */
+  readonly 'training:tool': {
+    readonly trainee: string
+    readonly exercise: string
+    readonly tool: string
+    readonly what: string
+  }
   /** The session could not be kept in the state folder (a full disk): it goes on in memory. */
   readonly 'training:not-saved': { readonly error: string }
 }
@@ -105,6 +138,7 @@ export class TrainingSession {
   #story: { readonly name: string; readonly trainees: Set<string> } | undefined
   #next = 1
   readonly #store: SessionStore | undefined
+  readonly #judge: ((mac: string, afterSeq: number) => PhoneVerdict) | undefined
 
   constructor(
     pack: ExercisePack,
@@ -116,11 +150,14 @@ export class TrainingSession {
       readonly stories?: StoryRunner
       /** Where the session is kept as it changes, to be as it was after a restart (`restore`). */
       readonly store?: SessionStore
+      /** What a phone showed at its last boot after a journal sequence number (judges fix exercises). */
+      readonly judge?: (mac: string, afterSeq: number) => PhoneVerdict
     },
   ) {
     this.#store = deps.store
     this.pack = pack
     this.#stories = deps.stories
+    this.#judge = deps.judge
     this.#faults = deps.faults
     this.#journal = deps.journal
     this.#now = deps.now ?? Date.now
@@ -199,12 +236,16 @@ export class TrainingSession {
     }
     if (exercise.story !== undefined) await this.#startStory(t, exercise.story)
     const faultIds = this.#putFaults(t, exercise, t.attempts.length + 1)
+    const fromSeq = this.#lastSeq()
     const attempt: Attempt = {
       exercise,
       assignedAt: this.#now(),
-      fromSeq: this.#journal.query({}, 1)[0]?.seq ?? 0,
+      fromSeq,
       faultIds,
       hintsShown: 0,
+      actions: [],
+      edits: [],
+      editSeq: fromSeq,
     }
     t.attempts.push(attempt)
     this.#record('training:assigned', `exercise ${exercise.id} given to ${t.id} (${t.name})`, {
@@ -313,15 +354,99 @@ export class TrainingSession {
     await this.#stories?.labWide(undefined)
   }
 
+  #lastSeq(): number {
+    return this.#journal.query({}, 1)[0]?.seq ?? 0
+  }
+
+  /** The exercise in progress, if it hands the trainee `tool`; else LAB_ERR_TRAINING saying so. */
+  #withTool(t: Trainee, tool: Tool): Attempt {
+    const a = this.current(t)
+    if (!a) throw new LabError('LAB_ERR_TRAINING', 'No exercise is running for you: ask the trainer for one.')
+    if (!a.exercise.tools.includes(tool))
+      throw new LabError('LAB_ERR_TRAINING', `This exercise does not give you ${tool}.`)
+    return a
+  }
+
+  #act(t: Trainee, a: Attempt, tool: Action['tool'], what: string): void {
+    a.actions.push({ at: this.#now(), tool, what })
+    this.#record('training:tool', `${t.id} ${tool}: ${what}`, {
+      trainee: t.id,
+      exercise: a.exercise.id,
+      tool,
+      what,
+    })
+    this.#save()
+  }
+
+  /**
+   * A tool the trainee used to look (a lookup, a search, the journal, a capture): recorded for the report.
+   * Throws LAB_ERR_TRAINING when the exercise does not hand it out.
+   */
+  use(t: Trainee, tool: Tool, what: string): void {
+    const a = this.#withTool(t, tool)
+    const last = a.actions.at(-1)
+    // A page that refreshes what is open (the journal) asks again: one look until they do something else.
+    if (last?.tool === tool && last.what === what) return
+    this.#act(t, a, tool, what)
+  }
+
+  /**
+   * A change in the trainee's own view (a DNS record, a DHCP option): made on their phone alone, recorded;
+   * the phone meets it at its next boot. Throws LAB_ERR_TRAINING when the change is wrong or not theirs to make.
+   */
+  edit(t: Trainee, input: unknown): TraineeEdit {
+    const edit = checkEdit(input)
+    const a = this.#withTool(t, edit.tool)
+    const story = a.exercise.story
+    if (story === undefined || this.#story?.trainees.has(t.id) || !this.#stories)
+      throw new LabError(
+        'LAB_ERR_TRAINING',
+        'Your changes can only go to a view of your own, and this exercise has none.',
+      )
+    this.#stories.confine(t.device, this.#file(story), [...a.edits, edit])
+    a.edits.push(edit)
+    a.editSeq = this.#lastSeq()
+    this.#act(t, a, edit.tool, describeEdit(edit))
+    return edit
+  }
+
+  /**
+   * Judges a fix exercise by the phone: fixed when it booted after the trainee's last change and signed in.
+   * Fixed, the exercise ends (the reveal opens); not yet, the check is recorded with what the phone shows.
+   */
+  async check(t: Trainee): Promise<PhoneVerdict & { readonly fixed: boolean }> {
+    const a = this.current(t)
+    if (!a || a.exercise.kind !== 'fix')
+      throw new LabError('LAB_ERR_TRAINING', 'No exercise to fix is running for you.')
+    if (!this.#judge) throw new LabError('LAB_ERR_TRAINING', 'This session cannot see the phones.')
+    const verdict = this.#judge(t.device, a.editSeq)
+    const fixed = verdict.booted && verdict.signedIn
+    const seen = verdict.booted ? verdict.screen : 'no boot since the last change'
+    this.#act(t, a, 'check', fixed ? 'signed in after the change: fixed' : `not yet: ${seen}`)
+    if (fixed) await this.#close(t, a, 'fixed')
+    return { ...verdict, fixed }
+  }
+
   /** The trainee's answer: recorded, the faults taken off the phone (the story ended), the reveal opened. */
   async answer(t: Trainee, choice: string): Promise<Attempt> {
     const a = this.current(t)
     if (!a) throw new LabError('LAB_ERR_TRAINING', 'No exercise is running for you: ask the trainer for one.')
+    if (a.exercise.kind === 'fix')
+      throw new LabError(
+        'LAB_ERR_TRAINING',
+        'Your phone judges this one: fix the cause, reboot the phone, then check.',
+      )
     if (!a.exercise.choices.includes(choice))
       throw new LabError('LAB_ERR_TRAINING', `"${choice}" is not one of the choices.`)
-    a.answer = choice
+    await this.#close(t, a, choice)
+    return a
+  }
+
+  /** An exercise answered (a choice, or `fixed`): recorded, its faults and story off the phone. */
+  async #close(t: Trainee, a: Attempt, answer: string): Promise<void> {
+    a.answer = answer
     a.answeredAt = this.#now()
-    a.correct = choice === a.exercise.answer
+    a.correct = a.exercise.kind === 'fix' ? answer === 'fixed' : answer === a.exercise.answer
     if (a.answeredAt - a.assignedAt > this.timeLimitMs(a)) a.late = true
     await this.#end(t, a)
     this.#record('training:answered', `${t.id} answered ${a.exercise.id}: ${a.correct ? 'right' : 'wrong'}`, {
@@ -332,7 +457,6 @@ export class TrainingSession {
       hints: a.hintsShown,
     })
     this.#save()
-    return a
   }
 
   timeLimitMs(a: Attempt): number {
@@ -354,6 +478,7 @@ export class TrainingSession {
       timeToAnswerMs: a.answeredAt !== undefined ? a.answeredAt - a.assignedAt : null,
       hintsUsed: a.hintsShown,
       late: a.late === true,
+      actions: a.actions.map((x) => ({ afterMs: x.at - a.assignedAt, tool: x.tool, what: x.what })),
     }))
   }
 
@@ -404,7 +529,19 @@ export class TrainingSession {
     for (const k of kept.trainees) {
       const attempts = k.attempts.flatMap(({ exercise, ...rest }) => {
         const e = byId.get(exercise)
-        return e ? [{ ...rest, exercise: e, faultIds: [...rest.faultIds] }] : []
+        if (!e) return []
+        const actions = [...(rest.actions ?? [])]
+        const edits = [...(rest.edits ?? [])]
+        return [
+          {
+            ...rest,
+            exercise: e,
+            faultIds: [...rest.faultIds],
+            actions,
+            edits,
+            editSeq: rest.editSeq ?? rest.fromSeq,
+          },
+        ]
       })
       const t: Trainee = { id: k.id, name: k.name, device: k.device, token: k.token, attempts }
       this.#trainees.set(t.id, t)
@@ -412,7 +549,7 @@ export class TrainingSession {
       if (running) this.#putFaults(t, running.exercise, attempts.length)
       const story = running?.exercise.story
       if (story !== undefined && !kept.story?.trainees.includes(t.id))
-        this.#stories?.confine(t.device, this.#file(story))
+        this.#stories?.confine(t.device, this.#file(story), running?.edits)
     }
     this.#next = kept.next
     if (kept.story && this.#stories) {

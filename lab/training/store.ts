@@ -1,5 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { TraineeEdit } from './edits.js'
+import type { Action } from './session.js'
 
 /** A trainee's attempt as kept on disk: the exercise by its id. */
 export interface AttemptSnapshot {
@@ -8,6 +10,10 @@ export interface AttemptSnapshot {
   readonly fromSeq: number
   readonly faultIds: readonly string[]
   readonly hintsShown: number
+  /** Kept since the hands-on exercises (absent in a session kept before them). */
+  readonly actions?: readonly Action[]
+  readonly edits?: readonly TraineeEdit[]
+  readonly editSeq?: number
   readonly answer?: string
   readonly answeredAt?: number
   readonly correct?: boolean

@@ -112,17 +112,12 @@ describe('a training session', () => {
     s.addTrainee('Bob', '00:04:f2:00:00:02')
     journal.devices.learn({ mac: '00:04:f2:00:00:01', ip: '127.64.0.1' })
     journal.devices.learn({ mac: '00:04:f2:00:00:02', ip: '127.64.0.2' })
-    const a = await s.assign(ann.id, 'dc-srv-missing')
+    const a = await s.assign(ann.id, 'dc-refuses')
     expect(a.faultIds).toEqual(['train-t1-1-1'])
-    const ask = (address: string) =>
-      faults.decide({
-        server: 'dns',
-        peer: { ...peer, address },
-        fields: { qname: '_ldap._tcp.dc._msdcs.corp.contoso.test' },
-      })
-    expect(ask('127.64.0.1')?.fault).toEqual({ kind: 'error', code: 'NXDOMAIN' })
+    const ask = (address: string) => faults.decide({ server: 'ldap', peer: { ...peer, address }, fields: {} })
+    expect(ask('127.64.0.1')?.fault).toEqual({ kind: 'error', code: 'unavailable' })
     expect(ask('127.64.0.2')).toBeUndefined()
-    expect((await s.answer(ann, 'DNS records')).correct).toBe(true)
+    expect((await s.answer(ann, 'Active Directory (LDAP)')).correct).toBe(true)
     expect(ask('127.64.0.1')).toBeUndefined()
     expect(journal.query({ server: 'training' }).map((e) => e.kind)).toEqual([
       'training:trainee',
@@ -220,14 +215,70 @@ describe('a training session', () => {
   })
 })
 
+describe('a hands-on exercise (issue 38)', () => {
+  it('hands out its tools only, records what the trainee did, and is judged by the phone after the change', async () => {
+    const journal = new Journal({ clock: manualClock(Date.UTC(2026, 10, 29)) })
+    const faults = new FaultEngine({ journal, random: seededRandom(1), servers: SERVER_FAULTS })
+    const now = { ms: 0 }
+    const runner = storyRunner()
+    const confined: number[] = []
+    const verdict = { booted: false, signedIn: false, screen: 'Locating Domain Controller' }
+    const seen: number[] = []
+    const s = new TrainingSession(loadPack(join(packageRoot(), 'scenarios', 'training', 'half-day.yaml')), {
+      faults,
+      journal,
+      now: () => now.ms,
+      stories: { ...runner, confine: (_mac, _file, edits) => void confined.push(edits?.length ?? 0) },
+      judge: (_mac, afterSeq) => (seen.push(afterSeq), verdict),
+    })
+    const ann = s.addTrainee('Ann', '00:04:f2:00:00:01')
+    await s.assign(ann.id, 'fix-dc-locator')
+    expect(() => s.use(ann, 'directory-search', 'dc1')).toThrow(/does not give you directory-search/)
+    await expect(s.answer(ann, 'DNS records')).rejects.toThrow(/Your phone judges this one/)
+    now.ms = 30_000
+    s.use(ann, 'dns-lookup', '_ldap._tcp.dc._msdcs.corp.contoso.test SRV')
+    s.use(ann, 'journal', 'read the phone’s journal')
+    s.use(ann, 'journal', 'read the phone’s journal') // a page refreshing what is open: one look
+    expect(() =>
+      s.edit(ann, { tool: 'dns-edit', add: { name: 'x', type: 'SRV', value: 'nonsense' } }),
+    ).toThrow(/That record cannot be added/)
+    now.ms = 60_000
+    const record = {
+      name: '_ldap._tcp.dc._msdcs.corp.contoso.test',
+      type: 'SRV' as const,
+      value: '0 100 389 dc1.corp.contoso.test',
+    }
+    s.edit(ann, { tool: 'dns-edit', add: record })
+    expect(confined).toEqual([0, 1]) // the story at the assignment, then with the one change
+    expect((await s.check(ann)).fixed).toBe(false) // no boot since the change
+    Object.assign(verdict, { booted: true, signedIn: true, screen: 'Signed in' })
+    now.ms = 90_000
+    expect((await s.check(ann)).fixed).toBe(true)
+    expect(seen[0]).toBe(seen[1]) // judged from the change on, both times
+    expect(s.current(ann)).toBeUndefined()
+    expect(s.report(ann)[0]).toMatchObject({
+      answer: 'fixed',
+      correct: true,
+      timeToAnswerMs: 90_000,
+      actions: [
+        { afterMs: 30_000, tool: 'dns-lookup', what: '_ldap._tcp.dc._msdcs.corp.contoso.test SRV' },
+        { afterMs: 30_000, tool: 'journal', what: 'read the phone’s journal' },
+        { afterMs: 60_000, tool: 'dns-edit', what: `added ${record.name} SRV ${record.value}` },
+        { afterMs: 60_000, tool: 'check', what: 'not yet: no boot since the last change' },
+        { afterMs: 90_000, tool: 'check', what: 'signed in after the change: fixed' },
+      ],
+    })
+  })
+})
+
 describe('a training session kept across a restart', () => {
   it('comes back as it was: trainees, tokens, attempts, hints, the exercise in progress with its faults', async () => {
     const store = memoryStore()
     const before = session({ ms: 1_000 }, store)
     const ann = before.s.addTrainee('Ann', '00:04:f2:00:00:01')
     await before.s.assign(ann.id, 'pool-busy')
-    await before.s.answer(ann, before.s.current(ann)!.exercise.answer)
-    await before.s.assign(ann.id, 'dc-srv-missing')
+    await before.s.answer(ann, before.s.current(ann)!.exercise.answer!)
+    await before.s.assign(ann.id, 'dc-refuses')
     before.s.hint(ann)
     const bob = before.s.addTrainee('Bob', '00:04:f2:00:00:02')
     expect(store.saved).toBe(6)
@@ -240,7 +291,7 @@ describe('a training session kept across a restart', () => {
     )
     const ann2 = after.s.byToken(ann.token)!
     expect(after.s.report(ann2)).toEqual(before.s.report(ann))
-    expect(after.s.current(ann2)).toMatchObject({ exercise: { id: 'dc-srv-missing' }, hintsShown: 1 })
+    expect(after.s.current(ann2)).toMatchObject({ exercise: { id: 'dc-refuses' }, hintsShown: 1 })
     expect(after.faults.list().map((r) => [r.id, r.rule.match?.device])).toEqual([
       ['train-t1-2-1', '00:04:f2:00:00:01'],
     ])

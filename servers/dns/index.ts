@@ -29,3 +29,4 @@ export const dnsDefinition: LabServerDefinition<typeof DnsSchema, DnsSlice, DnsR
   create: (config, listen, deps, runtime) => new DnsServer(config, listen, deps, runtime),
   routes: (app, runtime) => dnsRoutes(app, runtime),
 }
+export { lookupIn, type Lookup } from './lookup.js'

@@ -7,7 +7,7 @@ import type { DnsEvents } from './events.js'
 import { schemaProblems } from '../../core/schema/problems.js'
 import { rdataText, recordText, type DnsRecord } from './codec.js'
 import { DnsRecordInputSchema, DnsRemoveSchema, type DnsRecordInput, type DnsRemove } from './schema.js'
-import { parseRecord } from './zone.js'
+import { applyChanges, parseRecord } from './zone.js'
 
 /** One change made while the lab runs, applied on top of the scenario's records (in every view). */
 export type DnsChange =
@@ -66,6 +66,27 @@ export class DnsRuntime {
     })
     this.#changed()
     return change
+  }
+
+  /**
+   * The runtime changes as one layer over a slice's records: an added record replaces the scenario's records
+   * of its name and type but joins other runtime records of them; a removal hides whatever came before it.
+   */
+  applyTo(records: readonly DnsRecord[]): DnsRecord[] {
+    let out = [...records]
+    let layer: DnsRecord[] = []
+    const same = (a: DnsRecord, b: DnsRecord): boolean => a.name === b.name && a.type === b.type
+    for (const c of this.#changes) {
+      if (c.op === 'add') {
+        if (!layer.some((r) => same(r, c.record))) out = out.filter((r) => !same(r, c.record))
+        layer.push(c.record)
+        out.push(c.record)
+      } else {
+        out = applyChanges(out, [c.remove], [])
+        layer = applyChanges(layer, [c.remove], [])
+      }
+    }
+    return out
   }
 
   /** Takes one runtime change back. */

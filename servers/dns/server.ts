@@ -32,17 +32,7 @@ import {
 } from './codec.js'
 import type { DnsEvents, DnsMalformedDetail, DnsQueryDetail } from './events.js'
 import type { DnsRuntime } from './runtime.js'
-import type { DnsView } from './schema.js'
-import {
-  applyChanges,
-  deriveRecords,
-  deriveZones,
-  indexZone,
-  lower,
-  parseRecord,
-  type DnsSlice,
-  type ZoneData,
-} from './zone.js'
+import { lower, sliceRecords, zoneIndexer, type DnsSlice, type ZoneData } from './zone.js'
 
 type Transport = 'udp' | 'tcp'
 
@@ -83,27 +73,6 @@ interface Asked {
 
 const CACHE_LIMIT = 20_000
 const TCP_IDLE_MS = 30_000
-
-/**
- * Runtime changes are one layer over the scenario's records: an added record replaces the scenario's records
- * of its name and type but joins other runtime records of them; a removal hides whatever came before it.
- */
-function applyRuntime(records: readonly DnsRecord[], runtime: DnsRuntime): DnsRecord[] {
-  let out = [...records]
-  let layer: DnsRecord[] = []
-  const same = (a: DnsRecord, b: DnsRecord): boolean => a.name === b.name && a.type === b.type
-  for (const c of runtime.changes) {
-    if (c.op === 'add') {
-      if (!layer.some((r) => same(r, c.record))) out = out.filter((r) => !same(r, c.record))
-      layer.push(c.record)
-      out.push(c.record)
-    } else {
-      out = applyChanges(out, [c.remove], [])
-      layer = applyChanges(layer, [c.remove], [])
-    }
-  }
-  return out
-}
 
 /**
  * The DNS server: UDP and TCP on one port, the fault hook points, one journal event per exchange; the
@@ -181,44 +150,18 @@ export class DnsServer extends ServerBase<DnsSlice, ServerDeps, DnsEvents> {
 
   /** Recomputes every view's zone data from the scenario and the runtime changes; forgets cached answers. */
   #rebuild(): void {
-    const { block, site, hosts } = this.#config
-    const scenarioRecords = applyChanges(
-      deriveRecords(site, hosts, block.ttl),
-      block.remove,
-      block.records.map((r) => parseRecord(r, block.ttl)),
-    )
-    const zones = deriveZones(site, hosts, block.zones)
-    const dc = hosts.find((h) => h.roles.includes('dc'))
-    const soa = {
-      hostname: lower(dc?.name ?? `ns.${site.adDomain}`),
-      admin: `hostmaster.${site.adDomain}`,
-      ttl: block.ttl,
-    }
-    const index = (records: DnsRecord[]): ZoneData => {
-      const own = records.filter((r) => !zones.some((z) => r.name === z || r.name.endsWith(`.${z}`)))
-      return indexZone(records, [...zones, ...own.map((r) => r.name)], soa)
-    }
-    const base = applyRuntime(scenarioRecords, this.#runtime)
+    const layer = (records: DnsRecord[]): DnsRecord[] => this.#runtime.applyTo(records)
+    const index = zoneIndexer(this.#config)
+    const base = sliceRecords(this.#config, layer)
     this.#base = index(base)
-    const viewOf = (records: DnsRecord[], view: Pick<DnsView, 'records' | 'remove'>, ttl: number) =>
-      index(
-        applyRuntime(
-          applyChanges(
-            records,
-            view.remove,
-            view.records.map((r) => parseRecord(r, ttl)),
-          ),
-          this.#runtime,
-        ),
-      )
     const own = [...this.#devices.entries()].map(([mac, c]) => ({
       matches: (_peer: Peer, device: DeviceRef | undefined) => device?.mac === mac,
-      zone: viewOf(deriveRecords(c.site, c.hosts, c.block.ttl), c.block, c.block.ttl),
+      zone: index(sliceRecords(c, layer)),
     }))
-    const scenarioViews = block.views.map((view) => ({
+    const scenarioViews = this.#config.block.views.map((view) => ({
       matches: (peer: Peer, device: DeviceRef | undefined) =>
         ruleMatches(view.match, { server: 'dns', peer, ...(device ? { device } : {}) }),
-      zone: viewOf(scenarioRecords, view, block.ttl),
+      zone: index(sliceRecords(this.#config, layer, view)),
     }))
     this.#views = [...own, ...scenarioViews]
     this.#runtime.served = base

@@ -220,3 +220,34 @@ export function indexZone(
     ...soa,
   }
 }
+
+/**
+ * The records a slice serves: derived from the site, the scenario's removals and additions, a view's (when
+ * one is given), then `layer` — the runtime changes (`DnsRuntime.applyTo`).
+ */
+export function sliceRecords(
+  slice: DnsSlice,
+  layer: (records: DnsRecord[]) => DnsRecord[],
+  view?: { readonly records: readonly DnsRecordInput[]; readonly remove: readonly DnsRemove[] },
+): DnsRecord[] {
+  const { block, site, hosts } = slice
+  const parse = (list: readonly DnsRecordInput[]): DnsRecord[] => list.map((r) => parseRecord(r, block.ttl))
+  const scenario = applyChanges(deriveRecords(site, hosts, block.ttl), block.remove, parse(block.records))
+  return layer(view ? applyChanges(scenario, view.remove, parse(view.records)) : scenario)
+}
+
+/** Indexes a slice's records for lookups: its zones (and the apex of every name outside them), its SOA. */
+export function zoneIndexer(slice: DnsSlice): (records: readonly DnsRecord[]) => ZoneData {
+  const { block, site, hosts } = slice
+  const zones = deriveZones(site, hosts, block.zones)
+  const dc = hosts.find((h) => h.roles.includes('dc'))
+  const soa = {
+    hostname: lower(dc?.name ?? `ns.${site.adDomain}`),
+    admin: `hostmaster.${site.adDomain}`,
+    ttl: block.ttl,
+  }
+  return (records) => {
+    const own = records.filter((r) => !zones.some((z) => r.name === z || r.name.endsWith(`.${z}`)))
+    return indexZone([...records], [...zones, ...own.map((r) => r.name)], soa)
+  }
+}

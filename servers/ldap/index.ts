@@ -22,3 +22,5 @@ export const ldapDefinition: LabServerDefinition<typeof LdapSchema, LdapSlice> =
   runtime: () => undefined,
   create: (config, listen, deps) => new LdapServer(config, listen, deps),
 }
+export { directoryOf } from './slice.js'
+export type { Directory, DirEntry } from './directory.js'

@@ -2,14 +2,12 @@ import { ReplayCache } from '../../core/auth/krb5/acceptor.js'
 import { saslBind, type SaslState } from './sasl.js'
 import { describeLogon } from '../../core/auth/logon.js'
 import type { Socket } from 'node:net'
-import { certificateDer } from '../../certs/export.js'
 import { DeviceConfigs } from '../../core/device-configs.js'
 import { LabDecodeError } from '../../core/errors.js'
 import { NO_FAULT, waitFor, type FaultPlan } from '../../core/faults/apply.js'
 import type { DeviceRef } from '../../core/journal/devices.js'
 import type { Peer } from '../../core/journal/journal.js'
 import { closeTcp, messageDeadline, type TcpListener } from '../../core/net/tcp.js'
-import type { Host, Site, User } from '../../core/site.js'
 import type { BoundPort, ListenRequest } from '../../core/server.js'
 import type { ServerDeps } from '../contract.js'
 import type { ConnectionTap } from '../../core/capture/store.js'
@@ -34,17 +32,11 @@ import {
   type LdapMessage,
   type LdapOperation,
 } from './codec.js'
-import { buildDirectory, type Account, type Directory } from './directory.js'
-import type { LdapConfig } from './schema.js'
+import type { Account, Directory } from './directory.js'
+import { directoryOf, type LdapSlice } from './slice.js'
 import type { LdapEvents, LdapSearchDetail } from './events.js'
 
-/** What the LDAP server gets of a scenario. */
-export interface LdapSlice {
-  readonly block: LdapConfig
-  readonly site: Site
-  readonly hosts: readonly Host[]
-  readonly users: readonly User[]
-}
+export type { LdapSlice } from './slice.js'
 
 interface Session {
   account?: Account
@@ -139,17 +131,7 @@ export class LdapServer extends ServerBase<LdapSlice, ServerDeps, LdapEvents> {
   }
 
   #directoryOf(config: LdapSlice): Directory {
-    const pki = this.deps.pki()
-    const root = Buffer.from(certificateDer(pki.root.certificate))
-    const issuing = pki.intermediate ? Buffer.from(certificateDer(pki.intermediate.certificate)) : root
-    const { block, site, hosts, users } = config
-    return buildDirectory({
-      site,
-      hosts,
-      users,
-      pki: { root, issuing, caObjects: block.caObjects, enrollmentService: block.enrollmentService },
-      ...(block.autodiscoverScp ? { autodiscoverScp: scpOf(hosts, site) } : {}),
-    })
+    return directoryOf(config, this.deps.pki())
   }
 
   protected async bind(): Promise<readonly BoundPort[]> {
@@ -630,8 +612,3 @@ function searchAnswer(
   }
 }
 
-/** Where the scenario's Exchange server publishes Autodiscover (its standard HTTPS URL, as setup writes it). */
-function scpOf(hosts: readonly Host[], site: Site): { server: string; url: string } {
-  const server = hosts.find((h) => h.roles.includes('exchange'))?.name ?? `mail.${site.smtpDomain}`
-  return { server, url: `https://${server}/autodiscover/autodiscover.xml` }
-}

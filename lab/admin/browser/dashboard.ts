@@ -1,4 +1,6 @@
 import { $, apiWith, auth, download, esc, jsonBody, pageToken, why } from './api.js'
+import { onSubmit, say } from './forms.js'
+import { onTrainingButton, refreshTraining, wireTraining } from './training-console.js'
 import {
   faultRule,
   faultsHtml,
@@ -36,10 +38,6 @@ interface Health {
     Record<'rssMb' | 'heapUsedMb' | 'heapTotalMb' | 'journalMb' | 'captureMb', number>
   >
   readonly journalFile?: JournalFileStatus
-}
-
-const say = (id: string, text: string): void => {
-  $(id).textContent = text
 }
 
 async function refreshStatic(): Promise<void> {
@@ -162,6 +160,7 @@ async function onButton(b: HTMLButtonElement): Promise<void> {
   if (d.capture) await saveCapture(d.capture, d.stage)
   if (d.download)
     await download(token, d.download).catch((e: unknown) => say('training-msg', `No report: ${why(e)}`))
+  await onTrainingButton(b)
   if (d.remove) {
     await api(`/faults/${encodeURIComponent(d.remove)}`, { method: 'DELETE' })
     await refreshFaults()
@@ -176,33 +175,6 @@ async function saveCapture(device: string, stage: string | undefined): Promise<v
   } catch (e) {
     say('capture-msg', `No capture: ${why(e)}`)
   }
-}
-
-/** A form's fields as strings. */
-function fields(form: HTMLFormElement): Record<string, string> {
-  return Object.fromEntries([...new FormData(form)].map(([k, v]) => [k, typeof v === 'string' ? v : v.name]))
-}
-
-/**
- * Wires a form: its submit runs `act`, whose words (or the refusal) go to the status line `msg` (`act` may
- * draw there itself and return nothing); then `then` redraws what the form changed.
- */
-function onSubmit(
-  id: string,
-  msg: string,
-  act: (f: Record<string, string>, form: HTMLFormElement) => Promise<string | undefined>,
-  then?: () => Promise<void>,
-): void {
-  $<HTMLFormElement>(id).addEventListener('submit', (ev) => {
-    ev.preventDefault()
-    const form = ev.currentTarget as HTMLFormElement
-    void act(fields(form), form)
-      .then((text) => {
-        if (text !== undefined) say(msg, text)
-      })
-      .catch((e: unknown) => say(msg, `Refused: ${why(e)}`))
-      .then(() => then?.())
-  })
 }
 
 function wireForms(): void {
@@ -286,92 +258,6 @@ async function follow(): Promise<void> {
     say('live', 'reconnecting…')
     await new Promise((r) => setTimeout(r, 1000))
   }
-}
-
-interface Training {
-  readonly pack: { readonly name: string; readonly exercises: readonly { id: string; title: string }[] }
-  readonly trainees: readonly {
-    readonly id: string
-    readonly name: string
-    readonly device: string
-    readonly url: string
-    readonly current: string | null
-    readonly report: readonly { exercise: string; answer: string | null; correct: boolean }[]
-  }[]
-}
-
-/** The trainer's section, shown when the lab runs a training session (GET /training answers). */
-async function refreshTraining(): Promise<void> {
-  // Outside a class the route is off: the page does not ask for it (no 404 every few seconds).
-  if (document.querySelector('main')?.dataset.training !== 'on') return
-  let tr: Training
-  try {
-    tr = await api<Training>('/training')
-  } catch {
-    return
-  }
-  const section = $('training')
-  // In a class the trainer's section comes first.
-  if (section.hidden) $('journal-banner').after(section)
-  section.hidden = false
-  say('training-pack', `${tr.pack.name} — ${tr.pack.exercises.length} exercises`)
-  const title = new Map(tr.pack.exercises.map((e) => [e.id, e.title]))
-  $('trainees').innerHTML = tr.trainees.length
-    ? '<tr><th>Trainee</th><th>Phone</th><th>Now</th><th>Done</th><th>Their page</th><th>Report</th></tr>' +
-      tr.trainees
-        .map((t) => {
-          const done = t.report
-            .filter((r) => r.answer !== null)
-            .map((r) => `${r.correct ? '✓ ' : '✗ '}${r.exercise}`)
-          const now = t.current ? (title.get(t.current) ?? t.current) : '—'
-          return (
-            `<tr><td>${esc(t.name)}</td><td>${esc(t.device)}</td><td>${esc(now)}</td><td>${esc(done.join(', ') || '—')}</td>` +
-            `<td><a class="trainee-link" data-trainee="${esc(t.id)}" href="${esc(t.url)}">${esc(`${location.origin}/trainee`)}</a></td>` +
-            `<td><button type="button" data-download="/training/trainees/${esc(t.id)}/report?format=html">HTML</button></td></tr>`
-          )
-        })
-        .join('')
-    : '<tr><td class="muted">No trainee yet: add one, with the MAC of their phone.</td></tr>'
-  const at = $<HTMLSelectElement>('assign-trainee')
-  const chosen = at.value
-  at.innerHTML = tr.trainees
-    .map((t) => `<option value="${esc(t.id)}"${t.id === chosen ? ' selected' : ''}>${esc(t.name)}</option>`)
-    .join('')
-  const ae = $<HTMLSelectElement>('assign-exercise')
-  if (ae.options.length === 0)
-    ae.innerHTML =
-      '<option value="">drawn at random</option>' +
-      tr.pack.exercises.map((e) => `<option value="${esc(e.id)}">${esc(e.title)}</option>`).join('')
-}
-
-function wireTraining(): void {
-  onSubmit(
-    'trainee-form',
-    'training-msg',
-    async (f, form) => {
-      const t = await api<{ name: string; device: string }>(
-        '/training/trainees',
-        jsonBody({ name: f.name, device: f.device }),
-      )
-      form.reset()
-      return `Added ${t.name} on ${t.device}. Give them the link in the table.`
-    },
-    refreshTraining,
-  )
-  onSubmit(
-    'assign-form',
-    'training-msg',
-    async () => {
-      const id = $<HTMLSelectElement>('assign-trainee').value
-      const exercise = $<HTMLSelectElement>('assign-exercise').value
-      const r = await api<{ exercise: string }>(
-        `/training/trainees/${encodeURIComponent(id)}/assign`,
-        jsonBody(exercise ? { exercise } : {}),
-      )
-      return `Assigned ${r.exercise} to ${id}.`
-    },
-    refreshTraining,
-  )
 }
 
 function start(): void {

@@ -81,22 +81,34 @@ export interface Registration {
 }
 
 /** What GET /trainee/state shows a trainee. */
+/** A tool an exercise hands a trainee (lab/training/pack.ts TOOLS). */
+export type TraineeTool = 'dns-lookup' | 'directory-search' | 'journal' | 'capture' | 'dns-edit' | 'dhcp-edit'
+
+/** One event of the trainee's phone, as their journal tool shows it (✓/✗ only where verdicts are allowed). */
+export interface TraineeEvent {
+  readonly time: string
+  readonly stage?: string
+  readonly ok?: boolean
+  readonly summary: string
+}
+
 export interface TraineeState {
   readonly name: string
   readonly device: string
   readonly phone: {
+    /** The status line of the one screen inference. */
     readonly screen: string
+    /** Whether the phone has talked to the lab yet. */
+    readonly talked: boolean
     readonly stages: Readonly<Partial<Record<string, StageState>>>
-    readonly events: readonly {
-      readonly time: string
-      readonly stage?: string
-      readonly ok?: boolean
-      readonly summary: string
-    }[]
   }
   readonly exercise?: {
+    /** A hands-on exercise: judged by the phone, not answered from choices. */
+    readonly fix: boolean
     readonly question: string
     readonly choices: readonly string[]
+    readonly tools: readonly TraineeTool[]
+    readonly done: readonly { readonly afterMs: number; readonly tool: string; readonly what: string }[]
     readonly hints: readonly string[]
     readonly hintsLeft: number
     readonly timeLeftMs: number

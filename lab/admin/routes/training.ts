@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
+import type { Exercise } from '../../training/pack.js'
 import type { TrainingSession, Trainee } from '../../training/session.js'
-import { sendReport } from '../training.js'
+import { sendReport, sendSummary } from '../training-report.js'
 
 const Id = Type.Object({ id: Type.String({ minLength: 1 }) })
 const NewTrainee = Type.Object({ name: Type.String(), device: Type.String() })
@@ -14,13 +15,25 @@ const failed = (reply: FastifyReply, err: unknown): FastifyReply =>
   reply.code(400).send({ error: (err as Error).message })
 
 /** A trainee as the trainer's console lists it, with the link to give them. */
-const view = (s: TrainingSession, t: Trainee) => ({
-  id: t.id,
-  name: t.name,
-  device: t.device,
-  url: `/trainee#token=${t.token}`,
-  current: s.current(t)?.exercise.id ?? null,
-  report: s.report(t),
+const view = (s: TrainingSession, t: Trainee) => {
+  const current = s.current(t)?.exercise
+  return {
+    id: t.id,
+    name: t.name,
+    device: t.device,
+    url: `/trainee#token=${t.token}`,
+    current: current ? { id: current.id, title: current.title } : null,
+    report: s.report(t),
+  }
+}
+
+/** An exercise as the console offers it: what it is, and where its story runs — shown before assigning. */
+const offered = (s: TrainingSession, e: Exercise) => ({
+  id: e.id,
+  title: e.title,
+  kind: e.kind,
+  tools: e.tools,
+  scope: s.scope(e),
 })
 
 /** The trainer's routes under /training, behind the admin API's gate: the pack, trainees, assignments, reports. */
@@ -32,7 +45,7 @@ export const trainingRoutes: FastifyPluginAsync<{ session: TrainingSession | und
     if (!session) return none(reply)
     const { name, description, exercises } = session.pack
     return {
-      pack: { name, description: description ?? '', exercises },
+      pack: { name, description: description ?? '', exercises: exercises.map((e) => offered(session, e)) },
       trainees: session.trainees().map((t) => view(session, t)),
     }
   })
@@ -55,11 +68,24 @@ export const trainingRoutes: FastifyPluginAsync<{ session: TrainingSession | und
       if (!session) return none(reply)
       try {
         const a = await session.assign(req.params.id, req.body?.exercise || undefined)
-        return { trainee: req.params.id, exercise: a.exercise.id, faults: a.faultIds }
+        const t = session.trainee(req.params.id)
+        return {
+          trainee: t.name,
+          traineeId: t.id,
+          exercise: a.exercise.title,
+          exerciseId: a.exercise.id,
+          faults: a.faultIds,
+          scope: session.scope(a.exercise),
+        }
       } catch (err) {
         return failed(reply, err)
       }
     },
+  )
+  app.get<{ Querystring: Static<typeof Format> }>(
+    '/training/summary',
+    { schema: { querystring: Format } },
+    async (req, reply) => (session ? sendSummary(reply, session, req.query.format) : none(reply)),
   )
   app.get<{ Params: Static<typeof Id>; Querystring: Static<typeof Format> }>(
     '/training/trainees/:id/report',
