@@ -66,7 +66,9 @@ function reveal(session: TrainingSession, t: Trainee, a: Attempt, events: readon
   return {
     title: a.exercise.title,
     yours: a.answer ?? null,
-    answer: a.exercise.answer,
+    // A fix exercise has no answer to give: the phone signed in after the trainee's change, or it did not.
+    fix: a.exercise.kind === 'fix',
+    answer: a.exercise.answer ?? 'the fix in the notes',
     correct: a.correct === true,
     late: a.late === true,
     notes: a.exercise.notes,
@@ -130,7 +132,7 @@ button:focus-visible,input:focus-visible,select:focus-visible{outline:3px solid 
 <h1 id="who">Your phone</h1>
 <section aria-labelledby="h-phone"><h2 id="h-phone">The phone</h2>${PHONE_SVG}
 <p class="stages" id="stages"></p></section>
-<section aria-labelledby="h-task"><h2 id="h-task">Your task</h2><div id="task" aria-live="polite"><p>Waiting for the trainer.</p></div></section>
+<section aria-labelledby="h-task"><h2 id="h-task">Your task</h2><div id="task" aria-live="polite"><p>Waiting for the trainer.</p></div><p id="check-msg" role="status"></p></section>
 <section aria-labelledby="h-tools" id="tools" hidden><h2 id="h-tools">Your tools</h2>
 <div class="tool" id="tool-dns-lookup" hidden><h3>Look up a DNS name</h3><form id="dns-form"><label>Name <input name="name" id="dns-name" size="40" required></label>
 <label>Type <select name="type" id="dns-type">${['SRV', 'A', 'CNAME', 'MX', 'TXT', 'NS', 'PTR'].map((t) => `<option>${t}</option>`).join('')}</select></label> <button type="submit">Look up</button></form><pre id="dns-out"></pre></div>

@@ -128,5 +128,5 @@ describe.skipIf(browserTool.skip)('a training session in headless Chromium', () 
     } finally {
       for (const p of pages) await p.close()
     }
-  })
+  }, 60_000)
 })

@@ -18,6 +18,7 @@ const TOOLS: readonly TraineeTool[] = [
   'dhcp-edit',
 ]
 let shownTask = ''
+let shownQuestion: string | undefined
 
 /** The status line on the drawn screen, in two lines where it is long (as the phone wraps it). */
 function drawScreen(line: string): void {
@@ -54,7 +55,7 @@ function choiceForm(x: NonNullable<TraineeState['exercise']>): string {
 
 const FIX =
   '<p>Find the cause with your tools and fix it in your view. Then reboot your phone (an emulated one with the button, a desk phone by unplugging it) and check: your phone judges the fix.</p>' +
-  '<p><button type="button" id="reboot">Reboot my phone</button> <button type="button" id="check">Check my fix</button></p><p id="check-msg" role="status"></p>'
+  '<p><button type="button" id="reboot">Reboot my phone</button> <button type="button" id="check">Check my fix</button></p>'
 
 function showExercise(task: HTMLElement, x: NonNullable<TraineeState['exercise']>): void {
   const done = x.done.map(
@@ -81,8 +82,8 @@ function showExercise(task: HTMLElement, x: NonNullable<TraineeState['exercise']
 async function reboot(): Promise<void> {
   const r = await api<{ left: boolean }>('/trainee/reboot', { method: 'POST' })
   $('check-msg').textContent = r.left
-    ? 'Reboot sent: your phone restarts at its next look.'
-    : 'Reboot your phone by hand.'
+    ? 'Reboot sent: an emulated phone restarts within seconds; a desk phone, unplug it and plug it in again.'
+    : 'Too many reboots are waiting: unplug your phone and plug it in again.'
 }
 
 async function check(): Promise<void> {
@@ -93,7 +94,7 @@ async function check(): Promise<void> {
     $('check-msg').textContent = r.fixed
       ? 'Fixed: your phone signed in.'
       : r.booted
-        ? `Not yet: after your change the phone shows "${r.screen}".`
+        ? `Not yet: your phone shows "${r.screen}".`
         : 'Your phone has not restarted since your last change: reboot it first.'
   } catch (e) {
     $('check-msg').textContent = why(e)
@@ -105,7 +106,10 @@ function showReveal(task: HTMLElement, r: NonNullable<TraineeState['reveal']>): 
   const verdict = r.correct ? 'right">Right' : 'wrong">Not this time'
   task.innerHTML =
     `<h3 id="verdict" class="${verdict}${r.late ? ' (after the time limit)' : ''}</h3>` +
-    `<p>${esc(r.title)}. You answered <b>${esc(r.yours ?? '—')}</b>; the cause: <b>${esc(r.answer)}</b>.</p><p id="notes">${esc(r.notes)}</p>` +
+    (r.fix
+      ? `<p>${esc(r.title)}. ${r.correct ? 'You fixed it: your phone signed in after your change.' : 'Your phone did not sign in after a change of yours.'}</p>`
+      : `<p>${esc(r.title)}. You answered <b>${esc(r.yours ?? '—')}</b>; the cause: <b>${esc(r.answer)}</b>.</p>`) +
+    `<p id="notes">${esc(r.notes)}</p>` +
     `<h4>What proves it</h4><ol id="proof">${r.proof.map((e) => `<li>${esc(e.time.slice(11, 19))} ${esc(e.server)}: ${esc(e.summary)}</li>`).join('')}</ol>`
 }
 
@@ -130,6 +134,9 @@ async function refresh(): Promise<void> {
     if (s.exercise) $('left').textContent = minutesLeft(s.exercise.timeLeftMs)
     return
   }
+  // A new exercise (or none): what the last check said is about another one.
+  if (shownQuestion !== s.exercise?.question) $('check-msg').textContent = ''
+  shownQuestion = s.exercise?.question
   shownTask = key
   const task = $('task')
   if (s.exercise) showExercise(task, s.exercise)

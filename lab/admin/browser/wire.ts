@@ -116,6 +116,7 @@ export interface TraineeState {
   readonly reveal?: {
     readonly title: string
     readonly yours: string | null
+    readonly fix: boolean
     readonly answer: string
     readonly correct: boolean
     readonly late: boolean
