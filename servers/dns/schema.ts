@@ -54,7 +54,6 @@ export const DnsViewSchema = Type.Object(
     description: 'What one device (or subnet) sees differently; the first view that matches wins.',
   },
 )
-export type DnsView = Static<typeof DnsViewSchema>
 
 /** The `servers.dns` block of a scenario. */
 export const DnsSchema = serverBlock(

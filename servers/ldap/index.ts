@@ -23,4 +23,4 @@ export const ldapDefinition: LabServerDefinition<typeof LdapSchema, LdapSlice> =
   create: (config, listen, deps) => new LdapServer(config, listen, deps),
 }
 export { directoryOf } from './slice.js'
-export type { Directory, DirEntry } from './directory.js'
+export type { DirEntry } from './directory.js'
