@@ -11,7 +11,7 @@ import { dirname } from 'node:path'
 import type { DevicePlan } from '../device-views.js'
 import { checkEdit, describeEdit, type TraineeEdit } from './edits.js'
 import { storyFile, type Exercise, type ExercisePack, type Tool } from './pack.js'
-import type { AttemptSnapshot, SessionSnapshot, SessionStore } from './store.js'
+import type { Action, AttemptSnapshot, SessionSnapshot, SessionStore } from './store.js'
 
 /** How a session runs an exercise's story (`trainingOnLab` binds it to the lab's device views and reload). */
 export interface StoryRunner {
@@ -34,14 +34,6 @@ export interface PhoneVerdict {
   readonly signedIn: boolean
   /** Its status line, as the screen inference reads it. */
   readonly screen: string
-}
-
-/** One thing a trainee did with their tools: looked something up, changed their view, checked their fix. */
-export interface Action {
-  /** Wall time (ms). */
-  readonly at: number
-  readonly tool: Tool | 'check'
-  readonly what: string
 }
 
 /** One exercise given to a trainee: when, the hints taken, the faults on the phone, and the answer. */
@@ -368,6 +360,8 @@ export class TrainingSession {
   }
 
   #act(t: Trainee, a: Attempt, tool: Action['tool'], what: string): void {
+    // Bounded: a page (or a script) that keeps asking cannot grow a session without end.
+    if (a.actions.length >= MAX_ACTIONS) return
     a.actions.push({ at: this.#now(), tool, what })
     this.#record('training:tool', `${t.id} ${tool}: ${what}`, {
       trainee: t.id,
@@ -397,6 +391,8 @@ export class TrainingSession {
   edit(t: Trainee, input: unknown): TraineeEdit {
     const edit = checkEdit(input)
     const a = this.#withTool(t, edit.tool)
+    if (a.edits.length >= MAX_EDITS)
+      throw new LabError('LAB_ERR_TRAINING', `That is ${MAX_EDITS} changes already: ask the trainer to look.`)
     const story = a.exercise.story
     if (story === undefined || this.#story?.trainees.has(t.id) || !this.#stories)
       throw new LabError(
@@ -572,5 +568,9 @@ export class TrainingSession {
     this.#journal.record(eventInput('training', kind, { summary, detail }))
   }
 }
+
+/** What one attempt keeps at most: the trainee's looks and checks, and their changes to their view. */
+const MAX_ACTIONS = 500
+const MAX_EDITS = 50
 
 const names = (trainees: readonly Trainee[]): string => trainees.map((t) => t.name).join(', ')

@@ -1,7 +1,15 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { TraineeEdit } from './edits.js'
-import type { Action } from './session.js'
+import type { Tool } from './pack.js'
+
+/** One thing a trainee did with their tools: looked something up, changed their view, checked their fix. */
+export interface Action {
+  /** Wall time (ms). */
+  readonly at: number
+  readonly tool: Tool | 'check'
+  readonly what: string
+}
 
 /** A trainee's attempt as kept on disk: the exercise by its id. */
 export interface AttemptSnapshot {
