@@ -16,7 +16,8 @@ export interface ReadyLine {
   readonly endpoints: readonly {
     server: string
     name: string
-    transport: string
+    transport: 'udp' | 'tcp'
+    standardPort: number
     address: string
     port: number
     hosts: readonly string[]

@@ -79,7 +79,7 @@ describe('Dockerfile (checked by its structure: there is no Docker engine here)'
   const froms = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]!)
   it('builds from one pinned base image in two stages, with the lockfile and npm ci', () => {
     expect(froms).toHaveLength(2)
-    expect(new Set(froms.map((f) => f.split(' ')[0]))).toEqual(new Set(['node:20.19.5-bookworm-slim']))
+    expect(new Set(froms.map((f) => f.split(' ')[0]))).toEqual(new Set(['node:24.21.0-bookworm-slim']))
     expect(froms.every((f) => /:\d+\.\d+\.\d+-/.test(f) && !f.endsWith(':latest'))).toBe(true)
     expect(dockerfile).toMatch(/^COPY package\.json package-lock\.json \.\/$/m)
     expect(dockerfile).toMatch(/^RUN npm ci/m)
@@ -87,13 +87,24 @@ describe('Dockerfile (checked by its structure: there is no Docker engine here)'
   })
 
   it('runs the CLI, checks /health on the admin port it starts, and exposes what compose documents', () => {
-    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "dist\/cli\/main\.js"\]$/m)
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "\/app\/dist\/cli\/main\.js"\]$/m)
     const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]!) as string[]
     const adminPort = option(cmd, '--admin')!.split(':')[1]
     expect(dockerfile).toContain(`http://127.0.0.1:${adminPort}/health`)
     const exposed = /^EXPOSE (.*)$/m.exec(dockerfile)![1]!.split(/\s+/)
     expect(exposed.sort()).toEqual([...lab.expose].sort())
     expect(dockerfile).toMatch(/^VOLUME \["\/state"\]$/m)
+  })
+
+  it('builds every folder the build compiles, and runs as the lab’s unprivileged user as the buildah image does', () => {
+    const build = JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8')) as { include: string[] }
+    for (const dir of build.include)
+      expect(dockerfile, dir).toMatch(new RegExp(`^COPY ${dir} \\./${dir}$`, 'm'))
+    const script = readFileSync(join(root, 'containers', 'build-image.sh'), 'utf8')
+    expect(dockerfile).toMatch(/^USER cx700$/m)
+    expect(script).toContain('--user cx700')
+    expect(dockerfile).toContain('--uid 900')
+    expect(script).toMatch(/^uid=900$/m)
   })
 
   it('never copies state, keys or dependencies from the build machine', () => {
