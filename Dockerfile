@@ -34,7 +34,8 @@ COPY scenarios ./scenarios
 ENV XDG_STATE_HOME=/state NODE_ENV=production
 VOLUME ["/state"]
 USER cx700
-EXPOSE 53/udp 53/tcp 67/udp 80/tcp 88/udp 88/tcp 123/udp 389/tcp 443/tcp 3268/tcp 5060/tcp 5061/tcp 8700/tcp
+# No EXPOSE: podman's Docker API reports exposed ports as unbound bindings, on which testcontainers waits for
+# ever; compose.yaml lists what the lab binds.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8700/health').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "/app/dist/cli/main.js"]

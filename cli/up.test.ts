@@ -66,6 +66,16 @@ describe('cx700-lab up, failing to start', () => {
   })
 })
 
+describe('the admin token from the environment (a Kubernetes Secret, issue 37)', () => {
+  it('takes CX700_LAB_TOKEN when --token is not given, and --token over it', () => {
+    expect(parseUp(['x.yaml'], { CX700_LAB_TOKEN: 'from-secret' })).toMatchObject({ token: 'from-secret' })
+    expect(parseUp(['x.yaml', '--token', 'given'], { CX700_LAB_TOKEN: 'from-secret' })).toMatchObject({
+      token: 'given',
+    })
+    expect(parseUp(['x.yaml'], { CX700_LAB_TOKEN: '' })).toMatchObject({ token: undefined })
+  })
+})
+
 describe('the banner of cx700-lab train (issue 38)', () => {
   const pack = loadPack(join(packageRoot(), 'scenarios', 'training', 'half-day.yaml'))
   const info = {

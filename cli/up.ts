@@ -26,7 +26,7 @@ Options:
   --address A/N      interface mode: the lab's address on IF's segment, e.g. 10.50.0.1/24
   --admin HOST:PORT  admin API address (default 127.0.0.1:8700; a non-loopback address needs a bearer token);
                      unix:/path listens on a unix socket instead
-  --token TOKEN      the bearer token to require (default: generated and printed once)
+  --token TOKEN      the bearer token to require (default: $CX700_LAB_TOKEN, else generated and printed once)
   --state DIR        state directory (default $XDG_STATE_HOME/cx700-lab)
   --ports POLICY     scenario (default) or ephemeral (port 0 wherever the scenario names none)
   --watch            reload the scenario file when it changes (a bad edit keeps the old scenario)
@@ -86,7 +86,7 @@ export interface UpPlan {
 const MB = 1024 * 1024
 
 /** The command line as a plan; a usage error names the option. Nothing is read or bound. */
-export function parseUp(argv: string[]): UpPlan | 'help' {
+export function parseUp(argv: string[], env: NodeJS.ProcessEnv = process.env): UpPlan | 'help' {
   const { values, positionals } = parse(argv, OPTIONS)
   if (values.help) return 'help'
   if (positionals.length > 1) throw usage('up takes one scenario file.')
@@ -104,7 +104,8 @@ export function parseUp(argv: string[]): UpPlan | 'help' {
     ports,
     admin: values.admin !== undefined && adminPath === undefined ? hostPort(values.admin) : DEFAULT_ADMIN,
     adminPath,
-    token: values.token,
+    // From the environment too: a container's token comes from a Secret, and never shows in its arguments.
+    token: values.token ?? (env.CX700_LAB_TOKEN || undefined),
     json: values.json === true || !process.stdout.isTTY,
     watch: values.watch === true,
     training: values.training,

@@ -64,13 +64,13 @@ ctr="$(buildah from scratch)"
 mnt="$(buildah mount "$ctr")"
 cp -a "$rootfs/." "$mnt/"
 buildah umount "$ctr" >/dev/null
-# The lab CA and the leases live in /state: mount a volume there, so phones keep trusting the lab.
+# The lab CA and the leases live in /state: mount a volume there, so phones keep trusting the lab. No ports are
+# EXPOSEd: podman's Docker API reports an image's exposed ports as unbound port bindings, on which testcontainers
+# waits for ever (compose.yaml lists what the lab binds).
 buildah config \
   --user cx700 --workingdir /app \
   --env XDG_STATE_HOME=/state --env NODE_ENV=production \
   --volume /state \
-  --port 53/udp --port 53/tcp --port 67/udp --port 80/tcp --port 88/udp --port 88/tcp --port 123/udp \
-  --port 389/tcp --port 443/tcp --port 3268/tcp --port 5060/tcp --port 5061/tcp --port 8700/tcp \
   --healthcheck 'CMD node -e "fetch(\"http://127.0.0.1:8700/health\").then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"' \
   --healthcheck-interval 10s --healthcheck-timeout 3s --healthcheck-start-period 20s --healthcheck-retries 3 \
   --entrypoint '["node", "/app/dist/cli/main.js"]' \

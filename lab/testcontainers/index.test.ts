@@ -6,7 +6,9 @@ describe('the testcontainers module (definition only: no Docker engine here)', (
     const spec = labContainerSpec({ token: 't0k' })
     expect(spec).toMatchObject({
       image: 'cx700-lab:local',
-      command: ['up', '--mode', 'netns', '--admin', `0.0.0.0:${ADMIN_PORT}`, '--token', 't0k'],
+      command: ['up', '--mode', 'netns', '--admin', `0.0.0.0:${ADMIN_PORT}`],
+      environment: { CX700_LAB_TOKEN: 't0k' },
+      sysctls: { 'net.ipv4.ip_unprivileged_port_start': '0' },
       exposedPorts: [8700, 53, 389, 3268],
       capabilities: ['NET_BIND_SERVICE'],
       files: [],
@@ -30,9 +32,8 @@ describe('the testcontainers module (definition only: no Docker engine here)', (
       'eth0',
       '--admin',
       '0.0.0.0:8700',
-      '--token',
-      't',
     ])
+    expect(spec.environment).toEqual({ CX700_LAB_TOKEN: 't' })
     expect(spec.files).toEqual([{ content: 'version: 1\nname: x\n', target: '/scenarios/scenario.yaml' }])
     expect(spec.capabilities).toEqual(['NET_BIND_SERVICE', 'NET_ADMIN', 'NET_RAW'])
   })

@@ -27,6 +27,13 @@ export interface LabContainerSpec {
   readonly command: readonly string[]
   readonly exposedPorts: readonly number[]
   readonly capabilities: readonly string[]
+  /**
+   * Kernel settings of the container's network namespace: the image runs as its unprivileged user, which
+   * binds the standard ports (53, 88, 389 …) once the namespace lets any user bind below 1024.
+   */
+  readonly sysctls: Readonly<Record<string, string>>
+  /** The admin token goes in the environment (CX700_LAB_TOKEN), never in the command line. */
+  readonly environment: Readonly<Record<string, string>>
   readonly files: readonly { readonly content: string; readonly target: string }[]
   readonly token: string
   readonly health: { readonly path: string; readonly port: number }
@@ -44,8 +51,6 @@ export function labContainerSpec(options: LabContainerOptions = {}): LabContaine
       ...(options.dhcpInterface !== undefined ? ['--interface', options.dhcpInterface] : []),
       '--admin',
       `0.0.0.0:${ADMIN_PORT}`,
-      '--token',
-      token,
     ],
     // TCP only (testcontainers maps TCP): the admin API, DNS over TCP, LDAP and the global catalog.
     exposedPorts: [ADMIN_PORT, 53, 389, 3268],
@@ -53,6 +58,8 @@ export function labContainerSpec(options: LabContainerOptions = {}): LabContaine
       'NET_BIND_SERVICE',
       ...(options.dhcpInterface !== undefined ? ['NET_ADMIN', 'NET_RAW'] : []),
     ],
+    sysctls: { 'net.ipv4.ip_unprivileged_port_start': '0' },
+    environment: { CX700_LAB_TOKEN: token },
     files: options.scenario !== undefined ? [{ content: options.scenario, target: SCENARIO_PATH }] : [],
     token,
     health: { path: '/health', port: ADMIN_PORT },
@@ -86,7 +93,9 @@ export class Cx700LabContainer extends GenericContainer {
 
   override async start(): Promise<StartedCx700LabContainer> {
     const spec = this.spec()
+    this.hostConfig.Sysctls = { ...this.hostConfig.Sysctls, ...spec.sysctls }
     this.withCommand([...spec.command])
+      .withEnvironment({ ...spec.environment })
       .withExposedPorts(...spec.exposedPorts)
       .withAddedCapabilities(...spec.capabilities)
       .withCopyContentToContainer(spec.files.map((f) => ({ content: f.content, target: f.target })))

@@ -3,29 +3,11 @@ import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { packageRoot } from '../../../lab/paths.js'
 import { runPhone } from '../../../phone/emulator.js'
 import { PhoneNet } from '../../../phone/net.js'
 import { PhoneState } from '../../../phone/state.js'
 import { CLI, spawnLab } from '../../helpers/process.js'
-import { tool } from '../../helpers/tools.js'
-
-/** What builds and runs the image here: Debian's podman and buildah, debootstrap for the root, runc. */
-const tools = [
-  tool('podman', 'podman'),
-  tool('buildah', 'buildah'),
-  tool('debootstrap', 'debootstrap'),
-  tool('runc', 'runc'),
-]
-const missing = tools.find((t) => t.skip !== undefined)?.skip
-/** The tag .ci/run builds before the suite; a machine without it builds it here (about a minute and a half). */
-const IMAGE = 'cx700-lab:test'
-/** The lab's unprivileged user in the image (containers/build-image.sh). */
-const LAB_UID = 900
-
-function imageExists(): boolean {
-  return spawnSync('podman', ['image', 'exists', IMAGE]).status === 0
-}
+import { containerSkip, ensureTestImage, LAB_UID, TEST_IMAGE } from '../../helpers/image.js'
 
 /**
  * podman as this machine runs it: runc (crun refuses the host's hybrid cgroups), rlimits no higher than the
@@ -48,20 +30,13 @@ function podmanRun(name: string, state: string, args: readonly string[]): string
     'nproc=4096:4096',
     '--volume',
     `${state}:/state`,
-    IMAGE,
+    TEST_IMAGE,
     ...args,
   ]
 }
 
-describe.skipIf(missing)('the container image, built here and run with podman (issue 37)', () => {
-  beforeAll(() => {
-    if (imageExists()) return
-    const built = spawnSync('bash', [join(packageRoot(), 'containers', 'build-image.sh'), IMAGE], {
-      encoding: 'utf8',
-    })
-    if (built.status !== 0)
-      throw new Error(`containers/build-image.sh failed:\n${built.stdout}${built.stderr}`)
-  }, 600_000)
+describe.skipIf(containerSkip)('the container image, built here and run with podman (issue 37)', () => {
+  beforeAll(ensureTestImage, 600_000)
 
   it('runs the lab as its unprivileged user, its state on the volume; a phone signs in against it', async () => {
     const state = mkdtempSync(join(tmpdir(), 'cx700-image-'))
