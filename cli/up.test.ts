@@ -63,6 +63,15 @@ describe('cx700-lab up, failing to start', () => {
     const wrapped = Object.assign(new Error('Failed to open the journal file x'), { cause: full })
     expect(startFailure(wrapped, '/s')).toContain('/s cannot be written')
     expect(startFailure(new Error('port 53 is taken'), '/s')).toBe('port 53 is taken')
+    // A port refused to a user is EACCES too, and said as what it is (a pod without its sysctl showed it).
+    const bind = Object.assign(
+      new Error('Failed to start dns: port 53/udp needs root or CAP_NET_BIND_SERVICE.'),
+      {
+        code: 'LAB_ERR_SERVER_BIND',
+        cause: Object.assign(new Error('bind EACCES'), { code: 'EACCES' }),
+      },
+    )
+    expect(startFailure(bind, '/s')).toBe(bind.message)
   })
 })
 

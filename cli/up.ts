@@ -184,6 +184,8 @@ export function startFailure(err: unknown, stateDir: string): string {
   const message = (err as Error).message
   const code = (err as { code?: unknown }).code
   const cause = ((err as { cause?: { code?: unknown } }).cause ?? {}).code
+  // A socket refused (EACCES on port 53 as a user) is a bind problem, whose message says so: not the folder's.
+  if (code === 'LAB_ERR_SERVER_BIND') return message
   if (!UNWRITABLE.has(String(code)) && !UNWRITABLE.has(String(cause))) return message
   return `Failed to start: the lab's state folder ${stateDir} cannot be written (${message}). The lab keeps its PKI, journal and run files there and needs a few MiB free in it: free some space, or pass --state DIR on another disk.`
 }

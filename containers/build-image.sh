@@ -69,6 +69,7 @@ buildah umount "$ctr" >/dev/null
 # waits for ever (compose.yaml lists what the lab binds).
 buildah config \
   --user cx700 --workingdir /app \
+  --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   --env XDG_STATE_HOME=/state --env NODE_ENV=production \
   --volume /state \
   --healthcheck 'CMD node -e "fetch(\"http://127.0.0.1:8700/health\").then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"' \

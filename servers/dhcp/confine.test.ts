@@ -30,6 +30,20 @@ describe('the link DHCP may answer on', () => {
     )
   })
 
+  it('tolerates a pod’s cluster link the scenario names (clusterLinks), and only that one', () => {
+    const table = {
+      lo: [lo],
+      net1: [link('10.50.0.1')],
+      eth0: [link('10.244.1.7')],
+      eth2: [link('192.0.2.9')],
+    }
+    const { eth2: _eth2, ...pod } = table
+    expect(confinedInterface('net1', pod, ['eth0'])).toMatchObject({ address: '10.50.0.1' })
+    expect(() => confinedInterface('net1', table, ['eth0'])).toThrow(
+      expect.objectContaining({ code: 'LAB_ERR_DHCP_UNSAFE', message: expect.stringContaining('eth2') }),
+    )
+  })
+
   it('is refused when the named link has no IPv4 address, loopback-only namespaces included', () => {
     for (const table of [{ lo: [lo] }, { lo: [lo], 'veth-lab': [] }])
       expect(() => confinedInterface('veth-lab', table)).toThrow(

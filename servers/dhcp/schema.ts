@@ -103,6 +103,11 @@ export const DhcpSchema = serverBlock(
       description:
         'Outside loopback, send a DISCOVER before serving and refuse to start if another server answers.',
     }),
+    clusterLinks: Type.Array(Type.String({ minLength: 1, maxLength: 15 }), {
+      default: [],
+      description:
+        'Links beside the phones’ one that carry no phones and no broadcast domain: a Kubernetes pod’s cluster network (eth0), which a NetworkPolicy keeps DHCP off. DHCP still refuses to start when any other link is there.',
+    }),
     rogueWaitMs: Type.Integer({
       minimum: 100,
       maximum: 30_000,

@@ -176,9 +176,10 @@ export function planFor(slice: DhcpSlice, serverId: string): DhcpPlan {
 export function confinedInterface(
   name: string,
   all: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces(),
+  clusterLinks: readonly string[] = [],
 ): { address: string; broadcast: string; netmask: string } {
   const others = Object.entries(all)
-    .filter(([n, addrs]) => n !== name && (addrs ?? []).some((a) => !a.internal))
+    .filter(([n, addrs]) => n !== name && !clusterLinks.includes(n) && (addrs ?? []).some((a) => !a.internal))
     .map(([n]) => n)
   const own = (all[name] ?? []).find((a) => a.family === 'IPv4')
   if (!own) {
@@ -254,7 +255,7 @@ export class DhcpServer extends ServerBase<DhcpSlice, ServerDeps, DhcpEvents> {
         })
         return []
       }
-      const link = confinedInterface(name)
+      const link = confinedInterface(name, undefined, this.#config.block.clusterLinks)
       this.#broadcast = link.broadcast
       this.#serverId = link.address
       this.#link = namedLink(link.address, link.netmask)
