@@ -12,6 +12,8 @@ import type {
   Registration,
   ScriptStatus,
 } from './browser/wire.js'
+import { TOOLS } from '../training/pack.js'
+import { TRAINEE_TOOLS } from './browser/wire.js'
 import type { DeviceTimeline } from './timeline.js'
 
 /*
@@ -33,5 +35,9 @@ describe('the pages read what the admin API answers', () => {
       Reads<ServerJournalFileStatus, JournalFileStatus>,
     ] = [true, true, true, true, true, true]
     expect(held).toEqual([true, true, true, true, true, true])
+  })
+
+  it('the trainee page knows every tool a pack can hand out, and no other', () => {
+    expect([...TRAINEE_TOOLS]).toEqual([...TOOLS])
   })
 })

@@ -1,5 +1,5 @@
 import { $, apiWith, download, esc, jsonBody, pageToken, why } from './api.js'
-import type { TraineeEvent, TraineeState, TraineeTool } from './wire.js'
+import { TRAINEE_TOOLS, type TraineeEvent, type TraineeState, type TraineeTool } from './wire.js'
 
 /*
  * The trainee's page script: the one phone the trainee works on (its screen as its user sees it), the task
@@ -9,14 +9,6 @@ import type { TraineeEvent, TraineeState, TraineeTool } from './wire.js'
 
 const token = pageToken(false)
 const api = apiWith(token)
-const TOOLS: readonly TraineeTool[] = [
-  'dns-lookup',
-  'directory-search',
-  'journal',
-  'capture',
-  'dns-edit',
-  'dhcp-edit',
-]
 let shownTask = ''
 let shownQuestion: string | undefined
 
@@ -116,7 +108,7 @@ function showReveal(task: HTMLElement, r: NonNullable<TraineeState['reveal']>): 
 /** Shows the tools the exercise hands out, and only those. */
 function showTools(tools: readonly TraineeTool[]): void {
   $('tools').hidden = tools.length === 0
-  for (const t of TOOLS) $(`tool-${t}`).hidden = !tools.includes(t)
+  for (const t of TRAINEE_TOOLS) $(`tool-${t}`).hidden = !tools.includes(t)
 }
 
 async function refresh(): Promise<void> {

@@ -81,8 +81,16 @@ export interface Registration {
 }
 
 /** What GET /trainee/state shows a trainee. */
-/** A tool an exercise hands a trainee (lab/training/pack.ts TOOLS). */
-export type TraineeTool = 'dns-lookup' | 'directory-search' | 'journal' | 'capture' | 'dns-edit' | 'dhcp-edit'
+/** The tools an exercise may hand a trainee, in the page's order (held to lab/training/pack.ts TOOLS). */
+export const TRAINEE_TOOLS = [
+  'dns-lookup',
+  'directory-search',
+  'journal',
+  'capture',
+  'dns-edit',
+  'dhcp-edit',
+] as const
+export type TraineeTool = (typeof TRAINEE_TOOLS)[number]
 
 /** One event of the trainee's phone, as their journal tool shows it (✓/✗ only where verdicts are allowed). */
 export interface TraineeEvent {
