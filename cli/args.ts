@@ -31,10 +31,14 @@ export function intOption(value: string | undefined, name: string): number | und
 }
 
 /** `HOST:PORT`, `:PORT` or `PORT` → host and port (the admin API's --admin). */
-export function hostPort(value: string, defaultHost = '127.0.0.1'): { host: string; port: number } {
+export function hostPort(
+  value: string,
+  defaultHost = '127.0.0.1',
+  option = 'admin',
+): { host: string; port: number } {
   const m = /^(?:\[?([^\]]*?)\]?:)?(\d{1,5})$/.exec(value)
   if (!m || Number(m[2]) > 65535)
-    throw usage(`--admin takes HOST:PORT (e.g. 127.0.0.1:8700), not "${value}".`)
+    throw usage(`--${option} takes HOST:PORT (e.g. 127.0.0.1:8700), not "${value}".`)
   return { host: m[1] || defaultHost, port: Number(m[2]) }
 }
 

@@ -74,6 +74,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
     const m = await import('./clock.js')
     return { help: m.CLOCK_HELP, run: m.clock }
   },
+  fleet: async () => {
+    const m = await import('./fleet.js')
+    return { help: m.FLEET_HELP, run: m.fleet }
+  },
   preflight: async () => {
     const m = await import('./preflight.js')
     return { help: m.PREFLIGHT_HELP, run: m.preflightCommand }
@@ -109,6 +113,7 @@ Commands:
   timeline export|diff             a phone's boot as a golden timeline, and two of them compared
   capture --device MAC [--stage S] a phone's traffic as a pcapng for Wireshark (TLS secrets inside)
   preflight --interface IF         check a host before real phones meet the lab on IF
+  fleet FILE [--serve H:P]         several labs at a glance (terminal, or a page with --serve)
   scenario load FILE   swap the running lab's scenario
   schema               print the scenario JSON Schema
   phone                boot an emulated CX700 against the running lab (--count N for many)

@@ -14,6 +14,7 @@ import { phoneRoutes } from './routes/phones.js'
 import { pkiRoutes } from './routes/pki.js'
 import { scenarioRoutes } from './routes/scenario.js'
 import { scriptRoutes } from './routes/script.js'
+import { summaryRoutes } from './routes/summary.js'
 import { timelineRoutes } from './routes/timeline.js'
 import { traineeRoutes } from './routes/trainee.js'
 import { trainingRoutes } from './routes/training.js'
@@ -37,6 +38,7 @@ const ADMIN_ROUTES = [
   faultRoutes,
   journalRoutes,
   scriptRoutes,
+  summaryRoutes,
 ] as const
 
 /**

@@ -51,13 +51,23 @@ export async function isLoopbackHost(host: string): Promise<boolean> {
 }
 
 /**
+ * The token a page or API listening on `host` asks for: the one given, else one made here off loopback, else
+ * none. `host` undefined is a unix socket (its file's permissions are the gate).
+ */
+export async function bearerToken(
+  host: string | undefined,
+  given: string | undefined,
+): Promise<string | undefined> {
+  const needsToken = given !== undefined || (host !== undefined && !(await isLoopbackHost(host)))
+  return needsToken ? (given ?? randomBytes(18).toString('base64url')) : undefined
+}
+
+/**
  * The admin API, listening: one control plane for every protocol (lab/admin/app.ts). Loopback by default; on
  * any other address every admin route needs `Authorization: Bearer <token>` (given, or made here).
  */
 export async function startAdmin(lab: Lab, options: AdminOptions): Promise<AdminServer> {
-  const needsToken =
-    options.token !== undefined || (options.path === undefined && !(await isLoopbackHost(options.host)))
-  const token = needsToken ? (options.token ?? randomBytes(18).toString('base64url')) : undefined
+  const token = await bearerToken(options.path === undefined ? options.host : undefined, options.token)
   const names = isIP(options.host) === 0 ? [options.host] : []
   const app = await adminApp(lab, { token, training: options.training, names })
   try {

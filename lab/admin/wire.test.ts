@@ -7,6 +7,7 @@ import type { JournalFileStatus as ServerJournalFileStatus } from '../../core/jo
 import type {
   Endpoint,
   FaultInForce,
+  FleetRow,
   JournalFileStatus,
   Lane,
   Registration,
@@ -15,6 +16,7 @@ import type {
 import { TOOLS } from '../training/pack.js'
 import { TRAINEE_TOOLS } from './browser/wire.js'
 import type { DeviceTimeline } from './timeline.js'
+import type { FleetRow as ServerFleetRow } from '../fleet/status.js'
 
 /*
  * The pages' types of what the admin API answers (lab/admin/browser/wire.ts: the browser program cannot load
@@ -25,7 +27,7 @@ import type { DeviceTimeline } from './timeline.js'
 type Reads<Server, Page> = [Server] extends [Page] ? true : false
 
 describe('the pages read what the admin API answers', () => {
-  it('lanes, endpoints, faults, the script, registrations and the journal file’s state as the server types them', () => {
+  it('lanes, endpoints, faults, the script, registrations, the journal file’s state and the fleet’s rows as the server types them', () => {
     const held: [
       Reads<DeviceTimeline, Lane>,
       Reads<ServerEndpoint, Endpoint>,
@@ -33,8 +35,9 @@ describe('the pages read what the admin API answers', () => {
       Reads<ServerScriptStatus, ScriptStatus>,
       Reads<RegistrationView, Registration>,
       Reads<ServerJournalFileStatus, JournalFileStatus>,
-    ] = [true, true, true, true, true, true]
-    expect(held).toEqual([true, true, true, true, true, true])
+      Reads<ServerFleetRow, FleetRow>,
+    ] = [true, true, true, true, true, true, true]
+    expect(held).toEqual([true, true, true, true, true, true, true])
   })
 
   it('the trainee page knows every tool a pack can hand out, and no other', () => {

@@ -11,6 +11,7 @@ import type { Endpoint, Health } from '../runtime.js'
 import type { DnsRecordInput } from '../../servers/dns/schema.js'
 import type { ClockChangeRequest, ClockView } from '../admin/clock-view.js'
 import type { PhoneCommand } from '../admin/phone-commands.js'
+import type { LabSummary, PhoneSummary } from '../admin/routes/summary.js'
 
 export type {
   ClockChangeRequest,
@@ -22,6 +23,8 @@ export type {
   FaultRule,
   RuleStatus,
   DeviceRef,
+  LabSummary,
+  PhoneSummary,
 }
 
 export type { ScriptStatus }
@@ -97,17 +100,26 @@ function fetchUnix(socketPath: string, path: string, init: RequestInit): Promise
 export class LabClient {
   readonly baseUrl: string
   readonly #token: string | undefined
+  readonly #timeoutMs: number | undefined
 
-  constructor(baseUrl: string, token?: string) {
+  /** `timeoutMs` bounds each request over HTTP (a fleet view must not wait on one lab for ever). */
+  constructor(baseUrl: string, token?: string, options: { timeoutMs?: number } = {}) {
     this.baseUrl = baseUrl.replace(/\/$/, '')
     this.#token = token
+    this.#timeoutMs = options.timeoutMs
   }
 
   /** The admin API over HTTP, or over a unix socket for a `unix:PATH` base URL. */
   #fetch(path: string, init: RequestInit): Promise<Response> {
     return this.baseUrl.startsWith('unix:')
       ? fetchUnix(this.baseUrl.slice('unix:'.length), path, init)
-      : fetch(this.baseUrl + path, init)
+      : fetch(this.baseUrl + path, {
+          ...init,
+          // A request with a signal of its own (a followed journal) is bounded by its caller.
+          ...(this.#timeoutMs !== undefined && !init.signal
+            ? { signal: AbortSignal.timeout(this.#timeoutMs) }
+            : {}),
+        })
   }
 
   async #send(method: string, path: string, body?: { json?: unknown; yaml?: string }): Promise<Response> {
@@ -158,6 +170,11 @@ export class LabClient {
     const res = await this.#send('GET', '/health')
     if (res.status === 200 || res.status === 503) return (await res.json()) as Health
     throw new AdminRequestError(res.status, `GET /health answered ${res.status}`, [])
+  }
+
+  /** The lab at a glance: scenario, site, each phone's end state, the faults in force, health. */
+  summary(): Promise<LabSummary> {
+    return this.#request<LabSummary>('GET', '/summary')
   }
 
   endpoints(): Promise<EndpointsAnswer> {

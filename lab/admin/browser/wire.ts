@@ -132,3 +132,17 @@ export interface TraineeState {
     readonly proof: readonly { readonly time: string; readonly server: string; readonly summary: string }[]
   }
 }
+
+/** One lab of the fleet view (`GET /fleet` of `cx700-lab fleet --serve`). */
+export interface FleetRow {
+  readonly name: string
+  readonly site?: string
+  readonly dashboard: string
+  readonly reachable: boolean
+  readonly error?: string
+  readonly scenario?: string
+  readonly domain?: string
+  readonly healthy?: boolean
+  readonly phones: readonly { key: string; screen: string; signedIn: boolean; alert?: string }[]
+  readonly faults: readonly string[]
+}

@@ -21,6 +21,11 @@ export const pageRoutes: FastifyPluginAsync<{ training: boolean }> = async (app,
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(dashboardPage(training)))
   app.get('/dashboard', async (_req, reply) => reply.redirect('/', 302))
   app.get('/trainee', async (_req, reply) => reply.type('text/html; charset=utf-8').send(traineePage()))
+  await app.register(assetRoutes)
+}
+
+/** The pages' scripts, as `npm run build` compiled them (the fleet view serves them too). */
+export const assetRoutes: FastifyPluginAsync = async (app) => {
   app.get<{ Params: Static<typeof Asset> }>(
     '/assets/:file',
     { schema: { params: Asset }, config: { does: 'serve a script of the pages' } },
