@@ -53,10 +53,10 @@ export interface Fleet {
 type LabDoc = Static<typeof FleetLabSchema>
 
 /** Reads a lab's token from where the file says; a missing one is a problem at the `token` field. */
-function tokenOf(lab: LabDoc, dir: string): string | { problem: string } | undefined {
+function tokenOf(lab: LabDoc, dir: string, env: NodeJS.ProcessEnv): string | { problem: string } | undefined {
   if (lab.token === undefined) return undefined
   if ('env' in lab.token) {
-    const value = process.env[lab.token.env]
+    const value = env[lab.token.env]
     return value ? value : { problem: `the environment has no ${lab.token.env}` }
   }
   try {
@@ -69,9 +69,9 @@ function tokenOf(lab: LabDoc, dir: string): string | { problem: string } | undef
 
 /**
  * A fleet file (ADR 0029): the labs a fleet view shows, each by its admin API and where its token is read.
- * Problems name the file, line and field, as a scenario's do.
+ * Problems name the file, line and field, as a scenario's do; tokens named by `env` are read from `env`.
  */
-export function loadFleet(file: string, text?: string): Fleet {
+export function loadFleet(file: string, text?: string, env: NodeJS.ProcessEnv = process.env): Fleet {
   const name = resolve(file)
   const read = readYamlSource(name, text, 'a fleet file')
   if (!read.source || read.problems.length > 0) throw new ScenarioError(read.problems, 'fleet file')
@@ -86,7 +86,7 @@ export function loadFleet(file: string, text?: string): Fleet {
     }
     if (doc.labs.findIndex((l) => l.name === lab.name) !== i)
       at(`/labs/${i}/name`, `${lab.name} is named twice`)
-    const token = tokenOf(lab, dirname(name))
+    const token = tokenOf(lab, dirname(name), env)
     if (typeof token === 'object') at(`/labs/${i}/token`, token.problem)
     const { token: _where, ...rest } = lab
     labs.push({ ...rest, ...(typeof token === 'string' ? { token } : {}) })

@@ -8,21 +8,22 @@ import { packageRoot } from '../../../lab/paths.js'
 import { loadScenario } from '../../../lab/scenario/load.js'
 import { SERVER_DEFINITIONS, SERVER_NAMES } from '../../../servers/index.js'
 import { tool } from '../../helpers/tools.js'
+import { loadFleet } from '../../../lab/fleet/file.js'
 
 const root = packageRoot()
-const compose = parse(readFileSync(join(root, 'compose.yaml'), 'utf8')) as {
-  services: {
-    lab: {
-      command: string[]
-      expose: string[]
-      volumes: string[]
-      cap_add: string[]
-      healthcheck: { test: string[] }
-    }
-  }
-  networks: { phones: { driver: string } }
+interface Service {
+  command: string[]
+  expose: string[]
+  volumes: string[]
+  networks: string[]
+  cap_add: string[]
+  healthcheck: { test: string[] }
 }
-const lab = compose.services.lab
+const compose = parse(readFileSync(join(root, 'compose.yaml'), 'utf8'), { merge: true }) as {
+  services: Record<string, Service>
+  networks: Record<string, { external: boolean; name: string }>
+  volumes: Record<string, unknown>
+}
 const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8')
 const dockerCompose = tool('docker-compose', 'docker-compose')
 
@@ -51,27 +52,60 @@ describe('compose.yaml', () => {
       dockerCompose.path!,
       ['-f', join(root, 'compose.yaml'), 'config'],
       {
-        env: { ...process.env, CX700_LAB_TOKEN: 'test-token' },
+        env: { ...process.env, CX700_VLAN10_TOKEN: 'token-ten', CX700_VLAN20_TOKEN: 'token-twenty' },
         timeout: 30_000,
       },
     )
-    expect(stdout).toContain('driver: macvlan')
-    expect(stdout).toContain('test-token')
+    expect(stdout).toContain('name: cx700-vlan10')
+    expect(stdout).toContain('token-ten')
+    expect(stdout).toContain('token-twenty')
   })
 
-  it('runs a scenario that exists, with DHCP confined to the container’s one link, and exposes exactly what the lab binds', () => {
-    const [verb, scenarioPath] = lab.command
-    expect(verb).toBe('up')
-    const host = lab.volumes.find((v) => v.endsWith(':/scenarios:ro'))!.split(':')[0]!
-    const file = join(root, host, scenarioPath!.replace('/scenarios/', ''))
-    expect(existsSync(file)).toBe(true)
-    expect(option(lab.command, '--mode')).toBe('netns')
-    expect(option(lab.command, '--interface')).toBe('eth0')
-    expect(compose.networks.phones.driver).toBe('macvlan')
-    const adminPort = option(lab.command, '--admin')!.split(':')[1]!
-    expect([...lab.expose].sort()).toEqual([...boundPorts(file), `${adminPort}/tcp`].sort())
-    expect(lab.healthcheck.test.join(' ')).toContain(`http://127.0.0.1:${adminPort}/health`)
-    expect(lab.cap_add).toEqual(expect.arrayContaining(['NET_ADMIN', 'NET_BIND_SERVICE']))
+  it('runs one lab per VLAN: each its own scenario (with its own address), state, network and token; DHCP on its one link', () => {
+    const services = Object.values(compose.services)
+    expect(services).toHaveLength(2)
+    const seen = { scenarios: new Set<string>(), volumes: new Set<string>(), networks: new Set<string>() }
+    for (const lab of services) {
+      const [verb, scenarioPath] = lab.command
+      expect(verb).toBe('up')
+      const host = lab.volumes.find((v) => v.endsWith(':/scenarios:ro'))!.split(':')[0]!
+      const file = join(root, host, scenarioPath!.replace('/scenarios/', ''))
+      expect(existsSync(file)).toBe(true)
+      // The network's --ip-range (compose.yaml's header) gives the lab the address its scenario names.
+      const [network] = lab.networks
+      const id = /^vlan(\d+)$/.exec(network!)![1]!
+      // Its scenario extends the image's default scenario (/app in the image; here, the repository's).
+      const text = readFileSync(file, 'utf8').replace('/app/scenarios/', `${join(root, 'scenarios')}/`)
+      expect(loadScenario(file, text).site.labAddress).toBe(`10.${id}.0.1`)
+      expect(compose.networks[network!]).toEqual({
+        external: true,
+        name: `\${CX700_VLAN${id}_NETWORK:-cx700-vlan${id}}`,
+      })
+      expect(option(lab.command, '--token')).toMatch(new RegExp(`^\\$\\{CX700_VLAN${id}_TOKEN:\\?`))
+      expect(option(lab.command, '--mode')).toBe('netns')
+      expect(option(lab.command, '--interface')).toBe('eth0')
+      seen.scenarios.add(file)
+      seen.volumes.add(lab.volumes.find((v) => v.endsWith(':/state'))!)
+      seen.networks.add(network!)
+      const adminPort = option(lab.command, '--admin')!.split(':')[1]!
+      expect([...lab.expose].sort()).toEqual(
+        [...boundPorts(join(root, 'scenarios', 'default.yaml')), `${adminPort}/tcp`].sort(),
+      )
+      expect(lab.healthcheck.test.join(' ')).toContain(`http://127.0.0.1:${adminPort}/health`)
+      expect(lab.cap_add).toEqual(expect.arrayContaining(['NET_ADMIN', 'NET_BIND_SERVICE']))
+    }
+    expect([seen.scenarios.size, seen.volumes.size, seen.networks.size]).toEqual([2, 2, 2])
+  })
+
+  it('its fleet file names every lab it starts, by the address its network gives it, with its token', () => {
+    const fleet = loadFleet(join(root, 'deploy', 'compose', 'fleet.yaml'), undefined, {
+      CX700_VLAN10_TOKEN: 'a',
+      CX700_VLAN20_TOKEN: 'b',
+    })
+    expect(fleet.labs.map((l) => [l.admin, l.token])).toEqual([
+      ['http://10.10.0.1:8700', 'a'],
+      ['http://10.20.0.1:8700', 'b'],
+    ])
   })
 })
 
