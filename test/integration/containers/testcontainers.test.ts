@@ -4,7 +4,9 @@ import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { GenericContainer, Wait } from 'testcontainers'
 import { Cx700LabContainer } from '../../../lab/testcontainers/index.js'
+import type { PhoneReport } from '../../../phone/emulator.js'
 import { containerSkip, ensureTestImage, PODMAN_CONF, TEST_IMAGE } from '../../helpers/image.js'
 import { tool } from '../../helpers/tools.js'
 
@@ -47,14 +49,36 @@ describe.skipIf(containerSkip ?? dig.skip ?? ldapsearch.skip)(
     /** Named, so that a container whose start failed is removed too (no Ryuk here to reap it). */
     const name = `cx700-lab-testcontainers-${process.pid}`
 
+    /** The phones' segment of the phone test: a podman network of the test's own, the default scenario's subnet. */
+    const segment = `cx700-lab-phones-${process.pid}`
+    const phoneName = `cx700-lab-phone-${process.pid}`
+
+    /** The anonymous volumes of the containers started (the image's /state): podman's Docker API keeps them. */
+    const volumes: string[] = []
+    const keepVolumesOf = (container: string): void => {
+      const r = spawnSync(
+        'podman',
+        ['inspect', container, '--format', '{{range .Mounts}}{{.Name}} {{end}}'],
+        {
+          encoding: 'utf8',
+        },
+      )
+      volumes.push(...r.stdout.split(/\s+/).filter((v) => v !== ''))
+    }
+
     afterAll(() => {
-      spawnSync('podman', ['rm', '--force', '--ignore', name])
+      if (volumes.length > 0) spawnSync('podman', ['volume', 'rm', '--force', ...volumes])
+      spawnSync('podman', ['rm', '--force', '--ignore', name, `${name}-dhcp`, phoneName])
+      spawnSync('podman', ['network', 'rm', '--force', segment])
+      // podman 4.3's CNI keeps a removed network's address store.
+      rmSync(`/var/lib/cni/networks/${segment}`, { recursive: true, force: true })
       if (service?.pid !== undefined) process.kill(service.pid, 'SIGTERM')
       rmSync(dir, { recursive: true, force: true })
     })
 
     it('starts the lab’s image through the module; real clients ask it; the typed client reads its journal', async () => {
       const started = await new Cx700LabContainer({ image: TEST_IMAGE }).withName(name).start()
+      keepVolumesOf(name)
       try {
         const client = started.getClient()
         const { endpoints } = await started.getEndpoints()
@@ -101,5 +125,70 @@ describe.skipIf(containerSkip ?? dig.skip ?? ldapsearch.skip)(
         await started.stop()
       }
     }, 120_000)
+
+    it('an emulated phone in a container beside it boots by broadcast DHCP across the container boundary and signs in', async () => {
+      // The segment: the default scenario's subnet; the lab, started first on the fresh network, gets its first
+      // address (10.50.0.1, the scenario's labAddress); no DHCP server of podman's answers there.
+      const made = spawnSync(
+        'podman',
+        ['network', 'create', '--subnet', '10.50.0.0/24', '--gateway', '10.50.0.254', segment],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, CONTAINERS_CONF: join(dir, 'containers.conf') },
+        },
+      )
+      expect(made.status, made.stderr).toBe(0)
+      const lab = await new Cx700LabContainer({ image: TEST_IMAGE })
+        .withDhcpInterface('eth0')
+        .withNetworkMode(segment)
+        .withName(`${name}-dhcp`)
+        .start()
+      keepVolumesOf(`${name}-dhcp`)
+      try {
+        expect(lab.getIpAddress(segment)).toBe('10.50.0.1')
+        const mac = '00:04:f2:00:37:02'
+        // The phone: the same image's emulator, root in its own container (it sets its leased address on eth0).
+        const phone = await new GenericContainer(TEST_IMAGE)
+          .withName(phoneName)
+          .withNetworkMode(segment)
+          .withUser('0:0')
+          .withAddedCapabilities('NET_ADMIN', 'NET_RAW')
+          // A phone has no address before DHCP: the one podman gave the container goes, so the phone's traffic
+          // comes from its lease alone (with both, the kernel sends from podman's, and the lab cannot tell the
+          // phone's sign-in from its lease: two lanes, one signed in with no MAC).
+          .withEntrypoint(['/bin/sh', '-c'])
+          .withCommand([
+            `ip addr flush dev eth0 && exec node /app/dist/cli/main.js phone --direct --interface eth0 --mac ${mac} --state /tmp/phones --json`,
+          ])
+          .withWaitStrategy(Wait.forOneShotStartup())
+          .withStartupTimeout(90_000)
+          .start()
+        keepVolumesOf(phoneName)
+        const report = JSON.parse(await text(await phone.logs())) as PhoneReport
+        expect(report.endState, report.steps.map((x) => `${x.step} ${x.ok} ${x.detail}`).join('\n')).toBe(
+          'signed-in',
+        )
+        expect(report.learnt.address).toMatch(/^10\.50\.0\.\d+$/)
+        // The lab's own account of it, through the typed client: the lease by broadcast, then the phone's sign-in.
+        const client = lab.getClient()
+        const dhcp = await client.journal({ server: 'dhcp', device: mac })
+        expect(dhcp.map((e) => e.summary)).toContainEqual(
+          expect.stringMatching(/^ACK 10\.50\.0\.\d+ to 00:04:f2:00:37:02 → 255\.255\.255\.255:68/),
+        )
+        const summary = await client.summary()
+        expect(summary.phones).toEqual([
+          expect.objectContaining({ key: `mac:${mac}`, endState: 'signed-in' }),
+        ])
+      } finally {
+        await lab.stop()
+      }
+    }, 180_000)
   },
 )
+
+/** A container's log stream, whole (the one-shot phone has exited: the stream ends). */
+async function text(stream: NodeJS.ReadableStream): Promise<string> {
+  let out = ''
+  for await (const chunk of stream) out += String(chunk)
+  return out
+}
