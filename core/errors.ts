@@ -37,6 +37,7 @@ export type LabErrorCode =
   | 'LAB_ERR_TRAINING'
   | 'LAB_ERR_DEVICE_VIEW'
   | 'LAB_ERR_NODE_VERSION'
+  | 'LAB_ERR_CONTAINER'
 
 export class LabError extends Error {
   readonly code: LabErrorCode

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { ADMIN_PORT, Cx700LabContainer, labContainerSpec } from './index.js'
+import { LabError } from '../../core/errors.js'
+import { ADMIN_PORT, Cx700LabContainer, Cx700PhoneContainer, labContainerSpec } from './index.js'
 
 describe('the testcontainers module (definition only: no Docker engine here)', () => {
   it('runs the embedded scenario in netns mode with the admin API behind a token, DHCP off', () => {
@@ -36,5 +37,21 @@ describe('the testcontainers module (definition only: no Docker engine here)', (
     expect(spec.environment).toEqual({ CX700_LAB_TOKEN: 't' })
     expect(spec.files).toEqual([{ content: 'version: 1\nname: x\n', target: '/scenarios/scenario.yaml' }])
     expect(spec.capabilities).toEqual(['NET_BIND_SERVICE', 'NET_ADMIN', 'NET_RAW'])
+  })
+
+  it('an emulated phone boots once in the image: its own address gone, broadcast DHCP on eth0, its report as JSON', () => {
+    const spec = new Cx700PhoneContainer({ mac: '00:04:F2:00:37:02' }).spec()
+    expect(spec).toMatchObject({
+      image: 'cx700-lab:local',
+      entrypoint: ['/bin/sh', '-c'],
+      user: '0:0',
+      capabilities: ['NET_ADMIN', 'NET_RAW'],
+    })
+    expect(spec.command).toEqual([
+      'ip addr flush dev eth0 && exec node /app/dist/cli/main.js phone --direct --interface eth0 ' +
+        '--mac 00:04:f2:00:37:02 --state /tmp/phones --json',
+    ])
+    // The MAC goes into a shell line: only a MAC is taken.
+    expect(() => new Cx700PhoneContainer({ mac: '00:04:f2:00:37:02; reboot' })).toThrow(LabError)
   })
 })

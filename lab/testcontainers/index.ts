@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { AbstractStartedContainer, GenericContainer, Wait, type StartedTestContainer } from 'testcontainers'
+import { LabError } from '../../core/errors.js'
 import { LabClient, type EndpointsAnswer } from '../client/index.js'
 
 /**
@@ -124,5 +125,88 @@ export class StartedCx700LabContainer extends AbstractStartedContainer {
   /** The lab's port map (addresses and ports inside the container). */
   getEndpoints(): Promise<EndpointsAnswer> {
     return this.getClient().endpoints()
+  }
+}
+
+/** What an emulated phone reports of one boot (`cx700-lab phone --json`), as the module reads it. */
+export interface PhoneBootReport {
+  readonly mac: string
+  readonly endState: string
+  /** The status lines the phone showed, in order. */
+  readonly status: readonly string[]
+  readonly steps: readonly { readonly step: string; readonly ok: boolean; readonly detail: string }[]
+  /** What the phone learnt: its address, the DC, the pool, its e-mail … */
+  readonly learnt: Readonly<Record<string, unknown>>
+}
+
+export interface PhoneContainerOptions {
+  readonly image?: string
+  /** The phone's MAC (a Polycom one: the lab's DHCP answers only those by default). */
+  readonly mac: string
+}
+
+/** What the phone container is made of: pure, so it can be checked without an engine. */
+export interface PhoneContainerSpec {
+  readonly image: string
+  readonly entrypoint: readonly string[]
+  readonly command: readonly string[]
+  readonly user: string
+  readonly capabilities: readonly string[]
+}
+
+export function phoneContainerSpec(options: PhoneContainerOptions): PhoneContainerSpec {
+  if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(options.mac))
+    throw new LabError(
+      'LAB_ERR_CONTAINER',
+      `a phone's MAC is six octets in hex (00:04:f2:…), not ${JSON.stringify(options.mac)}`,
+    )
+  // A phone has no address before DHCP: the one the engine gave the container goes first, so the phone's
+  // traffic comes from its lease alone (with both, the kernel sends from the engine's, and the lab sees the
+  // sign-in as another device than the lease).
+  const boot = `ip addr flush dev eth0 && exec node /app/dist/cli/main.js phone --direct --interface eth0 --mac ${options.mac.toLowerCase()} --state /tmp/phones --json`
+  return {
+    image: options.image ?? LAB_IMAGE,
+    entrypoint: ['/bin/sh', '-c'],
+    command: [boot],
+    // Root in its own container: it sets its leased address and a broadcast route on eth0.
+    user: '0:0',
+    capabilities: ['NET_ADMIN', 'NET_RAW'],
+  }
+}
+
+/**
+ * An emulated CX700 in a container of the lab's image, for a network it shares with a lab container that
+ * serves DHCP there (`withDhcpInterface('eth0')`): it boots once — broadcast DHCP, then everything by the DNS the
+ * lease names — and `boot()` gives its report.
+ */
+export class Cx700PhoneContainer extends GenericContainer {
+  readonly #spec: PhoneContainerSpec
+
+  constructor(options: PhoneContainerOptions) {
+    const spec = phoneContainerSpec(options)
+    super(spec.image)
+    this.#spec = spec
+  }
+
+  spec(): PhoneContainerSpec {
+    return this.#spec
+  }
+
+  /** Starts the phone, waits for its boot to end, and reads its report. */
+  async boot(): Promise<{ report: PhoneBootReport; container: StartedTestContainer }> {
+    const spec = this.#spec
+    const started = await this.withEntrypoint([...spec.entrypoint])
+      .withCommand([...spec.command])
+      .withUser(spec.user)
+      .withAddedCapabilities(...spec.capabilities)
+      .withWaitStrategy(Wait.forOneShotStartup())
+      .start()
+    let out = ''
+    for await (const chunk of await started.logs()) out += String(chunk)
+    try {
+      return { report: JSON.parse(out) as PhoneBootReport, container: started }
+    } catch {
+      throw new LabError('LAB_ERR_CONTAINER', `the phone container printed no report:\n${out.slice(0, 2000)}`)
+    }
   }
 }

@@ -4,8 +4,11 @@ import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { GenericContainer, Wait } from 'testcontainers'
-import { Cx700LabContainer } from '../../../lab/testcontainers/index.js'
+import {
+  Cx700LabContainer,
+  Cx700PhoneContainer,
+  type PhoneBootReport,
+} from '../../../lab/testcontainers/index.js'
 import type { PhoneReport } from '../../../phone/emulator.js'
 import { containerSkip, ensureTestImage, PODMAN_CONF, TEST_IMAGE } from '../../helpers/image.js'
 import { tool } from '../../helpers/tools.js'
@@ -147,24 +150,16 @@ describe.skipIf(containerSkip ?? dig.skip ?? ldapsearch.skip)(
       try {
         expect(lab.getIpAddress(segment)).toBe('10.50.0.1')
         const mac = '00:04:f2:00:37:02'
-        // The phone: the same image's emulator, root in its own container (it sets its leased address on eth0).
-        const phone = await new GenericContainer(TEST_IMAGE)
+        // The phone: the image's own emulator in a container of its own on the same network (the module's).
+        // What the module reads of a boot is what the emulator reports (held at compile time).
+        const held: [PhoneReport] extends [PhoneBootReport] ? true : false = true
+        expect(held).toBe(true)
+        const { report } = await new Cx700PhoneContainer({ image: TEST_IMAGE, mac })
           .withName(phoneName)
           .withNetworkMode(segment)
-          .withUser('0:0')
-          .withAddedCapabilities('NET_ADMIN', 'NET_RAW')
-          // A phone has no address before DHCP: the one podman gave the container goes, so the phone's traffic
-          // comes from its lease alone (with both, the kernel sends from podman's, and the lab cannot tell the
-          // phone's sign-in from its lease: two lanes, one signed in with no MAC).
-          .withEntrypoint(['/bin/sh', '-c'])
-          .withCommand([
-            `ip addr flush dev eth0 && exec node /app/dist/cli/main.js phone --direct --interface eth0 --mac ${mac} --state /tmp/phones --json`,
-          ])
-          .withWaitStrategy(Wait.forOneShotStartup())
           .withStartupTimeout(90_000)
-          .start()
+          .boot()
         keepVolumesOf(phoneName)
-        const report = JSON.parse(await text(await phone.logs())) as PhoneReport
         expect(report.endState, report.steps.map((x) => `${x.step} ${x.ok} ${x.detail}`).join('\n')).toBe(
           'signed-in',
         )
@@ -185,10 +180,3 @@ describe.skipIf(containerSkip ?? dig.skip ?? ldapsearch.skip)(
     }, 180_000)
   },
 )
-
-/** A container's log stream, whole (the one-shot phone has exited: the stream ends). */
-async function text(stream: NodeJS.ReadableStream): Promise<string> {
-  let out = ''
-  for await (const chunk of stream) out += String(chunk)
-  return out
-}
