@@ -153,8 +153,9 @@ export function inferStatus(events: readonly TimelineEvent[]): string[] {
   return out
 }
 
-/** Whether the last boot signed in (a REGISTER answered 200). */
-const signedIn = (state: EndState): boolean => state === 'signed-in' || state === 'signed-in-without-exchange'
+/** Whether the last boot signed in (a REGISTER answered 200), with Exchange or without it. */
+export const signedIn = (state: EndState): boolean =>
+  state === 'signed-in' || state === 'signed-in-without-exchange'
 
 /**
  * The line the phone presumably shows now: "Signed in" once its REGISTER was answered 200, else the last

@@ -1,3 +1,4 @@
+import { signedIn } from '../admin/screen.js'
 import { LabClient, type LabSummary } from '../client/index.js'
 import type { Fleet, FleetLab } from './file.js'
 
@@ -20,9 +21,6 @@ export interface FleetRow {
 /** How long one lab may take to answer before the view says it did not. */
 const ANSWER_MS = 5_000
 
-const signedIn = (p: LabSummary['phones'][number]): boolean =>
-  p.endState === 'signed-in' || p.endState === 'signed-in-without-exchange'
-
 function rowOf(lab: FleetLab, summary: LabSummary): FleetRow {
   return {
     ...base(lab),
@@ -33,7 +31,7 @@ function rowOf(lab: FleetLab, summary: LabSummary): FleetRow {
     phones: summary.phones.map((p) => ({
       key: p.key,
       screen: p.screen,
-      signedIn: signedIn(p),
+      signedIn: signedIn(p.endState),
       ...(p.alert !== undefined ? { alert: p.alert } : {}),
     })),
     faults: summary.faults.map(
