@@ -126,12 +126,12 @@ export interface LdapMessage {
   readonly controls: readonly LdapControl[]
 }
 
-function fail(message: string, offset: number): never {
+export function fail(message: string, offset: number): never {
   throw new LabDecodeError('LAB_ERR_LDAP_DECODE', `Failed to decode LDAP: ${message}.`, offset)
 }
 
-/** A reader over exactly one element's contents; every read is checked. */
-class Reader {
+/** A reader over exactly one element's contents; every read is checked (the client codec reads with it too). */
+export class Reader {
   readonly ber: BerReader
   constructor(buf: Buffer) {
     this.ber = new BerReader(buf)
@@ -184,7 +184,8 @@ class Reader {
   }
 }
 
-function withBer<T>(fn: () => T, offset: () => number): T {
+/** Runs a decode, every failure of ldapts's reader turned into LAB_ERR_LDAP_DECODE. */
+export function withBer<T>(fn: () => T, offset: () => number): T {
   try {
     return fn()
   } catch (err) {
@@ -419,7 +420,12 @@ export interface EncodedAttribute {
   readonly values: readonly Buffer[]
 }
 
-function envelope(id: number, body: (w: BerWriter) => void, controls: readonly LdapControl[] = []): Buffer {
+/** One whole LDAPMessage: the id, the operation `body` writes, the controls. */
+export function envelope(
+  id: number,
+  body: (w: BerWriter) => void,
+  controls: readonly LdapControl[] = [],
+): Buffer {
   const w = new BerWriter()
   writeEnvelope(w, id, body, controls)
   return Buffer.from(w.buffer)
