@@ -74,7 +74,8 @@ this machine can read the scenario file; flags change any part of it.
   --guess KEY=VALUE  change one of the spec's GUESSes (repeatable): option119=ascii|rfc3397|both,
                      sni=true|false, provisioning=v2|v1, autodiscover=https-autodiscover,https-smtp,http-redirect,
                      ewsUrl=EwsUrl,ASUrl, kerberos=rc4-hmac|aes|off, tlsVersion=TLSv1|TLSv1.2, unsetClock=ISO date,
-                     wins=then-dns|only, anchors=self-signed|installed
+                     wins=then-dns|only, anchors=self-signed|installed,
+                     ldapBind=spnego|simple
                      (defaults: the spec's best guesses)
   --state DIR        where phones keep their state (default: the running lab's state directory, phones/;
                      with --direct, the default state directory)

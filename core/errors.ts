@@ -38,6 +38,7 @@ export type LabErrorCode =
   | 'LAB_ERR_DEVICE_VIEW'
   | 'LAB_ERR_NODE_VERSION'
   | 'LAB_ERR_CONTAINER'
+  | 'LAB_ERR_PHONE_LDAP'
 
 export class LabError extends Error {
   readonly code: LabErrorCode

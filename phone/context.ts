@@ -52,6 +52,11 @@ export interface PhoneGuesses {
   readonly wins: 'then-dns' | 'only'
   /** Which installed certificates anchor a chain: the self-signed among them, or all (phone/trust.ts). */
   readonly anchors: Anchors
+  /**
+   * How the phone binds to its DC as the user (§10.11, GUESS 11): SASL GSS-SPNEGO with a Kerberos ticket for
+   * `ldap/<DC>` from its TGT (`spnego`; a simple bind when it has no ticket), or a simple bind (`simple`).
+   */
+  readonly ldapBind: 'spnego' | 'simple'
 }
 export const DEFAULT_GUESSES: PhoneGuesses = {
   option119: 'ascii',
@@ -65,6 +70,8 @@ export const DEFAULT_GUESSES: PhoneGuesses = {
   unsetClock: '2006-01-01T00:00:00Z',
   wins: 'then-dns',
   anchors: 'self-signed',
+  // SASL/Kerberos as the user: the spec's best guess (§10.11, GUESS 11; ADR 0030).
+  ldapBind: 'spnego',
 }
 
 export { LATEST_FIRMWARE } from './firmware.js'

@@ -190,9 +190,12 @@ export function parseGuesses(pairs: readonly string[]): Partial<PhoneGuesses> {
       case 'wins':
         out.wins = oneOf(k, v, ['then-dns', 'only'] as const)
         break
+      case 'ldapBind':
+        out.ldapBind = oneOf(k, v, ['spnego', 'simple'] as const)
+        break
       default:
         throw new Error(
-          `--guess ${k} is not a guess the emulator has (option119, sni, provisioning, autodiscover, ewsUrl, kerberos, tlsVersion, unsetClock, wins, anchors)`,
+          `--guess ${k} is not a guess the emulator has (option119, sni, provisioning, autodiscover, ewsUrl, kerberos, tlsVersion, unsetClock, wins, anchors, ldapBind)`,
         )
     }
   }

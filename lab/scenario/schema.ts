@@ -183,6 +183,12 @@ export const PhoneGuessesSchema = Type.Object(
           'Which installed CA certificates anchor a chain: the self-signed roots among them (default GUESS, as CryptoAPI treats its root store), or every one installed from AD (issuing CAs of AIA/NTAuth too).',
       }),
     ),
+    ldapBind: Type.Optional(
+      StringEnum(['spnego', 'simple'] as const, {
+        description:
+          'How the phone binds to its DC as the user: SASL GSS-SPNEGO with a Kerberos ticket from its TGT (default GUESS, spec §10.11), or a simple bind with the password.',
+      }),
+    ),
     wins: Type.Optional(
       StringEnum(['then-dns', 'only'] as const, {
         description:

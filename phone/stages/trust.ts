@@ -1,8 +1,9 @@
 import * as x509 from '@peculiar/x509'
-import { connect as netConnect, type Socket } from 'node:net'
-import { Client, InvalidCredentialsError } from 'ldapts'
 import { STATUS, ended, next, type Outcome, type PhoneContext, type PhoneNetwork } from '../context.js'
 import { ETYPE_NAMES } from '../../core/auth/krb5/crypto.js'
+import { KrbTokId, NegState, readGssToken, readKrb5Token } from '../../core/auth/spnego.js'
+import type { LdapFilter } from '../../servers/ldap/codec.js'
+import { PhoneLdap, type PhoneLdapEntry } from '../ldap.js'
 import { accountPart } from '../../core/site.js'
 import { PhoneHttp } from '../http.js'
 import { PHONE_ETYPES, asExchange, negotiateToken, tgsExchange } from '../kerberos.js'
@@ -75,6 +76,82 @@ async function kerberosLogon(
   return end ? { end } : undefined
 }
 
+const equality = (attribute: string, value: string): LdapFilter => ({
+  type: 'equality',
+  attribute,
+  value: Buffer.from(value, 'utf8'),
+})
+const text = (e: PhoneLdapEntry | undefined, attribute: string): string =>
+  e?.attributes.get(attribute.toLowerCase())?.[0]?.toString('utf8') ?? ''
+
+/**
+ * The user's bind with the TGT (spec §10.11, GUESS 11: SASL GSS-SPNEGO with Kerberos as the user): a ticket
+ * for `ldap/<DC>`, the AP-REQ in SPNEGO, accepted when the DC answers success with SPNEGO's accept-completed
+ * and a Kerberos AP-REP. `no-ticket` when the phone has no TGT or gets no ticket (then a simple bind, as
+ * without Kerberos); a DC that refuses the bind or answers it wrongly ends it, as it would end Windows' bind.
+ */
+async function spnegoBind(
+  ctx: PhoneContext,
+  ldap: PhoneLdap,
+  dc: DomainController,
+): Promise<'bound' | 'no-ticket' | LdapStep> {
+  const k = ctx.kerberos
+  if (!k || ctx.guesses.ldapBind !== 'spnego') return 'no-ticket'
+  const spn = `ldap/${dc.name.toLowerCase()}`
+  const now = (): number => ctx.now().getTime()
+  const etypes = PHONE_ETYPES[ctx.guesses.kerberos === 'off' ? 'rc4-hmac' : ctx.guesses.kerberos]
+  const service = await tgsExchange(ctx.net, k.kdc, k.tgt, spn, etypes, now, ctx.timeoutMs)
+  if (!service.ok) {
+    ctx.step('kerberos', false, `TGS exchange for ${spn}: ${service.error} — a simple bind instead`)
+    return 'no-ticket'
+  }
+  const a = await ldap.bind({ mechanism: 'GSS-SPNEGO', credentials: negotiateToken(service.value, now()) })
+  const completed = a.code === 0 && a.serverSaslCreds !== undefined && acceptedWithApRep(a.serverSaslCreds)
+  const how = `${ctx.options.account} (GSS-SPNEGO, Kerberos ticket for ${spn})`
+  if (completed) {
+    ctx.step('ldap-bind', true, `bound as ${how}`)
+    return 'bound'
+  }
+  const why =
+    a.code === 0 ? 'success without SPNEGO accept-completed and an AP-REP' : `${a.code} ${a.message}`
+  ctx.step('ldap-bind', false, `${how}: ${why}`)
+  // invalidCredentials: the DC refused the logon; anything else leaves the phone without its directory.
+  if (a.code === 49) return { end: 'sign-in-refused' }
+  throw new Error(`the DC answered the bind as ${how}: ${why}`)
+}
+
+/** The DC's last SPNEGO token: accept-completed, with the AP-REP mutual authentication asked for. */
+function acceptedWithApRep(creds: Uint8Array): boolean {
+  try {
+    const t = readGssToken(creds)
+    if (t.kind !== 'resp' || t.state !== NegState.acceptCompleted || !t.mechToken) return false
+    return readKrb5Token(t.mechToken).tokId === KrbTokId.apRep
+  } catch {
+    return false
+  }
+}
+
+/** The bind as the user: with the TGT where the guess says so and a ticket can be had, else simple. */
+async function bindAsUser(
+  ctx: PhoneContext,
+  ldap: PhoneLdap,
+  dc: DomainController,
+): Promise<LdapStep | undefined> {
+  const withTicket = await spnegoBind(ctx, ldap, dc)
+  if (withTicket === 'bound') return undefined
+  if (withTicket !== 'no-ticket') return withTicket
+  const a = await ldap.bind({ name: ctx.options.account, password: ctx.options.password })
+  if (a.code === 49) {
+    // invalidCredentials: the DC refused the logon (AD's `data` code says why: 52e, 533, 532…). The phone's
+    // words for it are unknown (spec F15), so it shows no new status line; it cannot sign in.
+    ctx.step('ldap-bind', false, `${ctx.options.account}: ${a.message}`)
+    return { end: 'sign-in-refused' }
+  }
+  if (a.code !== 0) throw new Error(`bind as ${ctx.options.account}: result ${a.code} ${a.message}`)
+  ctx.step('ldap-bind', true, `bound as ${ctx.options.account}`)
+  return undefined
+}
+
 /**
  * The directory part of §2.5: RootDSE (the configuration and domain naming contexts), the user's Kerberos
  * logon at the DC's KDC, a bind as the user, then certificationAuthority objects, else the
@@ -83,58 +160,49 @@ async function kerberosLogon(
 async function fromDirectory(
   ctx: PhoneContext,
   network: PhoneNetwork,
-  ldap: Client,
+  ldap: PhoneLdap,
   dc: DomainController,
 ): Promise<LdapStep> {
-  const dse = await ldap.search('', {
+  const [dse] = await ldap.search({
+    base: '',
     scope: 'base',
+    filter: { type: 'present', attribute: 'objectclass' },
     attributes: ['configurationNamingContext', 'defaultNamingContext'],
   })
-  const configNc = String(dse.searchEntries[0]?.configurationNamingContext ?? '')
-  const refused = await kerberosLogon(
-    ctx,
-    network,
-    dc,
-    realmOf(String(dse.searchEntries[0]?.defaultNamingContext ?? '')),
-  )
+  const configNc = text(dse, 'configurationNamingContext')
+  const refused = await kerberosLogon(ctx, network, dc, realmOf(text(dse, 'defaultNamingContext')))
   if (refused) return refused
-  try {
-    await ldap.bind(ctx.options.account, ctx.options.password)
-  } catch (err) {
-    // invalidCredentials (49): the DC refused the logon (AD's `data` code says why: 52e, 533, 532…). The
-    // phone's words for it are unknown (spec F15), so it shows no new status line; it cannot sign in.
-    if (!(err instanceof InvalidCredentialsError)) throw err
-    ctx.step('ldap-bind', false, `${ctx.options.account}: ${err.message}`)
-    return { end: 'sign-in-refused' }
-  }
-  ctx.step('ldap-bind', true, `bound as ${ctx.options.account}`)
+  const bound = await bindAsUser(ctx, ldap, dc)
+  if (bound) return bound
   if (ctx.state.roots().length > 0) return { enrollmentHost: undefined }
   ctx.show(STATUS.downloading)
-  const cas = await ldap.search(configNc, {
-    filter: '(objectCategory=certificationAuthority)',
+  return fromCaObjects(ctx, ldap, configNc)
+}
+
+/** Search #1, then #2 only when #1 gave no certificate (spec §2.5). */
+async function fromCaObjects(ctx: PhoneContext, ldap: PhoneLdap, configNc: string): Promise<LdapStep> {
+  const cas = await ldap.search({
+    base: configNc,
+    scope: 'sub',
+    filter: equality('objectCategory', 'certificationAuthority'),
     attributes: ['cACertificate'],
-    explicitBufferAttributes: ['cACertificate'],
   })
   const found: x509.X509Certificate[] = []
-  for (const e of cas.searchEntries) {
-    const values = e.cACertificate
-    for (const v of Array.isArray(values) ? values : [values])
-      if (Buffer.isBuffer(v) && v.length > 0) found.push(new x509.X509Certificate(v))
-  }
-  ctx.step(
-    'ldap-ca',
-    found.length > 0,
-    `${cas.searchEntries.length} CA object(s), ${found.length} certificate(s)`,
-  )
+  for (const e of cas)
+    for (const v of e.attributes.get('cacertificate') ?? [])
+      if (v.length > 0) found.push(new x509.X509Certificate(new Uint8Array(v)))
+  ctx.step('ldap-ca', found.length > 0, `${cas.length} CA object(s), ${found.length} certificate(s)`)
   if (found.length > 0) {
     ctx.state.addRoots(found)
     return { enrollmentHost: undefined }
   }
-  const svc = await ldap.search(configNc, {
-    filter: '(objectCategory=pKIEnrollmentService)',
+  const svc = await ldap.search({
+    base: configNc,
+    scope: 'sub',
+    filter: equality('objectCategory', 'pKIEnrollmentService'),
     attributes: ['dNSHostName'],
   })
-  const enrollmentHost = svc.searchEntries.map((e) => String(e.dNSHostName ?? '')).find(Boolean)
+  const enrollmentHost = svc.map((e) => text(e, 'dNSHostName')).find(Boolean)
   ctx.step(
     'ldap-enrollment',
     enrollmentHost !== undefined,
@@ -227,23 +295,16 @@ export async function trustStage(
   network: PhoneNetwork,
   dc: DomainController,
 ): Promise<Outcome<readonly x509.X509Certificate[]>> {
-  const ldap = new Client({
-    url: `ldap://${dc.host}:${dc.port}`,
-    timeout: ctx.timeoutMs,
-    connectTimeout: ctx.timeoutMs,
-    // The phone's own address on loopback (PhoneNet.forDevice), as for its other connections.
-    ...(ctx.net.localAddress !== undefined
-      ? { createConnection: fromAddress(ctx.net.localAddress) as unknown as typeof netConnect }
-      : {}),
-  })
   let found: LdapStep
+  let ldap: PhoneLdap | undefined
   try {
+    ldap = await PhoneLdap.open(ctx.net, dc.host, dc.port, ctx.timeoutMs)
     found = await fromDirectory(ctx, network, ldap, dc)
   } catch (err) {
     ctx.step('ldap', false, (err as Error).message)
     return ended('dc-not-found')
   } finally {
-    await ldap.unbind().catch(() => undefined)
+    ldap?.close()
   }
   if ('end' in found) return ended(found.end)
   if (ctx.state.roots().length === 0 && found.enrollmentHost)
@@ -256,9 +317,4 @@ export async function trustStage(
   ctx.show(STATUS.installing)
   ctx.learnt.roots = roots.map((r) => r.subject)
   return next(roots)
-}
-
-/** ldapts' connection factory (it calls it with port and host), made to connect from the phone's own address. */
-function fromAddress(localAddress: string): (port: number, host: string) => Socket {
-  return (port, host) => netConnect({ port, host, localAddress })
 }

@@ -23,7 +23,10 @@ describe('the scenario’s phone block drives the phone verify runs', () => {
 
   it('signs in with the UPN and the MAC the block names', async () => {
     const mac = '00:04:f2:12:34:56'
-    await using t = await startTestLab(over('default.yaml', `phone: { account: upn, mac: '${mac}' }\n`))
+    // A simple bind shows the name the phone typed (with its ticket, the DC sees the ticket's principal).
+    await using t = await startTestLab(
+      over('default.yaml', `phone: { account: upn, mac: '${mac}', guesses: { ldapBind: simple } }\n`),
+    )
     const result = await verifyOnLab(t.lab)
     expect(result.divergences).toEqual([])
     expect(result.report.mac).toBe(mac)

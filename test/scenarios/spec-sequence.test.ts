@@ -127,7 +127,16 @@ const IMPLIED: readonly Step[] = [
     match: /^_ldap\._tcp\.dc\._msdcs\.corp\.\S+ SRV /,
   },
   { spec: '§2.5 RootDSE → configuration NC (GUESS 11)', server: 'ldap', match: /^#\d+ search "" base/ },
-  { spec: '§2.5 bind as the user (GUESS 11)', server: 'ldap', match: /^#\d+ simple bind CORP\\alice/ },
+  {
+    spec: '§2.5 bind as the user, SASL GSS-SPNEGO with Kerberos (GUESS 11)',
+    server: 'ldap',
+    match: /^#\d+ SASL bind GSS-SPNEGO → success/,
+  },
+  {
+    spec: '§10.11 a ticket for ldap/<DC> from the TGT (GUESS 11)',
+    server: 'kerberos',
+    match: /^TGS-REQ (alice@CORP\.CONTOSO\.TEST )?for ldap\/dc1\.corp\.contoso\.test /,
+  },
   { spec: '§2.5 the end of the LDAP session', server: 'ldap', match: /^#\d+ unbind/ },
   {
     spec: '§10.13 the user’s logon at the DC’s KDC (GUESS)',

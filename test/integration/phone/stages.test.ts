@@ -1,3 +1,4 @@
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { packageRoot } from '../../../lab/paths.js'
@@ -14,6 +15,8 @@ import { poolStage, registerStage } from '../../../phone/stages/sip.js'
 import { timeStage } from '../../../phone/stages/time.js'
 import { trustStage } from '../../../phone/stages/trust.js'
 import { firstUpdateStage } from '../../../phone/stages/update.js'
+import { decodeLdapResponse } from '../../../servers/ldap/client-codec.js'
+import { encodeBindResponse, takeLdapFrames } from '../../../servers/ldap/codec.js'
 
 /*
  * Each stage of the emulated boot on its own, against a lab on loopback: what it hands on, where it ends the
@@ -144,6 +147,48 @@ describe('the emulator, stage by stage', () => {
     expect(again.steps.map((s) => s.step)).toContain('ldap-bind')
   })
 
+  it('LDAP: the bind as the user is GSS-SPNEGO with a ticket for ldap/<DC> (GUESS 11); simple when asked', async () => {
+    const ctx = context(new PhoneState('3.5.6907.35'))
+    const n = await network(ctx)
+    ok(await timeStage(ctx, n))
+    ok(await trustStage(ctx, n, ok(await dcLocatorStage(ctx, n))))
+    expect(ctx.steps.find((s) => s.step === 'ldap-bind')).toMatchObject({
+      ok: true,
+      detail: 'bound as CORP\\alice (GSS-SPNEGO, Kerberos ticket for ldap/dc1.corp.contoso.test)',
+    })
+    const binds = t.lab.journal.query({ server: 'ldap', kind: 'ldap:bind', device: ctx.options.mac })
+    expect(binds.map((e) => [e.detail.mechanism, e.detail.result])).toEqual([['GSS-SPNEGO', 'success']])
+    const simple = new PhoneContext({ ...context().options, guesses: { ldapBind: 'simple' } })
+    const m = await network(simple)
+    ok(await trustStage(simple, m, ok(await dcLocatorStage(simple, m))))
+    const asked = t.lab.journal.query({ server: 'ldap', kind: 'ldap:bind', device: simple.options.mac })
+    expect(asked.map((e) => e.detail.method)).toEqual(['simple'])
+  })
+
+  it('LDAP: a DC that refuses the ticket ends the sign-in; one that answers success without its AP-REP is not trusted', async () => {
+    await t.client.addFault({
+      match: { server: 'ldap', fields: { op: 'bind' } },
+      fault: { kind: 'error', code: 'invalidCredentials' },
+    })
+    const refused = context()
+    const n = await network(refused)
+    expect(await trustStage(refused, n, ok(await dcLocatorStage(refused, n)))).toEqual({
+      end: 'sign-in-refused',
+    })
+    await t.client.clearFaults()
+    // A DC in the middle that drops the SPNEGO answer from a successful bind: the phone asked for mutual
+    // authentication and never got it, so it does not use the directory.
+    await using proxy = await withoutSaslAnswer(t.port('ldap'))
+    const endpoints = t.lab.endpoints().map((e) => (e.name === 'ldap' ? { ...e, port: proxy.port } : e))
+    const fooled = new PhoneContext({ ...context().options, net: new PhoneNet(endpoints) })
+    const m = await network(fooled)
+    expect(await trustStage(fooled, m, ok(await dcLocatorStage(fooled, m)))).toEqual({ end: 'dc-not-found' })
+    expect(fooled.steps.find((s) => s.step === 'ldap-bind')).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('success without SPNEGO accept-completed and an AP-REP'),
+    })
+  })
+
   it('pool, REGISTER, provisioning and Exchange; a wrong password is refused at REGISTER', async () => {
     const state = new PhoneState('3.5.6907.35')
     const ctx = context(state)
@@ -253,3 +298,37 @@ describe('the emulator, stage by stage', () => {
     expect(names.indexOf('ews')).toBeLessThan(names.indexOf('update (provisioned)'))
   })
 })
+
+/**
+ * A man in the middle of the phone's LDAP: every message passes, except that a successful bind's SASL answer
+ * (the DC's SPNEGO token with its AP-REP) is taken out.
+ */
+async function withoutSaslAnswer(upstream: number): Promise<{ port: number } & AsyncDisposable> {
+  const sockets = new Set<Socket>()
+  const server = createServer((client) => {
+    const up = connect(upstream, '127.0.0.1')
+    sockets.add(client).add(up)
+    client.pipe(up)
+    let pending: Buffer = Buffer.alloc(0)
+    up.on('data', (d: Buffer) => {
+      const { frames, rest } = takeLdapFrames(Buffer.concat([pending, d]))
+      pending = rest
+      for (const f of frames) {
+        const r = decodeLdapResponse(f)
+        client.write(r.kind === 'bind' && r.code === 0 ? encodeBindResponse(r.id, 0, '') : f)
+      }
+    })
+    for (const s of [client, up]) s.on('error', () => undefined)
+    up.on('close', () => client.destroy())
+    client.on('close', () => up.destroy())
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    port,
+    async [Symbol.asyncDispose]() {
+      for (const s of sockets) s.destroy()
+      await new Promise((resolve) => server.close(resolve))
+    },
+  }
+}
