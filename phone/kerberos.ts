@@ -14,6 +14,8 @@ import {
   MsgType,
   NameType,
   PaType,
+  decodeApRep,
+  decodeEncApRepPart,
   decodeEncKdcRepPart,
   decodeEtypeInfo2,
   decodeKerberos,
@@ -234,9 +236,35 @@ export async function tgsExchange(
  * carries a fresh subkey — each attempt "with a different key" (spec §2.5's trace).
  */
 export function negotiateToken(creds: Credentials, now: number): Uint8Array {
+  return mutualNegotiation(creds, now).token
+}
+
+/**
+ * The `Negotiate` token, and the check of the service's answer to it (RFC 4120 §3.2.5): the AP-REP sealed
+ * in the ticket's session key (key usage 12) must give back the authenticator's ctime and cusec — a service
+ * that does not hold the ticket's key cannot.
+ */
+export function mutualNegotiation(
+  creds: Credentials,
+  now: number,
+): { readonly token: Uint8Array; readonly verify: (apRep: Uint8Array) => boolean } {
   const mutualRequired = 1 << 29
   const token = apReq(creds, now, mutualRequired, 11, { subkey: randomKey(creds.session.etype) })
-  return negTokenInit([Mech.msKrb5, Mech.krb5], krb5Token(KrbTokId.apReq, token, Mech.msKrb5))
+  // KerberosTime carries whole seconds; the microseconds travel in cusec.
+  const ctime = Math.floor(now / 1000) * 1000
+  const cusec = Math.floor((now % 1000) * 1000)
+  const verify = (apRep: Uint8Array): boolean => {
+    try {
+      const part = decodeEncApRepPart(decrypt(creds.session, 12, decodeApRep(apRep).cipher))
+      return part.ctime === ctime && part.cusec === cusec
+    } catch {
+      return false
+    }
+  }
+  return {
+    token: negTokenInit([Mech.msKrb5, Mech.krb5], krb5Token(KrbTokId.apReq, token, Mech.msKrb5)),
+    verify,
+  }
 }
 
 /** The encryption types the phone asks for, by the emulator's guess. */

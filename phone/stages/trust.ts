@@ -6,7 +6,7 @@ import type { LdapFilter } from '../../servers/ldap/codec.js'
 import { PhoneLdap, type PhoneLdapEntry } from '../ldap.js'
 import { accountPart } from '../../core/site.js'
 import { PhoneHttp } from '../http.js'
-import { PHONE_ETYPES, asExchange, negotiateToken, tgsExchange } from '../kerberos.js'
+import { PHONE_ETYPES, asExchange, mutualNegotiation, negotiateToken, tgsExchange } from '../kerberos.js'
 import type { HttpAnswer } from '../http.js'
 import { withKerberos } from '../http-auth.js'
 import type { DomainController } from './dc-locator.js'
@@ -105,27 +105,32 @@ async function spnegoBind(
     ctx.step('kerberos', false, `TGS exchange for ${spn}: ${service.error} — a simple bind instead`)
     return 'no-ticket'
   }
-  const a = await ldap.bind({ mechanism: 'GSS-SPNEGO', credentials: negotiateToken(service.value, now()) })
-  const completed = a.code === 0 && a.serverSaslCreds !== undefined && acceptedWithApRep(a.serverSaslCreds)
+  const spnego = mutualNegotiation(service.value, now())
+  const a = await ldap.bind({ mechanism: 'GSS-SPNEGO', credentials: spnego.token })
+  const completed =
+    a.code === 0 && a.serverSaslCreds !== undefined && accepted(a.serverSaslCreds, spnego.verify)
   const how = `${ctx.options.account} (GSS-SPNEGO, Kerberos ticket for ${spn})`
   if (completed) {
     ctx.step('ldap-bind', true, `bound as ${how}`)
     return 'bound'
   }
   const why =
-    a.code === 0 ? 'success without SPNEGO accept-completed and an AP-REP' : `${a.code} ${a.message}`
+    a.code === 0
+      ? 'success without SPNEGO accept-completed and an AP-REP sealed in the ticket’s key'
+      : `${a.code} ${a.message}`
   ctx.step('ldap-bind', false, `${how}: ${why}`)
   // invalidCredentials: the DC refused the logon; anything else leaves the phone without its directory.
   if (a.code === 49) return { end: 'sign-in-refused' }
   throw new Error(`the DC answered the bind as ${how}: ${why}`)
 }
 
-/** The DC's last SPNEGO token: accept-completed, with the AP-REP mutual authentication asked for. */
-function acceptedWithApRep(creds: Uint8Array): boolean {
+/** The DC's last SPNEGO token: accept-completed, with the AP-REP that proves it holds the ticket's key. */
+function accepted(creds: Uint8Array, verify: (apRep: Uint8Array) => boolean): boolean {
   try {
     const t = readGssToken(creds)
     if (t.kind !== 'resp' || t.state !== NegState.acceptCompleted || !t.mechToken) return false
-    return readKrb5Token(t.mechToken).tokId === KrbTokId.apRep
+    const inner = readKrb5Token(t.mechToken)
+    return inner.tokId === KrbTokId.apRep && verify(inner.message)
   } catch {
     return false
   }

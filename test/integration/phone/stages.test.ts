@@ -178,15 +178,20 @@ describe('the emulator, stage by stage', () => {
     await t.client.clearFaults()
     // A DC in the middle that drops the SPNEGO answer from a successful bind: the phone asked for mutual
     // authentication and never got it, so it does not use the directory.
-    await using proxy = await withoutSaslAnswer(t.port('ldap'))
-    const endpoints = t.lab.endpoints().map((e) => (e.name === 'ldap' ? { ...e, port: proxy.port } : e))
-    const fooled = new PhoneContext({ ...context().options, net: new PhoneNet(endpoints) })
-    const m = await network(fooled)
-    expect(await trustStage(fooled, m, ok(await dcLocatorStage(fooled, m)))).toEqual({ end: 'dc-not-found' })
-    expect(fooled.steps.find((s) => s.step === 'ldap-bind')).toMatchObject({
-      ok: false,
-      detail: expect.stringContaining('success without SPNEGO accept-completed and an AP-REP'),
-    })
+    // Or one that alters the AP-REP: sealed in the ticket's key, it no longer opens.
+    for (const change of ['drop', 'tamper'] as const) {
+      await using proxy = await alteringSaslAnswer(t.port('ldap'), change)
+      const endpoints = t.lab.endpoints().map((e) => (e.name === 'ldap' ? { ...e, port: proxy.port } : e))
+      const fooled = new PhoneContext({ ...context().options, net: new PhoneNet(endpoints) })
+      const m = await network(fooled)
+      expect(await trustStage(fooled, m, ok(await dcLocatorStage(fooled, m))), change).toEqual({
+        end: 'dc-not-found',
+      })
+      expect(fooled.steps.find((s) => s.step === 'ldap-bind')).toMatchObject({
+        ok: false,
+        detail: expect.stringContaining('success without SPNEGO accept-completed and an AP-REP sealed'),
+      })
+    }
   })
 
   it('pool, REGISTER, provisioning and Exchange; a wrong password is refused at REGISTER', async () => {
@@ -300,10 +305,14 @@ describe('the emulator, stage by stage', () => {
 })
 
 /**
- * A man in the middle of the phone's LDAP: every message passes, except that a successful bind's SASL answer
- * (the DC's SPNEGO token with its AP-REP) is taken out.
+ * A man in the middle of the phone's LDAP: every message passes, except a successful bind's SASL answer (the
+ * DC's SPNEGO token with its AP-REP): taken out (`drop`), or its last octet — in the AP-REP's sealed part —
+ * changed (`tamper`).
  */
-async function withoutSaslAnswer(upstream: number): Promise<{ port: number } & AsyncDisposable> {
+async function alteringSaslAnswer(
+  upstream: number,
+  change: 'drop' | 'tamper',
+): Promise<{ port: number } & AsyncDisposable> {
   const sockets = new Set<Socket>()
   const server = createServer((client) => {
     const up = connect(upstream, '127.0.0.1')
@@ -315,7 +324,13 @@ async function withoutSaslAnswer(upstream: number): Promise<{ port: number } & A
       pending = rest
       for (const f of frames) {
         const r = decodeLdapResponse(f)
-        client.write(r.kind === 'bind' && r.code === 0 ? encodeBindResponse(r.id, 0, '') : f)
+        if (r.kind !== 'bind' || r.code !== 0 || !r.serverSaslCreds) {
+          client.write(f)
+          continue
+        }
+        const creds = Buffer.from(r.serverSaslCreds)
+        creds[creds.length - 1]! ^= 1
+        client.write(encodeBindResponse(r.id, 0, '', change === 'tamper' ? creds : undefined))
       }
     })
     for (const s of [client, up]) s.on('error', () => undefined)
