@@ -63,6 +63,30 @@ export async function bearerToken(
 }
 
 /**
+ * Starts a page-and-API app on `host`:`port` (or a unix socket at `path`): its URL and what closes it. A bind
+ * that fails closes the app and says which service could not listen where.
+ */
+export async function listenApp(
+  app: FastifyInstance,
+  what: string,
+  at: { readonly host: string; readonly port: number; readonly path?: string | undefined },
+): Promise<{ url: string; close: () => Promise<void> }> {
+  try {
+    await app.listen(at.path !== undefined ? { path: at.path } : { host: at.host, port: at.port })
+  } catch (cause) {
+    await app.close()
+    throw bindError(what, 'tcp', at.host, at.port, cause)
+  }
+  const addr = app.server.address()
+  const port = typeof addr === 'object' && addr ? addr.port : at.port
+  const host = at.host.includes(':') ? `[${at.host}]` : at.host
+  const close = async (): Promise<void> => {
+    await app.close()
+  }
+  return { url: at.path !== undefined ? `unix:${at.path}` : `http://${host}:${port}`, close }
+}
+
+/**
  * The admin API, listening: one control plane for every protocol (lab/admin/app.ts). Loopback by default; on
  * any other address every admin route needs `Authorization: Bearer <token>` (given, or made here).
  */
@@ -70,20 +94,6 @@ export async function startAdmin(lab: Lab, options: AdminOptions): Promise<Admin
   const token = await bearerToken(options.path === undefined ? options.host : undefined, options.token)
   const names = isIP(options.host) === 0 ? [options.host] : []
   const app = await adminApp(lab, { token, training: options.training, names })
-  try {
-    await app.listen(
-      options.path !== undefined ? { path: options.path } : { host: options.host, port: options.port },
-    )
-  } catch (cause) {
-    await app.close()
-    throw bindError('the admin API', 'tcp', options.host, options.port, cause)
-  }
-  const addr = app.server.address()
-  const port = typeof addr === 'object' && addr ? addr.port : options.port
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host
-  const close = async (): Promise<void> => {
-    await app.close()
-  }
-  const url = options.path !== undefined ? `unix:${options.path}` : `http://${host}:${port}`
+  const { url, close } = await listenApp(app, 'the admin API', options)
   return { url, token, app, close, [Symbol.asyncDispose]: close }
 }

@@ -1,11 +1,10 @@
 import { isIP } from 'node:net'
 import Fastify from 'fastify'
-import { bindError } from '../../core/net/udp.js'
 import { adminGuard } from '../admin/guard.js'
 import { labValidation } from '../admin/http.js'
 import { requestChecks } from '../admin/origin.js'
 import { assetRoutes } from '../admin/routes/pages.js'
-import { bearerToken } from '../admin/server.js'
+import { bearerToken, listenApp } from '../admin/server.js'
 import type { Fleet } from './file.js'
 import { fleetPage } from './page.js'
 import { readFleet } from './status.js'
@@ -40,17 +39,6 @@ export async function startFleetView(fleet: Fleet, options: FleetViewOptions): P
     gated.addHook('onRequest', adminGuard(token))
     gated.get('/fleet', async () => ({ title: fleet.title, labs: await readFleet(fleet) }))
   })
-  try {
-    await app.listen({ host: options.host, port: options.port })
-  } catch (cause) {
-    await app.close()
-    throw bindError('the fleet view', 'tcp', options.host, options.port, cause)
-  }
-  const addr = app.server.address()
-  const port = typeof addr === 'object' && addr ? addr.port : options.port
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host
-  const close = async (): Promise<void> => {
-    await app.close()
-  }
-  return { url: `http://${host}:${port}`, token, close, [Symbol.asyncDispose]: close }
+  const { url, close } = await listenApp(app, 'the fleet view', options)
+  return { url, token, close, [Symbol.asyncDispose]: close }
 }
